@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from adapters.lifecycle import ManagedClient
+
+if TYPE_CHECKING:
+    from motor.motor_asyncio import AsyncIOMotorClient
+
+type MongoClient = AsyncIOMotorClient[dict[str, Any]]
+
+
+def mongo_client(uri: str, timeout_s: float) -> ManagedClient[MongoClient]:
+    """A motor client with bounded timeouts, so a dead MongoDB fails requests fast."""
+
+    async def open_client() -> MongoClient:
+        from motor.motor_asyncio import AsyncIOMotorClient  # noqa: PLC0415 (kept off the import path)
+
+        timeout_ms = int(timeout_s * 1000)
+        return AsyncIOMotorClient(
+            uri,
+            appname="flowhub",
+            tz_aware=True,
+            serverSelectionTimeoutMS=timeout_ms,
+            connectTimeoutMS=timeout_ms,
+            socketTimeoutMS=timeout_ms * 5,
+            maxPoolSize=20,
+        )
+
+    async def close_client(client: MongoClient) -> None:
+        client.close()
+
+    return ManagedClient("mongo", open_client, close_client)
+
+
+class MongoProbe:
+    name = "mongo"
+    adapter = "mongodb"
+
+    def __init__(self, client: ManagedClient[MongoClient]) -> None:
+        self._client = client
+
+    async def check(self) -> None:
+        client = await self._client.get()
+        await client.admin.command("ping")

@@ -1,0 +1,60 @@
+"""Server start and stop for the clients the composition root built."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from adapters.lifecycle import ManagedClient
+
+log = logging.getLogger("flowhub.lifecycle")
+
+
+class Lifecycle:
+    """Opens the warm clients once the server serves, and closes every opened client at stop.
+
+    Warm-up runs after start-up has finished, so neither a cold start nor `GET /health` waits
+    for a driver import; the first request that needs a client waits for the same open.
+    """
+
+    def __init__(
+        self,
+        warm: Sequence[ManagedClient[object] | None],
+        lazy: Sequence[ManagedClient[object] | None],
+        close_timeout_s: float,
+    ) -> None:
+        self._warm = [c for c in warm if c is not None]
+        self._all = [*self._warm, *(c for c in lazy if c is not None)]
+        self._close_timeout_s = close_timeout_s
+        self._warm_up: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._warm and self._warm_up is None:
+            self._warm_up = asyncio.create_task(self._open_warm(), name="flowhub-warm-up")
+
+    async def _open_warm(self) -> None:
+        await asyncio.sleep(0)  # let the server accept its first connections first
+        for client in self._warm:
+            try:
+                await client.get()
+            except Exception:
+                log.warning("could not open %s client during warm-up", client.name, exc_info=True)
+
+    async def wait_warm(self) -> None:
+        if self._warm_up is not None:
+            await self._warm_up
+
+    async def stop(self) -> None:
+        if self._warm_up is not None and not self._warm_up.done():
+            self._warm_up.cancel()
+        results = await asyncio.gather(
+            *(self._close(c) for c in self._all), return_exceptions=True
+        )
+        for client, result in zip(self._all, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("closing %s client failed: %r", client.name, result)
+
+    async def _close(self, client: ManagedClient[object]) -> None:
+        async with asyncio.timeout(self._close_timeout_s):
+            await client.aclose()

@@ -1,0 +1,260 @@
+"""Settings: read from the environment once, at start, validated, and frozen.
+
+In production every variable of the deployment must be present and valid; otherwise
+`load_settings` raises `SettingsError` naming every offending variable (never a value).
+In development and test nothing is required: unset services run on in-memory adapters
+and missing secrets are generated (tokens then do not survive a restart).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+AppEnv = Literal["development", "test", "production"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+MIN_SECRET_LENGTH = 32
+
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+_AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+# Every variable of the production deployment; all are required there.
+PRODUCTION_REQUIRED = (
+    "MONGODB_URI",
+    "REDIS_URL",
+    "JWT_SECRET",
+    "JWT_REFRESH_SECRET",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "S3_BUCKET_NAME",
+    "AWS_SES_REGION",
+    "FROM_EMAIL",
+    "ROLLBAR_TOKEN",
+    "LOGTAIL_TOKEN",
+    "CORS_ORIGINS",
+)
+
+
+class SettingsError(Exception):
+    """The environment cannot run the app. `problems` names variables, never values."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"FlowHub cannot start: the environment is not valid:\n{lines}")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    app_env: AppEnv = "development"
+    port: int = 4000
+    log_level: LogLevel = "INFO"
+    version: str = "dev"
+    mongodb_uri: str | None = None
+    redis_url: str | None = None
+    jwt_secret: str = field(default="", repr=False)
+    jwt_refresh_secret: str = field(default="", repr=False)
+    aws_access_key_id: str | None = field(default=None, repr=False)
+    aws_secret_access_key: str | None = field(default=None, repr=False)
+    aws_region: str = "ap-south-1"
+    aws_endpoint_url_s3: str | None = None
+    aws_endpoint_url_ses: str | None = None
+    s3_bucket_name: str | None = None
+    aws_ses_region: str | None = None
+    from_email: str | None = None
+    rollbar_token: str | None = field(default=None, repr=False)
+    logtail_token: str | None = field(default=None, repr=False)
+    cors_origins: tuple[str, ...] = ()
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_json_bytes: int = 64 * 1024
+    shutdown_timeout_s: float = 4.0
+    health_check_timeout_s: float = 1.0
+    generated_secrets: bool = False
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def uses_mongo(self) -> bool:
+        return self.mongodb_uri is not None
+
+    @property
+    def uses_redis(self) -> bool:
+        return self.redis_url is not None
+
+    @property
+    def uses_s3(self) -> bool:
+        return self.s3_bucket_name is not None and self._has_aws_credentials
+
+    @property
+    def uses_ses(self) -> bool:
+        return (
+            self.aws_ses_region is not None
+            and self.from_email is not None
+            and self._has_aws_credentials
+        )
+
+    @property
+    def _has_aws_credentials(self) -> bool:
+        return self.aws_access_key_id is not None and self.aws_secret_access_key is not None
+
+
+class _Reader:
+    """Collects every problem instead of stopping at the first one."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def text(self, name: str) -> str | None:
+        value = self.env.get(name, "").strip()
+        return value or None
+
+    def check(self, name: str, ok: bool, why: str) -> None:
+        if not ok:
+            self.problems.append(f"{name}: {why}")
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(f"{name}: must be an integer")
+            return default
+        self.check(name, low <= value <= high, f"must be between {low} and {high}")
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self.problems.append(f"{name}: must be a number")
+            return default
+        self.check(name, low <= value <= high, f"must be between {low} and {high}")
+        return value
+
+    def choice[T: str](self, name: str, default: T, allowed: tuple[T, ...]) -> T:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        for option in allowed:
+            if raw.lower() == option.lower():
+                return option
+        self.problems.append(f"{name}: must be one of {', '.join(allowed)}")
+        return default
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Read and validate the whole environment; raise SettingsError listing every problem."""
+    r = _Reader(env)
+    app_env = r.choice("APP_ENV", "development", get_args(AppEnv))
+    production = app_env == "production"
+
+    if production:
+        for name in PRODUCTION_REQUIRED:
+            if r.text(name) is None:
+                r.problems.append(f"{name}: required in production")
+
+    mongodb_uri = r.text("MONGODB_URI")
+    if mongodb_uri is not None:
+        r.check(
+            "MONGODB_URI",
+            mongodb_uri.startswith(("mongodb://", "mongodb+srv://")),
+            "must start with mongodb:// or mongodb+srv://",
+        )
+    redis_url = r.text("REDIS_URL")
+    if redis_url is not None:
+        r.check(
+            "REDIS_URL",
+            redis_url.startswith(("redis://", "rediss://", "unix://")),
+            "must start with redis://, rediss:// or unix://",
+        )
+
+    jwt_secret = r.text("JWT_SECRET")
+    jwt_refresh_secret = r.text("JWT_REFRESH_SECRET")
+    for name, value in (("JWT_SECRET", jwt_secret), ("JWT_REFRESH_SECRET", jwt_refresh_secret)):
+        if value is not None:
+            r.check(
+                name, len(value) >= MIN_SECRET_LENGTH, f"must be at least {MIN_SECRET_LENGTH} characters"
+            )
+    if jwt_secret is not None and jwt_secret == jwt_refresh_secret:
+        r.problems.append("JWT_REFRESH_SECRET: must differ from JWT_SECRET")
+    generated = jwt_secret is None or jwt_refresh_secret is None
+    jwt_secret = jwt_secret or secrets.token_urlsafe(48)
+    jwt_refresh_secret = jwt_refresh_secret or secrets.token_urlsafe(48)
+
+    bucket = r.text("S3_BUCKET_NAME")
+    if bucket is not None:
+        r.check("S3_BUCKET_NAME", bool(_BUCKET.match(bucket)), "is not a valid S3 bucket name")
+    ses_region = r.text("AWS_SES_REGION")
+    if ses_region is not None:
+        r.check("AWS_SES_REGION", bool(_AWS_REGION.match(ses_region)), "is not an AWS region name")
+    aws_region = r.text("AWS_REGION") or r.text("AWS_DEFAULT_REGION") or "ap-south-1"
+    r.check("AWS_REGION", bool(_AWS_REGION.match(aws_region)), "is not an AWS region name")
+    from_email = r.text("FROM_EMAIL")
+    if from_email is not None:
+        r.check("FROM_EMAIL", bool(_EMAIL.match(from_email)), "must be an email address")
+    key_id, secret_key = r.text("AWS_ACCESS_KEY_ID"), r.text("AWS_SECRET_ACCESS_KEY")
+    if (key_id is None) != (secret_key is None) and not production:
+        missing = "AWS_SECRET_ACCESS_KEY" if secret_key is None else "AWS_ACCESS_KEY_ID"
+        r.problems.append(f"{missing}: required when the other AWS key is set")
+
+    cors_origins = _parse_origins(r, production)
+    version = r.text("APP_VERSION") or r.text("FLY_IMAGE_REF") or "dev"
+
+    settings = Settings(
+        app_env=app_env,
+        port=r.integer("PORT", 4000, 1, 65535),
+        log_level=r.choice("LOG_LEVEL", "INFO", get_args(LogLevel)),
+        version=version,
+        mongodb_uri=mongodb_uri,
+        redis_url=redis_url,
+        jwt_secret=jwt_secret,
+        jwt_refresh_secret=jwt_refresh_secret,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret_key,
+        aws_region=aws_region,
+        aws_endpoint_url_s3=r.text("AWS_ENDPOINT_URL_S3") or r.text("AWS_ENDPOINT_URL"),
+        aws_endpoint_url_ses=r.text("AWS_ENDPOINT_URL_SES") or r.text("AWS_ENDPOINT_URL"),
+        s3_bucket_name=bucket,
+        aws_ses_region=ses_region,
+        from_email=from_email,
+        rollbar_token=r.text("ROLLBAR_TOKEN"),
+        logtail_token=r.text("LOGTAIL_TOKEN"),
+        cors_origins=cors_origins,
+        max_upload_bytes=r.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1, 1024**3),
+        max_json_bytes=r.integer("MAX_JSON_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
+        shutdown_timeout_s=r.number("SHUTDOWN_TIMEOUT_S", 4.0, 0.0, 60.0),
+        health_check_timeout_s=r.number("HEALTH_CHECK_TIMEOUT_S", 1.0, 0.05, 10.0),
+        generated_secrets=generated,
+    )
+    if r.problems:
+        raise SettingsError(r.problems)
+    return settings
+
+
+def _parse_origins(r: _Reader, production: bool) -> tuple[str, ...]:
+    raw = r.text("CORS_ORIGINS")
+    if raw is None:
+        return () if production else ("*",)
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin == "*":
+            r.check("CORS_ORIGINS", not production, "'*' is allowed only outside production")
+        elif not _ORIGIN.match(origin):
+            r.problems.append("CORS_ORIGINS: each entry must be an exact origin like https://app.example.com")
+            break
+    r.check("CORS_ORIGINS", bool(origins), "must list at least one origin")
+    return origins

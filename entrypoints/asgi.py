@@ -1,0 +1,25 @@
+"""The one ASGI application a server runs: Socket.IO at /socket.io, Quart for everything else.
+
+Nothing is built at import time: servers call `create_app()` (uvicorn's `--factory`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import socketio
+
+from config.container import Container, build_container
+from config.settings import Settings, load_settings
+from entrypoints.http.app import create_http_app
+from entrypoints.realtime.server import create_realtime_server
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> socketio.ASGIApp:
+    settings = settings or load_settings(os.environ)
+    container = container or build_container(settings)
+    http_app = create_http_app(container)
+    sio = create_realtime_server(settings)
+    # No on_startup/on_shutdown here: ASGIApp forwards lifespan to Quart only while both are unset,
+    # and Quart's before_serving/after_serving open and close the clients.
+    return socketio.ASGIApp(sio, other_asgi_app=http_app, socketio_path="socket.io")

@@ -1,0 +1,91 @@
+"""The Quart application factory: routes under /api/v1, OpenAPI, CORS, errors, request ids."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from quart import Blueprint, Quart
+from quart.wrappers import Request
+from quart_cors import cors
+from quart_schema import Info, QuartSchema
+
+from config.container import Container
+from entrypoints.http import errors, health
+from entrypoints.http.errors import MalformedJson, register_error_handlers
+from entrypoints.http.request_id import HEADER as REQUEST_ID_HEADER
+from entrypoints.http.request_id import install_request_id
+
+API_PREFIX = "/api/v1"
+
+# Modules whose handlers receive providers through @inject.
+WIRED_MODULES = [health]
+
+
+class FlowHubRequest(Request):
+    def on_json_loading_failed(self, error: Exception) -> NoReturn:
+        raise MalformedJson()
+
+
+def create_http_app(container: Container, extra_blueprints: list[Blueprint] | None = None) -> Quart:
+    settings = container.settings()
+    app = Quart("flowhub")
+    app.request_class = FlowHubRequest
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_json_bytes,
+        QUART_SCHEMA_CONVERSION_PREFERENCE="pydantic",
+    )
+    app.extensions["container"] = container
+    container.wire(modules=WIRED_MODULES)
+
+    QuartSchema(
+        app,
+        openapi_path="/openapi.json",
+        swagger_ui_path="/docs",
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+        info=Info(title="FlowHub API", version=settings.version),
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer", "bearer_format": "JWT"}},
+    )
+    install_request_id(app)
+    register_error_handlers(app)
+
+    api = Blueprint("api", __name__, url_prefix=API_PREFIX)
+    for extra in extra_blueprints or []:
+        api.register_blueprint(extra)
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(api)
+
+    _install_cors(app, settings.cors_origins)
+
+    lifecycle = container.lifecycle()
+
+    @app.before_serving
+    async def start() -> None:
+        lifecycle.start()
+
+    @app.after_serving
+    async def stop() -> None:
+        await lifecycle.stop()
+
+    return app
+
+
+def _install_cors(app: Quart, origins: tuple[str, ...]) -> None:
+    options: dict[str, Any] = {
+        "allow_origin": "*" if "*" in origins else list(origins),
+        "allow_headers": ["Authorization", "Content-Type", REQUEST_ID_HEADER],
+        "allow_methods": ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+        "expose_headers": [
+            REQUEST_ID_HEADER,
+            "Retry-After",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+        ],
+        "max_age": 600,
+    }
+    cors(app, **options)
+
+
+__all__ = ["API_PREFIX", "create_http_app", "errors"]

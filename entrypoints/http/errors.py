@@ -1,0 +1,136 @@
+"""Every failure leaves the HTTP layer in the contract's error shape, and only here.
+
+`{"error": {"code", "message", "request_id", "details"?}}`: no traceback, driver text or path
+ever reaches a client; the full exception goes to the log with the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from quart import Quart, Response, jsonify, request
+from quart_schema import RequestSchemaValidationError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from domain.errors import DomainError, TooManyRequests
+from entrypoints.http.request_id import current_request_id
+
+log = logging.getLogger("flowhub.http")
+
+# Domain error code -> HTTP status. A code not listed is a client error (400).
+DOMAIN_STATUS: dict[str, int] = {
+    "not_found": 404,
+    "conflict": 409,
+    "unauthorized": 401,
+    "token_reused": 401,
+    "invalid_credentials": 401,
+    "forbidden": 403,
+    "email_not_verified": 403,
+    "too_many_requests": 429,
+    "payload_too_large": 413,
+    "unsupported_media_type": 415,
+    "upload_incomplete": 409,
+    "service_unavailable": 503,
+}
+
+# Werkzeug's HTTP errors, in our words.
+HTTP_CODES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "The request could not be understood."),
+    401: ("unauthorized", "Authentication is required."),
+    403: ("forbidden", "This action is not allowed."),
+    404: ("not_found", "The requested resource does not exist."),
+    405: ("method_not_allowed", "This method is not allowed on this resource."),
+    408: ("request_timeout", "The request took too long to arrive."),
+    413: ("payload_too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "The request body's media type is not supported."),
+    429: ("too_many_requests", "Too many requests; try again later."),
+    431: ("headers_too_large", "The request headers are too large."),
+    500: ("internal_error", "Something went wrong on our side."),
+    503: ("service_unavailable", "The service is temporarily unavailable; try again shortly."),
+}
+
+
+class MalformedJson(HTTPException):
+    code = 400
+    description = "The request body is not valid JSON."
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    error: dict[str, Any] = {"code": code, "message": message, "request_id": current_request_id()}
+    if details:
+        error["details"] = details
+    response = jsonify({"error": error})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def validation_details(error: RequestSchemaValidationError) -> list[dict[str, Any]]:
+    """The offending fields and why, never the offending values (they may be passwords)."""
+    cause = error.validation_error
+    errors = getattr(cause, "errors", None)
+    if not callable(errors):
+        return [{"field": "", "message": "The request body does not match the expected schema."}]
+    details = []
+    for item in errors(include_url=False, include_input=False, include_context=False):
+        field = ".".join(str(part) for part in item.get("loc", ()))
+        details.append({"field": field, "message": item.get("msg", "is invalid"), "type": item.get("type")})
+    return details
+
+
+def register_error_handlers(app: Quart) -> None:
+    @app.errorhandler(RequestSchemaValidationError)
+    async def on_validation(error: RequestSchemaValidationError) -> Response:
+        if request.method not in ("GET", "HEAD") and await _has_non_json_body():
+            return error_response(
+                415, "unsupported_media_type", "Send the request body as application/json."
+            )
+        return error_response(
+            422, "validation_error", "The request is not valid.", validation_details(error)
+        )
+
+    @app.errorhandler(DomainError)
+    async def on_domain_error(error: DomainError) -> Response:
+        headers = {}
+        if isinstance(error, TooManyRequests):
+            headers["Retry-After"] = str(error.retry_after_s)
+        return error_response(DOMAIN_STATUS.get(error.code, 400), error.code, error.message, headers=headers)
+
+    @app.errorhandler(MalformedJson)
+    async def on_malformed_json(error: MalformedJson) -> Response:
+        return error_response(400, "invalid_json", "The request body is not valid JSON.")
+
+    @app.errorhandler(HTTPException)
+    async def on_http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        code, message = HTTP_CODES.get(status, (f"http_{status}", "The request could not be completed."))
+        headers = {}
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return error_response(status, code, message, headers=headers)
+
+    @app.errorhandler(Exception)
+    async def on_unexpected(error: Exception) -> Response:
+        log.error(
+            "unhandled exception on %s %s (request %s)",
+            request.method,
+            request.path,
+            current_request_id(),
+            exc_info=error,
+        )
+        code, message = HTTP_CODES[500]
+        return error_response(500, code, message)
+
+
+async def _has_non_json_body() -> bool:
+    if request.is_json:
+        return False
+    return bool(request.content_length) or bool(request.mimetype)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Literal
+
+from dependency_injector.wiring import Provide, inject
+from pydantic import BaseModel
+from quart import Blueprint, Response, jsonify, request
+from quart_schema import document_querystring, document_response
+
+from config.container import Container
+from config.settings import Settings
+from ports.health import DependencyProbe
+
+blueprint = Blueprint("health", __name__)
+_STARTED = time.monotonic()
+
+
+class HealthQuery(BaseModel):
+    deep: Literal["0", "1"] | None = None
+
+
+class Check(BaseModel):
+    ok: bool
+    latency_ms: float
+    adapter: str
+    error: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    uptime_s: float
+    checks: dict[str, Check] | None = None
+
+
+@blueprint.get("/health")
+@document_querystring(HealthQuery)
+@document_response(Health, 200)
+@document_response(Health, 503)
+@inject
+async def health(
+    settings: Settings = Provide[Container.settings],
+    probes: list[DependencyProbe] = Provide[Container.adapters.probes],
+) -> Response:
+    """Liveness; with `deep=1`, also checks each dependency with a short timeout (503 if one is down).
+
+    The plain check touches no dependency, so platform probes never wake a database.
+    """
+    body: dict[str, object] = {
+        "status": "ok",
+        "version": settings.version,
+        "uptime_s": round(time.monotonic() - _STARTED, 3),
+    }
+    status = 200
+    if request.args.get("deep") in ("1", "true"):
+        results = await asyncio.gather(
+            *(_check(p, settings.health_check_timeout_s) for p in probes)
+        )
+        checks = {p.name: r for p, r in zip(probes, results, strict=True)}
+        body["checks"] = checks
+        if not all(c["ok"] for c in checks.values()):
+            body["status"], status = "degraded", 503
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _check(probe: DependencyProbe, timeout_s: float) -> dict[str, object]:
+    started = time.perf_counter()
+    error = None
+    try:
+        async with asyncio.timeout(timeout_s):
+            await probe.check()
+    except TimeoutError:
+        error = "timeout"
+    except Exception:
+        error = "unavailable"
+    latency = round((time.perf_counter() - started) * 1000, 2)
+    return {"ok": error is None, "latency_ms": latency, "adapter": probe.adapter, "error": error}
