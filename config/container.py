@@ -40,7 +40,10 @@ def _s3(s: Settings) -> object | None:
     return aws_client(
         "s3",
         AwsConfig(
-            s.aws_region, s.aws_access_key_id, s.aws_secret_access_key, s.aws_endpoint_url_s3,
+            s.aws_region,
+            s.aws_access_key_id,
+            s.aws_secret_access_key,
+            s.aws_endpoint_url_s3,
             s.health_check_timeout_s * 2,
         ),
     )
@@ -52,8 +55,11 @@ def _ses(s: Settings) -> object | None:
     return aws_client(
         "ses",
         AwsConfig(
-            s.aws_ses_region or s.aws_region, s.aws_access_key_id, s.aws_secret_access_key,
-            s.aws_endpoint_url_ses, s.health_check_timeout_s * 2,
+            s.aws_ses_region or s.aws_region,
+            s.aws_access_key_id,
+            s.aws_secret_access_key,
+            s.aws_endpoint_url_ses,
+            s.health_check_timeout_s * 2,
         ),
     )
 

@@ -28,8 +28,10 @@ class Lifecycle:
         self._all = [*self._warm, *(c for c in lazy if c is not None)]
         self._close_timeout_s = close_timeout_s
         self._warm_up: asyncio.Task[None] | None = None
+        self.started = False
 
     def start(self) -> None:
+        self.started = True
         if self._warm and self._warm_up is None:
             self._warm_up = asyncio.create_task(self._open_warm(), name="flowhub-warm-up")
 
@@ -48,9 +50,7 @@ class Lifecycle:
     async def stop(self) -> None:
         if self._warm_up is not None and not self._warm_up.done():
             self._warm_up.cancel()
-        results = await asyncio.gather(
-            *(self._close(c) for c in self._all), return_exceptions=True
-        )
+        results = await asyncio.gather(*(self._close(c) for c in self._all), return_exceptions=True)
         for client, result in zip(self._all, results, strict=True):
             if isinstance(result, BaseException):
                 log.warning("closing %s client failed: %r", client.name, result)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
@@ -56,8 +56,8 @@ class Settings:
     port: int = 4000
     log_level: LogLevel = "INFO"
     version: str = "dev"
-    mongodb_uri: str | None = None
-    redis_url: str | None = None
+    mongodb_uri: str | None = field(default=None, repr=False)
+    redis_url: str | None = field(default=None, repr=False)
     jwt_secret: str = field(default="", repr=False)
     jwt_refresh_secret: str = field(default="", repr=False)
     aws_access_key_id: str | None = field(default=None, repr=False)
@@ -73,7 +73,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     max_upload_bytes: int = 10 * 1024 * 1024
     max_json_bytes: int = 64 * 1024
-    shutdown_timeout_s: float = 4.0
+    shutdown_timeout_s: int = 4
     health_check_timeout_s: float = 1.0
     generated_secrets: bool = False
 
@@ -121,6 +121,13 @@ class _Reader:
         if not ok:
             self.problems.append(f"{name}: {why}")
 
+    def valid(self, name: str, test: Callable[[str], object], why: str) -> str | None:
+        """The variable's value if set; a problem is recorded when `test` rejects it."""
+        value = self.text(name)
+        if value is not None and not test(value):
+            self.problems.append(f"{name}: {why}")
+        return value
+
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.text(name)
         if raw is None:
@@ -167,45 +174,32 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             if r.text(name) is None:
                 r.problems.append(f"{name}: required in production")
 
-    mongodb_uri = r.text("MONGODB_URI")
-    if mongodb_uri is not None:
-        r.check(
-            "MONGODB_URI",
-            mongodb_uri.startswith(("mongodb://", "mongodb+srv://")),
-            "must start with mongodb:// or mongodb+srv://",
-        )
-    redis_url = r.text("REDIS_URL")
-    if redis_url is not None:
-        r.check(
-            "REDIS_URL",
-            redis_url.startswith(("redis://", "rediss://", "unix://")),
-            "must start with redis://, rediss:// or unix://",
-        )
-
-    jwt_secret = r.text("JWT_SECRET")
-    jwt_refresh_secret = r.text("JWT_REFRESH_SECRET")
-    for name, value in (("JWT_SECRET", jwt_secret), ("JWT_REFRESH_SECRET", jwt_refresh_secret)):
-        if value is not None:
-            r.check(
-                name, len(value) >= MIN_SECRET_LENGTH, f"must be at least {MIN_SECRET_LENGTH} characters"
-            )
+    mongodb_uri = r.valid(
+        "MONGODB_URI",
+        lambda v: v.startswith(("mongodb://", "mongodb+srv://")),
+        "must start with mongodb:// or mongodb+srv://",
+    )
+    redis_url = r.valid(
+        "REDIS_URL",
+        lambda v: v.startswith(("redis://", "rediss://", "unix://")),
+        "must start with redis://, rediss:// or unix://",
+    )
+    long_enough = f"must be at least {MIN_SECRET_LENGTH} characters"
+    jwt_secret = r.valid("JWT_SECRET", lambda v: len(v) >= MIN_SECRET_LENGTH, long_enough)
+    jwt_refresh_secret = r.valid(
+        "JWT_REFRESH_SECRET", lambda v: len(v) >= MIN_SECRET_LENGTH, long_enough
+    )
     if jwt_secret is not None and jwt_secret == jwt_refresh_secret:
         r.problems.append("JWT_REFRESH_SECRET: must differ from JWT_SECRET")
     generated = jwt_secret is None or jwt_refresh_secret is None
     jwt_secret = jwt_secret or secrets.token_urlsafe(48)
     jwt_refresh_secret = jwt_refresh_secret or secrets.token_urlsafe(48)
 
-    bucket = r.text("S3_BUCKET_NAME")
-    if bucket is not None:
-        r.check("S3_BUCKET_NAME", bool(_BUCKET.match(bucket)), "is not a valid S3 bucket name")
-    ses_region = r.text("AWS_SES_REGION")
-    if ses_region is not None:
-        r.check("AWS_SES_REGION", bool(_AWS_REGION.match(ses_region)), "is not an AWS region name")
-    aws_region = r.text("AWS_REGION") or r.text("AWS_DEFAULT_REGION") or "ap-south-1"
-    r.check("AWS_REGION", bool(_AWS_REGION.match(aws_region)), "is not an AWS region name")
-    from_email = r.text("FROM_EMAIL")
-    if from_email is not None:
-        r.check("FROM_EMAIL", bool(_EMAIL.match(from_email)), "must be an email address")
+    is_region = "is not an AWS region name"
+    bucket = r.valid("S3_BUCKET_NAME", _BUCKET.match, "is not a valid S3 bucket name")
+    ses_region = r.valid("AWS_SES_REGION", _AWS_REGION.match, is_region)
+    aws_region = r.valid("AWS_REGION", _AWS_REGION.match, is_region) or "ap-south-1"
+    from_email = r.valid("FROM_EMAIL", _EMAIL.match, "must be an email address")
     key_id, secret_key = r.text("AWS_ACCESS_KEY_ID"), r.text("AWS_SECRET_ACCESS_KEY")
     if (key_id is None) != (secret_key is None) and not production:
         missing = "AWS_SECRET_ACCESS_KEY" if secret_key is None else "AWS_ACCESS_KEY_ID"
@@ -236,7 +230,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         cors_origins=cors_origins,
         max_upload_bytes=r.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1, 1024**3),
         max_json_bytes=r.integer("MAX_JSON_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
-        shutdown_timeout_s=r.number("SHUTDOWN_TIMEOUT_S", 4.0, 0.0, 60.0),
+        shutdown_timeout_s=r.integer("SHUTDOWN_TIMEOUT_S", 4, 0, 60),
         health_check_timeout_s=r.number("HEALTH_CHECK_TIMEOUT_S", 1.0, 0.05, 10.0),
         generated_secrets=generated,
     )
@@ -254,7 +248,9 @@ def _parse_origins(r: _Reader, production: bool) -> tuple[str, ...]:
         if origin == "*":
             r.check("CORS_ORIGINS", not production, "'*' is allowed only outside production")
         elif not _ORIGIN.match(origin):
-            r.problems.append("CORS_ORIGINS: each entry must be an exact origin like https://app.example.com")
+            r.problems.append(
+                "CORS_ORIGINS: each entry must be an exact origin like https://app.example.com"
+            )
             break
     r.check("CORS_ORIGINS", bool(origins), "must list at least one origin")
     return origins

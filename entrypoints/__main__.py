@@ -16,11 +16,9 @@ def main() -> int:
         print(error, file=sys.stderr)
         return 78  # EX_CONFIG: the process refuses to start
 
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stdout,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    from entrypoints.server import configure_logging, serve  # noqa: PLC0415
+
+    configure_logging(settings)
     log = logging.getLogger("flowhub")
     if settings.generated_secrets:
         log.warning(
@@ -38,27 +36,9 @@ def main() -> int:
         "ses" if settings.uses_ses else "memory",
     )
 
-    import uvicorn  # noqa: PLC0415 (only the launcher needs the server)
+    from entrypoints.asgi import create_app  # noqa: PLC0415 (after the settings are known good)
 
-    from entrypoints.asgi import create_app  # noqa: PLC0415
-
-    uvicorn.run(
-        create_app(settings),
-        host="0.0.0.0",  # noqa: S104 (a container's service port)
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        lifespan="on",
-        proxy_headers=True,
-        forwarded_allow_ips="*",
-        server_header=False,
-        access_log=False,
-        log_config=None,
-        timeout_graceful_shutdown=settings.shutdown_timeout_s,
-        timeout_keep_alive=30,
-    )
+    serve(create_app(settings), settings)
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 import socketio
+from quart import Blueprint
 
 from config.container import Container, build_container
 from config.settings import Settings, load_settings
@@ -15,10 +16,14 @@ from entrypoints.http.app import create_http_app
 from entrypoints.realtime.server import create_realtime_server
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> socketio.ASGIApp:
+def create_app(
+    settings: Settings | None = None,
+    container: Container | None = None,
+    extra_blueprints: list[Blueprint] | None = None,
+) -> socketio.ASGIApp:
     settings = settings or load_settings(os.environ)
     container = container or build_container(settings)
-    http_app = create_http_app(container)
+    http_app = create_http_app(container, extra_blueprints)
     sio = create_realtime_server(settings)
     # No on_startup/on_shutdown here: ASGIApp forwards lifespan to Quart only while both are unset,
     # and Quart's before_serving/after_serving open and close the clients.

@@ -14,7 +14,7 @@ def mongo_client(uri: str, timeout_s: float) -> ManagedClient[MongoClient]:
     """A motor client with bounded timeouts, so a dead MongoDB fails requests fast."""
 
     async def open_client() -> MongoClient:
-        from motor.motor_asyncio import AsyncIOMotorClient  # noqa: PLC0415 (kept off the import path)
+        from motor.motor_asyncio import AsyncIOMotorClient
 
         timeout_ms = int(timeout_s * 1000)
         return AsyncIOMotorClient(

@@ -12,9 +12,9 @@ def redis_client(url: str, timeout_s: float) -> ManagedClient[Redis]:
     """A redis-py asyncio client with bounded timeouts; it reconnects by itself after a restart."""
 
     async def open_client() -> Redis:
-        from redis.asyncio import Redis  # noqa: PLC0415 (kept off the import path)
-        from redis.backoff import ExponentialBackoff  # noqa: PLC0415
-        from redis.retry import Retry  # noqa: PLC0415
+        from redis.asyncio import Redis
+        from redis.backoff import ExponentialBackoff
+        from redis.retry import Retry
 
         return Redis.from_url(
             url,

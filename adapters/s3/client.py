@@ -27,8 +27,8 @@ def aws_client(service: str, config: AwsConfig) -> ManagedClient[S3Client]:
     stack = AsyncExitStack()
 
     async def open_client() -> S3Client:
-        from aiobotocore.config import AioConfig  # noqa: PLC0415 (kept off the import path)
-        from aiobotocore.session import get_session  # noqa: PLC0415
+        from aiobotocore.config import AioConfig
+        from aiobotocore.session import get_session
 
         creator = get_session().create_client(
             service,  # type: ignore[call-overload]

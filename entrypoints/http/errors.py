@@ -82,7 +82,9 @@ def validation_details(error: RequestSchemaValidationError) -> list[dict[str, An
     details = []
     for item in errors(include_url=False, include_input=False, include_context=False):
         field = ".".join(str(part) for part in item.get("loc", ()))
-        details.append({"field": field, "message": item.get("msg", "is invalid"), "type": item.get("type")})
+        details.append(
+            {"field": field, "message": item.get("msg", "is invalid"), "type": item.get("type")}
+        )
     return details
 
 
@@ -102,7 +104,9 @@ def register_error_handlers(app: Quart) -> None:
         headers = {}
         if isinstance(error, TooManyRequests):
             headers["Retry-After"] = str(error.retry_after_s)
-        return error_response(DOMAIN_STATUS.get(error.code, 400), error.code, error.message, headers=headers)
+        return error_response(
+            DOMAIN_STATUS.get(error.code, 400), error.code, error.message, headers=headers
+        )
 
     @app.errorhandler(MalformedJson)
     async def on_malformed_json(error: MalformedJson) -> Response:
@@ -111,7 +115,9 @@ def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def on_http_error(error: HTTPException) -> Response:
         status = error.code or 500
-        code, message = HTTP_CODES.get(status, (f"http_{status}", "The request could not be completed."))
+        code, message = HTTP_CODES.get(
+            status, (f"http_{status}", "The request could not be completed.")
+        )
         headers = {}
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             headers["Allow"] = ", ".join(sorted(error.valid_methods))

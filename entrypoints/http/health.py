@@ -44,7 +44,7 @@ async def health(
     settings: Settings = Provide[Container.settings],
     probes: list[DependencyProbe] = Provide[Container.adapters.probes],
 ) -> Response:
-    """Liveness; with `deep=1`, also checks each dependency with a short timeout (503 if one is down).
+    """Liveness; with `deep=1`, each dependency is checked with a short timeout (503 if one fails).
 
     The plain check touches no dependency, so platform probes never wake a database.
     """

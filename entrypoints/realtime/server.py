@@ -23,10 +23,10 @@ def create_realtime_server(settings: Settings) -> socketio.AsyncServer:
         engineio_logger=False,
     )
 
-    @sio.event
     async def connect(sid: str, environ: dict[str, Any], auth: object) -> None:
         # Access tokens are verified here once auth lands (issue 3); until then no socket can
         # prove who it is, so every connection is refused the way the contract says.
         raise socketio.exceptions.ConnectionRefusedError("unauthorized")
 
+    sio.on("connect", connect)
     return sio

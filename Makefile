@@ -1,0 +1,79 @@
+# FlowHub: `make run` serves on :4000 with in-memory adapters; `make test` runs every check.
+# Both install what they need first (uv, Python 3.13 packages from uv.lock, redis-server).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+UV := .uv/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+PYTEST := $(PY) -m pytest
+CODE := domain ports adapters config entrypoints tests bench
+
+.PHONY: help install run test check lint typecheck imports unit contract integration api e2e \
+        bench services format clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	@python3 -m venv .uv >/dev/null || { echo "python3 with the venv module is needed to bootstrap uv"; exit 1; }
+	@.uv/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	@$(UV) sync --frozen --python 3.13 --quiet || { \
+	  echo "Could not create the environment: FlowHub needs CPython 3.13 (pyenv install 3.13, or Debian 13's python3)."; \
+	  exit 1; }
+	@touch $@
+
+install: $(VENV)/.installed  ## create .venv with Python 3.13 and the locked dependencies
+
+run: install  ## serve on 0.0.0.0:PORT (4000); in-memory adapters unless services are configured
+	$(PY) -m entrypoints
+
+services:  ## make sure the local services the tests may start are installed
+	@bash scripts/ensure-test-services.sh
+
+lint: install  ## ruff
+	$(VENV)/bin/ruff check $(CODE)
+	$(VENV)/bin/ruff format --check $(CODE)
+
+typecheck: install  ## mypy --strict
+	$(VENV)/bin/mypy --strict $(CODE)
+
+imports: install  ## the dependency rule, as import-linter contracts
+	$(VENV)/bin/lint-imports
+
+check: lint typecheck imports  ## every static check
+
+unit: install  ## domain and services on memory adapters
+	$(PYTEST) -m unit
+
+contract: install services  ## one suite per port, against every adapter
+	$(PYTEST) -m contract
+
+integration: install services  ## adapters against real MongoDB, Redis, S3/SES
+	$(PYTEST) -m integration
+
+api: install services  ## HTTP and Socket.IO through the ASGI app
+	$(PYTEST) -m api
+
+e2e: install services  ## a real browser
+	$(PYTEST) -m e2e
+
+test: install services check  ## everything: ruff, mypy --strict, import contracts, the whole pytest suite
+	$(PYTEST)
+
+bench: install  ## start the real server and print the benchmark table
+	@command -v wrk >/dev/null || bash scripts/ensure-test-services.sh wrk
+	$(PY) -m bench.foundation
+
+format: install  ## apply ruff's formatting and fixes
+	$(VENV)/bin/ruff format $(CODE)
+	$(VENV)/bin/ruff check --fix $(CODE)
+
+clean:  ## remove the environment and caches
+	rm -rf $(VENV) .uv .mypy_cache .ruff_cache .pytest_cache

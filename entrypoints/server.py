@@ -1,0 +1,46 @@
+"""How the ASGI app is served in every shape: one uvicorn process (uvloop + httptools).
+
+Chosen by measurement (bench/foundation.py, see README): ... . One process fits a shared CPU
+and 512 MB; websockets without per-message deflate (64-316 KiB per connection otherwise); on
+SIGTERM uvicorn stops accepting, lets in-flight requests finish for at most
+`SHUTDOWN_TIMEOUT_S`, closes websockets, then runs the lifespan shutdown that closes clients.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import uvicorn
+
+from config.settings import Settings
+
+
+def serve(app: Any, settings: Settings, host: str = "0.0.0.0") -> None:  # noqa: S104
+    uvicorn.run(
+        app,
+        host=host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        lifespan="on",
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+        server_header=False,
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
+        timeout_keep_alive=30,
+    )
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stdout,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        force=True,
+    )

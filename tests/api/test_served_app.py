@@ -1,0 +1,96 @@
+"""The ASGI app served by the real server process: lifespan, Socket.IO beside Quart,
+graceful shutdown, and refusing to start on a bad production environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import socketio
+
+from config.settings import PRODUCTION_REQUIRED
+from tests.support.processes import ROOT, free_port, http_get, running_server
+
+pytestmark = pytest.mark.api
+
+
+def test_the_real_entrypoint_serves_health_on_port() -> None:
+    with running_server("entrypoints", env={"APP_ENV": "development"}) as server:
+        status, body = http_get(server.port, "/health")
+        assert status == 200
+        assert json.loads(body)["status"] == "ok"
+
+
+def test_lifespan_reaches_quart_through_the_socketio_app() -> None:
+    with running_server() as server:
+        status, body = http_get(server.port, "/api/v1/_test/lifecycle")
+        assert status == 200
+        assert json.loads(body) == {"started": True}
+
+
+async def test_socketio_is_mounted_and_refuses_a_socket_without_a_token() -> None:
+    with running_server() as server:
+        client = socketio.AsyncClient(reconnection=False)
+        refusals: list[object] = []
+        client.on("connect_error", refusals.append)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await client.connect(server.url, transports=["websocket"], wait_timeout=5)
+        await client.disconnect()
+    assert refusals == [{"message": "unauthorized"}]
+
+
+def test_sigterm_lets_in_flight_requests_finish_then_exits() -> None:
+    with running_server() as server:
+        result: dict[str, object] = {}
+
+        def slow_request() -> None:
+            try:
+                result["response"] = http_get(server.port, "/api/v1/_test/slow", timeout=10)
+            except OSError as error:
+                result["error"] = error
+
+        thread = threading.Thread(target=slow_request)
+        thread.start()
+        time.sleep(0.3)  # the request is in flight
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        thread.join(timeout=10)
+        returncode = server.process.wait(timeout=10)
+        stopped_after = time.monotonic() - started
+        assert server.process.stdout is not None
+        log = server.process.stdout.read().decode()
+
+    assert "error" not in result, result
+    status, body = result["response"]  # type: ignore[misc]
+    assert status == 200
+    assert json.loads(body) == {"status": "finished"}
+    # uvicorn finishes the graceful shutdown, then re-raises SIGTERM to exit with its status.
+    assert returncode in (0, -signal.SIGTERM)
+    assert "Application shutdown complete." in log
+    assert stopped_after < 5, "shutdown must fit Fly's kill timeout"
+
+
+def test_production_without_its_variables_refuses_to_start_and_names_them() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_REQUIRED}
+    env.update({"APP_ENV": "production", "PORT": str(free_port()), "JWT_SECRET": "tiny-secret"})
+    done = subprocess.run(
+        [sys.executable, "-m", "entrypoints"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 78
+    for name in PRODUCTION_REQUIRED:
+        assert name in done.stderr
+    assert "JWT_SECRET: must be at least 32 characters" in done.stderr
+    assert "tiny-secret" not in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout

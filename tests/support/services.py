@@ -1,0 +1,778 @@
+"""pytest plugin: real Redis, MongoDB and S3/SES for the tests that ask for them.
+
+Loaded for every run by ``-p tests.support.services`` (pyproject ``addopts``). Importing it costs
+nothing: every driver, testcontainers, moto and mongoeco is imported only when a test requests
+a service fixture, and a service is started only then, once per session, and stopped at the end.
+
+Where a service comes from, first match wins:
+
+=========  ==========================  ======================  ==================================
+service    1. environment              2. Docker answers       3. started by the session
+=========  ==========================  ======================  ==================================
+redis      ``TEST_REDIS_URL``          testcontainers redis:7  ``redis-server`` on a free loopback
+                                                               port (no persistence)
+mongodb    ``TEST_MONGODB_URI``        testcontainers mongo:7  mongoeco's wire server in its own
+                                                               process (``mongoeco_server.py``)
+s3/ses     ``TEST_AWS_ENDPOINT_URL``   (not used)              moto's ThreadedMotoServer on
+                                                               127.0.0.1
+=========  ==========================  ======================  ==================================
+
+If a container fails to start, the local process is tried next. A URL from the environment is
+never second-guessed: when it does not answer, the tests that need it fail. Nothing is ever
+skipped: a missing service fails its tests with a message saying how to provide one.
+
+Fixtures
+    ``redis_url``, ``mongodb_uri``, ``aws_endpoint_url`` (session): the service's URL.
+    ``redis_client`` (function, async): a ``redis.asyncio.Redis`` on ``redis_url``; the database
+    is flushed (FLUSHDB) before the test, so point ``TEST_REDIS_URL`` at a database you can lose.
+    ``mongo_db_name`` (function): a database name unique to the test; dropped after it.
+    ``aws_credentials`` (function): dummy credentials (also set in the environment for the test)
+    as keyword arguments for ``session.create_client(...)``.
+
+The pure decision logic (``plan_service``, ``redact_url``, ``header_line``) takes its inputs as
+arguments so that ``tests/unit/test_service_resolution.py`` tests it without processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypedDict
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from uuid import uuid4
+
+import pytest
+import pytest_asyncio
+
+if TYPE_CHECKING:
+    from _pytest.terminal import TerminalReporter
+    from pymongo import MongoClient
+    from redis.asyncio import Redis
+
+# --------------------------------------------------------------------------------------------
+# Pure decision logic: no I/O, no imports of the service libraries.
+# --------------------------------------------------------------------------------------------
+
+
+class Source(StrEnum):
+    """Where a service comes from."""
+
+    ENV = "env"
+    TESTCONTAINERS = "testcontainers"
+    LOCAL = "local"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    """What the plugin knows about one service, independent of this machine."""
+
+    key: str
+    label: str
+    env_var: str
+    example_url: str
+    image: str | None  # the testcontainers image; None: no container path for this service
+    local_label: str
+    local_hint: str  # how to make the local path available
+
+    def unavailable_message(self) -> str:
+        ways = [f"set {self.env_var}={self.example_url}"]
+        if self.image is not None:
+            ways.append(f"start Docker (testcontainers then runs {self.image})")
+        ways.append(self.local_hint)
+        return f"No {self.label} for the tests: {', or '.join(ways)}."
+
+
+REDIS = ServiceSpec(
+    key="redis",
+    label="redis",
+    env_var="TEST_REDIS_URL",
+    example_url="redis://...",
+    image="redis:7",
+    local_label="local redis-server",
+    local_hint=(
+        "apt-get install redis-server (the session then starts redis-server on a free "
+        "127.0.0.1 port)"
+    ),
+)
+MONGODB = ServiceSpec(
+    key="mongodb",
+    label="mongodb",
+    env_var="TEST_MONGODB_URI",
+    example_url="mongodb://...",
+    image="mongo:7",
+    local_label="local mongoeco wire server",
+    local_hint=(
+        "pip install mongoeco (the dev dependency group has it: "
+        "`uv sync --frozen`, which `make test` runs) so the session starts its wire server"
+    ),
+)
+AWS = ServiceSpec(
+    key="aws",
+    label="s3/ses",
+    env_var="TEST_AWS_ENDPOINT_URL",
+    example_url="http://127.0.0.1:5000",
+    image=None,
+    local_label="local moto server",
+    local_hint=(
+        'pip install "moto[s3]" flask flask-cors (the dev dependency group has them: '
+        "`uv sync --frozen`) so the session starts moto's server"
+    ),
+)
+SERVICES: tuple[ServiceSpec, ...] = (REDIS, MONGODB, AWS)
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePlan:
+    """The sources that will be tried for a service, in order; empty: none is available."""
+
+    spec: ServiceSpec
+    candidates: tuple[Source, ...]
+    env_url: str | None = None
+
+    def describe(self) -> str:
+        """The service's part of the report header."""
+        if not self.candidates:
+            return f"UNAVAILABLE (its tests will fail; set {self.spec.env_var})"
+        first = self.candidates[0]
+        if first is Source.ENV:
+            assert self.env_url is not None
+            return f"{self.spec.env_var} {redact_url(self.env_url)}"
+        if first is Source.TESTCONTAINERS:
+            text = f"testcontainers {self.spec.image} (started on first use"
+            if Source.LOCAL in self.candidates:
+                text += f"; else {self.spec.local_label}"
+            return text + ")"
+        return f"{self.spec.local_label} (started on first use)"
+
+
+def plan_service(
+    spec: ServiceSpec,
+    environ: Mapping[str, str],
+    *,
+    docker_available: Callable[[], bool],
+    local_available: bool,
+) -> ServicePlan:
+    """Decide where a service comes from.
+
+    A URL in the environment wins and excludes everything else (``docker_available`` is then
+    not even called, so the Docker probe is skipped). Otherwise a container where Docker
+    answers, then the local process; both, when both are possible, so that a container that
+    fails to start falls back to the local process.
+    """
+    env_url = environ.get(spec.env_var, "").strip()
+    if env_url:
+        return ServicePlan(spec, (Source.ENV,), env_url)
+    candidates: list[Source] = []
+    if spec.image is not None and docker_available():
+        candidates.append(Source.TESTCONTAINERS)
+    if local_available:
+        candidates.append(Source.LOCAL)
+    return ServicePlan(spec, tuple(candidates))
+
+
+_SECRET_QUERY_KEYS = frozenset({"password", "pass", "pwd", "secret", "token"})
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password (``user:***@host``), also in ``?password=`` parameters."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hosts = netloc.rpartition("@")
+        user, colon, password = userinfo.partition(":")
+        if colon and password:
+            netloc = f"{user}:***@{hosts}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(key.lower() in _SECRET_QUERY_KEYS for key, _ in pairs):
+            query = urlencode(
+                [(k, "***" if k.lower() in _SECRET_QUERY_KEYS else v) for k, v in pairs],
+                safe="*",
+            )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def header_line(plans: Iterable[ServicePlan]) -> str:
+    return "services: " + ", ".join(f"{p.spec.label}={p.describe()}" for p in plans)
+
+
+@dataclass(slots=True)
+class UsedService:
+    """What served a service in this session, and how long it took to start and stop."""
+
+    description: str
+    start_seconds: float
+    failed_before: tuple[str, ...] = ()  # candidates that failed to start first
+    stop_seconds: float | None = None
+
+    def describe(self) -> str:
+        timing = f"up in {self.start_seconds:.2f} s"
+        if self.stop_seconds is not None:
+            timing += f", down in {self.stop_seconds:.2f} s"
+        if self.failed_before:
+            timing += "; after " + "; ".join(self.failed_before)
+        return f"{self.description} ({timing})"
+
+
+def summary_line(used: Mapping[str, UsedService]) -> str:
+    return "services used: " + ", ".join(f"{key}={u.describe()}" for key, u in used.items())
+
+
+def docker_engine_hinted(
+    environ: Mapping[str, str],
+    *,
+    home: Path,
+    exists: Callable[[Path], bool],
+    platform: str = sys.platform,
+) -> bool:
+    """Whether a Docker engine might answer, judged without importing docker or connecting.
+
+    Importing the Docker SDK costs ~0.3 s, which every pytest run would pay for the report
+    header. Where no socket, no ``DOCKER_HOST``, no testcontainers or docker CLI configuration
+    exists, no engine can answer and the probe is skipped. Anything else gets a real ping.
+    """
+    if platform == "win32":
+        return True
+    if any(environ.get(name) for name in ("DOCKER_HOST", "TC_HOST", "DOCKER_CONTEXT")):
+        return True
+    docker_config = Path(environ["DOCKER_CONFIG"]) if environ.get("DOCKER_CONFIG") else None
+    candidates = [
+        Path("/var/run/docker.sock"),
+        home / ".testcontainers.properties",
+        (docker_config or home / ".docker") / "config.json",
+    ]
+    return any(exists(path) for path in candidates)
+
+
+# --------------------------------------------------------------------------------------------
+# Probes and the per-session registry.
+# --------------------------------------------------------------------------------------------
+
+
+def docker_engine_answers(timeout: float = 2.0) -> bool:
+    """Ping the Docker engine that testcontainers would use; False on any failure."""
+    if not docker_engine_hinted(os.environ, home=Path.home(), exists=Path.exists):
+        return False
+    try:
+        import docker  # type: ignore[import-untyped]
+        from testcontainers.core.docker_client import get_docker_host
+    except ImportError:
+        return False
+    try:
+        host = get_docker_host()
+        if host:
+            client = docker.DockerClient(
+                base_url=host, timeout=timeout, use_ssh_client=host.startswith("ssh://")
+            )
+        else:
+            client = docker.from_env(timeout=timeout)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:  # DockerException, requests' errors, a bad DOCKER_HOST: no engine
+        return False
+
+
+def local_available(spec: ServiceSpec) -> bool:
+    """Whether this machine can start the service itself (cheap: no imports, no processes)."""
+    if spec is REDIS:
+        return shutil.which("redis-server") is not None
+    if spec is MONGODB:
+        return importlib.util.find_spec("mongoeco") is not None
+    return all(importlib.util.find_spec(name) is not None for name in ("moto", "flask"))
+
+
+@dataclass(slots=True)
+class ServiceRegistry:
+    """Per-session state: the plans (decided once) and what actually served each service."""
+
+    environ: Mapping[str, str]
+    probe_docker: Callable[[], bool] = docker_engine_answers
+    _docker: bool | None = None
+    _plans: dict[str, ServicePlan] = field(default_factory=dict)
+    used: dict[str, UsedService] = field(default_factory=dict)
+
+    def docker_available(self) -> bool:
+        if self._docker is None:
+            self._docker = self.probe_docker()
+        return self._docker
+
+    def plan(self, spec: ServiceSpec) -> ServicePlan:
+        if spec.key not in self._plans:
+            self._plans[spec.key] = plan_service(
+                spec,
+                self.environ,
+                docker_available=self.docker_available,
+                local_available=local_available(spec),
+            )
+        return self._plans[spec.key]
+
+
+_REGISTRY = pytest.StashKey[ServiceRegistry]()
+
+
+def _registry(config: pytest.Config) -> ServiceRegistry:
+    if _REGISTRY not in config.stash:
+        config.stash[_REGISTRY] = ServiceRegistry(environ=dict(os.environ))
+    return config.stash[_REGISTRY]
+
+
+# --------------------------------------------------------------------------------------------
+# Starting services.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    url: str
+    description: str  # for the terminal summary: what served it, where
+
+
+type Starter = Callable[[ServicePlan], contextlib.AbstractContextManager[Served]]
+
+_STARTUP_TIMEOUT = 30.0
+
+
+def _provide(
+    config: pytest.Config, spec: ServiceSpec, starters: Mapping[Source, Starter]
+) -> Iterator[str]:
+    """Serve ``spec`` from the first candidate that starts; fail loudly if none does."""
+    registry = _registry(config)
+    plan = registry.plan(spec)
+    if not plan.candidates:
+        pytest.fail(spec.unavailable_message(), pytrace=False)
+    errors: list[str] = []
+    for source in plan.candidates:
+        stack = contextlib.ExitStack()
+        started = time.perf_counter()
+        try:
+            served = stack.enter_context(starters[source](plan))
+        except Exception as error:
+            failure = f"{type(error).__name__}: {error}"
+            errors.append(f"{source}: {failure}")
+            served = None
+        if served is None:
+            if source is Source.ENV:  # never second-guess an explicit URL
+                url = redact_url(plan.env_url or "")
+                pytest.fail(f"{spec.env_var}={url} does not answer: {failure}", pytrace=False)
+            continue
+        used = UsedService(served.description, time.perf_counter() - started, tuple(errors))
+        registry.used[spec.label] = used
+        try:
+            yield served.url
+        finally:
+            stopping = time.perf_counter()
+            stack.close()
+            used.stop_seconds = time.perf_counter() - stopping
+        return
+    pytest.fail(
+        f"Could not start {spec.label} for the tests:\n  "
+        + "\n  ".join(errors)
+        + f"\n{spec.unavailable_message()}",
+        pytrace=False,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _stop_process(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _tail(log: IO[bytes], limit: int = 2000) -> str:
+    log.flush()
+    log.seek(0)
+    return log.read().decode(errors="replace")[-limit:].strip()
+
+
+# Redis ---------------------------------------------------------------------------------------
+
+
+def _redis_info(url: str) -> dict[str, Any]:
+    """PING the server and return its ``INFO server``; raises when it does not answer."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        client.ping()
+        info: dict[str, Any] = client.info("server")
+        return info
+    finally:
+        client.close()
+
+
+def _redis_version(url: str) -> str:
+    return str(_redis_info(url).get("redis_version", "unknown version"))
+
+
+@contextlib.contextmanager
+def _redis_from_env(plan: ServicePlan) -> Iterator[Served]:
+    assert plan.env_url is not None
+    version = _redis_version(plan.env_url)
+    yield Served(plan.env_url, f"{REDIS.env_var} {redact_url(plan.env_url)} [redis {version}]")
+
+
+@contextlib.contextmanager
+def _redis_container(plan: ServicePlan) -> Iterator[Served]:
+    from testcontainers.community.redis import RedisContainer
+
+    assert plan.spec.image is not None
+    container = RedisContainer(plan.spec.image)
+    try:
+        container.start()  # waits until PING answers
+        host = container.get_container_host_ip()
+        port = int(container.get_exposed_port(container.port))
+        url = f"redis://{host}:{port}/0"
+        version = _redis_version(url)
+        yield Served(url, f"testcontainers {plan.spec.image} [redis {version}] on {host}:{port}")
+    finally:
+        container.stop()
+
+
+def _redis_ping_raw(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class _PortTaken(OSError):
+    """The free port was taken before redis-server could bind it."""
+
+
+def _start_redis_server(
+    binary: str, port: int, workdir: str, log: IO[bytes]
+) -> subprocess.Popen[bytes]:
+    """Start redis-server on ``port`` and return it once it is ours and answers PING."""
+    options = {
+        "--port": str(port),
+        "--bind": "127.0.0.1",  # loopback only
+        "--save": "",  # no RDB snapshots
+        "--appendonly": "no",
+        "--dir": workdir,
+        "--daemonize": "no",
+    }
+    process = subprocess.Popen(
+        [binary, *(part for option in options.items() for part in option)],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + _STARTUP_TIMEOUT
+    while not _redis_ping_raw(port):
+        if process.poll() is not None:
+            output = _tail(log)
+            if "Address already in use" in output:
+                raise _PortTaken(output)
+            raise RuntimeError(f"redis-server exited {process.returncode}: {output}")
+        if time.monotonic() > deadline:
+            _stop_process(process)
+            raise TimeoutError(f"redis-server did not answer PING: {_tail(log)}")
+        time.sleep(0.01)
+    # Whatever answered must be the process we started, not one that took the port first.
+    info = _redis_info(f"redis://127.0.0.1:{port}/0")
+    if info.get("process_id") != process.pid:
+        _stop_process(process)
+        raise _PortTaken(f"another server answers on 127.0.0.1:{port}")
+    return process
+
+
+@contextlib.contextmanager
+def _redis_local(plan: ServicePlan) -> Iterator[Served]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise FileNotFoundError("redis-server is not on PATH")
+    with (
+        tempfile.TemporaryDirectory(prefix="flowhub-test-redis-") as workdir,
+        # Append mode: the child always writes at the end, whatever offset we read from.
+        tempfile.TemporaryFile(mode="a+b") as log,
+    ):
+        for _attempt in range(3):  # another process may take the free port before we bind it
+            port = _free_port()
+            log.truncate(0)
+            try:
+                process = _start_redis_server(binary, port, workdir, log)
+            except _PortTaken:
+                continue
+            try:
+                url = f"redis://127.0.0.1:{port}/0"
+                version = _redis_info(url).get("redis_version", "?")
+                yield Served(url, f"redis-server {version} on 127.0.0.1:{port}")
+                return
+            finally:
+                _stop_process(process)
+        raise RuntimeError(f"redis-server found no free port: {_tail(log)}")
+
+
+# MongoDB -------------------------------------------------------------------------------------
+
+
+def _mongo_version(uri: str) -> str:
+    """Run ``ping`` and describe the server; raises when it does not answer.
+
+    mongoeco lacks ``buildinfo``; its ``hello`` names the MongoDB version it emulates.
+    """
+    from pymongo import MongoClient
+    from pymongo.errors import OperationFailure
+
+    client: MongoClient[dict[str, Any]] = MongoClient(uri, serverSelectionTimeoutMS=10_000)
+    try:
+        client.admin.command("ping")
+        try:
+            return f"MongoDB {client.admin.command('buildinfo')['version']}"
+        except OperationFailure:
+            hello = client.admin.command("hello")
+            if hello.get("gitVersion") == "mongoeco":
+                return f"mongoeco, MongoDB {hello.get('version', '?')} dialect"
+            return "MongoDB, unknown version"
+    finally:
+        client.close()
+
+
+@contextlib.contextmanager
+def _mongo_from_env(plan: ServicePlan) -> Iterator[Served]:
+    assert plan.env_url is not None
+    version = _mongo_version(plan.env_url)
+    yield Served(plan.env_url, f"{MONGODB.env_var} {redact_url(plan.env_url)} [{version}]")
+
+
+@contextlib.contextmanager
+def _mongo_container(plan: ServicePlan) -> Iterator[Served]:
+    from testcontainers.community.mongodb import MongoDbContainer
+
+    assert plan.spec.image is not None
+    container = MongoDbContainer(plan.spec.image)
+    try:
+        container.start()  # waits for "waiting for connections" in the log
+        uri = container.get_connection_url()
+        version = _mongo_version(uri)
+        yield Served(uri, f"testcontainers {plan.spec.image} [{version}] at {redact_url(uri)}")
+    finally:
+        container.stop()
+
+
+def _read_line(stream: IO[bytes], timeout: float) -> bytes | None:
+    """The first line of ``stream``; None when none came within ``timeout`` seconds."""
+    lines: list[bytes] = []
+    reader = threading.Thread(
+        target=lambda: lines.append(stream.readline()), name="mongoeco-uri", daemon=True
+    )
+    reader.start()
+    reader.join(timeout)
+    return lines[0] if lines else None
+
+
+@contextlib.contextmanager
+def _mongo_local(plan: ServicePlan) -> Iterator[Served]:
+    from importlib.metadata import version as package_version
+
+    script = Path(__file__).with_name("mongoeco_server.py")
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, str(script), "--host", "127.0.0.1", "--port", "0"],
+            stdin=subprocess.PIPE,  # closing it stops the server; so does our death
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )
+        assert process.stdin is not None
+        assert process.stdout is not None
+        try:
+            import pymongo  # noqa: F401 - warm the import while the child imports mongoeco
+
+            line = _read_line(process.stdout, _STARTUP_TIMEOUT)
+            if line is None:
+                raise TimeoutError(f"mongoeco printed no URI within {_STARTUP_TIMEOUT:.0f} s")
+            uri = line.decode().strip()
+            if not uri.startswith("mongodb://"):
+                process.wait(5)
+                raise RuntimeError(f"mongoeco server exited {process.returncode}: {_tail(log)}")
+            _mongo_version(uri)
+            address = urlsplit(uri).netloc
+            yield Served(
+                uri,
+                f"mongoeco {package_version('mongoeco')} wire server (pid {process.pid}) "
+                f"on {address}",
+            )
+        finally:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                _stop_process(process)
+            process.stdout.close()
+
+
+# S3 / SES ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _aws_from_env(plan: ServicePlan) -> Iterator[Served]:
+    assert plan.env_url is not None
+    parts = urlsplit(plan.env_url)
+    if parts.hostname is None:
+        raise ValueError("the URL has no host")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    with socket.create_connection((parts.hostname, port), timeout=5):
+        pass
+    yield Served(plan.env_url, f"{AWS.env_var} {redact_url(plan.env_url)}")
+
+
+@contextlib.contextmanager
+def _aws_local(plan: ServicePlan) -> Iterator[Served]:
+    from importlib.metadata import version as package_version
+
+    from moto.server import ThreadedMotoServer
+
+    werkzeug_log = logging.getLogger("werkzeug")  # one INFO line per request otherwise
+    previous_level = werkzeug_log.level
+    werkzeug_log.setLevel(logging.ERROR)
+    # ThreadedMotoServer binds 0.0.0.0 unless told otherwise.
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield Served(
+            f"http://{host}:{port}", f"moto {package_version('moto')} server on {host}:{port}"
+        )
+    finally:
+        server.stop()
+        werkzeug_log.setLevel(previous_level)
+
+
+# --------------------------------------------------------------------------------------------
+# Hooks and fixtures.
+# --------------------------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _registry(config)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    registry = _registry(config)
+    return header_line(tuple(registry.plan(spec) for spec in SERVICES))
+
+
+def pytest_terminal_summary(
+    terminalreporter: TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    used = _registry(config).used
+    if used:
+        terminalreporter.write_line(summary_line(used))
+
+
+@pytest.fixture(scope="session")
+def redis_url(pytestconfig: pytest.Config) -> Iterator[str]:
+    """A Redis URL for the session (env, testcontainers or a local redis-server)."""
+    yield from _provide(
+        pytestconfig,
+        REDIS,
+        {Source.ENV: _redis_from_env, Source.TESTCONTAINERS: _redis_container,
+         Source.LOCAL: _redis_local},
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def mongodb_uri(pytestconfig: pytest.Config) -> Iterator[str]:
+    """A MongoDB URI for the session (env, testcontainers or a mongoeco wire server)."""
+    yield from _provide(
+        pytestconfig,
+        MONGODB,
+        {Source.ENV: _mongo_from_env, Source.TESTCONTAINERS: _mongo_container,
+         Source.LOCAL: _mongo_local},
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint_url(pytestconfig: pytest.Config) -> Iterator[str]:
+    """An S3/SES endpoint URL for the session (env or a moto server on 127.0.0.1)."""
+    yield from _provide(pytestconfig, AWS, {Source.ENV: _aws_from_env, Source.LOCAL: _aws_local})
+
+
+class AwsCredentials(TypedDict):
+    """Keyword arguments of ``AioSession.create_client``."""
+
+    aws_access_key_id: str
+    aws_secret_access_key: str
+    region_name: str
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> AwsCredentials:
+    """Dummy AWS credentials, in the environment for this test and returned as keyword
+    arguments for ``session.create_client(service, endpoint_url=..., **aws_credentials)``.
+
+    Real credentials or a profile from the environment can then never reach a request.
+    """
+    credentials = AwsCredentials(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="ap-south-1",
+    )
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["aws_secret_access_key"])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", credentials["region_name"])
+    monkeypatch.setenv("AWS_REGION", credentials["region_name"])
+    for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    return credentials
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
+    """A ``redis.asyncio.Redis`` on ``redis_url``, its database flushed before the test."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis_url)
+    try:
+        await client.flushdb()
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def _mongo_admin_client(mongodb_uri: str) -> Iterator[MongoClient[dict[str, Any]]]:
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, Any]] = MongoClient(mongodb_uri)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def mongo_db_name(_mongo_admin_client: MongoClient[dict[str, Any]]) -> Iterator[str]:
+    """A database name unique to this test (``test_<12 hex>``); the database is dropped after."""
+    name = f"test_{uuid4().hex[:12]}"
+    yield name
+    _mongo_admin_client.drop_database(name)

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import pytest
+
+from config.settings import PRODUCTION_REQUIRED, SettingsError, load_settings
+
+pytestmark = pytest.mark.unit
+
+SECRET_A = "a" * 40
+SECRET_B = "b" * 40
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    env = {
+        "APP_ENV": "production",
+        "MONGODB_URI": "mongodb+srv://user:pw@cluster0.example.mongodb.net/flowhub",
+        "REDIS_URL": "rediss://default:pw@example.upstash.io:6379",
+        "JWT_SECRET": SECRET_A,
+        "JWT_REFRESH_SECRET": SECRET_B,
+        "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG",
+        "S3_BUCKET_NAME": "flowhub-files",
+        "AWS_SES_REGION": "ap-south-1",
+        "FROM_EMAIL": "no-reply@flowhub.example",
+        "ROLLBAR_TOKEN": "rollbar-token",
+        "LOGTAIL_TOKEN": "logtail-token",
+        "CORS_ORIGINS": "https://app.flowhub.example,https://v2.flowhub.example",
+    }
+    env.update(overrides)
+    return env
+
+
+def test_development_needs_nothing_and_runs_on_memory_adapters() -> None:
+    settings = load_settings({})
+    assert settings.app_env == "development"
+    assert settings.port == 4000
+    assert not (settings.uses_mongo or settings.uses_redis or settings.uses_s3 or settings.uses_ses)
+    assert settings.generated_secrets
+    assert len(settings.jwt_secret) >= 32
+    assert settings.jwt_secret != settings.jwt_refresh_secret
+    assert settings.cors_origins == ("*",)
+
+
+def test_generated_secrets_differ_between_starts() -> None:
+    assert load_settings({}).jwt_secret != load_settings({}).jwt_secret
+
+
+def test_production_with_everything_set_uses_every_real_adapter() -> None:
+    settings = load_settings(production_env())
+    assert settings.is_production
+    assert settings.uses_mongo and settings.uses_redis and settings.uses_s3 and settings.uses_ses
+    assert not settings.generated_secrets
+    assert settings.cors_origins == ("https://app.flowhub.example", "https://v2.flowhub.example")
+
+
+def test_production_without_variables_names_every_missing_one() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"APP_ENV": "production"})
+    message = str(caught.value)
+    for name in PRODUCTION_REQUIRED:
+        assert f"{name}: required in production" in message
+    assert len(caught.value.problems) == len(PRODUCTION_REQUIRED)
+
+
+def test_problems_are_all_reported_at_once_and_never_show_values() -> None:
+    env = production_env(
+        MONGODB_URI="http://not-mongo.example/very-secret-path",
+        JWT_SECRET="short-secret-value",
+        PORT="eighty",
+        FROM_EMAIL="not-an-email",
+        CORS_ORIGINS="*",
+    )
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env)
+    message = str(caught.value)
+    for name in ("MONGODB_URI", "JWT_SECRET", "PORT", "FROM_EMAIL", "CORS_ORIGINS"):
+        assert f"{name}:" in message
+    for value in ("very-secret-path", "short-secret-value", "eighty", "not-an-email"):
+        assert value not in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "why"),
+    [
+        ("PORT", "0", "between 1 and 65535"),
+        ("PORT", "70000", "between 1 and 65535"),
+        ("APP_ENV", "staging", "one of development, test, production"),
+        ("REDIS_URL", "http://localhost:6379", "redis://"),
+        ("S3_BUCKET_NAME", "Bad_Bucket", "bucket name"),
+        ("AWS_SES_REGION", "mumbai", "region"),
+        ("CORS_ORIGINS", "https://app.example.com/path", "exact origin"),
+        ("JWT_REFRESH_SECRET", SECRET_A, "differ from JWT_SECRET"),
+        ("LOG_LEVEL", "LOUD", "one of"),
+    ],
+)
+def test_malformed_values_are_rejected(name: str, value: str, why: str) -> None:
+    env = production_env(**{name: value})
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env)
+    assert any(p.startswith(f"{name}:") and why in p for p in caught.value.problems), caught.value
+
+
+def test_wildcard_cors_is_allowed_outside_production() -> None:
+    assert load_settings({"CORS_ORIGINS": "*"}).cors_origins == ("*",)
+    assert load_settings({"APP_ENV": "test", "CORS_ORIGINS": "http://localhost:5173/"}).cors_origins == (
+        "http://localhost:5173",
+    )
+
+
+def test_one_aws_key_without_the_other_is_an_error() -> None:
+    with pytest.raises(SettingsError, match="AWS_SECRET_ACCESS_KEY"):
+        load_settings({"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE"})
+
+
+def test_services_turn_real_one_by_one_when_configured() -> None:
+    settings = load_settings({"REDIS_URL": "redis://127.0.0.1:6390/0"})
+    assert settings.uses_redis and not settings.uses_mongo
+    storage = load_settings(
+        {
+            "S3_BUCKET_NAME": "local-bucket",
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
+        }
+    )
+    assert storage.uses_s3 and not storage.uses_ses
+    assert storage.aws_endpoint_url_s3 == storage.aws_endpoint_url_ses == "http://127.0.0.1:5000"
+
+
+def test_service_specific_endpoint_wins_over_the_general_one() -> None:
+    settings = load_settings(
+        {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9000"}
+    )
+    assert settings.aws_endpoint_url_s3 == "http://127.0.0.1:9000"
+    assert settings.aws_endpoint_url_ses == "http://127.0.0.1:5000"
+
+
+def test_secrets_are_not_in_the_settings_repr() -> None:
+    text = repr(load_settings(production_env()))
+    for secret in (SECRET_A, SECRET_B, "wJalrXUtnFEMI/K7MDENG", "rollbar-token", "logtail-token", ":pw@"):
+        assert secret not in text
