@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from adapters.lifecycle import ManagedClient
 
@@ -20,8 +21,8 @@ class Lifecycle:
 
     def __init__(
         self,
-        warm: Sequence[ManagedClient[object] | None],
-        lazy: Sequence[ManagedClient[object] | None],
+        warm: Sequence[ManagedClient[Any] | None],
+        lazy: Sequence[ManagedClient[Any] | None],
         close_timeout_s: float,
     ) -> None:
         self._warm = [c for c in warm if c is not None]
@@ -55,6 +56,6 @@ class Lifecycle:
             if isinstance(result, BaseException):
                 log.warning("closing %s client failed: %r", client.name, result)
 
-    async def _close(self, client: ManagedClient[object]) -> None:
+    async def _close(self, client: ManagedClient[Any]) -> None:
         async with asyncio.timeout(self._close_timeout_s):
             await client.aclose()

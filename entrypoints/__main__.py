@@ -16,7 +16,7 @@ def main() -> int:
         print(error, file=sys.stderr)
         return 78  # EX_CONFIG: the process refuses to start
 
-    from entrypoints.server import configure_logging, serve  # noqa: PLC0415
+    from entrypoints.server import configure_logging, serve
 
     configure_logging(settings)
     log = logging.getLogger("flowhub")
@@ -36,7 +36,7 @@ def main() -> int:
         "ses" if settings.uses_ses else "memory",
     )
 
-    from entrypoints.asgi import create_app  # noqa: PLC0415 (after the settings are known good)
+    from entrypoints.asgi import create_app
 
     serve(create_app(settings), settings)
     return 0

@@ -81,7 +81,9 @@ async def test_deep_health_is_503_and_degraded_when_a_dependency_is_down_or_hang
     body = await response.get_json()
     assert body["status"] == "degraded"
     assert body["checks"]["redis"] == {
-        "ok": False, "latency_ms": body["checks"]["redis"]["latency_ms"], "adapter": "redis",
+        "ok": False,
+        "latency_ms": body["checks"]["redis"]["latency_ms"],
+        "adapter": "redis",
         "error": "unavailable",
     }
     assert body["checks"]["mongo"]["error"] == "timeout"
@@ -104,7 +106,9 @@ async def test_a_wrong_method_is_405_with_allow(client: Client) -> None:
 
 async def test_malformed_json_is_400_invalid_json(client: Client) -> None:
     response = await client.post(
-        "/api/v1/_test/echo", data='{"email": "a@b.co",', headers={"Content-Type": "application/json"}
+        "/api/v1/_test/echo",
+        data='{"email": "a@b.co",',
+        headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 400
     assert_error(await response.get_json(), "invalid_json")

@@ -47,13 +47,14 @@ async def test_socketio_is_mounted_and_refuses_a_socket_without_a_token() -> Non
 
 def test_sigterm_lets_in_flight_requests_finish_then_exits() -> None:
     with running_server() as server:
-        result: dict[str, object] = {}
+        responses: list[tuple[int, bytes]] = []
+        errors: list[OSError] = []
 
         def slow_request() -> None:
             try:
-                result["response"] = http_get(server.port, "/api/v1/_test/slow", timeout=10)
+                responses.append(http_get(server.port, "/api/v1/_test/slow", timeout=10))
             except OSError as error:
-                result["error"] = error
+                errors.append(error)
 
         thread = threading.Thread(target=slow_request)
         thread.start()
@@ -66,8 +67,8 @@ def test_sigterm_lets_in_flight_requests_finish_then_exits() -> None:
         assert server.process.stdout is not None
         log = server.process.stdout.read().decode()
 
-    assert "error" not in result, result
-    status, body = result["response"]  # type: ignore[misc]
+    assert errors == []
+    [(status, body)] = responses
     assert status == 200
     assert json.loads(body) == {"status": "finished"}
     # uvicorn finishes the graceful shutdown, then re-raises SIGTERM to exit with its status.

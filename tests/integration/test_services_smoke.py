@@ -85,7 +85,7 @@ async def test_s3_stores_and_returns_an_object(
     async with session.create_client("s3", endpoint_url=aws_endpoint_url, **aws_credentials) as s3:
         await s3.create_bucket(
             Bucket=bucket,
-            CreateBucketConfiguration={"LocationConstraint": "ap-south-1"},  # = aws_credentials
+            CreateBucketConfiguration={"LocationConstraint": aws_credentials["region_name"]},
         )
         await s3.put_object(Bucket=bucket, Key="hello.txt", Body=b"hello", ContentType="text/plain")
 

@@ -1,8 +1,9 @@
 """pytest plugin: real Redis, MongoDB and S3/SES for the tests that ask for them.
 
-Loaded for every run by ``-p tests.support.services`` (pyproject ``addopts``). Importing it costs
-nothing: every driver, testcontainers, moto and mongoeco is imported only when a test requests
-a service fixture, and a service is started only then, once per session, and stopped at the end.
+Loaded for every run by ``-p tests.support.services`` (pyproject ``addopts``), so it must stay
+cheap: the drivers, docker, testcontainers, moto and mongoeco are imported only when a test
+requests a service fixture, and a service is started only then, once per session, and stopped
+when the session ends. Unit-only runs start and import nothing.
 
 Where a service comes from, first match wins:
 
@@ -50,7 +51,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypedDict
+from typing import IO, TYPE_CHECKING, Any, Literal, TypedDict
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from uuid import uuid4
 
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from _pytest.terminal import TerminalReporter
     from pymongo import MongoClient
     from redis.asyncio import Redis
+    from testcontainers.core.container import DockerContainer
 
 # --------------------------------------------------------------------------------------------
 # Pure decision logic: no I/O, no imports of the service libraries.
@@ -103,8 +105,8 @@ REDIS = ServiceSpec(
     image="redis:7",
     local_label="local redis-server",
     local_hint=(
-        "apt-get install redis-server (the session then starts redis-server on a free "
-        "127.0.0.1 port)"
+        "apt-get install redis-server (`make services` does; macOS: brew install redis) so "
+        "the session starts redis-server on a free 127.0.0.1 port"
     ),
 )
 MONGODB = ServiceSpec(
@@ -294,7 +296,7 @@ def local_available(spec: ServiceSpec) -> bool:
         return shutil.which("redis-server") is not None
     if spec is MONGODB:
         return importlib.util.find_spec("mongoeco") is not None
-    return all(importlib.util.find_spec(name) is not None for name in ("moto", "flask"))
+    return all(importlib.util.find_spec(name) for name in ("moto", "flask", "flask_cors"))
 
 
 @dataclass(slots=True)
@@ -394,9 +396,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _stop_process(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+def _stop_process(
+    process: subprocess.Popen[bytes], grace: float = 5.0, *, terminate: bool = True
+) -> None:
+    """Wait for ``process`` to exit (after SIGTERM unless told it is already stopping)."""
     if process.poll() is None:
-        process.terminate()
+        if terminate:
+            process.terminate()
         try:
             process.wait(grace)
         except subprocess.TimeoutExpired:
@@ -408,6 +414,22 @@ def _tail(log: IO[bytes], limit: int = 2000) -> str:
     log.flush()
     log.seek(0)
     return log.read().decode(errors="replace")[-limit:].strip()
+
+
+@contextlib.contextmanager
+def _started(container: DockerContainer) -> Iterator[None]:
+    """Start a testcontainers container and stop it on exit; a failed start stops what it
+    created without hiding its own error behind one from the cleanup."""
+    try:
+        container.start()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            container.stop()
+        raise
+    try:
+        yield
+    finally:
+        container.stop()
 
 
 # Redis ---------------------------------------------------------------------------------------
@@ -443,15 +465,12 @@ def _redis_container(plan: ServicePlan) -> Iterator[Served]:
 
     assert plan.spec.image is not None
     container = RedisContainer(plan.spec.image)
-    try:
-        container.start()  # waits until PING answers
+    with _started(container):  # start() waits until PING answers
         host = container.get_container_host_ip()
         port = int(container.get_exposed_port(container.port))
         url = f"redis://{host}:{port}/0"
         version = _redis_version(url)
         yield Served(url, f"testcontainers {plan.spec.image} [redis {version}] on {host}:{port}")
-    finally:
-        container.stop()
 
 
 def _redis_ping_raw(port: int) -> bool:
@@ -467,10 +486,42 @@ class _PortTaken(OSError):
     """The free port was taken before redis-server could bind it."""
 
 
-def _start_redis_server(
-    binary: str, port: int, workdir: str, log: IO[bytes]
-) -> subprocess.Popen[bytes]:
-    """Start redis-server on ``port`` and return it once it is ours and answers PING."""
+# Runs beside a server that cannot watch its parent itself (redis-server). It blocks on its
+# stdin, which only this session holds open, and SIGTERMs the server at EOF: at teardown, and
+# also when the session dies without one (SIGKILL, a CI timeout), so no server is orphaned.
+_WATCHDOG = """\
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+sys.stdin.buffer.read()
+try:
+    os.kill(int(sys.argv[1]), signal.SIGTERM)
+except ProcessLookupError:
+    pass
+"""
+
+
+@contextlib.contextmanager
+def _watched(process: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[bytes]]:
+    """Stop ``process`` on exit, and even if this interpreter dies before it can."""
+    watchdog = subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c", _WATCHDOG, str(process.pid)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        # The watchdog signals the process while it is still our unreaped child (we wait for
+        # it only afterwards), so its pid cannot have been reused by then.
+        assert watchdog.stdin is not None
+        with contextlib.suppress(OSError):
+            watchdog.stdin.close()
+        _stop_process(watchdog, terminate=False)
+        _stop_process(process, terminate=watchdog.returncode != 0)
+
+
+def _redis_server_argv(binary: str, port: int, workdir: str) -> list[str]:
     options = {
         "--port": str(port),
         "--bind": "127.0.0.1",  # loopback only
@@ -479,12 +530,11 @@ def _start_redis_server(
         "--dir": workdir,
         "--daemonize": "no",
     }
-    process = subprocess.Popen(
-        [binary, *(part for option in options.items() for part in option)],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    return [binary, *(part for option in options.items() for part in option)]
+
+
+def _wait_for_redis(process: subprocess.Popen[bytes], port: int, log: IO[bytes]) -> None:
+    """Return once ``process`` answers PING on ``port``; raise if it exits or hangs."""
     deadline = time.monotonic() + _STARTUP_TIMEOUT
     while not _redis_ping_raw(port):
         if process.poll() is not None:
@@ -493,15 +543,11 @@ def _start_redis_server(
                 raise _PortTaken(output)
             raise RuntimeError(f"redis-server exited {process.returncode}: {output}")
         if time.monotonic() > deadline:
-            _stop_process(process)
             raise TimeoutError(f"redis-server did not answer PING: {_tail(log)}")
         time.sleep(0.01)
     # Whatever answered must be the process we started, not one that took the port first.
-    info = _redis_info(f"redis://127.0.0.1:{port}/0")
-    if info.get("process_id") != process.pid:
-        _stop_process(process)
+    if _redis_info(f"redis://127.0.0.1:{port}/0").get("process_id") != process.pid:
         raise _PortTaken(f"another server answers on 127.0.0.1:{port}")
-    return process
 
 
 @contextlib.contextmanager
@@ -517,17 +563,21 @@ def _redis_local(plan: ServicePlan) -> Iterator[Served]:
         for _attempt in range(3):  # another process may take the free port before we bind it
             port = _free_port()
             log.truncate(0)
-            try:
-                process = _start_redis_server(binary, port, workdir, log)
-            except _PortTaken:
-                continue
-            try:
+            process = subprocess.Popen(
+                _redis_server_argv(binary, port, workdir),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            with _watched(process):
+                try:
+                    _wait_for_redis(process, port, log)
+                except _PortTaken:
+                    continue
                 url = f"redis://127.0.0.1:{port}/0"
                 version = _redis_info(url).get("redis_version", "?")
                 yield Served(url, f"redis-server {version} on 127.0.0.1:{port}")
                 return
-            finally:
-                _stop_process(process)
         raise RuntimeError(f"redis-server found no free port: {_tail(log)}")
 
 
@@ -569,13 +619,10 @@ def _mongo_container(plan: ServicePlan) -> Iterator[Served]:
 
     assert plan.spec.image is not None
     container = MongoDbContainer(plan.spec.image)
-    try:
-        container.start()  # waits for "waiting for connections" in the log
+    with _started(container):  # start() waits for "waiting for connections" in the log
         uri = container.get_connection_url()
         version = _mongo_version(uri)
         yield Served(uri, f"testcontainers {plan.spec.image} [{version}] at {redact_url(uri)}")
-    finally:
-        container.stop()
 
 
 def _read_line(stream: IO[bytes], timeout: float) -> bytes | None:
@@ -622,7 +669,7 @@ def _mongo_local(plan: ServicePlan) -> Iterator[Served]:
             )
         finally:
             with contextlib.suppress(OSError):
-                process.stdin.close()
+                process.stdin.close()  # the server's signal to stop
             try:
                 process.wait(10)
             except subprocess.TimeoutExpired:
@@ -722,7 +769,7 @@ class AwsCredentials(TypedDict):
 
     aws_access_key_id: str
     aws_secret_access_key: str
-    region_name: str
+    region_name: Literal["ap-south-1"]  # a Literal, so it also types as S3's LocationConstraint
 
 
 @pytest.fixture

@@ -102,9 +102,9 @@ def test_malformed_values_are_rejected(name: str, value: str, why: str) -> None:
 
 def test_wildcard_cors_is_allowed_outside_production() -> None:
     assert load_settings({"CORS_ORIGINS": "*"}).cors_origins == ("*",)
-    assert load_settings({"APP_ENV": "test", "CORS_ORIGINS": "http://localhost:5173/"}).cors_origins == (
-        "http://localhost:5173",
-    )
+    assert load_settings(
+        {"APP_ENV": "test", "CORS_ORIGINS": "http://localhost:5173/"}
+    ).cors_origins == ("http://localhost:5173",)
 
 
 def test_one_aws_key_without_the_other_is_an_error() -> None:
@@ -129,7 +129,10 @@ def test_services_turn_real_one_by_one_when_configured() -> None:
 
 def test_service_specific_endpoint_wins_over_the_general_one() -> None:
     settings = load_settings(
-        {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9000"}
+        {
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
+            "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9000",
+        }
     )
     assert settings.aws_endpoint_url_s3 == "http://127.0.0.1:9000"
     assert settings.aws_endpoint_url_ses == "http://127.0.0.1:5000"
@@ -137,5 +140,12 @@ def test_service_specific_endpoint_wins_over_the_general_one() -> None:
 
 def test_secrets_are_not_in_the_settings_repr() -> None:
     text = repr(load_settings(production_env()))
-    for secret in (SECRET_A, SECRET_B, "wJalrXUtnFEMI/K7MDENG", "rollbar-token", "logtail-token", ":pw@"):
+    for secret in (
+        SECRET_A,
+        SECRET_B,
+        "wJalrXUtnFEMI/K7MDENG",
+        "rollbar-token",
+        "logtail-token",
+        ":pw@",
+    ):
         assert secret not in text

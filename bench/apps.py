@@ -1,0 +1,39 @@
+"""FlowHub as the benchmark serves it: the real settings, container, HTTP app and Socket.IO server,
+plus the bench routes (bench/echo.py) under /api/v1, mounted the way entrypoints/asgi.py mounts it.
+
+The shape (development or production adapters) comes from the environment, exactly as in
+production. Serve it with `uvicorn bench.apps:create_flowhub_app --factory`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import socketio
+
+from bench.echo import echo_blueprint, mark_lifespan
+from config.container import build_container
+from config.settings import load_settings
+from entrypoints.http.app import create_http_app
+from entrypoints.realtime.server import create_realtime_server
+
+
+def create_flowhub_app() -> socketio.ASGIApp:
+    settings = load_settings(os.environ)
+    container = build_container(settings)
+
+    def client_states() -> dict[str, bool | None]:
+        """Which service clients are open (`None`: not configured, in-memory adapter)."""
+        clients = {
+            "mongo": container.clients.mongo(),
+            "redis": container.clients.redis(),
+            "s3": container.clients.s3(),
+            "ses": container.clients.ses(),
+        }
+        return {name: None if c is None else bool(c.is_open) for name, c in clients.items()}
+
+    http_app = create_http_app(container, extra_blueprints=[echo_blueprint(client_states)])
+    mark_lifespan(http_app)
+    sio = create_realtime_server(settings)
+    # As in entrypoints/asgi.py: no on_startup/on_shutdown, so the lifespan reaches Quart.
+    return socketio.ASGIApp(sio, other_asgi_app=http_app, socketio_path="socket.io")

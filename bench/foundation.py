@@ -1,0 +1,631 @@
+"""Foundation benchmark: cold start, memory and throughput of FlowHub against a minimal app of the
+same stack, served by real ASGI server processes on loopback.
+
+    .venv/bin/python -m bench.foundation                # uvicorn: baseline, FlowHub dev, prod
+    .venv/bin/python -m bench.foundation --quick        # fewer runs, shorter wrk runs
+    .venv/bin/python -m bench.foundation --servers all  # + hypercorn, granian (baseline, dev)
+
+Targets: BASELINE (bench/baseline_app.py), FLOWHUB-DEV (in-memory adapters) and FLOWHUB-PROD
+(APP_ENV=production against redis-server, mongoeco's wire server and moto, all started here), both
+FlowHub shapes through bench/apps.py. For every target and server:
+
+- cold start: spawn to the first `200` from `GET /health` (raw connections every 5 ms), median of
+  N runs after one untimed priming start;
+- memory of the server's process tree after a settle (VmRSS, VmHWM, PSS), and after the load;
+- wrk (`-t1 -c16 --latency`) on `GET /health` and on `POST /api/v1/bench/echo` (bench/echo.lua).
+
+Bytecode: the venv ships no .pyc and this machine sets PYTHONDONTWRITEBYTECODE=1, so every start
+would compile every module. A production image compiles bytecode (`uv sync --compile-bytecode`), so
+servers run with PYTHONPYCACHEPREFIX=bench/results/.pycache (filled by the priming start);
+`--no-pyc-cache` measures the environment as it is.
+
+Every process started here is stopped at exit, Ctrl-C and errors included; the run is bounded by
+`--budget` seconds. Results go to stdout and bench/results/foundation-<timestamp>.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.metadata
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from bench.echo import BEARER, ECHO_BODY, ECHO_PATH, ECHO_PAYLOAD, STATE_PATH
+from bench.harness import (
+    LOOPBACK,
+    ColdStart,
+    Deadline,
+    Memory,
+    Process,
+    free_port,
+    http_call,
+    memory,
+    sigint_ignored,
+    socketio_check,
+    wait_first_ok,
+)
+from bench.services import production_env, production_services
+from bench.wrk import WrkResult, run_wrk
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"
+PYCACHE = RESULTS / ".pycache"
+ECHO_LUA = BENCH / "echo.lua"
+PY = sys.executable
+
+# Targets of the ratio checks (FlowHub-prod against BASELINE, both on uvicorn).
+COLD_START_RATIO_MAX = 1.25
+THROUGHPUT_RATIO_MIN = 0.70
+IDLE_RSS_MAX_MIB = 120.0
+
+# Variables FlowHub reads: never inherited from the calling shell, each target sets its own.
+_FLOWHUB_VARS = {
+    "APP_ENV", "PORT", "LOG_LEVEL", "APP_VERSION", "FLY_IMAGE_REF", "MONGODB_URI", "REDIS_URL",
+    "JWT_SECRET", "JWT_REFRESH_SECRET", "S3_BUCKET_NAME", "FROM_EMAIL", "ROLLBAR_TOKEN",
+    "LOGTAIL_TOKEN", "CORS_ORIGINS", "MAX_UPLOAD_BYTES", "MAX_JSON_BYTES", "SHUTDOWN_TIMEOUT_S",
+    "HEALTH_CHECK_TIMEOUT_S",
+}  # fmt: skip
+
+
+# --- servers ------------------------------------------------------------------------------------
+
+
+def _uvicorn(factory: str, port: int) -> list[str]:
+    """The options of entrypoints/__main__.py's uvicorn.run, as a command line."""
+    return [
+        PY, "-m", "uvicorn", factory, "--factory",
+        "--host", LOOPBACK, "--port", str(port),
+        "--loop", "uvloop", "--http", "httptools",
+        "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+        "--lifespan", "on", "--no-access-log", "--log-level", "warning",
+        "--no-server-header", "--proxy-headers", "--forwarded-allow-ips", "*",
+        "--timeout-keep-alive", "30", "--timeout-graceful-shutdown", "4",
+    ]  # fmt: skip
+
+
+def _hypercorn(workers: int) -> Callable[[str, int], list[str]]:
+    def command(factory: str, port: int) -> list[str]:
+        return [
+            PY, "-m", "hypercorn", "--worker-class", "uvloop", "--workers", str(workers),
+            "--bind", f"{LOOPBACK}:{port}", "--log-level", "warning",
+            "--keep-alive", "30", "--graceful-timeout", "4",
+            f"{factory}()",  # hypercorn evaluates the attribute path: this calls the factory
+        ]  # fmt: skip
+
+    return command
+
+
+def _granian(factory: str, port: int) -> list[str]:
+    # --interface asgi runs the lifespan (asginl would not); the factory runs in the worker.
+    return [
+        PY, "-m", "granian", "--interface", "asgi", "--loop", "uvloop", "--factory",
+        "--host", LOOPBACK, "--port", str(port), "--workers", "1",
+        "--log-level", "warning", "--no-access-log", factory,
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    name: str
+    command: Callable[[str, int], list[str]]
+    about: str
+
+
+SERVERS = {
+    s.name: s
+    for s in (
+        Server("uvicorn", _uvicorn, "uvloop + httptools, websockets-sansio, deflate off (prod)"),
+        Server("hypercorn", _hypercorn(1), "-k uvloop, default -w 1: master + 1 spawned worker"),
+        Server("hypercorn-w0", _hypercorn(0), "-k uvloop -w 0: serves in the process itself"),
+        Server("granian", _granian, "--interface asgi --loop uvloop: master + 1 forked worker"),
+    )
+}
+REFERENCE = "uvicorn"
+
+
+# --- targets ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    name: str
+    factory: str
+    env: dict[str, str]
+    production: bool = False
+
+
+@dataclass(slots=True)
+class Result:
+    app: str
+    server: str
+    cold: list[ColdStart] = field(default_factory=list)
+    stop_ms: list[float] = field(default_factory=list)
+    idle: Memory | None = None
+    loaded: Memory | None = None
+    health: WrkResult | None = None
+    echo: WrkResult | None = None
+    lifespan: str = "?"
+    clients: str = ""
+    socketio: str = "?"
+    deep_health: str = ""
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def cold_median_ms(self) -> float | None:
+        return statistics.median(c.ok_ms for c in self.cold) if self.cold else None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    runs: int
+    settle_s: float
+    wrk_s: float
+    wrk_warm_s: float
+    servers: tuple[str, ...]
+    pyc_cache: bool
+    quick: bool
+
+
+class Bench:
+    def __init__(self, config: Config, logs: Path, deadline: Deadline) -> None:
+        self.config = config
+        self.logs = logs
+        self.deadline = deadline
+        self.stack = contextlib.ExitStack()  # every process still running, for the final cleanup
+        self.results: list[Result] = []
+        self.notes: list[str] = []
+
+    def base_env(self) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in _FLOWHUB_VARS and not k.startswith("AWS_")
+        }
+        if self.config.pyc_cache:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+        return env
+
+    def estimate_s(self, app: App) -> float:
+        c = self.config
+        per_start = 4.0 if app.production else 2.5
+        return (c.runs + 1) * per_start + c.settle_s + 2 * (c.wrk_s + c.wrk_warm_s) + 10
+
+    def spawn(self, app: App, server: Server, port: int, label: str) -> Process:
+        log_path = self.logs / f"{app.name}.{server.name}.log"
+        with log_path.open("a") as log:
+            log.write(f"\n--- {label} (port {port}) ---\n")
+        process = Process(
+            f"{app.name}/{server.name}",
+            server.command(app.factory, port),
+            env={**self.base_env(), **app.env},
+            cwd=ROOT,
+            log_path=log_path,
+        )
+        self.stack.push(process)
+        return process
+
+    def run(self, app: App, server: Server) -> None:
+        if self.deadline.remaining() < self.estimate_s(app):
+            self.notes.append(f"{app.name}/{server.name}: skipped, the time budget is spent")
+            return
+        self.results.append(self.measure(app, server))
+
+    def measure(self, app: App, server: Server) -> Result:
+        result = Result(app.name, server.name)
+        tag = f"[{app.name}/{server.name}]"
+        try:
+            self._prime(app, server)
+            for run in range(1, self.config.runs + 1):
+                port = free_port()
+                started = time.perf_counter()
+                with self.spawn(app, server, port, f"run {run}") as process:
+                    cold = wait_first_ok(
+                        process, port, "/health", started, Deadline(self.deadline.bound(60))
+                    )
+                    result.cold.append(cold)
+                    _progress(f"{tag} cold start {run}/{self.config.runs}: {cold.ok_ms:.0f} ms")
+                    if run == self.config.runs:
+                        self._measure_running(app, process, port, result)
+                    result.stop_ms.append(process.stop())
+        except Exception as error:
+            result.error = f"{type(error).__name__}: {error}"
+            _progress(f"{tag} FAILED: {result.error}")
+        result.notes.extend(_log_problems(self.logs / f"{app.name}.{server.name}.log"))
+        return result
+
+    def _prime(self, app: App, server: Server) -> None:
+        """One untimed start: fills the bytecode cache (lazy warm-up imports included) and the
+        page cache, so every timed start sees the same disk state."""
+        port = free_port()
+        with self.spawn(app, server, port, "priming") as process:
+            wait_first_ok(
+                process, port, "/health", time.perf_counter(), Deadline(self.deadline.bound(90))
+            )
+            time.sleep(self.config.settle_s if app.production else 0.3)
+            process.stop()
+
+    def _measure_running(self, app: App, process: Process, port: int, result: Result) -> None:
+        tag = f"[{app.name}/{process.name.split('/')[1]}]"
+        time.sleep(self.config.settle_s)  # let the background warm-up finish
+        result.idle = memory(process.pid)
+        _progress(f"{tag} idle: RSS {result.idle.rss_mib:.1f} MiB ({result.idle.processes} proc)")
+        self._check_routes(port, result)
+        result.socketio = socketio_check(port)
+
+        wrk_env = {**os.environ, "BENCH_ECHO_BODY": ECHO_BODY, "BENCH_BEARER": BEARER}
+        health_url = f"http://{LOOPBACK}:{port}/health"
+        echo_url = f"http://{LOOPBACK}:{port}{ECHO_PATH}"
+        run_wrk(health_url, self.config.wrk_warm_s)
+        result.health = run_wrk(health_url, self.config.wrk_s)
+        _progress(f"{tag} /health: {result.health.requests_per_s:.0f} req/s")
+        run_wrk(echo_url, self.config.wrk_warm_s, script=ECHO_LUA, env=wrk_env)
+        result.echo = run_wrk(echo_url, self.config.wrk_s, script=ECHO_LUA, env=wrk_env)
+        _progress(f"{tag} echo: {result.echo.requests_per_s:.0f} req/s")
+        result.loaded = memory(process.pid)
+
+        if app.production:
+            result.deep_health = _deep_health(port)
+
+    def _check_routes(self, port: int, result: Result) -> None:
+        health = http_call(port, "GET", "/health")
+        if health.status != 200:
+            result.notes.append(f"GET /health answered {health.status}")
+        echo = http_call(
+            port,
+            "POST",
+            ECHO_PATH,
+            body=ECHO_BODY,
+            headers={"Content-Type": "application/json", "Authorization": BEARER},
+        )
+        if echo.status != 200 or echo.json() != ECHO_PAYLOAD:
+            result.notes.append(f"POST {ECHO_PATH} answered {echo.status}: {echo.body[:120]!r}")
+        state = http_call(port, "GET", STATE_PATH)
+        body = state.json() if state.status == 200 else None
+        if not isinstance(body, dict):
+            result.lifespan = f"? ({state.status})"
+            return
+        result.lifespan = "ran" if body.get("before_serving") else "DID NOT RUN"
+        clients = body.get("clients") or {}
+        opened = [n for n, v in clients.items() if v is True]
+        lazy = [n for n, v in clients.items() if v is False]
+        parts = ([f"open: {'+'.join(opened)}"] if opened else []) + (
+            [f"not yet: {'+'.join(lazy)}"] if lazy else []
+        )
+        result.clients = "; ".join(parts) or "memory"
+
+
+def _deep_health(port: int) -> str:
+    """`GET /health?deep=1`: proves the production adapters reach the real services. The first
+    call may time out while the AWS client opens lazily, so it is retried."""
+    summary = ""
+    for _ in range(4):
+        reply = http_call(port, "GET", "/health?deep=1")
+        body = reply.json()
+        checks = body.get("checks", {}) if isinstance(body, dict) else {}
+        summary = f"{reply.status} " + " ".join(
+            f"{name}:{'ok' if c.get('ok') else c.get('error')}" for name, c in checks.items()
+        )
+        if reply.status == 200:
+            return summary
+        time.sleep(1.0)
+    return summary
+
+
+def _log_problems(log: Path) -> list[str]:
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    bad = [
+        line.strip()
+        for line in lines
+        if any(word in line for word in ("Traceback", "ERROR", "Error:", "CRITICAL", "WARNING"))
+    ]
+    if not bad:
+        return []
+    return [f"{log.name}: {len(bad)} warning/error lines, first: {bad[0][:160]}"]
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def _f(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _wrk_cells(w: WrkResult | None) -> list[str]:
+    if w is None:
+        return ["–", "–", "–"]
+    return [_f(w.requests_per_s), _f(w.p50_ms, 2), _f(w.p99_ms, 2)]
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+MAIN_HEADER = (
+    "target", "server", "cold start ms, median (min–max)", "RSS MiB idle", "peak RSS (HWM) MiB",
+    "/health req/s", "p50", "p99", "echo req/s", "p50", "p99", "non-2xx health/echo",
+)  # fmt: skip
+DETAIL_HEADER = (
+    "target", "server", "procs", "PSS MiB idle", "RSS MiB after load", "first TCP accept ms",
+    "stop ms", "lifespan", "clients", "Socket.IO websocket", "deep health",
+    "socket errors health/echo",
+)  # fmt: skip
+
+
+def _main_row(r: Result) -> list[str]:
+    if r.cold:
+        oks = [c.ok_ms for c in r.cold]
+        cold = f"{_f(r.cold_median_ms)} ({_f(min(oks))}–{_f(max(oks))})"
+    else:
+        cold = "–"
+    non_2xx = "/".join(str(w.non_2xx) if w else "–" for w in (r.health, r.echo))
+    return [
+        r.app,
+        r.server,
+        cold,
+        _f(r.idle.rss_mib, 1) if r.idle else "–",
+        _f(r.idle.hwm_mib, 1) if r.idle else "–",
+        *_wrk_cells(r.health),
+        *_wrk_cells(r.echo),
+        non_2xx,
+    ]
+
+
+def _detail_row(r: Result) -> list[str]:
+    accept = statistics.median(c.accept_ms for c in r.cold) if r.cold else None
+    errors = "/".join(str(w.socket_errors) if w else "–" for w in (r.health, r.echo))
+    return [
+        r.app,
+        r.server,
+        str(r.idle.processes) if r.idle else "–",
+        _f(r.idle.pss_mib, 1) if r.idle else "–",
+        _f(r.loaded.rss_mib, 1) if r.loaded else "–",
+        _f(accept),
+        _f(statistics.median(r.stop_ms) if r.stop_ms else None),
+        r.lifespan,
+        r.clients or "–",
+        r.socketio,
+        r.deep_health or "–",
+        errors,
+    ]
+
+
+def _find(results: Sequence[Result], app: str, server: str) -> Result | None:
+    return next((r for r in results if r.app == app and r.server == server), None)
+
+
+def _ratios(results: Sequence[Result]) -> list[str]:
+    base, prod = _find(results, "baseline", REFERENCE), _find(results, "flowhub-prod", REFERENCE)
+
+    def ratio(p: float | None, b: float | None) -> float | None:
+        return p / b if p and b else None
+
+    def verdict(value: float | None, passes: Callable[[float], bool]) -> str:
+        return "n/a" if value is None else ("PASS" if passes(value) else "FAIL")
+
+    b_cold = base.cold_median_ms if base else None
+    p_cold = prod.cold_median_ms if prod else None
+    cold = ratio(p_cold, b_cold)
+    b_rps = base.health.requests_per_s if base and base.health else None
+    p_rps = prod.health.requests_per_s if prod and prod.health else None
+    rps = ratio(p_rps, b_rps)
+    b_rss = base.idle.rss_mib if base and base.idle else None
+    p_rss = prod.idle.rss_mib if prod and prod.idle else None
+    rows = [
+        [
+            "cold start (median ms)", _f(p_cold), _f(b_cold), _f(cold, 3),
+            f"≤ {COLD_START_RATIO_MAX}", verdict(cold, lambda v: v <= COLD_START_RATIO_MAX),
+        ],
+        [
+            "/health throughput (req/s)", _f(p_rps), _f(b_rps), _f(rps, 3),
+            f"≥ {THROUGHPUT_RATIO_MIN}", verdict(rps, lambda v: v >= THROUGHPUT_RATIO_MIN),
+        ],
+        [
+            "idle RSS (MiB, absolute)", _f(p_rss, 1), _f(b_rss, 1), _f(ratio(p_rss, b_rss), 2),
+            f"< {IDLE_RSS_MAX_MIB:.0f} MiB", verdict(p_rss, lambda v: v < IDLE_RSS_MAX_MIB),
+        ],
+    ]  # fmt: skip
+    header = ["check (uvicorn)", "FlowHub-prod", "baseline", "prod / baseline", "target", "result"]
+    return _table(header, rows)
+
+
+def _versions() -> str:
+    names = ("uvicorn", "hypercorn", "granian", "quart", "quart-schema", "python-socketio")
+    found = []
+    for name in names:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            found.append(f"{name} {importlib.metadata.version(name)}")
+    return ", ".join(found)
+
+
+def _git_revision() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+            check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}{' + uncommitted changes' if dirty else ''}"
+
+
+def render(results: Sequence[Result], config: Config, elapsed_s: float, notes: list[str]) -> str:
+    c = config
+    lines = [
+        f"# Foundation benchmark, {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
+        "",
+        f"- machine: {os.cpu_count()} cores, {platform.platform()}, "
+        f"Python {platform.python_version()}",
+        f"- code: {_git_revision()}; {_versions()}",
+        f"- cold start: median of {c.runs} starts after 1 untimed priming start; "
+        f"bytecode: {'cached (PYTHONPYCACHEPREFIX)' if c.pyc_cache else 'as the environment is'}",
+        f"- memory after a {c.settle_s:.0f} s settle, summed over the server's processes; "
+        f"wrk -t1 -c16 -d{c.wrk_s:.0f}s --latency after a {c.wrk_warm_s:.0f} s warm-up; "
+        "latencies in ms",
+        f"- run took {elapsed_s:.0f} s{' (--quick)' if c.quick else ''}",
+        "",
+        *_table(MAIN_HEADER, [_main_row(r) for r in results]),
+        "",
+        "## Ratios: FlowHub-prod against BASELINE (uvicorn)",
+        "",
+        *_ratios(results),
+        "",
+        "## Details",
+        "",
+        *_table(DETAIL_HEADER, [_detail_row(r) for r in results]),
+        "",
+        "- first TCP accept: uvicorn listens only after the lifespan startup; hypercorn and "
+        "granian bind in the master before the worker is ready, so the request waits there.",
+        "- non-2xx: wrk's count of responses with a status >= 400; every route is also checked "
+        "once for a 200 and the expected body before the load.",
+        "- Socket.IO: Engine.IO over a websocket without compression, then a connect to `/`: "
+        "`40` accepted, `44 unauthorized` refused by the app (FlowHub until auth lands).",
+    ]
+    problems = notes + [
+        f"{r.app}/{r.server}: {note}" for r in results for note in ([r.error] if r.error else [])
+    ]
+    problems += [f"{r.app}/{r.server}: {note}" for r in results for note in r.notes]
+    if problems:
+        lines += ["", "## Notes", "", *(f"- {p}" for p in problems)]
+    return "\n".join(lines) + "\n"
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.foundation", description=(__doc__ or "").split("\n\n")[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="3 starts, 3 s wrk runs")
+    parser.add_argument(
+        "--servers",
+        default=REFERENCE,
+        help=f"comma-separated from {', '.join(SERVERS)}, or 'all'. uvicorn (production's "
+        "server) always runs all three targets; the others run BASELINE and FLOWHUB-DEV",
+    )
+    parser.add_argument("--runs", type=int, help="cold starts per target (default 5, quick 3)")
+    parser.add_argument("--duration", type=float, help="seconds per wrk run (default 10, quick 3)")
+    parser.add_argument(
+        "--no-pyc-cache",
+        action="store_true",
+        help="run the servers with the environment's bytecode settings as they are",
+    )
+    parser.add_argument(
+        "--budget", type=float, help="seconds the whole run may take (default 570, quick 170)"
+    )
+    parser.add_argument(
+        "--keep-logs", action="store_true", help="keep server logs in bench/results/logs-<time>/"
+    )
+    args = parser.parse_args(argv)
+    names = list(SERVERS) if args.servers == "all" else args.servers.split(",")
+    unknown = [n for n in names if n not in SERVERS]
+    if unknown:
+        parser.error(f"unknown server(s): {', '.join(unknown)}")
+    args.server_names = tuple(dict.fromkeys([REFERENCE, *names]))
+    return args
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse_args(argv)
+    config = Config(
+        runs=args.runs or (3 if args.quick else 5),
+        settle_s=2.0,
+        wrk_s=args.duration or (3.0 if args.quick else 10.0),
+        wrk_warm_s=1.0 if args.quick else 2.0,
+        servers=args.server_names,
+        pyc_cache=not args.no_pyc_cache,
+        quick=args.quick,
+    )
+    deadline = Deadline(args.budget or (170.0 if args.quick else 570.0))
+    began = time.monotonic()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+    interrupted = False
+    with contextlib.ExitStack() as outer:
+        if args.keep_logs:
+            logs = RESULTS / f"logs-{stamp}"
+            logs.mkdir()
+        else:
+            logs = Path(outer.enter_context(tempfile.TemporaryDirectory(prefix="flowhub-bench-")))
+        bench = Bench(config, logs, deadline)
+        try:
+            _run(bench)
+        except KeyboardInterrupt:
+            interrupted = True
+            bench.notes.append("interrupted: the results are partial")
+            _progress("interrupted: stopping every process")
+        finally:
+            with sigint_ignored():
+                bench.stack.close()
+
+    report = render(bench.results, config, time.monotonic() - began, bench.notes)
+    path = RESULTS / f"foundation-{stamp}.md"
+    path.write_text(report)
+    print(report)
+    _progress(f"written to {path.relative_to(ROOT)}")
+    return 130 if interrupted else (1 if any(r.error for r in bench.results) else 0)
+
+
+def _run(bench: Bench) -> None:
+    from config.settings import load_settings  # validates the production env before any start
+
+    dev = App(
+        "flowhub-dev",
+        "bench.apps:create_flowhub_app",
+        {"APP_ENV": "development", "LOG_LEVEL": "WARNING", "APP_VERSION": "bench"},
+    )
+    baseline = App("baseline", "bench.baseline_app:create_app", {})
+    reference = SERVERS[REFERENCE]
+
+    # The three targets of the ratio checks first, back to back.
+    bench.run(baseline, reference)
+    bench.run(dev, reference)
+    _progress("[flowhub-prod] starting redis-server, mongoeco and moto")
+    with production_services(bench.base_env(), bench.logs, bench.deadline) as services:
+        env = production_env(services)
+        load_settings(env)
+        bench.run(
+            App("flowhub-prod", "bench.apps:create_flowhub_app", env, production=True), reference
+        )
+
+    for name in bench.config.servers:
+        if name != REFERENCE:
+            bench.run(baseline, SERVERS[name])
+            bench.run(dev, SERVERS[name])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

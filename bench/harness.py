@@ -1,0 +1,317 @@
+"""Process and probe helpers: free ports, spawning and stopping process trees, polling for the
+first `200`, memory from /proc, plain HTTP and Socket.IO checks."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Self
+
+LOOPBACK = "127.0.0.1"
+
+
+class Deadline:
+    """A point in time every wait of the run is bounded by."""
+
+    def __init__(self, seconds: float) -> None:
+        self._end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self._end - time.monotonic())
+
+    def bound(self, seconds: float) -> float:
+        """`seconds`, or less if the deadline comes first."""
+        return min(seconds, self.remaining())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Process:
+    """A child in a session (and process group) of its own, with its output in a log file.
+
+    Its own session keeps a terminal's Ctrl-C away from it, so the bench decides when and how it
+    stops; its own group lets the bench kill whatever it forked (granian and hypercorn workers)
+    by the group id, which is the id of the process the bench started.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        command: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: Path,
+        log_path: Path,
+        stdin: int | None = subprocess.DEVNULL,
+        stdout_pipe: bool = False,
+    ) -> None:
+        self.name = name
+        self.log_path = log_path
+        self._log: IO[bytes] = log_path.open("ab")
+        try:
+            self.popen = subprocess.Popen(
+                list(command),
+                env=dict(env),
+                cwd=cwd,
+                stdin=stdin,
+                stdout=subprocess.PIPE if stdout_pipe else self._log,
+                stderr=self._log,
+                start_new_session=True,
+            )
+        except BaseException:
+            self._log.close()
+            raise
+        self.pid = self.popen.pid
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def exited(self) -> bool:
+        return self.popen.poll() is not None
+
+    def log_tail(self, lines: int = 25) -> str:
+        with contextlib.suppress(OSError):
+            text = self.log_path.read_text(errors="replace")
+            return "\n".join(text.splitlines()[-lines:])
+        return ""
+
+    def stop(self, grace_s: float = 8.0) -> float:
+        """SIGTERM, then SIGKILL to the whole group after `grace_s`. Returns ms until the main
+        process exited. Safe to call more than once."""
+        started = time.perf_counter()
+        if self.popen.stdin is not None and self.popen.poll() is None:
+            # A child reading its stdin (the mongoeco helper) stops cleanly at EOF.
+            with contextlib.suppress(OSError):
+                self.popen.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout=min(grace_s, 3.0))
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                self._kill_group()
+                self.popen.wait(timeout=5)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self._kill_group()  # workers a killed master left behind
+        if self.popen.stdout is not None:
+            with contextlib.suppress(OSError):
+                self.popen.stdout.close()
+        self._log.close()
+        return elapsed_ms
+
+    def _kill_group(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+
+
+@dataclass(frozen=True, slots=True)
+class ColdStart:
+    accept_ms: float  # first TCP connection accepted
+    ok_ms: float  # first `200` read
+
+
+class StartFailed(RuntimeError):
+    pass
+
+
+def wait_first_ok(
+    process: Process,
+    port: int,
+    path: str,
+    started: float,
+    deadline: Deadline,
+    *,
+    poll_s: float = 0.005,
+) -> ColdStart:
+    """Poll `GET path` with raw connections every `poll_s` until one answers 200.
+
+    `started` is the `time.perf_counter()` taken just before the process was spawned.
+    """
+    request = f"GET {path} HTTP/1.1\r\nHost: {LOOPBACK}:{port}\r\nConnection: close\r\n\r\n"
+    accept_ms: float | None = None
+    last = "no connection"
+    while not deadline.expired:
+        if process.exited:
+            raise StartFailed(f"{process.name} exited with {process.popen.returncode}")
+        try:
+            with socket.create_connection((LOOPBACK, port), timeout=deadline.bound(1.0)) as sock:
+                if accept_ms is None:
+                    accept_ms = (time.perf_counter() - started) * 1000
+                sock.settimeout(max(0.01, deadline.remaining()))
+                sock.sendall(request.encode())
+                status_line = _read_status_line(sock)
+        except OSError as error:  # refused, reset, closed, timed out
+            last = repr(error)
+        else:
+            if status_line.startswith(("HTTP/1.1 200", "HTTP/1.0 200")):
+                ok_ms = (time.perf_counter() - started) * 1000
+                return ColdStart(ok_ms if accept_ms is None else accept_ms, ok_ms)
+            last = status_line or "empty response"
+        time.sleep(poll_s)
+    raise StartFailed(f"{process.name} gave no 200 on {path} in time (last: {last})")
+
+
+def _read_status_line(sock: socket.socket) -> str:
+    data = b""
+    while b"\r\n" not in data:
+        chunk = sock.recv(256)
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\r\n", 1)[0].decode("latin-1")
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    rss_kib: int  # summed over the process tree
+    hwm_kib: int  # summed peak RSS
+    pss_kib: int  # proportional set size: shared pages split between the processes
+    processes: int
+
+    @property
+    def rss_mib(self) -> float:
+        return self.rss_kib / 1024
+
+    @property
+    def hwm_mib(self) -> float:
+        return self.hwm_kib / 1024
+
+    @property
+    def pss_mib(self) -> float:
+        return self.pss_kib / 1024
+
+
+def process_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: fields start after the last ')'.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def _kib_fields(path: Path, names: tuple[str, ...]) -> dict[str, int]:
+    values: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for line in path.read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in names:
+                values[key] = int(rest.split()[0])
+    return values
+
+
+def memory(root: int) -> Memory:
+    rss = hwm = pss = count = 0
+    for pid in process_tree(root):
+        status = _kib_fields(Path(f"/proc/{pid}/status"), ("VmRSS", "VmHWM"))
+        if not status:
+            continue
+        count += 1
+        rss += status.get("VmRSS", 0)
+        hwm += status.get("VmHWM", 0)
+        pss += _kib_fields(Path(f"/proc/{pid}/smaps_rollup"), ("Pss",)).get("Pss", 0)
+    return Memory(rss, hwm, pss, count)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: bytes
+
+    def json(self) -> object:
+        return json.loads(self.body)
+
+
+def http_call(
+    port: int,
+    method: str,
+    path: str,
+    *,
+    body: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout_s: float = 10.0,
+) -> Reply:
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout_s)
+    try:
+        connection.request(method, path, body=body, headers=dict(headers or {}))
+        response = connection.getresponse()
+        return Reply(response.status, response.read())
+    finally:
+        connection.close()
+
+
+def socketio_check(port: int, timeout_s: float = 5.0) -> str:
+    """Open Socket.IO over a websocket (no compression) and ask to join the default namespace.
+
+    Returns e.g. "ok 40" (connected) or "ok 44 unauthorized" (refused by the app, as FlowHub does
+    until auth lands); "FAIL ..." when the websocket or Engine.IO handshake did not work.
+    """
+    from websockets.sync.client import connect
+
+    url = f"ws://{LOOPBACK}:{port}/socket.io/?EIO=4&transport=websocket"
+    try:
+        with connect(url, compression=None, proxy=None, open_timeout=timeout_s) as ws:
+            opening = ws.recv(timeout=timeout_s)
+            if not isinstance(opening, str) or not opening.startswith("0"):
+                return f"FAIL open packet {opening!r:.40}"
+            ws.send("40")
+            answer = ws.recv(timeout=timeout_s)
+    except Exception as error:
+        return f"FAIL {type(error).__name__}: {error}"[:80]
+    return _namespace_answer(answer)
+
+
+def _namespace_answer(answer: str | bytes) -> str:
+    if isinstance(answer, str) and answer.startswith("40"):
+        return "ok 40"
+    if isinstance(answer, str) and answer.startswith("44"):
+        message = ""
+        with contextlib.suppress(ValueError, AttributeError):
+            message = str(json.loads(answer[2:]).get("message", ""))
+        return f"ok 44 {message}".strip()
+    return f"FAIL answer {answer[:30]!r}"
+
+
+@contextlib.contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """Let a cleanup step finish even if Ctrl-C is pressed again during it."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

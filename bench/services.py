@@ -1,0 +1,170 @@
+"""The real-looking services behind FlowHub's production shape, all on loopback:
+redis-server, mongoeco's MongoDB wire server (tests/support/mongoeco_server.py, in a process of
+its own) and moto's S3/SES server (a thread of this process)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import selectors
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.harness import LOOPBACK, Deadline, Process, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+MONGOECO_SERVER = ROOT / "tests" / "support" / "mongoeco_server.py"
+
+AWS_REGION = "ap-south-1"
+AWS_ACCESS_KEY_ID = "AKIAFLOWHUBBENCH0001"
+AWS_SECRET_ACCESS_KEY = "bench/flowhub/secret/access/key/00000001"  # noqa: S105 (a dummy)
+S3_BUCKET_NAME = "flowhub-bench-files"
+FROM_EMAIL = "no-reply@flowhub.example.com"
+
+
+class ServiceError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    mongodb_uri: str
+    redis_url: str
+    aws_endpoint_url: str
+
+
+def production_env(services: Services) -> dict[str, str]:
+    """Every variable production requires, valid, pointing at the local services."""
+    jwt_secret = secrets.token_urlsafe(36)  # 48 characters
+    jwt_refresh_secret = secrets.token_urlsafe(36)
+    return {
+        "APP_ENV": "production",
+        "APP_VERSION": "bench",
+        "LOG_LEVEL": "WARNING",
+        "MONGODB_URI": services.mongodb_uri,
+        "REDIS_URL": services.redis_url,
+        "JWT_SECRET": jwt_secret,
+        "JWT_REFRESH_SECRET": jwt_refresh_secret,
+        "AWS_ACCESS_KEY_ID": AWS_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": AWS_SECRET_ACCESS_KEY,
+        "AWS_REGION": AWS_REGION,
+        "AWS_SES_REGION": AWS_REGION,
+        "AWS_ENDPOINT_URL": services.aws_endpoint_url,
+        "S3_BUCKET_NAME": S3_BUCKET_NAME,
+        "FROM_EMAIL": FROM_EMAIL,
+        "ROLLBAR_TOKEN": "bench0rollbar0token0000000000000",
+        "LOGTAIL_TOKEN": "bench0logtail0token0000",
+        "CORS_ORIGINS": "https://app.example.com",
+    }
+
+
+@contextlib.contextmanager
+def production_services(
+    env: Mapping[str, str], logs: Path, deadline: Deadline
+) -> Iterator[Services]:
+    """Start the three services (MongoDB first: its import is the slowest) and stop them all at
+    exit, whatever happens in between."""
+    with contextlib.ExitStack() as stack:
+        mongo = stack.enter_context(
+            Process(
+                "mongoeco",
+                [sys.executable, str(MONGOECO_SERVER), "--host", LOOPBACK, "--port", "0"],
+                env=env,
+                cwd=ROOT,
+                log_path=logs / "mongoeco.log",
+                stdin=subprocess.PIPE,  # the server also stops when this pipe closes
+                stdout_pipe=True,
+            )
+        )
+        redis_port = free_port()
+        redis_command = [
+            "redis-server", "--port", str(redis_port), "--bind", LOOPBACK,
+            "--save", "", "--appendonly", "no",
+        ]  # fmt: skip
+        redis = stack.enter_context(
+            Process(
+                "redis-server",
+                redis_command,
+                env=env,
+                cwd=ROOT,
+                log_path=logs / "redis.log",
+            )
+        )
+        aws_endpoint_url = stack.enter_context(_moto_server())
+        _provision_aws(aws_endpoint_url)
+        _wait_redis(redis, redis_port, deadline)
+        mongodb_uri = _read_first_line(mongo, deadline)
+        if not mongodb_uri.startswith("mongodb://"):
+            raise ServiceError(f"mongoeco printed {mongodb_uri!r}, not a mongodb:// URI")
+        yield Services(mongodb_uri, f"redis://{LOOPBACK}:{redis_port}/0", aws_endpoint_url)
+
+
+@contextlib.contextmanager
+def _moto_server() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request on stderr
+    server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def _provision_aws(endpoint_url: str) -> None:
+    """The bucket and the sender identity production would have."""
+    import boto3  # type: ignore[import-untyped]
+
+    options = {
+        "endpoint_url": endpoint_url,
+        "region_name": AWS_REGION,
+        "aws_access_key_id": AWS_ACCESS_KEY_ID,
+        "aws_secret_access_key": AWS_SECRET_ACCESS_KEY,
+    }
+    boto3.client("s3", **options).create_bucket(
+        Bucket=S3_BUCKET_NAME, CreateBucketConfiguration={"LocationConstraint": AWS_REGION}
+    )
+    boto3.client("ses", **options).verify_email_identity(EmailAddress=FROM_EMAIL)
+
+
+def _wait_redis(process: Process, port: int, deadline: Deadline) -> None:
+    limit = Deadline(deadline.bound(15.0))
+    while not limit.expired:
+        if process.exited:
+            raise ServiceError(f"redis-server exited:\n{process.log_tail()}")
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection((LOOPBACK, port), timeout=1.0) as sock,
+        ):
+            sock.sendall(b"PING\r\n")
+            if sock.recv(64).startswith(b"+PONG"):
+                return
+        time.sleep(0.02)
+    raise ServiceError("redis-server did not answer PING in time")
+
+
+def _read_first_line(process: Process, deadline: Deadline) -> str:
+    stdout = process.popen.stdout
+    if stdout is None:
+        raise ServiceError(f"{process.name}: no stdout pipe")
+    limit = Deadline(deadline.bound(30.0))
+    line = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(stdout, selectors.EVENT_READ)
+        while not line.endswith(b"\n"):
+            if limit.expired or not selector.select(timeout=limit.remaining()):
+                raise ServiceError(f"{process.name} printed no address in time")
+            chunk = os.read(stdout.fileno(), 256)
+            if not chunk:
+                raise ServiceError(f"{process.name} exited:\n{process.log_tail()}")
+            line += chunk
+    return line.decode().strip()
