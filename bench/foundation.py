@@ -49,6 +49,7 @@ from bench.harness import (
     Memory,
     Process,
     free_port,
+    host_cpu,
     http_call,
     memory,
     sigint_ignored,
@@ -154,6 +155,7 @@ class Result:
     stop_ms: list[float] = field(default_factory=list)
     idle: Memory | None = None
     loaded: Memory | None = None
+    settle_busy_pct: float | None = None
     health: WrkResult | None = None
     echo: WrkResult | None = None
     lifespan: str = "?"
@@ -169,6 +171,21 @@ class Result:
 
 
 @dataclass(frozen=True, slots=True)
+class Target:
+    app: App
+    server: Server
+    result: Result
+
+    @property
+    def tag(self) -> str:
+        return f"[{self.app.name}/{self.server.name}]"
+
+    @property
+    def log_path_name(self) -> str:
+        return f"{self.app.name}.{self.server.name}.log"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     runs: int
     settle_s: float
@@ -180,6 +197,10 @@ class Config:
 
 
 class Bench:
+    """Runs every target through three phases: one untimed priming start each; the timed cold
+    starts in interleaved rounds (a drift in the machine's load then hits every target alike);
+    then one steady-state server each for memory, route checks and wrk."""
+
     def __init__(self, config: Config, logs: Path, deadline: Deadline) -> None:
         self.config = config
         self.logs = logs
@@ -199,86 +220,108 @@ class Bench:
             env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
         return env
 
-    def estimate_s(self, app: App) -> float:
+    def run(self, targets: Sequence[Target]) -> None:
         c = self.config
-        per_start = 4.0 if app.production else 2.5
-        return (c.runs + 1) * per_start + c.settle_s + 2 * (c.wrk_s + c.wrk_warm_s) + 10
+        self.results.extend(t.result for t in targets)
+        for target in targets:
+            self._step(target, "priming", 8.0, self._prime)
+        for run in range(1, c.runs + 1):
+            for target in targets:
+                self._step(target, f"cold start {run}", 4.0, self._cold_start)
+        steady_s = c.settle_s + 2 * (c.wrk_s + c.wrk_warm_s) + 10.0
+        for target in targets:
+            self._step(target, "steady state", steady_s, self._steady)
+        for target in targets:
+            target.result.notes.extend(_log_problems(self.logs / target.log_path_name))
 
-    def spawn(self, app: App, server: Server, port: int, label: str) -> Process:
-        log_path = self.logs / f"{app.name}.{server.name}.log"
+    def _step(
+        self, target: Target, what: str, needs_s: float, step: Callable[[Target], None]
+    ) -> None:
+        result = target.result
+        if result.error is not None:
+            return
+        if self.deadline.remaining() < needs_s:
+            note = f"{what} skipped: the time budget is spent"
+            if note not in result.notes:
+                result.notes.append(note)
+            return
+        try:
+            step(target)
+        except Exception as error:
+            result.error = f"{what}: {type(error).__name__}: {error}"
+            _progress(f"{target.tag} FAILED: {result.error}")
+
+    def _spawn(self, target: Target, label: str) -> tuple[Process, int, float]:
+        """Start the target's server on a free port: (process, port, perf_counter at spawn)."""
+        port = free_port()
+        log_path = self.logs / target.log_path_name
         with log_path.open("a") as log:
             log.write(f"\n--- {label} (port {port}) ---\n")
+        started = time.perf_counter()
         process = Process(
-            f"{app.name}/{server.name}",
-            server.command(app.factory, port),
-            env={**self.base_env(), **app.env},
+            f"{target.app.name}/{target.server.name}",
+            target.server.command(target.app.factory, port),
+            env={**self.base_env(), **target.app.env},
             cwd=ROOT,
             log_path=log_path,
         )
         self.stack.push(process)
-        return process
+        return process, port, started
 
-    def run(self, app: App, server: Server) -> None:
-        if self.deadline.remaining() < self.estimate_s(app):
-            self.notes.append(f"{app.name}/{server.name}: skipped, the time budget is spent")
-            return
-        self.results.append(self.measure(app, server))
+    def _wait_ok(self, process: Process, port: int, started: float) -> ColdStart:
+        return wait_first_ok(process, port, "/health", started, Deadline(self.deadline.bound(60)))
 
-    def measure(self, app: App, server: Server) -> Result:
-        result = Result(app.name, server.name)
-        tag = f"[{app.name}/{server.name}]"
-        try:
-            self._prime(app, server)
-            for run in range(1, self.config.runs + 1):
-                port = free_port()
-                started = time.perf_counter()
-                with self.spawn(app, server, port, f"run {run}") as process:
-                    cold = wait_first_ok(
-                        process, port, "/health", started, Deadline(self.deadline.bound(60))
-                    )
-                    result.cold.append(cold)
-                    _progress(f"{tag} cold start {run}/{self.config.runs}: {cold.ok_ms:.0f} ms")
-                    if run == self.config.runs:
-                        self._measure_running(app, process, port, result)
-                    result.stop_ms.append(process.stop())
-        except Exception as error:
-            result.error = f"{type(error).__name__}: {error}"
-            _progress(f"{tag} FAILED: {result.error}")
-        result.notes.extend(_log_problems(self.logs / f"{app.name}.{server.name}.log"))
-        return result
-
-    def _prime(self, app: App, server: Server) -> None:
+    def _prime(self, target: Target) -> None:
         """One untimed start: fills the bytecode cache (lazy warm-up imports included) and the
         page cache, so every timed start sees the same disk state."""
-        port = free_port()
-        with self.spawn(app, server, port, "priming") as process:
-            wait_first_ok(
-                process, port, "/health", time.perf_counter(), Deadline(self.deadline.bound(90))
+        process, port, started = self._spawn(target, "priming")
+        with process:
+            self._wait_ok(process, port, started)
+            time.sleep(self.config.settle_s if target.app.production else 0.3)
+        _progress(f"{target.tag} primed")
+
+    def _cold_start(self, target: Target) -> None:
+        result = target.result
+        process, port, started = self._spawn(target, f"cold start {len(result.cold) + 1}")
+        with process:
+            cold = self._wait_ok(process, port, started)
+            result.cold.append(cold)
+            result.stop_ms.append(process.stop())
+        _progress(
+            f"{target.tag} cold start {len(result.cold)}/{self.config.runs}: "
+            f"{cold.ok_ms:.0f} ms ({cold.cpu_ms:.0f} ms CPU)"
+        )
+
+    def _steady(self, target: Target) -> None:
+        result = target.result
+        process, port, started = self._spawn(target, "steady state")
+        with process:
+            self._wait_ok(process, port, started)
+            before = host_cpu()
+            time.sleep(self.config.settle_s)  # let the background warm-up finish
+            result.settle_busy_pct = host_cpu().busy_pct_since(before)
+            result.idle = memory(process.pid)
+            _progress(
+                f"{target.tag} idle: RSS {result.idle.rss_mib:.1f} MiB "
+                f"({result.idle.processes} processes)"
             )
-            time.sleep(self.config.settle_s if app.production else 0.3)
-            process.stop()
+            self._check_routes(port, result)
+            result.socketio = socketio_check(port)
 
-    def _measure_running(self, app: App, process: Process, port: int, result: Result) -> None:
-        tag = f"[{app.name}/{process.name.split('/')[1]}]"
-        time.sleep(self.config.settle_s)  # let the background warm-up finish
-        result.idle = memory(process.pid)
-        _progress(f"{tag} idle: RSS {result.idle.rss_mib:.1f} MiB ({result.idle.processes} proc)")
-        self._check_routes(port, result)
-        result.socketio = socketio_check(port)
+            wrk_env = {**os.environ, "BENCH_ECHO_BODY": ECHO_BODY, "BENCH_BEARER": BEARER}
+            health_url = f"http://{LOOPBACK}:{port}/health"
+            echo_url = f"http://{LOOPBACK}:{port}{ECHO_PATH}"
+            run_wrk(health_url, self.config.wrk_warm_s)
+            result.health = run_wrk(health_url, self.config.wrk_s)
+            _progress(f"{target.tag} /health: {result.health.requests_per_s:.0f} req/s")
+            run_wrk(echo_url, self.config.wrk_warm_s, script=ECHO_LUA, env=wrk_env)
+            result.echo = run_wrk(echo_url, self.config.wrk_s, script=ECHO_LUA, env=wrk_env)
+            _progress(f"{target.tag} echo: {result.echo.requests_per_s:.0f} req/s")
+            result.loaded = memory(process.pid)
 
-        wrk_env = {**os.environ, "BENCH_ECHO_BODY": ECHO_BODY, "BENCH_BEARER": BEARER}
-        health_url = f"http://{LOOPBACK}:{port}/health"
-        echo_url = f"http://{LOOPBACK}:{port}{ECHO_PATH}"
-        run_wrk(health_url, self.config.wrk_warm_s)
-        result.health = run_wrk(health_url, self.config.wrk_s)
-        _progress(f"{tag} /health: {result.health.requests_per_s:.0f} req/s")
-        run_wrk(echo_url, self.config.wrk_warm_s, script=ECHO_LUA, env=wrk_env)
-        result.echo = run_wrk(echo_url, self.config.wrk_s, script=ECHO_LUA, env=wrk_env)
-        _progress(f"{tag} echo: {result.echo.requests_per_s:.0f} req/s")
-        result.loaded = memory(process.pid)
-
-        if app.production:
-            result.deep_health = _deep_health(port)
+            if target.app.production:
+                result.deep_health = _deep_health(port)
+            result.stop_ms.append(process.stop())
 
     def _check_routes(self, port: int, result: Result) -> None:
         health = http_call(port, "GET", "/health")
@@ -368,9 +411,9 @@ MAIN_HEADER = (
     "/health req/s", "p50", "p99", "echo req/s", "p50", "p99", "non-2xx health/echo",
 )  # fmt: skip
 DETAIL_HEADER = (
-    "target", "server", "procs", "PSS MiB idle", "RSS MiB after load", "first TCP accept ms",
-    "stop ms", "lifespan", "clients", "Socket.IO websocket", "deep health",
-    "socket errors health/echo",
+    "target", "server", "cold start CPU ms", "first TCP accept ms", "stop ms", "procs",
+    "PSS MiB idle", "RSS MiB after load", "host busy % in settle", "lifespan", "clients",
+    "Socket.IO websocket", "deep health", "socket errors health/echo",
 )  # fmt: skip
 
 
@@ -394,16 +437,20 @@ def _main_row(r: Result) -> list[str]:
 
 
 def _detail_row(r: Result) -> list[str]:
-    accept = statistics.median(c.accept_ms for c in r.cold) if r.cold else None
+    def median(values: Sequence[float]) -> float | None:
+        return statistics.median(values) if values else None
+
     errors = "/".join(str(w.socket_errors) if w else "–" for w in (r.health, r.echo))
     return [
         r.app,
         r.server,
+        _f(median([c.cpu_ms for c in r.cold])),
+        _f(median([c.accept_ms for c in r.cold])),
+        _f(median(r.stop_ms)),
         str(r.idle.processes) if r.idle else "–",
         _f(r.idle.pss_mib, 1) if r.idle else "–",
         _f(r.loaded.rss_mib, 1) if r.loaded else "–",
-        _f(accept),
-        _f(statistics.median(r.stop_ms) if r.stop_ms else None),
+        _f(r.settle_busy_pct),
         r.lifespan,
         r.clients or "–",
         r.socketio,
@@ -608,23 +655,18 @@ def _run(bench: Bench) -> None:
         {"APP_ENV": "development", "LOG_LEVEL": "WARNING", "APP_VERSION": "bench"},
     )
     baseline = App("baseline", "bench.baseline_app:create_app", {})
-    reference = SERVERS[REFERENCE]
-
-    # The three targets of the ratio checks first, back to back.
-    bench.run(baseline, reference)
-    bench.run(dev, reference)
-    _progress("[flowhub-prod] starting redis-server, mongoeco and moto")
+    _progress("starting redis-server, mongoeco and moto for FLOWHUB-PROD")
     with production_services(bench.base_env(), bench.logs, bench.deadline) as services:
         env = production_env(services)
         load_settings(env)
-        bench.run(
-            App("flowhub-prod", "bench.apps:create_flowhub_app", env, production=True), reference
-        )
-
-    for name in bench.config.servers:
-        if name != REFERENCE:
-            bench.run(baseline, SERVERS[name])
-            bench.run(dev, SERVERS[name])
+        prod = App("flowhub-prod", "bench.apps:create_flowhub_app", env, production=True)
+        # The reference server runs the three targets of the ratio checks; the others run
+        # BASELINE and FLOWHUB-DEV.
+        plan = [(baseline, REFERENCE), (dev, REFERENCE), (prod, REFERENCE)]
+        plan += [
+            (app, s) for s in bench.config.servers if s != REFERENCE for app in (baseline, dev)
+        ]
+        bench.run([Target(app, SERVERS[s], Result(app.name, s)) for app, s in plan])
 
 
 if __name__ == "__main__":

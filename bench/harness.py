@@ -132,6 +132,7 @@ class Process:
 class ColdStart:
     accept_ms: float  # first TCP connection accepted
     ok_ms: float  # first `200` read
+    cpu_ms: float  # CPU time the server's processes had used by then (10 ms resolution)
 
 
 class StartFailed(RuntimeError):
@@ -169,7 +170,8 @@ def wait_first_ok(
         else:
             if status_line.startswith(("HTTP/1.1 200", "HTTP/1.0 200")):
                 ok_ms = (time.perf_counter() - started) * 1000
-                return ColdStart(ok_ms if accept_ms is None else accept_ms, ok_ms)
+                accepted = ok_ms if accept_ms is None else accept_ms
+                return ColdStart(accepted, ok_ms, tree_cpu_ms(process.pid))
             last = status_line or "empty response"
         time.sleep(poll_s)
     raise StartFailed(f"{process.name} gave no 200 on {path} in time (last: {last})")
@@ -205,18 +207,52 @@ class Memory:
         return self.pss_kib / 1024
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int | str) -> list[str]:
+    """/proc/PID/stat from field 3 (state) on. The command name may hold spaces and
+    parentheses, so the fields start after the last ')'."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return []
+    return stat[stat.rfind(")") + 2 :].split()
+
+
+def tree_cpu_ms(root: int) -> float:
+    """User + system CPU time of a process tree, reaped children included."""
+    ticks = 0
+    for pid in process_tree(root):
+        fields = _stat_fields(pid)
+        if fields:
+            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return ticks * 1000 / _CLOCK_TICKS
+
+
+@dataclass(frozen=True, slots=True)
+class HostCpu:
+    busy: int
+    total: int
+
+    def busy_pct_since(self, before: HostCpu) -> float:
+        """Share of the whole machine (every core) that was busy since `before`."""
+        total = self.total - before.total
+        return 100 * (self.busy - before.busy) / total if total else 0.0
+
+
+def host_cpu() -> HostCpu:
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    total = sum(values[:8])  # guest time is already counted in user time
+    return HostCpu(total - idle, total)
+
+
 def process_tree(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name may hold spaces and parentheses: fields start after the last ')'.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        if entry.name.isdigit() and (fields := _stat_fields(entry.name)):
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
     tree, todo = [], [root]
     while todo:
         pid = todo.pop()
