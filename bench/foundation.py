@@ -530,8 +530,9 @@ def render(results: Sequence[Result], config: Config, elapsed_s: float, notes: l
         f"- machine: {os.cpu_count()} cores, {platform.platform()}, "
         f"Python {platform.python_version()}",
         f"- code: {_git_revision()}; {_versions()}",
-        f"- cold start: median of {c.runs} starts after 1 untimed priming start; "
-        f"bytecode: {'cached (PYTHONPYCACHEPREFIX)' if c.pyc_cache else 'as the environment is'}",
+        f"- cold start: median of {c.runs} starts, in rounds over every target, after 1 untimed "
+        "priming start each; bytecode: "
+        f"{'cached (PYTHONPYCACHEPREFIX)' if c.pyc_cache else 'as the environment is'}",
         f"- memory after a {c.settle_s:.0f} s settle, summed over the server's processes; "
         f"wrk -t1 -c16 -d{c.wrk_s:.0f}s --latency after a {c.wrk_warm_s:.0f} s warm-up; "
         "latencies in ms",
@@ -547,6 +548,11 @@ def render(results: Sequence[Result], config: Config, elapsed_s: float, notes: l
         "",
         *_table(DETAIL_HEADER, [_detail_row(r) for r in results]),
         "",
+        "- cold start CPU ms: CPU time the server's processes had used at the first 200; unlike "
+        "wall time it does not grow when other work shares the cores (on a Fly shared CPU the "
+        "wall time tends towards this CPU time divided by the CPU share).",
+        "- host busy % in settle: the whole machine's CPU use while the server idled (FlowHub-prod "
+        "opens its clients then); well above a few % means other work disturbed the run.",
         "- first TCP accept: uvicorn listens only after the lifespan startup; hypercorn and "
         "granian bind in the master before the worker is ready, so the request waits there.",
         "- non-2xx: wrk's count of responses with a status >= 400; every route is also checked "

@@ -17,9 +17,6 @@ from entrypoints.http.request_id import install_request_id
 
 API_PREFIX = "/api/v1"
 
-# Modules whose handlers receive providers through @inject.
-WIRED_MODULES = [health]
-
 
 class FlowHubRequest(Request):
     def on_json_loading_failed(self, error: Exception) -> NoReturn:
@@ -36,7 +33,6 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
         QUART_SCHEMA_CONVERSION_PREFERENCE="pydantic",
     )
     app.extensions["container"] = container
-    container.wire(modules=WIRED_MODULES)
 
     QuartSchema(
         app,

@@ -4,13 +4,11 @@ import asyncio
 import time
 from typing import Literal
 
-from dependency_injector.wiring import Provide, inject
 from pydantic import BaseModel
 from quart import Blueprint, Response, jsonify, request
 from quart_schema import document_querystring, document_response
 
-from config.container import Container
-from config.settings import Settings
+from entrypoints.http.deps import container
 from ports.health import DependencyProbe
 
 blueprint = Blueprint("health", __name__)
@@ -39,15 +37,12 @@ class Health(BaseModel):
 @document_querystring(HealthQuery)
 @document_response(Health, 200)
 @document_response(Health, 503)
-@inject
-async def health(
-    settings: Settings = Provide[Container.settings],
-    probes: list[DependencyProbe] = Provide[Container.adapters.probes],
-) -> Response:
+async def health() -> Response:
     """Liveness; with `deep=1`, each dependency is checked with a short timeout (503 if one fails).
 
     The plain check touches no dependency, so platform probes never wake a database.
     """
+    settings = container().settings()
     body: dict[str, object] = {
         "status": "ok",
         "version": settings.version,
@@ -55,6 +50,7 @@ async def health(
     }
     status = 200
     if request.args.get("deep") in ("1", "true"):
+        probes: list[DependencyProbe] = container().adapters.probes()
         results = await asyncio.gather(
             *(_check(p, settings.health_check_timeout_s) for p in probes)
         )

@@ -240,3 +240,14 @@ async def test_openapi_and_docs_are_served(client: Client) -> None:
     docs = await client.get("/docs")
     assert docs.status_code == 200
     assert "text/html" in docs.headers["Content-Type"]
+
+
+async def test_two_apps_in_one_process_keep_their_own_containers(make_app: AppFactory) -> None:
+    healthy, _ = make_app({})
+    broken, broken_container = make_app({"HEALTH_CHECK_TIMEOUT_S": "0.2"})
+    broken_container.adapters.probes.override(
+        providers.List(providers.Object(FailingProbe("redis", hang=False)))
+    )
+    async with healthy.test_app() as a, broken.test_app() as b:
+        assert (await a.test_client().get("/health?deep=1")).status_code == 200
+        assert (await b.test_client().get("/health?deep=1")).status_code == 503
