@@ -157,7 +157,8 @@ def wait_first_ok(
     last = "no connection"
     while not deadline.expired:
         if process.exited:
-            raise StartFailed(f"{process.name} exited with {process.popen.returncode}")
+            tail = " | ".join(process.log_tail(3).splitlines())
+            raise StartFailed(f"{process.name} exited with {process.popen.returncode}: {tail}")
         try:
             with socket.create_connection((LOOPBACK, port), timeout=deadline.bound(1.0)) as sock:
                 if accept_ms is None:

@@ -22,7 +22,6 @@ async def deep_health(env: Mapping[str, str]) -> tuple[int, dict[str, object]]:
     container = build_container(load_settings({"APP_ENV": "test", **env}))
     app = create_http_app(container)
     async with app.test_app() as test_app:
-        await container.lifecycle().wait_warm()
         response = await test_app.test_client().get("/health?deep=1")
         body = await response.get_json()
     return response.status_code, body

@@ -12,6 +12,7 @@ shares its event loop or thread, motor's synchronous ``close()`` blocks for ~20 
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import threading
@@ -35,7 +36,7 @@ def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
     it when the parent dies, so the server never outlives its test session.
     """
     with suppress(OSError, ValueError):
-        while sys.stdin.buffer.read(4096):
+        while os.read(0, 4096):  # raw fd: a buffered read blocks interpreter shutdown
             pass
     with suppress(RuntimeError):  # the loop has already finished
         loop.call_soon_threadsafe(stop.set)

@@ -73,7 +73,7 @@ async def test_lifecycle_warms_the_warm_clients_only_and_closes_all_opened() -> 
     warm_rec, lazy_rec = Recorder(), Recorder()
     warm = ManagedClient("warm", warm_rec.open, warm_rec.close)
     lazy = ManagedClient("lazy", lazy_rec.open, lazy_rec.close)
-    lifecycle = Lifecycle(warm=[warm, None], lazy=[lazy], close_timeout_s=1)
+    lifecycle = Lifecycle(warm=[warm, None], lazy=[lazy], close_timeout_s=1, warm_up_delay_s=0)
     lifecycle.start()
     await lifecycle.wait_warm()
     assert warm.is_open and not lazy.is_open
@@ -91,7 +91,7 @@ async def test_lifecycle_survives_a_warm_up_failure_and_a_hanging_close() -> Non
 
     hanging_rec = Recorder()
     hanging = ManagedClient("cache", hanging_rec.open, hang)
-    lifecycle = Lifecycle(warm=[failing, hanging], lazy=[], close_timeout_s=0.05)
+    lifecycle = Lifecycle(warm=[failing, hanging], lazy=[], close_timeout_s=0.05, warm_up_delay_s=0)
     lifecycle.start()
     await lifecycle.wait_warm()
     assert not failing.is_open and hanging.is_open
