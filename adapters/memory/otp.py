@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import hmac
+from dataclasses import replace
+
+from adapters.memory.ttl import ExpiringDict
+from domain.auth.model import OtpPurpose, PendingCode
+from ports.clock import Clock
+
+
+class MemoryOtpStore:
+    def __init__(self, clock: Clock) -> None:
+        self._codes: ExpiringDict[PendingCode] = ExpiringDict(clock)
+        self._grants: ExpiringDict[str] = ExpiringDict(clock)
+
+    async def put(self, user_id: str, purpose: OtpPurpose, code_hash: str, ttl_s: int) -> None:
+        self._codes.set(user_id, PendingCode(purpose, code_hash, 0), ttl_s)
+
+    async def get(self, user_id: str) -> PendingCode | None:
+        return self._codes.get(user_id)
+
+    async def fail(self, user_id: str, max_attempts: int) -> int:
+        code = self._codes.get(user_id)
+        if code is None:
+            return 0
+        attempts = code.attempts + 1
+        if attempts >= max_attempts:
+            self._codes.delete(user_id)
+        else:
+            self._codes.replace(user_id, replace(code, attempts=attempts))
+        return attempts
+
+    async def consume(self, user_id: str, code_hash: str) -> bool:
+        code = self._codes.get(user_id)
+        if code is None or not hmac.compare_digest(code.code_hash, code_hash):
+            return False
+        self._codes.delete(user_id)
+        return True
+
+    async def grant_reset(self, user_id: str, grant_id: str, ttl_s: int) -> None:
+        self._grants.set(user_id, grant_id, ttl_s)
+
+    async def take_reset(self, user_id: str, grant_id: str) -> bool:
+        current = self._grants.get(user_id)
+        if current is None or not hmac.compare_digest(current, grant_id):
+            return False
+        self._grants.delete(user_id)
+        return True

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from adapters.memory.ttl import ExpiringDict
+from domain.auth.model import RateWindow
+from ports.clock import Clock
+
+
+class MemoryRateLimiter:
+    def __init__(self, clock: Clock) -> None:
+        self._counts: ExpiringDict[int] = ExpiringDict(clock)
+
+    async def hit(self, key: str, limit: int, window_s: int) -> RateWindow:
+        count = (self._counts.get(key) or 0) + 1
+        if count == 1:
+            self._counts.set(key, count, window_s)
+        else:
+            self._counts.replace(key, count)
+        return RateWindow(count, limit, self._counts.ttl(key))
+
+    async def peek(self, key: str, limit: int) -> RateWindow:
+        return RateWindow(self._counts.get(key) or 0, limit, self._counts.ttl(key))
+
+    async def reset(self, key: str) -> None:
+        self._counts.delete(key)
+
+    async def claim(self, key: str, ttl_s: int) -> int:
+        if self._counts.get(key) is not None:
+            return self._counts.ttl(key)
+        self._counts.set(key, 1, ttl_s)
+        return 0

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from domain.auth.errors import EmailTaken
+from domain.auth.model import User
+
+
+class MemoryUserRepository:
+    def __init__(self) -> None:
+        self._by_id: dict[str, User] = {}
+        self._id_by_email: dict[str, str] = {}
+
+    async def add(self, user: User) -> None:
+        if user.email in self._id_by_email:
+            raise EmailTaken()
+        self._by_id[user.id] = user
+        self._id_by_email[user.email] = user.id
+
+    async def get(self, user_id: str) -> User | None:
+        return self._by_id.get(user_id)
+
+    async def by_email(self, email: str) -> User | None:
+        user_id = self._id_by_email.get(email)
+        return self._by_id.get(user_id) if user_id else None
+
+    async def save(self, user: User) -> None:
+        old = self._by_id.get(user.id)
+        if old is None:
+            return
+        if old.email != user.email:
+            if user.email in self._id_by_email:
+                raise EmailTaken()
+            del self._id_by_email[old.email]
+            self._id_by_email[user.email] = user.id
+        self._by_id[user.id] = user

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from domain.errors import DomainError, Forbidden, Unauthorized
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+    default_message = "The email or password is not correct."
+
+
+class EmailNotVerified(Forbidden):
+    code = "email_not_verified"
+    default_message = "Verify your email address first; we sent you a code."
+
+
+class InvalidOtp(DomainError):
+    code = "invalid_otp"
+    default_message = "The code is not valid. Request a new one if it has expired."
+
+
+class InvalidToken(DomainError):
+    code = "invalid_token"
+    default_message = "The reset token is not valid; it may have expired or been used."
+
+
+class TokenReused(Unauthorized):
+    code = "token_reused"
+    default_message = "This refresh token was already used; the session has been signed out."
+
+
+class EmailTaken(DomainError):
+    """Raised by a UserRepository when the (normalized) email already has a user."""
+
+    code = "email_taken"
+    default_message = "An account with this email already exists."

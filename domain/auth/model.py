@@ -1,0 +1,157 @@
+"""Auth entities and value objects: users, session families, pending email codes."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 256
+EMAIL_MAX = 254
+NAME_MAX = 100
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.][^@\s]*\.[^@\s.]{2,}$")
+
+
+def normalize_email(raw: str) -> str:
+    """The one spelling an address is stored and looked up under: NFC, trimmed, lower-cased."""
+    return unicodedata.normalize("NFC", raw).strip().lower()
+
+
+def is_valid_email(email: str) -> bool:
+    return len(email) <= EMAIL_MAX and bool(_EMAIL.match(email))
+
+
+class OtpPurpose(StrEnum):
+    LOGIN = "login"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose, not a password)
+    VERIFY_EMAIL = "verify_email"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    email: str
+    name: str
+    password_hash: str
+    email_verified: bool
+    created_at: datetime
+    updated_at: datetime
+
+    def profile(self) -> UserProfile:
+        return UserProfile(self.id, self.email, self.name, self.email_verified, self.created_at)
+
+    def verified(self, at: datetime) -> User:
+        return self if self.email_verified else replace(self, email_verified=True, updated_at=at)
+
+    def renamed(self, name: str, at: datetime) -> User:
+        return replace(self, name=name, updated_at=at)
+
+    def with_password(self, password_hash: str, at: datetime) -> User:
+        return replace(self, password_hash=password_hash, updated_at=at)
+
+
+@dataclass(frozen=True, slots=True)
+class UserProfile:
+    """What a client may see of a user."""
+
+    id: str
+    email: str
+    name: str
+    email_verified: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFamily:
+    """One login's chain of refresh tokens. Only hashes of tokens are kept.
+
+    `generation` counts rotations; the token of generation n is derived from the family's
+    secret salt, so the current token can be handed out again inside the grace window
+    without ever storing it.
+    """
+
+    id: str
+    user_id: str
+    salt: str
+    generation: int
+    current_hash: str
+    previous_hash: str | None
+    created_at: datetime
+    rotated_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCode:
+    """The one email code a user may have outstanding (`otp:<userId>`)."""
+
+    purpose: OtpPurpose
+    code_hash: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True, slots=True)
+class SentEmail:
+    to: str
+    subject: str
+    text: str
+    html: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: str
+    session_id: str
+    token_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: UserProfile
+    token_type: str = "bearer"  # noqa: S105
+
+
+@dataclass(frozen=True, slots=True)
+class ResetGrant:
+    reset_token: str
+    expires_in: int
+
+
+@dataclass(frozen=True, slots=True)
+class RateWindow:
+    """The state of one fixed-window counter after a hit (or a peek)."""
+
+    count: int
+    limit: int
+    reset_in_s: int
+
+    @property
+    def exceeded(self) -> bool:
+        return self.count > self.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.count)

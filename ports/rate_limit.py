@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Protocol
+
+from domain.auth.model import RateWindow
+
+
+class RateLimiter(Protocol):
+    """Fixed-window counters (`rate:...` keys), each expiring with its window.
+
+    Raises `ServiceUnavailable` when its store cannot be reached: callers decide whether to
+    fail closed (login, codes) or open (the general API limit).
+    """
+
+    async def hit(self, key: str, limit: int, window_s: int) -> RateWindow:
+        """Count one event in the window that starts at the key's first event."""
+        ...
+
+    async def peek(self, key: str, limit: int) -> RateWindow: ...
+
+    async def reset(self, key: str) -> None: ...
+
+    async def claim(self, key: str, ttl_s: int) -> int:
+        """Take a cooldown slot: 0 if it was free (now taken for `ttl_s`), otherwise the
+        seconds until it frees up."""
+        ...

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from domain.auth.model import SessionFamily
+
+
+class SessionRepository(Protocol):
+    """Refresh-token families. Expired families disappear by themselves (a TTL index)."""
+
+    async def add(self, family: SessionFamily) -> None: ...
+
+    async def get(self, family_id: str) -> SessionFamily | None:
+        """The family, or None when it does not exist, was revoked or has expired."""
+        ...
+
+    async def advance(
+        self,
+        family_id: str,
+        from_generation: int,
+        current_hash: str,
+        rotated_at: datetime,
+        expires_at: datetime,
+    ) -> bool:
+        """Rotate atomically: only if the family is still at `from_generation`, move it to the
+        next generation with `current_hash`, keeping the old current hash as `previous_hash`.
+        False when another rotation won the race (or the family is gone)."""
+        ...
+
+    async def revoke(self, family_id: str) -> None: ...
+
+    async def revoke_all(self, user_id: str) -> int:
+        """Revoke every family of the user; returns how many there were."""
+        ...

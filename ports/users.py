@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from typing import Protocol
+
+from domain.auth.model import User
+
+
+class UserRepository(Protocol):
+    """Users by id and by normalized email; an email belongs to at most one user."""
+
+    async def add(self, user: User) -> None:
+        """Store a new user; raises `EmailTaken` when the email already has one."""
+        ...
+
+    async def get(self, user_id: str) -> User | None: ...
+
+    async def by_email(self, email: str) -> User | None: ...
+
+    async def save(self, user: User) -> None:
+        """Replace the stored user that has `user.id`."""
+        ...
