@@ -34,6 +34,6 @@ def create_flowhub_app() -> socketio.ASGIApp:
 
     http_app = create_http_app(container, extra_blueprints=[echo_blueprint(client_states)])
     mark_lifespan(http_app)
-    sio = create_realtime_server(settings)
+    sio = create_realtime_server(container)
     # As in entrypoints/asgi.py: no on_startup/on_shutdown, so the lifespan reaches Quart.
     return socketio.ASGIApp(sio, other_asgi_app=http_app, socketio_path="socket.io")

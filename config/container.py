@@ -11,13 +11,24 @@ from typing import Literal
 
 from dependency_injector import containers, providers
 
+from adapters.memory.cache import MemoryCache
 from adapters.memory.health import MemoryProbe
+from adapters.memory.mail import MemoryMailer
+from adapters.memory.otp import MemoryOtpStore
+from adapters.memory.rate_limit import MemoryRateLimiter
+from adapters.memory.sessions import MemorySessionRepository
+from adapters.memory.users import MemoryUserRepository
 from adapters.mongo.client import MongoProbe, mongo_client
 from adapters.redis.client import RedisProbe, redis_client
 from adapters.s3.client import AwsConfig, S3Probe, aws_client
 from adapters.system.clock import SystemClock
+from adapters.system.ids import RandomIdGenerator
+from adapters.system.tasks import AsyncioBackgroundTasks
+from config import real
 from config.lifecycle import Lifecycle
 from config.settings import Settings
+from domain.auth.secrets import Keyring
+from domain.auth.service import AuthPorts, AuthService
 
 type Profile = Literal["real", "memory"]
 
@@ -79,6 +90,43 @@ class Adapters(containers.DeclarativeContainer):
     clients = providers.DependenciesContainer()
 
     clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(RandomIdGenerator)
+    tasks = providers.Singleton(AsyncioBackgroundTasks)
+    hasher = providers.Singleton(real.argon2_hasher)
+    tokens = providers.Singleton(real.jwt_codec, settings.provided.jwt_secret)
+
+    # Real adapters are built by functions in config/real.py that import their drivers only
+    # when first called, so no cold start and no `GET /health` pays for odmantic or botocore.
+    users = providers.Selector(
+        providers.Callable(lambda s: _profile(s.uses_mongo), settings),
+        real=providers.Singleton(real.mongo_users, clients.mongo, settings, clock),
+        memory=providers.Singleton(MemoryUserRepository),
+    )
+    sessions = providers.Selector(
+        providers.Callable(lambda s: _profile(s.uses_mongo), settings),
+        real=providers.Singleton(real.mongo_sessions, clients.mongo, settings, clock),
+        memory=providers.Singleton(MemorySessionRepository, clock),
+    )
+    otp = providers.Selector(
+        providers.Callable(lambda s: _profile(s.uses_redis), settings),
+        real=providers.Singleton(real.redis_otp, clients.redis),
+        memory=providers.Singleton(MemoryOtpStore, clock),
+    )
+    limiter = providers.Selector(
+        providers.Callable(lambda s: _profile(s.uses_redis), settings),
+        real=providers.Singleton(real.redis_limiter, clients.redis),
+        memory=providers.Singleton(MemoryRateLimiter, clock),
+    )
+    cache = providers.Selector(
+        providers.Callable(lambda s: _profile(s.uses_redis), settings),
+        real=providers.Singleton(real.redis_cache, clients.redis),
+        memory=providers.Singleton(MemoryCache, clock),
+    )
+    mailer = providers.Selector(
+        providers.Callable(lambda s: _profile(s.uses_ses), settings),
+        real=providers.Singleton(real.ses_mailer, clients.ses, settings.provided.from_email),
+        memory=providers.Singleton(MemoryMailer, clock),
+    )
 
     mongo_probe = providers.Selector(
         providers.Callable(lambda s: _profile(s.uses_mongo), settings),
@@ -98,10 +146,35 @@ class Adapters(containers.DeclarativeContainer):
     probes = providers.List(mongo_probe, redis_probe, storage_probe)
 
 
+class Services(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    adapters = providers.DependenciesContainer()
+
+    auth = providers.Singleton(
+        AuthService,
+        ports=providers.Singleton(
+            AuthPorts,
+            users=adapters.users,
+            sessions=adapters.sessions,
+            otp=adapters.otp,
+            limiter=adapters.limiter,
+            cache=adapters.cache,
+            mailer=adapters.mailer,
+            hasher=adapters.hasher,
+            tokens=adapters.tokens,
+            tasks=adapters.tasks,
+            clock=adapters.clock,
+            ids=adapters.ids,
+        ),
+        keyring=providers.Singleton(Keyring, settings.provided.jwt_refresh_secret),
+    )
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     clients = providers.Container(Clients, settings=settings)
     adapters = providers.Container(Adapters, settings=settings, clients=clients)
+    services = providers.Container(Services, settings=settings, adapters=adapters)
 
     # MongoDB and Redis open right after the server starts serving; AWS clients on first use.
     lifecycle = providers.Singleton(
@@ -109,6 +182,12 @@ class Container(containers.DeclarativeContainer):
         warm=providers.List(clients.mongo, clients.redis),
         lazy=providers.List(clients.s3, clients.ses),
         close_timeout_s=settings.provided.shutdown_timeout_s,
+        tasks=adapters.tasks,
+        warm_hooks=providers.List(
+            providers.Callable(
+                real.mongo_index_hook, adapters.users.provider, adapters.sessions.provider
+            )
+        ),
     )
 
 

@@ -24,7 +24,7 @@ def create_app(
     settings = settings or load_settings(os.environ)
     container = container or build_container(settings)
     http_app = create_http_app(container, extra_blueprints)
-    sio = create_realtime_server(settings)
+    sio = create_realtime_server(container)
     # No on_startup/on_shutdown here: ASGIApp forwards lifespan to Quart only while both are unset,
     # and Quart's before_serving/after_serving open and close the clients.
     return socketio.ASGIApp(sio, other_asgi_app=http_app, socketio_path="socket.io")

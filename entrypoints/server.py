@@ -3,9 +3,10 @@
 Chosen by measurement (bench/foundation.py, README "Benchmarks"): uvicorn had the highest
 throughput and, with hypercorn in-process, the fastest cold start and smallest RSS; granian and
 hypercorn add a supervisor process (+32-38 MiB), and hypercorn always accepts per-message
-deflate. One process fits a shared CPU and 512 MB; websockets without per-message deflate (64-316 KiB per connection otherwise); on
-SIGTERM uvicorn stops accepting, lets in-flight requests finish for at most
-`SHUTDOWN_TIMEOUT_S`, closes websockets, then runs the lifespan shutdown that closes clients.
+deflate. One process fits a shared CPU and 512 MB; websockets run without per-message deflate
+(64-316 KiB per connection otherwise). On SIGTERM uvicorn stops accepting, lets in-flight
+requests finish for at most `SHUTDOWN_TIMEOUT_S`, closes websockets, then runs the lifespan
+shutdown that drains background work and closes the clients.
 """
 
 from __future__ import annotations

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from adapters.lifecycle import ManagedClient
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_ses import SESClient
 else:
-    S3Client = object
+    S3Client = SESClient = object
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,17 +22,21 @@ class AwsConfig:
     timeout_s: float
 
 
-def aws_client(service: str, config: AwsConfig) -> ManagedClient[S3Client]:
+@overload
+def aws_client(service: Literal["s3"], config: AwsConfig) -> ManagedClient[S3Client]: ...
+@overload
+def aws_client(service: Literal["ses"], config: AwsConfig) -> ManagedClient[SESClient]: ...
+def aws_client(service: Literal["s3", "ses"], config: AwsConfig) -> ManagedClient[Any]:
     """One aiobotocore client per service, created on first use: importing botocore and building
     a client costs hundreds of milliseconds, which no cold start and no `GET /health` may pay."""
     stack = AsyncExitStack()
 
-    async def open_client() -> S3Client:
+    async def open_client() -> Any:
         from aiobotocore.config import AioConfig
         from aiobotocore.session import get_session
 
         creator = get_session().create_client(
-            service,  # type: ignore[call-overload]
+            service,
             region_name=config.region,
             endpoint_url=config.endpoint_url,
             aws_access_key_id=config.access_key_id,
@@ -43,10 +48,9 @@ def aws_client(service: str, config: AwsConfig) -> ManagedClient[S3Client]:
                 signature_version="s3v4" if service == "s3" else None,
             ),
         )
-        client: S3Client = await stack.enter_async_context(creator)
-        return client
+        return await stack.enter_async_context(creator)
 
-    async def close_client(_: S3Client) -> None:
+    async def close_client(_: Any) -> None:
         await stack.aclose()
 
     return ManagedClient(service, open_client, close_client)

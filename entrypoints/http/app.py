@@ -10,8 +10,9 @@ from quart_cors import cors
 from quart_schema import Info, QuartSchema
 
 from config.container import Container
-from entrypoints.http import errors, health
+from entrypoints.http import auth, dev, errors, health, users
 from entrypoints.http.errors import MalformedJson, register_error_handlers
+from entrypoints.http.guard import install_rate_headers
 from entrypoints.http.request_id import HEADER as REQUEST_ID_HEADER
 from entrypoints.http.request_id import install_request_id
 
@@ -44,9 +45,14 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
         security_schemes={"bearer": {"type": "http", "scheme": "bearer", "bearer_format": "JWT"}},
     )
     install_request_id(app)
+    install_rate_headers(app)
     register_error_handlers(app)
 
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)
+    api.register_blueprint(auth.blueprint)
+    api.register_blueprint(users.blueprint)
+    if not settings.is_production and not settings.uses_ses:
+        api.register_blueprint(dev.blueprint)
     for extra in extra_blueprints or []:
         api.register_blueprint(extra)
     app.register_blueprint(health.blueprint)

@@ -1,10 +1,91 @@
-"""Shapes shared by every route, for validation and for the OpenAPI document."""
+"""Request and response shapes: validation for the handlers and the OpenAPI document."""
 
 from __future__ import annotations
 
-from typing import Any
+import unicodedata
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
+
+from domain.auth.model import (
+    EMAIL_MAX,
+    NAME_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    is_valid_email,
+    normalize_email,
+)
+
+
+def _email(value: str) -> str:
+    email = normalize_email(value)
+    if not is_valid_email(email):
+        raise ValueError("is not a valid email address")
+    return email
+
+
+def _name(value: str) -> str:
+    name = unicodedata.normalize("NFC", value).strip()
+    if not name:
+        raise ValueError("must not be blank")
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise ValueError("must not contain control characters")
+    return name
+
+
+EmailAddress = Annotated[str, Field(max_length=EMAIL_MAX + 20), AfterValidator(_email)]
+Password = Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
+DisplayName = Annotated[str, Field(min_length=1, max_length=NAME_MAX), AfterValidator(_name)]
+Code = Annotated[str, Field(min_length=1, max_length=16)]
+Token = Annotated[str, Field(min_length=1, max_length=4096)]
+Purpose = Literal["login", "password_reset", "verify_email"]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+
+class SignupIn(In):
+    email: EmailAddress
+    password: Password
+    name: DisplayName
+
+
+class VerifyEmailIn(In):
+    email: EmailAddress
+    code: Code
+
+
+class LoginIn(In):
+    email: EmailAddress
+    password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+
+
+class OtpRequestIn(In):
+    email: EmailAddress
+    purpose: Purpose
+
+
+class OtpVerifyIn(In):
+    email: EmailAddress
+    purpose: Purpose
+    code: Code
+
+
+class PasswordResetIn(In):
+    reset_token: Token
+    new_password: Password
+
+
+class RefreshIn(In):
+    refresh_token: Token
+
+
+class RenameIn(In):
+    name: DisplayName
+
+
+# Responses (documentation) ---------------------------------------------------------------
 
 
 class ErrorBody(BaseModel):
@@ -16,3 +97,47 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    name: str
+    email_verified: bool
+    created_at: str = Field(description="ISO 8601 UTC")
+
+
+class TokenPairOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"]
+    expires_in: int = Field(description="seconds until the access token expires")
+    user: UserOut
+
+
+class ResetGrantOut(BaseModel):
+    reset_token: str
+    expires_in: int
+
+
+class OtpVerifyOut(RootModel[TokenPairOut | ResetGrantOut]):
+    pass
+
+
+class StatusOut(BaseModel):
+    status: str
+
+
+class MailOut(BaseModel):
+    to: str
+    subject: str
+    text: str
+    sent_at: str
+
+
+class MailboxOut(BaseModel):
+    messages: list[MailOut]
+
+
+class MailboxQuery(BaseModel):
+    to: str

@@ -6,10 +6,12 @@ from typing import Any
 
 import socketio
 
-from config.settings import Settings
+from config.container import Container
+from domain.errors import Unauthorized
 
 
-def create_realtime_server(settings: Settings) -> socketio.AsyncServer:
+def create_realtime_server(container: Container) -> socketio.AsyncServer:
+    settings = container.settings()
     origins: str | list[str] = "*" if "*" in settings.cors_origins else list(settings.cors_origins)
     sio = socketio.AsyncServer(
         async_mode="asgi",
@@ -24,9 +26,16 @@ def create_realtime_server(settings: Settings) -> socketio.AsyncServer:
     )
 
     async def connect(sid: str, environ: dict[str, Any], auth: object) -> None:
-        # Access tokens are verified here once auth lands (issue 3); until then no socket can
-        # prove who it is, so every connection is refused the way the contract says.
-        raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        """Only a valid access token in `auth.token` opens a socket."""
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not token:
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        adapters = container.adapters
+        try:
+            claims = adapters.tokens().verify(token, adapters.clock().now())
+        except Unauthorized:
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized") from None
+        await sio.save_session(sid, {"user_id": claims.user_id, "session_id": claims.session_id})
 
     sio.on("connect", connect)
     return sio

@@ -1,0 +1,114 @@
+"""Refresh-token session families in MongoDB (`sessions`, odmantic).
+
+A TTL index on `expires_at` deletes expired families; MongoDB's TTL monitor runs only every
+60 s, so every read also treats `expires_at <= now` (on the injected clock) as absent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from adapters.mongo.support import Engine, reachable, stored_datetime
+from domain.auth.model import SessionFamily
+from domain.errors import Conflict
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from odmantic import Model
+
+    from adapters.lifecycle import ManagedClient
+    from adapters.mongo.client import MongoClient
+    from ports.clock import Clock
+
+
+def _models() -> Sequence[type[Model]]:
+    from adapters.mongo.documents import SessionDocument
+
+    return [SessionDocument]
+
+
+class MongoSessionRepository:
+    def __init__(self, client: ManagedClient[MongoClient], database: str, clock: Clock) -> None:
+        self._engine = Engine(client, database, _models)
+        self._clock = clock
+
+    async def ensure_indexes(self) -> None:
+        """Create the `user_id` index and the TTL index on `expires_at` (idempotent); also
+        done before first use."""
+        await self._engine.ensure_indexes()
+
+    async def add(self, family: SessionFamily) -> None:
+        from pymongo.errors import DuplicateKeyError
+
+        from adapters.mongo.documents import SessionDocument, document
+
+        async with reachable():
+            engine = await self._engine.get()
+            try:
+                await engine.get_collection(SessionDocument).insert_one(
+                    document(SessionDocument.of(family))
+                )
+            except DuplicateKeyError as error:
+                raise Conflict("A session family with this id already exists.") from error
+
+    async def get(self, family_id: str) -> SessionFamily | None:
+        from adapters.mongo.documents import SessionDocument
+
+        now = stored_datetime(self._clock.now())
+        async with reachable():
+            engine = await self._engine.get()
+            found = await engine.find_one(
+                SessionDocument,
+                SessionDocument.id == family_id,
+                SessionDocument.expires_at > now,
+            )
+        return None if found is None else found.to_domain()
+
+    async def advance(
+        self,
+        family_id: str,
+        from_generation: int,
+        current_hash: str,
+        rotated_at: datetime,
+        expires_at: datetime,
+    ) -> bool:
+        """One conditional update: the filter on `generation` makes the server pick exactly
+        one winner among concurrent rotations, and the update pipeline moves the stored
+        `current_hash` to `previous_hash` in the same write (no read before it)."""
+        from adapters.mongo.documents import SessionDocument
+
+        now = stored_datetime(self._clock.now())
+        async with reachable():
+            engine = await self._engine.get()
+            result = await engine.get_collection(SessionDocument).update_one(
+                {"_id": family_id, "generation": from_generation, "expires_at": {"$gt": now}},
+                [
+                    {
+                        "$set": {
+                            "previous_hash": "$current_hash",
+                            # $literal: in a pipeline a string starting with "$" is a field path
+                            "current_hash": {"$literal": current_hash},
+                            "generation": {"$literal": from_generation + 1},
+                            "rotated_at": {"$literal": stored_datetime(rotated_at)},
+                            "expires_at": {"$literal": stored_datetime(expires_at)},
+                        }
+                    }
+                ],
+            )
+        return result.modified_count == 1
+
+    async def revoke(self, family_id: str) -> None:
+        from adapters.mongo.documents import SessionDocument
+
+        async with reachable():
+            engine = await self._engine.get()
+            await engine.remove(SessionDocument, SessionDocument.id == family_id, just_one=True)
+
+    async def revoke_all(self, user_id: str) -> int:
+        from adapters.mongo.documents import SessionDocument
+
+        async with reachable():
+            engine = await self._engine.get()
+            return await engine.remove(SessionDocument, SessionDocument.user_id == user_id)

@@ -1,0 +1,89 @@
+"""Users in MongoDB (`users`, odmantic), unique by their normalized email."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from adapters.mongo.support import Engine, reachable
+from domain.auth.errors import EmailTaken
+from domain.auth.model import User
+from domain.errors import Conflict
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from odmantic import Model
+    from pymongo.errors import DuplicateKeyError
+
+    from adapters.lifecycle import ManagedClient
+    from adapters.mongo.client import MongoClient
+
+
+def _models() -> Sequence[type[Model]]:
+    from adapters.mongo.documents import UserDocument
+
+    return [UserDocument]
+
+
+class MongoUserRepository:
+    def __init__(self, client: ManagedClient[MongoClient], database: str) -> None:
+        self._engine = Engine(client, database, _models)
+
+    async def ensure_indexes(self) -> None:
+        """Create the unique index on `email` (idempotent); also done before first use."""
+        await self._engine.ensure_indexes()
+
+    async def add(self, user: User) -> None:
+        from pymongo.errors import DuplicateKeyError
+
+        from adapters.mongo.documents import UserDocument, document
+
+        async with reachable():
+            engine = await self._engine.get()
+            try:
+                await engine.get_collection(UserDocument).insert_one(
+                    document(UserDocument.of(user))
+                )
+            except DuplicateKeyError as error:
+                raise _conflict(error) from error
+
+    async def get(self, user_id: str) -> User | None:
+        from adapters.mongo.documents import UserDocument
+
+        async with reachable():
+            engine = await self._engine.get()
+            found = await engine.find_one(UserDocument, UserDocument.id == user_id)
+        return None if found is None else found.to_domain()
+
+    async def by_email(self, email: str) -> User | None:
+        from adapters.mongo.documents import UserDocument
+
+        async with reachable():
+            engine = await self._engine.get()
+            found = await engine.find_one(UserDocument, UserDocument.email == email)
+        return None if found is None else found.to_domain()
+
+    async def save(self, user: User) -> None:
+        """Replace the user with `user.id`; nothing happens when there is none (like the
+        memory adapter: `add` creates users, `save` never does)."""
+        from pymongo.errors import DuplicateKeyError
+
+        from adapters.mongo.documents import UserDocument, document
+
+        async with reachable():
+            engine = await self._engine.get()
+            try:
+                await engine.get_collection(UserDocument).replace_one(
+                    {"_id": user.id}, document(UserDocument.of(user))
+                )
+            except DuplicateKeyError as error:
+                raise _conflict(error) from error
+
+
+def _conflict(error: DuplicateKeyError) -> Exception:
+    """`EmailTaken` when the unique email index refused the write."""
+    details = error.details or {}
+    key_pattern = details.get("keyPattern") or {}
+    if "email" in key_pattern or "email_1" in str(details.get("errmsg", "")):
+        return EmailTaken()
+    return Conflict("A user with this id already exists.")

@@ -1,0 +1,81 @@
+"""Fixed-window counters and cooldown slots in Redis, on the keys the caller names
+(`rate:<userId>:login`, ...). Every operation is one command (a Lua script or a DEL), and
+every key it writes expires with its window.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from adapters.redis.support import LuaScript, positive_ttl, reachable, seconds_left
+from domain.auth.model import RateWindow
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from adapters.lifecycle import ManagedClient
+
+# KEYS[1] counter; ARGV window_s. Returns {count, pttl_ms}. The window starts at the first
+# hit (EXPIRE only on a key without a TTL: a new one, or one left without by anything else).
+_HIT = LuaScript("""
+local count = redis.call('INCR', KEYS[1])
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  pttl = tonumber(ARGV[1]) * 1000
+end
+return {count, pttl}
+""")
+
+# KEYS[1] counter. Returns {count, pttl_ms}; {0, 0} when there is no window.
+_PEEK = LuaScript("""
+local count = redis.call('GET', KEYS[1])
+if not count then
+  return {0, 0}
+end
+return {tonumber(count), redis.call('PTTL', KEYS[1])}
+""")
+
+# KEYS[1] slot; ARGV ttl_s. Returns 0 when taken now, else the slot's pttl_ms.
+_CLAIM = LuaScript("""
+if redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[1]) then
+  return 0
+end
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  pttl = tonumber(ARGV[1]) * 1000
+end
+return pttl
+""")
+
+
+class RedisRateLimiter:
+    def __init__(self, client: ManagedClient[Redis]) -> None:
+        self._client = client
+
+    async def hit(self, key: str, limit: int, window_s: int) -> RateWindow:
+        window = positive_ttl(window_s)
+        async with reachable():
+            redis = await self._client.get()
+            count, pttl = await _HIT(redis, [key], [window])
+        return RateWindow(int(count), limit, seconds_left(int(pttl)))
+
+    async def peek(self, key: str, limit: int) -> RateWindow:
+        async with reachable():
+            redis = await self._client.get()
+            count, pttl = await _PEEK(redis, [key], [])
+        count = int(count)
+        return RateWindow(count, limit, seconds_left(int(pttl)) if count else 0)
+
+    async def reset(self, key: str) -> None:
+        async with reachable():
+            redis = await self._client.get()
+            await redis.delete(key)
+
+    async def claim(self, key: str, ttl_s: int) -> int:
+        ttl = positive_ttl(ttl_s)
+        async with reachable():
+            redis = await self._client.get()
+            pttl = int(await _CLAIM(redis, [key], [ttl]))
+        return 0 if pttl == 0 else seconds_left(pttl)

@@ -1,0 +1,70 @@
+"""What the Redis adapters share: failures in the domain's words, and Lua scripts by EVALSHA.
+
+Nothing here imports redis-py at import time: the driver loads when a client first opens.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from domain.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.commands.core import AsyncScript
+
+
+@asynccontextmanager
+async def reachable() -> AsyncIterator[None]:
+    """Turn a Redis that cannot be reached (refused, reset, timed out) into
+    `ServiceUnavailable`; the domain decides whether to fail closed or open."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+        # OSError covers the builtin TimeoutError (asyncio.timeout) and socket errors.
+        raise ServiceUnavailable() from error
+
+
+class LuaScript:
+    """A Lua script that runs atomically as one billed command (EVALSHA).
+
+    redis-py's script object sends EVALSHA and, only when the server does not know the
+    script yet (first use after a start or a SCRIPT FLUSH), SCRIPT LOAD and EVALSHA again.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._script: AsyncScript | None = None
+
+    async def __call__(self, redis: Redis, keys: Sequence[str], args: Sequence[str | int]) -> Any:
+        if self._script is None:
+            self._script = redis.register_script(self.source)
+        # `client=` runs it on the current client, whichever one registered it first.
+        return await self._script(keys=list(keys), args=list(args), client=redis)
+
+
+def seconds_left(pttl_ms: int) -> int:
+    """Whole seconds until a key with `pttl_ms` left expires, rounded up, at least 1."""
+    return max(1, math.ceil(pttl_ms / 1000))
+
+
+def positive_ttl(ttl_s: int) -> int:
+    """Every key the adapters write expires: a TTL must be a positive number of seconds."""
+    if ttl_s < 1:
+        raise ValueError(f"a TTL must be at least 1 s, got {ttl_s}")
+    return int(ttl_s)
+
+
+def as_text(value: bytes | str) -> str:
+    """A reply as text: the clients here return bytes (`decode_responses=False`)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def as_bytes(value: bytes | str) -> bytes:
+    return value.encode() if isinstance(value, str) else bytes(value)

@@ -1,0 +1,88 @@
+"""Builders of the real adapters. Each imports its adapter (and so its driver) only when it is
+first called: odmantic, botocore, argon2 and PyJWT stay off the cold-start path."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from config.settings import Settings
+from ports.clock import Clock
+
+if TYPE_CHECKING:
+    from adapters.lifecycle import ManagedClient
+
+type Hook = Callable[[], Awaitable[None]]
+
+DEFAULT_DATABASE = "flowhub"
+
+
+def database_name(uri: str | None) -> str:
+    """The database named in the URI's path (`mongodb+srv://host/flowhub`), else `flowhub`."""
+    if not uri:
+        return DEFAULT_DATABASE
+    rest = uri.split("://", 1)[-1]
+    path = rest.split("/", 1)[1] if "/" in rest else ""
+    name = path.split("?", 1)[0]
+    return name or DEFAULT_DATABASE
+
+
+def argon2_hasher() -> Any:
+    from adapters.argon2.hasher import Argon2PasswordHasher
+
+    return Argon2PasswordHasher(max_concurrent=2)
+
+
+def jwt_codec(secret: str) -> Any:
+    from adapters.jwt.access_tokens import JwtAccessTokenCodec
+
+    return JwtAccessTokenCodec(secret)
+
+
+def mongo_users(client: ManagedClient[Any], settings: Settings, clock: Clock) -> Any:
+    from adapters.mongo.users import MongoUserRepository
+
+    return MongoUserRepository(client, database_name(settings.mongodb_uri))
+
+
+def mongo_sessions(client: ManagedClient[Any], settings: Settings, clock: Clock) -> Any:
+    from adapters.mongo.sessions import MongoSessionRepository
+
+    return MongoSessionRepository(client, database_name(settings.mongodb_uri), clock)
+
+
+def redis_otp(client: ManagedClient[Any]) -> Any:
+    from adapters.redis.otp import RedisOtpStore
+
+    return RedisOtpStore(client)
+
+
+def redis_limiter(client: ManagedClient[Any]) -> Any:
+    from adapters.redis.rate_limit import RedisRateLimiter
+
+    return RedisRateLimiter(client)
+
+
+def redis_cache(client: ManagedClient[Any]) -> Any:
+    from adapters.redis.cache import RedisCache
+
+    return RedisCache(client)
+
+
+def ses_mailer(client: ManagedClient[Any], from_email: str) -> Any:
+    from adapters.ses.mailer import SesMailer
+
+    return SesMailer(client, from_email)
+
+
+def mongo_index_hook(users: Callable[[], object], sessions: Callable[[], object]) -> Hook:
+    """At warm-up: create the MongoDB indexes (unique email, session TTL) if the repositories
+    are MongoDB's; the memory ones have nothing to do."""
+
+    async def ensure_indexes() -> None:
+        for repository in (users(), sessions()):
+            ensure = getattr(repository, "ensure_indexes", None)
+            if ensure is not None:
+                await ensure()
+
+    return ensure_indexes

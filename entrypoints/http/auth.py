@@ -1,0 +1,130 @@
+"""Auth and OTP routes (API.md, "Auth and OTP"): thin handlers over AuthService."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, jsonify
+from quart_schema import document_response, validate_request
+
+from domain.auth.model import OtpPurpose, ResetGrant
+from entrypoints.http.deps import container
+from entrypoints.http.guard import authenticated, client_ip, current_user_id
+from entrypoints.http.schemas import (
+    ErrorResponse,
+    LoginIn,
+    OtpRequestIn,
+    OtpVerifyIn,
+    OtpVerifyOut,
+    PasswordResetIn,
+    RefreshIn,
+    SignupIn,
+    StatusOut,
+    TokenPairOut,
+    VerifyEmailIn,
+)
+from entrypoints.http.serialize import reset_grant_json, token_pair_json
+
+blueprint = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def _status(body: dict[str, object], status: int) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _no_content() -> Response:
+    return Response(status=204)
+
+
+@blueprint.post("/signup")
+@validate_request(SignupIn)
+@document_response(StatusOut, 202)
+@document_response(ErrorResponse, 429)
+async def signup(data: SignupIn) -> Response:
+    """Register; the same 202 whether or not the email already has an account."""
+    await container().services.auth().signup(data.email, data.password, data.name, client_ip())
+    return _status({"status": "verification_sent"}, 202)
+
+
+@blueprint.post("/verify-email")
+@validate_request(VerifyEmailIn)
+@document_response(TokenPairOut, 200)
+@document_response(ErrorResponse, 400)
+async def verify_email(data: VerifyEmailIn) -> Response:
+    pair = await container().services.auth().verify_email(data.email, data.code)
+    return jsonify(token_pair_json(pair))
+
+
+@blueprint.post("/login")
+@validate_request(LoginIn)
+@document_response(TokenPairOut, 200)
+@document_response(ErrorResponse, 401)
+@document_response(ErrorResponse, 403)
+@document_response(ErrorResponse, 429)
+async def login(data: LoginIn) -> Response:
+    pair = await container().services.auth().login(data.email, data.password, client_ip())
+    return jsonify(token_pair_json(pair))
+
+
+@blueprint.post("/otp/request")
+@validate_request(OtpRequestIn)
+@document_response(StatusOut, 202)
+@document_response(ErrorResponse, 429)
+async def request_code(data: OtpRequestIn) -> Response:
+    """Mail a 6-digit code; the same 202 whether or not the email has an account."""
+    await container().services.auth().request_code(data.email, OtpPurpose(data.purpose))
+    return _status({"status": "sent_if_exists"}, 202)
+
+
+@blueprint.post("/otp/verify")
+@validate_request(OtpVerifyIn)
+@document_response(OtpVerifyOut, 200)
+@document_response(ErrorResponse, 400)
+@document_response(ErrorResponse, 429)
+async def verify_code(data: OtpVerifyIn) -> Response:
+    """`login` and `verify_email` codes give a TokenPair; a `password_reset` code gives a
+    reset token."""
+    result = (
+        await container()
+        .services.auth()
+        .verify_code(data.email, OtpPurpose(data.purpose), data.code)
+    )
+    if isinstance(result, ResetGrant):
+        return jsonify(reset_grant_json(result))
+    return jsonify(token_pair_json(result))
+
+
+@blueprint.post("/password/reset")
+@validate_request(PasswordResetIn)
+@document_response(ErrorResponse, 400)
+async def reset_password(data: PasswordResetIn) -> Response:
+    """Set a new password (204); every session of the user is signed out."""
+    await container().services.auth().reset_password(data.reset_token, data.new_password)
+    return _no_content()
+
+
+@blueprint.post("/refresh")
+@validate_request(RefreshIn)
+@document_response(TokenPairOut, 200)
+@document_response(ErrorResponse, 401)
+async def refresh(data: RefreshIn) -> Response:
+    """Spend the refresh token for a new pair (rotation); a spent token revokes its family."""
+    pair = await container().services.auth().refresh(data.refresh_token)
+    return jsonify(token_pair_json(pair))
+
+
+@blueprint.post("/logout")
+@authenticated
+@validate_request(RefreshIn)
+async def logout(data: RefreshIn) -> Response:
+    """Revoke the session of this refresh token (204)."""
+    await container().services.auth().logout(current_user_id(), data.refresh_token)
+    return _no_content()
+
+
+@blueprint.post("/logout-all")
+@authenticated
+async def logout_all() -> Response:
+    """Revoke every session of the caller (204)."""
+    await container().services.auth().logout_all(current_user_id())
+    return _no_content()

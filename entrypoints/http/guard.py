@@ -1,0 +1,67 @@
+"""🔒 routes: the bearer access token, the caller's identity and the per-user API quota."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
+from quart import Quart, Response, g, request
+from quart_schema import security_scheme
+
+from domain.errors import ServiceUnavailable, TooManyRequests, Unauthorized
+from entrypoints.http.deps import container
+
+log = logging.getLogger("flowhub.http")
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("A bearer access token is required.")
+    return token.strip()
+
+
+def current_user_id() -> str:
+    user_id: str = g.user_id
+    return user_id
+
+
+def client_ip() -> str:
+    """The caller's address: Fly's proxy sets Fly-Client-IP and overwrites any sent by clients."""
+    return request.headers.get("Fly-Client-IP") or request.remote_addr or "unknown"
+
+
+def authenticated[**P, R](handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Require a valid access token, then count the request against the caller's quota
+    (`rate:<userId>:api`). The quota fails open: with Redis down requests still pass."""
+
+    @security_scheme([{"bearer": []}])
+    @wraps(handler)
+    async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        c = container()
+        claims = c.adapters.tokens().verify(bearer_token(), c.adapters.clock().now())
+        g.user_id, g.session_id = claims.user_id, claims.session_id
+        try:
+            window = await c.services.auth().count_api_request(claims.user_id)
+        except ServiceUnavailable:
+            log.warning("API rate limit unavailable; letting the request through")
+        else:
+            g.rate_window = window
+            if window.exceeded:
+                raise TooManyRequests(window.reset_in_s)
+        return await handler(*args, **kwargs)
+
+    return guarded
+
+
+def install_rate_headers(app: Quart) -> None:
+    @app.after_request
+    async def rate_headers(response: Response) -> Response:
+        window = g.get("rate_window")
+        if window is not None:
+            response.headers["X-RateLimit-Limit"] = str(window.limit)
+            response.headers["X-RateLimit-Remaining"] = str(window.remaining)
+            response.headers["X-RateLimit-Reset"] = str(window.reset_in_s)
+        return response

@@ -1,0 +1,31 @@
+"""The signed-in user (API.md: GET/PATCH /users/me)."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, jsonify
+from quart_schema import document_response, validate_request
+
+from entrypoints.http.deps import container
+from entrypoints.http.guard import authenticated, current_user_id
+from entrypoints.http.schemas import ErrorResponse, RenameIn, UserOut
+from entrypoints.http.serialize import user_json
+
+blueprint = Blueprint("users", __name__, url_prefix="/users")
+
+
+@blueprint.get("/me")
+@authenticated
+@document_response(UserOut, 200)
+@document_response(ErrorResponse, 401)
+async def me() -> Response:
+    return jsonify(user_json(await container().services.auth().me(current_user_id())))
+
+
+@blueprint.patch("/me")
+@authenticated
+@validate_request(RenameIn)
+@document_response(UserOut, 200)
+@document_response(ErrorResponse, 401)
+async def rename(data: RenameIn) -> Response:
+    profile = await container().services.auth().rename(current_user_id(), data.name)
+    return jsonify(user_json(profile))

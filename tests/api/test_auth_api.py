@@ -1,0 +1,309 @@
+"""Every row of API.md's "Auth and OTP" table through the HTTP app, failures included."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import jwt
+import pytest
+import pytest_asyncio
+
+from tests.api.auth_client import PASSWORD, AuthClient, use_fast_hasher
+from tests.api.conftest import AppFactory
+
+pytestmark = pytest.mark.api
+
+EMAIL = "ada@example.com"
+
+
+@pytest_asyncio.fixture
+async def api(make_app: AppFactory) -> AsyncIterator[AuthClient]:
+    app, container = make_app({})
+    use_fast_hasher(container)
+    async with app.test_app() as test_app:
+        yield AuthClient(test_app.test_client(), container)
+
+
+def error_code(body: Any) -> str:
+    assert set(body) == {"error"}
+    code: str = body["error"]["code"]
+    return code
+
+
+def assert_token_pair(body: Any, email: str) -> None:
+    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in", "user"}
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 900
+    assert set(body["user"]) == {"id", "email", "name", "email_verified", "created_at"}
+    assert body["user"]["email"] == email
+    assert body["user"]["created_at"].endswith("Z")
+
+
+# signup, verify-email, login --------------------------------------------------------------
+
+
+async def test_signup_then_verify_email_then_login(api: AuthClient) -> None:
+    status, body, _ = await api.post(
+        "/auth/signup", {"email": EMAIL, "password": PASSWORD, "name": "Ada"}
+    )
+    assert (status, body) == (202, {"status": "verification_sent"})
+    code = await api.code(EMAIL)
+    status, pair, _ = await api.post("/auth/verify-email", {"email": EMAIL, "code": code})
+    assert status == 200
+    assert_token_pair(pair, EMAIL)
+    assert pair["user"]["email_verified"] is True
+    status, pair, _ = await api.post("/auth/login", {"email": EMAIL, "password": PASSWORD})
+    assert status == 200
+    assert_token_pair(pair, EMAIL)
+
+
+async def test_signup_answers_identically_for_known_and_unknown_addresses(
+    api: AuthClient,
+) -> None:
+    await api.signed_up(EMAIL)
+    known = await api.post("/auth/signup", {"email": EMAIL, "password": PASSWORD, "name": "X"})
+    unknown = await api.post(
+        "/auth/signup", {"email": "new@example.com", "password": PASSWORD, "name": "X"}
+    )
+    assert known[:2] == unknown[:2] == (202, {"status": "verification_sent"})
+
+
+async def test_emails_are_matched_case_insensitively_and_unicode_works(api: AuthClient) -> None:
+    await api.signed_up("Zoë.Smith@Example.COM", name="Zoë ✨")
+    status, pair, _ = await api.post(
+        "/auth/login", {"email": "  zoë.smith@example.com ", "password": PASSWORD}
+    )
+    assert status == 200
+    assert pair["user"]["email"] == "zoë.smith@example.com"
+    assert pair["user"]["name"] == "Zoë ✨"
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"email": "ada@example.com", "password": "short", "name": "Ada"}, {"password"}),
+        ({"email": "not-an-email", "password": PASSWORD, "name": "Ada"}, {"email"}),
+        ({"email": "ada@example.com", "password": PASSWORD}, {"name"}),
+        ({"email": 42, "password": ["x"], "name": None}, {"email", "password", "name"}),
+        ({"email": "ada@example.com", "password": "x" * 257, "name": "Ada"}, {"password"}),
+        ({"email": "ada@example.com", "password": PASSWORD, "name": "   "}, {"name"}),
+    ],
+)
+async def test_signup_rejects_bad_input_with_422(
+    api: AuthClient, body: dict[str, Any], fields: set[str]
+) -> None:
+    status, answer, _ = await api.post("/auth/signup", body)
+    assert status == 422
+    assert error_code(answer) == "validation_error"
+    assert {d["field"] for d in answer["error"]["details"]} == fields
+
+
+async def test_bad_json_and_huge_bodies_get_the_error_shape(api: AuthClient) -> None:
+    response = await api.client.post(
+        "/api/v1/auth/login", data="{nope", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert error_code(await response.get_json()) == "invalid_json"
+    status, body, _ = await api.post("/auth/login", {"email": EMAIL, "password": "x" * 100_000})
+    assert status == 413
+    assert error_code(body) == "payload_too_large"
+
+
+async def test_login_failures_look_the_same_and_lock_after_five(api: AuthClient) -> None:
+    await api.signed_up(EMAIL)
+    wrong = await api.post("/auth/login", {"email": EMAIL, "password": "wrong password"})
+    unknown = await api.post("/auth/login", {"email": "x@example.com", "password": PASSWORD})
+    assert wrong[0] == unknown[0] == 401
+    assert error_code(wrong[1]) == error_code(unknown[1]) == "invalid_credentials"
+    assert wrong[1]["error"]["message"] == unknown[1]["error"]["message"]
+    for _ in range(4):
+        await api.post("/auth/login", {"email": EMAIL, "password": "wrong password"})
+    status, body, headers = await api.post("/auth/login", {"email": EMAIL, "password": PASSWORD})
+    assert status == 429
+    assert error_code(body) == "too_many_requests"
+    assert 0 < int(headers["Retry-After"]) <= 60
+
+
+async def test_an_unverified_user_gets_403(api: AuthClient) -> None:
+    await api.post("/auth/signup", {"email": EMAIL, "password": PASSWORD, "name": "Ada"})
+    status, body, _ = await api.post("/auth/login", {"email": EMAIL, "password": PASSWORD})
+    assert status == 403
+    assert error_code(body) == "email_not_verified"
+
+
+async def test_a_wrong_verification_code_is_400_invalid_otp(api: AuthClient) -> None:
+    await api.post("/auth/signup", {"email": EMAIL, "password": PASSWORD, "name": "Ada"})
+    for code in ("000000x", "abc", "123456"):
+        status, body, _ = await api.post("/auth/verify-email", {"email": EMAIL, "code": code})
+        if status != 200:
+            assert status == 400
+            assert error_code(body) == "invalid_otp"
+
+
+# codes ------------------------------------------------------------------------------------
+
+
+async def test_code_requests_are_identical_for_known_and_unknown_and_throttled(
+    api: AuthClient,
+) -> None:
+    await api.signed_up(EMAIL)
+    known = await api.post("/auth/otp/request", {"email": EMAIL, "purpose": "login"})
+    unknown = await api.post("/auth/otp/request", {"email": "no@example.com", "purpose": "login"})
+    assert known[:2] == unknown[:2] == (202, {"status": "sent_if_exists"})
+    for email in (EMAIL, "no@example.com"):
+        status, body, headers = await api.post(
+            "/auth/otp/request", {"email": email, "purpose": "login"}
+        )
+        assert (status, error_code(body)) == (429, "too_many_requests")
+        assert "Retry-After" in headers
+    status, _, _ = await api.post("/auth/otp/request", {"email": EMAIL, "purpose": "other"})
+    assert status == 422
+
+
+async def test_passwordless_login_with_an_email_code(api: AuthClient) -> None:
+    await api.signed_up(EMAIL)
+    await api.post("/auth/otp/request", {"email": EMAIL, "purpose": "login"})
+    code = await api.code(EMAIL, at_least=2)
+    status, pair, _ = await api.post(
+        "/auth/otp/verify", {"email": EMAIL, "purpose": "login", "code": code}
+    )
+    assert status == 200
+    assert_token_pair(pair, EMAIL)
+
+
+async def test_a_code_is_burned_after_five_wrong_tries(api: AuthClient) -> None:
+    await api.signed_up(EMAIL)
+    await api.post("/auth/otp/request", {"email": EMAIL, "purpose": "login"})
+    code = await api.code(EMAIL, at_least=2)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        status, body, _ = await api.post(
+            "/auth/otp/verify", {"email": EMAIL, "purpose": "login", "code": wrong}
+        )
+        assert (status, error_code(body)) == (400, "invalid_otp")
+    status, body, _ = await api.post(
+        "/auth/otp/verify", {"email": EMAIL, "purpose": "login", "code": code}
+    )
+    assert (status, error_code(body)) == (400, "invalid_otp")
+
+
+async def test_password_reset_by_code(api: AuthClient) -> None:
+    pair = await api.signed_up(EMAIL)
+    await api.post("/auth/otp/request", {"email": EMAIL, "purpose": "password_reset"})
+    code = await api.code(EMAIL, at_least=2)
+    status, grant, _ = await api.post(
+        "/auth/otp/verify", {"email": EMAIL, "purpose": "password_reset", "code": code}
+    )
+    assert status == 200
+    assert set(grant) == {"reset_token", "expires_in"}
+    status, body, _ = await api.post(
+        "/auth/password/reset", {"reset_token": grant["reset_token"], "new_password": "a new pw!!"}
+    )
+    assert (status, body) == (204, None)
+    status, body, _ = await api.post(
+        "/auth/password/reset", {"reset_token": grant["reset_token"], "new_password": "again pw!!"}
+    )
+    assert (status, error_code(body)) == (400, "invalid_token")
+    status, body, _ = await api.post("/auth/refresh", {"refresh_token": pair["refresh_token"]})
+    assert (status, error_code(body)) == (401, "unauthorized")
+    status, _, _ = await api.post("/auth/login", {"email": EMAIL, "password": "a new pw!!"})
+    assert status == 200
+
+
+# refresh, logout ------------------------------------------------------------------------
+
+
+async def test_refresh_rotates_and_reuse_revokes_the_family(api: AuthClient) -> None:
+    pair = await api.signed_up(EMAIL)
+    status, rotated, _ = await api.post("/auth/refresh", {"refresh_token": pair["refresh_token"]})
+    assert status == 200
+    assert_token_pair(rotated, EMAIL)
+    # a second tab with the old token, inside the grace window, gets the same current token
+    status, late, _ = await api.post("/auth/refresh", {"refresh_token": pair["refresh_token"]})
+    assert status == 200
+    assert late["refresh_token"] == rotated["refresh_token"]
+
+
+async def test_presenting_a_spent_token_after_the_grace_window_is_token_reused(
+    api: AuthClient,
+) -> None:
+    pair = await api.signed_up(EMAIL)
+    _, rotated, _ = await api.post("/auth/refresh", {"refresh_token": pair["refresh_token"]})
+    _, newer, _ = await api.post("/auth/refresh", {"refresh_token": rotated["refresh_token"]})
+    status, body, _ = await api.post("/auth/refresh", {"refresh_token": pair["refresh_token"]})
+    assert (status, error_code(body)) == (401, "token_reused")
+    status, body, _ = await api.post("/auth/refresh", {"refresh_token": newer["refresh_token"]})
+    assert (status, error_code(body)) == (401, "unauthorized")
+
+
+async def test_logout_and_logout_all(api: AuthClient) -> None:
+    first = await api.signed_up(EMAIL)
+    _, second, _ = await api.post("/auth/login", {"email": EMAIL, "password": PASSWORD})
+    status, body, _ = await api.post(
+        "/auth/logout", {"refresh_token": first["refresh_token"]}, token=first["access_token"]
+    )
+    assert (status, body) == (204, None)
+    status, _, _ = await api.post("/auth/refresh", {"refresh_token": first["refresh_token"]})
+    assert status == 401
+    status, _, _ = await api.post("/auth/logout-all", token=second["access_token"])
+    assert status == 204
+    status, _, _ = await api.post("/auth/refresh", {"refresh_token": second["refresh_token"]})
+    assert status == 401
+    status, body, _ = await api.post("/auth/logout-all")
+    assert (status, error_code(body)) == (401, "unauthorized")
+
+
+# users/me and forged tokens ---------------------------------------------------------------
+
+
+async def test_me_and_rename(api: AuthClient) -> None:
+    pair = await api.signed_up(EMAIL)
+    status, me, headers = await api.get("/users/me", token=pair["access_token"])
+    assert status == 200
+    assert me == pair["user"]
+    assert headers["X-RateLimit-Limit"] == "120"
+    assert int(headers["X-RateLimit-Remaining"]) == 119
+    response = await api.client.patch(
+        "/api/v1/users/me",
+        json={"name": "Ada Lovelace"},
+        headers={"Authorization": f"Bearer {pair['access_token']}"},
+    )
+    assert response.status_code == 200
+    assert (await response.get_json())["name"] == "Ada Lovelace"
+    _, me, _ = await api.get("/users/me", token=pair["access_token"])
+    assert me["name"] == "Ada Lovelace"
+    response = await api.client.patch(
+        "/api/v1/users/me",
+        json={"name": ""},
+        headers={"Authorization": f"Bearer {pair['access_token']}"},
+    )
+    assert response.status_code == 422
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+async def test_forged_access_tokens_are_401(api: AuthClient) -> None:
+    pair = await api.signed_up(EMAIL)
+    claims = jwt.decode(pair["access_token"], options={"verify_signature": False})
+    secret = api.container.settings().jwt_secret
+    now = int(time.time())
+    forged = {
+        "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.",
+        "wrong signature": jwt.encode(claims, "another secret that is long enough!!", "HS256"),
+        "refresh token as access": pair["refresh_token"],
+        "expired": jwt.encode({**claims, "iat": now - 2000, "exp": now - 1000}, secret, "HS256"),
+        "wrong audience": jwt.encode({**claims, "aud": "someone-else"}, secret, "HS256"),
+        "wrong type": jwt.encode({**claims, "typ": "refresh"}, secret, "HS256"),
+        "garbage": "not.a.token",
+    }
+    for name, token in forged.items():
+        status, body, _ = await api.get("/users/me", token=token)
+        assert (status, error_code(body)) == (401, "unauthorized"), name
+    response = await api.client.get("/api/v1/users/me", headers={"Authorization": "Basic abc"})
+    assert response.status_code == 401

@@ -1,0 +1,194 @@
+"""The RateLimiter contract, held by the memory adapter and by Redis alike."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import pytest
+
+from adapters.lifecycle import ManagedClient
+from adapters.memory.clock import MemoryClock
+from adapters.memory.rate_limit import MemoryRateLimiter
+from adapters.redis.rate_limit import RedisRateLimiter
+from domain.auth.model import RateWindow
+from domain.errors import ServiceUnavailable
+from ports.rate_limit import RateLimiter
+from tests.contract.conftest import Backend, RedisService, make_backend
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+pytestmark = pytest.mark.contract
+
+KEY = "rate:u1:login"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request: pytest.FixtureRequest, clock: MemoryClock) -> Backend:
+    return make_backend(request, clock)
+
+
+@pytest.fixture
+def limiter(backend: Backend) -> RateLimiter:
+    if backend.redis is not None:
+        return RedisRateLimiter(backend.redis.managed)
+    return MemoryRateLimiter(backend.clock)
+
+
+async def test_hits_are_counted_within_the_window(limiter: RateLimiter) -> None:
+    windows = [await limiter.hit(KEY, 3, 60) for _ in range(4)]
+
+    assert [(w.count, w.limit) for w in windows] == [(1, 3), (2, 3), (3, 3), (4, 3)]
+    assert [w.exceeded for w in windows] == [False, False, False, True]
+    assert [w.remaining for w in windows] == [2, 1, 0, 0]
+    assert all(0 < w.reset_in_s <= 60 for w in windows)
+
+
+async def test_the_first_hit_opens_a_window_of_the_given_length(limiter: RateLimiter) -> None:
+    window = await limiter.hit(KEY, 5, 60)
+
+    assert window == RateWindow(1, 5, 60)
+
+
+async def test_keys_are_counted_separately(limiter: RateLimiter) -> None:
+    await limiter.hit("rate:u1:login", 5, 60)
+    await limiter.hit("rate:u1:login", 5, 60)
+
+    assert (await limiter.hit("rate:u2:login", 5, 60)).count == 1
+    assert (await limiter.hit("rate:u1:api", 5, 60)).count == 1
+
+
+async def test_concurrent_hits_are_each_counted_once(limiter: RateLimiter) -> None:
+    windows = await asyncio.gather(*(limiter.hit(KEY, 100, 60) for _ in range(20)))
+
+    assert sorted(w.count for w in windows) == list(range(1, 21))
+    assert (await limiter.peek(KEY, 100)).count == 20
+
+
+async def test_peek_reads_the_window_without_counting(limiter: RateLimiter) -> None:
+    await limiter.hit(KEY, 5, 60)
+
+    first = await limiter.peek(KEY, 5)
+    second = await limiter.peek(KEY, 5)
+
+    assert (first.count, first.limit) == (second.count, second.limit) == (1, 5)
+    assert 0 < first.reset_in_s <= 60
+
+
+async def test_peek_of_an_unused_key_is_an_empty_window(limiter: RateLimiter) -> None:
+    window = await limiter.peek(KEY, 5)
+
+    assert window == RateWindow(0, 5, 0)
+    assert not window.exceeded
+    assert (await limiter.peek(KEY, 5)).count == 0  # peeking created nothing
+
+
+async def test_reset_starts_the_count_over(limiter: RateLimiter) -> None:
+    for _ in range(3):
+        await limiter.hit(KEY, 5, 60)
+
+    await limiter.reset(KEY)
+
+    assert (await limiter.peek(KEY, 5)).count == 0
+    assert (await limiter.hit(KEY, 5, 60)).count == 1
+    await limiter.reset("rate:never-used")
+
+
+async def test_a_free_slot_is_claimed_then_reports_the_wait(limiter: RateLimiter) -> None:
+    assert await limiter.claim("rate:email-x:otp:login", 60) == 0
+
+    wait = await limiter.claim("rate:email-x:otp:login", 60)
+
+    assert 0 < wait <= 60
+    assert await limiter.claim("rate:email-x:otp:password_reset", 60) == 0
+
+
+async def test_ten_concurrent_claims_take_the_slot_once(limiter: RateLimiter) -> None:
+    waits = await asyncio.gather(*(limiter.claim("rate:email-x:otp:login", 60) for _ in range(10)))
+
+    assert waits.count(0) == 1
+    assert all(0 < wait <= 60 for wait in waits if wait)
+
+
+async def test_windows_and_cooldowns_end_with_their_ttl(
+    limiter: RateLimiter, backend: Backend
+) -> None:
+    await limiter.hit(KEY, 1, 1)
+    await limiter.hit(KEY, 1, 1)
+    assert await limiter.claim("rate:slot", 1) == 0
+    await backend.pass_time(0.5)
+    assert (await limiter.hit(KEY, 1, 1)).count == 3  # the window is not renewed by hits
+    assert await limiter.claim("rate:slot", 1) == 1
+
+    await backend.pass_time(0.6)
+
+    assert (await limiter.peek(KEY, 1)).count == 0
+    assert (await limiter.hit(KEY, 1, 1)) == RateWindow(1, 1, 1)
+    assert await limiter.claim("rate:slot", 1) == 0
+
+
+# Redis: every key with a TTL, failures as ServiceUnavailable -------------------------------
+
+
+async def test_redis_keeps_each_window_with_its_ttl(redis_service: RedisService) -> None:
+    limiter, raw = RedisRateLimiter(redis_service.managed), redis_service.raw
+
+    await limiter.hit("rate:u1:api", 120, 60)
+    await limiter.claim("rate:email-x:otp:login", 30)
+
+    assert await raw.get("rate:u1:api") == b"1"
+    assert 55 <= await raw.ttl("rate:u1:api") <= 60
+    assert 25 <= await raw.ttl("rate:email-x:otp:login") <= 30
+
+
+async def test_redis_a_key_left_without_ttl_gets_one_on_the_next_hit(
+    redis_service: RedisService,
+) -> None:
+    limiter, raw = RedisRateLimiter(redis_service.managed), redis_service.raw
+    await raw.set("rate:u1:login", 3)  # written by something else, without a TTL
+    await raw.set("rate:slot", 1)
+
+    window = await limiter.hit("rate:u1:login", 5, 60)
+    wait = await limiter.claim("rate:slot", 30)
+
+    assert window == RateWindow(4, 5, 60)
+    assert 55 <= await raw.ttl("rate:u1:login") <= 60
+    assert wait == 30
+    assert 25 <= await raw.ttl("rate:slot") <= 30
+
+
+async def test_redis_every_key_written_has_a_ttl(redis_service: RedisService) -> None:
+    limiter = RedisRateLimiter(redis_service.managed)
+    for key in ("rate:u1:login", "rate:u1:api", "rate:ip:127.0.0.1:login"):
+        await limiter.hit(key, 5, 60)
+        await limiter.hit(key, 5, 60)
+    await limiter.peek("rate:u2:login", 5)
+    await limiter.claim("rate:email-x:otp:login", 60)
+    await limiter.claim("rate:email-x:otp:login", 60)
+    await limiter.hit("rate:u3:login", 5, 60)
+    await limiter.reset("rate:u3:login")
+
+    keys = await redis_service.keys()
+
+    assert sorted(keys) == [
+        b"rate:email-x:otp:login",
+        b"rate:ip:127.0.0.1:login",
+        b"rate:u1:api",
+        b"rate:u1:login",
+    ]
+    assert all(ttl > 0 for ttl in [await redis_service.raw.ttl(key) for key in keys])
+
+
+async def test_redis_down_is_service_unavailable(dead_redis: ManagedClient[Redis]) -> None:
+    limiter = RedisRateLimiter(dead_redis)
+    calls = [
+        limiter.hit(KEY, 5, 60),
+        limiter.peek(KEY, 5),
+        limiter.reset(KEY),
+        limiter.claim(KEY, 60),
+    ]
+
+    results = await asyncio.gather(*calls, return_exceptions=True)
+
+    assert all(isinstance(result, ServiceUnavailable) for result in results), results

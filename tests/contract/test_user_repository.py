@@ -1,0 +1,206 @@
+"""The UserRepository contract, held by the memory adapter and by MongoDB alike."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.lifecycle import ManagedClient
+from adapters.memory.clock import MemoryClock
+from adapters.memory.users import MemoryUserRepository
+from adapters.mongo.client import MongoClient
+from adapters.mongo.users import MongoUserRepository
+from domain.auth.errors import EmailTaken
+from domain.auth.model import User
+from domain.errors import ServiceUnavailable
+from ports.users import UserRepository
+from tests.contract.conftest import Backend, MongoService, make_backend, now_ms
+
+pytestmark = pytest.mark.contract
+
+
+@pytest.fixture(params=["memory", "mongo"])
+def backend(request: pytest.FixtureRequest, clock: MemoryClock) -> Backend:
+    return make_backend(request, clock)
+
+
+@pytest.fixture
+def users(backend: Backend) -> UserRepository:
+    if backend.mongo is not None:
+        return MongoUserRepository(backend.mongo.managed, backend.mongo.database)
+    return MemoryUserRepository()
+
+
+def to_ms(value: datetime) -> datetime:
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def a_user(
+    user_id: str = "u1",
+    email: str = "ada@example.com",
+    name: str = "Ada",
+    created_at: datetime | None = None,
+    updated_at: datetime | None = None,
+) -> User:
+    created = created_at or now_ms()
+    password_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"
+    return User(user_id, email, name, password_hash, False, created, updated_at or created)
+
+
+async def test_an_added_user_is_found_by_id_and_by_email(users: UserRepository) -> None:
+    user = a_user()
+
+    await users.add(user)
+
+    assert await users.get("u1") == user
+    assert await users.by_email("ada@example.com") == user
+
+
+async def test_unknown_ids_and_emails_find_nothing(users: UserRepository) -> None:
+    await users.add(a_user())
+
+    assert await users.get("u2") is None
+    assert await users.by_email("bob@example.com") is None
+
+
+async def test_an_email_belongs_to_one_user(users: UserRepository) -> None:
+    first = a_user("u1")
+    await users.add(first)
+
+    with pytest.raises(EmailTaken):
+        await users.add(a_user("u2", name="Impostor"))
+
+    assert await users.by_email("ada@example.com") == first
+    assert await users.get("u2") is None
+
+
+async def test_of_ten_concurrent_signups_with_one_email_one_wins(users: UserRepository) -> None:
+    candidates = [a_user(f"u{i}") for i in range(10)]
+
+    results = await asyncio.gather(*(users.add(u) for u in candidates), return_exceptions=True)
+
+    assert results.count(None) == 1
+    assert all(isinstance(r, EmailTaken) for r in results if r is not None), results
+    winner = candidates[results.index(None)]
+    assert await users.by_email("ada@example.com") == winner
+
+
+async def test_save_replaces_the_stored_user(users: UserRepository) -> None:
+    user = a_user()
+    await users.add(user)
+    later = user.created_at + timedelta(minutes=5)
+
+    changed = user.renamed("Ada L.", later).verified(later).with_password("new-hash", later)
+    await users.save(changed)
+
+    assert await users.get("u1") == changed
+    assert await users.by_email("ada@example.com") == changed
+
+
+async def test_save_moves_the_user_to_a_new_email(users: UserRepository) -> None:
+    await users.add(a_user())
+
+    moved = replace(a_user(), email="ada@new.example")
+    await users.save(moved)
+
+    assert await users.by_email("ada@new.example") == moved
+    assert await users.by_email("ada@example.com") is None
+    await users.add(a_user("u2"))  # the old address is free again
+
+
+async def test_save_refuses_an_email_of_another_user(users: UserRepository) -> None:
+    await users.add(a_user("u1", "ada@example.com"))
+    bob = a_user("u2", "bob@example.com")
+    await users.add(bob)
+
+    with pytest.raises(EmailTaken):
+        await users.save(replace(bob, email="ada@example.com"))
+
+    assert await users.get("u2") == bob
+
+
+async def test_save_does_not_create_a_user(users: UserRepository) -> None:
+    await users.save(a_user("ghost"))
+
+    assert await users.get("ghost") is None
+    assert await users.by_email("ada@example.com") is None
+
+
+async def test_datetimes_read_back_utc_aware_equal_to_the_millisecond(
+    users: UserRepository,
+) -> None:
+    created = datetime(2026, 3, 1, 12, 30, 45, 123456, tzinfo=UTC)
+    updated = datetime(2026, 3, 1, 12, 31, 0, 999999, tzinfo=UTC)
+    await users.add(a_user(created_at=created, updated_at=updated))
+
+    found = await users.get("u1")
+
+    assert found is not None
+    assert found.created_at.tzinfo is UTC
+    assert found.updated_at.tzinfo is UTC
+    assert to_ms(found.created_at) == datetime(2026, 3, 1, 12, 30, 45, 123000, tzinfo=UTC)
+    assert to_ms(found.updated_at) == datetime(2026, 3, 1, 12, 31, 0, 999000, tzinfo=UTC)
+
+
+async def test_text_fields_read_back_unchanged(users: UserRepository) -> None:
+    user = a_user(email="zoë.ñandú@exämple.com", name="Zoë 🦜 O'Brien")
+
+    await users.add(user)
+
+    assert await users.by_email("zoë.ñandú@exämple.com") == user
+
+
+# MongoDB: indexes, failures -----------------------------------------------------------------
+
+
+async def test_mongo_makes_its_indexes_idempotently(mongo_service: MongoService) -> None:
+    repository = MongoUserRepository(mongo_service.managed, mongo_service.database)
+
+    await repository.ensure_indexes()
+    await repository.ensure_indexes()
+
+    indexes = await mongo_service.index_keys("users")
+    email = [spec for spec in indexes.values() if spec["key"] == [("email", 1)]]
+    assert len(email) == 1
+    assert email[0].get("unique") is True
+
+
+async def test_mongo_makes_its_indexes_before_first_use(mongo_service: MongoService) -> None:
+    repository = MongoUserRepository(mongo_service.managed, mongo_service.database)
+
+    await repository.get("u1")
+
+    indexes = await mongo_service.index_keys("users")
+    assert any(spec["key"] == [("email", 1)] and spec.get("unique") for spec in indexes.values())
+
+
+async def test_mongo_stores_one_document_per_user_in_users(mongo_service: MongoService) -> None:
+    repository = MongoUserRepository(mongo_service.managed, mongo_service.database)
+    user = a_user()
+    await repository.add(user)
+
+    client = await mongo_service.managed.get()
+    stored = await client[mongo_service.database]["users"].find_one({"_id": "u1"})
+
+    assert stored is not None
+    assert stored["email"] == "ada@example.com"
+    assert stored["email_verified"] is False
+    assert stored["created_at"] == user.created_at
+
+
+async def test_mongo_down_is_service_unavailable(dead_mongo: ManagedClient[MongoClient]) -> None:
+    repository = MongoUserRepository(dead_mongo, "unreachable")
+    calls = [
+        repository.ensure_indexes(),
+        repository.add(a_user()),
+        repository.get("u1"),
+        repository.by_email("ada@example.com"),
+        repository.save(a_user()),
+    ]
+
+    results = await asyncio.gather(*calls, return_exceptions=True)
+
+    assert all(isinstance(result, ServiceUnavailable) for result in results), results
