@@ -5,12 +5,15 @@ Nothing here imports redis-py at import time: the driver loads when a client fir
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import ServiceUnavailable
+
+log = logging.getLogger("flowhub.redis")
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -22,12 +25,19 @@ async def reachable() -> AsyncIterator[None]:
     """Turn a Redis that cannot be reached (refused, reset, timed out) into
     `ServiceUnavailable`; the domain decides whether to fail closed or open."""
     from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import RedisError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     try:
         yield
     except (RedisConnectionError, RedisTimeoutError, OSError) as error:
         # OSError covers the builtin TimeoutError (asyncio.timeout) and socket errors.
+        raise ServiceUnavailable() from error
+    except RedisError as error:
+        # A refusal (Upstash's request quota, OOM, READONLY during a failover) is the service
+        # being unavailable too, not a bug of the request: fail closed or open as for a
+        # dead Redis, and leave a trace.
+        log.warning("redis refused a command: %s", error)
         raise ServiceUnavailable() from error
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,7 +33,7 @@ from domain.auth.model import (
     UserProfile,
 )
 from domain.auth.secrets import Keyring
-from domain.errors import NotFound, TooManyRequests, Unauthorized
+from domain.errors import NotFound, ServiceUnavailable, TooManyRequests, Unauthorized
 from ports.cache import Cache
 from ports.clock import Clock
 from ports.ids import IdGenerator
@@ -137,7 +138,8 @@ class AuthService:
             raise InvalidCredentials()
         if not user.email_verified:
             raise EmailNotVerified()
-        await p.limiter.reset(key)
+        if window.count:
+            await p.limiter.reset(key)
         return await self._open_session(user)
 
     # email codes --------------------------------------------------------------------------
@@ -235,16 +237,20 @@ class AuthService:
 
     async def me(self, user_id: str) -> UserProfile:
         p = self._p
-        cached = await p.cache.get(_cache_key(user_id))
+        try:
+            cached = await p.cache.get(_cache_key(user_id))
+        except ServiceUnavailable:
+            cached = None  # the cache is only a shortcut: read through while it is away
         if cached is not None:
             return _profile_from_json(cached)
         user = await p.users.get(user_id)
         if user is None:
             raise NotFound("The user no longer exists.")
         profile = user.profile()
-        await p.cache.set(
-            _cache_key(user_id), _profile_to_json(profile), self._policy.user_cache_ttl_s
-        )
+        with suppress(ServiceUnavailable):
+            await p.cache.set(
+                _cache_key(user_id), _profile_to_json(profile), self._policy.user_cache_ttl_s
+            )
         return profile
 
     async def rename(self, user_id: str, name: str) -> UserProfile:
@@ -352,7 +358,12 @@ class AuthService:
         self._p.tasks.spawn(self._p.mailer.send(message), name=f"mail-{kind}")
 
     async def _forget(self, user_id: str) -> None:
-        await self._p.cache.delete(_cache_key(user_id))
+        try:
+            await self._p.cache.delete(_cache_key(user_id))
+        except ServiceUnavailable:
+            # The cached copy is unreachable too; it may be served stale for at most its TTL
+            # once the cache is back.
+            log.warning("could not invalidate the cached user %s", user_id)
 
     async def _dummy(self) -> str:
         if self._dummy_hash is None:

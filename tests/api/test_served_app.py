@@ -3,8 +3,10 @@ graceful shutdown, and refusing to start on a bad production environment."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +17,7 @@ import pytest
 import socketio
 
 from config.settings import PRODUCTION_REQUIRED
-from tests.support.processes import ROOT, free_port, http_get, running_server
+from tests.support.processes import ROOT, free_port, http_get, http_json, running_server
 
 pytestmark = pytest.mark.api
 
@@ -43,6 +45,43 @@ async def test_socketio_is_mounted_and_refuses_a_socket_without_a_token() -> Non
             await client.connect(server.url, transports=["websocket"], wait_timeout=5)
         await client.disconnect()
     assert refusals == [{"message": "unauthorized"}]
+
+
+async def test_a_socket_with_a_valid_access_token_connects() -> None:
+    with running_server(env={"APP_ENV": "development"}) as server:
+        email = "sock@example.com"
+        body = {"email": email, "password": "correct horse battery", "name": "Sock"}
+        assert http_json(server.port, "POST", "/api/v1/auth/signup", body)[0] == 202
+        code = ""
+        for _ in range(100):
+            status, mailbox = http_json(server.port, "GET", f"/api/v1/dev/mailbox?to={email}")
+            if mailbox["messages"]:
+                code = re.findall(r"\b\d{6}\b", mailbox["messages"][0]["text"])[0]
+                break
+            await asyncio.sleep(0.05)
+        status, pair = http_json(
+            server.port, "POST", "/api/v1/auth/verify-email", {"email": email, "code": code}
+        )
+        assert status == 200
+        client = socketio.AsyncClient(reconnection=False)
+        await client.connect(
+            server.url,
+            transports=["websocket"],
+            auth={"token": pair["access_token"]},
+            wait_timeout=5,
+        )
+        assert client.connected
+        await client.disconnect()
+
+        refused = socketio.AsyncClient(reconnection=False)
+        errors: list[object] = []
+        refused.on("connect_error", errors.append)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await refused.connect(
+                server.url, transports=["websocket"], auth={"token": "x.y.z"}, wait_timeout=5
+            )
+        await refused.disconnect()
+        assert errors == [{"message": "unauthorized"}]
 
 
 def test_sigterm_lets_in_flight_requests_finish_then_exits() -> None:

@@ -33,7 +33,9 @@ from ports.mail import Mailer
 if TYPE_CHECKING:
     from types_aiobotocore_ses import SESClient
 
-    from tests.support.services import AwsCredentials
+    from tests.support.moto import moto_sent_messages
+from tests.support.moto import moto_sent_messages
+from tests.support.services import AwsCredentials
 
 pytestmark = pytest.mark.contract
 
@@ -99,18 +101,6 @@ async def verify_sender(endpoint_url: str, credentials: AwsCredentials, sender: 
         "ses", endpoint_url=endpoint_url, **credentials
     ) as admin:
         await admin.verify_email_identity(EmailAddress=sender)
-
-
-async def moto_sent_messages(endpoint_url: str) -> list[dict[str, Any]]:
-    """Every message moto's SES has accepted, from its state dump (`/moto-api/data.json`,
-    served by any moto server, in this process or not)."""
-    import httpx
-
-    async with httpx.AsyncClient(base_url=endpoint_url, timeout=10) as http:
-        response = await http.get("/moto-api/data.json")
-    response.raise_for_status()
-    messages: list[dict[str, Any]] = response.json().get("ses", {}).get("Message", [])
-    return messages
 
 
 async def memory_rig() -> AsyncIterator[Rig]:

@@ -3,6 +3,7 @@ the flows wrote to Redis must have a TTL (Redis holds only short-lived state).""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,6 +15,8 @@ from config.container import build_container
 from config.settings import load_settings
 from entrypoints.http.app import create_http_app
 from tests.api.auth_client import PASSWORD, AuthClient, use_fast_hasher
+from tests.support.moto import moto_sent_messages
+from tests.support.processes import free_port
 from tests.support.services import AwsCredentials
 
 pytestmark = pytest.mark.integration
@@ -25,11 +28,11 @@ EMAIL = "grace@example.com"
 @pytest_asyncio.fixture
 async def api(
     *,
+    aws_endpoint_url: str,
     redis_url: str,
     redis_client: Redis,
     mongodb_uri: str,
     mongo_db_name: str,
-    aws_endpoint_url: str,
     aws_credentials: AwsCredentials,
 ) -> AsyncIterator[AuthClient]:
     async with get_session().create_client(
@@ -83,3 +86,61 @@ async def test_the_auth_flows_run_on_real_services_and_leave_only_expiring_keys(
     names = {k.decode() for k in keys}
     assert any(k.startswith("otp:") for k in names)
     assert any(k.startswith("rate:") and k.endswith(":login") for k in names)
+
+
+async def code_from_ses(endpoint_url: str, email: str) -> str:
+    for message in reversed(await moto_sent_messages(endpoint_url)):
+        if email in message["destinations"]["ToAddresses"]:
+            match = re.search(r"\b(\d{6})\b", message["subject"])
+            assert match, message["subject"]
+            return match.group(1)
+    raise AssertionError(f"SES sent nothing to {email}")
+
+
+async def test_signup_verify_login_refresh_with_the_code_mailed_through_ses(
+    api: AuthClient, aws_endpoint_url: str
+) -> None:
+    email = "ses-reader@example.com"
+    await api.post("/auth/signup", {"email": email, "password": PASSWORD, "name": "Sid"})
+    await api.container.adapters.tasks().drain(10)
+    code = await code_from_ses(aws_endpoint_url, email)
+    status, pair, _ = await api.post("/auth/verify-email", {"email": email, "code": code})
+    assert status == 200, pair
+    status, pair, _ = await api.post("/auth/login", {"email": email, "password": PASSWORD})
+    assert status == 200
+    status, me, _ = await api.get("/users/me", token=pair["access_token"])
+    assert (status, me["email"], me["email_verified"]) == (200, email, True)
+    status, rotated, _ = await api.post("/auth/refresh", {"refresh_token": pair["refresh_token"]})
+    assert status == 200
+    assert rotated["refresh_token"] != pair["refresh_token"]
+
+
+async def test_with_redis_down_login_and_codes_fail_closed_and_reads_fail_open() -> None:
+    container = build_container(
+        load_settings({"APP_ENV": "test", "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    )
+    use_fast_hasher(container)
+    # a signed-in user from before the outage (the memory user store is not Redis)
+    user_id = container.adapters.ids().new_id()
+    from domain.auth.model import User
+
+    now = container.adapters.clock().now()
+    hasher = container.adapters.hasher()
+    await container.adapters.users().add(
+        User(user_id, "ok@example.com", "Ok", await hasher.hash(PASSWORD), True, now, now)
+    )
+    token = container.adapters.tokens().issue(user_id, "family", now).token
+    app = create_http_app(container)
+    async with app.test_app() as test_app:
+        api = AuthClient(test_app.test_client(), container)
+        status, body, _ = await api.post(
+            "/auth/login", {"email": "ok@example.com", "password": PASSWORD}
+        )
+        assert (status, body["error"]["code"]) == (503, "service_unavailable")
+        status, body, _ = await api.post(
+            "/auth/otp/request", {"email": "ok@example.com", "purpose": "login"}
+        )
+        assert (status, body["error"]["code"]) == (503, "service_unavailable")
+        status, body, headers = await api.get("/users/me", token=token)
+        assert (status, body.get("email")) == (200, "ok@example.com"), body
+        assert "X-RateLimit-Limit" not in headers
