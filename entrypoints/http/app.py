@@ -13,6 +13,7 @@ from config.container import Container
 from entrypoints.http import auth, dev, errors, health, users
 from entrypoints.http.errors import MalformedJson, register_error_handlers
 from entrypoints.http.guard import install_rate_headers
+from entrypoints.http.openapi import FlowHubOpenAPI
 from entrypoints.http.request_id import HEADER as REQUEST_ID_HEADER
 from entrypoints.http.request_id import install_request_id
 
@@ -43,6 +44,7 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
         scalar_ui_path=None,
         info=Info(title="FlowHub API", version=settings.version),
         security_schemes={"bearer": {"type": "http", "scheme": "bearer", "bearer_format": "JWT"}},
+        openapi_provider_class=FlowHubOpenAPI,
     )
     install_request_id(app)
     install_rate_headers(app)

@@ -8,6 +8,7 @@ from quart_schema import document_response, validate_request
 from domain.auth.model import OtpPurpose, ResetGrant
 from entrypoints.http.deps import container
 from entrypoints.http.guard import authenticated, client_ip, current_user_id
+from entrypoints.http.openapi import no_content
 from entrypoints.http.schemas import (
     ErrorResponse,
     LoginIn,
@@ -96,6 +97,7 @@ async def verify_code(data: OtpVerifyIn) -> Response:
 
 @blueprint.post("/password/reset")
 @validate_request(PasswordResetIn)
+@no_content
 @document_response(ErrorResponse, 400)
 async def reset_password(data: PasswordResetIn) -> Response:
     """Set a new password (204); every session of the user is signed out."""
@@ -116,6 +118,7 @@ async def refresh(data: RefreshIn) -> Response:
 @blueprint.post("/logout")
 @authenticated
 @validate_request(RefreshIn)
+@no_content
 async def logout(data: RefreshIn) -> Response:
     """Revoke the session of this refresh token (204)."""
     await container().services.auth().logout(current_user_id(), data.refresh_token)
@@ -124,6 +127,7 @@ async def logout(data: RefreshIn) -> Response:
 
 @blueprint.post("/logout-all")
 @authenticated
+@no_content
 async def logout_all() -> Response:
     """Revoke every session of the caller (204)."""
     await container().services.auth().logout_all(current_user_id())

@@ -251,3 +251,24 @@ async def test_two_apps_in_one_process_keep_their_own_containers(make_app: AppFa
     async with healthy.test_app() as a, broken.test_app() as b:
         assert (await a.test_client().get("/health?deep=1")).status_code == 200
         assert (await b.test_client().get("/health?deep=1")).status_code == 503
+
+
+async def test_the_openapi_document_describes_every_route_the_app_serves(
+    make_app: AppFactory,
+) -> None:
+    app, _ = make_app({"APP_ENV": "development"})
+    async with app.test_app() as test_app:
+        spec = await (await test_app.test_client().get("/openapi.json")).get_json()
+    undocumented = {"/openapi.json", "/docs", "/api/v1/_test/"}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or any(rule.rule.startswith(u) for u in undocumented):
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            operation = spec["paths"][path][method.lower()]
+            responses = set(operation["responses"])
+            assert {"500", "503"} <= responses, (method, path)
+            if "requestBody" in operation:
+                assert {"400", "413", "415", "422"} <= responses, (method, path)
+            if operation.get("security"):
+                assert {"401", "429"} <= responses, (method, path)

@@ -1,0 +1,64 @@
+"""The OpenAPI document, completed with what every route can answer.
+
+quart-schema documents what a handler declares; the error shape, however, comes from the
+shared error handlers, so it is added here once for every operation: 500 everywhere; 400
+(invalid JSON), 413, 415 and 422 where there is a JSON body; 422 for query parameters; 503
+when a dependency is down; 401 and 429 on 🔒 routes; and
+the 204 of handlers marked `@no_content`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from quart_schema import OpenAPIProvider
+from werkzeug.routing import Rule
+
+from entrypoints.http.schemas import ErrorResponse
+
+_NO_CONTENT = "_flowhub_no_content"
+
+_BODY_ERRORS: dict[int, str] = {
+    400: "The body is not valid JSON (`invalid_json`).",
+    413: "The body is too large (`payload_too_large`).",
+    415: "The body is not JSON (`unsupported_media_type`).",
+    422: "The body does not match the schema (`validation_error`, with `details`).",
+}
+_AUTH_ERRORS: dict[int, str] = {
+    401: "Missing, malformed, expired or tampered access token (`unauthorized`).",
+    429: "Over the per-user quota (`too_many_requests`, with `Retry-After`).",
+}
+
+
+def no_content[F: Callable[..., Any]](handler: F) -> F:
+    """Document a 204 with no body for this handler."""
+    setattr(handler, _NO_CONTENT, True)
+    return handler
+
+
+class FlowHubOpenAPI(OpenAPIProvider):
+    def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
+        paths, components = super().build_paths(rule)
+        error_object, error_components = self.build_response_object(ErrorResponse, None)
+        components.update(error_components)
+        func = self._app.view_functions[rule.endpoint]
+        for operations in paths.values():
+            for method, operation in operations.items():
+                responses: dict[int, Any] = dict(operation["responses"])
+                if getattr(func, _NO_CONTENT, False):
+                    responses.setdefault(204, {"description": "Done; no content."})
+                extra: dict[int, str] = {
+                    500: "Something went wrong on our side (`internal_error`).",
+                    503: "A service it needs is unavailable (`service_unavailable`).",
+                }
+                if operation.get("parameters"):
+                    extra[422] = "A query parameter is not valid (`validation_error`)."
+                if "requestBody" in operation:
+                    extra |= _BODY_ERRORS
+                if operation.get("security"):
+                    extra |= _AUTH_ERRORS
+                for status, description in extra.items():
+                    responses.setdefault(status, {**error_object, "description": description})
+                operations[method] = {**operation, "responses": responses}
+        return paths, components
