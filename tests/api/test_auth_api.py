@@ -6,12 +6,15 @@ import base64
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
 import pytest
 import pytest_asyncio
+from dependency_injector import providers
 
+from adapters.memory.clock import MemoryClock
 from tests.api.auth_client import PASSWORD, AuthClient, use_fast_hasher
 from tests.api.conftest import AppFactory
 
@@ -307,3 +310,32 @@ async def test_forged_access_tokens_are_401(api: AuthClient) -> None:
         assert (status, error_code(body)) == (401, "unauthorized"), name
     response = await api.client.get("/api/v1/users/me", headers={"Authorization": "Basic abc"})
     assert response.status_code == 401
+
+
+async def test_more_than_ten_wrong_codes_an_hour_get_429_even_with_a_fresh_code(
+    make_app: AppFactory,
+) -> None:
+    app, container = make_app({})
+    use_fast_hasher(container)
+    clock = MemoryClock(datetime.now(UTC))
+    container.adapters.clock.override(providers.Object(clock))
+    async with app.test_app() as test_app:
+        api = AuthClient(test_app.test_client(), container)
+        await api.signed_up(EMAIL)
+        for round_ in range(2):
+            clock.advance(61)
+            await api.post("/auth/otp/request", {"email": EMAIL, "purpose": "login"})
+            await api.code(EMAIL, at_least=2 + round_)
+            for _ in range(5):
+                status, _, _ = await api.post(
+                    "/auth/otp/verify", {"email": EMAIL, "purpose": "login", "code": "999999x"}
+                )
+                assert status == 400
+        clock.advance(61)
+        await api.post("/auth/otp/request", {"email": EMAIL, "purpose": "login"})
+        code = await api.code(EMAIL, at_least=4)
+        status, body, headers = await api.post(
+            "/auth/otp/verify", {"email": EMAIL, "purpose": "login", "code": code}
+        )
+        assert (status, error_code(body)) == (429, "too_many_requests")
+        assert int(headers["Retry-After"]) > 60
