@@ -33,7 +33,6 @@ import os
 import platform
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,21 +48,26 @@ from bench.harness import (
     Deadline,
     Memory,
     Process,
+    deep_health,
+    fmt,
     free_port,
+    git_revision,
     host_cpu,
     http_call,
+    log_problems,
+    markdown_table,
     memory,
+    progress,
     sigint_ignored,
     socketio_check,
     wait_first_ok,
 )
-from bench.services import production_env, production_services
+from bench.services import bench_env, production_env, production_services
 from bench.wrk import WrkResult, run_wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
-PYCACHE = RESULTS / ".pycache"
 ECHO_LUA = BENCH / "echo.lua"
 PY = sys.executable
 
@@ -71,14 +75,6 @@ PY = sys.executable
 COLD_START_RATIO_MAX = 1.25
 THROUGHPUT_RATIO_MIN = 0.70
 IDLE_RSS_MAX_MIB = 120.0
-
-# Variables FlowHub reads: never inherited from the calling shell, each target sets its own.
-_FLOWHUB_VARS = {
-    "APP_ENV", "PORT", "LOG_LEVEL", "APP_VERSION", "FLY_IMAGE_REF", "MONGODB_URI", "REDIS_URL",
-    "JWT_SECRET", "JWT_REFRESH_SECRET", "S3_BUCKET_NAME", "FROM_EMAIL", "ROLLBAR_TOKEN",
-    "LOGTAIL_TOKEN", "CORS_ORIGINS", "MAX_UPLOAD_BYTES", "MAX_JSON_BYTES", "SHUTDOWN_TIMEOUT_S",
-    "HEALTH_CHECK_TIMEOUT_S",
-}  # fmt: skip
 
 
 # --- servers ------------------------------------------------------------------------------------
@@ -211,15 +207,7 @@ class Bench:
         self.notes: list[str] = []
 
     def base_env(self) -> dict[str, str]:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in _FLOWHUB_VARS and not k.startswith("AWS_")
-        }
-        if self.config.pyc_cache:
-            env.pop("PYTHONDONTWRITEBYTECODE", None)
-            env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-        return env
+        return bench_env(self.config.pyc_cache)
 
     def run(self, targets: Sequence[Target]) -> None:
         c = self.config
@@ -233,7 +221,7 @@ class Bench:
         for target in targets:
             self._step(target, "steady state", steady_s, self._steady)
         for target in targets:
-            target.result.notes.extend(_log_problems(self.logs / target.log_path_name))
+            target.result.notes.extend(log_problems(self.logs / target.log_path_name))
 
     def _step(
         self, target: Target, what: str, needs_s: float, step: Callable[[Target], None]
@@ -250,7 +238,7 @@ class Bench:
             step(target)
         except Exception as error:
             result.error = f"{what}: {type(error).__name__}: {error}"
-            _progress(f"{target.tag} FAILED: {result.error}")
+            progress(f"{target.tag} FAILED: {result.error}")
 
     def _spawn(self, target: Target, label: str) -> tuple[Process, int, float]:
         """Start the target's server on a free port: (process, port, perf_counter at spawn)."""
@@ -279,7 +267,7 @@ class Bench:
         with process:
             self._wait_ok(process, port, started)
             time.sleep(self.config.settle_s if target.app.production else 0.3)
-        _progress(f"{target.tag} primed")
+        progress(f"{target.tag} primed")
 
     def _cold_start(self, target: Target) -> None:
         result = target.result
@@ -288,7 +276,7 @@ class Bench:
             cold = self._wait_ok(process, port, started)
             result.cold.append(cold)
             result.stop_ms.append(process.stop())
-        _progress(
+        progress(
             f"{target.tag} cold start {len(result.cold)}/{self.config.runs}: "
             f"{cold.ok_ms:.0f} ms ({cold.cpu_ms:.0f} ms CPU)"
         )
@@ -302,7 +290,7 @@ class Bench:
             time.sleep(self.config.settle_s)  # let the background warm-up finish
             result.settle_busy_pct = host_cpu().busy_pct_since(before)
             result.idle = memory(process.pid)
-            _progress(
+            progress(
                 f"{target.tag} idle: RSS {result.idle.rss_mib:.1f} MiB "
                 f"({result.idle.processes} processes)"
             )
@@ -314,14 +302,14 @@ class Bench:
             echo_url = f"http://{LOOPBACK}:{port}{ECHO_PATH}"
             run_wrk(health_url, self.config.wrk_warm_s)
             result.health = run_wrk(health_url, self.config.wrk_s)
-            _progress(f"{target.tag} /health: {result.health.requests_per_s:.0f} req/s")
+            progress(f"{target.tag} /health: {result.health.requests_per_s:.0f} req/s")
             run_wrk(echo_url, self.config.wrk_warm_s, script=ECHO_LUA, env=wrk_env)
             result.echo = run_wrk(echo_url, self.config.wrk_s, script=ECHO_LUA, env=wrk_env)
-            _progress(f"{target.tag} echo: {result.echo.requests_per_s:.0f} req/s")
+            progress(f"{target.tag} echo: {result.echo.requests_per_s:.0f} req/s")
             result.loaded = memory(process.pid)
 
             if target.app.production:
-                result.deep_health = _deep_health(port)
+                result.deep_health = deep_health(port)
             result.stop_ms.append(process.stop())
 
     def _check_routes(self, port: int, result: Result) -> None:
@@ -352,59 +340,13 @@ class Bench:
         result.clients = "; ".join(parts) or "memory"
 
 
-def _deep_health(port: int) -> str:
-    """`GET /health?deep=1`: proves the production adapters reach the real services. The first
-    call may time out while the AWS client opens lazily, so it is retried."""
-    summary = ""
-    for _ in range(4):
-        reply = http_call(port, "GET", "/health?deep=1")
-        body = reply.json()
-        checks = body.get("checks", {}) if isinstance(body, dict) else {}
-        summary = f"{reply.status} " + " ".join(
-            f"{name}:{'ok' if c.get('ok') else c.get('error')}" for name, c in checks.items()
-        )
-        if reply.status == 200:
-            return summary
-        time.sleep(1.0)
-    return summary
-
-
-def _log_problems(log: Path) -> list[str]:
-    try:
-        lines = log.read_text(errors="replace").splitlines()
-    except OSError:
-        return []
-    bad = [
-        line.strip()
-        for line in lines
-        if any(word in line for word in ("Traceback", "ERROR", "Error:", "CRITICAL", "WARNING"))
-    ]
-    if not bad:
-        return []
-    return [f"{log.name}: {len(bad)} warning/error lines, first: {bad[0][:160]}"]
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 # --- report -------------------------------------------------------------------------------------
-
-
-def _f(value: float | None, digits: int = 0) -> str:
-    return "–" if value is None else f"{value:,.{digits}f}"
 
 
 def _wrk_cells(w: WrkResult | None) -> list[str]:
     if w is None:
         return ["–", "–", "–"]
-    return [_f(w.requests_per_s), _f(w.p50_ms, 2), _f(w.p99_ms, 2)]
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
+    return [fmt(w.requests_per_s), fmt(w.p50_ms, 2), fmt(w.p99_ms, 2)]
 
 
 MAIN_HEADER = (
@@ -421,7 +363,7 @@ DETAIL_HEADER = (
 def _main_row(r: Result) -> list[str]:
     if r.cold:
         oks = [c.ok_ms for c in r.cold]
-        cold = f"{_f(r.cold_median_ms)} ({_f(min(oks))}–{_f(max(oks))})"
+        cold = f"{fmt(r.cold_median_ms)} ({fmt(min(oks))}–{fmt(max(oks))})"
     else:
         cold = "–"
     non_2xx = "/".join(str(w.non_2xx) if w else "–" for w in (r.health, r.echo))
@@ -429,8 +371,8 @@ def _main_row(r: Result) -> list[str]:
         r.app,
         r.server,
         cold,
-        _f(r.idle.rss_mib, 1) if r.idle else "–",
-        _f(r.idle.hwm_mib, 1) if r.idle else "–",
+        fmt(r.idle.rss_mib, 1) if r.idle else "–",
+        fmt(r.idle.hwm_mib, 1) if r.idle else "–",
         *_wrk_cells(r.health),
         *_wrk_cells(r.echo),
         non_2xx,
@@ -445,13 +387,13 @@ def _detail_row(r: Result) -> list[str]:
     return [
         r.app,
         r.server,
-        _f(median([c.cpu_ms for c in r.cold])),
-        _f(median([c.accept_ms for c in r.cold])),
-        _f(median(r.stop_ms)),
+        fmt(median([c.cpu_ms for c in r.cold])),
+        fmt(median([c.accept_ms for c in r.cold])),
+        fmt(median(r.stop_ms)),
         str(r.idle.processes) if r.idle else "–",
-        _f(r.idle.pss_mib, 1) if r.idle else "–",
-        _f(r.loaded.rss_mib, 1) if r.loaded else "–",
-        _f(r.settle_busy_pct),
+        fmt(r.idle.pss_mib, 1) if r.idle else "–",
+        fmt(r.loaded.rss_mib, 1) if r.loaded else "–",
+        fmt(r.settle_busy_pct),
         r.lifespan,
         r.clients or "–",
         r.socketio,
@@ -487,24 +429,24 @@ def _ratios(results: Sequence[Result]) -> list[str]:
     paired = statistics.median(pairs) if pairs else None
     rows = [
         [
-            "cold start (median ms)", _f(p_cold), _f(b_cold), _f(cold, 3),
+            "cold start (median ms)", fmt(p_cold), fmt(b_cold), fmt(cold, 3),
             f"≤ {COLD_START_RATIO_MAX}", verdict(cold, lambda v: v <= COLD_START_RATIO_MAX),
         ],
         [
-            "cold start, median of per-round ratios", "", "", _f(paired, 3),
+            "cold start, median of per-round ratios", "", "", fmt(paired, 3),
             f"≤ {COLD_START_RATIO_MAX}", "(info)" if paired is not None else "n/a",
         ],
         [
-            "/health throughput (req/s)", _f(p_rps), _f(b_rps), _f(rps, 3),
+            "/health throughput (req/s)", fmt(p_rps), fmt(b_rps), fmt(rps, 3),
             f"≥ {THROUGHPUT_RATIO_MIN}", verdict(rps, lambda v: v >= THROUGHPUT_RATIO_MIN),
         ],
         [
-            "idle RSS (MiB, absolute)", _f(p_rss, 1), _f(b_rss, 1), _f(ratio(p_rss, b_rss), 2),
+            "idle RSS (MiB, absolute)", fmt(p_rss, 1), fmt(b_rss, 1), fmt(ratio(p_rss, b_rss), 2),
             f"< {IDLE_RSS_MAX_MIB:.0f} MiB", verdict(p_rss, lambda v: v < IDLE_RSS_MAX_MIB),
         ],
     ]  # fmt: skip
     header = ["check (uvicorn)", "FlowHub-prod", "baseline", "prod / baseline", "target", "result"]
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def _versions() -> str:
@@ -516,21 +458,6 @@ def _versions() -> str:
     return ", ".join(found)
 
 
-def _git_revision() -> str:
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-            check=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-            capture_output=True, text=True, check=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{head}{' + uncommitted changes' if dirty else ''}"
-
-
 def render(results: Sequence[Result], config: Config, elapsed_s: float, notes: list[str]) -> str:
     c = config
     lines = [
@@ -538,7 +465,7 @@ def render(results: Sequence[Result], config: Config, elapsed_s: float, notes: l
         "",
         f"- machine: {os.cpu_count()} cores, {platform.platform()}, "
         f"Python {platform.python_version()}",
-        f"- code: {_git_revision()}; {_versions()}",
+        f"- code: {git_revision(ROOT)}; {_versions()}",
         f"- cold start: median of {c.runs} starts, in rounds over every target, after 1 untimed "
         "priming start each; bytecode: "
         f"{'cached (PYTHONPYCACHEPREFIX)' if c.pyc_cache else 'as the environment is'}",
@@ -547,7 +474,7 @@ def render(results: Sequence[Result], config: Config, elapsed_s: float, notes: l
         "latencies in ms",
         f"- run took {elapsed_s:.0f} s{' (--quick)' if c.quick else ''}",
         "",
-        *_table(MAIN_HEADER, [_main_row(r) for r in results]),
+        *markdown_table(MAIN_HEADER, [_main_row(r) for r in results]),
         "",
         "## Ratios: FlowHub-prod against BASELINE (uvicorn)",
         "",
@@ -555,7 +482,7 @@ def render(results: Sequence[Result], config: Config, elapsed_s: float, notes: l
         "",
         "## Details",
         "",
-        *_table(DETAIL_HEADER, [_detail_row(r) for r in results]),
+        *markdown_table(DETAIL_HEADER, [_detail_row(r) for r in results]),
         "",
         "- cold start CPU ms: CPU time the server's processes had used at the first 200; unlike "
         "wall time it does not grow when other work shares the cores (on a Fly shared CPU the "
@@ -648,7 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             interrupted = True
             bench.notes.append("interrupted: the results are partial")
-            _progress("interrupted: stopping every process")
+            progress("interrupted: stopping every process")
         finally:
             with sigint_ignored():
                 bench.stack.close()
@@ -657,7 +584,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = RESULTS / f"foundation-{stamp}.md"
     path.write_text(report)
     print(report)
-    _progress(f"written to {path.relative_to(ROOT)}")
+    progress(f"written to {path.relative_to(ROOT)}")
     return 130 if interrupted else (1 if any(r.error for r in bench.results) else 0)
 
 
@@ -670,7 +597,7 @@ def _run(bench: Bench) -> None:
         {"APP_ENV": "development", "LOG_LEVEL": "WARNING", "APP_VERSION": "bench"},
     )
     baseline = App("baseline", "bench.baseline_app:create_app", {})
-    _progress("starting redis-server, mongoeco and moto for FLOWHUB-PROD")
+    progress("starting redis-server, mongoeco and moto for FLOWHUB-PROD")
     with production_services(bench.base_env(), bench.logs, bench.deadline) as services:
         env = production_env(services)
         load_settings(env)

@@ -1,5 +1,6 @@
 """Process and probe helpers: free ports, spawning and stopping process trees, polling for the
-first `200`, memory from /proc, plain HTTP and Socket.IO checks."""
+first `200`, memory from /proc (once or sampled over time), plain HTTP and Socket.IO checks, and
+the small report helpers the benchmarks share."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -352,3 +355,119 @@ def sigint_ignored() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr (the report goes to stdout)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- memory over time ---------------------------------------------------------------------------
+
+
+def status_kib(pid: int, names: tuple[str, ...] = ("VmRSS", "VmHWM")) -> dict[str, int]:
+    """Fields of /proc/PID/status in KiB (empty once the process is gone)."""
+    return _kib_fields(Path(f"/proc/{pid}/status"), names)
+
+
+def reset_peak_rss(pid: int) -> bool:
+    """Reset the process's VmHWM to its current RSS (`5` to /proc/PID/clear_refs, Linux 4.0+),
+    so a later VmHWM is the peak of what ran in between. False where the kernel refuses."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+class RssSampler:
+    """Samples one process's VmRSS every `interval_s` on a thread of its own, between `start()`
+    and `stop()`; `peak_kib` is the highest sample."""
+
+    def __init__(self, pid: int, interval_s: float = 0.05) -> None:
+        self.pid = pid
+        self.interval_s = interval_s
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"rss-{pid}", daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+
+    @property
+    def peak_kib(self) -> int:
+        return max(self.samples, default=0)
+
+    def _run(self) -> None:
+        while True:
+            rss = status_kib(self.pid, ("VmRSS",)).get("VmRSS")
+            if rss is not None:
+                self.samples.append(rss)
+            if self._stop.wait(self.interval_s):
+                return
+
+
+# --- checks and report helpers shared by the benchmarks -----------------------------------------
+
+
+def deep_health(port: int) -> str:
+    """`GET /health?deep=1`: proves the production adapters reach the real services. The first
+    call may time out while the AWS client opens lazily, so it is retried."""
+    summary = ""
+    for _ in range(4):
+        reply = http_call(port, "GET", "/health?deep=1")
+        body = reply.json()
+        checks = body.get("checks", {}) if isinstance(body, dict) else {}
+        summary = f"{reply.status} " + " ".join(
+            f"{name}:{'ok' if c.get('ok') else c.get('error')}" for name, c in checks.items()
+        )
+        if reply.status == 200:
+            return summary
+        time.sleep(1.0)
+    return summary
+
+
+def log_problems(log: Path) -> list[str]:
+    """One note per server log with warning or error lines: how many, and the first."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    bad = [
+        line.strip()
+        for line in lines
+        if any(word in line for word in ("Traceback", "ERROR", "Error:", "CRITICAL", "WARNING"))
+    ]
+    if not bad:
+        return []
+    return [f"{log.name}: {len(bad)} warning/error lines, first: {bad[0][:160]}"]
+
+
+def fmt(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def git_revision(root: Path) -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+            check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}{' + uncommitted changes' if dirty else ''}"

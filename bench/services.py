@@ -1,6 +1,7 @@
 """The real-looking services behind FlowHub's production shape, all on loopback:
 redis-server, mongoeco's MongoDB wire server (tests/support/mongoeco_server.py, in a process of
-its own) and moto's S3/SES server (a thread of this process)."""
+its own) and moto's S3/SES server (a thread of this process); the environment a benchmarked
+server gets; what Redis counted (INFO, MONITOR) and what moto's SES accepted."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from bench.harness import LOOPBACK, Deadline, Process, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+PYCACHE = ROOT / "bench" / "results" / ".pycache"
 MONGOECO_SERVER = ROOT / "tests" / "support" / "mongoeco_server.py"
 
 AWS_REGION = "ap-south-1"
@@ -29,8 +31,31 @@ S3_BUCKET_NAME = "flowhub-bench-files"
 FROM_EMAIL = "no-reply@flowhub.example.com"
 
 
+# Variables FlowHub reads: never inherited from the calling shell, each target sets its own.
+FLOWHUB_VARS = frozenset({
+    "APP_ENV", "PORT", "LOG_LEVEL", "APP_VERSION", "FLY_IMAGE_REF", "MONGODB_URI", "REDIS_URL",
+    "JWT_SECRET", "JWT_REFRESH_SECRET", "S3_BUCKET_NAME", "FROM_EMAIL", "ROLLBAR_TOKEN",
+    "LOGTAIL_TOKEN", "CORS_ORIGINS", "MAX_UPLOAD_BYTES", "MAX_JSON_BYTES", "SHUTDOWN_TIMEOUT_S",
+    "HEALTH_CHECK_TIMEOUT_S",
+})  # fmt: skip
+
+
 class ServiceError(RuntimeError):
     pass
+
+
+def bench_env(pyc_cache: bool) -> dict[str, str]:
+    """This process's environment without anything FlowHub or AWS clients would read.
+
+    With `pyc_cache`, bytecode is cached under bench/results/.pycache, as a production image
+    compiles it (this machine sets PYTHONDONTWRITEBYTECODE)."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in FLOWHUB_VARS and not k.startswith("AWS_")
+    }
+    if pyc_cache:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    return env
 
 
 @dataclass(frozen=True, slots=True)

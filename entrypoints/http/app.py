@@ -29,7 +29,6 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     settings = container.settings()
     app = Quart("flowhub")
     app.request_class = FlowHubRequest
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_json_bytes,
         QUART_SCHEMA_CONVERSION_PREFERENCE="pydantic",
@@ -46,6 +45,7 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
         security_schemes={"bearer": {"type": "http", "scheme": "bearer", "bearer_format": "JWT"}},
         openapi_provider_class=FlowHubOpenAPI,
     )
+    app.json.sort_keys = False  # type: ignore[attr-defined]  (after QuartSchema swaps the provider)
     install_request_id(app)
     install_rate_headers(app)
     register_error_handlers(app)
