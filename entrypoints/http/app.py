@@ -45,7 +45,8 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
         security_schemes={"bearer": {"type": "http", "scheme": "bearer", "bearer_format": "JWT"}},
         openapi_provider_class=FlowHubOpenAPI,
     )
-    app.json.sort_keys = False  # type: ignore[attr-defined]  (after QuartSchema swaps the provider)
+    # after QuartSchema has installed its JSON provider, or the setting is lost
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     install_request_id(app)
     install_rate_headers(app)
     register_error_handlers(app)
