@@ -43,3 +43,23 @@ def test_importing_the_adapters_loads_no_driver() -> None:
     )
 
     assert result.stdout.strip() == "[]"
+
+
+def test_the_telemetry_adapters_load_no_sdk_until_used() -> None:
+    """pyrollbar (~0.3-0.5 s) and logtail-python with requests (~0.15 s) load only when the
+    first error is reported and when the shipper opens after start: never on a cold start."""
+    probe = (
+        "import sys\n"
+        "import config.container, adapters.rollbar.reporter, adapters.logtail.shipper\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'rollbar', 'logtail', 'requests', 'msgpack', 'urllib3'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert result.stdout.strip() == "[]"
