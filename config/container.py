@@ -12,6 +12,7 @@ from typing import Literal
 from dependency_injector import containers, providers
 
 from adapters.memory.cache import MemoryCache
+from adapters.memory.errors import MemoryErrorReporter
 from adapters.memory.health import MemoryProbe
 from adapters.memory.mail import MemoryMailer
 from adapters.memory.otp import MemoryOtpStore
@@ -24,6 +25,8 @@ from adapters.s3.client import AwsConfig, S3Probe, aws_client
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
 from adapters.system.tasks import AsyncioBackgroundTasks
+from adapters.telemetry.events import LoggingEventLog
+from adapters.telemetry.throttle import ThrottledErrorReporter
 from config import real
 from config.lifecycle import Lifecycle
 from config.settings import Settings
@@ -91,7 +94,25 @@ class Adapters(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIdGenerator)
-    tasks = providers.Singleton(AsyncioBackgroundTasks)
+
+    # Telemetry: errors go to Rollbar (or memory) behind the quota guard; non-error logs go to
+    # stdout and, with LOGTAIL_TOKEN, to Logtail (`None` otherwise). Neither SDK is imported
+    # here: the reporter loads pyrollbar at the first error, the lifecycle opens the shipper.
+    events = providers.Singleton(LoggingEventLog)
+    error_sink = providers.Selector(
+        providers.Callable(lambda s: _profile(s.uses_rollbar), settings),
+        real=providers.Singleton(real.rollbar_reporter, settings),
+        memory=providers.Singleton(MemoryErrorReporter),
+    )
+    errors = providers.Singleton(
+        ThrottledErrorReporter,
+        error_sink,
+        clock,
+        daily_budget=settings.provided.error_budget_per_day,
+    )
+    log_shipper = providers.Singleton(real.logtail_shipper, settings)
+
+    tasks = providers.Singleton(AsyncioBackgroundTasks, reporter=errors)
     hasher = providers.Singleton(real.argon2_hasher)
     tokens = providers.Singleton(real.jwt_codec, settings.provided.jwt_secret)
 
@@ -165,6 +186,7 @@ class Services(containers.DeclarativeContainer):
             tasks=adapters.tasks,
             clock=adapters.clock,
             ids=adapters.ids,
+            events=adapters.events,
         ),
         keyring=providers.Singleton(Keyring, settings.provided.jwt_refresh_secret),
     )
@@ -183,6 +205,8 @@ class Container(containers.DeclarativeContainer):
         lazy=providers.List(clients.s3, clients.ses),
         close_timeout_s=settings.provided.shutdown_timeout_s,
         tasks=adapters.tasks,
+        errors=adapters.errors,
+        log_shipper=adapters.log_shipper,
         warm_hooks=providers.List(
             providers.Callable(
                 real.mongo_index_hook, adapters.users.provider, adapters.sessions.provider

@@ -5,12 +5,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from adapters.lifecycle import ManagedClient
+from ports.errors import ErrorContext, ErrorReporter
 from ports.tasks import BackgroundTasks
 
 log = logging.getLogger("flowhub.lifecycle")
+
+FINAL_FLUSH_S = 2.0  # the most the telemetry sinks may add to a shutdown
+
+
+class LogShipper(Protocol):
+    """Where non-error logs go beyond stdout (adapters/logtail/shipper.py)."""
+
+    def attach(self) -> None: ...
+
+    async def open(self) -> None: ...
+
+    async def close(self, timeout_s: float) -> bool: ...
 
 
 class Lifecycle:
@@ -31,6 +44,9 @@ class Lifecycle:
         tasks: BackgroundTasks | None = None,
         warm_hooks: Sequence[Callable[[], Awaitable[None]]] = (),
         warm_up_delay_s: float = 1.0,
+        errors: ErrorReporter | None = None,
+        log_shipper: LogShipper | None = None,
+        final_flush_s: float = FINAL_FLUSH_S,
     ) -> None:
         self._warm = [c for c in warm if c is not None]
         self._all = [*self._warm, *(c for c in lazy if c is not None)]
@@ -39,15 +55,46 @@ class Lifecycle:
         self._tasks = tasks
         self._warm_hooks = list(warm_hooks)
         self._warm_up: asyncio.Task[None] | None = None
+        self._errors = errors
+        self._log_shipper = log_shipper
+        self._final_flush_s = final_flush_s
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._previous_handler: Any = None
         self.started = False
 
     def start(self) -> None:
         self.started = True
-        if (self._warm or self._warm_hooks) and self._warm_up is None:
+        if self._log_shipper is not None:
+            self._log_shipper.attach()
+        if self._errors is not None and self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._previous_handler = self._loop.get_exception_handler()
+            self._loop.set_exception_handler(self._on_loop_exception)
+        needs_warm_up = self._warm or self._warm_hooks or self._log_shipper is not None
+        if needs_warm_up and self._warm_up is None:
             self._warm_up = asyncio.create_task(self._open_warm(), name="flowhub-warm-up")
+
+    def _on_loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        # Connections reset by peers are the network's business, not bugs.
+        reportable = isinstance(error, Exception) and not isinstance(error, ConnectionError)
+        if self._errors is not None and reportable:
+            assert isinstance(error, Exception)
+            task = context.get("task") or context.get("future")
+            name = task.get_name() if isinstance(task, asyncio.Task) else None
+            self._errors.report(error, ErrorContext("asyncio", route=name))
+        if self._previous_handler is not None:
+            self._previous_handler(loop, context)
+        else:
+            loop.default_exception_handler(context)
 
     async def _open_warm(self) -> None:
         await asyncio.sleep(self._warm_up_delay_s)
+        if self._log_shipper is not None:
+            try:
+                await self._log_shipper.open()
+            except Exception:
+                log.warning("could not start shipping logs to Logtail", exc_info=True)
         for client in self._warm:
             try:
                 await client.get()
@@ -72,6 +119,29 @@ class Lifecycle:
         for client, result in zip(self._all, results, strict=True):
             if isinstance(result, BaseException):
                 log.warning("closing %s client failed: %r", client.name, result)
+        await self._flush_telemetry()
+
+    async def _flush_telemetry(self) -> None:
+        """One bounded flush of both sinks, in parallel; what is left is given up."""
+        bound = self._final_flush_s
+        flushes: list[Awaitable[bool]] = []
+        if self._errors is not None:
+            flushes.append(self._errors.flush(bound))
+        if self._log_shipper is not None:
+            flushes.append(self._log_shipper.close(bound))
+        try:
+            async with asyncio.timeout(bound + 0.25):
+                results = await asyncio.gather(*flushes, return_exceptions=True)
+        except TimeoutError:
+            results = [False]
+        if not all(result is True for result in results):
+            log.warning("telemetry: gave up delivering some logs or errors at shutdown")
+        close = getattr(self._errors, "close", None)
+        if callable(close):
+            close()
+        if self._loop is not None:
+            self._loop.set_exception_handler(self._previous_handler)
+            self._loop = None
 
     async def _close(self, client: ManagedClient[Any]) -> None:
         async with asyncio.timeout(self._close_timeout_s):

@@ -86,3 +86,27 @@ def mongo_index_hook(users: Callable[[], object], sessions: Callable[[], object]
                 await ensure()
 
     return ensure_indexes
+
+
+def rollbar_reporter(settings: Settings) -> Any:
+    """Errors to Rollbar; the SDK itself loads on the reporter's thread at the first error."""
+    from adapters.rollbar.reporter import RollbarErrorReporter
+
+    assert settings.rollbar_token is not None
+    return RollbarErrorReporter(
+        settings.rollbar_token,
+        environment=settings.app_env,
+        code_version=settings.version,
+        endpoint=settings.rollbar_endpoint,
+    )
+
+
+def logtail_shipper(settings: Settings) -> Any:
+    """Non-error logs to Logtail; the SDK loads when the lifecycle opens it after start."""
+    from adapters.logtail.shipper import LogtailShipper
+
+    if settings.logtail_token is None:
+        return None
+    return LogtailShipper(
+        settings.logtail_token, host=settings.logtail_host, level=settings.log_level
+    )

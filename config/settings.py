@@ -23,6 +23,10 @@ _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 _AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+DEFAULT_ERROR_BUDGET_PER_DAY = 150  # 31 x 150 = 4,650: a month stays under Rollbar's 5,000
 
 # Every variable of the production deployment; all are required there.
 PRODUCTION_REQUIRED = (
@@ -70,6 +74,9 @@ class Settings:
     from_email: str | None = None
     rollbar_token: str | None = field(default=None, repr=False)
     logtail_token: str | None = field(default=None, repr=False)
+    rollbar_endpoint: str | None = None
+    logtail_host: str | None = None
+    error_budget_per_day: int = DEFAULT_ERROR_BUDGET_PER_DAY
     cors_origins: tuple[str, ...] = ()
     max_upload_bytes: int = 10 * 1024 * 1024
     max_json_bytes: int = 64 * 1024
@@ -100,6 +107,14 @@ class Settings:
             and self.from_email is not None
             and self._has_aws_credentials
         )
+
+    @property
+    def uses_rollbar(self) -> bool:
+        return self.rollbar_token is not None
+
+    @property
+    def uses_logtail(self) -> bool:
+        return self.logtail_token is not None
 
     @property
     def _has_aws_credentials(self) -> bool:
@@ -206,6 +221,16 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         r.problems.append(f"{missing}: required when the other AWS key is set")
 
     cors_origins = _parse_origins(r, production)
+    rollbar_endpoint = r.valid(
+        "ROLLBAR_ENDPOINT", _HTTP_URL.match, "must be an http:// or https:// URL"
+    )
+    if rollbar_endpoint is not None and not rollbar_endpoint.endswith("/"):
+        rollbar_endpoint += "/"  # pyrollbar joins `item/` to it: without the slash it drops a part
+    logtail_host = r.valid(
+        "LOGTAIL_HOST",
+        lambda v: _HOST.match(v) or _HTTP_URL.match(v),
+        "must be a host name (s123.eu-nbg-2.betterstackdata.com) or an http(s):// URL",
+    )
     version = r.text("APP_VERSION") or r.text("FLY_IMAGE_REF") or "dev"
 
     settings = Settings(
@@ -227,6 +252,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         from_email=from_email,
         rollbar_token=r.text("ROLLBAR_TOKEN"),
         logtail_token=r.text("LOGTAIL_TOKEN"),
+        rollbar_endpoint=rollbar_endpoint,
+        logtail_host=logtail_host,
+        error_budget_per_day=r.integer(
+            "ERROR_BUDGET_PER_DAY", DEFAULT_ERROR_BUDGET_PER_DAY, 0, 5000
+        ),
         cors_origins=cors_origins,
         max_upload_bytes=r.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1, 1024**3),
         max_json_bytes=r.integer("MAX_JSON_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),

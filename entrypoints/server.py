@@ -11,12 +11,11 @@ shutdown that drains background work and closes the clients.
 
 from __future__ import annotations
 
-import logging
-import sys
 from typing import Any
 
 import uvicorn
 
+from adapters.telemetry.json_logs import install_json_logging
 from config.settings import Settings
 
 
@@ -41,9 +40,6 @@ def serve(app: Any, settings: Settings, host: str = "0.0.0.0") -> None:  # noqa:
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stdout,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        force=True,
-    )
+    """JSON lines on stdout, at `LOG_LEVEL` (what Fly.io and Render collect). The Logtail
+    shipper joins the root logger when the app starts serving (config/lifecycle.py)."""
+    install_json_logging(settings.log_level)

@@ -36,6 +36,7 @@ from domain.auth.secrets import Keyring
 from domain.errors import NotFound, ServiceUnavailable, TooManyRequests, Unauthorized
 from ports.cache import Cache
 from ports.clock import Clock
+from ports.events import EventLog
 from ports.ids import IdGenerator
 from ports.mail import Mailer
 from ports.otp import OtpStore
@@ -77,6 +78,7 @@ class AuthPorts:
     tasks: BackgroundTasks
     clock: Clock
     ids: IdGenerator
+    events: EventLog
 
 
 class AuthService:
@@ -105,10 +107,13 @@ class AuthService:
             except EmailTaken:  # a concurrent signup won
                 existing = await p.users.by_email(email)
             else:
+                p.events.record("signup", user_id=user.id, outcome="created")
                 await self._mail_code_if_free(user, OtpPurpose.VERIFY_EMAIL)
                 return
         if existing is None:
             return
+        outcome = "already_verified" if existing.email_verified else "not_yet_verified"
+        p.events.record("signup", user_id=existing.id, outcome=outcome)
         if existing.email_verified:
             if await self._cooldown_free(email, "signup_notice"):
                 self._send_later(signup_attempt_email(existing.email, existing.name), "notice")
@@ -140,7 +145,7 @@ class AuthService:
             raise EmailNotVerified()
         if window.count:
             await p.limiter.reset(key)
-        return await self._open_session(user)
+        return await self._open_session(user, "password")
 
     # email codes --------------------------------------------------------------------------
 
@@ -162,6 +167,7 @@ class AuthService:
         if user is None:
             raise InvalidOtp()
         await self._check_code(user, purpose, code)
+        p.events.record("otp_verified", user_id=user.id, purpose=purpose.value)
         if purpose is OtpPurpose.PASSWORD_RESET:
             return await self._grant_reset(user)
         # A code from the mailbox proves the address: verify it if it was not yet.
@@ -169,7 +175,8 @@ class AuthService:
         if verified is not user:
             await p.users.save(verified)
             await self._forget(user.id)
-        return await self._open_session(verified)
+            p.events.record("email_verified", user_id=user.id)
+        return await self._open_session(verified, f"code:{purpose.value}")
 
     async def reset_password(self, reset_token: str, new_password: str) -> None:
         p = self._p
@@ -187,6 +194,7 @@ class AuthService:
         await self._forget(user_id)
         await p.sessions.revoke_all(user_id)
         await p.limiter.reset(f"rate:{user_id}:login")
+        p.events.record("password_reset", user_id=user_id)
 
     # sessions -----------------------------------------------------------------------------
 
@@ -220,7 +228,7 @@ class AuthService:
             current = keys.refresh_token(family_id, family.generation, family.salt)
             return await self._pair(family.user_id, family_id, current)
         await p.sessions.revoke(family_id)
-        log.warning("refresh token reuse: session family %s revoked", family_id)
+        p.events.warn("token_reused", user_id=family.user_id, session_id=family_id)
         raise TokenReused()
 
     async def logout(self, user_id: str, refresh_token: str) -> None:
@@ -229,9 +237,11 @@ class AuthService:
         family = await self._p.sessions.get(parsed[0]) if parsed else None
         if family is not None and family.user_id == user_id:
             await self._p.sessions.revoke(family.id)
+            self._p.events.record("logout", user_id=user_id, session_id=family.id)
 
     async def logout_all(self, user_id: str) -> None:
         await self._p.sessions.revoke_all(user_id)
+        self._p.events.record("logout_all", user_id=user_id)
 
     # the signed-in user -------------------------------------------------------------------
 
@@ -296,7 +306,9 @@ class AuthService:
         expires_at = int(p.clock.now().timestamp()) + ttl
         return ResetGrant(self._keys.reset_token(user.id, grant_id, expires_at), ttl)
 
-    async def _open_session(self, user: User) -> TokenPair:
+    async def _open_session(self, user: User, method: str) -> TokenPair:
+        """A new session family (a login); `method` says how the user proved who they are:
+        `password`, or `code:<purpose>` for an email code."""
         p, keys = self._p, self._keys
         now = p.clock.now()
         family_id, salt = p.ids.new_id(), keys.new_salt()
@@ -314,6 +326,7 @@ class AuthService:
                 expires_at=now + timedelta(seconds=self._policy.refresh_ttl_s),
             )
         )
+        p.events.record("login", user_id=user.id, session_id=family_id, method=method)
         return self._issue(user.profile(), family_id, token, now)
 
     async def _pair(self, user_id: str, family_id: str, refresh_token: str) -> TokenPair:
@@ -353,6 +366,7 @@ class AuthService:
         ttl = self._policy.otp_ttl_s
         await self._p.otp.put(user.id, purpose, self._keys.code_hash(user.id, purpose, code), ttl)
         await self._p.mailer.send(code_email(user.email, user.name, purpose, code, ttl // 60))
+        self._p.events.record("otp_sent", user_id=user.id, purpose=purpose.value)
 
     def _send_later(self, message: Email, kind: str) -> None:
         self._p.tasks.spawn(self._p.mailer.send(message), name=f"mail-{kind}")

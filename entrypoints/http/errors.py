@@ -1,7 +1,9 @@
 """Every failure leaves the HTTP layer in the contract's error shape, and only here.
 
 `{"error": {"code", "message", "request_id", "details"?}}`: no traceback, driver text or path
-ever reaches a client; the full exception goes to the log with the request id.
+ever reaches a client; the full exception goes to the log with the request id, and to the error
+reporter (Rollbar) once, with the request id, route, user id and code version. 4xx outcomes are
+answers, not errors: they are neither logged as errors nor reported.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from quart import Quart, Response, jsonify, request
+from quart import Quart, Response, g, got_request_exception, jsonify, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from domain.errors import DomainError, TooManyRequests
-from entrypoints.http.request_id import current_request_id
+from entrypoints.http.deps import container
+from entrypoints.http.request_id import current_request_id, current_route
+from ports.errors import ErrorContext
 
 log = logging.getLogger("flowhub.http")
 
@@ -104,9 +108,10 @@ def register_error_handlers(app: Quart) -> None:
         headers = {}
         if isinstance(error, TooManyRequests):
             headers["Retry-After"] = str(error.retry_after_s)
-        return error_response(
-            DOMAIN_STATUS.get(error.code, 400), error.code, error.message, headers=headers
-        )
+        status = DOMAIN_STATUS.get(error.code, 400)
+        if status >= 500:  # a dependency is down: an error, unlike the 4xx answers
+            report_unexpected(error)
+        return error_response(status, error.code, error.message, headers=headers)
 
     @app.errorhandler(MalformedJson)
     async def on_malformed_json(error: MalformedJson) -> Response:
@@ -125,15 +130,47 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(Exception)
     async def on_unexpected(error: Exception) -> Response:
-        log.error(
-            "unhandled exception on %s %s (request %s)",
-            request.method,
-            request.path,
-            current_request_id(),
-            exc_info=error,
-        )
+        report_unexpected(error)
         code, message = HTTP_CODES[500]
         return error_response(500, code, message)
+
+    async def outside_handlers(sender: Quart, exception: BaseException, **_: object) -> None:
+        """An exception Quart caught outside the handlers (an after-request hook): Quart logs
+        it and answers 500; it is reported here."""
+        if isinstance(exception, Exception):
+            _report(exception)
+
+    got_request_exception.connect(outside_handlers, app, weak=False)
+
+
+def report_unexpected(error: Exception) -> None:
+    """Log an unhandled exception with its request, and report it once."""
+    log.error(
+        "%s %s failed (request %s)",
+        request.method,
+        request.path,
+        current_request_id(),
+        exc_info=error,
+        extra={"route": current_route(), "user_id": g.get("user_id")},
+    )
+    _report(error)
+
+
+def _report(error: Exception) -> None:
+    try:
+        reporter = container().adapters.errors()
+        reporter.report(
+            error,
+            ErrorContext(
+                "http",
+                route=current_route(),
+                request_id=current_request_id(),
+                user_id=g.get("user_id"),
+                method=request.method,
+            ),
+        )
+    except Exception:  # reporting must never turn one failure into two
+        log.warning("could not report an unhandled exception", exc_info=True)
 
 
 async def _has_non_json_body() -> bool:

@@ -9,6 +9,7 @@ from functools import wraps
 from quart import Quart, Response, g, request
 from quart_schema import security_scheme
 
+from adapters.telemetry import context as log_context
 from domain.errors import ServiceUnavailable, TooManyRequests, Unauthorized
 from entrypoints.http.deps import container
 
@@ -43,6 +44,7 @@ def authenticated[**P, R](handler: Callable[P, Awaitable[R]]) -> Callable[P, Awa
         c = container()
         claims = c.adapters.tokens().verify(bearer_token(), c.adapters.clock().now())
         g.user_id, g.session_id = claims.user_id, claims.session_id
+        log_context.annotate(user_id=claims.user_id)  # on every log line from here on
         try:
             window = await c.services.auth().count_api_request(claims.user_id)
         except ServiceUnavailable:

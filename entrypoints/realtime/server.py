@@ -1,13 +1,31 @@
-"""The Socket.IO server, mounted beside Quart in the one ASGI application."""
+"""The Socket.IO server, mounted beside Quart in the one ASGI application.
+
+Every handler is registered through `on()`, which gives each event a request id in the log
+context and turns what escapes the handler into an answer: a domain error (a 4xx outcome)
+becomes `{"ok": false, "error": {code, message}}` (or a refused connection), anything else is
+logged, reported once to the error reporter and answered as `internal_error`.
+"""
 
 from __future__ import annotations
 
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import wraps
 from typing import Any
 
 import socketio
 
+from adapters.telemetry import context as log_context
 from config.container import Container
-from domain.errors import Unauthorized
+from domain.errors import DomainError, ServiceUnavailable, Unauthorized
+from ports.errors import ErrorContext
+
+log = logging.getLogger("flowhub.realtime")
+
+type Handler = Callable[..., Awaitable[Any]]
+
+INTERNAL_ERROR = {"code": "internal_error", "message": "Something went wrong on our side."}
 
 
 def create_realtime_server(container: Container) -> socketio.AsyncServer:
@@ -24,7 +42,9 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
         logger=False,
         engineio_logger=False,
     )
+    on = handlers(sio, container)
 
+    @on("connect")
     async def connect(sid: str, environ: dict[str, Any], auth: object) -> None:
         """Only a valid access token in `auth.token` opens a socket."""
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -37,5 +57,85 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized") from None
         await sio.save_session(sid, {"user_id": claims.user_id, "session_id": claims.session_id})
 
-    sio.on("connect", connect)
     return sio
+
+
+def handlers(
+    sio: socketio.AsyncServer, container: Container
+) -> Callable[[str], Callable[[Handler], Handler]]:
+    """`@on(event)`: register a handler on `sio` with errors handled and reported."""
+
+    def on(event: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            wrapped = guarded(sio, container, event, handler)
+            sio.on(event, wrapped)
+            return wrapped
+
+        return register
+
+    return on
+
+
+def guarded(
+    sio: socketio.AsyncServer, container: Container, event: str, handler: Handler
+) -> Handler:
+    @wraps(handler)
+    async def run(sid: str, *args: Any) -> Any:
+        request_id = uuid.uuid4().hex
+        token = log_context.bind(request_id=request_id)
+        try:
+            return await handler(sid, *args)
+        except socketio.exceptions.ConnectionRefusedError:
+            raise
+        except DomainError as error:
+            if isinstance(error, ServiceUnavailable):  # a dependency is down: an error
+                await _log_and_report(
+                    sio, container, event, sid=sid, request_id=request_id, error=error
+                )
+            if event == "connect":
+                raise socketio.exceptions.ConnectionRefusedError(error.code) from None
+            return {"ok": False, "error": {"code": error.code, "message": error.message}}
+        except Exception as error:
+            await _log_and_report(
+                sio, container, event, sid=sid, request_id=request_id, error=error
+            )
+            if event == "connect":
+                raise socketio.exceptions.ConnectionRefusedError("internal_error") from None
+            return {"ok": False, "error": INTERNAL_ERROR}
+        finally:
+            log_context.unbind(token)
+
+    return run
+
+
+async def _log_and_report(
+    sio: socketio.AsyncServer,
+    container: Container,
+    event: str,
+    *,
+    sid: str,
+    request_id: str,
+    error: Exception,
+) -> None:
+    user_id = await _user_id(sio, sid)
+    log.error(
+        "unhandled exception in Socket.IO handler %s",
+        event,
+        exc_info=error,
+        extra={"route": event, "user_id": user_id},
+    )
+    try:
+        container.adapters.errors().report(
+            error, ErrorContext("socketio", route=event, request_id=request_id, user_id=user_id)
+        )
+    except Exception:
+        log.warning("could not report an unhandled exception", exc_info=True)
+
+
+async def _user_id(sio: socketio.AsyncServer, sid: str) -> str | None:
+    try:
+        session = await sio.get_session(sid)
+    except Exception:  # no session yet (connect), or the socket is gone
+        return None
+    user_id = session.get("user_id") if isinstance(session, dict) else None
+    return user_id if isinstance(user_id, str) else None

@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 
 from pydantic import BaseModel, Field
-from quart import Blueprint, current_app
+from quart import Blueprint, current_app, request
 from quart_schema import validate_request
 
 from domain.errors import NotFound, TooManyRequests
+from entrypoints.http.guard import authenticated
 
 blueprint = Blueprint("testing", __name__, url_prefix="/_test")
 
@@ -53,3 +54,43 @@ async def slow() -> dict[str, str]:
 async def lifecycle() -> dict[str, bool]:
     """Whether Quart's before_serving hook ran, i.e. the ASGI lifespan reached Quart."""
     return {"started": current_app.extensions["container"].lifecycle().started}
+
+
+# --- observability: errors that carry secrets, and errors from distinct places ---------------
+
+LEAKY_SECRETS = {
+    "email": "ada.lovelace@example.com",
+    "code": "482913",
+    "aws_key_id": "AKIAIOSFODNN7EXAMPLE",
+    "aws_secret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "db_password": "s3cr3t-db-pw",
+}
+
+
+@blueprint.post("/leak")
+@authenticated
+async def leak() -> dict[str, str]:
+    """Fails with a message full of what must never reach Rollbar: the password and token of
+    the request, an email address, a code, AWS keys and a database password."""
+    body = await request.get_json()
+    token = request.headers.get("Authorization", "")
+    s = LEAKY_SECRETS
+    raise RuntimeError(
+        f"login for {s['email']} failed: password={body['password']} {token} "
+        f"code {s['code']} aws {s['aws_key_id']} {s['aws_secret']} "
+        f"mongodb://flowhub:{s['db_password']}@db.example.net/flowhub"
+    )
+
+
+@blueprint.get("/fail/<int:n>")
+async def fail(n: int) -> dict[str, str]:
+    """Five different failures (five fingerprints), by `n`."""
+    if n == 0:
+        raise RuntimeError("first")
+    if n == 1:
+        raise KeyError("second")
+    if n == 2:
+        raise ValueError("third")
+    if n == 3:
+        raise LookupError("fourth")
+    raise ArithmeticError("fifth")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from adapters.jwt.access_tokens import JwtAccessTokenCodec
 from adapters.memory.cache import MemoryCache
 from adapters.memory.clock import MemoryClock
+from adapters.memory.events import MemoryEventLog
 from adapters.memory.hasher import MemoryPasswordHasher
 from adapters.memory.mail import MemoryMailer
 from adapters.memory.otp import MemoryOtpStore
@@ -34,6 +35,7 @@ class World:
     mailer: MemoryMailer
     tasks: AsyncioBackgroundTasks
     tokens: JwtAccessTokenCodec
+    events: MemoryEventLog
 
     async def mail_to(self, email: str) -> list[str]:
         await self.tasks.drain(5)
@@ -64,6 +66,7 @@ def build_world() -> World:
     mailer = MemoryMailer(clock)
     tasks = AsyncioBackgroundTasks()
     tokens = JwtAccessTokenCodec(SECRET)
+    events = MemoryEventLog()
     ports = AuthPorts(
         users=users,
         sessions=sessions,
@@ -76,6 +79,7 @@ def build_world() -> World:
         tasks=tasks,
         clock=clock,
         ids=RandomIdGenerator(),
+        events=events,
     )
     auth = AuthService(ports, Keyring("r" * 48))
-    return World(auth, clock, users, sessions, otp, mailer, tasks, tokens)
+    return World(auth, clock, users, sessions, otp, mailer, tasks, tokens, events)

@@ -149,3 +149,38 @@ def test_secrets_are_not_in_the_settings_repr() -> None:
         ":pw@",
     ):
         assert secret not in text
+
+
+def test_telemetry_endpoints_and_the_error_budget_are_read_and_checked() -> None:
+    settings = load_settings(
+        {
+            "ROLLBAR_TOKEN": "r",
+            "ROLLBAR_ENDPOINT": "http://127.0.0.1:9000/api/1",
+            "LOGTAIL_TOKEN": "l",
+            "LOGTAIL_HOST": "s1234.eu-nbg-2.betterstackdata.com",
+            "ERROR_BUDGET_PER_DAY": "40",
+        }
+    )
+    assert settings.uses_rollbar and settings.uses_logtail
+    assert settings.rollbar_endpoint == "http://127.0.0.1:9000/api/1/"  # pyrollbar needs the /
+    assert settings.logtail_host == "s1234.eu-nbg-2.betterstackdata.com"
+    assert settings.error_budget_per_day == 40
+
+    defaults = load_settings({})
+    assert not (defaults.uses_rollbar or defaults.uses_logtail)
+    assert defaults.error_budget_per_day == 150
+    assert defaults.rollbar_endpoint is None and defaults.logtail_host is None
+
+
+def test_malformed_telemetry_settings_are_named() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(
+            {
+                "ROLLBAR_ENDPOINT": "ftp://rollbar",
+                "LOGTAIL_HOST": "not a host",
+                "ERROR_BUDGET_PER_DAY": "9000",
+            }
+        )
+    message = str(caught.value)
+    for name in ("ROLLBAR_ENDPOINT", "LOGTAIL_HOST", "ERROR_BUDGET_PER_DAY"):
+        assert name in message

@@ -1,0 +1,89 @@
+"""What escapes a Socket.IO handler: reported once when it is a bug, answered in the
+acknowledgement's shape either way, never reported when it is a 4xx-like outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import socketio
+
+from adapters.memory.errors import MemoryErrorReporter
+from config.container import Container, build_container
+from config.settings import load_settings
+from domain.errors import NotFound
+from entrypoints.realtime.server import create_realtime_server, handlers
+
+pytestmark = pytest.mark.api
+
+
+def build() -> tuple[socketio.AsyncServer, Container, MemoryErrorReporter]:
+    container = build_container(load_settings({"APP_ENV": "test"}))
+    sio = create_realtime_server(container)
+    sink = container.adapters.error_sink()
+    assert isinstance(sink, MemoryErrorReporter)
+    return sio, container, sink
+
+
+async def trigger(sio: socketio.AsyncServer, event: str, *args: Any) -> Any:
+    return await sio._trigger_event(event, "/", "sid-1", *args)
+
+
+async def test_an_exception_in_an_event_handler_is_reported_and_acknowledged() -> None:
+    sio, container, sink = build()
+    on = handlers(sio, container)
+
+    @on("message:send")
+    async def send(sid: str, data: object) -> dict[str, object]:
+        raise RuntimeError("the room table is gone")
+
+    ack = await trigger(sio, "message:send", {"room_id": "r1", "body": "hi"})
+
+    assert ack == {
+        "ok": False,
+        "error": {"code": "internal_error", "message": "Something went wrong on our side."},
+    }
+    [report] = sink.reports
+    assert report.context.source == "socketio"
+    assert report.context.route == "message:send"
+    assert report.context.request_id
+
+
+async def test_a_domain_error_is_an_answer_not_an_error() -> None:
+    sio, container, sink = build()
+    on = handlers(sio, container)
+
+    @on("room:join")
+    async def join(sid: str, data: object) -> dict[str, object]:
+        raise NotFound("No such room.")
+
+    ack = await trigger(sio, "room:join", {"room_id": "nope"})
+
+    assert ack == {"ok": False, "error": {"code": "not_found", "message": "No such room."}}
+    assert sink.reports == []
+
+
+class BrokenCodec:
+    def verify(self, token: str, now: object) -> object:
+        raise RuntimeError("the signing key could not be read")
+
+
+async def test_a_bug_in_connect_refuses_the_socket_and_is_reported() -> None:
+    from dependency_injector import providers
+
+    sio, container, sink = build()
+    container.adapters.tokens.override(providers.Object(BrokenCodec()))
+
+    with pytest.raises(socketio.exceptions.ConnectionRefusedError) as refused:
+        await trigger(sio, "connect", {}, {"token": "a-token"})
+
+    assert refused.value.error_args == {"message": "internal_error"}
+    [report] = sink.reports
+    assert (report.context.source, report.context.route) == ("socketio", "connect")
+
+
+async def test_a_bad_token_is_refused_and_not_reported() -> None:
+    sio, _, sink = build()
+    with pytest.raises(socketio.exceptions.ConnectionRefusedError):
+        await trigger(sio, "connect", {}, {"token": "not-a-jwt"})
+    assert sink.reports == []

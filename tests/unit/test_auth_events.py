@@ -1,0 +1,82 @@
+"""AuthService tells the operators' log what happened, through the EventLog port, with ids and
+outcomes only."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from domain.auth.errors import TokenReused
+from domain.auth.model import OtpPurpose, ResetGrant
+from tests.unit.auth_fixtures import PASSWORD, World, build_world
+
+pytestmark = pytest.mark.unit
+
+EMAIL = "ada@example.com"
+
+
+@pytest.fixture
+def world() -> World:
+    return build_world()
+
+
+async def test_signup_and_verification_are_recorded(world: World) -> None:
+    pair = await world.verified_user(EMAIL)
+    user_id = pair.user.id
+
+    assert world.events.names() == [
+        "signup", "otp_sent", "otp_verified", "email_verified", "login",
+    ]  # fmt: skip
+    assert world.events.named("signup") == [{"user_id": user_id, "outcome": "created"}]
+    assert world.events.named("otp_sent") == [{"user_id": user_id, "purpose": "verify_email"}]
+    [login] = world.events.named("login")
+    assert login["method"] == "code:verify_email" and login["user_id"] == user_id
+
+
+async def test_a_password_login_and_a_code_login_say_how(world: World) -> None:
+    await world.verified_user(EMAIL)
+    await world.auth.login(EMAIL, PASSWORD, ip="10.0.0.1")
+    world.clock.advance(61)
+    code = await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
+    await world.auth.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+
+    assert [e["method"] for e in world.events.named("login")] == [
+        "code:verify_email", "password", "code:login",
+    ]  # fmt: skip
+
+
+async def test_a_password_reset_is_recorded(world: World) -> None:
+    pair = await world.verified_user(EMAIL)
+    world.clock.advance(61)
+    code = await world.request_and_read(EMAIL, OtpPurpose.PASSWORD_RESET)
+    grant = await world.auth.verify_code(EMAIL, OtpPurpose.PASSWORD_RESET, code)
+    assert isinstance(grant, ResetGrant)
+    await world.auth.reset_password(grant.reset_token, "a brand new password")
+
+    assert world.events.named("password_reset") == [{"user_id": pair.user.id}]
+
+
+async def test_a_reused_refresh_token_is_a_notable_event(world: World) -> None:
+    pair = await world.verified_user(EMAIL)
+    await world.auth.refresh(pair.refresh_token)
+    world.clock.advance(11)  # past the grace window
+    with pytest.raises(TokenReused):
+        await world.auth.refresh(pair.refresh_token)
+
+    [reused] = [e for e in world.events.events if e.name == "token_reused"]
+    assert reused.notable
+    assert reused.fields["user_id"] == pair.user.id
+
+
+async def test_events_carry_no_personal_data(world: World) -> None:
+    pair = await world.verified_user(EMAIL)
+    await world.auth.login(EMAIL, PASSWORD, ip="10.0.0.1")
+    await world.auth.logout(pair.user.id, pair.refresh_token)
+    await world.auth.logout_all(pair.user.id)
+    code = await world.last_code(EMAIL)
+
+    recorded = json.dumps([e.fields for e in world.events.events])
+    for personal in (EMAIL, "Ada", PASSWORD, code, pair.refresh_token, pair.access_token):
+        assert personal not in recorded
+    assert {"logout", "logout_all"} <= set(world.events.names())
