@@ -234,6 +234,17 @@ def tree_cpu_ms(root: int) -> float:
     return ticks * 1000 / _CLOCK_TICKS
 
 
+def wait_cpu_idle(pid: int, deadline: Deadline, window_s: float = 0.25) -> bool:
+    """Wait until a process tree uses at most one clock tick of CPU in `window_s` (a server
+    that finished the requests a load generator left in flight). False if it never did."""
+    while not deadline.expired:
+        before = tree_cpu_ms(pid)
+        time.sleep(window_s)
+        if tree_cpu_ms(pid) - before <= 1000 / _CLOCK_TICKS:
+            return True
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class HostCpu:
     busy: int

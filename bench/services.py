@@ -13,10 +13,12 @@ import selectors
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Self
 
 from bench.harness import LOOPBACK, Deadline, Process, free_port
 
@@ -63,6 +65,8 @@ class Services:
     mongodb_uri: str
     redis_url: str
     aws_endpoint_url: str
+    redis_port: int
+    pids: Mapping[str, int]  # "mongoeco", "redis-server" (moto is a thread of this process)
 
 
 def production_env(services: Services) -> dict[str, str]:
@@ -128,7 +132,13 @@ def production_services(
         mongodb_uri = _read_first_line(mongo, deadline)
         if not mongodb_uri.startswith("mongodb://"):
             raise ServiceError(f"mongoeco printed {mongodb_uri!r}, not a mongodb:// URI")
-        yield Services(mongodb_uri, f"redis://{LOOPBACK}:{redis_port}/0", aws_endpoint_url)
+        yield Services(
+            mongodb_uri,
+            f"redis://{LOOPBACK}:{redis_port}/0",
+            aws_endpoint_url,
+            redis_port,
+            {"mongoeco": mongo.pid, "redis-server": redis.pid},
+        )
 
 
 @contextlib.contextmanager
@@ -193,3 +203,120 @@ def _read_first_line(process: Process, deadline: Deadline) -> str:
                 raise ServiceError(f"{process.name} exited:\n{process.log_tail()}")
             line += chunk
     return line.decode().strip()
+
+
+# --- what the services saw ----------------------------------------------------------------------
+
+
+def _resp_command(*args: str) -> bytes:
+    parts = [f"*{len(args)}\r\n".encode()]
+    for arg in args:
+        data = arg.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+def _read_line(sock: socket.socket, buffer: bytearray) -> bytes:
+    while b"\r\n" not in buffer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ServiceError("redis closed the connection")
+        buffer += chunk
+    line, _, rest = bytes(buffer).partition(b"\r\n")
+    buffer[:] = rest
+    return line
+
+
+def redis_info(port: int, *sections: str) -> dict[str, str]:
+    """`INFO <sections>` of the redis-server on `port`, as `field: value` (one call, so it adds
+    exactly one `info` to the server's counters)."""
+    with socket.create_connection((LOOPBACK, port), timeout=5.0) as sock:
+        sock.sendall(_resp_command("INFO", *sections))
+        buffer = bytearray()
+        header = _read_line(sock, buffer)
+        if not header.startswith(b"$"):
+            raise ServiceError(f"INFO answered {header[:80]!r}")
+        size = int(header[1:])
+        while len(buffer) < size:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ServiceError("redis closed the connection during INFO")
+            buffer += chunk
+    info: dict[str, str] = {}
+    for line in bytes(buffer[:size]).decode().splitlines():
+        key, sep, value = line.partition(":")
+        if sep and not line.startswith("#"):
+            info[key] = value
+    return info
+
+
+def command_calls(info: Mapping[str, str]) -> dict[str, int]:
+    """Calls per command from `INFO commandstats` (`cmdstat_evalsha:calls=3,usec=...`); commands
+    run by Lua scripts are counted too."""
+    calls: dict[str, int] = {}
+    for key, value in info.items():
+        if key.startswith("cmdstat_"):
+            fields = dict(item.split("=", 1) for item in value.split(","))
+            calls[key.removeprefix("cmdstat_")] = int(fields["calls"])
+    return calls
+
+
+class RedisMonitor:
+    """`MONITOR` on a connection of its own, on a thread: counts every command redis-server
+    runs by (source, command), source being "client" (sent over a connection) or "lua" (run
+    by a script). MONITOR costs the server time: only for counting, never while timing."""
+
+    def __init__(self, port: int) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+        self._sock = socket.create_connection((LOOPBACK, port), timeout=5.0)
+        self._buffer = bytearray()
+        self._sock.sendall(_resp_command("MONITOR"))
+        if _read_line(self._sock, self._buffer) != b"+OK":
+            self._sock.close()
+            raise ServiceError("redis refused MONITOR")
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="redis-monitor", daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self, drain_s: float = 0.3) -> None:
+        """Stop after `drain_s` more of reading (the lines of the last commands may still be
+        on their way)."""
+        if not self._stop.is_set():
+            time.sleep(drain_s)
+            self._stop.set()
+            self._thread.join(timeout=2.0)
+            self._sock.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                line = _read_line(self._sock, self._buffer)
+            except (TimeoutError, OSError, ServiceError):
+                continue
+            self._count(line.decode(errors="replace"))
+
+    def _count(self, line: str) -> None:
+        # +1700000000.123456 [0 127.0.0.1:53422] "evalsha" "..."   |   [0 lua] "INCR" "..."
+        source_end = line.find("] ")
+        if not line.startswith("+") or source_end < 0:
+            return
+        source = "lua" if line[:source_end].endswith(" lua") else "client"
+        command = line[source_end + 2 :].split(" ", 1)[0].strip('"').lower()
+        self.counts[source, command] = self.counts.get((source, command), 0) + 1
+
+
+def moto_sent_messages(endpoint_url: str) -> list[dict[str, Any]]:
+    """Every message moto's SES accepted, from its state dump (as tests/support/moto.py)."""
+    import httpx
+
+    response = httpx.get(f"{endpoint_url}/moto-api/data.json", timeout=10.0)
+    response.raise_for_status()
+    messages: list[dict[str, Any]] = response.json().get("ses", {}).get("Message", [])
+    return messages

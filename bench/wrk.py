@@ -1,11 +1,12 @@
-"""Run wrk and read what it prints: requests/s, latency percentiles, errors."""
+"""Run wrk and read what it prints: requests/s, latency percentiles, errors, and the counters a
+script's `done()` prints as `bench <name> <count>` lines."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 WRK = "/usr/bin/wrk"
@@ -16,6 +17,7 @@ _RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
 _PERCENTILE = re.compile(r"^\s+(50|75|90|99)%\s+" + _DURATION, re.M)
 _TOTAL = re.compile(r"^\s+(\d+) requests in ", re.M)
 _NON_2XX = re.compile(r"^\s+Non-2xx or 3xx responses:\s+(\d+)", re.M)
+_COUNTER = re.compile(r"^bench (\S+) (\d+)$", re.M)
 _SOCKET_ERRORS = re.compile(
     r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", re.M
 )
@@ -33,6 +35,7 @@ class WrkResult:
     requests: int
     non_2xx: int  # wrk counts responses with a status >= 400 ("Non-2xx or 3xx")
     socket_errors: int  # connect + read + write + timeout
+    counters: Mapping[str, int] = field(default_factory=dict)  # from the script, if any
 
 
 def _ms(value: str, unit: str) -> float:
@@ -54,6 +57,7 @@ def parse_wrk(output: str) -> WrkResult:
         requests=int(total.group(1)),
         non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
         socket_errors=sum(int(n) for n in errors.groups()) if errors else 0,
+        counters={m.group(1): int(m.group(2)) for m in _COUNTER.finditer(output)},
     )
 
 
