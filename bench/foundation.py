@@ -6,8 +6,9 @@ same stack, served by real ASGI server processes on loopback.
     .venv/bin/python -m bench.foundation --servers all  # + hypercorn, granian (baseline, dev)
 
 Targets: BASELINE (bench/baseline_app.py), FLOWHUB-DEV (in-memory adapters) and FLOWHUB-PROD
-(APP_ENV=production against redis-server, mongoeco's wire server and moto, all started here), both
-FlowHub shapes through bench/apps.py. For every target and server:
+(APP_ENV=production against redis-server, mongoeco's wire server and moto, all started here, and
+Rollbar and Logtail pointed at a local capture server), both FlowHub shapes through bench/apps.py.
+For every target and server:
 
 - cold start: spawn to the first `200` from `GET /health` (raw connections every 5 ms), median of
   N starts after one untimed priming start; the starts run in rounds over every target, so a drift
@@ -64,6 +65,7 @@ from bench.harness import (
 )
 from bench.services import bench_env, production_env, production_services
 from bench.wrk import WrkResult, run_wrk
+from tests.support.capture import CaptureServer
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -598,8 +600,15 @@ def _run(bench: Bench) -> None:
     )
     baseline = App("baseline", "bench.baseline_app:create_app", {})
     progress("starting redis-server, mongoeco and moto for FLOWHUB-PROD")
-    with production_services(bench.base_env(), bench.logs, bench.deadline) as services:
-        env = production_env(services)
+    with (
+        production_services(bench.base_env(), bench.logs, bench.deadline) as services,
+        CaptureServer() as sinks,  # Rollbar and Logtail: local, never the real services
+    ):
+        env = {
+            **production_env(services),
+            "ROLLBAR_ENDPOINT": sinks.rollbar_endpoint,
+            "LOGTAIL_HOST": sinks.logtail_host,
+        }
         load_settings(env)
         prod = App("flowhub-prod", "bench.apps:create_flowhub_app", env, production=True)
         # The reference server runs the three targets of the ratio checks; the others run

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, is_dataclass
 from typing import Any, Protocol
 
 from adapters.lifecycle import ManagedClient
@@ -139,9 +140,26 @@ class Lifecycle:
         close = getattr(self._errors, "close", None)
         if callable(close):
             close()
+        self._log_telemetry_totals()
         if self._loop is not None:
             self._loop.set_exception_handler(self._previous_handler)
             self._loop = None
+
+    def _log_telemetry_totals(self) -> None:
+        """What the sinks delivered and dropped in this process's life (stdout only: the
+        shipper is detached by now)."""
+        totals: dict[str, Any] = {}
+        sources = {
+            "logtail": self._log_shipper,
+            "errors": self._errors,
+            "error_sink": getattr(self._errors, "inner", None),
+        }
+        for name, source in sources.items():
+            stats = getattr(source, "stats", None)
+            if stats is not None and is_dataclass(stats) and not isinstance(stats, type):
+                totals[name] = asdict(stats)
+        if totals:
+            log.info("telemetry totals at stop", extra=totals)
 
     async def _close(self, client: ManagedClient[Any]) -> None:
         async with asyncio.timeout(self._close_timeout_s):
