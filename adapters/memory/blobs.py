@@ -146,9 +146,13 @@ class MemoryBlobStorage:
 
 
 async def _receive(chunks: AsyncIterable[bytes], max_bytes: int) -> bytes:
-    buffer = bytearray()
+    """The whole stream (kept as its chunks until the end: no reallocating buffer that
+    briefly needs twice the memory), `PayloadTooLarge` at the first byte past `max_bytes`."""
+    received: list[bytes] = []
+    size = 0
     async for chunk in chunks:
-        buffer += chunk
-        if len(buffer) > max_bytes:
+        size += len(chunk)
+        if size > max_bytes:
             raise PayloadTooLarge()
-    return bytes(buffer)
+        received.append(chunk)
+    return b"".join(received)

@@ -110,7 +110,7 @@ class FileService:
             content_type=media,
             status=FileStatus.READY,
             object_key=key,
-            created_at=p.clock.now(),
+            created_at=_to_ms(p.clock.now()),
         )
         try:
             await p.files.add(record)
@@ -133,7 +133,7 @@ class FileService:
         if declared is None or declared not in policy.allowed_types:
             raise UnsupportedMediaType()
         self._sweep_soon()
-        now = p.clock.now()
+        now = _to_ms(p.clock.now())
         file_id = p.ids.new_id()
         record = StoredFile(
             id=file_id,
@@ -255,6 +255,11 @@ class FileService:
         if declared is not None and declared != sniffed:
             raise UnsupportedMediaType("The file's content is not what its declared type says.")
         return sniffed
+
+
+def _to_ms(moment: datetime) -> datetime:
+    """Creation times to the millisecond: what MongoDB keeps and what a cursor carries."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def object_key(owner_id: str, file_id: str) -> str:

@@ -36,6 +36,7 @@ from domain.files.names import content_disposition
 from entrypoints.http.app import create_http_app
 from ports.blobs import BlobStorage
 from tests.contract.conftest import unreachable_port
+from tests.support.moto import reset_moto
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -71,15 +72,6 @@ async def _bucket(managed: ManagedClient[S3Client]) -> str:
         Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION}
     )
     return name
-
-
-async def reset_moto(endpoint_url: str) -> None:
-    """moto keeps every S3 key it ever made, multipart parts included, and the parts break its
-    state dump (`/moto-api/data.json`, which the SES tests read back mail from) for the rest of
-    the session; a reset clears them. Tests make their own buckets and identities, so nothing
-    another test needs is lost."""
-    async with httpx.AsyncClient(base_url=endpoint_url, timeout=10) as http:
-        await http.post("/moto-api/reset")
 
 
 @pytest.fixture(params=["memory", "s3"])
