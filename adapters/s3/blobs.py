@@ -1,9 +1,14 @@
 """File contents in S3 (aiobotocore, one client opened on first use).
 
-Uploads stream: bytes are gathered into parts of `part_size` (5 MiB, S3's minimum) and a file
-that needs more than one part goes up as a multipart upload, so at most one part per upload is
-held in memory, never the whole file; a smaller file is one `PutObject`. Whatever fails (the
-size limit, the stream, S3), the multipart upload is aborted and nothing is stored.
+Uploads stream: bytes are cut into parts of `part_size` (16 MiB), each spooled to an anonymous
+temporary file rather than held in memory, and read from it by the HTTP client 64 KiB at a
+time. A file smaller than a part (every file under the default 10 MiB limit) is one
+`PutObject`; a larger one is a multipart upload in which part n goes up while part n + 1
+arrives. Measured with bench/files.py (10 MB files, moto, 2 CPUs): parts held in memory cost
+~21 MiB of RSS per concurrent upload (the part, the buffer it was cut from, the socket's copy),
+temporary files ~1.5 MiB; 5 MiB multipart parts, even pipelined, reached 0.55-0.57 of a direct
+`PutObject`'s throughput, one spooled `PutObject` 0.73-0.75. Whatever fails (the size limit,
+the stream, S3), nothing is stored: a multipart upload is aborted.
 
 Presigned downloads name the file through `response-content-disposition` (an attachment with
 RFC 5987's `filename*`); presigned uploads are POST policies in which S3 itself enforces the
@@ -12,10 +17,13 @@ Content-Type, the size range (`content-length-range`) and the expiry.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterable, AsyncIterator
+import tempfile
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
 
 from adapters.lifecycle import ManagedClient
 from domain.errors import ServiceUnavailable
@@ -30,7 +38,8 @@ else:
 
 log = logging.getLogger("flowhub.s3")
 
-PART_SIZE = 5 * 1024 * 1024
+MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest part (but the last)
+PART_SIZE = 16 * 1024 * 1024
 FAILURE_MESSAGE = "file storage is unavailable"
 
 
@@ -57,68 +66,85 @@ class S3BlobStorage:
     ) -> None:
         self._client = client
         self._bucket = bucket
-        self._part_size = max(part_size, PART_SIZE)
+        self._part_size = max(part_size, MIN_PART_SIZE)
 
     async def put(
         self, key: str, chunks: AsyncIterable[bytes], content_type: str, max_bytes: int
     ) -> int:
-        parts = _parts(chunks, self._part_size, max_bytes)
-        first = await anext(parts, b"")
-        second = await anext(parts, None)
+        parts = _spooled_parts(chunks, self._part_size, max_bytes)
+        try:
+            first = await anext(parts)
+            if first.size < self._part_size:  # the whole file: one PutObject
+                with first.file:
+                    async with _reachable():
+                        client = await self._client.get()
+                        await client.put_object(
+                            Bucket=self._bucket,
+                            Key=key,
+                            Body=first.file,
+                            ContentLength=first.size,
+                            ContentType=content_type,
+                        )
+                return first.size
+            return await self._multipart(key, content_type, first, parts)
+        finally:
+            await parts.aclose()
+
+    async def _multipart(
+        self, key: str, content_type: str, first: _Part, rest: AsyncIterator[_Part]
+    ) -> int:
+        """Upload part n while part n + 1 arrives (at most one part in flight)."""
         async with _reachable():
             client = await self._client.get()
-            if second is None:
-                await client.put_object(
-                    Bucket=self._bucket, Key=key, Body=first, ContentType=content_type
-                )
-                return len(first)
             started = await client.create_multipart_upload(
                 Bucket=self._bucket, Key=key, ContentType=content_type
             )
         upload_id = started["UploadId"]
+        done: list[dict[str, Any]] = []
+        in_flight: asyncio.Task[dict[str, Any]] | None = None
+        size = 0
         try:
-            return await self._multipart(
-                client, key, upload_id, first=first, second=second, rest=parts
-            )
+            part: _Part | None = first
+            while part is not None:
+                number = len(done) + (2 if in_flight else 1)
+                upload = self._upload_part(client, key, upload_id, number, part)
+                previous, in_flight = in_flight, asyncio.create_task(upload)
+                size += part.size
+                if previous is not None:
+                    done.append(await previous)
+                part = await anext(rest, None)
+            if in_flight is not None:
+                done.append(await in_flight)
+                in_flight = None
+            async with _reachable():
+                await client.complete_multipart_upload(
+                    Bucket=self._bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": done},  # type: ignore[typeddict-item]
+                )
         except BaseException:
+            if in_flight is not None:
+                in_flight.cancel()
+                await asyncio.gather(in_flight, return_exceptions=True)
             await self._abort(client, key, upload_id)
             raise
+        return size
 
-    async def _multipart(
-        self,
-        client: S3Client,
-        key: str,
-        upload_id: str,
-        *,
-        first: bytes,
-        second: bytes,
-        rest: AsyncIterator[bytes],
-    ) -> int:
-        done: list[dict[str, Any]] = []
-        size = 0
-
-        async def send(body: bytes) -> None:
-            nonlocal size
-            number = len(done) + 1
+    async def _upload_part(
+        self, client: S3Client, key: str, upload_id: str, number: int, part: _Part
+    ) -> dict[str, Any]:
+        with part.file:
             async with _reachable():
                 sent = await client.upload_part(
-                    Bucket=self._bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
+                    Bucket=self._bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=part.file,
+                    ContentLength=part.size,
                 )
-            done.append({"ETag": sent["ETag"], "PartNumber": number})
-            size += len(body)
-
-        await send(first)
-        await send(second)
-        async for part in rest:
-            await send(part)
-        async with _reachable():
-            await client.complete_multipart_upload(
-                Bucket=self._bucket,
-                Key=key,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": done},  # type: ignore[typeddict-item]
-            )
-        return size
+        return {"ETag": sent["ETag"], "PartNumber": number}
 
     async def _abort(self, client: S3Client, key: str, upload_id: str) -> None:
         try:
@@ -199,22 +225,46 @@ class S3BlobStorage:
         return PresignedPost(post["url"], {k: str(v) for k, v in post["fields"].items()})
 
 
-async def _parts(
+@dataclass(slots=True)
+class _Part:
+    file: IO[bytes]
+    size: int
+
+
+async def _spooled_parts(
     chunks: AsyncIterable[bytes], part_size: int, max_bytes: int
-) -> AsyncIterator[bytes]:
-    """The stream regrouped into parts of `part_size` bytes (the last one shorter),
-    `PayloadTooLarge` as soon as more than `max_bytes` have come."""
-    buffer = bytearray()
+) -> AsyncGenerator[_Part]:
+    """The stream cut into parts of `part_size` bytes (the last one shorter), each in an
+    anonymous temporary file (unlinked at once, gone when closed; the consumer closes it),
+    `PayloadTooLarge` as soon as more than `max_bytes` have come. The writes are small (a
+    chunk at a time) and go to the page cache, so they do not hold the event loop up."""
     total = 0
-    async for chunk in chunks:
-        total += len(chunk)
-        if total > max_bytes:
-            raise PayloadTooLarge()
-        buffer += chunk
-        while len(buffer) >= part_size:
-            with memoryview(buffer) as view:
-                part = bytes(view[:part_size])
-            del buffer[:part_size]
-            yield part
-    if buffer or total == 0:
-        yield bytes(buffer)
+    current: IO[bytes] | None = None
+    filled = 0
+    try:
+        async for chunk in chunks:
+            total += len(chunk)
+            if total > max_bytes:
+                raise PayloadTooLarge()
+            view = memoryview(chunk)
+            while view:
+                if current is None:
+                    current, filled = tempfile.TemporaryFile(), 0  # noqa: SIM115 (closed by the consumer)
+                piece = view[: part_size - filled]
+                current.write(piece)
+                filled += len(piece)
+                view = view[len(piece) :]
+                if filled == part_size:
+                    ready, current = current, None
+                    ready.seek(0)
+                    yield _Part(ready, filled)
+        if current is None:
+            if total:
+                return  # it ended exactly at a part's end
+            current = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the consumer)
+        ready, current = current, None
+        ready.seek(0)
+        yield _Part(ready, filled)
+    finally:
+        if current is not None:
+            current.close()

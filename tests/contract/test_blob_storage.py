@@ -26,7 +26,7 @@ from dependency_injector import providers
 from adapters.lifecycle import ManagedClient
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.clock import MemoryClock
-from adapters.s3.blobs import S3BlobStorage
+from adapters.s3.blobs import MIN_PART_SIZE, S3BlobStorage
 from adapters.s3.client import AwsConfig, aws_client
 from config.container import build_container
 from config.settings import load_settings
@@ -93,7 +93,8 @@ async def storage(
 ) -> AsyncIterator[Storage]:
     if s3_or_memory is not None:
         managed, endpoint_url = s3_or_memory
-        blobs = S3BlobStorage(managed, await _bucket(managed))
+        # the smallest parts S3 takes, so that a few MiB exercise multipart uploads
+        blobs = S3BlobStorage(managed, await _bucket(managed), part_size=MIN_PART_SIZE)
         async with httpx.AsyncClient(timeout=30) as http:
             yield Storage("s3", blobs, http, clock)
         await reset_moto(endpoint_url)
