@@ -103,8 +103,8 @@ class S3BlobStorage:
         done: list[dict[str, Any]] = []
         in_flight: asyncio.Task[dict[str, Any]] | None = None
         size = 0
+        part: _Part | None = first
         try:
-            part: _Part | None = first
             while part is not None:
                 number = len(done) + (2 if in_flight else 1)
                 upload = self._upload_part(client, key, upload_id, number, part)
@@ -127,6 +127,8 @@ class S3BlobStorage:
             if in_flight is not None:
                 in_flight.cancel()
                 await asyncio.gather(in_flight, return_exceptions=True)
+            if part is not None:
+                part.file.close()  # a part whose upload never started
             await self._abort(client, key, upload_id)
             raise
         return size

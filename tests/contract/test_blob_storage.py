@@ -149,6 +149,17 @@ async def test_a_file_larger_than_one_part_goes_up_whole(storage: Storage) -> No
     assert await storage.blobs.read("files/u/big", 0, len(data)) == data
 
 
+async def test_a_file_of_exactly_one_part_is_stored(storage: Storage) -> None:
+    data = b"\x89PNG" + bytes(MIN_PART_SIZE - 4)
+
+    assert await storage.blobs.put("files/u/one", chunks(data, 100_000), "image/png", 8 * MIB)
+
+    assert await storage.blobs.read("files/u/one", MIN_PART_SIZE - 10, 100) == data[-10:]
+    info = await storage.blobs.head("files/u/one")
+    assert info is not None
+    assert info.size == MIN_PART_SIZE
+
+
 async def test_an_empty_file_is_stored(storage: Storage) -> None:
     assert await storage.blobs.put("files/u/empty", chunks(b""), "text/plain", MIB) == 0
     info = await storage.blobs.head("files/u/empty")
