@@ -53,6 +53,7 @@ class FilePolicy:
     list_default: int = 50
     list_max: int = 100
     sweep_batch: int = 20
+    sweep_every_s: float = 60.0  # starting uploads sweeps expired ones at most this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class FileService:
     def __init__(self, ports: FilePorts, policy: FilePolicy | None = None) -> None:
         self._p = ports
         self._policy = policy or FilePolicy()
+        self._last_sweep: float | None = None
         unknown = set(self._policy.allowed_types) - set(SNIFFABLE_TYPES)
         if unknown:
             raise ValueError(f"cannot verify the content of {sorted(unknown)}")
@@ -225,6 +227,10 @@ class FileService:
     # internals ---------------------------------------------------------------------------
 
     def _sweep_soon(self) -> None:
+        now = self._p.clock.monotonic()
+        if self._last_sweep is not None and now - self._last_sweep < self._policy.sweep_every_s:
+            return
+        self._last_sweep = now
         self._p.tasks.spawn(self._sweep_quietly(), name="files-sweep")
 
     async def _sweep_quietly(self) -> None:

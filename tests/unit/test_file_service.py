@@ -376,6 +376,21 @@ async def test_starting_an_upload_sweeps_expired_ones_in_the_background(
     assert old.file.id not in world.files._files
 
 
+async def test_starting_uploads_sweeps_at_most_once_a_minute(world: FilesWorld) -> None:
+    async def start_at(advance_s: float) -> None:
+        world.clock.advance(advance_s)
+        await world.service.start_upload(ADA, "a.png", len(PNG), "image/png")
+        await world.tasks.drain(5)
+
+    await start_at(0)  # swept: nothing had expired
+    first = (await world.files.list_by_owner(ADA, 10))[0]
+    await start_at(3590)  # swept: still nothing
+    await start_at(20)  # the first has expired, but the last sweep was 20 s ago
+    assert [f.id for f in await world.files.expired_uploads(10)] == [first.id]
+    await start_at(60)
+    assert await world.files.expired_uploads(10) == []
+
+
 # downloads ----------------------------------------------------------------------------------
 
 
