@@ -23,7 +23,7 @@ from domain.files.service import FileService
 from entrypoints.http.deps import container
 from entrypoints.http.errors import error_response
 from entrypoints.http.guard import authenticated, current_user_id
-from entrypoints.http.openapi import no_content
+from entrypoints.http.openapi import no_content, redirects
 from entrypoints.http.schemas import (
     DirectUploadIn,
     ErrorResponse,
@@ -146,6 +146,7 @@ async def get_file(file_id: str) -> Response:
 
 @blueprint.get("/<file_id>/download")
 @authenticated
+@redirects("To the file's download link (valid 15 minutes).")
 @document_response(ErrorResponse, 404)
 @document_response(ErrorResponse, 409)
 async def download(file_id: str) -> Response:

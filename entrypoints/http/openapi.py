@@ -18,6 +18,7 @@ from werkzeug.routing import Rule
 from entrypoints.http.schemas import ErrorResponse
 
 _NO_CONTENT = "_flowhub_no_content"
+_REDIRECT = "_flowhub_redirect"
 
 _BODY_ERRORS: dict[int, str] = {
     400: "The body is not valid JSON (`invalid_json`).",
@@ -37,6 +38,16 @@ def no_content[F: Callable[..., Any]](handler: F) -> F:
     return handler
 
 
+def redirects(description: str) -> Callable[[Any], Any]:
+    """Document a 302 to the `Location` header for this handler."""
+
+    def mark[F: Callable[..., Any]](handler: F) -> F:
+        setattr(handler, _REDIRECT, description)
+        return handler
+
+    return mark
+
+
 class FlowHubOpenAPI(OpenAPIProvider):
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
         paths, components = super().build_paths(rule)
@@ -48,6 +59,14 @@ class FlowHubOpenAPI(OpenAPIProvider):
                 responses: dict[int, Any] = dict(operation["responses"])
                 if getattr(func, _NO_CONTENT, False):
                     responses.setdefault(204, {"description": "Done; no content."})
+                if redirect := getattr(func, _REDIRECT, None):
+                    responses.setdefault(
+                        302,
+                        {
+                            "description": redirect,
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                        },
+                    )
                 extra: dict[int, str] = {
                     500: "Something went wrong on our side (`internal_error`).",
                     503: "A service it needs is unavailable (`service_unavailable`).",
