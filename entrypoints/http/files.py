@@ -70,8 +70,6 @@ def missing_file() -> Response:
 @authenticated
 @document_request(UploadForm, source=DataSource.FORM_MULTIPART)
 @document_response(FileMetaOut, 201)
-@document_response(ErrorResponse, 413)
-@document_response(ErrorResponse, 415)
 async def upload() -> Response:
     """Upload a file (multipart/form-data, field `file`), at most `MAX_UPLOAD_BYTES`.
 

@@ -26,6 +26,13 @@ _BODY_ERRORS: dict[int, str] = {
     415: "The body is not JSON (`unsupported_media_type`).",
     422: "The body does not match the schema (`validation_error`, with `details`).",
 }
+_FORM_ERRORS: dict[int, str] = {
+    400: "The multipart body is malformed or incomplete (`bad_request`).",
+    413: "The body is too large (`payload_too_large`).",
+    415: "The body is not multipart/form-data, or the file's type is refused "
+    "(`unsupported_media_type`).",
+    422: "A required part is missing (`validation_error`, with `details`).",
+}
 _AUTH_ERRORS: dict[int, str] = {
     401: "Missing, malformed, expired or tampered access token (`unauthorized`).",
     429: "Over the per-user quota (`too_many_requests`, with `Retry-After`).",
@@ -74,7 +81,8 @@ class FlowHubOpenAPI(OpenAPIProvider):
                 if operation.get("parameters"):
                     extra[422] = "A query parameter is not valid (`validation_error`)."
                 if "requestBody" in operation:
-                    extra |= _BODY_ERRORS
+                    content = operation["requestBody"].get("content", {})
+                    extra |= _FORM_ERRORS if "multipart/form-data" in content else _BODY_ERRORS
                 if operation.get("security"):
                     extra |= _AUTH_ERRORS
                 for status, description in extra.items():
