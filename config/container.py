@@ -11,8 +11,10 @@ from typing import Literal
 
 from dependency_injector import containers, providers
 
+from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.cache import MemoryCache
 from adapters.memory.errors import MemoryErrorReporter
+from adapters.memory.files import MemoryFileRepository
 from adapters.memory.health import MemoryProbe
 from adapters.memory.mail import MemoryMailer
 from adapters.memory.otp import MemoryOtpStore
@@ -32,8 +34,12 @@ from config.lifecycle import Lifecycle
 from config.settings import Settings
 from domain.auth.secrets import Keyring
 from domain.auth.service import AuthPorts, AuthService
+from domain.files.service import FilePolicy, FilePorts, FileService
 
 type Profile = Literal["real", "memory"]
+
+# Where the app serves the memory blob storage's presigned URLs (entrypoints/http/blobs.py).
+MEMORY_BLOB_PATH = "/api/v1/files/blob"
 
 
 def _profile(configured: bool) -> Profile:
@@ -148,6 +154,18 @@ class Adapters(containers.DeclarativeContainer):
         real=providers.Singleton(real.ses_mailer, clients.ses, settings.provided.from_email),
         memory=providers.Singleton(MemoryMailer, clock),
     )
+    files = providers.Selector(
+        providers.Callable(lambda s: _profile(s.uses_mongo), settings),
+        real=providers.Singleton(real.mongo_files, clients.mongo, settings, clock),
+        memory=providers.Singleton(MemoryFileRepository, clock),
+    )
+    blobs = providers.Selector(
+        providers.Callable(lambda s: _profile(s.uses_s3), settings),
+        real=providers.Singleton(real.s3_blobs, clients.s3, settings),
+        memory=providers.Singleton(
+            MemoryBlobStorage, settings.provided.jwt_secret, clock, MEMORY_BLOB_PATH
+        ),
+    )
 
     mongo_probe = providers.Selector(
         providers.Callable(lambda s: _profile(s.uses_mongo), settings),
@@ -190,6 +208,22 @@ class Services(containers.DeclarativeContainer):
         ),
         keyring=providers.Singleton(Keyring, settings.provided.jwt_refresh_secret),
     )
+    files = providers.Singleton(
+        FileService,
+        ports=providers.Singleton(
+            FilePorts,
+            files=adapters.files,
+            blobs=adapters.blobs,
+            tasks=adapters.tasks,
+            clock=adapters.clock,
+            ids=adapters.ids,
+        ),
+        policy=providers.Singleton(
+            FilePolicy,
+            max_upload_bytes=settings.provided.max_upload_bytes,
+            allowed_types=settings.provided.allowed_content_types,
+        ),
+    )
 
 
 class Container(containers.DeclarativeContainer):
@@ -209,7 +243,10 @@ class Container(containers.DeclarativeContainer):
         log_shipper=adapters.log_shipper,
         warm_hooks=providers.List(
             providers.Callable(
-                real.mongo_index_hook, adapters.users.provider, adapters.sessions.provider
+                real.mongo_index_hook,
+                adapters.users.provider,
+                adapters.sessions.provider,
+                adapters.files.provider,
             )
         ),
     )

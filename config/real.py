@@ -75,12 +75,25 @@ def ses_mailer(client: ManagedClient[Any], from_email: str) -> Any:
     return SesMailer(client, from_email)
 
 
-def mongo_index_hook(users: Callable[[], object], sessions: Callable[[], object]) -> Hook:
-    """At warm-up: create the MongoDB indexes (unique email, session TTL) if the repositories
-    are MongoDB's; the memory ones have nothing to do."""
+def mongo_files(client: ManagedClient[Any], settings: Settings, clock: Clock) -> Any:
+    from adapters.mongo.files import MongoFileRepository
+
+    return MongoFileRepository(client, database_name(settings.mongodb_uri), clock)
+
+
+def s3_blobs(client: ManagedClient[Any], settings: Settings) -> Any:
+    from adapters.s3.blobs import S3BlobStorage
+
+    assert settings.s3_bucket_name is not None
+    return S3BlobStorage(client, settings.s3_bucket_name)
+
+
+def mongo_index_hook(*repositories: Callable[[], object]) -> Hook:
+    """At warm-up: create the MongoDB indexes (unique email, session TTL, files' listing and
+    pending TTL) if the repositories are MongoDB's; the memory ones have nothing to do."""
 
     async def ensure_indexes() -> None:
-        for repository in (users(), sessions()):
+        for repository in (provide() for provide in repositories):
             ensure = getattr(repository, "ensure_indexes", None)
             if ensure is not None:
                 await ensure()

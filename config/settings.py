@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
+from domain.files.sniff import SNIFFABLE_TYPES
+
 AppEnv = Literal["development", "test", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -80,6 +82,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     max_upload_bytes: int = 10 * 1024 * 1024
     max_json_bytes: int = 64 * 1024
+    allowed_content_types: tuple[str, ...] = SNIFFABLE_TYPES
     shutdown_timeout_s: int = 4
     health_check_timeout_s: float = 1.0
     generated_secrets: bool = False
@@ -260,6 +263,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         cors_origins=cors_origins,
         max_upload_bytes=r.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1, 1024**3),
         max_json_bytes=r.integer("MAX_JSON_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
+        allowed_content_types=_parse_content_types(r),
         shutdown_timeout_s=r.integer("SHUTDOWN_TIMEOUT_S", 4, 0, 60),
         health_check_timeout_s=r.number("HEALTH_CHECK_TIMEOUT_S", 1.0, 0.05, 10.0),
         generated_secrets=generated,
@@ -284,3 +288,19 @@ def _parse_origins(r: _Reader, production: bool) -> tuple[str, ...]:
             break
     r.check("CORS_ORIGINS", bool(origins), "must list at least one origin")
     return origins
+
+
+def _parse_content_types(r: _Reader) -> tuple[str, ...]:
+    """ALLOWED_CONTENT_TYPES: comma-separated media types, each one whose bytes the upload
+    check recognises (magic numbers); default: all of them."""
+    raw = r.text("ALLOWED_CONTENT_TYPES")
+    if raw is None:
+        return SNIFFABLE_TYPES
+    types = tuple(dict.fromkeys(t.strip().lower() for t in raw.split(",") if t.strip()))
+    unknown = [t for t in types if t not in SNIFFABLE_TYPES]
+    r.check(
+        "ALLOWED_CONTENT_TYPES",
+        bool(types) and not unknown,
+        f"must list one or more of {', '.join(SNIFFABLE_TYPES)}",
+    )
+    return tuple(t for t in types if t in SNIFFABLE_TYPES) or SNIFFABLE_TYPES

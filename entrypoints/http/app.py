@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, NoReturn
 
-from quart import Blueprint, Quart
+from quart import Blueprint, Quart, request
 from quart.wrappers import Request
 from quart_cors import cors
 from quart_schema import Info, QuartSchema
 
 from config.container import Container
-from entrypoints.http import auth, dev, errors, health, users
+from entrypoints.http import auth, blobs, dev, errors, files, health, streaming, users
 from entrypoints.http.errors import MalformedJson, register_error_handlers
 from entrypoints.http.guard import install_rate_headers
 from entrypoints.http.openapi import FlowHubOpenAPI
@@ -18,9 +19,16 @@ from entrypoints.http.request_id import HEADER as REQUEST_ID_HEADER
 from entrypoints.http.request_id import install_request_id
 
 API_PREFIX = "/api/v1"
+_STREAMED = re.compile(rf"^{API_PREFIX}/files(/blob/[^/]+)?/?$")
 
 
 class FlowHubRequest(Request):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.method == "POST" and _STREAMED.match(self.path):
+            # Upload routes stream their body under their own limit (entrypoints/http/files.py)
+            self.body = streaming.StreamedBody(self.content_length)
+
     def on_json_loading_failed(self, error: Exception) -> NoReturn:
         raise MalformedJson()
 
@@ -54,6 +62,9 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)
     api.register_blueprint(auth.blueprint)
     api.register_blueprint(users.blueprint)
+    api.register_blueprint(files.blueprint)
+    if not settings.uses_s3:
+        api.register_blueprint(blobs.blueprint)
     if not settings.is_production and not settings.uses_ses:
         api.register_blueprint(dev.blueprint)
     for extra in extra_blueprints or []:
@@ -62,6 +73,10 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     app.register_blueprint(api)
 
     _install_cors(app, settings.cors_origins)
+
+    @app.teardown_request
+    async def stop_streaming(_: BaseException | None) -> None:
+        streaming.release(request)
 
     lifecycle = container.lifecycle()
 

@@ -18,12 +18,20 @@ from werkzeug.routing import Rule
 from entrypoints.http.schemas import ErrorResponse
 
 _NO_CONTENT = "_flowhub_no_content"
+_REDIRECT = "_flowhub_redirect"
 
 _BODY_ERRORS: dict[int, str] = {
     400: "The body is not valid JSON (`invalid_json`).",
     413: "The body is too large (`payload_too_large`).",
     415: "The body is not JSON (`unsupported_media_type`).",
     422: "The body does not match the schema (`validation_error`, with `details`).",
+}
+_FORM_ERRORS: dict[int, str] = {
+    400: "The multipart body is malformed or incomplete (`bad_request`).",
+    413: "The body is too large (`payload_too_large`).",
+    415: "The body is not multipart/form-data, or the file's type is refused "
+    "(`unsupported_media_type`).",
+    422: "A required part is missing (`validation_error`, with `details`).",
 }
 _AUTH_ERRORS: dict[int, str] = {
     401: "Missing, malformed, expired or tampered access token (`unauthorized`).",
@@ -37,6 +45,16 @@ def no_content[F: Callable[..., Any]](handler: F) -> F:
     return handler
 
 
+def redirects(description: str) -> Callable[[Any], Any]:
+    """Document a 302 to the `Location` header for this handler."""
+
+    def mark[F: Callable[..., Any]](handler: F) -> F:
+        setattr(handler, _REDIRECT, description)
+        return handler
+
+    return mark
+
+
 class FlowHubOpenAPI(OpenAPIProvider):
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
         paths, components = super().build_paths(rule)
@@ -48,6 +66,14 @@ class FlowHubOpenAPI(OpenAPIProvider):
                 responses: dict[int, Any] = dict(operation["responses"])
                 if getattr(func, _NO_CONTENT, False):
                     responses.setdefault(204, {"description": "Done; no content."})
+                if redirect := getattr(func, _REDIRECT, None):
+                    responses.setdefault(
+                        302,
+                        {
+                            "description": redirect,
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                        },
+                    )
                 extra: dict[int, str] = {
                     500: "Something went wrong on our side (`internal_error`).",
                     503: "A service it needs is unavailable (`service_unavailable`).",
@@ -55,7 +81,8 @@ class FlowHubOpenAPI(OpenAPIProvider):
                 if operation.get("parameters"):
                     extra[422] = "A query parameter is not valid (`validation_error`)."
                 if "requestBody" in operation:
-                    extra |= _BODY_ERRORS
+                    content = operation["requestBody"].get("content", {})
+                    extra |= _FORM_ERRORS if "multipart/form-data" in content else _BODY_ERRORS
                 if operation.get("security"):
                     extra |= _AUTH_ERRORS
                 for status, description in extra.items():

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.auth.model import ResetGrant, TokenPair, UserProfile
+from domain.files.model import StoredFile, UploadTicket
 
 
 def iso(moment: datetime) -> str:
@@ -35,3 +36,29 @@ def token_pair_json(pair: TokenPair) -> dict[str, Any]:
 
 def reset_grant_json(grant: ResetGrant) -> dict[str, Any]:
     return {"reset_token": grant.reset_token, "expires_in": grant.expires_in}
+
+
+def file_json(file: StoredFile, download_url: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": file.id,
+        "name": file.name,
+        "size": file.size,
+        "content_type": file.content_type,
+        "status": file.status.value,
+        "created_at": iso(file.created_at),
+    }
+    if download_url is not None:
+        body["download_url"] = download_url
+    return body
+
+
+def upload_ticket_json(ticket: UploadTicket, url: str) -> dict[str, Any]:
+    return {
+        "file": file_json(ticket.file),
+        "upload": {
+            "url": url,
+            "method": ticket.upload.method,
+            "fields": ticket.upload.fields,
+            "expires_at": iso(ticket.upload.expires_at),
+        },
+    }

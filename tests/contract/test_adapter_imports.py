@@ -21,9 +21,11 @@ ADAPTERS = (
     "adapters.redis.cache",
     "adapters.mongo.users",
     "adapters.mongo.sessions",
+    "adapters.mongo.files",
+    "adapters.s3.blobs",
 )
 ROOT = Path(__file__).resolve().parents[2]
-DRIVERS = ("redis", "pymongo", "motor", "bson", "odmantic", "pydantic")
+DRIVERS = ("redis", "pymongo", "motor", "bson", "odmantic", "pydantic", "botocore", "aiobotocore")
 
 
 def test_importing_the_adapters_loads_no_driver() -> None:

@@ -15,3 +15,16 @@ async def moto_sent_messages(endpoint_url: str) -> list[dict[str, Any]]:
     response.raise_for_status()
     messages: list[dict[str, Any]] = response.json().get("ses", {}).get("Message", [])
     return messages
+
+
+async def reset_moto(endpoint_url: str) -> None:
+    """Forget everything moto holds (`POST /moto-api/reset`).
+
+    moto keeps every S3 key it ever made, multipart parts included, and those parts break its
+    state dump (`/moto-api/data.json`, from which the SES tests read mail back) for the rest of
+    the session. Tests that upload in parts reset after themselves; every test makes its own
+    buckets and identities, so nothing another test needs is lost."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=endpoint_url, timeout=10) as http:
+        await http.post("/moto-api/reset")

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from domain.files.model import FileCursor, FileStatus, StoredFile
+from ports.clock import Clock
+
+
+class MemoryFileRepository:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._files: dict[str, StoredFile] = {}
+
+    async def add(self, file: StoredFile) -> None:
+        self._files[file.id] = file
+
+    async def get(self, file_id: str) -> StoredFile | None:
+        file = self._files.get(file_id)
+        if file is None or _expired(file, self._clock):
+            return None
+        return file
+
+    async def list_by_owner(
+        self, owner_id: str, limit: int, after: FileCursor | None = None
+    ) -> list[StoredFile]:
+        now = self._clock.now()
+        mine = [f for f in self._files.values() if f.owner_id == owner_id and f.visible_at(now)]
+        mine.sort(key=lambda f: (f.created_at, f.id), reverse=True)
+        if after is not None:
+            mine = [f for f in mine if (f.created_at, f.id) < (after.created_at, after.file_id)]
+        return mine[:limit]
+
+    async def update(self, file: StoredFile) -> None:
+        if file.id in self._files:
+            self._files[file.id] = file
+
+    async def delete(self, file_id: str) -> None:
+        self._files.pop(file_id, None)
+
+    async def expired_uploads(self, limit: int) -> list[StoredFile]:
+        expired = [f for f in self._files.values() if _expired(f, self._clock)]
+        expired.sort(key=lambda f: (f.expires_at, f.id))
+        return expired[:limit]
+
+
+def _expired(file: StoredFile, clock: Clock) -> bool:
+    return (
+        file.status is FileStatus.PENDING
+        and file.expires_at is not None
+        and file.expires_at <= clock.now()
+    )

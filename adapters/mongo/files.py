@@ -1,0 +1,129 @@
+"""Files' metadata in MongoDB (`files`, odmantic): newest first per owner through the index
+(owner_id, created_at, _id); pending records carry `expires_at`, read as gone once it passes
+(on the injected clock) and dropped by a TTL index a day later."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from adapters.mongo.support import Engine, reachable, stored_datetime
+from domain.errors import Conflict
+from domain.files.model import FileCursor, FileStatus, StoredFile
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from odmantic import Model
+
+    from adapters.lifecycle import ManagedClient
+    from adapters.mongo.client import MongoClient
+    from ports.clock import Clock
+
+
+def _models() -> Sequence[type[Model]]:
+    from adapters.mongo.file_documents import FileDocument
+
+    return [FileDocument]
+
+
+def _visible(now: datetime) -> dict[str, Any]:
+    return {
+        "$or": [
+            {"status": FileStatus.READY.value},
+            {"status": FileStatus.PENDING.value, "expires_at": {"$gt": now}},
+        ]
+    }
+
+
+class MongoFileRepository:
+    def __init__(self, client: ManagedClient[MongoClient], database: str, clock: Clock) -> None:
+        self._engine = Engine(client, database, _models)
+        self._clock = clock
+
+    async def ensure_indexes(self) -> None:
+        """Create the listing index and the TTL index of pending uploads (idempotent)."""
+        await self._engine.ensure_indexes()
+
+    async def _collection(self) -> Any:
+        from adapters.mongo.file_documents import FileDocument
+
+        engine = await self._engine.get()
+        return engine.get_collection(FileDocument)
+
+    async def add(self, file: StoredFile) -> None:
+        from pymongo.errors import DuplicateKeyError
+
+        from adapters.mongo.documents import document
+        from adapters.mongo.file_documents import FileDocument
+
+        async with reachable():
+            collection = await self._collection()
+            try:
+                await collection.insert_one(document(FileDocument.of(file)))
+            except DuplicateKeyError as error:
+                raise Conflict("A file with this id already exists.") from error
+
+    async def get(self, file_id: str) -> StoredFile | None:
+        now = stored_datetime(self._clock.now())
+        query = {
+            "_id": file_id,
+            "$or": [
+                {"status": {"$ne": FileStatus.PENDING.value}},
+                {"expires_at": {"$gt": now}},
+            ],
+        }
+        async with reachable():
+            collection = await self._collection()
+            found = await collection.find_one(query)
+        return None if found is None else _loaded(found)
+
+    async def list_by_owner(
+        self, owner_id: str, limit: int, after: FileCursor | None = None
+    ) -> list[StoredFile]:
+        now = stored_datetime(self._clock.now())
+        query: dict[str, Any] = {"owner_id": owner_id, **_visible(now)}
+        if after is not None:
+            at = stored_datetime(after.created_at)
+            query = {
+                "$and": [
+                    query,
+                    {
+                        "$or": [
+                            {"created_at": {"$lt": at}},
+                            {"created_at": at, "_id": {"$lt": after.file_id}},
+                        ]
+                    },
+                ]
+            }
+        async with reachable():
+            collection = await self._collection()
+            cursor = collection.find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)
+            return [_loaded(doc) async for doc in cursor]
+
+    async def update(self, file: StoredFile) -> None:
+        from adapters.mongo.documents import document
+        from adapters.mongo.file_documents import FileDocument
+
+        async with reachable():
+            collection = await self._collection()
+            await collection.replace_one({"_id": file.id}, document(FileDocument.of(file)))
+
+    async def delete(self, file_id: str) -> None:
+        async with reachable():
+            collection = await self._collection()
+            await collection.delete_one({"_id": file_id})
+
+    async def expired_uploads(self, limit: int) -> list[StoredFile]:
+        now = stored_datetime(self._clock.now())
+        query = {"status": FileStatus.PENDING.value, "expires_at": {"$lte": now}}
+        async with reachable():
+            collection = await self._collection()
+            cursor = collection.find(query).sort([("expires_at", 1), ("_id", 1)]).limit(limit)
+            return [_loaded(doc) async for doc in cursor]
+
+
+def _loaded(raw: dict[str, Any]) -> StoredFile:
+    from adapters.mongo.file_documents import FileDocument
+
+    return FileDocument.model_validate_doc(raw).to_domain()

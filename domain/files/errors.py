@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from domain.errors import DomainError, Forbidden
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    default_message = "The file is larger than the upload limit."
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+    default_message = "This type of file is not accepted, or its content is not what its type says."
+
+
+class UploadIncomplete(DomainError):
+    code = "upload_incomplete"
+    default_message = "The file has not been uploaded completely yet."
+
+
+class InvalidCursor(DomainError):
+    code = "invalid_cursor"
+    default_message = "The cursor is not valid; start the listing again."
+
+
+class EntityTooSmall(DomainError):
+    code = "entity_too_small"
+    default_message = "The upload is smaller than announced."
+
+
+class InvalidSignedUrl(Forbidden):
+    """A presigned URL that is tampered with, expired or used outside its policy."""
+
+    default_message = "The link is not valid or has expired."

@@ -1,0 +1,327 @@
+"""Files (API.md "Files"): uploads through the API and straight to storage, listing,
+downloads through presigned URLs, deletion. Bytes live in blob storage, metadata in the
+repository; this service decides limits, types, ownership and states.
+
+Ownership: another user's file is `NotFound`, exactly like a file that does not exist.
+Types: a declared type must be allowed and must be what the bytes say (magic numbers); an
+undeclared one (none, application/octet-stream) is taken from the bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from domain.errors import NotFound
+from domain.files.errors import (
+    InvalidCursor,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    UploadIncomplete,
+)
+from domain.files.model import (
+    DirectUpload,
+    Download,
+    FileCursor,
+    FilePage,
+    FileStatus,
+    StoredFile,
+    UploadTicket,
+)
+from domain.files.names import safe_display_name
+from domain.files.sniff import SNIFF_BYTES, SNIFFABLE_TYPES, TEXT, TextCheck, declared_type, sniff
+from ports.blobs import BlobStorage
+from ports.clock import Clock
+from ports.files import FileRepository
+from ports.ids import IdGenerator
+from ports.tasks import BackgroundTasks
+
+log = logging.getLogger("flowhub.files")
+
+
+@dataclass(frozen=True, slots=True)
+class FilePolicy:
+    max_upload_bytes: int = 10 * 1024 * 1024
+    allowed_types: tuple[str, ...] = SNIFFABLE_TYPES
+    download_url_ttl_s: int = 15 * 60
+    upload_url_ttl_s: int = 15 * 60
+    pending_ttl_s: int = 60 * 60  # a direct upload not completed by then is given up
+    list_default: int = 50
+    list_max: int = 100
+    sweep_batch: int = 20
+    sweep_every_s: float = 60.0  # starting uploads sweeps expired ones at most this often
+
+
+@dataclass(frozen=True, slots=True)
+class FilePorts:
+    files: FileRepository
+    blobs: BlobStorage
+    tasks: BackgroundTasks
+    clock: Clock
+    ids: IdGenerator
+
+
+class FileService:
+    def __init__(self, ports: FilePorts, policy: FilePolicy | None = None) -> None:
+        self._p = ports
+        self._policy = policy or FilePolicy()
+        self._last_sweep: float | None = None
+        unknown = set(self._policy.allowed_types) - set(SNIFFABLE_TYPES)
+        if unknown:
+            raise ValueError(f"cannot verify the content of {sorted(unknown)}")
+
+    @property
+    def policy(self) -> FilePolicy:
+        return self._policy
+
+    # upload through the API -----------------------------------------------------------
+
+    async def upload(
+        self,
+        owner_id: str,
+        name: str,
+        content_type: str | None,
+        chunks: AsyncIterable[bytes],
+    ) -> StoredFile:
+        """Store a streamed upload and its metadata (`ready`).
+
+        The size limit is enforced while the bytes arrive (`PayloadTooLarge` at the first byte
+        over it); the type is checked against the first bytes before anything is stored, and a
+        text file all through. On any failure nothing is stored."""
+        p, policy = self._p, self._policy
+        declared = self._declared(content_type)
+        stream = aiter(chunks)
+        wanted = min(SNIFF_BYTES, policy.max_upload_bytes + 1)
+        head = await _read_head(stream, wanted)
+        if len(head) > policy.max_upload_bytes:
+            raise PayloadTooLarge()
+        media = self._verified(declared, sniff(head, complete=len(head) < wanted))
+        file_id = p.ids.new_id()
+        key = object_key(owner_id, file_id)
+        body = _checked(head, stream, policy.max_upload_bytes, media == TEXT)
+        size = await p.blobs.put(key, body, media, policy.max_upload_bytes)
+        record = StoredFile(
+            id=file_id,
+            owner_id=owner_id,
+            name=safe_display_name(name),
+            size=size,
+            content_type=media,
+            status=FileStatus.READY,
+            object_key=key,
+            created_at=_to_ms(p.clock.now()),
+        )
+        try:
+            await p.files.add(record)
+        except BaseException:
+            await p.blobs.delete(key)
+            raise
+        return record
+
+    # direct upload -----------------------------------------------------------------------
+
+    async def start_upload(
+        self, owner_id: str, name: str, size: int, content_type: str
+    ) -> UploadTicket:
+        """A pending file and a presigned form upload that storage accepts only with exactly
+        the announced size and type, until it expires."""
+        p, policy = self._p, self._policy
+        if size > policy.max_upload_bytes:
+            raise PayloadTooLarge()
+        declared = declared_type(content_type)
+        if declared is None or declared not in policy.allowed_types:
+            raise UnsupportedMediaType()
+        self._sweep_soon()
+        now = _to_ms(p.clock.now())
+        file_id = p.ids.new_id()
+        record = StoredFile(
+            id=file_id,
+            owner_id=owner_id,
+            name=safe_display_name(name),
+            size=size,
+            content_type=declared,
+            status=FileStatus.PENDING,
+            object_key=object_key(owner_id, file_id),
+            created_at=now,
+            expires_at=now + timedelta(seconds=policy.pending_ttl_s),
+        )
+        post = await p.blobs.presign_post(
+            record.object_key, declared, size, size, policy.upload_url_ttl_s
+        )
+        await p.files.add(record)
+        upload = DirectUpload(
+            post.url, "POST", post.fields, now + timedelta(seconds=policy.upload_url_ttl_s)
+        )
+        return UploadTicket(record, upload)
+
+    async def complete(self, owner_id: str, file_id: str) -> StoredFile:
+        """Make a direct upload `ready` once its object exists with the announced size and its
+        first bytes are of the announced type. A wrong size or type deletes the object."""
+        p = self._p
+        record = await self._owned(owner_id, file_id)
+        if record.status is FileStatus.READY:
+            return record
+        info = await p.blobs.head(record.object_key)
+        if info is None:
+            raise UploadIncomplete()
+        if info.size != record.size:
+            await p.blobs.delete(record.object_key)
+            raise UploadIncomplete("The uploaded file is not the size announced; upload it again.")
+        head = await p.blobs.read(record.object_key, 0, SNIFF_BYTES)
+        if sniff(head, complete=record.size <= SNIFF_BYTES) != record.content_type:
+            await p.blobs.delete(record.object_key)
+            raise UnsupportedMediaType("The uploaded bytes are not what the announced type says.")
+        ready = record.ready()
+        await p.files.update(ready)
+        return ready
+
+    # reading -----------------------------------------------------------------------------
+
+    async def get(self, owner_id: str, file_id: str) -> StoredFile:
+        return await self._owned(owner_id, file_id)
+
+    async def download(self, owner_id: str, file_id: str) -> Download:
+        """A presigned GET of a ready file, valid for the policy's download TTL."""
+        p, ttl = self._p, self._policy.download_url_ttl_s
+        record = await self._owned(owner_id, file_id)
+        if record.status is not FileStatus.READY:
+            raise UploadIncomplete()
+        url = await p.blobs.presign_get(record.object_key, record.name, record.content_type, ttl)
+        return Download(record, url, p.clock.now() + timedelta(seconds=ttl))
+
+    async def list(self, owner_id: str, limit: int | None, cursor: str | None) -> FilePage:
+        policy = self._policy
+        size = max(1, min(limit or policy.list_default, policy.list_max))
+        after = decode_cursor(cursor) if cursor else None
+        found = await self._p.files.list_by_owner(owner_id, size + 1, after)
+        items = found[:size]
+        more = len(found) > size
+        return FilePage(items, encode_cursor(items[-1]) if more and items else None)
+
+    # deletion ----------------------------------------------------------------------------
+
+    async def delete(self, owner_id: str, file_id: str) -> None:
+        """Mark, delete the object, delete the record: metadata never points at nothing
+        visible. A file left marked by an interrupted delete can be deleted again."""
+        p = self._p
+        record = await p.files.get(file_id)
+        if record is None or record.owner_id != owner_id:
+            raise NotFound("The file does not exist.")
+        if record.status is not FileStatus.DELETING:
+            await p.files.update(record.deleting())
+        await p.blobs.delete(record.object_key)
+        await p.files.delete(record.id)
+
+    async def sweep_expired_uploads(self) -> int:
+        """Remove the objects and records of direct uploads never completed in time."""
+        p = self._p
+        expired = await p.files.expired_uploads(self._policy.sweep_batch)
+        for record in expired:
+            await p.blobs.delete(record.object_key)
+            await p.files.delete(record.id)
+        return len(expired)
+
+    # internals ---------------------------------------------------------------------------
+
+    def _sweep_soon(self) -> None:
+        now = self._p.clock.monotonic()
+        if self._last_sweep is not None and now - self._last_sweep < self._policy.sweep_every_s:
+            return
+        self._last_sweep = now
+        self._p.tasks.spawn(self._sweep_quietly(), name="files-sweep")
+
+    async def _sweep_quietly(self) -> None:
+        try:
+            await self.sweep_expired_uploads()
+        except Exception:
+            log.warning("could not sweep expired uploads", exc_info=True)
+
+    async def _owned(self, owner_id: str, file_id: str) -> StoredFile:
+        record = await self._p.files.get(file_id)
+        if (
+            record is None
+            or record.owner_id != owner_id
+            or not record.visible_at(self._p.clock.now())
+        ):
+            raise NotFound("The file does not exist.")
+        return record
+
+    def _declared(self, content_type: str | None) -> str | None:
+        declared = declared_type(content_type)
+        if declared is not None and declared not in self._policy.allowed_types:
+            raise UnsupportedMediaType()
+        return declared
+
+    def _verified(self, declared: str | None, sniffed: str | None) -> str:
+        if sniffed is None or sniffed not in self._policy.allowed_types:
+            raise UnsupportedMediaType()
+        if declared is not None and declared != sniffed:
+            raise UnsupportedMediaType("The file's content is not what its declared type says.")
+        return sniffed
+
+
+def _to_ms(moment: datetime) -> datetime:
+    """Creation times to the millisecond: what MongoDB keeps and what a cursor carries."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def object_key(owner_id: str, file_id: str) -> str:
+    """Storage key of a file: opaque ids only, never the user's file name."""
+    return f"files/{owner_id}/{file_id}"
+
+
+def encode_cursor(last: StoredFile) -> str:
+    millis = int(last.created_at.timestamp() * 1000)
+    raw = f"{millis}:{last.id}".encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> FileCursor:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        millis, file_id = raw.split(":", 1)
+        created_at = datetime.fromtimestamp(int(millis) / 1000, UTC)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError, OSError) as error:
+        raise InvalidCursor() from error
+    if not file_id:
+        raise InvalidCursor()
+    return FileCursor(created_at, file_id)
+
+
+async def _read_head(stream: AsyncIterator[bytes], wanted: int) -> bytes:
+    """At least `wanted` bytes from the stream, or all of it when it is shorter."""
+    buffer = bytearray()
+    while len(buffer) < wanted:
+        chunk = await anext(stream, None)
+        if chunk is None:
+            break
+        buffer += chunk
+    return bytes(buffer)
+
+
+async def _checked(
+    head: bytes, rest: AsyncIterator[bytes], max_bytes: int, text: bool
+) -> AsyncIterator[bytes]:
+    """The whole upload again, counted (`PayloadTooLarge` past `max_bytes`) and, for text,
+    checked all through."""
+    check = TextCheck() if text else None
+    total = 0
+    async for chunk in _chain(head, rest):
+        total += len(chunk)
+        if total > max_bytes:
+            raise PayloadTooLarge()
+        if check is not None and not check.feed(chunk):
+            raise UnsupportedMediaType("The file is not UTF-8 text.")
+        yield chunk
+    if check is not None and not check.feed(b"", final=True):
+        raise UnsupportedMediaType("The file is not UTF-8 text.")
+
+
+async def _chain(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if head:
+        yield head
+    async for chunk in rest:
+        yield chunk

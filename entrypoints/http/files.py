@@ -1,0 +1,165 @@
+"""Files (API.md "Files"): thin handlers over FileService.
+
+`POST /files` streams: the multipart body is decoded as it arrives and the file's bytes go to
+storage part by part, so the size limit cuts an oversized upload off early, with nothing
+buffered whole and nothing stored.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+from quart import Blueprint, Response, jsonify, request
+from quart_schema import (
+    DataSource,
+    document_request,
+    document_response,
+    validate_querystring,
+    validate_request,
+)
+
+from domain.files.errors import PayloadTooLarge
+from domain.files.service import FileService
+from entrypoints.http.deps import container
+from entrypoints.http.errors import error_response
+from entrypoints.http.guard import authenticated, current_user_id
+from entrypoints.http.openapi import no_content, redirects
+from entrypoints.http.schemas import (
+    DirectUploadIn,
+    ErrorResponse,
+    FileMetaOut,
+    FilePageOut,
+    FilesQuery,
+    UploadForm,
+    UploadTicketOut,
+)
+from entrypoints.http.serialize import file_json, upload_ticket_json
+from entrypoints.http.streaming import MULTIPART_OVERHEAD, MultipartStream, release
+
+blueprint = Blueprint("files", __name__, url_prefix="/files")
+
+FILE_FIELD = "file"
+
+
+def _files() -> FileService:
+    service: FileService = container().services.files()
+    return service
+
+
+def absolute(url: str) -> str:
+    """Storage URLs are absolute; the memory adapter's are paths on this server."""
+    return urljoin(request.host_url, url) if url.startswith("/") else url
+
+
+def _created(body: dict[str, object]) -> Response:
+    response = jsonify(body)
+    response.status_code = 201
+    return response
+
+
+def missing_file() -> Response:
+    return error_response(
+        422,
+        "validation_error",
+        "The request is not valid.",
+        [{"field": FILE_FIELD, "message": "Field required", "type": "missing"}],
+    )
+
+
+@blueprint.post("")
+@authenticated
+@document_request(UploadForm, source=DataSource.FORM_MULTIPART)
+@document_response(FileMetaOut, 201)
+async def upload() -> Response:
+    """Upload a file (multipart/form-data, field `file`), at most `MAX_UPLOAD_BYTES`.
+
+    413 as soon as the body passes the limit; 415 when the type is not allowed or the bytes
+    are not what the declared type says. Nothing is stored when either happens."""
+    service = _files()
+    limit = service.policy.max_upload_bytes + MULTIPART_OVERHEAD
+    try:
+        if request.content_length is not None and request.content_length > limit:
+            raise PayloadTooLarge()
+        form = MultipartStream(request.body, request.headers.get("Content-Type", ""), limit)
+        _, part = await form.fields_until_file(FILE_FIELD)
+        if part is None:
+            return missing_file()
+        stored = await service.upload(
+            current_user_id(), part.filename, part.content_type, form.part_data()
+        )
+    finally:
+        release(request)
+    return _created(file_json(stored))
+
+
+@blueprint.post("/uploads")
+@authenticated
+@validate_request(DirectUploadIn)
+@document_response(UploadTicketOut, 201)
+@document_response(ErrorResponse, 413)
+@document_response(ErrorResponse, 415)
+async def start_upload(data: DirectUploadIn) -> Response:
+    """Announce a direct upload: a pending file and a form POST straight to storage, which
+    accepts exactly `size` bytes of `content_type` until `expires_at`. Then call
+    `POST /files/{id}/complete`."""
+    ticket = await _files().start_upload(current_user_id(), data.name, data.size, data.content_type)
+    return _created(upload_ticket_json(ticket, absolute(ticket.upload.url)))
+
+
+@blueprint.post("/<file_id>/complete")
+@authenticated
+@document_response(FileMetaOut, 200)
+@document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
+@document_response(ErrorResponse, 415)
+async def complete(file_id: str) -> Response:
+    """The direct upload is done: 200 `ready` once the object has the announced size and
+    type; 409 `upload_incomplete` before that; 415 (object deleted) for other bytes."""
+    return jsonify(file_json(await _files().complete(current_user_id(), file_id)))
+
+
+@blueprint.get("")
+@authenticated
+@validate_querystring(FilesQuery)
+@document_response(FilePageOut, 200)
+async def list_files(query_args: FilesQuery) -> Response:
+    """The caller's files, newest first; pass `next_cursor` as `cursor` for the next page."""
+    page = await _files().list(current_user_id(), query_args.limit, query_args.cursor)
+    return jsonify({"items": [file_json(f) for f in page.items], "next_cursor": page.next_cursor})
+
+
+@blueprint.get("/<file_id>")
+@authenticated
+@document_response(FileMetaOut, 200)
+@document_response(ErrorResponse, 404)
+async def get_file(file_id: str) -> Response:
+    """The file's metadata; a ready file's `download_url` is valid 15 minutes."""
+    service, owner = _files(), current_user_id()
+    stored = await service.get(owner, file_id)
+    if stored.status.value != "ready":
+        return jsonify(file_json(stored))
+    download = await service.download(owner, file_id)
+    return jsonify(file_json(download.file, absolute(download.url)))
+
+
+@blueprint.get("/<file_id>/download")
+@authenticated
+@redirects("To the file's download link (valid 15 minutes).")
+@document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
+async def download(file_id: str) -> Response:
+    """302 to a download link valid 15 minutes (an attachment under the file's name)."""
+    found = await _files().download(current_user_id(), file_id)
+    return Response(
+        "", status=302, headers={"Location": absolute(found.url), "Cache-Control": "no-store"}
+    )
+
+
+@blueprint.delete("/<file_id>")
+@authenticated
+@no_content
+@document_response(ErrorResponse, 404)
+async def delete(file_id: str) -> Response:
+    """Delete the file's object and metadata (204)."""
+    await _files().delete(current_user_id(), file_id)
+    return Response(status=204)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterable
+from typing import Protocol
+
+from domain.files.model import BlobInfo, PresignedPost
+
+
+class BlobStorage(Protocol):
+    """File contents by key (object storage). Keys are made of opaque ids only."""
+
+    async def put(
+        self, key: str, chunks: AsyncIterable[bytes], content_type: str, max_bytes: int
+    ) -> int:
+        """Store the stream under `key` without holding all of it in memory; return its size.
+
+        More than `max_bytes` raises `PayloadTooLarge` as soon as it is seen. Whatever goes
+        wrong (that, or an exception raised by `chunks` itself, which is re-raised), nothing
+        is stored under `key`."""
+        ...
+
+    async def head(self, key: str) -> BlobInfo | None: ...
+
+    async def read(self, key: str, offset: int, length: int) -> bytes:
+        """Up to `length` bytes from `offset` (fewer at the end); b"" for a missing object."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the object; nothing happens when there is none."""
+        ...
+
+    async def presign_get(
+        self, key: str, filename: str, content_type: str, expires_in_s: int
+    ) -> str:
+        """A URL anyone holding it can GET for `expires_in_s` seconds; the response is an
+        attachment named `filename` (Content-Disposition with RFC 5987's `filename*`)."""
+        ...
+
+    async def presign_post(
+        self, key: str, content_type: str, min_bytes: int, max_bytes: int, expires_in_s: int
+    ) -> PresignedPost:
+        """A form upload to `key` that the storage itself accepts only within
+        `expires_in_s`, with exactly this Content-Type and a size in [min_bytes, max_bytes]."""
+        ...

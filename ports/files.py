@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Protocol
+
+from domain.files.model import FileCursor, StoredFile
+
+
+class FileRepository(Protocol):
+    """Files' metadata (never their contents).
+
+    A pending file whose `expires_at` has passed is gone for `get` and `list_by_owner`; it is
+    still returned by `expired_uploads` until it is deleted, so its object can be removed first
+    (a store may also drop such records by itself a while later, e.g. a TTL index)."""
+
+    async def add(self, file: StoredFile) -> None: ...
+
+    async def get(self, file_id: str) -> StoredFile | None: ...
+
+    async def list_by_owner(
+        self, owner_id: str, limit: int, after: FileCursor | None = None
+    ) -> list[StoredFile]:
+        """The owner's ready and unexpired pending files, newest first (ties by id,
+        descending), starting after `after`."""
+        ...
+
+    async def update(self, file: StoredFile) -> None:
+        """Replace the stored file that has `file.id`; nothing happens when there is none."""
+        ...
+
+    async def delete(self, file_id: str) -> None: ...
+
+    async def expired_uploads(self, limit: int) -> list[StoredFile]:
+        """Pending files whose `expires_at` has passed, oldest expiry first."""
+        ...

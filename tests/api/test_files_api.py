@@ -1,0 +1,432 @@
+"""Every row of API.md's "Files" table through the HTTP app, failures included, on the
+development shape (memory adapters, whose presigned URLs the app serves itself)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from dependency_injector import providers
+
+from adapters.memory.blobs import MemoryBlobStorage
+from adapters.memory.clock import MemoryClock
+from domain.files.names import content_disposition
+from tests.api.auth_client import API, use_fast_hasher
+from tests.api.conftest import AppFactory
+from tests.api.files_client import (
+    EXE,
+    PDF,
+    PNG,
+    TEXT,
+    FilesClient,
+    field_part,
+    file_part,
+    multipart,
+    path_of,
+)
+
+pytestmark = pytest.mark.api
+
+ADA, BOB = "ada@example.com", "bob@example.com"
+
+
+async def client_for(make_app: AppFactory, env: dict[str, str]) -> AsyncIterator[FilesClient]:
+    app, container = make_app(env)
+    use_fast_hasher(container)
+    async with app.test_app() as test_app:
+        yield FilesClient(test_app.test_client(), container)
+
+
+@pytest_asyncio.fixture
+async def api(make_app: AppFactory) -> AsyncIterator[FilesClient]:
+    async for client in client_for(make_app, {}):
+        yield client
+
+
+def stored_objects(api: FilesClient) -> dict[str, Any]:
+    blobs = api.container.adapters.blobs()
+    assert isinstance(blobs, MemoryBlobStorage)
+    return dict(blobs._objects)
+
+
+def error_code(body: Any) -> str:
+    assert set(body) == {"error"}
+    code: str = body["error"]["code"]
+    return code
+
+
+def assert_file_meta(body: Any, status: str) -> None:
+    assert set(body) <= {"id", "name", "size", "content_type", "status", "created_at",
+                         "download_url"}  # fmt: skip
+    assert body["status"] == status
+    assert body["created_at"].endswith("Z")
+
+
+# the round trip ------------------------------------------------------------------------------
+
+
+async def test_upload_list_get_download_delete_round_trip_byte_for_byte(api: FilesClient) -> None:
+    token = await api.token(ADA)
+
+    status, meta = await api.upload(token, PNG, "holiday.png", "image/png")
+    assert status == 201, meta
+    assert_file_meta(meta, "ready")
+    assert (meta["name"], meta["size"], meta["content_type"]) == (
+        "holiday.png", len(PNG), "image/png"
+    )  # fmt: skip
+    assert len(PNG) > 64 * 1024, "bigger than the JSON limit: the upload route has its own"
+
+    status, page, _ = await api.call("GET", "/files", token)
+    assert status == 200
+    assert page == {"items": [meta], "next_cursor": None}
+
+    status, got, _ = await api.call("GET", f"/files/{meta['id']}", token)
+    assert status == 200
+    assert got["download_url"].startswith(f"http://localhost{API}/files/blob/")
+    assert {k: v for k, v in got.items() if k != "download_url"} == meta
+    status, data, headers = await api.fetch(got["download_url"])
+    assert status == 200
+    assert data == PNG
+    assert headers["Content-Type"] == "image/png"
+    assert headers["Content-Disposition"] == content_disposition("holiday.png")
+
+    status, _, headers = await api.call("GET", f"/files/{meta['id']}/download", token)
+    assert status == 302
+    status, data, _ = await api.fetch(headers["Location"])
+    assert (status, data) == (200, PNG)
+
+    status, body, _ = await api.call("DELETE", f"/files/{meta['id']}", token)
+    assert (status, body) == (204, None)
+    assert stored_objects(api) == {}
+    assert (await api.call("GET", f"/files/{meta['id']}", token))[0] == 404
+    assert (await api.call("GET", "/files", token))[1]["items"] == []
+    assert (await api.fetch(got["download_url"]))[0] == 403
+    status, body, _ = await api.call("DELETE", f"/files/{meta['id']}", token)
+    assert (status, error_code(body)) == (404, "not_found")
+
+
+async def test_listing_is_newest_first_and_follows_the_cursor(api: FilesClient) -> None:
+    token = await api.token(ADA)
+    ids = [(await api.upload(token, TEXT, f"{n}.txt", "text/plain"))[1]["id"] for n in range(5)]
+
+    seen: list[str] = []
+    path = "/files?limit=2"
+    while True:
+        status, page, _ = await api.call("GET", path, token)
+        assert status == 200
+        seen += [item["id"] for item in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        path = f"/files?limit=2&cursor={page['next_cursor']}"
+    assert sorted(seen) == sorted(ids)
+    assert len(seen) == 5
+    _, first, _ = await api.call("GET", f"/files/{seen[0]}", token)
+    _, last, _ = await api.call("GET", f"/files/{seen[-1]}", token)
+    assert first["created_at"] >= last["created_at"]
+
+
+async def test_listing_parameters_are_validated(api: FilesClient) -> None:
+    token = await api.token(ADA)
+    for query in ("limit=0", "limit=101", "limit=abc"):
+        status, body, _ = await api.call("GET", f"/files?{query}", token)
+        assert (status, error_code(body)) == (422, "validation_error"), query
+    status, body, _ = await api.call("GET", "/files?cursor=bm9wZQ", token)
+    assert (status, error_code(body)) == (400, "invalid_cursor")
+
+
+# types -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "declared"),
+    [
+        (PNG, "scan.pdf", "application/pdf"),  # a PNG declared as PDF
+        (EXE, "cat.png", "image/png"),  # an executable renamed .png
+        (EXE, "cat.png", None),
+        (EXE, "cat.png", "application/octet-stream"),
+        (TEXT, "page.html", "text/html"),  # a type that is not allowed
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "a.svg", "image/svg+xml"),
+    ],
+)
+async def test_bytes_that_are_not_an_allowed_type_or_not_the_declared_one_are_415(
+    api: FilesClient, data: bytes, filename: str, declared: str | None
+) -> None:
+    token = await api.token(ADA)
+
+    status, body = await api.upload(token, data, filename, declared)
+
+    assert (status, error_code(body)) == (415, "unsupported_media_type")
+    assert stored_objects(api) == {}
+    assert (await api.call("GET", "/files", token))[1]["items"] == []
+
+
+async def test_an_undeclared_type_is_taken_from_the_bytes(api: FilesClient) -> None:
+    token = await api.token(ADA)
+    status, meta = await api.upload(token, PDF, "report", None)
+    assert (status, meta["content_type"]) == (201, "application/pdf")
+
+
+async def test_allowed_content_types_come_from_the_settings(make_app: AppFactory) -> None:
+    async for api in client_for(make_app, {"ALLOWED_CONTENT_TYPES": "application/pdf"}):
+        token = await api.token(ADA)
+        assert (await api.upload(token, PDF, "a.pdf", "application/pdf"))[0] == 201
+        assert (await api.upload(token, PNG, "a.png", "image/png"))[0] == 415
+
+
+# sizes -----------------------------------------------------------------------------------------
+
+
+async def test_an_upload_over_the_limit_is_413_and_nothing_is_stored(
+    make_app: AppFactory,
+) -> None:
+    async for api in client_for(make_app, {"MAX_UPLOAD_BYTES": "100000"}):
+        token = await api.token(ADA)
+        status, body = await api.upload(token, PNG[:100_001], "big.png", "image/png")
+        assert (status, error_code(body)) == (413, "payload_too_large")
+        status, meta = await api.upload(token, PNG[:100_000], "fits.png", "image/png")
+        assert status == 201
+        assert [key.rsplit("/", 1)[1] for key in stored_objects(api)] == [meta["id"]]
+
+
+async def test_a_body_announced_over_the_limit_is_refused_before_it_is_read(
+    make_app: AppFactory,
+) -> None:
+    async for api in client_for(make_app, {"MAX_UPLOAD_BYTES": "100000"}):
+        token = await api.token(ADA)
+        body = multipart(file_part(PNG, "big.png", "image/png"))
+        status, answer = await api.send_form(f"{API}/files", body, token)
+        assert (status, error_code(answer)) == (413, "payload_too_large")
+
+
+# the form itself ------------------------------------------------------------------------------
+
+
+async def test_a_form_without_the_file_field_is_422(api: FilesClient) -> None:
+    token = await api.token(ADA)
+    body = multipart(field_part("name", "x"), file_part(PNG, field="attachment"))
+    status, answer = await api.send_form(f"{API}/files", body, token)
+    assert (status, error_code(answer)) == (422, "validation_error")
+    assert answer["error"]["details"][0]["field"] == "file"
+
+
+async def test_a_body_that_is_not_multipart_is_415_and_a_broken_one_400(
+    api: FilesClient,
+) -> None:
+    token = await api.token(ADA)
+    status, answer = await api.send_form(
+        f"{API}/files", b'{"file": "x"}', token, **{"Content-Type": "application/json"}
+    )
+    assert (status, error_code(answer)) == (415, "unsupported_media_type")
+    truncated = file_part(PNG)[:5000]  # no closing boundary
+    status, answer = await api.send_form(f"{API}/files", truncated, token)
+    assert (status, error_code(answer)) == (400, "bad_request")
+    assert stored_objects(api) == {}
+
+
+# names ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sent", "encoded", "shown"),
+    [
+        ("../../etc/passwd.txt", False, "etcpasswd.txt"),
+        ("..\\..\\windows\\win.ini.txt", False, "windowswin.ini.txt"),
+        ("bell\x07esc\x1b.txt", False, "bellesc.txt"),
+        ("new\nline\r\x00nul.txt", True, "newlinenul.txt"),
+        ("caf\u0065\u0301 写真 📷.txt", True, "caf\u00e9 写真 📷.txt"),
+        ("caf\u00e9 写真 📷.txt", False, "caf\u00e9 写真 📷.txt"),
+        ("rtl\u202etxt.exe.txt", True, "rtltxt.exe.txt"),
+        ("", False, "file"),
+    ],
+)
+async def test_hostile_file_names_are_made_safe_and_never_reach_a_key(
+    api: FilesClient, sent: str, encoded: bool, shown: str
+) -> None:
+    token = await api.token(ADA)
+
+    status, meta = await api.upload(token, TEXT, sent, "text/plain", encoded_name=encoded)
+
+    assert status == 201, meta
+    assert meta["name"] == shown
+    [key] = stored_objects(api)
+    assert key.endswith(meta["id"])
+    assert all(part.isalnum() for part in key.split("/"))
+    status, got, _ = await api.call("GET", f"/files/{meta['id']}", token)
+    headers = (await api.fetch(got["download_url"]))[2]
+    assert headers["Content-Disposition"] == content_disposition(shown)
+
+
+async def test_a_thousand_character_name_is_capped_keeping_its_extension(
+    api: FilesClient,
+) -> None:
+    token = await api.token(ADA)
+    status, meta = await api.upload(token, TEXT, "ä" * 996 + ".txt", "text/plain")
+    assert status == 201
+    assert len(meta["name"]) == 255
+    assert meta["name"].endswith("ä.txt")
+
+
+# direct uploads -----------------------------------------------------------------------------------
+
+
+async def start(api: FilesClient, token: str, data: bytes, content_type: str) -> Any:
+    status, ticket, _ = await api.post(
+        "/files/uploads",
+        {"name": "direct.png", "size": len(data), "content_type": content_type},
+        token,
+    )
+    assert status == 201, ticket
+    return ticket
+
+
+async def post_to_storage(api: FilesClient, upload: Any, data: bytes, **fields: str) -> int:
+    form = [field_part(k, v) for k, v in {**upload["fields"], **fields}.items()]
+    body = multipart(*form, file_part(data, "direct.png", "application/octet-stream"))
+    status, _ = await api.send_form(path_of(upload["url"]), body)
+    return status
+
+
+async def test_a_direct_upload_is_pending_until_completed_then_ready(api: FilesClient) -> None:
+    token = await api.token(ADA)
+    ticket = await start(api, token, PNG, "image/png")
+    assert_file_meta(ticket["file"], "pending")
+    upload = ticket["upload"]
+    assert upload["method"] == "POST"
+    assert upload["url"].startswith(f"http://localhost{API}/files/blob/")
+    assert upload["fields"]["Content-Type"] == "image/png"
+    assert upload["expires_at"].endswith("Z")
+    file_id = ticket["file"]["id"]
+
+    status, body, _ = await api.call("POST", f"/files/{file_id}/complete", token)
+    assert (status, error_code(body)) == (409, "upload_incomplete")
+    assert (await api.call("GET", f"/files/{file_id}/download", token))[0] == 409
+    status, pending, _ = await api.call("GET", f"/files/{file_id}", token)
+    assert status == 200
+    assert "download_url" not in pending
+
+    assert await post_to_storage(api, upload, PNG) == 204
+    status, ready, _ = await api.call("POST", f"/files/{file_id}/complete", token)
+    assert status == 200
+    assert_file_meta(ready, "ready")
+    status, got, _ = await api.call("GET", f"/files/{file_id}", token)
+    assert (await api.fetch(got["download_url"]))[1] == PNG
+
+
+async def test_a_direct_upload_that_sends_more_than_announced_is_refused(
+    api: FilesClient,
+) -> None:
+    token = await api.token(ADA)
+    ticket = await start(api, token, PNG, "image/png")
+
+    assert await post_to_storage(api, ticket["upload"], PNG + b"extra") == 413
+    assert await post_to_storage(api, ticket["upload"], PNG[:-1]) == 400
+    assert (
+        await post_to_storage(api, ticket["upload"], PNG, **{"Content-Type": "text/plain"}) == 415
+    )
+
+    status, body, _ = await api.call("POST", f"/files/{ticket['file']['id']}/complete", token)
+    assert (status, error_code(body)) == (409, "upload_incomplete")
+    assert stored_objects(api) == {}
+
+
+async def test_completing_a_direct_upload_of_other_bytes_deletes_them_and_is_415(
+    api: FilesClient,
+) -> None:
+    token = await api.token(ADA)
+    fake = EXE[: len(PNG)]
+    ticket = await start(api, token, fake, "image/png")
+    assert await post_to_storage(api, ticket["upload"], fake) == 204
+
+    status, body, _ = await api.call("POST", f"/files/{ticket['file']['id']}/complete", token)
+
+    assert (status, error_code(body)) == (415, "unsupported_media_type")
+    assert stored_objects(api) == {}
+
+
+async def test_a_direct_upload_over_the_limit_or_of_another_type_is_refused(
+    api: FilesClient,
+) -> None:
+    token = await api.token(ADA)
+    announce = {"name": "a.png", "size": 10 * 1024 * 1024 + 1, "content_type": "image/png"}
+    status, body, _ = await api.post("/files/uploads", announce, token)
+    assert (status, error_code(body)) == (413, "payload_too_large")
+    announce = {"name": "a.html", "size": 10, "content_type": "text/html"}
+    status, body, _ = await api.post("/files/uploads", announce, token)
+    assert (status, error_code(body)) == (415, "unsupported_media_type")
+    status, body, _ = await api.post("/files/uploads", {"name": "a", "size": 0}, token)
+    assert (status, error_code(body)) == (422, "validation_error")
+
+
+# expiry -----------------------------------------------------------------------------------------
+
+
+async def test_expired_presigned_urls_are_refused(make_app: AppFactory) -> None:
+    app, container = make_app({})
+    use_fast_hasher(container)
+    clock = MemoryClock(datetime.now(UTC))
+    container.adapters.clock.override(providers.Object(clock))
+    async with app.test_app() as test_app:
+        api = FilesClient(test_app.test_client(), container)
+        token = await api.token(ADA)
+        _, meta = await api.upload(token, PNG)
+        _, got, _ = await api.call("GET", f"/files/{meta['id']}", token)
+        ticket = await start(api, token, PNG, "image/png")
+
+        clock.advance(15 * 60)
+
+        status, body, _ = await api.fetch(got["download_url"])
+        assert status == 403
+        assert b"forbidden" in body
+        assert await post_to_storage(api, ticket["upload"], PNG) == 403
+
+
+# ownership ----------------------------------------------------------------------------------------
+
+
+async def test_another_users_files_are_404_on_every_route(api: FilesClient) -> None:
+    ada, bob = await api.token(ADA), await api.token(BOB)
+    _, ready = await api.upload(ada, PNG)
+    pending = (await start(api, ada, PNG, "image/png"))["file"]
+
+    for file_id in (ready["id"], pending["id"], "does-not-exist"):
+        for method, path in (
+            ("GET", f"/files/{file_id}"),
+            ("GET", f"/files/{file_id}/download"),
+            ("POST", f"/files/{file_id}/complete"),
+            ("DELETE", f"/files/{file_id}"),
+        ):
+            status, body, _ = await api.call(method, path, bob)
+            assert (status, error_code(body)) == (404, "not_found"), (method, path)
+
+    status, page, _ = await api.call("GET", "/files", bob)
+    assert page == {"items": [], "next_cursor": None}
+    status, page, _ = await api.call("GET", "/files", ada)
+    assert {item["id"] for item in page["items"]} == {ready["id"], pending["id"]}
+    assert len(stored_objects(api)) == 1
+
+
+async def test_every_files_route_needs_a_token(api: FilesClient) -> None:
+    for method, path in (
+        ("POST", "/files"),
+        ("POST", "/files/uploads"),
+        ("POST", "/files/x/complete"),
+        ("GET", "/files"),
+        ("GET", "/files/x"),
+        ("GET", "/files/x/download"),
+        ("DELETE", "/files/x"),
+    ):
+        status, body, _ = await api.call(method, path, None)
+        assert (status, error_code(body)) == (401, "unauthorized"), (method, path)
+
+
+async def test_the_openapi_document_describes_the_upload_as_multipart(api: FilesClient) -> None:
+    response = await api.client.get("/openapi.json")
+    spec = await response.get_json()
+    body = spec["paths"]["/api/v1/files"]["post"]["requestBody"]["content"]
+    assert list(body) == ["multipart/form-data"]
+    assert body["multipart/form-data"]["schema"]["properties"]["file"]["format"] == "binary"
+    download = spec["paths"]["/api/v1/files/{file_id}/download"]["get"]["responses"]
+    assert "Location" in download["302"]["headers"]

@@ -1,0 +1,331 @@
+"""The BlobStorage contract, held by the memory adapter and by S3 (a moto server) alike,
+through real HTTP for the presigned URLs: the memory adapter's are served by the app itself
+(here through httpx's ASGI transport), S3's by moto.
+
+moto verifies neither presigned signatures nor expiry nor the POST policy's conditions, so those
+rules are tested on the memory adapter's own signed URLs, and S3's presign parameters (the
+policy document and the query of the GET URL) are checked as S3 would read them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qs, urlsplit
+from uuid import uuid4
+
+import httpx
+import pytest
+import pytest_asyncio
+from dependency_injector import providers
+
+from adapters.lifecycle import ManagedClient
+from adapters.memory.blobs import MemoryBlobStorage
+from adapters.memory.clock import MemoryClock
+from adapters.s3.blobs import MIN_PART_SIZE, S3BlobStorage
+from adapters.s3.client import AwsConfig, aws_client
+from config.container import build_container
+from config.settings import load_settings
+from domain.errors import ServiceUnavailable
+from domain.files.errors import PayloadTooLarge
+from domain.files.names import content_disposition
+from entrypoints.http.app import create_http_app
+from ports.blobs import BlobStorage
+from tests.contract.conftest import unreachable_port
+from tests.support.moto import reset_moto
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
+
+pytestmark = pytest.mark.contract
+
+REGION: Literal["ap-south-1"] = "ap-south-1"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    name: str
+    blobs: BlobStorage
+    http: httpx.AsyncClient  # reaches the presigned URLs
+    clock: MemoryClock
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="session")
+async def s3_managed(aws_endpoint_url: str) -> AsyncIterator[ManagedClient[S3Client]]:
+    managed = aws_client("s3", AwsConfig(REGION, "testing", "testing", aws_endpoint_url, 5.0))
+    try:
+        yield managed
+    finally:
+        await managed.aclose()
+
+
+async def _bucket(managed: ManagedClient[S3Client]) -> str:
+    name = f"flowhub-test-{uuid4().hex[:12]}"
+    client = await managed.get()
+    await client.create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    return name
+
+
+@pytest.fixture(params=["memory", "s3"])
+def s3_or_memory(
+    request: pytest.FixtureRequest,
+) -> tuple[ManagedClient[S3Client], str] | None:
+    """The S3 client and endpoint for the "s3" run (moto starts only when a test needs it);
+    None: memory."""
+    if request.param == "s3":
+        managed: ManagedClient[S3Client] = request.getfixturevalue("s3_managed")
+        endpoint_url: str = request.getfixturevalue("aws_endpoint_url")
+        return managed, endpoint_url
+    return None
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def storage(
+    s3_or_memory: tuple[ManagedClient[S3Client], str] | None, clock: MemoryClock
+) -> AsyncIterator[Storage]:
+    if s3_or_memory is not None:
+        managed, endpoint_url = s3_or_memory
+        # the smallest parts S3 takes, so that a few MiB exercise multipart uploads
+        blobs = S3BlobStorage(managed, await _bucket(managed), part_size=MIN_PART_SIZE)
+        async with httpx.AsyncClient(timeout=30) as http:
+            yield Storage("s3", blobs, http, clock)
+        await reset_moto(endpoint_url)
+        return
+    memory = MemoryBlobStorage("k" * 48, clock)
+    container = build_container(load_settings({"APP_ENV": "test"}))
+    container.adapters.blobs.override(providers.Object(memory))
+    app = create_http_app(container)
+    transport = httpx.ASGITransport(app=asgi(app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://flowhub.test") as http:
+        yield Storage("memory", memory, http, clock)
+
+
+def asgi(app: Any) -> Any:
+    """A Quart app as httpx's ASGI transport types it (Quart's own types are narrower)."""
+    return app
+
+
+async def chunks(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+async def form_upload(storage: Storage, url: str, fields: dict[str, str], data: bytes) -> int:
+    response = await storage.http.post(
+        url, data=fields, files={"file": ("upload.bin", data, "application/octet-stream")}
+    )
+    return response.status_code
+
+
+# put, head, read, delete ---------------------------------------------------------------------
+
+
+async def test_a_put_stream_reads_back_whole_and_in_ranges(storage: Storage) -> None:
+    size = await storage.blobs.put("files/u/a", chunks(PNG), "image/png", MIB)
+
+    assert size == len(PNG)
+    info = await storage.blobs.head("files/u/a")
+    assert info is not None
+    assert (info.size, info.content_type) == (len(PNG), "image/png")
+    assert await storage.blobs.read("files/u/a", 0, len(PNG)) == PNG
+    assert await storage.blobs.read("files/u/a", 0, 8) == PNG[:8]
+    assert await storage.blobs.read("files/u/a", 100, 50) == PNG[100:150]
+    assert await storage.blobs.read("files/u/a", len(PNG) - 3, 100) == PNG[-3:]
+
+
+async def test_a_file_larger_than_one_part_goes_up_whole(storage: Storage) -> None:
+    data = bytes(range(251)) * (12 * MIB // 251)  # three S3 parts
+
+    assert await storage.blobs.put("files/u/big", chunks(data, 300_000), "image/png", 20 * MIB)
+
+    assert await storage.blobs.read("files/u/big", 0, len(data)) == data
+
+
+async def test_a_file_of_exactly_one_part_is_stored(storage: Storage) -> None:
+    data = b"\x89PNG" + bytes(MIN_PART_SIZE - 4)
+
+    assert await storage.blobs.put("files/u/one", chunks(data, 100_000), "image/png", 8 * MIB)
+
+    assert await storage.blobs.read("files/u/one", MIN_PART_SIZE - 10, 100) == data[-10:]
+    info = await storage.blobs.head("files/u/one")
+    assert info is not None
+    assert info.size == MIN_PART_SIZE
+
+
+async def test_an_empty_file_is_stored(storage: Storage) -> None:
+    assert await storage.blobs.put("files/u/empty", chunks(b""), "text/plain", MIB) == 0
+    info = await storage.blobs.head("files/u/empty")
+    assert info is not None
+    assert info.size == 0
+    assert await storage.blobs.read("files/u/empty", 0, 10) == b""
+
+
+async def test_missing_objects_are_none_and_empty_and_delete_is_idempotent(
+    storage: Storage,
+) -> None:
+    assert await storage.blobs.head("files/u/none") is None
+    assert await storage.blobs.read("files/u/none", 0, 10) == b""
+    await storage.blobs.put("files/u/a", chunks(PNG), "image/png", MIB)
+    await storage.blobs.delete("files/u/a")
+    await storage.blobs.delete("files/u/a")
+    assert await storage.blobs.head("files/u/a") is None
+
+
+@pytest.mark.parametrize("size", [MIB + 1, 7 * MIB])
+async def test_more_than_the_maximum_stores_nothing(storage: Storage, size: int) -> None:
+    pulled = 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        while True:
+            pulled += 64 * 1024
+            yield b"x" * (64 * 1024)
+
+    with pytest.raises(PayloadTooLarge):
+        await storage.blobs.put("files/u/big", endless(), "text/plain", size)
+
+    assert pulled <= size + 64 * 1024
+    assert await storage.blobs.head("files/u/big") is None
+
+
+async def test_a_failing_stream_stores_nothing_and_its_error_comes_through(
+    storage: Storage,
+) -> None:
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"x" * (6 * MIB)  # past the first S3 part
+        raise ConnectionResetError("client went away")
+
+    with pytest.raises(ConnectionResetError):
+        await storage.blobs.put("files/u/broken", broken(), "text/plain", 20 * MIB)
+    assert await storage.blobs.head("files/u/broken") is None
+
+
+# presigned URLs, through real HTTP -------------------------------------------------------------
+
+
+async def test_a_presigned_post_then_a_presigned_get_round_trip_byte_for_byte(
+    storage: Storage,
+) -> None:
+    post = await storage.blobs.presign_post("files/u/direct", "image/png", len(PNG), len(PNG), 900)
+
+    assert await form_upload(storage, post.url, post.fields, PNG) in (200, 201, 204)
+    info = await storage.blobs.head("files/u/direct")
+    assert info is not None
+    assert (info.size, info.content_type) == (len(PNG), "image/png")
+
+    name = 'Grüße "aus" ../FlowHub.png'
+    url = await storage.blobs.presign_get("files/u/direct", name, "image/png", 900)
+    response = await storage.http.get(url)
+    assert response.status_code == 200
+    assert response.content == PNG
+    assert response.headers["Content-Disposition"] == content_disposition(name)
+    assert response.headers["Content-Type"] == "image/png"
+
+
+async def test_s3_presigned_post_policy_enforces_type_size_and_expiry(
+    s3_managed: ManagedClient[S3Client],
+) -> None:
+    blobs = S3BlobStorage(s3_managed, await _bucket(s3_managed))
+    before = datetime.now(UTC).replace(microsecond=0)
+
+    post = await blobs.presign_post("files/u/f", "application/pdf", 10, 20, 900)
+
+    assert post.fields["key"] == "files/u/f"
+    assert post.fields["Content-Type"] == "application/pdf"
+    policy = json.loads(base64.b64decode(post.fields["policy"]))
+    conditions = policy["conditions"]
+    assert {"Content-Type": "application/pdf"} in conditions
+    assert ["content-length-range", 10, 20] in conditions
+    assert {"key": "files/u/f"} in conditions
+    expires = datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert 899 <= (expires - before).total_seconds() <= 905
+    assert post.fields["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
+    assert "x-amz-signature" in post.fields
+
+
+async def test_s3_presigned_get_names_the_attachment_and_expires(
+    s3_managed: ManagedClient[S3Client],
+) -> None:
+    blobs = S3BlobStorage(s3_managed, await _bucket(s3_managed))
+
+    url = await blobs.presign_get("files/u/f", "写真 1.png", "image/png", 900)
+
+    query = parse_qs(urlsplit(url).query)
+    assert query["X-Amz-Expires"] == ["900"]
+    assert query["response-content-disposition"] == [content_disposition("写真 1.png")]
+    assert query["response-content-type"] == ["image/png"]
+    assert "X-Amz-Signature" in query
+    assert urlsplit(url).path.endswith("/files/u/f")
+
+
+# the memory adapter's signed URLs, held to what S3 enforces --------------------------------------
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def memory(clock: MemoryClock) -> AsyncIterator[Storage]:
+    blobs = MemoryBlobStorage("k" * 48, clock)
+    container = build_container(load_settings({"APP_ENV": "test"}))
+    container.adapters.blobs.override(providers.Object(blobs))
+    transport = httpx.ASGITransport(app=asgi(create_http_app(container)))
+    async with httpx.AsyncClient(transport=transport, base_url="http://flowhub.test") as http:
+        yield Storage("memory", blobs, http, clock)
+
+
+async def test_memory_upload_urls_refuse_another_size_type_key_or_a_tampered_token(
+    memory: Storage,
+) -> None:
+    post = await memory.blobs.presign_post("files/u/f", "image/png", len(PNG), len(PNG), 900)
+
+    assert await form_upload(memory, post.url, post.fields, PNG + b"x") == 413
+    assert await form_upload(memory, post.url, post.fields, PNG[:-1]) == 400
+    wrong_type = {**post.fields, "Content-Type": "text/html"}
+    assert await form_upload(memory, post.url, wrong_type, PNG) == 415
+    wrong_key = {**post.fields, "key": "files/other/f"}
+    assert await form_upload(memory, post.url, wrong_key, PNG) == 403
+    assert await form_upload(memory, post.url[:-3] + "abc", post.fields, PNG) == 403
+    assert await memory.blobs.head("files/u/f") is None
+    assert await form_upload(memory, post.url, post.fields, PNG) == 204
+
+
+async def test_memory_presigned_urls_expire(memory: Storage) -> None:
+    await memory.blobs.put("files/u/f", chunks(PNG), "image/png", MIB)
+    post = await memory.blobs.presign_post("files/u/g", "image/png", len(PNG), len(PNG), 900)
+    url = await memory.blobs.presign_get("files/u/f", "a.png", "image/png", 900)
+    memory.clock.advance(899)
+    assert (await memory.http.get(url)).status_code == 200
+    memory.clock.advance(1)
+
+    response = await memory.http.get(url)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+    assert await form_upload(memory, post.url, post.fields, PNG) == 403
+    assert await memory.blobs.head("files/u/g") is None
+
+
+async def test_a_download_url_is_not_an_upload_url(memory: Storage) -> None:
+    await memory.blobs.put("files/u/f", chunks(PNG), "image/png", MIB)
+    url = await memory.blobs.presign_get("files/u/f", "a.png", "image/png", 900)
+    post = await memory.blobs.presign_post("files/u/f", "image/png", 1, MIB, 900)
+
+    assert await form_upload(memory, url, post.fields, PNG[:10]) == 403
+    assert (await memory.http.get(post.url)).status_code == 403
+
+
+async def test_an_unreachable_s3_is_service_unavailable() -> None:
+    managed = aws_client(
+        "s3", AwsConfig(REGION, "testing", "testing", f"http://127.0.0.1:{unreachable_port()}", 0.2)
+    )
+    try:
+        blobs = S3BlobStorage(managed, "flowhub-nowhere")
+        with pytest.raises(ServiceUnavailable):
+            await blobs.put("files/u/f", chunks(b"abc"), "text/plain", 10)
+    finally:
+        await managed.aclose()

@@ -1,0 +1,147 @@
+"""The FileRepository contract, held by the memory adapter and by MongoDB alike (both on the
+fake clock: pending records are read as gone once `expires_at` passes)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from adapters.lifecycle import ManagedClient
+from adapters.memory.clock import MemoryClock
+from adapters.memory.files import MemoryFileRepository
+from adapters.mongo.client import MongoClient
+from adapters.mongo.files import MongoFileRepository
+from domain.errors import ServiceUnavailable
+from domain.files.model import FileCursor, FileStatus, StoredFile
+from ports.files import FileRepository
+from tests.contract.conftest import Backend, MongoService, make_backend
+
+pytestmark = pytest.mark.contract
+
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture(params=["memory", "mongo"])
+def backend(request: pytest.FixtureRequest, clock: MemoryClock) -> Backend:
+    return make_backend(request, clock)
+
+
+@pytest.fixture
+def files(backend: Backend) -> FileRepository:
+    if backend.mongo is not None:
+        return MongoFileRepository(backend.mongo.managed, backend.mongo.database, backend.clock)
+    return MemoryFileRepository(backend.clock)
+
+
+def a_file(
+    clock: MemoryClock,
+    file_id: str = "f1",
+    owner_id: str = "ada",
+    status: FileStatus = FileStatus.READY,
+    age_s: float = 0,
+) -> StoredFile:
+    created = clock.now() - timedelta(seconds=age_s)
+    return StoredFile(
+        id=file_id,
+        owner_id=owner_id,
+        name="Grüße ✨.txt",
+        size=1234,
+        content_type="text/plain",
+        status=status,
+        object_key=f"files/{owner_id}/{file_id}",
+        created_at=created,
+        expires_at=clock.now() + HOUR if status is FileStatus.PENDING else None,
+    )
+
+
+async def test_an_added_file_reads_back(files: FileRepository, clock: MemoryClock) -> None:
+    ready = a_file(clock)
+    pending = a_file(clock, "f2", status=FileStatus.PENDING)
+    await files.add(ready)
+    await files.add(pending)
+    assert await files.get("f1") == ready
+    assert await files.get("f2") == pending
+    assert await files.get("nope") is None
+
+
+async def test_update_replaces_and_delete_removes(
+    files: FileRepository, clock: MemoryClock
+) -> None:
+    pending = a_file(clock, status=FileStatus.PENDING)
+    await files.add(pending)
+    await files.update(pending.ready())
+    assert await files.get("f1") == pending.ready()
+    await files.update(replace(pending, id="ghost"))
+    assert await files.get("ghost") is None
+    await files.delete("f1")
+    await files.delete("f1")
+    assert await files.get("f1") is None
+
+
+async def test_listing_is_the_owners_visible_files_newest_first(
+    files: FileRepository, clock: MemoryClock
+) -> None:
+    await files.add(a_file(clock, "old", age_s=30))
+    await files.add(a_file(clock, "b", age_s=10))
+    await files.add(a_file(clock, "a", age_s=10))  # same time as "b": ids break the tie
+    await files.add(a_file(clock, "new", status=FileStatus.PENDING))
+    await files.add(a_file(clock, "gone", status=FileStatus.DELETING))
+    await files.add(a_file(clock, "bobs", owner_id="bob"))
+
+    listed = await files.list_by_owner("ada", 10)
+
+    assert [f.id for f in listed] == ["new", "b", "a", "old"]
+    assert [f.id for f in await files.list_by_owner("ada", 2)] == ["new", "b"]
+
+
+async def test_listing_continues_after_a_cursor(files: FileRepository, clock: MemoryClock) -> None:
+    for n, file_id in enumerate(["e", "d", "c", "b", "a"]):
+        await files.add(a_file(clock, file_id, age_s=n // 2))  # pairs share a time
+    seen: list[str] = []
+    after = None
+    while True:
+        page = await files.list_by_owner("ada", 2, after)
+        if not page:
+            break
+        seen += [f.id for f in page]
+        after = FileCursor(page[-1].created_at, page[-1].id)
+    assert seen == ["e", "d", "c", "b", "a"]
+
+
+async def test_a_pending_file_is_gone_once_it_expires_but_listed_as_expired(
+    files: FileRepository, backend: Backend
+) -> None:
+    clock = backend.clock
+    await files.add(a_file(clock, "p", status=FileStatus.PENDING))
+    await files.add(a_file(clock, "r"))
+    await backend.pass_time(3599.999)
+    assert await files.get("p") is not None
+    assert await files.expired_uploads(10) == []
+    await backend.pass_time(0.001)
+
+    assert await files.get("p") is None
+    assert [f.id for f in await files.list_by_owner("ada", 10)] == ["r"]
+    assert [f.id for f in await files.expired_uploads(10)] == ["p"]
+    assert await files.get("r") is not None
+
+
+async def test_mongo_has_the_listing_index_and_a_ttl_on_pending_expiry(
+    mongo_service: MongoService, clock: MemoryClock
+) -> None:
+    files = MongoFileRepository(mongo_service.managed, mongo_service.database, clock)
+    await files.ensure_indexes()
+    indexes = await mongo_service.index_keys("files")
+    keys = indexes["owner_newest_first"]["key"]
+    assert isinstance(keys, list | tuple)
+    assert [name for name, _ in keys] == ["owner_id", "created_at", "_id"]
+    assert indexes["pending_expires_at_ttl"]["expireAfterSeconds"] == 24 * 3600
+
+
+async def test_an_unreachable_mongodb_is_service_unavailable(
+    dead_mongo: ManagedClient[MongoClient], clock: MemoryClock
+) -> None:
+    files = MongoFileRepository(dead_mongo, "flowhub", clock)
+    with pytest.raises(ServiceUnavailable):
+        await files.get("f1")
