@@ -2,14 +2,15 @@
 logtail-python; ERROR and above never go there (errors go to Rollbar and stdout).
 
 Nothing here may slow a request or the shutdown, whatever the endpoint does:
-- the handler on the root logger only formats the record and puts it in a bounded queue (the
-  SDK's, `buffer_capacity` records); a full queue drops the record and counts it;
-- the SDK's worker thread uploads a batch a second with a (connect, read) timeout, once: a
-  failed batch is dropped and counted (the SDK would retry it after 1, 10 and 60 s);
+- the handler on the root logger turns the record into a frame and appends it to a bounded
+  buffer (`buffer_capacity` records); a full buffer drops the record and counts it;
+- one daemon thread uploads the buffer in batches (once a second, or when it is half full)
+  through the SDK's uploader with a (connect, read) timeout, once: a failed batch is dropped and
+  counted (the SDK would retry it after 1, 10 and 60 s);
 - the SDK (requests, msgpack: ~150 ms of imports) loads after the server serves, off the event
   loop; records logged before that wait in a bounded buffer;
-- the final flush at shutdown is bounded (`close(timeout_s)`), and the worker is a daemon
-  thread, so the process never waits for it at exit.
+- the final flush at shutdown is bounded (`close(timeout_s)`), and the process never waits for
+  the uploading thread at exit.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class ShipperStats:
     sent_bytes: int = 0  # request bodies of those uploads (msgpack)
     batches: int = 0
     failed: int = 0  # records of batches that failed (refused, timed out, non-2xx)
-    dropped_full: int = 0  # the SDK's queue was full
+    dropped_full: int = 0  # the buffer was full (the endpoint slower than the logs)
     dropped_early: int = 0  # the buffer before the SDK loaded was full
 
     @property
@@ -51,7 +52,7 @@ class LogtailShipper:
         *,
         host: str | None = None,
         level: int | str = logging.INFO,
-        buffer_capacity: int = 1000,
+        buffer_capacity: int = 2000,
         flush_interval_s: float = 1.0,
         send_timeout_s: tuple[float, float] = (1.0, 2.0),
         early_capacity: int = 500,
@@ -104,8 +105,6 @@ class LogtailShipper:
             on_sent=self._sent,
             on_failed=self._failed,
         )
-        # Started here, on the event loop's (main) thread: the SDK's worker lives as long as
-        # the thread that started it.
         sdk.ensure_flush_thread_alive()
         self._sdk = sdk
         self.handler.set_target(sdk)

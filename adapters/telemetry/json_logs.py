@@ -29,20 +29,33 @@ QUIET_LOGGERS = ("urllib3", "requests", "botocore", "aiobotocore", "s3transfer",
 
 
 def structured_fields(record: logging.LogRecord) -> dict[str, Any]:
-    """The record's fields beyond the standard ones, sensitive keys redacted."""
-    return {
-        key: REDACTED if is_sensitive_key(key) else value
-        for key, value in record.__dict__.items()
-        if key not in _NOT_FIELDS and not key.startswith("_")
-    }
+    """The record's fields beyond the standard ones, sensitive keys redacted. Computed once
+    per record: the stdout and the Logtail handlers both need them."""
+    cached: dict[str, Any] | None = record.__dict__.get("_fields")
+    if cached is None:
+        cached = {
+            key: REDACTED if is_sensitive_key(key) else value
+            for key, value in record.__dict__.items()
+            if key not in _NOT_FIELDS and key[0] != "_"
+        }
+        record.__dict__["_fields"] = cached
+    return cached
+
+
+def timestamp(record: logging.LogRecord) -> str:
+    """`2026-11-26T07:12:24.123Z`, once per record."""
+    cached: str | None = record.__dict__.get("_ts")
+    if cached is None:
+        seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        cached = record.__dict__["_ts"] = f"{seconds}.{int(record.msecs):03d}Z"
+    return cached
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         message = record.getMessage()
         entry: dict[str, Any] = {
-            "ts": f"{seconds}.{int(record.msecs):03d}Z",
+            "ts": timestamp(record),
             "level": record.levelname,
             "logger": record.name,
             "msg": message,

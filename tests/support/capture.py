@@ -46,7 +46,7 @@ class CaptureServer:
         self._server = ThreadingHTTPServer((LOOPBACK, 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="capture-server", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="capture-server", daemon=True
         )
 
     def __enter__(self) -> Self:
