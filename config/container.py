@@ -217,6 +217,7 @@ class Services(containers.DeclarativeContainer):
             tasks=adapters.tasks,
             clock=adapters.clock,
             ids=adapters.ids,
+            events=adapters.events,
         ),
         policy=providers.Singleton(
             FilePolicy,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class RecordedEvent:
     name: str
-    fields: dict[str, str]
+    fields: dict[str, str | int]
     notable: bool = False
 
 
@@ -16,13 +16,13 @@ class MemoryEventLog:
     def __init__(self) -> None:
         self.events: list[RecordedEvent] = []
 
-    def record(self, event: str, /, **fields: str) -> None:
+    def record(self, event: str, /, **fields: str | int) -> None:
         self.events.append(RecordedEvent(event, dict(fields)))
 
-    def warn(self, event: str, /, **fields: str) -> None:
+    def warn(self, event: str, /, **fields: str | int) -> None:
         self.events.append(RecordedEvent(event, dict(fields), notable=True))
 
-    def named(self, name: str) -> list[dict[str, str]]:
+    def named(self, name: str) -> list[dict[str, str | int]]:
         return [e.fields for e in self.events if e.name == name]
 
     def names(self) -> list[str]:

@@ -36,6 +36,7 @@ from domain.files.names import safe_display_name
 from domain.files.sniff import SNIFF_BYTES, SNIFFABLE_TYPES, TEXT, TextCheck, declared_type, sniff
 from ports.blobs import BlobStorage
 from ports.clock import Clock
+from ports.events import EventLog
 from ports.files import FileRepository
 from ports.ids import IdGenerator
 from ports.tasks import BackgroundTasks
@@ -63,6 +64,7 @@ class FilePorts:
     tasks: BackgroundTasks
     clock: Clock
     ids: IdGenerator
+    events: EventLog
 
 
 class FileService:
@@ -119,6 +121,7 @@ class FileService:
         except BaseException:
             await p.blobs.delete(key)
             raise
+        self._uploaded(record, "api")
         return record
 
     # direct upload -----------------------------------------------------------------------
@@ -176,6 +179,7 @@ class FileService:
             raise UnsupportedMediaType("The uploaded bytes are not what the announced type says.")
         ready = record.ready()
         await p.files.update(ready)
+        self._uploaded(ready, "direct")
         return ready
 
     # reading -----------------------------------------------------------------------------
@@ -214,6 +218,7 @@ class FileService:
             await p.files.update(record.deleting())
         await p.blobs.delete(record.object_key)
         await p.files.delete(record.id)
+        p.events.record("file_deleted", user_id=owner_id, file_id=record.id)
 
     async def sweep_expired_uploads(self) -> int:
         """Remove the objects and records of direct uploads never completed in time."""
@@ -225,6 +230,17 @@ class FileService:
         return len(expired)
 
     # internals ---------------------------------------------------------------------------
+
+    def _uploaded(self, record: StoredFile, via: str) -> None:
+        """The workflow event of a file now `ready`: ids, size and type, never its name."""
+        self._p.events.record(
+            "file_uploaded",
+            user_id=record.owner_id,
+            file_id=record.id,
+            size=record.size,
+            content_type=record.content_type,
+            via=via,
+        )
 
     def _sweep_soon(self) -> None:
         now = self._p.clock.monotonic()

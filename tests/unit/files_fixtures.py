@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.clock import MemoryClock
+from adapters.memory.events import MemoryEventLog
 from adapters.memory.files import MemoryFileRepository
 from adapters.system.ids import RandomIdGenerator
 from adapters.system.tasks import AsyncioBackgroundTasks
@@ -30,6 +31,7 @@ class FilesWorld:
     files: MemoryFileRepository
     blobs: MemoryBlobStorage
     tasks: AsyncioBackgroundTasks
+    events: MemoryEventLog
 
 
 def build_files_world(
@@ -39,8 +41,9 @@ def build_files_world(
     files = MemoryFileRepository(clock)
     blobs = blobs or MemoryBlobStorage(SECRET, clock)
     tasks = AsyncioBackgroundTasks()
-    ports = FilePorts(files, blobs, tasks, clock, RandomIdGenerator())
-    return FilesWorld(FileService(ports, policy), clock, files, blobs, tasks)
+    events = MemoryEventLog()
+    ports = FilePorts(files, blobs, tasks, clock, RandomIdGenerator(), events)
+    return FilesWorld(FileService(ports, policy), clock, files, blobs, tasks, events)
 
 
 async def chunks_of(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:
