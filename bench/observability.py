@@ -14,9 +14,10 @@ INFO (one line per request), the Logtail shipper attached, the error reporter be
 - refusing: both point at a loopback port nobody listens on (connection refused);
 - hanging: both point at the capture server in "hang" mode (it reads, never answers).
 
-Loads (wrk -t1 -c16): `ok`, GET /api/v1/obs/ok (one INFO line per request, shipped to Logtail);
-`mixed`, nine of those then one GET /api/v1/obs/boom (a 500: an ERROR line with its traceback
-on stdout, one Rollbar item per 10 minutes for the fingerprint). Scenarios run in interleaved
+Loads (wrk -t1): `ok`, GET /api/v1/obs/ok (one INFO line per request, shipped to Logtail) over
+16 connections (saturated) and over 1 (a request's own latency); `mixed`, 16 connections, nine
+of those then one GET /api/v1/obs/boom (a 500: an ERROR line with its traceback on stdout, one
+Rollbar item per 10 minutes for the fingerprint). Scenarios run in interleaved
 rounds (a drift of the machine's speed hits all alike); the table gives medians and the ratios
 against the no-sink baseline. After the load each server gets SIGTERM: the time to exit shows
 the bounded final flush (2 s at most). The process's own "telemetry totals at stop" line gives
@@ -116,6 +117,7 @@ def create_app() -> Any:
 class Run:
     ok: WrkResult | None = None
     mixed: WrkResult | None = None
+    single: WrkResult | None = None  # one connection: a request's own latency, no queueing
     ok_cpu_us: float | None = None  # server CPU per request of the `ok` load
     mixed_cpu_us: float | None = None
     rss_mib: float | None = None
@@ -191,6 +193,7 @@ def run_scenario(
         between = tree_cpu_ms(proc.pid)
         run.mixed = run_wrk(base + OK_PATH, config.wrk_s, script=MIXED_LUA)
         ok_cpu, mixed_cpu = between - before, tree_cpu_ms(proc.pid) - between
+        run.single = run_wrk(base + OK_PATH, config.wrk_s, connections=1)
         run.ok_cpu_us = ok_cpu * 1000 / max(1, run.ok.requests)
         run.mixed_cpu_us = mixed_cpu * 1000 / max(1, run.mixed.requests)
         run.rss_mib = memory(proc.pid).rss_mib
@@ -282,28 +285,38 @@ def render(
 
         return pick
 
-    header = (
-        "scenario", "ok req/s", "ratio", "p50 ms", "p99 ms", "p99 ratio", "CPU µs/req", "ratio",
-        "mixed req/s", "ratio", "p50 ms", "p99 ms", "p99 ratio", "CPU µs/req", "ratio",
+    latency_header = (
+        "scenario", "1 conn p50 ms", "p50 ratio", "1 conn p99 ms", "p99 ratio",
+        "16 conn req/s", "ratio", "p50 ms", "p99 ms", "p99 ratio",
+        "mixed req/s", "ratio", "p99 ms", "p99 ratio",
+    )  # fmt: skip
+    cost_header = (
+        "scenario", "CPU µs/req (16 conn)", "ratio", "CPU µs/req (mixed)", "ratio",
         "RSS MiB after load", "SIGTERM→exit ms",
     )  # fmt: skip
-    rows = []
+    latency, cost = [], []
     for name in SCENARIOS:
         if not runs.get(name):
             continue
-        cells = [name]
+
+        def cell(load: str, what: str, digits: int, name: str = name) -> list[str]:
+            value, base = med(name, wrk(load, what)), med(BASELINE, wrk(load, what))
+            return [fmt(value, digits), _ratio(value, base)]
+
+        latency.append([
+            name,
+            *cell("single", "p50_ms", 2), *cell("single", "p99_ms", 2),
+            *cell("ok", "requests_per_s", 0), fmt(med(name, wrk("ok", "p50_ms")), 2),
+            *cell("ok", "p99_ms", 2),
+            *cell("mixed", "requests_per_s", 0), *cell("mixed", "p99_ms", 2),
+        ])  # fmt: skip
+        row = [name]
         for load in ("ok", "mixed"):
-            rps, p50, p99 = (
-                med(name, wrk(load, w)) for w in ("requests_per_s", "p50_ms", "p99_ms")
-            )
-            base_rps = med(BASELINE, wrk(load, "requests_per_s"))
-            base_p99 = med(BASELINE, wrk(load, "p99_ms"))
             cpu = med(name, lambda r, load=load: getattr(r, f"{load}_cpu_us"))
             base_cpu = med(BASELINE, lambda r, load=load: getattr(r, f"{load}_cpu_us"))
-            cells += [fmt(rps), _ratio(rps, base_rps), fmt(p50, 2), fmt(p99, 2)]
-            cells += [_ratio(p99, base_p99), fmt(cpu), _ratio(cpu, base_cpu)]
-        cells += [fmt(med(name, lambda r: r.rss_mib), 1), fmt(med(name, lambda r: r.stop_ms))]
-        rows.append(cells)
+            row += [fmt(cpu), _ratio(cpu, base_cpu)]
+        row += [fmt(med(name, lambda r: r.rss_mib), 1), fmt(med(name, lambda r: r.stop_ms))]
+        cost.append(row)
 
     delivery_header = (
         "scenario", "request lines (stdout)", "Logtail records received", "shipped (sent)",
@@ -332,16 +345,25 @@ def render(
         "# Observability benchmark: what the telemetry sinks cost a request",
         "",
         f"{time.strftime('%Y-%m-%d %H:%M:%S')}, revision {git_revision(ROOT)}, "
-        f"{os.cpu_count()} CPUs, {config.rounds} round(s), wrk -t1 -c16 {config.wrk_s:.0f} s "
-        f"per load, {elapsed_s:.0f} s in all. Medians over the rounds; ratios against "
+        f"{os.cpu_count()} CPUs, {config.rounds} round(s), wrk -t1 {config.wrk_s:.0f} s per load, "
+        f"{elapsed_s:.0f} s in all. Medians over the rounds; ratios against "
         "`no sinks` (same app, no token: stdout only) in the same run.",
         "",
-        *markdown_table(header, rows),
+        "## Request latency",
         "",
-        "`ok`: GET /api/v1/obs/ok, one INFO request line each (stdout and Logtail). `mixed`: "
-        "every 10th request fails (500: an ERROR line with traceback on stdout; Rollbar gets "
-        "one item per fingerprint per 10 min). `SIGTERM→exit`: includes the final flush, "
-        "bounded by 2 s.",
+        *markdown_table(latency_header, latency),
+        "",
+        "GET /api/v1/obs/ok (one INFO request line each: stdout and Logtail) over 1 connection "
+        "(each request's own latency) and 16 (saturated: throughput and queueing); `mixed`: "
+        "16 connections, every 10th request fails (500: an ERROR line with its traceback on "
+        "stdout; Rollbar gets one item per fingerprint per 10 min).",
+        "",
+        "## Cost",
+        "",
+        *markdown_table(cost_header, cost),
+        "",
+        "Server CPU (all threads: the event loop and the senders) per request under load. "
+        "`SIGTERM→exit` includes the final flush of the sinks, bounded by 2 s.",
         "",
         "## Delivery (from each server's `telemetry totals at stop` line)",
         "",

@@ -110,6 +110,9 @@ class BoundedLogtailHandler(LogtailHandler):
         if threading.current_thread() is self._worker:
             return
         try:
+            if len(self._frames) >= self.buffer_capacity:  # full: not even the frame is built
+                self.dropcount += 1
+                return
             frame = self.frame(record)
             with self._frames_lock:
                 if len(self._frames) >= self.buffer_capacity:
