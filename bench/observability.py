@@ -132,7 +132,8 @@ class Run:
 
 @dataclass(slots=True)
 class Sizes:
-    request_json: list[int] = field(default_factory=list)
+    request_json: list[int] = field(default_factory=list)  # anonymous request lines
+    signed_in_json: list[int] = field(default_factory=list)  # request lines with a user_id
     event_json: list[int] = field(default_factory=list)
     wire_bytes: int = 0
     wire_records: int = 0
@@ -226,7 +227,10 @@ def _auth_flow(port: int) -> None:
     verify = json.dumps({"email": email, "code": code})
     http_call(port, "POST", "/api/v1/auth/verify-email", body=verify, headers=headers)
     login = json.dumps({"email": email, "password": password})
-    http_call(port, "POST", "/api/v1/auth/login", body=login, headers=headers)
+    pair = http_call(port, "POST", "/api/v1/auth/login", body=login, headers=headers).json()
+    token = pair["access_token"]  # type: ignore[index]
+    for _ in range(10):  # signed-in request lines carry the user id
+        http_call(port, "GET", "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
 
 
 def _read_stdout(path: Path, run: Run) -> None:
@@ -251,7 +255,8 @@ def _compact(record: dict[str, Any]) -> int:
 def _measure(capture: CaptureServer, sizes: Sizes) -> None:
     for record in capture.records:
         if record.get("logger") == "flowhub.requests":
-            sizes.request_json.append(_compact(record))
+            signed_in = "user_id" in record
+            (sizes.signed_in_json if signed_in else sizes.request_json).append(_compact(record))
         elif record.get("logger") == "flowhub.events":
             sizes.event_json.append(_compact(record))
             sizes.events_seen.add(str(record.get("event")))
@@ -380,6 +385,7 @@ def _budget(sizes: Sizes, runs: dict[str, list[Run]]) -> list[str]:
     if not sizes.request_json:
         return ["## Budget", "", "no records were received: no figure"]
     request_b = statistics.mean(sizes.request_json)
+    signed_b = statistics.mean(sizes.signed_in_json) if sizes.signed_in_json else request_b
     event_b = statistics.mean(sizes.event_json) if sizes.event_json else 0.0
     wire_b = sizes.wire_bytes / sizes.wire_records if sizes.wire_records else 0.0
     stdout_b = statistics.mean(b for r in runs.get(BASELINE, []) for b in r.stdout_line_bytes)
@@ -390,13 +396,15 @@ def _budget(sizes: Sizes, runs: dict[str, list[Run]]) -> list[str]:
         "## Budget figures (defaults: LOG_LEVEL=INFO, ERROR_BUDGET_PER_DAY=150)",
         "",
         f"- Logtail record, request line: {request_b:.0f} B as JSON "
-        f"({len(sizes.request_json)} received); workflow event: {event_b:.0f} B "
+        f"({len(sizes.request_json)} received), {signed_b:.0f} B signed in (with `user_id`, "
+        f"{len(sizes.signed_in_json)}); workflow event: {event_b:.0f} B "
         f"({len(sizes.event_json)}: {', '.join(sorted(sizes.events_seen))}); on the wire "
         f"(msgpack, all records): {wire_b:.0f} B. Same line on stdout: {stdout_b:.0f} B.",
         f"- Logtail 3 GB / {DAYS} days = {per_day / 1e6:.0f} MB a day: "
-        f"**{per_day / request_b:,.0f} requests a day** with one request line each "
-        f"({per_day / request_b / 86400:.1f} req/s on average); a request that also logs one "
-        f"workflow event: {per_day / (request_b + event_b):,.0f} a day. "
+        f"**{per_day / signed_b:,.0f} signed-in requests a day** with one request line each "
+        f"({per_day / signed_b / 86400:.1f} req/s on average; anonymous ones: "
+        f"{per_day / request_b:,.0f}); a request that also logs one workflow event: "
+        f"{per_day / (signed_b + event_b):,.0f} a day. "
         "Errors add nothing to Logtail (ERROR never goes there).",
         f"- Rollbar: one item per report ({item_b:,.0f} B), at most one report per fingerprint "
         f"per {DEDUP_WINDOW_MIN} min ({per_fingerprint_day} a day for an error that never "
