@@ -116,11 +116,12 @@ class Lifecycle:
             self._warm_up.cancel()
         if self._tasks is not None:  # mail still being sent, before its clients close
             await self._tasks.drain(self._close_timeout_s)
-        results = await asyncio.gather(*(self._close(c) for c in self._all), return_exceptions=True)
+        # The clients close while the telemetry flushes: the stop takes the longer of the two.
+        closing = asyncio.gather(*(self._close(c) for c in self._all), return_exceptions=True)
+        results, _ = await asyncio.gather(closing, self._flush_telemetry())
         for client, result in zip(self._all, results, strict=True):
             if isinstance(result, BaseException):
                 log.warning("closing %s client failed: %r", client.name, result)
-        await self._flush_telemetry()
 
     async def _flush_telemetry(self) -> None:
         """One bounded flush of both sinks, in parallel; what is left is given up."""
