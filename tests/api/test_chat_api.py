@@ -166,3 +166,17 @@ async def test_more_than_20_messages_in_10_s_answer_429(api: AuthClient) -> None
     status, body, headers = await api.post(path, {"body": "too many"}, token)
     assert (status, code(body)) == (429, "too_many_requests")
     assert int(headers["Retry-After"]) >= 1
+
+
+async def test_the_openapi_document_describes_the_chat_routes(api: AuthClient) -> None:
+    spec = await (await api.client.get("/openapi.json")).get_json()
+    paths = spec["paths"]
+    rooms, messages = paths["/api/v1/chat/rooms"], paths["/api/v1/chat/rooms/{room_id}/messages"]
+    assert {"201", "401", "404", "422"} <= set(rooms["post"]["responses"])
+    assert "200" in rooms["get"]["responses"]
+    assert {"200", "201", "404", "422", "429"} <= set(messages["post"]["responses"])
+    params = {p["name"] for p in messages["get"]["parameters"]}
+    assert {"before", "after", "limit"} <= params
+    assert "404" in paths["/api/v1/chat/rooms/{room_id}/members"]["post"]["responses"]
+    assert "user_ids" in {p["name"] for p in paths["/api/v1/presence"]["get"]["parameters"]}
+    assert messages["get"]["security"] == [{"bearer": []}]
