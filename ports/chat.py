@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from domain.chat.model import Message, Room
+from domain.chat.model import Message, PresenceRenewal, Room
 
 
 class RoomRepository(Protocol):
@@ -54,14 +54,20 @@ class PresenceStore(Protocol):
 
     Raises `ServiceUnavailable` when its store cannot be reached."""
 
-    async def renew(self, user_ids: Sequence[str], ttl_s: int) -> list[str]:
-        """Mark every user online for `ttl_s` more seconds, in one round trip; returns
-        those who were not online before."""
+    async def renew(
+        self, user_ids: Sequence[str], ttl_s: int, lapse_s: float | None = None
+    ) -> PresenceRenewal:
+        """Mark every user online for `ttl_s` more seconds, in one round trip. Says who was
+        not online before, and who lapsed: users whose renewals (by whichever instance)
+        stopped more than `lapse_s` (default `ttl_s`) ago, each reported once across all
+        instances."""
         ...
 
     async def remove(self, user_ids: Sequence[str]) -> None: ...
 
-    async def online(self, user_ids: Sequence[str]) -> set[str]: ...
+    async def online(self, user_ids: Sequence[str]) -> set[str]:
+        """Users whose key exists and whose announcement has not lapsed."""
+        ...
 
 
 class TypingStore(Protocol):

@@ -9,7 +9,7 @@ from typing import Any
 
 from adapters.memory.ttl import ExpiringDict
 from domain.chat.errors import DuplicateMessage
-from domain.chat.model import Message, Room
+from domain.chat.model import Message, PresenceRenewal, Room
 from ports.clock import Clock
 
 
@@ -70,24 +70,39 @@ class MemoryMessageRepository:
 
 class MemoryPresenceStore:
     def __init__(self, clock: Clock) -> None:
+        self._clock = clock
         self._keys: ExpiringDict[bool] = ExpiringDict(clock)
+        self._until: dict[str, float] = {}  # announced online until (the shared online set)
         self.calls = 0  # round trips a real store would make
 
-    async def renew(self, user_ids: Sequence[str], ttl_s: int) -> list[str]:
+    async def renew(
+        self, user_ids: Sequence[str], ttl_s: int, lapse_s: float | None = None
+    ) -> PresenceRenewal:
         self.calls += 1
+        now = self._clock.monotonic()
         new = [u for u in user_ids if self._keys.get(f"presence:{u}") is None]
         for user_id in user_ids:
             self._keys.set(f"presence:{user_id}", True, ttl_s)
-        return new
+            self._until[user_id] = now + (ttl_s if lapse_s is None else lapse_s)
+        lapsed = sorted(u for u, until in self._until.items() if until <= now)
+        for user_id in lapsed:
+            del self._until[user_id]
+        return PresenceRenewal(new, lapsed)
 
     async def remove(self, user_ids: Sequence[str]) -> None:
         self.calls += 1
         for user_id in user_ids:
             self._keys.delete(f"presence:{user_id}")
+            self._until.pop(user_id, None)
 
     async def online(self, user_ids: Sequence[str]) -> set[str]:
         self.calls += 1
-        return {u for u in user_ids if self._keys.get(f"presence:{u}") is not None}
+        now = self._clock.monotonic()
+        return {
+            u
+            for u in user_ids
+            if self._keys.get(f"presence:{u}") is not None and self._until.get(u, 0) > now
+        }
 
 
 class MemoryTypingStore:

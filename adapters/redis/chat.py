@@ -10,23 +10,60 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from adapters.redis.support import LuaScript, positive_ttl, reachable
+from adapters.redis.support import LuaScript, as_text, positive_ttl, reachable
+from domain.chat.model import PresenceRenewal
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from adapters.lifecycle import ManagedClient
 
-# KEYS presence keys; ARGV[1] ttl_s. Returns the indexes (1-based) of keys that were absent.
+# KEYS[1] the online set (user -> announced-until), KEYS[2..] presence keys; ARGV[1] ttl_s,
+# ARGV[2] lapse_s, ARGV[3..] the users of KEYS[2..]. Returns {indexes (1-based) of users not
+# online before, users whose announced-until passed (removed from the set: reported once)}.
 _RENEW = LuaScript("""
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local ttl = tonumber(ARGV[1])
+local lapse = tonumber(ARGV[2])
 local fresh = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('SET', key, 1, 'EX', ARGV[1], 'GET') == false then
-    table.insert(fresh, i)
+for i = 2, #KEYS do
+  if redis.call('SET', KEYS[i], 1, 'EX', ttl, 'GET') == false then
+    table.insert(fresh, i - 1)
+  end
+  redis.call('ZADD', KEYS[1], now + lapse, ARGV[i + 1])
+end
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 500)
+if #lapsed > 0 then
+  redis.call('ZREM', KEYS[1], unpack(lapsed))
+end
+redis.call('EXPIRE', KEYS[1], ttl * 3)
+return {fresh, lapsed}
+""")
+
+# KEYS[1] the online set, KEYS[2..] presence keys; ARGV the users of KEYS[2..]. Returns the
+# indexes (1-based) of users online: their key exists and their announcement has not lapsed.
+_ONLINE = LuaScript("""
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local online = {}
+for i = 2, #KEYS do
+  local until_ = redis.call('ZSCORE', KEYS[1], ARGV[i - 1])
+  if until_ and tonumber(until_) > now and redis.call('EXISTS', KEYS[i]) == 1 then
+    table.insert(online, i - 1)
   end
 end
-return fresh
+return online
 """)
+
+# KEYS[1] the online set, KEYS[2..] presence keys; ARGV the users of KEYS[2..].
+_REMOVE = LuaScript("""
+redis.call('DEL', unpack(KEYS, 2))
+redis.call('ZREM', KEYS[1], unpack(ARGV))
+return 1
+""")
+
+ONLINE_SET = "presence:online"
 
 # KEYS[1] typing key; ARGV[1] ttl_s. Returns 1 when the key was absent.
 _START = LuaScript("""
@@ -49,29 +86,35 @@ class RedisPresenceStore:
     def __init__(self, client: ManagedClient[Redis]) -> None:
         self._client = client
 
-    async def renew(self, user_ids: Sequence[str], ttl_s: int) -> list[str]:
-        if not user_ids:
-            return []
+    async def renew(
+        self, user_ids: Sequence[str], ttl_s: int, lapse_s: float | None = None
+    ) -> PresenceRenewal:
         ttl = positive_ttl(ttl_s)
+        lapse = ttl if lapse_s is None else lapse_s
+        keys = [ONLINE_SET, *(_presence_key(u) for u in user_ids)]
         async with reachable():
             redis = await self._client.get()
-            fresh = await _RENEW(redis, [_presence_key(u) for u in user_ids], [ttl])
-        return [user_ids[int(i) - 1] for i in fresh]
+            fresh, lapsed = await _RENEW(redis, keys, [ttl, repr(float(lapse)), *user_ids])
+        return PresenceRenewal(
+            [user_ids[int(i) - 1] for i in fresh], sorted(as_text(u) for u in lapsed)
+        )
 
     async def remove(self, user_ids: Sequence[str]) -> None:
         if not user_ids:
             return
+        keys = [ONLINE_SET, *(_presence_key(u) for u in user_ids)]
         async with reachable():
             redis = await self._client.get()
-            await redis.delete(*(_presence_key(u) for u in user_ids))
+            await _REMOVE(redis, keys, list(user_ids))
 
     async def online(self, user_ids: Sequence[str]) -> set[str]:
         if not user_ids:
             return set()
         async with reachable():
             redis = await self._client.get()
-            values = await redis.mget([_presence_key(u) for u in user_ids])
-        return {u for u, v in zip(user_ids, values, strict=True) if v is not None}
+            keys = [ONLINE_SET, *(_presence_key(u) for u in user_ids)]
+            online = await _ONLINE(redis, keys, list(user_ids))
+        return {user_ids[int(i) - 1] for i in online}
 
 
 class RedisTypingStore:

@@ -56,7 +56,10 @@ class ChatPolicy:
     typing_ttl_s: int = 3
     typing_absorb_s: float = 1.0  # a repeated `typing: true` within this is not even stored
     presence_ttl_s: int = 10
-    presence_renew_s: float = 4.0
+    presence_renew_s: float = 3.0
+    # A user not renewed for this long is announced offline, at the next renewal of any
+    # instance: within presence_lapse_s + presence_renew_s (9 s) of their instance stopping.
+    presence_lapse_s: float = 6.0
     peer_seed: int = 16
     peer_typing_min_s: float = 0.4
     peer_typing_max_s: float = 1.6
@@ -289,12 +292,9 @@ class ChatService:
         self._sockets[user_id] += 1
         if self._sockets[user_id] == 1:
             try:
-                came_online = await self._p.presence.renew([user_id], self._policy.presence_ttl_s)
+                await self._renew([user_id])
             except ServiceUnavailable:
                 log.warning("presence store unavailable at connect")
-                came_online = []
-            if came_online:
-                await self._p.broadcaster.presence(user_id, Status.ONLINE, [r.id for r in rooms])
         return rooms
 
     async def disconnected(self, user_id: str) -> None:
@@ -315,10 +315,26 @@ class ChatService:
 
     async def renew_presence(self) -> None:
         """Renew every user connected here, in one call to the store (run every
-        `presence_renew_s`)."""
+        `presence_renew_s`); tell the rooms of users who came back (after the store lost
+        them) and of users whose instance stopped renewing them."""
         users = self.online_here()
-        if users:
-            await self._p.presence.renew(users, self._policy.presence_ttl_s)
+        if users:  # nobody here to tell otherwise, and no command spent while idle
+            await self._renew(users)
+
+    async def _renew(self, users: list[str]) -> None:
+        policy = self._policy
+        renewal = await self._p.presence.renew(
+            users, policy.presence_ttl_s, policy.presence_lapse_s
+        )
+        for user_id in renewal.came_online:
+            await self._tell_presence(user_id, Status.ONLINE)
+        for user_id in renewal.lapsed:
+            if user_id not in self._sockets:
+                await self._tell_presence(user_id, Status.OFFLINE)
+
+    async def _tell_presence(self, user_id: str, status: Status) -> None:
+        rooms = await self._p.rooms.for_member(user_id)
+        await self._p.broadcaster.presence(user_id, status, [r.id for r in rooms])
 
     async def presence(self, user_id: str, user_ids: Sequence[str]) -> dict[str, str]:
         """The status of those of `user_ids` who share a room with `user_id`."""

@@ -22,7 +22,7 @@ from adapters.mongo.chat import MongoMessageRepository, MongoRoomRepository
 from adapters.mongo.client import MongoClient
 from adapters.redis.chat import RedisPresenceStore, RedisTypingStore
 from domain.chat.errors import DuplicateMessage
-from domain.chat.model import Message, Room
+from domain.chat.model import Message, PresenceRenewal, Room
 from domain.errors import ServiceUnavailable
 from ports.chat import MessageRepository, PresenceStore, RoomRepository, TypingStore
 from tests.contract.conftest import Backend, MongoService, RedisService, make_backend
@@ -161,14 +161,29 @@ async def test_pages_are_ascending_by_seq_both_ways(
 async def test_presence_renewal_says_who_came_online_and_expires(
     presence: PresenceStore, redis_backend: Backend
 ) -> None:
-    assert await presence.renew(["ada", "bob"], 1) == ["ada", "bob"]
-    assert await presence.renew(["ada", "bob", "cy"], 1) == ["cy"]
+    assert (await presence.renew(["ada", "bob"], 1)).came_online == ["ada", "bob"]
+    assert (await presence.renew(["ada", "bob", "cy"], 1)).came_online == ["cy"]
     assert await presence.online(["ada", "cy", "eve"]) == {"ada", "cy"}
     await presence.remove(["cy"])
     assert await presence.online(["cy"]) == set()
     await redis_backend.pass_time(1.2)
     assert await presence.online(["ada", "bob"]) == set()
-    assert await presence.renew([], 1) == []
+    assert await presence.renew([], 1) == PresenceRenewal([], ["ada", "bob"])
+    assert await presence.renew([], 1) == PresenceRenewal([], [])  # reported once
+
+
+async def test_users_no_instance_renews_lapse_once(
+    presence: PresenceStore, redis_backend: Backend
+) -> None:
+    await presence.renew(["ada", "bob"], 1)  # instance A
+    await presence.renew(["cy"], 2)  # instance B
+    await presence.renew(["dan"], 5, lapse_s=0.5)  # announced offline before its key expires
+    await presence.remove(["bob"])  # left: not lapsed, just gone
+    await redis_backend.pass_time(1.2)
+    renewal = await presence.renew(["cy"], 2)  # B renews; A stopped
+    assert sorted(renewal.lapsed) == ["ada", "dan"]
+    assert await presence.online(["dan", "cy"]) == {"cy"}  # lapsed: offline before its key expires
+    assert (await presence.renew(["cy"], 2)).lapsed == []
 
 
 async def test_typing_starts_once_renews_and_expires(
@@ -193,9 +208,9 @@ async def test_redis_keys_are_the_documented_ones_and_all_expire(
     await RedisPresenceStore(service.managed).renew(["ada", "bob"], 10)
     await RedisTypingStore(service.managed).start("r1", "ada", 3)
     keys = sorted(k.decode() for k in await service.keys())
-    assert keys == ["presence:ada", "presence:bob", "typing:r1:ada"]
+    assert keys == ["presence:ada", "presence:bob", "presence:online", "typing:r1:ada"]
     for key in keys:
-        assert 0 < await service.raw.ttl(key) <= 10
+        assert 0 < await service.raw.ttl(key) <= 30
 
 
 async def test_a_presence_renewal_is_one_redis_command(redis_service: RedisService) -> None:
@@ -208,7 +223,9 @@ async def test_a_presence_renewal_is_one_redis_command(redis_service: RedisServi
     calls = {
         name: after[name]["calls"] - before.get(name, {"calls": 0})["calls"]
         for name in after
-        if not name.startswith(("cmdstat_info", "cmdstat_set"))  # INFO; SETs inside the script
+        # INFO; what runs inside the script
+        if not name.startswith(("cmdstat_info", "cmdstat_set", "cmdstat_z", "cmdstat_expire"))
+        and name != "cmdstat_time"
     }
     assert {name: n for name, n in calls.items() if n} == {"cmdstat_evalsha": 1}
 

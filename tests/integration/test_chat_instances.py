@@ -4,6 +4,7 @@ recovers after Redis restarts (python-socketio #1411, #1581)."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import time
@@ -156,3 +157,35 @@ async def test_fan_out_recovers_after_redis_restarts(mongodb_uri: str, mongo_db_
         finally:
             await on_a.close()
             await on_b.close()
+
+
+async def test_users_of_an_instance_that_dies_go_offline_within_10_s(
+    redis_url: str, mongodb_uri: str, mongo_db_name: str
+) -> None:
+    with two_servers(redis_url, with_database(mongodb_uri, mongo_db_name)) as (a, b):
+        ada, bob, _ = await pair_in_a_room(a)
+        on_a = await connect(a.url, ada)
+        on_b = await connect(b.url, bob)
+        try:
+            await on_a.wait_for(
+                "presence", lambda p: {"user_id": bob.user_id, "status": "online"} in p
+            )
+            b.process.kill()  # no disconnect, no goodbye: its renewals just stop
+            b.process.wait()
+            died = time.monotonic()
+            offline = {"user_id": bob.user_id, "status": "offline"}
+            await on_a.wait_for("presence", lambda p: offline in p, within=12)
+            told_after = time.monotonic() - died
+            while True:  # and GET /presence reads it as soon as its key expires
+                _, body = await call(a.url, ada, "GET", f"/presence?user_ids={bob.user_id}")
+                read_after = time.monotonic() - died
+                if body == {bob.user_id: "offline"} or read_after > 12:
+                    break
+                await asyncio.sleep(0.2)
+            print(f"offline told {told_after:.1f} s, read {read_after:.1f} s after the death")
+            assert told_after < 10
+            assert body == {bob.user_id: "offline"}
+            assert read_after < 10
+        finally:
+            await on_a.close()
+            await on_b.client.eio.disconnect(abort=True)

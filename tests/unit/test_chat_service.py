@@ -193,10 +193,25 @@ async def test_every_connected_user_is_renewed_in_one_call(world: ChatWorld) -> 
     before = world.presence.calls
     await world.chat.renew_presence()
     assert world.presence.calls == before + 1
-    world.clock.advance(9)
-    await world.chat.renew_presence()
-    world.clock.advance(9)
+    for _ in range(5):  # renewed every 3 s, so never lapsed
+        world.clock.advance(3)
+        await world.chat.renew_presence()
+    assert world.presence.calls == before + 6
     assert await world.presence.online(["ada", "bob", "cy"]) == {"ada", "bob", "cy"}
+    assert not [e for e in world.broadcaster.of("presence") if e.data["status"] == "offline"]
+
+
+async def test_users_whose_instance_stopped_renewing_go_offline(world: ChatWorld) -> None:
+    room = await two_users_room(world)
+    await world.presence.renew(["bob"], 10)  # bob on another instance, which then dies
+    await world.chat.connected("ada")
+    world.clock.advance(6)
+    await world.chat.renew_presence()
+    world.clock.advance(6)
+    await world.chat.renew_presence()
+    offline = [e for e in world.broadcaster.of("presence") if e.data["status"] == "offline"]
+    assert [(e.data["user_id"], e.to) for e in offline] == [("bob", f"room:{room.id}")]
+    assert await world.chat.presence("ada", ["bob", "ada"]) == {"bob": "offline", "ada": "online"}
 
 
 async def test_the_simulated_peer_types_then_replies_with_the_next_seq() -> None:
