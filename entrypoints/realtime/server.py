@@ -19,6 +19,7 @@ from typing import Any
 import socketio
 
 from adapters.socketio.broadcaster import SocketIoBroadcaster, room_of, user_room
+from adapters.socketio.manager import RoomJoiningRedisManager
 from adapters.socketio.payloads import message_json
 from adapters.telemetry import context as log_context
 from config.container import Container
@@ -111,7 +112,7 @@ def _manager(redis_url: str | None) -> socketio.AsyncManager | None:
     """With Redis, an emit on one instance reaches the sockets of every instance."""
     if not redis_url:
         return None
-    return socketio.AsyncRedisManager(
+    return RoomJoiningRedisManager(
         redis_url,
         channel="flowhub-socketio",
         redis_options={"socket_connect_timeout": 2, "health_check_interval": 10},

@@ -84,6 +84,31 @@ async def test_a_client_on_one_instance_receives_what_another_emits(
             await on_b.close()
 
 
+async def test_a_member_added_on_one_instance_joins_on_the_other(
+    redis_url: str, mongodb_uri: str, mongo_db_name: str
+) -> None:
+    with two_servers(redis_url, with_database(mongodb_uri, mongo_db_name)) as (a, b):
+        stamp = time.monotonic_ns()
+        ada = await sign_up(a.url, f"ada{stamp}@example.com")
+        bob = await sign_up(a.url, f"bob{stamp}@example.com", "Bob")
+        status, room = await call(a.url, ada, "POST", "/chat/rooms", {"name": "Later"})
+        assert status == 201
+        on_b = await connect(b.url, bob)
+        try:
+            status, _ = await call(
+                a.url, ada, "POST", f"/chat/rooms/{room['id']}/members", {"user_id": bob.user_id}
+            )
+            assert status == 200
+            [added] = await on_b.wait_for("room:added")
+            assert added["id"] == room["id"]
+            body = {"body": "welcome"}
+            await call(a.url, ada, "POST", f"/chat/rooms/{room['id']}/messages", body)
+            [message] = await on_b.wait_for("message:new")
+            assert message["body"] == "welcome"
+        finally:
+            await on_b.close()
+
+
 @contextmanager
 def own_redis() -> Iterator[tuple[str, Callable[[], None]]]:
     binary = shutil.which("redis-server")
