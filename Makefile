@@ -70,11 +70,12 @@ e2e: install services  ## a real browser
 test: install services check  ## everything: ruff, mypy --strict, import contracts, the whole pytest suite
 	$(PYTEST)
 
-bench: install  ## start the real server and print the benchmark tables (foundation, auth, files)
+bench: install  ## start the real server and print the benchmark tables (foundation, auth, files, chat)
 	@command -v wrk >/dev/null || bash scripts/ensure-test-services.sh wrk
 	$(PY) -m bench.foundation
 	$(PY) -m bench.auth
 	$(PY) -m bench.files
+	$(PY) -m bench.chat
 
 format: install  ## apply ruff's formatting and fixes
 	$(VENV)/bin/ruff format $(CODE)

@@ -187,7 +187,7 @@ class Adapters(containers.DeclarativeContainer):
     )
     presence = providers.Selector(
         providers.Callable(lambda s: _profile(s.uses_redis), settings),
-        real=providers.Singleton(real.redis_presence, clients.redis),
+        real=providers.Singleton(real.redis_presence, clients.redis, clock),
         memory=providers.Singleton(MemoryPresenceStore, clock),
     )
     typing = providers.Selector(

@@ -95,10 +95,10 @@ def mongo_messages(client: ManagedClient[Any], settings: Settings) -> Any:
     )
 
 
-def redis_presence(client: ManagedClient[Any]) -> Any:
+def redis_presence(client: ManagedClient[Any], clock: Clock) -> Any:
     from adapters.redis.chat import RedisPresenceStore
 
-    return RedisPresenceStore(client)
+    return RedisPresenceStore(client, clock)
 
 
 def redis_typing(client: ManagedClient[Any]) -> Any:

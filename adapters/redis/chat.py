@@ -17,13 +17,14 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from adapters.lifecycle import ManagedClient
+    from ports.clock import Clock
 
 # KEYS[1] the online set (user -> announced-until), KEYS[2..] presence keys; ARGV[1] ttl_s,
-# ARGV[2] lapse_s, ARGV[3..] the users of KEYS[2..]. Returns {indexes (1-based) of users not
+# ARGV[2] lapse_s, ARGV[3] now (epoch seconds, the instance's clock: scripts stay deterministic,
+# as Upstash asks), ARGV[4..] the users of KEYS[2..]. Returns {indexes (1-based) of users not
 # online before, users whose announced-until passed (removed from the set: reported once)}.
 _RENEW = LuaScript("""
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[1])
 local lapse = tonumber(ARGV[2])
 local fresh = {}
@@ -31,7 +32,7 @@ for i = 2, #KEYS do
   if redis.call('SET', KEYS[i], 1, 'EX', ttl, 'GET') == false then
     table.insert(fresh, i - 1)
   end
-  redis.call('ZADD', KEYS[1], now + lapse, ARGV[i + 1])
+  redis.call('ZADD', KEYS[1], now + lapse, ARGV[i + 2])
 end
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 500)
 if #lapsed > 0 then
@@ -41,14 +42,14 @@ redis.call('EXPIRE', KEYS[1], ttl * 3)
 return {fresh, lapsed}
 """)
 
-# KEYS[1] the online set, KEYS[2..] presence keys; ARGV the users of KEYS[2..]. Returns the
-# indexes (1-based) of users online: their key exists and their announcement has not lapsed.
+# KEYS[1] the online set, KEYS[2..] presence keys; ARGV[1] now, ARGV[2..] the users of
+# KEYS[2..]. Returns the indexes (1-based) of users online: their key exists and their
+# announcement has not lapsed.
 _ONLINE = LuaScript("""
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now = tonumber(ARGV[1])
 local online = {}
 for i = 2, #KEYS do
-  local until_ = redis.call('ZSCORE', KEYS[1], ARGV[i - 1])
+  local until_ = redis.call('ZSCORE', KEYS[1], ARGV[i])
   if until_ and tonumber(until_) > now and redis.call('EXISTS', KEYS[i]) == 1 then
     table.insert(online, i - 1)
   end
@@ -83,8 +84,12 @@ def _typing_key(room_id: str, user_id: str) -> str:
 
 
 class RedisPresenceStore:
-    def __init__(self, client: ManagedClient[Redis]) -> None:
+    def __init__(self, client: ManagedClient[Redis], clock: Clock) -> None:
         self._client = client
+        self._clock = clock
+
+    def _now(self) -> str:
+        return repr(self._clock.now().timestamp())
 
     async def renew(
         self, user_ids: Sequence[str], ttl_s: int, lapse_s: float | None = None
@@ -94,7 +99,9 @@ class RedisPresenceStore:
         keys = [ONLINE_SET, *(_presence_key(u) for u in user_ids)]
         async with reachable():
             redis = await self._client.get()
-            fresh, lapsed = await _RENEW(redis, keys, [ttl, repr(float(lapse)), *user_ids])
+            fresh, lapsed = await _RENEW(
+                redis, keys, [ttl, repr(float(lapse)), self._now(), *user_ids]
+            )
         return PresenceRenewal(
             [user_ids[int(i) - 1] for i in fresh], sorted(as_text(u) for u in lapsed)
         )
@@ -113,7 +120,7 @@ class RedisPresenceStore:
         async with reachable():
             redis = await self._client.get()
             keys = [ONLINE_SET, *(_presence_key(u) for u in user_ids)]
-            online = await _ONLINE(redis, keys, list(user_ids))
+            online = await _ONLINE(redis, keys, [self._now(), *user_ids])
         return {user_ids[int(i) - 1] for i in online}
 
 
