@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,7 +84,10 @@ class ChatService:
     def __init__(self, ports: ChatPorts, policy: ChatPolicy | None = None) -> None:
         self._p = ports
         self._policy = policy or ChatPolicy()
-        self._room_locks: dict[str, asyncio.Lock] = {}
+        # one lock per room while it is in use (gone with its last holder or waiter)
+        self._room_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self._typing_renewed: dict[tuple[str, str], float] = {}
         self._typing_timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._sockets: Counter[str] = Counter()  # connected sockets per user on this instance
@@ -176,7 +180,9 @@ class ChatService:
             raise TooManyRequests(window.reset_in_s)
 
     async def _append(self, room: Room, sender_id: str, body: str, client_id: str | None) -> Sent:
-        lock = self._room_locks.setdefault(room.id, asyncio.Lock())
+        lock = self._room_locks.get(room.id)
+        if lock is None:
+            self._room_locks[room.id] = lock = asyncio.Lock()
         async with lock:
             seq = await self._p.rooms.next_seq(room.id)
             message = Message(

@@ -87,6 +87,7 @@ async def test_concurrent_senders_leave_no_gap_and_no_duplicate(world: ChatWorld
     )
     page = await world.chat.messages("ada", room.id, limit=100)
     assert [m.seq for m in page.items] == list(range(1, 51))
+    assert len(world.chat._room_locks) == 0  # no lock kept for an idle room
     assert [e.data.seq for e in world.broadcaster.of("message:new")] == list(range(1, 51))
 
 
