@@ -70,12 +70,13 @@ e2e: install services  ## a real browser
 test: install services check  ## everything: ruff, mypy --strict, import contracts, the whole pytest suite
 	$(PYTEST)
 
-bench: install  ## start the real server and print the benchmark tables (foundation, auth, files, observability)
+bench: install  ## start the real server and print the benchmark tables (foundation, auth, files, observability, chat)
 	@command -v wrk >/dev/null || bash scripts/ensure-test-services.sh wrk
 	$(PY) -m bench.foundation
 	$(PY) -m bench.auth
 	$(PY) -m bench.files
 	$(PY) -m bench.observability
+	$(PY) -m bench.chat
 
 format: install  ## apply ruff's formatting and fixes
 	$(VENV)/bin/ruff format $(CODE)

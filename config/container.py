@@ -13,6 +13,12 @@ from dependency_injector import containers, providers
 
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.cache import MemoryCache
+from adapters.memory.chat import (
+    MemoryMessageRepository,
+    MemoryPresenceStore,
+    MemoryRoomRepository,
+    MemoryTypingStore,
+)
 from adapters.memory.errors import MemoryErrorReporter
 from adapters.memory.files import MemoryFileRepository
 from adapters.memory.health import MemoryProbe
@@ -24,6 +30,7 @@ from adapters.memory.users import MemoryUserRepository
 from adapters.mongo.client import MongoProbe, mongo_client
 from adapters.redis.client import RedisProbe, redis_client
 from adapters.s3.client import AwsConfig, S3Probe, aws_client
+from adapters.socketio.broadcaster import SocketIoBroadcaster
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
 from adapters.system.tasks import AsyncioBackgroundTasks
@@ -34,6 +41,7 @@ from config.lifecycle import Lifecycle
 from config.settings import Settings
 from domain.auth.secrets import Keyring
 from domain.auth.service import AuthPorts, AuthService
+from domain.chat.service import ChatPorts, ChatService
 from domain.files.service import FilePolicy, FilePorts, FileService
 
 type Profile = Literal["real", "memory"]
@@ -167,6 +175,29 @@ class Adapters(containers.DeclarativeContainer):
         ),
     )
 
+    rooms = providers.Selector(
+        providers.Callable(lambda s: _profile(s.uses_mongo), settings),
+        real=providers.Singleton(real.mongo_rooms, clients.mongo, settings),
+        memory=providers.Singleton(MemoryRoomRepository),
+    )
+    messages = providers.Selector(
+        providers.Callable(lambda s: _profile(s.uses_mongo), settings),
+        real=providers.Singleton(real.mongo_messages, clients.mongo, settings),
+        memory=providers.Singleton(MemoryMessageRepository),
+    )
+    presence = providers.Selector(
+        providers.Callable(lambda s: _profile(s.uses_redis), settings),
+        real=providers.Singleton(real.redis_presence, clients.redis, clock),
+        memory=providers.Singleton(MemoryPresenceStore, clock),
+    )
+    typing = providers.Selector(
+        providers.Callable(lambda s: _profile(s.uses_redis), settings),
+        real=providers.Singleton(real.redis_typing, clients.redis),
+        memory=providers.Singleton(MemoryTypingStore, clock),
+    )
+    # Attached to the Socket.IO server by entrypoints/realtime/server.py.
+    broadcaster = providers.Singleton(SocketIoBroadcaster)
+
     mongo_probe = providers.Selector(
         providers.Callable(lambda s: _profile(s.uses_mongo), settings),
         real=providers.Singleton(MongoProbe, clients.mongo),
@@ -226,6 +257,23 @@ class Services(containers.DeclarativeContainer):
         ),
     )
 
+    chat = providers.Singleton(
+        ChatService,
+        ports=providers.Singleton(
+            ChatPorts,
+            rooms=adapters.rooms,
+            messages=adapters.messages,
+            presence=adapters.presence,
+            typing=adapters.typing,
+            broadcaster=adapters.broadcaster,
+            users=adapters.users,
+            limiter=adapters.limiter,
+            tasks=adapters.tasks,
+            clock=adapters.clock,
+            ids=adapters.ids,
+        ),
+    )
+
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
@@ -248,6 +296,8 @@ class Container(containers.DeclarativeContainer):
                 adapters.users.provider,
                 adapters.sessions.provider,
                 adapters.files.provider,
+                adapters.rooms.provider,
+                adapters.messages.provider,
             )
         ),
     )

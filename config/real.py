@@ -81,6 +81,32 @@ def mongo_files(client: ManagedClient[Any], settings: Settings, clock: Clock) ->
     return MongoFileRepository(client, database_name(settings.mongodb_uri), clock)
 
 
+def mongo_rooms(client: ManagedClient[Any], settings: Settings) -> Any:
+    from adapters.mongo.chat import MongoRoomRepository
+
+    return MongoRoomRepository(client, database_name(settings.mongodb_uri))
+
+
+def mongo_messages(client: ManagedClient[Any], settings: Settings) -> Any:
+    from adapters.mongo.chat import MongoMessageRepository
+
+    return MongoMessageRepository(
+        client, database_name(settings.mongodb_uri), settings.message_retention_days
+    )
+
+
+def redis_presence(client: ManagedClient[Any], clock: Clock) -> Any:
+    from adapters.redis.chat import RedisPresenceStore
+
+    return RedisPresenceStore(client, clock)
+
+
+def redis_typing(client: ManagedClient[Any]) -> Any:
+    from adapters.redis.chat import RedisTypingStore
+
+    return RedisTypingStore(client)
+
+
 def s3_blobs(client: ManagedClient[Any], settings: Settings) -> Any:
     from adapters.s3.blobs import S3BlobStorage
 

@@ -82,6 +82,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     max_upload_bytes: int = 10 * 1024 * 1024
     max_json_bytes: int = 64 * 1024
+    message_retention_days: int = 90
     allowed_content_types: tuple[str, ...] = SNIFFABLE_TYPES
     shutdown_timeout_s: int = 4
     health_check_timeout_s: float = 1.0
@@ -264,6 +265,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         max_upload_bytes=r.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1, 1024**3),
         max_json_bytes=r.integer("MAX_JSON_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
         allowed_content_types=_parse_content_types(r),
+        message_retention_days=r.integer("MESSAGE_RETENTION_DAYS", 90, 1, 3650),
         shutdown_timeout_s=r.integer("SHUTDOWN_TIMEOUT_S", 4, 0, 60),
         health_check_timeout_s=r.number("HEALTH_CHECK_TIMEOUT_S", 1.0, 0.05, 10.0),
         generated_secrets=generated,

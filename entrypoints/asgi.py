@@ -5,6 +5,7 @@ Nothing is built at import time: servers call `create_app()` (uvicorn's `--facto
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import socketio
@@ -13,7 +14,7 @@ from quart import Blueprint
 from config.container import Container, build_container
 from config.settings import Settings, load_settings
 from entrypoints.http.app import create_http_app
-from entrypoints.realtime.server import create_realtime_server
+from entrypoints.realtime.server import create_realtime_server, renew_presence_forever, stop_task
 
 
 def create_app(
@@ -25,6 +26,17 @@ def create_app(
     container = container or build_container(settings)
     http_app = create_http_app(container, extra_blueprints)
     sio = create_realtime_server(container)
+    tasks: list[asyncio.Task[None]] = []
+
+    @http_app.before_serving
+    async def start_presence() -> None:
+        tasks.append(asyncio.create_task(renew_presence_forever(container), name="presence"))
+
+    @http_app.after_serving
+    async def stop_presence() -> None:
+        while tasks:
+            await stop_task(tasks.pop())
+
     # No on_startup/on_shutdown here: ASGIApp forwards lifespan to Quart only while both are unset,
     # and Quart's before_serving/after_serving open and close the clients.
     return socketio.ASGIApp(sio, other_asgi_app=http_app, socketio_path="socket.io")

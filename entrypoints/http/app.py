@@ -11,7 +11,7 @@ from quart_cors import cors
 from quart_schema import Info, QuartSchema
 
 from config.container import Container
-from entrypoints.http import auth, blobs, dev, errors, files, health, streaming, users
+from entrypoints.http import auth, blobs, chat, dev, errors, files, health, streaming, users
 from entrypoints.http.errors import MalformedJson, register_error_handlers
 from entrypoints.http.guard import install_rate_headers
 from entrypoints.http.openapi import FlowHubOpenAPI
@@ -63,6 +63,8 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     api.register_blueprint(auth.blueprint)
     api.register_blueprint(users.blueprint)
     api.register_blueprint(files.blueprint)
+    api.register_blueprint(chat.blueprint)
+    api.register_blueprint(chat.presence_blueprint)
     if not settings.uses_s3:
         api.register_blueprint(blobs.blueprint)
     if not settings.is_production and not settings.uses_ses:

@@ -36,6 +36,7 @@ DOMAIN_STATUS: dict[str, int] = {
     "unsupported_media_type": 415,
     "upload_incomplete": 409,
     "service_unavailable": 503,
+    "validation_error": 422,
 }
 
 # Werkzeug's HTTP errors, in our words.

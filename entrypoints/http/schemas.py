@@ -199,3 +199,65 @@ class BlobUploadForm(BaseModel):
     key: str
     content_type: str = Field(alias="Content-Type")
     file: bytes = Field(json_schema_extra={"format": "binary"})
+
+
+# Chat ------------------------------------------------------------------------------------
+
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class RoomIn(In):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    member_ids: Annotated[list[Id], Field(max_length=100)] = Field(default_factory=list)
+    simulated: bool = False
+
+
+class MemberIn(In):
+    user_id: Id
+
+
+class MessageIn(In):
+    body: Annotated[str, Field(min_length=1, max_length=4000)]
+    client_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+class MessagesQuery(BaseModel):
+    before: Annotated[int, Field(ge=1)] | None = None
+    after: Annotated[int, Field(ge=0)] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] | None = None
+
+
+class PresenceQuery(BaseModel):
+    user_ids: Annotated[str, Field(max_length=5000, description="comma-separated user ids")] = ""
+
+
+class RoomOut(BaseModel):
+    id: str
+    name: str
+    member_ids: list[str]
+    simulated: bool
+    created_at: str = Field(description="ISO 8601 UTC")
+    last_seq: int
+
+
+class RoomsOut(BaseModel):
+    items: list[RoomOut]
+
+
+class MessageOut(BaseModel):
+    id: str
+    room_id: str
+    sender_id: str
+    body: str
+    seq: int = Field(description="per room: 1, 2, 3... with no gap")
+    client_id: str | None = None
+    created_at: str = Field(description="ISO 8601 UTC")
+
+
+class MessagePageOut(BaseModel):
+    items: list[MessageOut] = Field(description="ascending by seq")
+    next_before: int | None = Field(description="pass as `before` for older messages")
+
+
+class PresenceOut(RootModel[dict[str, Literal["online", "offline"]]]):
+    pass

@@ -8,6 +8,8 @@ logged, reported once to the error reporter and answered as `internal_error`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -16,8 +18,13 @@ from typing import Any
 
 import socketio
 
+from adapters.socketio.broadcaster import SocketIoBroadcaster, room_of, user_room
+from adapters.socketio.manager import RoomJoiningRedisManager
+from adapters.socketio.payloads import message_json
 from adapters.telemetry import context as log_context
 from config.container import Container
+from domain.chat.errors import InvalidInput
+from domain.chat.service import ChatService
 from domain.errors import DomainError, ServiceUnavailable, Unauthorized
 from ports.errors import ErrorContext
 
@@ -32,6 +39,7 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
     settings = container.settings()
     origins: str | list[str] = "*" if "*" in settings.cors_origins else list(settings.cors_origins)
     sio = socketio.AsyncServer(
+        client_manager=_manager(settings.redis_url),
         async_mode="asgi",
         cors_allowed_origins=origins,
         cors_credentials=False,  # bearer tokens, no cookies
@@ -56,8 +64,100 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
         except Unauthorized:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized") from None
         await sio.save_session(sid, {"user_id": claims.user_id, "session_id": claims.session_id})
+        await sio.enter_room(sid, user_room(claims.user_id))
+        for room in await chat().connected(claims.user_id):
+            await sio.enter_room(sid, room_of(room.id))
 
+    @on("disconnect")
+    async def disconnect(sid: str, *_: object) -> None:
+        user_id = await _user_id(sio, sid)
+        if user_id is not None:
+            await chat().disconnected(user_id)
+
+    @on("message:send")
+    async def send(sid: str, data: object = None) -> dict[str, Any]:
+        """`{room_id, body, client_id?}` -> `{"ok": true, "message": Message}`."""
+        fields = _fields(data, room_id=str, body=str, client_id=(str, type(None)))
+        sent = await chat().send(
+            await _require_user(sio, sid), fields["room_id"], fields["body"], fields["client_id"]
+        )
+        return {"ok": True, "message": message_json(sent.message)}
+
+    @on("typing")
+    async def typing(sid: str, data: object = None) -> dict[str, Any]:
+        """`{room_id, is_typing}` -> `{"ok": true}`; the others in the room get `typing`."""
+        fields = _fields(data, room_id=str, is_typing=bool)
+        await chat().typing(await _require_user(sio, sid), fields["room_id"], fields["is_typing"])
+        return {"ok": True}
+
+    @on("room:join")
+    async def join(sid: str, data: object = None) -> dict[str, Any]:
+        """`{room_id}` -> `{"ok": true}`, for a room the user is a member of."""
+        fields = _fields(data, room_id=str)
+        room = await chat().room(await _require_user(sio, sid), fields["room_id"])
+        await sio.enter_room(sid, room_of(room.id))
+        return {"ok": True}
+
+    def chat() -> ChatService:
+        service: ChatService = container.services.chat()
+        return service
+
+    broadcaster = container.adapters.broadcaster()
+    if isinstance(broadcaster, SocketIoBroadcaster):
+        broadcaster.attach(sio)
     return sio
+
+
+def _manager(redis_url: str | None) -> socketio.AsyncManager | None:
+    """With Redis, an emit on one instance reaches the sockets of every instance."""
+    if not redis_url:
+        return None
+    return RoomJoiningRedisManager(
+        redis_url,
+        channel="flowhub-socketio",
+        redis_options={"socket_connect_timeout": 2, "health_check_interval": 10},
+    )
+
+
+def _fields(data: object, **types: type | tuple[type, ...]) -> dict[str, Any]:
+    """The event's payload: a JSON object with these fields (optional where None is allowed)."""
+    if not isinstance(data, dict):
+        raise InvalidInput("The event's payload must be an object.")
+    found: dict[str, Any] = {}
+    for name, kinds in types.items():
+        value = data.get(name)
+        if not isinstance(value, kinds):
+            raise InvalidInput(f"`{name}` is missing or has the wrong type.")
+        found[name] = value
+    return found
+
+
+async def _require_user(sio: socketio.AsyncServer, sid: str) -> str:
+    user_id = await _user_id(sio, sid)
+    if user_id is None:
+        raise Unauthorized()
+    return user_id
+
+
+async def renew_presence_forever(container: Container) -> None:
+    """Renew every user connected to this instance, in one store call per interval."""
+    chat: ChatService = container.services.chat()
+    every = chat.policy.presence_renew_s
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await chat.renew_presence()
+        except ServiceUnavailable:
+            log.warning("could not renew presence; retrying next interval")
+        except Exception:
+            log.exception("presence renewal failed")
+
+
+async def stop_task(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def handlers(

@@ -1,0 +1,157 @@
+"""Chat stores in memory: rooms with their counters, messages, presence and typing keys
+(expiring on the injected clock, like Redis keys), and a broadcaster that records events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from adapters.memory.ttl import ExpiringDict
+from domain.chat.errors import DuplicateMessage
+from domain.chat.model import Message, PresenceRenewal, Room
+from ports.clock import Clock
+
+
+class MemoryRoomRepository:
+    def __init__(self) -> None:
+        self._rooms: dict[str, Room] = {}
+
+    async def add(self, room: Room) -> None:
+        self._rooms[room.id] = room
+
+    async def get(self, room_id: str) -> Room | None:
+        return self._rooms.get(room_id)
+
+    async def for_member(self, user_id: str) -> list[Room]:
+        rooms = [r for r in self._rooms.values() if r.has_member(user_id)]
+        return sorted(rooms, key=lambda r: (r.created_at, r.id))
+
+    async def add_member(self, room_id: str, user_id: str) -> Room | None:
+        room = self._rooms.get(room_id)
+        if room is None:
+            return None
+        self._rooms[room_id] = room = room.with_member(user_id)
+        return room
+
+    async def next_seq(self, room_id: str) -> int:
+        room = self._rooms[room_id]
+        self._rooms[room_id] = room = replace(room, last_seq=room.last_seq + 1)
+        return room.last_seq
+
+
+class MemoryMessageRepository:
+    def __init__(self) -> None:
+        self._by_room: dict[str, dict[int, Message]] = {}
+        self._by_client: dict[tuple[str, str, str], Message] = {}
+
+    async def add(self, message: Message) -> None:
+        room = self._by_room.setdefault(message.room_id, {})
+        client_key = (message.room_id, message.sender_id, message.client_id or "")
+        if message.seq in room or (message.client_id and client_key in self._by_client):
+            raise DuplicateMessage()
+        room[message.seq] = message
+        if message.client_id:
+            self._by_client[client_key] = message
+
+    async def by_client_id(self, room_id: str, sender_id: str, client_id: str) -> Message | None:
+        return self._by_client.get((room_id, sender_id, client_id))
+
+    async def page(
+        self, room_id: str, limit: int, before: int | None = None, after: int | None = None
+    ) -> list[Message]:
+        messages = sorted(self._by_room.get(room_id, {}).values(), key=lambda m: m.seq)
+        if after is not None:
+            return [m for m in messages if m.seq > after][:limit]
+        if before is not None:
+            messages = [m for m in messages if m.seq < before]
+        return messages[-limit:] if limit else []
+
+
+class MemoryPresenceStore:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._keys: ExpiringDict[bool] = ExpiringDict(clock)
+        self._until: dict[str, float] = {}  # announced online until (the shared online set)
+        self.calls = 0  # round trips a real store would make
+
+    async def renew(
+        self, user_ids: Sequence[str], ttl_s: int, lapse_s: float | None = None
+    ) -> PresenceRenewal:
+        self.calls += 1
+        now = self._clock.monotonic()
+        new = [u for u in user_ids if self._keys.get(f"presence:{u}") is None]
+        for user_id in user_ids:
+            self._keys.set(f"presence:{user_id}", True, ttl_s)
+            self._until[user_id] = now + (ttl_s if lapse_s is None else lapse_s)
+        lapsed = sorted(u for u, until in self._until.items() if until <= now)
+        for user_id in lapsed:
+            del self._until[user_id]
+        return PresenceRenewal(new, lapsed)
+
+    async def remove(self, user_ids: Sequence[str]) -> None:
+        self.calls += 1
+        for user_id in user_ids:
+            self._keys.delete(f"presence:{user_id}")
+            self._until.pop(user_id, None)
+
+    async def online(self, user_ids: Sequence[str]) -> set[str]:
+        self.calls += 1
+        now = self._clock.monotonic()
+        return {
+            u
+            for u in user_ids
+            if self._keys.get(f"presence:{u}") is not None and self._until.get(u, 0) > now
+        }
+
+
+class MemoryTypingStore:
+    def __init__(self, clock: Clock) -> None:
+        self._keys: ExpiringDict[bool] = ExpiringDict(clock)
+
+    async def start(self, room_id: str, user_id: str, ttl_s: int) -> bool:
+        key = f"typing:{room_id}:{user_id}"
+        was = self._keys.get(key) is not None
+        self._keys.set(key, True, ttl_s)
+        return not was
+
+    async def stop(self, room_id: str, user_id: str) -> bool:
+        key = f"typing:{room_id}:{user_id}"
+        was = self._keys.get(key) is not None
+        self._keys.delete(key)
+        return was
+
+    async def is_typing(self, room_id: str, user_id: str) -> bool:
+        return self._keys.get(f"typing:{room_id}:{user_id}") is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Emitted:
+    event: str
+    data: Any
+    to: str  # "room:<id>" or "user:<id>"
+
+
+class MemoryBroadcaster:
+    """Records what would be emitted, in order; tests read `events`."""
+
+    def __init__(self) -> None:
+        self.events: list[Emitted] = []
+
+    async def message_new(self, message: Message) -> None:
+        self.events.append(Emitted("message:new", message, f"room:{message.room_id}"))
+
+    async def typing(self, room_id: str, user_id: str, is_typing: bool) -> None:
+        data = {"room_id": room_id, "user_id": user_id, "is_typing": is_typing}
+        self.events.append(Emitted("typing", data, f"room:{room_id}"))
+
+    async def presence(self, user_id: str, status: str, room_ids: Sequence[str]) -> None:
+        for room_id in room_ids:
+            data = {"user_id": user_id, "status": str(status)}
+            self.events.append(Emitted("presence", data, f"room:{room_id}"))
+
+    async def room_added(self, room: Room, user_id: str) -> None:
+        self.events.append(Emitted("room:added", room, f"user:{user_id}"))
+
+    def of(self, event: str) -> list[Emitted]:
+        return [e for e in self.events if e.event == event]

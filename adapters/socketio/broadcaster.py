@@ -1,0 +1,69 @@
+"""RealtimeBroadcaster on python-socketio: events to Socket.IO rooms `room:<id>` (a chat
+room's sockets) and `user:<id>` (every socket of a user). With the Redis manager configured,
+an emit on one instance reaches sockets on every instance.
+
+The server is attached when the realtime entry point is built; until then (an HTTP-only app)
+events go nowhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from adapters.socketio.payloads import message_json, room_json
+from domain.chat.model import Message, Room
+
+log = logging.getLogger("flowhub.realtime")
+
+NAMESPACE = "/"
+
+
+def room_of(room_id: str) -> str:
+    return f"room:{room_id}"
+
+
+def user_room(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+class SocketIoBroadcaster:
+    def __init__(self) -> None:
+        self._sio: Any = None
+
+    def attach(self, sio: Any) -> None:
+        self._sio = sio
+
+    async def _emit(self, event: str, data: Any, to: str, skip_sid: Any = None) -> None:
+        if self._sio is None:
+            return
+        try:
+            await self._sio.emit(event, data, to=to, skip_sid=skip_sid, namespace=NAMESPACE)
+        except Exception:  # delivery is best effort: the message is stored either way
+            log.warning("could not emit %s", event, exc_info=True)
+
+    async def message_new(self, message: Message) -> None:
+        await self._emit("message:new", message_json(message), room_of(message.room_id))
+
+    async def typing(self, room_id: str, user_id: str, is_typing: bool) -> None:
+        data = {"room_id": room_id, "user_id": user_id, "is_typing": is_typing}
+        # "to the others": the typist's own sockets are skipped (on this instance)
+        await self._emit("typing", data, room_of(room_id), skip_sid=self._sids_of(user_id))
+
+    async def presence(self, user_id: str, status: str, room_ids: Sequence[str]) -> None:
+        data = {"user_id": user_id, "status": str(status)}
+        for room_id in room_ids:
+            await self._emit("presence", data, room_of(room_id))
+
+    async def room_added(self, room: Room, user_id: str) -> None:
+        if self._sio is not None:
+            for sid in self._sids_of(user_id):
+                await self._sio.enter_room(sid, room_of(room.id), namespace=NAMESPACE)
+        await self._emit("room:added", room_json(room), user_room(user_id))
+
+    def _sids_of(self, user_id: str) -> list[str]:
+        if self._sio is None:
+            return []
+        participants = self._sio.manager.get_participants(NAMESPACE, user_room(user_id))
+        return [sid for sid, _ in participants]

@@ -1,0 +1,77 @@
+"""Chat entities: rooms with a per-room message counter, and messages ordered by `seq`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+ROOM_NAME_MAX = 100
+BODY_MAX = 4000
+CLIENT_ID_MAX = 100
+PEER_PREFIX = "peer-"
+
+
+class Status(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+def peer_id(room_id: str) -> str:
+    """The simulated peer of a simulated room: a member that is not a user."""
+    return f"{PEER_PREFIX}{room_id}"
+
+
+def is_peer(user_id: str) -> bool:
+    return user_id.startswith(PEER_PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    id: str
+    name: str
+    member_ids: tuple[str, ...]
+    simulated: bool
+    created_at: datetime
+    last_seq: int = 0
+
+    def has_member(self, user_id: str) -> bool:
+        return user_id in self.member_ids
+
+    def with_member(self, user_id: str) -> Room:
+        if self.has_member(user_id):
+            return self
+        return replace(self, member_ids=(*self.member_ids, user_id))
+
+    @property
+    def peer_id(self) -> str | None:
+        return peer_id(self.id) if self.simulated else None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: str
+    room_id: str
+    sender_id: str
+    body: str
+    seq: int
+    created_at: datetime
+    client_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    items: list[Message]  # ascending by seq
+    next_before: int | None  # pass as `before` for the older page; None when there is none
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceRenewal:
+    came_online: list[str]  # renewed now, and not online before
+    lapsed: list[str]  # not renewed in time by any instance (their instance stopped): offline
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    message: Message
+    created: bool  # False: the same client_id was sent before; this is the first message

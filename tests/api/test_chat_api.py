@@ -1,0 +1,182 @@
+"""Every row of API.md's "Chat over HTTP" table through the HTTP app (memory adapters),
+membership (IDOR) and idempotency included."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests.api.auth_client import AuthClient, use_fast_hasher
+from tests.api.conftest import AppFactory
+
+pytestmark = pytest.mark.api
+
+
+@pytest_asyncio.fixture
+async def api(make_app: AppFactory) -> AsyncIterator[AuthClient]:
+    app, container = make_app({})
+    use_fast_hasher(container)
+    async with app.test_app() as test_app:
+        yield AuthClient(test_app.test_client(), container)
+
+
+async def user(api: AuthClient, name: str) -> tuple[str, str]:
+    pair = await api.signed_up(f"{name}@example.com", name.title())
+    return pair["user"]["id"], pair["access_token"]
+
+
+def code(body: Any) -> str:
+    return str(body["error"]["code"])
+
+
+async def test_a_room_is_created_listed_and_hidden_from_others(api: AuthClient) -> None:
+    ada, ada_token = await user(api, "ada")
+    bob, bob_token = await user(api, "bob")
+    _, eve_token = await user(api, "eve")
+
+    status, room, _ = await api.post(
+        "/chat/rooms", {"name": "General", "member_ids": [bob]}, ada_token
+    )
+    assert status == 201, room
+    assert set(room) == {"id", "name", "member_ids", "simulated", "created_at", "last_seq"}
+    assert room["member_ids"] == [ada, bob]
+    assert (room["simulated"], room["last_seq"]) == (False, 0)
+    assert room["created_at"].endswith("Z")
+
+    for token, expected in ((ada_token, [room["id"]]), (bob_token, [room["id"]]), (eve_token, [])):
+        status, body, _ = await api.get("/chat/rooms", token)
+        assert status == 200
+        assert [r["id"] for r in body["items"]] == expected
+
+
+async def test_room_creation_validates_and_refuses_unknown_members(api: AuthClient) -> None:
+    _, token = await user(api, "ada")
+    status, body, _ = await api.post("/chat/rooms", {"name": ""}, token)
+    assert (status, code(body)) == (422, "validation_error")
+    status, body, _ = await api.post("/chat/rooms", {"name": "x" * 101}, token)
+    assert (status, code(body)) == (422, "validation_error")
+    status, body, _ = await api.post("/chat/rooms", {"name": "Hi", "member_ids": ["nobody"]}, token)
+    assert (status, code(body)) == (404, "not_found")
+    status, body, _ = await api.post("/chat/rooms", {"name": "Hi"})
+    assert (status, code(body)) == (401, "unauthorized")
+
+
+async def test_messages_get_gapless_seq_and_pages_both_ways(api: AuthClient) -> None:
+    ada, token = await user(api, "ada")
+    _, room, _ = await api.post("/chat/rooms", {"name": "General"}, token)
+    rid = room["id"]
+    for i in range(7):
+        status, message, _ = await api.post(f"/chat/rooms/{rid}/messages", {"body": f"m{i}"}, token)
+        assert status == 201
+        assert message["seq"] == i + 1
+        assert message["sender_id"] == ada
+        assert "client_id" not in message
+
+    status, page, _ = await api.get(f"/chat/rooms/{rid}/messages?limit=3", token)
+    assert status == 200
+    assert [m["seq"] for m in page["items"]] == [5, 6, 7]
+    assert page["next_before"] == 5
+    _, older, _ = await api.get(f"/chat/rooms/{rid}/messages?limit=3&before=5", token)
+    assert [m["seq"] for m in older["items"]] == [2, 3, 4]
+    _, oldest, _ = await api.get(f"/chat/rooms/{rid}/messages?limit=3&before=2", token)
+    assert ([m["seq"] for m in oldest["items"]], oldest["next_before"]) == ([1], None)
+    _, later, _ = await api.get(f"/chat/rooms/{rid}/messages?after=5", token)
+    assert [m["seq"] for m in later["items"]] == [6, 7]
+    _, rooms, _ = await api.get("/chat/rooms", token)
+    assert rooms["items"][0]["last_seq"] == 7
+
+    status, body, _ = await api.get(f"/chat/rooms/{rid}/messages?limit=101", token)
+    assert (status, code(body)) == (422, "validation_error")
+    for bad in ({"body": ""}, {"body": "x" * 4001}, {}):
+        status, body, _ = await api.post(f"/chat/rooms/{rid}/messages", bad, token)
+        assert (status, code(body)) == (422, "validation_error")
+
+
+async def test_the_same_client_id_answers_200_with_the_first_message(api: AuthClient) -> None:
+    _, token = await user(api, "ada")
+    _, room, _ = await api.post("/chat/rooms", {"name": "General"}, token)
+    path = f"/chat/rooms/{room['id']}/messages"
+    status, first, _ = await api.post(path, {"body": "hello", "client_id": "c-1"}, token)
+    assert status == 201
+    assert first["client_id"] == "c-1"
+    status, again, _ = await api.post(path, {"body": "hello (retry)", "client_id": "c-1"}, token)
+    assert (status, again) == (200, first)
+    _, page, _ = await api.get(path, token)
+    assert [m["id"] for m in page["items"]] == [first["id"]]
+
+
+async def test_a_second_user_gets_404_on_every_room_route(api: AuthClient) -> None:
+    """IDOR: a room id that leaked is worth nothing to someone who is not in the room."""
+    _, ada_token = await user(api, "ada")
+    eve, eve_token = await user(api, "eve")
+    _, room, _ = await api.post("/chat/rooms", {"name": "Secret"}, ada_token)
+    rid = room["id"]
+    await api.post(f"/chat/rooms/{rid}/messages", {"body": "the plan"}, ada_token)
+
+    attempts = [
+        api.get(f"/chat/rooms/{rid}/messages", eve_token),
+        api.post(f"/chat/rooms/{rid}/messages", {"body": "hi"}, eve_token),
+        api.post(f"/chat/rooms/{rid}/members", {"user_id": eve}, eve_token),
+        api.get("/chat/rooms/no-such-room/messages", eve_token),
+    ]
+    for attempt in attempts:
+        status, body, _ = await attempt
+        assert (status, code(body)) == (404, "not_found")
+    _, page, _ = await api.get(f"/chat/rooms/{rid}/messages", ada_token)
+    assert [m["body"] for m in page["items"]] == ["the plan"]
+
+
+async def test_a_member_adds_a_user_who_then_reads_the_room(api: AuthClient) -> None:
+    ada, ada_token = await user(api, "ada")
+    bob, bob_token = await user(api, "bob")
+    _, room, _ = await api.post("/chat/rooms", {"name": "General"}, ada_token)
+    rid = room["id"]
+    status, updated, _ = await api.post(f"/chat/rooms/{rid}/members", {"user_id": bob}, ada_token)
+    assert status == 200
+    assert updated["member_ids"] == [ada, bob]
+    status, _, _ = await api.get(f"/chat/rooms/{rid}/messages", bob_token)
+    assert status == 200
+    status, body, _ = await api.post(f"/chat/rooms/{rid}/members", {"user_id": "ghost"}, ada_token)
+    assert (status, code(body)) == (404, "not_found")
+
+
+async def test_presence_answers_for_users_sharing_a_room_only(api: AuthClient) -> None:
+    ada, ada_token = await user(api, "ada")
+    bob, _ = await user(api, "bob")
+    eve, _ = await user(api, "eve")
+    _, room, _ = await api.post(
+        "/chat/rooms", {"name": "Sim", "member_ids": [bob], "simulated": True}, ada_token
+    )
+    peer = next(m for m in room["member_ids"] if m not in (ada, bob))
+    await api.container.services.chat().connected(bob)
+    status, body, _ = await api.get(f"/presence?user_ids={bob},{eve},{peer},{ada}", ada_token)
+    assert status == 200
+    assert body == {bob: "online", peer: "online", ada: "offline"}
+
+
+async def test_more_than_20_messages_in_10_s_answer_429(api: AuthClient) -> None:
+    _, token = await user(api, "ada")
+    _, room, _ = await api.post("/chat/rooms", {"name": "General"}, token)
+    path = f"/chat/rooms/{room['id']}/messages"
+    for i in range(20):
+        assert (await api.post(path, {"body": f"m{i}"}, token))[0] == 201
+    status, body, headers = await api.post(path, {"body": "too many"}, token)
+    assert (status, code(body)) == (429, "too_many_requests")
+    assert int(headers["Retry-After"]) >= 1
+
+
+async def test_the_openapi_document_describes_the_chat_routes(api: AuthClient) -> None:
+    spec = await (await api.client.get("/openapi.json")).get_json()
+    paths = spec["paths"]
+    rooms, messages = paths["/api/v1/chat/rooms"], paths["/api/v1/chat/rooms/{room_id}/messages"]
+    assert {"201", "401", "404", "422"} <= set(rooms["post"]["responses"])
+    assert "200" in rooms["get"]["responses"]
+    assert {"200", "201", "404", "422", "429"} <= set(messages["post"]["responses"])
+    params = {p["name"] for p in messages["get"]["parameters"]}
+    assert {"before", "after", "limit"} <= params
+    assert "404" in paths["/api/v1/chat/rooms/{room_id}/members"]["post"]["responses"]
+    assert "user_ids" in {p["name"] for p in paths["/api/v1/presence"]["get"]["parameters"]}
+    assert messages["get"]["security"] == [{"bearer": []}]

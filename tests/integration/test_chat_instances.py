@@ -1,0 +1,216 @@
+"""Several server instances behave as one: two real server processes sharing MongoDB and Redis
+(Socket.IO's Redis manager), a client on A receiving what is emitted on B, and fan-out that
+recovers after Redis restarts (python-socketio #1411, #1581)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+
+import pytest
+import redis
+
+from tests.api.realtime_client import Account, Socket, call, connect, sign_up
+from tests.support.processes import ServerProcess, free_port, running_server
+
+pytestmark = pytest.mark.integration
+
+SECRETS = {"JWT_SECRET": "j" * 40, "JWT_REFRESH_SECRET": "r" * 40}
+
+
+def with_database(uri: str, name: str) -> str:
+    """`uri` naming database `name` (the app takes the database from the URI's path)."""
+    scheme, rest = uri.split("://", 1)
+    query = ""
+    if "?" in rest:
+        rest, query = rest.split("?", 1)
+        query = f"?{query}"
+    hosts = rest.split("/", 1)[0]
+    return f"{scheme}://{hosts}/{name}{query}"
+
+
+@contextmanager
+def two_servers(redis_url: str, mongodb_uri: str) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    env = {
+        "APP_ENV": "development",
+        "LOG_LEVEL": "WARNING",
+        "REDIS_URL": redis_url,
+        "MONGODB_URI": mongodb_uri,
+        **SECRETS,
+    }
+    with ExitStack() as stack:
+        a = stack.enter_context(running_server(env=env))
+        b = stack.enter_context(running_server(env=env))
+        yield a, b
+
+
+async def pair_in_a_room(a: ServerProcess) -> tuple[Account, Account, str]:
+    stamp = time.monotonic_ns()
+    ada = await sign_up(a.url, f"ada{stamp}@example.com")
+    bob = await sign_up(a.url, f"bob{stamp}@example.com", "Bob")
+    status, room = await call(
+        a.url, ada, "POST", "/chat/rooms", {"name": "Across", "member_ids": [bob.user_id]}
+    )
+    assert status == 201, room
+    return ada, bob, str(room["id"])
+
+
+async def test_a_client_on_one_instance_receives_what_another_emits(
+    redis_url: str, mongodb_uri: str, mongo_db_name: str
+) -> None:
+    with two_servers(redis_url, with_database(mongodb_uri, mongo_db_name)) as (a, b):
+        ada, bob, rid = await pair_in_a_room(a)
+        on_a: Socket = await connect(a.url, ada)
+        on_b: Socket = await connect(b.url, bob)
+        try:
+            ack = await on_b.ask("message:send", {"room_id": rid, "body": "from B"})
+            assert ack["ok"] is True
+            await call(b.url, bob, "POST", f"/chat/rooms/{rid}/messages", {"body": "over HTTP"})
+            await on_b.ask("typing", {"room_id": rid, "is_typing": True})
+            got = await on_a.wait_for("message:new", lambda m: len(m) >= 2)
+            assert [(m["seq"], m["body"]) for m in got] == [(1, "from B"), (2, "over HTTP")]
+            [typing] = await on_a.wait_for("typing")
+            assert typing == {"room_id": rid, "user_id": bob.user_id, "is_typing": True}
+            presence = await on_a.wait_for("presence")
+            assert {"user_id": bob.user_id, "status": "online"} in presence
+            status, body = await call(a.url, ada, "GET", f"/presence?user_ids={bob.user_id}")
+            assert (status, body) == (200, {bob.user_id: "online"})
+        finally:
+            await on_a.close()
+            await on_b.close()
+
+
+async def test_a_member_added_on_one_instance_joins_on_the_other(
+    redis_url: str, mongodb_uri: str, mongo_db_name: str
+) -> None:
+    with two_servers(redis_url, with_database(mongodb_uri, mongo_db_name)) as (a, b):
+        stamp = time.monotonic_ns()
+        ada = await sign_up(a.url, f"ada{stamp}@example.com")
+        bob = await sign_up(a.url, f"bob{stamp}@example.com", "Bob")
+        status, room = await call(a.url, ada, "POST", "/chat/rooms", {"name": "Later"})
+        assert status == 201
+        on_b = await connect(b.url, bob)
+        try:
+            status, _ = await call(
+                a.url, ada, "POST", f"/chat/rooms/{room['id']}/members", {"user_id": bob.user_id}
+            )
+            assert status == 200
+            [added] = await on_b.wait_for("room:added")
+            assert added["id"] == room["id"]
+            body = {"body": "welcome"}
+            await call(a.url, ada, "POST", f"/chat/rooms/{room['id']}/messages", body)
+            [message] = await on_b.wait_for("message:new")
+            assert message["body"] == "welcome"
+        finally:
+            await on_b.close()
+
+
+@contextmanager
+def own_redis() -> Iterator[tuple[str, Callable[[], None]]]:
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is needed for the restart test (make services installs it)"
+    port = free_port()
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        process = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+             "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        processes.append(process)
+        client = redis.Redis(port=port, socket_connect_timeout=0.2)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.02)
+        raise TimeoutError("redis-server did not start")
+
+    def restart() -> None:
+        processes[-1].kill()
+        processes[-1].wait()
+        time.sleep(0.5)
+        start()
+
+    start()
+    try:
+        yield f"redis://127.0.0.1:{port}/0", restart
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+async def test_fan_out_recovers_after_redis_restarts(mongodb_uri: str, mongo_db_name: str) -> None:
+    with (
+        own_redis() as (url, restart),
+        two_servers(url, with_database(mongodb_uri, mongo_db_name)) as (a, b),
+    ):
+        ada, bob, rid = await pair_in_a_room(a)
+        on_a = await connect(a.url, ada)
+        on_b = await connect(b.url, bob)
+        try:
+            await on_b.ask("message:send", {"room_id": rid, "body": "before"})
+            await on_a.wait_for("message:new")
+            restart()
+            restarted = time.monotonic()
+            delivered_at = None
+            n = 0
+            while time.monotonic() - restarted < 60:
+                n += 1
+                await on_b.ask("message:send", {"room_id": rid, "body": f"after {n}"})
+                try:
+                    await on_a.wait_for(
+                        "message:new",
+                        lambda m: any(x["body"].startswith("after") for x in m),
+                        within=1.0,
+                    )
+                except AssertionError:
+                    continue
+                delivered_at = time.monotonic() - restarted
+                break
+            assert delivered_at is not None, "fan-out did not recover within 60 s"
+            print(f"fan-out recovered {delivered_at:.1f} s after the Redis restart")
+        finally:
+            await on_a.close()
+            await on_b.close()
+
+
+async def test_users_of_an_instance_that_dies_go_offline_within_10_s(
+    redis_url: str, mongodb_uri: str, mongo_db_name: str
+) -> None:
+    with two_servers(redis_url, with_database(mongodb_uri, mongo_db_name)) as (a, b):
+        ada, bob, _ = await pair_in_a_room(a)
+        on_a = await connect(a.url, ada)
+        on_b = await connect(b.url, bob)
+        try:
+            await on_a.wait_for(
+                "presence", lambda p: {"user_id": bob.user_id, "status": "online"} in p
+            )
+            b.process.kill()  # no disconnect, no goodbye: its renewals just stop
+            b.process.wait()
+            died = time.monotonic()
+            offline = {"user_id": bob.user_id, "status": "offline"}
+            await on_a.wait_for("presence", lambda p: offline in p, within=12)
+            told_after = time.monotonic() - died
+            while True:  # and GET /presence reads it as soon as its key expires
+                _, body = await call(a.url, ada, "GET", f"/presence?user_ids={bob.user_id}")
+                read_after = time.monotonic() - died
+                if body == {bob.user_id: "offline"} or read_after > 12:
+                    break
+                await asyncio.sleep(0.2)
+            print(f"offline told {told_after:.1f} s, read {read_after:.1f} s after the death")
+            assert told_after < 10
+            assert body == {bob.user_id: "offline"}
+            assert read_after < 10
+        finally:
+            await on_a.close()
+            await on_b.client.eio.disconnect(abort=True)

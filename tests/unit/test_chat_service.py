@@ -1,0 +1,240 @@
+"""ChatService: rooms, membership, ordered idempotent messages, pages, typing, presence and the
+simulated peer, on memory adapters."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from domain.chat.errors import InvalidInput
+from domain.chat.model import Message, Room, is_peer
+from domain.chat.service import ChatPolicy
+from domain.errors import NotFound, TooManyRequests
+from tests.unit.chat_fixtures import ChatWorld, build_chat_world
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def world() -> ChatWorld:
+    return build_chat_world()
+
+
+async def two_users_room(world: ChatWorld) -> Room:
+    ada, bob = await world.user("ada"), await world.user("bob")
+    return await world.chat.create_room(ada, "General", [bob])
+
+
+async def test_a_room_has_its_creator_and_members_and_tells_them(world: ChatWorld) -> None:
+    room = await two_users_room(world)
+    assert room.member_ids == ("ada", "bob")
+    assert room.last_seq == 0
+    assert {e.to for e in world.broadcaster.of("room:added")} == {"user:ada", "user:bob"}
+    assert [r.id for r in await world.chat.rooms("bob")] == [room.id]
+
+
+async def test_an_unknown_member_or_a_bad_name_creates_nothing(world: ChatWorld) -> None:
+    ada = await world.user("ada")
+    with pytest.raises(NotFound):
+        await world.chat.create_room(ada, "General", ["ghost"])
+    with pytest.raises(InvalidInput):
+        await world.chat.create_room(ada, " ", [])
+    with pytest.raises(InvalidInput):
+        await world.chat.create_room(ada, "x" * 101, [])
+    assert await world.chat.rooms(ada) == []
+
+
+async def test_a_non_member_sees_no_room_at_all(world: ChatWorld) -> None:
+    room = await two_users_room(world)
+    eve = await world.user("eve")
+    for attempt in (
+        world.chat.messages(eve, room.id),
+        world.chat.send(eve, room.id, "hi"),
+        world.chat.add_member(eve, room.id, eve),
+        world.chat.typing(eve, room.id, True),
+        world.chat.room(eve, room.id),
+    ):
+        with pytest.raises(NotFound):
+            await attempt
+    assert world.broadcaster.of("message:new") == []
+
+
+async def test_adding_a_member_lets_them_in_and_tells_their_sockets(world: ChatWorld) -> None:
+    room = await two_users_room(world)
+    cy = await world.user("cy")
+    updated = await world.chat.add_member("bob", room.id, cy)
+    assert updated.member_ids == ("ada", "bob", "cy")
+    assert world.broadcaster.of("room:added")[-1].to == "user:cy"
+    with pytest.raises(NotFound):
+        await world.chat.add_member("bob", room.id, "ghost")
+
+
+async def test_seq_starts_at_one_and_grows_by_one_per_message(world: ChatWorld) -> None:
+    room = await two_users_room(world)
+    sent = [await world.chat.send(u, room.id, f"m{i}") for i, u in enumerate(["ada", "bob"] * 3)]
+    assert [s.message.seq for s in sent] == [1, 2, 3, 4, 5, 6]
+    assert (await world.rooms.get(room.id)) is not None
+    delivered = [e.data.seq for e in world.broadcaster.of("message:new")]
+    assert delivered == [1, 2, 3, 4, 5, 6]
+
+
+async def test_concurrent_senders_leave_no_gap_and_no_duplicate(world: ChatWorld) -> None:
+    room = await two_users_room(world)
+    world.chat._policy = ChatPolicy(messages_per_window=1000)
+    await asyncio.gather(
+        *(world.chat.send(("ada", "bob")[i % 2], room.id, f"m{i}") for i in range(50))
+    )
+    page = await world.chat.messages("ada", room.id, limit=100)
+    assert [m.seq for m in page.items] == list(range(1, 51))
+    assert len(world.chat._room_locks) == 0  # no lock kept for an idle room
+    assert [e.data.seq for e in world.broadcaster.of("message:new")] == list(range(1, 51))
+
+
+async def test_the_same_client_id_answers_the_first_message(world: ChatWorld) -> None:
+    room = await two_users_room(world)
+    first = await world.chat.send("ada", room.id, "hello", client_id="c-1")
+    again = await world.chat.send("ada", room.id, "hello again", client_id="c-1")
+    other_sender = await world.chat.send("bob", room.id, "hello", client_id="c-1")
+    assert first.created and not again.created and other_sender.created
+    assert again.message == first.message
+    assert other_sender.message.seq == 2
+    assert len(world.broadcaster.of("message:new")) == 2
+
+
+async def test_message_bodies_are_1_to_4000_characters(world: ChatWorld) -> None:
+    room = await two_users_room(world)
+    for body in ("", "   ", "x" * 4001):
+        with pytest.raises(InvalidInput):
+            await world.chat.send("ada", room.id, body)
+    assert (await world.chat.send("ada", room.id, "x" * 4000)).message.seq == 1
+
+
+async def test_more_than_20_messages_in_10_s_are_refused(world: ChatWorld) -> None:
+    room = await two_users_room(world)
+    for i in range(20):
+        await world.chat.send("ada", room.id, f"m{i}")
+    with pytest.raises(TooManyRequests):
+        await world.chat.send("ada", room.id, "one too many")
+    await world.chat.send("bob", room.id, "bob is not limited by ada")
+    world.clock.advance(10)
+    await world.chat.send("ada", room.id, "later")
+
+
+async def test_pages_go_back_with_before_and_forward_with_after(world: ChatWorld) -> None:
+    room = await two_users_room(world)
+    world.chat._policy = ChatPolicy(messages_per_window=1000)
+    for i in range(12):
+        await world.chat.send("ada", room.id, f"m{i}")
+    latest = await world.chat.messages("bob", room.id, limit=5)
+    assert [m.seq for m in latest.items] == [8, 9, 10, 11, 12]
+    assert latest.next_before == 8
+    older = await world.chat.messages("bob", room.id, limit=5, before=latest.next_before)
+    assert [m.seq for m in older.items] == [3, 4, 5, 6, 7]
+    oldest = await world.chat.messages("bob", room.id, limit=5, before=older.next_before)
+    assert [m.seq for m in oldest.items] == [1, 2]
+    assert oldest.next_before is None
+    caught_up = await world.chat.messages("bob", room.id, limit=5, after=9)
+    assert [m.seq for m in caught_up.items] == [10, 11, 12]
+    with pytest.raises(InvalidInput):
+        await world.chat.messages("bob", room.id, limit=101)
+
+
+async def test_typing_is_told_once_and_repeats_within_a_second_are_absorbed(
+    world: ChatWorld,
+) -> None:
+    room = await two_users_room(world)
+    await world.chat.typing("ada", room.id, True)
+    world.clock.advance(0.5)
+    await world.chat.typing("ada", room.id, True)
+    await world.chat.typing("ada", room.id, True)
+    assert [e.data["is_typing"] for e in world.broadcaster.of("typing")] == [True]
+    world.clock.advance(1.0)
+    await world.chat.typing("ada", room.id, True)  # renews the key, tells nobody
+    assert await world.typing.is_typing(room.id, "ada")
+    await world.chat.typing("ada", room.id, False)
+    assert [e.data["is_typing"] for e in world.broadcaster.of("typing")] == [True, False]
+
+
+async def test_typing_that_is_not_renewed_ends_by_itself() -> None:
+    world = build_chat_world(ChatPolicy(typing_ttl_s=1))
+    room = await two_users_room(world)
+    await world.chat.typing("ada", room.id, True)
+    world.clock.advance(1.01)  # the key expires on the store's clock...
+    await asyncio.sleep(1.2)  # ...and the timer fires on the loop's
+    await world.tasks.drain(1)
+    assert [e.data["is_typing"] for e in world.broadcaster.of("typing")] == [True, False]
+
+
+async def test_presence_is_online_at_the_first_socket_and_offline_after_the_last(
+    world: ChatWorld,
+) -> None:
+    room = await two_users_room(world)
+    assert [r.id for r in await world.chat.connected("ada")] == [room.id]
+    await world.chat.connected("ada")
+    assert await world.chat.presence("bob", ["ada", "bob"]) == {"ada": "online", "bob": "offline"}
+    await world.chat.disconnected("ada")
+    assert await world.chat.presence("bob", ["ada"]) == {"ada": "online"}
+    await world.chat.disconnected("ada")
+    assert await world.chat.presence("bob", ["ada"]) == {"ada": "offline"}
+    statuses = [e.data["status"] for e in world.broadcaster.of("presence")]
+    assert statuses == ["online", "offline"]
+
+
+async def test_presence_answers_only_for_users_sharing_a_room(world: ChatWorld) -> None:
+    await two_users_room(world)
+    eve = await world.user("eve")
+    await world.chat.connected(eve)
+    assert await world.chat.presence("ada", ["bob", "eve", "ghost"]) == {"bob": "offline"}
+
+
+async def test_every_connected_user_is_renewed_in_one_call(world: ChatWorld) -> None:
+    for name in ("ada", "bob", "cy"):
+        await world.chat.connected(await world.user(name))
+    before = world.presence.calls
+    await world.chat.renew_presence()
+    assert world.presence.calls == before + 1
+    for _ in range(5):  # renewed every 3 s, so never lapsed
+        world.clock.advance(3)
+        await world.chat.renew_presence()
+    assert world.presence.calls == before + 6
+    assert await world.presence.online(["ada", "bob", "cy"]) == {"ada", "bob", "cy"}
+    assert not [e for e in world.broadcaster.of("presence") if e.data["status"] == "offline"]
+
+
+async def test_users_whose_instance_stopped_renewing_go_offline(world: ChatWorld) -> None:
+    room = await two_users_room(world)
+    await world.presence.renew(["bob"], 10)  # bob on another instance, which then dies
+    await world.chat.connected("ada")
+    world.clock.advance(6)
+    await world.chat.renew_presence()
+    world.clock.advance(6)
+    await world.chat.renew_presence()
+    offline = [e for e in world.broadcaster.of("presence") if e.data["status"] == "offline"]
+    assert [(e.data["user_id"], e.to) for e in offline] == [("bob", f"room:{room.id}")]
+    assert await world.chat.presence("ada", ["bob", "ada"]) == {"bob": "offline", "ada": "online"}
+
+
+async def test_the_simulated_peer_types_then_replies_with_the_next_seq() -> None:
+    world = build_chat_world(ChatPolicy(peer_typing_min_s=0.01, peer_typing_max_s=0.02))
+    ada = await world.user("ada")
+    room = await world.chat.create_room(ada, "Sim", simulated=True)
+    peer = room.peer_id
+    assert peer is not None and is_peer(peer) and room.has_member(peer)
+    await world.chat.send(ada, room.id, "Tell me about sailing boats")
+    await world.tasks.drain(2)
+    sent: list[Message] = [e.data for e in world.broadcaster.of("message:new")]
+    assert [(m.sender_id, m.seq) for m in sent] == [(ada, 1), (peer, 2)]
+    assert sent[1].body != sent[0].body
+    typing = [(e.data["user_id"], e.data["is_typing"]) for e in world.broadcaster.of("typing")]
+    assert typing == [(peer, True), (peer, False)]
+    assert await world.chat.presence(ada, [peer]) == {peer: "online"}
+
+
+async def test_the_peer_is_deterministic_given_its_seed_and_not_an_echo() -> None:
+    from domain.chat.peer import reply
+
+    a = reply(16, "room", 1, "Tell me about sailing boats")
+    assert a == reply(16, "room", 1, "Tell me about sailing boats")
+    assert len({reply(16, "room", seq, "Tell me about sailing boats") for seq in range(10)}) > 3
+    assert a != "Tell me about sailing boats"
