@@ -37,8 +37,14 @@ install: $(VENV)/.installed  ## create .venv with Python 3.13 and the locked dep
 run: install  ## serve on 0.0.0.0:PORT (4000); in-memory adapters unless services are configured
 	$(PY) -m entrypoints
 
-services:  ## make sure the local services the tests may start are installed
+services: tests/interop/node_modules/.installed  ## the local services and tools the tests start
 	@bash scripts/ensure-test-services.sh
+
+# the official JavaScript Socket.IO client, for the interoperability test
+tests/interop/node_modules/.installed: tests/interop/package.json tests/interop/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 18+) is needed for the socket.io-client interop test: apt-get install nodejs npm"; exit 1; }
+	@cd tests/interop && npm ci --no-audit --no-fund --silent
+	@touch $@
 
 lint: install  ## ruff
 	$(VENV)/bin/ruff check $(CODE)
