@@ -38,7 +38,8 @@ FLOWHUB_VARS = frozenset({
     "APP_ENV", "PORT", "LOG_LEVEL", "APP_VERSION", "FLY_IMAGE_REF", "MONGODB_URI", "REDIS_URL",
     "JWT_SECRET", "JWT_REFRESH_SECRET", "S3_BUCKET_NAME", "FROM_EMAIL", "ROLLBAR_TOKEN",
     "LOGTAIL_TOKEN", "CORS_ORIGINS", "MAX_UPLOAD_BYTES", "MAX_JSON_BYTES", "SHUTDOWN_TIMEOUT_S",
-    "HEALTH_CHECK_TIMEOUT_S",
+    "HEALTH_CHECK_TIMEOUT_S", "ROLLBAR_ENDPOINT", "LOGTAIL_HOST", "ERROR_BUDGET_PER_DAY",
+    "MESSAGE_RETENTION_DAYS", "ALLOWED_CONTENT_TYPES",
 })  # fmt: skip
 
 
@@ -90,6 +91,10 @@ def production_env(services: Services) -> dict[str, str]:
         "FROM_EMAIL": FROM_EMAIL,
         "ROLLBAR_TOKEN": "bench0rollbar0token0000000000000",
         "LOGTAIL_TOKEN": "bench0logtail0token0000",
+        # The sinks stay on this machine: a loopback port nobody listens on (they refuse and
+        # count) unless a benchmark points them at its capture server. Never the real services.
+        "ROLLBAR_ENDPOINT": "http://127.0.0.1:9/api/1/",
+        "LOGTAIL_HOST": "http://127.0.0.1:9",
         "CORS_ORIGINS": "https://app.example.com",
     }
 
