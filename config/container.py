@@ -106,6 +106,13 @@ class Adapters(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     clients = providers.DependenciesContainer()
 
+    # Which adapter serves a port: "real" once its service is configured, "memory" otherwise.
+    mongo_profile = providers.Callable(lambda s: _profile(s.uses_mongo), settings)
+    redis_profile = providers.Callable(lambda s: _profile(s.uses_redis), settings)
+    s3_profile = providers.Callable(lambda s: _profile(s.uses_s3), settings)
+    ses_profile = providers.Callable(lambda s: _profile(s.uses_ses), settings)
+    rollbar_profile = providers.Callable(lambda s: _profile(s.uses_rollbar), settings)
+
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIdGenerator)
 
@@ -114,7 +121,7 @@ class Adapters(containers.DeclarativeContainer):
     # here: the reporter loads pyrollbar at the first error, the lifecycle opens the shipper.
     events = providers.Singleton(LoggingEventLog)
     error_sink = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_rollbar), settings),
+        rollbar_profile,
         real=providers.Singleton(real.rollbar_reporter, settings),
         memory=providers.Singleton(MemoryErrorReporter),
     )
@@ -133,42 +140,42 @@ class Adapters(containers.DeclarativeContainer):
     # Real adapters are built by functions in config/real.py that import their drivers only
     # when first called, so no cold start and no `GET /health` pays for odmantic or botocore.
     users = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_mongo), settings),
+        mongo_profile,
         real=providers.Singleton(real.mongo_users, clients.mongo, settings, clock),
         memory=providers.Singleton(MemoryUserRepository),
     )
     sessions = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_mongo), settings),
+        mongo_profile,
         real=providers.Singleton(real.mongo_sessions, clients.mongo, settings, clock),
         memory=providers.Singleton(MemorySessionRepository, clock),
     )
     otp = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_redis), settings),
+        redis_profile,
         real=providers.Singleton(real.redis_otp, clients.redis),
         memory=providers.Singleton(MemoryOtpStore, clock),
     )
     limiter = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_redis), settings),
+        redis_profile,
         real=providers.Singleton(real.redis_limiter, clients.redis),
         memory=providers.Singleton(MemoryRateLimiter, clock),
     )
     cache = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_redis), settings),
+        redis_profile,
         real=providers.Singleton(real.redis_cache, clients.redis),
         memory=providers.Singleton(MemoryCache, clock),
     )
     mailer = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_ses), settings),
+        ses_profile,
         real=providers.Singleton(real.ses_mailer, clients.ses, settings.provided.from_email),
         memory=providers.Singleton(MemoryMailer, clock),
     )
     files = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_mongo), settings),
+        mongo_profile,
         real=providers.Singleton(real.mongo_files, clients.mongo, settings, clock),
         memory=providers.Singleton(MemoryFileRepository, clock),
     )
     blobs = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_s3), settings),
+        s3_profile,
         real=providers.Singleton(real.s3_blobs, clients.s3, settings),
         memory=providers.Singleton(
             MemoryBlobStorage, settings.provided.jwt_secret, clock, MEMORY_BLOB_PATH
@@ -176,22 +183,22 @@ class Adapters(containers.DeclarativeContainer):
     )
 
     rooms = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_mongo), settings),
+        mongo_profile,
         real=providers.Singleton(real.mongo_rooms, clients.mongo, settings),
         memory=providers.Singleton(MemoryRoomRepository),
     )
     messages = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_mongo), settings),
+        mongo_profile,
         real=providers.Singleton(real.mongo_messages, clients.mongo, settings),
         memory=providers.Singleton(MemoryMessageRepository),
     )
     presence = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_redis), settings),
+        redis_profile,
         real=providers.Singleton(real.redis_presence, clients.redis, clock),
         memory=providers.Singleton(MemoryPresenceStore, clock),
     )
     typing = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_redis), settings),
+        redis_profile,
         real=providers.Singleton(real.redis_typing, clients.redis),
         memory=providers.Singleton(MemoryTypingStore, clock),
     )
@@ -199,17 +206,17 @@ class Adapters(containers.DeclarativeContainer):
     broadcaster = providers.Singleton(SocketIoBroadcaster)
 
     mongo_probe = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_mongo), settings),
+        mongo_profile,
         real=providers.Singleton(MongoProbe, clients.mongo),
         memory=providers.Singleton(MemoryProbe, "mongo"),
     )
     redis_probe = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_redis), settings),
+        redis_profile,
         real=providers.Singleton(RedisProbe, clients.redis),
         memory=providers.Singleton(MemoryProbe, "redis"),
     )
     storage_probe = providers.Selector(
-        providers.Callable(lambda s: _profile(s.uses_s3), settings),
+        s3_profile,
         real=providers.Singleton(S3Probe, clients.s3, settings.provided.s3_bucket_name),
         memory=providers.Singleton(MemoryProbe, "storage"),
     )
