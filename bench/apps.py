@@ -14,8 +14,7 @@ import socketio
 from bench.echo import echo_blueprint, mark_lifespan
 from config.container import build_container
 from config.settings import load_settings
-from entrypoints.http.app import create_http_app
-from entrypoints.realtime.server import create_realtime_server
+from entrypoints.asgi import create_app
 
 
 def create_flowhub_app() -> socketio.ASGIApp:
@@ -32,8 +31,6 @@ def create_flowhub_app() -> socketio.ASGIApp:
         }
         return {name: None if c is None else bool(c.is_open) for name, c in clients.items()}
 
-    http_app = create_http_app(container, extra_blueprints=[echo_blueprint(client_states)])
-    mark_lifespan(http_app)
-    sio = create_realtime_server(container)
-    # As in entrypoints/asgi.py: no on_startup/on_shutdown, so the lifespan reaches Quart.
-    return socketio.ASGIApp(sio, other_asgi_app=http_app, socketio_path="socket.io")
+    app = create_app(settings, container, extra_blueprints=[echo_blueprint(client_states)])
+    mark_lifespan(app.other_asgi_app)  # the Quart app inside, exactly as production mounts it
+    return app

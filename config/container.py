@@ -141,7 +141,7 @@ class Adapters(containers.DeclarativeContainer):
     # when first called, so no cold start and no `GET /health` pays for odmantic or botocore.
     users = providers.Selector(
         mongo_profile,
-        real=providers.Singleton(real.mongo_users, clients.mongo, settings, clock),
+        real=providers.Singleton(real.mongo_users, clients.mongo, settings),
         memory=providers.Singleton(MemoryUserRepository),
     )
     sessions = providers.Selector(

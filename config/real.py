@@ -39,7 +39,7 @@ def jwt_codec(secret: str) -> Any:
     return JwtAccessTokenCodec(secret)
 
 
-def mongo_users(client: ManagedClient[Any], settings: Settings, clock: Clock) -> Any:
+def mongo_users(client: ManagedClient[Any], settings: Settings) -> Any:
     from adapters.mongo.users import MongoUserRepository
 
     return MongoUserRepository(client, database_name(settings.mongodb_uri))
