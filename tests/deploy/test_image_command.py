@@ -188,7 +188,6 @@ def test_the_fresh_environment_has_no_dev_dependency(image: BuiltImage) -> None:
 
 def test_the_images_cmd_serves_health_from_the_no_dev_environment(image: BuiltImage) -> None:
     argv = image.runtime.cmd()
-    assert argv == ["python", "-m", "entrypoints"]
     resolved = shutil.which(argv[0], path=image.container_env({})["PATH"])
     assert resolved is not None
     assert Path(resolved).parent == image.root / ".venv" / "bin"  # the image's venv, not ours

@@ -138,8 +138,8 @@ def parse(path: Path) -> Dockerfile:
             continue
         if keyword == "FROM":
             words = expand(rest, args).split()
-            name = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
-            stages.append(Stage(image=words[0], name=name))
+            stage_name = words[2] if len(words) == 3 and words[1].upper() == "AS" else None
+            stages.append(Stage(image=words[0], name=stage_name))
             continue
         if not stages:
             raise ValueError(f"line {number}: {keyword} before the first FROM")
