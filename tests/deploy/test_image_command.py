@@ -107,9 +107,13 @@ def _run(instruction: Instruction, env: Mapping[str, str], root: Path, cwd: Path
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> BuiltImage:
+    return replay_build(tmp_path_factory.mktemp("image") / "app")
+
+
+def replay_build(root: Path) -> BuiltImage:
+    """The Dockerfile's build stage, replayed into `root` (which stands for /app)."""
     dockerfile = parse(DOCKERFILE)
     build = dockerfile.stage("build")
-    root = tmp_path_factory.mktemp("image") / "app"
     root.mkdir()
     base = {
         "PATH": os.pathsep.join([str(UV.parent), _system_path()]),
