@@ -3,10 +3,9 @@
 # a non-root user, one uvicorn process on :4000 (entrypoints/server.py has its settings).
 # tests/deploy/test_dockerfile.py runs this file's build steps and its CMD outside Docker.
 
-# The same Python in both stages: the virtual environment links to /usr/local/bin/python3.13.
-ARG PYTHON_IMAGE=python:3.13.16-slim-trixie
-
-FROM ${PYTHON_IMAGE} AS build
+# The same Python in both stages (the virtual environment links to /usr/local/bin/python3.13);
+# a test keeps the two FROM lines equal and render.yaml's PYTHON_VERSION on the same release.
+FROM python:3.13.16-slim-trixie AS build
 
 # uv from PyPI, the version the Makefile installs (a test keeps the two equal).
 ARG UV_VERSION=0.13.9
@@ -45,7 +44,7 @@ RUN python -m compileall -q -j 0 --invalidation-mode unchecked-hash \
     domain ports adapters config entrypoints
 
 
-FROM ${PYTHON_IMAGE} AS runtime
+FROM python:3.13.16-slim-trixie AS runtime
 
 RUN groupadd --system --gid 10001 flowhub \
  && useradd --system --uid 10001 --gid flowhub --no-create-home --shell /usr/sbin/nologin flowhub

@@ -39,7 +39,7 @@ def _dockerignore() -> list[str]:
 
 
 def test_both_stages_start_from_the_same_pinned_python() -> None:
-    image = DOCKERFILE.args["PYTHON_IMAGE"]
+    image = DOCKERFILE.stages[0].image
     assert [stage.image for stage in DOCKERFILE.stages] == [image, image]
     assert image.startswith("python:3.13.")
     assert "-slim" in image

@@ -38,6 +38,19 @@ DOCKERFILE = ROOT / "Dockerfile"
 UV = ROOT / ".uv" / "bin" / "uv"
 TOOL_INSTALLS = ("apt-get", "pip install")  # the build tools, provided here by the Makefile
 PRODUCTION_PACKAGES = ("domain", "ports", "adapters", "config", "entrypoints")
+PASSED_THROUGH = (
+    "UV_CACHE_DIR",
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_INDEX",
+    "UV_NATIVE_TLS",
+    "XDG_CACHE_HOME",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +132,8 @@ def replay_build(root: Path) -> BuiltImage:
         "PATH": os.pathsep.join([str(UV.parent), _system_path()]),
         "HOME": os.environ.get("HOME", str(root)),
     }
-    for name in ("UV_CACHE_DIR", "XDG_CACHE_HOME", "SSL_CERT_FILE", "PIP_FIND_LINKS"):
+    # where this machine gets packages from (the Dockerfile's ENV then sets the rest)
+    for name in PASSED_THROUGH:
         if name in os.environ:
             base[name] = os.environ[name]
     env = dict(base)

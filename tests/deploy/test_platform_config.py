@@ -171,7 +171,7 @@ def test_render_builds_from_the_lock_without_dev_dependencies_like_the_image() -
 
 def test_render_and_the_image_use_the_same_python() -> None:
     minor = (ROOT / ".python-version").read_text().strip()
-    image = parse(ROOT / "Dockerfile").args["PYTHON_IMAGE"]
+    image = parse(ROOT / "Dockerfile").stages[0].image
     match = re.fullmatch(r"python:(\d+\.\d+\.\d+)-slim(-\w+)?", image.split("@")[0])
     assert match is not None, f"the base image is not pinned to a full version: {image}"
     assert match.group(1).startswith(minor + ".")
