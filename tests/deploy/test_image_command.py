@@ -13,11 +13,13 @@ this proves the locked runtime dependencies are enough to start and serve.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -196,6 +198,27 @@ def serving(image: BuiltImage, argv: list[str], env: Mapping[str, str]) -> Itera
             process.stdout.close()
 
 
+def _websocket_handshake(port: int) -> str:
+    """The response head to a Socket.IO websocket upgrade that offers per-message deflate."""
+    request = (
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+        "Sec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request.encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    return head.split(b"\r\n\r\n")[0].decode("latin-1")
+
+
 def test_the_fresh_environment_has_no_dev_dependency(image: BuiltImage) -> None:
     site = next((image.root / ".venv" / "lib").glob("python3.*/site-packages"))
     installed = {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
@@ -216,6 +239,11 @@ def test_the_images_cmd_serves_health_from_the_no_dev_environment(image: BuiltIm
         status, body = http_get(server.port, "/health")
         assert status == 200
         assert json.loads(body)["status"] == "ok"
+        # served as production serves: websockets without per-message deflate (64-316 KiB a
+        # connection otherwise), even when the client offers it
+        handshake = _websocket_handshake(server.port)
+        assert handshake.startswith("HTTP/1.1 101"), handshake
+        assert "permessage-deflate" not in handshake.lower()
         assert server.process.poll() is None
         server.process.terminate()
         # uvicorn stops gracefully, then re-raises the signal: the exit status says SIGTERM
