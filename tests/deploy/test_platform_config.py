@@ -4,10 +4,12 @@ they deploy (settings, lifecycle bounds, Makefile targets, markers) so that the 
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 from typing import Any
 
 import pytest
+import yaml
 
 from config.lifecycle import FINAL_FLUSH_S
 from config.settings import PRODUCTION_REQUIRED, Settings, load_settings
@@ -248,3 +250,24 @@ def test_the_image_job_builds_the_dockerfile_and_asks_it_for_health() -> None:
     runs = _runs(_jobs()["image"])
     assert "/health" in runs
     assert "-eq 78" in runs  # production without its variables refuses to start
+
+
+def test_the_shared_setup_action_passes_actionlint_as_a_job() -> None:
+    """actionlint reads a local composite action's inputs but not its steps: lint the steps as
+    the steps of a workflow job, which is how they run."""
+    action = yaml.safe_load((ROOT / ".github" / "actions" / "setup" / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    job_workflow = {
+        "name": "setup-action-as-a-job",
+        "on": "push",
+        "jobs": {"setup": {"runs-on": "ubuntu-24.04", "steps": action["runs"]["steps"]}},
+    }
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "actionlint"), "-"],
+        input=yaml.safe_dump(job_workflow, sort_keys=False),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
