@@ -127,12 +127,6 @@ def test_fly_waits_for_the_slowest_stop_the_code_allows() -> None:
     assert config["kill_timeout"] <= 300  # Fly's maximum
 
 
-def test_fly_toml_parses_as_toml_without_duplicates() -> None:
-    # tomllib rejects duplicate keys and tables; parsing the raw text again catches a file
-    # that only some readers would accept
-    tomllib.loads(FLY_TOML.read_text())
-
-
 # ---------------------------------------------------------------------------------------------
 # render.yaml
 
