@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # FlowHub's production image (Fly.io): the locked runtime dependencies only, compiled bytecode,
 # a non-root user, one uvicorn process on :4000 (entrypoints/server.py has its settings).
-# tests/deploy/test_dockerfile.py runs this file's build steps and its CMD outside Docker.
+# tests/deploy/test_image_command.py replays this file's build steps and runs its CMD outside
+# Docker; tests/deploy/test_dockerfile.py checks its pins against the rest of the repository.
 
 # The same Python in both stages (the virtual environment links to /usr/local/bin/python3.13);
 # a test keeps the two FROM lines equal and render.yaml's PYTHON_VERSION on the same release.
@@ -9,7 +10,8 @@ FROM python:3.13.16-slim-trixie AS build
 
 # uv from PyPI, the version the Makefile installs (a test keeps the two equal).
 ARG UV_VERSION=0.13.9
-# binutils for `strip` (this stage is thrown away; the runtime image never has it)
+# binutils for `strip`. Not pinned to a Debian version (DL3008): security updates replace pinned
+# versions in the archive, and this stage is thrown away (the runtime image never has binutils).
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends binutils \
