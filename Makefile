@@ -56,7 +56,17 @@ typecheck: install  ## mypy --strict
 imports: install  ## the dependency rule, as import-linter contracts
 	$(VENV)/bin/lint-imports
 
-check: lint typecheck imports  ## every static check
+.PHONY: deploy-lint deploy-check
+
+# actionlint and hadolint come as wheels in the dev group (no Docker, no Go toolchain needed)
+deploy-lint: install  ## actionlint on the GitHub workflows, hadolint on the Dockerfile
+	$(VENV)/bin/actionlint
+	$(VENV)/bin/hadolint Dockerfile
+
+deploy-check: deploy-lint  ## the deployment files, and the image's CMD served from a fresh no-dev env built from the lock
+	$(PYTEST) -m deploy
+
+check: lint typecheck imports deploy-lint  ## every static check
 
 unit: install  ## domain and services on memory adapters
 	$(PYTEST) -m unit
