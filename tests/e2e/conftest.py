@@ -42,6 +42,7 @@ CHROMIUM_ARGS = [
 ]
 # Chromium's own line for a 4xx/5xx answer: the API's 4xx are expected answers (the page shows
 # them), judged by the response watcher below instead.
+_OFFLINE = "ERR_INTERNET_DISCONNECTED"
 _FAILED_RESOURCE = re.compile(r"^Failed to load resource: the server responded with a status of")
 
 
@@ -91,7 +92,12 @@ class Watch:
 
     problems: list[str] = field(default_factory=list)
     api_errors: list[tuple[int, str]] = field(default_factory=list)
-    offline: bool = False
+    went_offline: bool = False  # set by a test that takes the page offline
+
+    def go_offline(self, page: Page, offline: bool = True) -> None:
+        if offline:
+            self.went_offline = True
+        page.context.set_offline(offline)
 
     def attach(self, page: Page) -> None:
         page.on("pageerror", self._page_error)
@@ -103,6 +109,8 @@ class Watch:
         self.problems.append(f"uncaught exception: {error}")
 
     def _console(self, message: ConsoleMessage) -> None:
+        if self.went_offline and _OFFLINE in message.text:
+            return
         if message.type == "error" and not _FAILED_RESOURCE.match(message.text):
             self.problems.append(f"console error: {message.text}")
         elif message.type == "warning":
@@ -110,7 +118,8 @@ class Watch:
 
     def _request_failed(self, request: Request) -> None:
         failure = request.failure or ""
-        if self.offline or "ERR_ABORTED" in failure:  # aborted: a navigation or a download
+        if (self.went_offline and _OFFLINE in failure) or "ERR_ABORTED" in failure:
+            # offline on purpose; or aborted: a navigation or a download
             return
         self.problems.append(f"request failed: {request.method} {request.url}: {failure}")
 

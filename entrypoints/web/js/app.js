@@ -31,9 +31,9 @@ function notify(text, kind = "info") {
   const close = el("button", { type: "button", class: "close", "aria-label": "Dismiss" }, "×");
   const notice = el("div", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, el("span", {}, text), close);
   close.addEventListener("click", () => notice.remove());
-  box.prepend(notice);
-  while (box.children.length > 4) box.lastElementChild.remove();
-  if (kind !== "error") setTimeout(() => notice.remove(), 8000);
+  box.append(notice); // newest at the bottom of the stack
+  while (box.children.length > 3) box.firstElementChild.remove();
+  setTimeout(() => notice.remove(), kind === "error" ? 20000 : 6000);
 }
 
 function readable(error) {
