@@ -9,6 +9,7 @@ part of the API.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,7 +32,8 @@ def content_security_policy(settings: Settings) -> str:
         if settings.aws_endpoint_url_s3:
             parts = urlsplit(settings.aws_endpoint_url_s3)
             connect.append(f"{parts.scheme}://{parts.netloc}")
-            if parts.hostname:  # virtual-hosted style: the bucket is a subdomain
+            if parts.hostname and _named(parts.hostname):
+                # virtual-hosted style: the bucket is a subdomain of the endpoint
                 connect.append(f"{parts.scheme}://*.{parts.netloc}")
         else:
             connect.append("https://*.amazonaws.com")
@@ -46,6 +48,15 @@ def content_security_policy(settings: Settings) -> str:
         "frame-ancestors": "'none'",
     }
     return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def _named(host: str) -> bool:
+    """A DNS name that can have subdomains (not an IP address, not localhost)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host != "localhost"
+    return False
 
 
 def create_blueprint(settings: Settings) -> Blueprint:

@@ -79,9 +79,10 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     launched.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server() -> Iterator[ServerProcess]:
-    """The real server on development memory adapters (the dev mailbox exists there)."""
+    """The real server on development memory adapters (the dev mailbox exists there), shared
+    by the tests (each signs up its own people)."""
     with running_server("tests.e2e.server_app", env={"APP_ENV": "development"}) as process:
         yield process
 
@@ -195,4 +196,3 @@ def browsing(browser: Browser, server: ServerProcess) -> Iterator[Browsing]:
         context.close()
     for watch in session.watches:
         watch.check()
-

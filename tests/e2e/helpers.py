@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.support.processes import ServerProcess, http_json
 
-PASSWORD = "correct horse battery"  # noqa: S105 (a test user's password)
+PASSWORD = "correct horse battery"
 
 
 def mailbox_code(server: ServerProcess, email: str) -> str:

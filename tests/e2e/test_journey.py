@@ -194,7 +194,7 @@ def test_a_person_signs_up_uses_files_and_chat_and_every_way_to_log_in(
 def test_the_page_is_readable_on_a_phone(browsing: Browsing, shots: Shots) -> None:
     page, _ = browsing.page(viewport=(390, 844), mobile=True)
     open_client(page)
-    shots(page, "phone-signed-out")
+    shots(page, "phone-signed-out", full_page=False)
     sign_up(page, browsing.server, "Grace Hopper", "grace@example.com")
     page.get_by_label("Upload through the API").set_input_files(
         {"name": "a-file-with-a-rather-long-name.txt", "mimeType": "text/plain", "buffer": NOTES}
@@ -207,6 +207,8 @@ def test_the_page_is_readable_on_a_phone(browsing: Browsing, shots: Shots) -> No
         1, timeout=6_000
     )
     shots(page, "phone-signed-in")
+    page.locator("#room-list").scroll_into_view_if_needed()
+    shots(page, "phone-chat-screen", full_page=False)
     # nothing wider than the screen: no sideways scrolling
     widths = page.evaluate(
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
