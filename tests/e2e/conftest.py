@@ -168,11 +168,15 @@ class Browsing:
     watches: list[Watch] = field(default_factory=list)
 
     def page(
-        self, viewport: tuple[int, int] = (1280, 900), mobile: bool = False
+        self,
+        viewport: tuple[int, int] = (1280, 900),
+        mobile: bool = False,
+        server: ServerProcess | None = None,
     ) -> tuple[Page, Watch]:
-        """A page in a fresh context (its own storage: another person)."""
+        """A page in a fresh context (its own storage: another person), on `server` (the
+        shared one unless told)."""
         context = self.browser.new_context(
-            base_url=self.server.url,
+            base_url=(server or self.server).url,
             viewport={"width": viewport[0], "height": viewport[1]},
             is_mobile=mobile,
             has_touch=mobile,

@@ -3,11 +3,16 @@ reconnect that loses nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
 import pytest
+import redis
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Browsing, Shots, Watch
 from tests.e2e.helpers import create_room, messages, open_room, send, seqs, sign_up
+from tests.support.processes import ServerProcess, running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -17,13 +22,17 @@ def member(page: Page, user_id: str) -> str:
 
 
 def two_people_in_a_room(
-    browsing: Browsing, room: str, prefix: str
+    browsing: Browsing,
+    room: str,
+    prefix: str,
+    servers: tuple[ServerProcess, ServerProcess] | None = None,
 ) -> tuple[tuple[Page, Watch, str], tuple[Page, Watch, str]]:
     """Ada creates `room` and adds Bob by his user id (which Bob reads off his page)."""
-    ada, ada_watch = browsing.page()
-    bob, bob_watch = browsing.page()
-    ada_id = sign_up(ada, browsing.server, "Ada", f"{prefix}-ada@example.com")
-    bob_id = sign_up(bob, browsing.server, "Bob", f"{prefix}-bob@example.com")
+    on_ada, on_bob = servers or (browsing.server, browsing.server)
+    ada, ada_watch = browsing.page(server=on_ada)
+    bob, bob_watch = browsing.page(server=on_bob)
+    ada_id = sign_up(ada, on_ada, "Ada", f"{prefix}-ada@example.com")
+    bob_id = sign_up(bob, on_bob, "Bob", f"{prefix}-bob@example.com")
     create_room(ada, room)
     members = ada.locator("#member-form")
     members.get_by_label("Add a member by user id").fill(bob_id)
@@ -34,10 +43,58 @@ def two_people_in_a_room(
     return (ada, ada_watch, ada_id), (bob, bob_watch, bob_id)
 
 
+@contextmanager
+def two_instances(
+    redis_url: str, mongodb_uri: str
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two server processes sharing real Redis (Socket.IO's manager, presence, typing) and
+    MongoDB, like two machines behind a load balancer; the mailer stays in memory (each
+    instance's own mailbox) and so do files."""
+    env = {
+        "APP_ENV": "development",
+        "LOG_LEVEL": "WARNING",
+        "REDIS_URL": redis_url,
+        "MONGODB_URI": mongodb_uri,
+        "JWT_SECRET": "j" * 40,
+        "JWT_REFRESH_SECRET": "r" * 40,
+    }
+    with ExitStack() as stack:
+        first = stack.enter_context(running_server("tests.e2e.server_app", env=env))
+        second = stack.enter_context(running_server("tests.e2e.server_app", env=env))
+        yield first, second
+
+
+@pytest.fixture(params=["one instance, memory", "two instances, Redis and MongoDB"])
+def servers(
+    request: pytest.FixtureRequest, server: ServerProcess
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    if request.param.startswith("one"):
+        yield server, server
+        return
+    redis_url: str = request.getfixturevalue("redis_url")
+    mongodb_uri: str = request.getfixturevalue("mongodb_uri")
+    database: str = request.getfixturevalue("mongo_db_name")
+    # a clean slate, as the Redis fixtures give every test (rate-limit windows included)
+    with redis.Redis.from_url(redis_url) as client:
+        client.flushdb()
+    with two_instances(redis_url, with_database(mongodb_uri, database)) as pair:
+        yield pair
+
+
+def with_database(uri: str, name: str) -> str:
+    """`uri` naming database `name` (the app takes the database from the URI's path)."""
+    scheme, rest = uri.split("://", 1)
+    hosts, _, tail = rest.partition("/")
+    query = tail.partition("?")[2]
+    return f"{scheme}://{hosts}/{name}" + (f"?{query}" if query else "")
+
+
 def test_two_people_see_each_other_online_typing_and_their_messages(
-    browsing: Browsing, shots: Shots
+    browsing: Browsing, shots: Shots, servers: tuple[ServerProcess, ServerProcess]
 ) -> None:
-    (ada, _, ada_id), (bob, _, bob_id) = two_people_in_a_room(browsing, "Pair", "pair")
+    """Over one instance on memory adapters, and with each person on their own instance
+    (Redis carries every event between them)."""
+    (ada, _, ada_id), (bob, _, bob_id) = two_people_in_a_room(browsing, "Pair", "pair", servers)
 
     expect(ada.locator(member(ada, bob_id))).to_have_attribute("data-status", "online")
     expect(bob.locator(member(bob, ada_id))).to_have_attribute("data-status", "online")
