@@ -154,7 +154,7 @@ class Shots:
 
 @pytest.fixture
 def shots(request: pytest.FixtureRequest) -> Shots:
-    folder = ARTIFACTS / request.node.name
+    folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     return Shots(folder)

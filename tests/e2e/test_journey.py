@@ -201,11 +201,9 @@ def test_the_page_is_readable_on_a_phone(browsing: Browsing, shots: Shots) -> No
     )
     page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.locator("#file-list tr")).to_have_count(1)
-    create_room(page, "Phone room", simulated=True)
+    create_room(page, "Phone room")
     send(page, "typing on a small screen")
-    expect(page.locator("#message-list li.message[data-sender^='peer-']")).to_have_count(
-        1, timeout=6_000
-    )
+    expect(page.locator("#message-list li.message")).to_have_count(1)
     shots(page, "phone-signed-in")
     page.locator("#room-list").scroll_into_view_if_needed()
     shots(page, "phone-chat-screen", full_page=False)

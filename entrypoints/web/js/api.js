@@ -157,6 +157,7 @@ export class Api extends EventTarget {
       pair = await this.request("POST", "/auth/refresh", { json: { refresh_token: spent } });
     } catch (error) {
       if (error.code !== "network_error") {
+        error.sessionEnded = true; // said once, by the "signedout" event
         this._forget("Your session has ended. Please log in again.");
       }
       throw error;

@@ -43,6 +43,7 @@ function readable(error) {
 }
 
 function showError(error) {
+  if (error && error.sessionEnded) return; // the sign-out notice already says it
   notify(readable(error), "error");
 }
 
