@@ -58,13 +58,13 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     args = [*CHROMIUM_ARGS]
     if os.geteuid() == 0:
@@ -79,10 +79,10 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server() -> Iterator[ServerProcess]:
     """The real server on development memory adapters (the dev mailbox exists there), shared
-    by the tests (each signs up its own people)."""
+    by the end-to-end tests (each signs up its own people)."""
     with running_server("tests.e2e.server_app", env={"APP_ENV": "development"}) as process:
         yield process
 
