@@ -41,7 +41,7 @@ def content_security_policy(settings: Settings) -> str:
         "default-src": "'none'",
         "script-src": "'self'",
         "style-src": "'self'",
-        "img-src": "'self' data:",
+        "img-src": "'self'",
         "connect-src": " ".join(connect),
         "form-action": "'self'",
         "base-uri": "'none'",

@@ -50,6 +50,7 @@ async def test_the_page_is_served_at_the_root_with_a_strict_policy(make_app: App
     assert policy["script-src"] == "'self'"
     assert policy["style-src"] == "'self'"
     assert policy["connect-src"] == "'self'"
+    assert policy["img-src"] == "'self'"
     assert policy["frame-ancestors"] == "'none'"
     assert "unsafe" not in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -171,6 +171,10 @@ def test_a_person_signs_up_uses_files_and_chat_and_every_way_to_log_in(
     ask.get_by_label("Email", exact=True).press("Enter")
     mail = page.locator("#mailbox-list .mail").first
     expect(mail).to_contain_text(re.compile("reset", re.IGNORECASE))
+    # asking again at once: refused, and the page says when to try again
+    ask.get_by_label("Email", exact=True).press("Enter")
+    expect_notice(page, "error", "Too many attempts. Try again in")
+    assert any(status == 429 for status, _ in watch.api_errors)
     mail.get_by_role("button", name="Use this code").click()
     page.locator("#reset-code-form").get_by_label("Code from the email").press("Enter")
     new_password = page.locator("#reset-password-form").get_by_label("New password")
@@ -212,3 +216,25 @@ def test_the_page_is_readable_on_a_phone(browsing: Browsing, shots: Shots) -> No
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
     assert widths[0] <= widths[1], widths
+
+
+def test_the_page_works_from_the_keyboard(browsing: Browsing) -> None:
+    page, _ = browsing.page()
+    open_client(page)
+    page.keyboard.press("Tab")
+    focused = page.evaluate("() => document.activeElement.textContent")
+    assert focused == "Skip to content"
+    outline = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineStyle, s.outlineWidth]; }"
+    )
+    assert outline == ["solid", "3px"]  # focus is visible
+    page.keyboard.press("Enter")  # skips the header
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("tab", name="Sign up")).to_be_focused()
+    page.keyboard.press("ArrowRight")  # tabs move with the arrow keys
+    expect(page.get_by_role("tab", name="Verify email")).to_be_focused()
+    expect(page.get_by_role("tab", name="Verify email")).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Tab")
+    expect(page.locator("#login-form").get_by_label("Email", exact=True)).to_be_focused()

@@ -156,7 +156,9 @@ export class Api extends EventTarget {
     try {
       pair = await this.request("POST", "/auth/refresh", { json: { refresh_token: spent } });
     } catch (error) {
-      if (error.code !== "network_error") {
+      if ([400, 401, 422].includes(error.status)) {
+        // refused (revoked, reused, expired): the session is over. A network error or a
+        // 429/5xx leaves it be: the next call tries again.
         error.sessionEnded = true; // said once, by the "signedout" event
         this._forget("Your session has ended. Please log in again.");
       }
