@@ -26,6 +26,7 @@ from playwright.sync_api import (
     Playwright,
     Request,
     Response,
+    expect,
     sync_playwright,
 )
 
@@ -60,6 +61,8 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
+    # a machine shared with other test runs can be slow: wait up to 10 s for what must show
+    expect.set_options(timeout=10_000)
     with sync_playwright() as driver:
         yield driver
 

@@ -74,3 +74,15 @@ def seqs(page: Page) -> list[int]:
         "items => items.map(i => Number(i.dataset.seq))"
     )
     return [int(s) for s in found]
+
+
+def sees_typing(page: Page, text: str, timeout_ms: float = 10_000) -> None:
+    """`text` shows in the typing line, checked every 50 ms: a typing state can be short (the
+    simulated peer types for 0.4-1.6 s), shorter than expect()'s polling steps once it slows
+    to one a second."""
+    page.wait_for_function(
+        "text => document.querySelector('#typing').textContent === text",
+        arg=text,
+        polling=50,
+        timeout=timeout_ms,
+    )

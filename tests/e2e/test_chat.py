@@ -11,7 +11,7 @@ import redis
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Browsing, Shots, Watch
-from tests.e2e.helpers import create_room, messages, open_room, send, seqs, sign_up
+from tests.e2e.helpers import create_room, messages, open_room, sees_typing, send, seqs, sign_up
 from tests.support.processes import ServerProcess, running_server
 
 pytestmark = pytest.mark.e2e
@@ -101,7 +101,7 @@ def test_two_people_see_each_other_online_typing_and_their_messages(
 
     # Ada types: Bob sees it; she sends: Bob gets the message and the indicator goes
     ada.get_by_label("Message", exact=True).press_sequentially("Hi Bob", delay=30)
-    expect(bob.locator("#typing")).to_have_text(f"User {ada_id[:6]} is typing…")
+    sees_typing(bob, f"User {ada_id[:6]} is typing…")
     shots(bob, "bob-sees-ada-typing")
     ada.get_by_label("Message", exact=True).press("Enter")
     expect(bob.locator("#message-list li.message")).to_have_count(1)
@@ -109,7 +109,7 @@ def test_two_people_see_each_other_online_typing_and_their_messages(
     expect(bob.locator("#typing")).to_have_text("")
 
     bob.get_by_label("Message", exact=True).press_sequentially("Hello Ada", delay=30)
-    expect(ada.locator("#typing")).to_have_text(f"User {bob_id[:6]} is typing…")
+    sees_typing(ada, f"User {bob_id[:6]} is typing…")
     bob.get_by_label("Message", exact=True).press("Enter")
     expect(ada.locator("#message-list li.message")).to_have_count(2)
     assert messages(ada) == messages(bob) == ["Hi Bob", "Hello Ada"]

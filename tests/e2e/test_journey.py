@@ -16,6 +16,7 @@ from tests.e2e.helpers import (
     create_room,
     messages,
     open_client,
+    sees_typing,
     send,
     sign_up,
 )
@@ -120,10 +121,10 @@ def test_a_person_signs_up_uses_files_and_chat_and_every_way_to_log_in(
     create_room(page, "Bot room", simulated=True)
     expect(page.locator("#member-list")).to_contain_text("Simulated peer · online")
     send(page, "hello, peer")
-    expect(page.locator("#typing")).to_have_text("Simulated peer is typing…")
+    sees_typing(page, "Simulated peer is typing…")
     shots(page, "peer-typing")
     peer_reply = page.locator("#message-list li.message[data-sender^='peer-']")
-    expect(peer_reply).to_have_count(1, timeout=6_000)
+    expect(peer_reply).to_have_count(1)
     expect(page.locator("#typing")).to_have_text("")
     assert messages(page)[0] == "hello, peer"
     create_room(page, "Plain room")

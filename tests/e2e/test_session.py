@@ -97,7 +97,7 @@ def test_a_reconnect_after_the_token_expired_renews_it_and_catches_up(
     sign_up(page, browsing.server, "Sam", "sam@example.com")
     create_room(page, "Echo", simulated=True)
     send(page, "one")
-    expect(page.locator("#message-list li.message")).to_have_count(2, timeout=6_000)
+    expect(page.locator("#message-list li.message")).to_have_count(2)
 
     watch.go_offline(page)
     expect(page.locator("#connection")).to_have_text("reconnecting…", timeout=15_000)
@@ -105,7 +105,7 @@ def test_a_reconnect_after_the_token_expired_renews_it_and_catches_up(
     send(page, "two")  # waits in the outbox, goes out on reconnect; the peer answers it
     watch.go_offline(page, False)
     expect(page.locator("#connection")).to_have_text("connected", timeout=15_000)
-    expect(page.locator("#message-list li.message:not(.pending)")).to_have_count(4, timeout=8_000)
+    expect(page.locator("#message-list li.message:not(.pending)")).to_have_count(4)
     assert messages(page)[0] == "one"
     assert messages(page)[2] == "two"
     expect(page.locator("#token-status")).to_contain_text("renewed at")
