@@ -42,7 +42,7 @@ def server(aws_endpoint_url: str) -> Iterator[ServerProcess]:
         endpoint_url=aws_endpoint_url,
         region_name="ap-south-1",
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 (moto's dummy credentials)
+        aws_secret_access_key="testing",
     )
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-south-1"})
     env = {
