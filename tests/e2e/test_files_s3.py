@@ -9,7 +9,6 @@ import http.client
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import boto3
 import pytest
 from playwright.sync_api import expect
 
@@ -24,12 +23,15 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
-def reset_moto(endpoint_url: str) -> None:
+def moto(endpoint_url: str, method: str, path: str, body: bytes = b"") -> int:
+    """One plain request to the moto server (it checks no signature)."""
     parts = urlsplit(endpoint_url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
     try:
-        conn.request("POST", "/moto-api/reset")
-        conn.getresponse().read()
+        conn.request(method, path, body=body)
+        response = conn.getresponse()
+        response.read()
+        return response.status
     finally:
         conn.close()
 
@@ -37,14 +39,11 @@ def reset_moto(endpoint_url: str) -> None:
 @pytest.fixture(scope="module")
 def server(aws_endpoint_url: str) -> Iterator[ServerProcess]:
     """The server with files in S3; the rest (mail included: the dev mailbox) in memory."""
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=aws_endpoint_url,
-        region_name="ap-south-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+    location = (
+        b'<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        b"<LocationConstraint>ap-south-1</LocationConstraint></CreateBucketConfiguration>"
     )
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-south-1"})
+    assert moto(aws_endpoint_url, "PUT", f"/{BUCKET}", location) == 200
     env = {
         "APP_ENV": "development",
         "S3_BUCKET_NAME": BUCKET,
@@ -56,7 +55,7 @@ def server(aws_endpoint_url: str) -> Iterator[ServerProcess]:
         with running_server("tests.e2e.server_app", env=env) as process:
             yield process
     finally:
-        reset_moto(aws_endpoint_url)
+        moto(aws_endpoint_url, "POST", "/moto-api/reset")
 
 
 def test_a_file_goes_straight_to_s3_and_comes_back_from_it(
