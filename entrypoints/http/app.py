@@ -11,7 +11,7 @@ from quart_cors import cors
 from quart_schema import Info, QuartSchema
 
 from config.container import Container
-from entrypoints.http import auth, blobs, chat, dev, errors, files, health, streaming, users
+from entrypoints.http import auth, blobs, chat, dev, errors, files, health, streaming, users, web
 from entrypoints.http.errors import MalformedJson, register_error_handlers
 from entrypoints.http.guard import install_rate_headers
 from entrypoints.http.openapi import FlowHubOpenAPI
@@ -35,7 +35,8 @@ class FlowHubRequest(Request):
 
 def create_http_app(container: Container, extra_blueprints: list[Blueprint] | None = None) -> Quart:
     settings = container.settings()
-    app = Quart("flowhub")
+    # no implicit /static route: the reference client has its own (entrypoints/http/web.py)
+    app = Quart("flowhub", static_folder=None)
     app.request_class = FlowHubRequest
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_json_bytes,
@@ -72,6 +73,7 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     for extra in extra_blueprints or []:
         api.register_blueprint(extra)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(web.create_blueprint(settings))
     app.register_blueprint(api)
 
     _install_cors(app, settings.cors_origins)

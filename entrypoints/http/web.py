@@ -1,0 +1,94 @@
+"""The reference web client (entrypoints/web/): static files at `/` and `/client/...`.
+
+Served in every shape, with a strict Content-Security-Policy: scripts, styles and connections
+from this origin only (plus the object storage's origin for direct uploads when S3 serves),
+no inline code, no framing. Nothing is fetched from a CDN: socket.io-client is vendored
+(entrypoints/web/vendor/). These routes are hidden from the OpenAPI document: they are not
+part of the API.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from quart import Blueprint, Response, send_from_directory
+from quart_schema import hide
+
+from config.settings import Settings
+from domain.errors import NotFound
+
+WEB_ROOT = Path(__file__).resolve().parents[1] / "web"
+ASSET_PREFIX = "/client"
+
+_ASSET_DIRS = ("js", "css", "img", "vendor")
+
+
+def content_security_policy(settings: Settings) -> str:
+    connect = ["'self'"]
+    if settings.uses_s3:
+        # direct uploads POST to the bucket (presigned form); downloads are navigations
+        if settings.aws_endpoint_url_s3:
+            parts = urlsplit(settings.aws_endpoint_url_s3)
+            connect.append(f"{parts.scheme}://{parts.netloc}")
+            if parts.hostname and _named(parts.hostname):
+                # virtual-hosted style: the bucket is a subdomain of the endpoint
+                connect.append(f"{parts.scheme}://*.{parts.netloc}")
+        else:
+            connect.append("https://*.amazonaws.com")
+    directives = {
+        "default-src": "'none'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self'",
+        "connect-src": " ".join(connect),
+        "form-action": "'self'",
+        "base-uri": "'none'",
+        "frame-ancestors": "'none'",
+    }
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def _named(host: str) -> bool:
+    """A DNS name that can have subdomains (not an IP address, not localhost)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host != "localhost"
+    return False
+
+
+def create_blueprint(settings: Settings) -> Blueprint:
+    blueprint = Blueprint("web", __name__)
+    policy = content_security_policy(settings)
+
+    def secured(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = policy
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        # revalidated on every load (ETag): a deploy never leaves a stale script behind
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    @blueprint.get("/")
+    @hide
+    async def index() -> Response:
+        """The reference client's page."""
+        return secured(await send_from_directory(WEB_ROOT, "index.html", cache_timeout=0))
+
+    @blueprint.get(f"{ASSET_PREFIX}/<folder>/<path:name>")
+    @hide
+    async def asset(folder: str, name: str) -> Response:
+        """The page's scripts, styles, icon and the vendored socket.io-client."""
+        if folder not in _ASSET_DIRS:
+            raise NotFound()
+        # ES modules must be served as JavaScript, whatever the system's mime types say
+        mimetype = "text/javascript" if name.endswith(".js") else None
+        response = await send_from_directory(
+            WEB_ROOT / folder, name, mimetype=mimetype, cache_timeout=0
+        )
+        return secured(response)
+
+    return blueprint

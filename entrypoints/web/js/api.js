@@ -1,0 +1,311 @@
+// The HTTP side of FlowHub's API (/api/v1): JSON in and out, bearer tokens, and the session's
+// rotating refresh token. A 401 on a signed-in call renews the access token once (one refresh
+// at a time, whoever asks) and repeats the call; a refused refresh ends the session.
+
+const BASE = "/api/v1";
+const STORAGE_KEY = "flowhub.session";
+
+export class ApiError extends Error {
+  constructor(status, code, message, details = [], requestId = null, retryAfter = null) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.requestId = requestId;
+    this.retryAfter = retryAfter;
+  }
+
+  // A sentence a person can act on.
+  get readable() {
+    if (this.code === "network_error") return this.message;
+    if (this.code === "too_many_requests") {
+      const wait = this.retryAfter ? ` Try again in ${this.retryAfter} s.` : " Try again in a moment.";
+      return `Too many attempts.${wait}`;
+    }
+    let text = this.message || `The server answered ${this.status}.`;
+    if (this.details && this.details.length) {
+      const parts = this.details.map((d) => (d.field ? `${fieldLabel(d.field)}: ${d.message}` : d.message));
+      text += ` ${parts.join("; ")}.`;
+    }
+    return text;
+  }
+}
+
+function fieldLabel(field) {
+  const name = String(field).split(".").pop().replaceAll("_", " ");
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+async function errorFrom(response) {
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  const error = (body && body.error) || {};
+  return new ApiError(
+    response.status,
+    error.code || `http_${response.status}`,
+    error.message || `The server answered ${response.status} ${response.statusText}.`,
+    error.details || [],
+    error.request_id || response.headers.get("X-Request-ID"),
+    response.headers.get("Retry-After"),
+  );
+}
+
+function networkError() {
+  return new ApiError(0, "network_error", "Cannot reach the server. Are you offline?");
+}
+
+export class Api extends EventTarget {
+  constructor() {
+    super();
+    this.session = null; // {access_token, refresh_token, user, renewed_at}
+    this._refreshing = null;
+    try {
+      this.session = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
+    } catch {
+      this.session = null;
+    }
+  }
+
+  get signedIn() {
+    return Boolean(this.session && this.session.access_token);
+  }
+
+  get accessToken() {
+    return this.session ? this.session.access_token : null;
+  }
+
+  get user() {
+    return this.session ? this.session.user : null;
+  }
+
+  _store(pair, renewed = false) {
+    this.session = {
+      access_token: pair.access_token,
+      refresh_token: pair.refresh_token,
+      user: pair.user,
+      renewed_at: renewed ? new Date().toISOString() : null,
+    };
+    localStorage.setItem(STORAGE_KEY, JSON.stringify(this.session));
+    this.dispatchEvent(new CustomEvent(renewed ? "renewed" : "signedin", { detail: this.session }));
+  }
+
+  _forget(reason) {
+    const had = this.session !== null;
+    this.session = null;
+    localStorage.removeItem(STORAGE_KEY);
+    if (had) this.dispatchEvent(new CustomEvent("signedout", { detail: { reason } }));
+  }
+
+  // One call. `auth`: send the access token (and renew it once on a 401). `json` may be a
+  // function, to build the body again after a renewal.
+  async request(method, path, { json, form, auth = false, query } = {}) {
+    const url = new URL(BASE + path, window.location.origin);
+    for (const [key, value] of Object.entries(query || {})) {
+      if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
+    }
+    for (let attempt = 0; ; attempt += 1) {
+      const headers = { Accept: "application/json" };
+      let body;
+      if (json !== undefined) {
+        headers["Content-Type"] = "application/json";
+        body = JSON.stringify(typeof json === "function" ? json() : json);
+      } else if (form !== undefined) {
+        body = form; // the browser sets the multipart boundary
+      }
+      if (auth) {
+        if (!this.signedIn) throw new ApiError(401, "unauthorized", "Please log in first.");
+        headers.Authorization = `Bearer ${this.accessToken}`;
+      }
+      let response;
+      try {
+        response = await fetch(url, { method, headers, body, cache: "no-store" });
+      } catch {
+        throw networkError();
+      }
+      if (response.status === 401 && auth && attempt === 0 && this.session) {
+        await this.refresh();
+        continue;
+      }
+      if (!response.ok) throw await errorFrom(response);
+      if (response.status === 204) return null;
+      const type = response.headers.get("Content-Type") || "";
+      return type.includes("application/json") ? response.json() : response.text();
+    }
+  }
+
+  // Renew the access token with the refresh token (rotation: the new refresh token replaces
+  // the spent one). Concurrent callers share the one refresh in flight.
+  refresh() {
+    if (!this._refreshing) {
+      this._refreshing = this._refresh().finally(() => {
+        this._refreshing = null;
+      });
+    }
+    return this._refreshing;
+  }
+
+  async _refresh() {
+    const spent = this.session && this.session.refresh_token;
+    if (!spent) throw new ApiError(401, "unauthorized", "Please log in again.");
+    let pair;
+    try {
+      pair = await this.request("POST", "/auth/refresh", { json: { refresh_token: spent } });
+    } catch (error) {
+      if ([400, 401, 422].includes(error.status)) {
+        // refused (revoked, reused, expired): the session is over. A network error or a
+        // 429/5xx leaves it be: the next call tries again.
+        error.sessionEnded = true; // said once, by the "signedout" event
+        this._forget("Your session has ended. Please log in again.");
+      }
+      throw error;
+    }
+    this._store(pair, true);
+    return pair;
+  }
+
+  // --- auth -------------------------------------------------------------------------------
+  signup(email, password, name) {
+    return this.request("POST", "/auth/signup", { json: { email, password, name } });
+  }
+
+  async verifyEmail(email, code) {
+    this._store(await this.request("POST", "/auth/verify-email", { json: { email, code } }));
+  }
+
+  async login(email, password) {
+    this._store(await this.request("POST", "/auth/login", { json: { email, password } }));
+  }
+
+  requestCode(email, purpose) {
+    return this.request("POST", "/auth/otp/request", { json: { email, purpose } });
+  }
+
+  async loginWithCode(email, code) {
+    const pair = await this.request("POST", "/auth/otp/verify", { json: { email, purpose: "login", code } });
+    this._store(pair);
+  }
+
+  async resetGrant(email, code) {
+    const grant = await this.request("POST", "/auth/otp/verify", {
+      json: { email, purpose: "password_reset", code },
+    });
+    return grant.reset_token;
+  }
+
+  resetPassword(resetToken, newPassword) {
+    return this.request("POST", "/auth/password/reset", {
+      json: { reset_token: resetToken, new_password: newPassword },
+    });
+  }
+
+  async logout() {
+    try {
+      if (this.signedIn) {
+        // the body is read at send time: a renewal on the way rotates the refresh token
+        const json = () => ({ refresh_token: this.session.refresh_token });
+        await this.request("POST", "/auth/logout", { json, auth: true });
+      }
+    } finally {
+      this._forget("You are logged out.");
+    }
+  }
+
+  async me() {
+    const user = await this.request("GET", "/users/me", { auth: true });
+    if (this.session) {
+      this.session.user = user;
+      localStorage.setItem(STORAGE_KEY, JSON.stringify(this.session));
+    }
+    return user;
+  }
+
+  mailbox(to) {
+    return this.request("GET", "/dev/mailbox", { query: { to } });
+  }
+
+  // --- files ------------------------------------------------------------------------------
+  uploadFile(file) {
+    const form = new FormData();
+    form.append("file", file, file.name);
+    return this.request("POST", "/files", { form, auth: true });
+  }
+
+  // Announce the upload, send the bytes straight to storage with the presigned form, then
+  // tell the API it is complete.
+  async uploadDirect(file) {
+    const ticket = await this.request("POST", "/files/uploads", {
+      auth: true,
+      json: { name: file.name, size: file.size, content_type: file.type || "application/octet-stream" },
+    });
+    const form = new FormData();
+    for (const [key, value] of Object.entries(ticket.upload.fields || {})) form.append(key, value);
+    form.append("file", file, file.name);
+    let response;
+    try {
+      response = await fetch(ticket.upload.url, {
+        method: ticket.upload.method || "POST",
+        body: form,
+        headers: ticket.upload.headers || {},
+      });
+    } catch {
+      throw networkError();
+    }
+    if (!response.ok) {
+      const error = await errorFrom(response);
+      error.message = `Storage refused the upload: ${error.message}`;
+      throw error;
+    }
+    return this.request("POST", `/files/${encodeURIComponent(ticket.file.id)}/complete`, { auth: true });
+  }
+
+  listFiles(cursor) {
+    return this.request("GET", "/files", { auth: true, query: { limit: 20, cursor } });
+  }
+
+  getFile(id) {
+    return this.request("GET", `/files/${encodeURIComponent(id)}`, { auth: true });
+  }
+
+  deleteFile(id) {
+    return this.request("DELETE", `/files/${encodeURIComponent(id)}`, { auth: true });
+  }
+
+  // --- chat -------------------------------------------------------------------------------
+  rooms() {
+    return this.request("GET", "/chat/rooms", { auth: true });
+  }
+
+  createRoom(name, simulated) {
+    return this.request("POST", "/chat/rooms", { auth: true, json: { name, simulated } });
+  }
+
+  addMember(roomId, userId) {
+    return this.request("POST", `/chat/rooms/${encodeURIComponent(roomId)}/members`, {
+      auth: true,
+      json: { user_id: userId },
+    });
+  }
+
+  messages(roomId, { after, before, limit } = {}) {
+    return this.request("GET", `/chat/rooms/${encodeURIComponent(roomId)}/messages`, {
+      auth: true,
+      query: { after, before, limit },
+    });
+  }
+
+  sendMessage(roomId, body, clientId) {
+    return this.request("POST", `/chat/rooms/${encodeURIComponent(roomId)}/messages`, {
+      auth: true,
+      json: { body, client_id: clientId },
+    });
+  }
+
+  presence(userIds) {
+    return this.request("GET", "/presence", { auth: true, query: { user_ids: userIds.join(",") } });
+  }
+}

@@ -1,0 +1,507 @@
+// The page: forms wired to the API, the files table, the chat. Every piece of server data is
+// put on the page as text (textContent), never as HTML.
+
+import { Api } from "./api.js";
+import { Chat } from "./chat.js";
+
+const api = new Api();
+let chat = null;
+let nextCursor = null;
+let resetToken = null;
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+// --- notices: what happened, and errors as sentences --------------------------------------
+function notify(text, kind = "info") {
+  const box = $("#notices");
+  const close = el("button", { type: "button", class: "close", "aria-label": "Dismiss" }, "×");
+  const notice = el("div", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, el("span", {}, text), close);
+  close.addEventListener("click", () => notice.remove());
+  box.append(notice); // newest at the bottom of the stack
+  while (box.children.length > 3) box.firstElementChild.remove();
+  setTimeout(() => notice.remove(), kind === "error" ? 20000 : 6000);
+}
+
+function readable(error) {
+  if (error && error.readable) return error.readable;
+  if (error && error.message) return error.message;
+  return "Something went wrong.";
+}
+
+function showError(error) {
+  if (error && error.sessionEnded) return; // the sign-out notice already says it
+  notify(readable(error), "error");
+}
+
+// Run a form's action with its submit button disabled; errors become notices.
+function onSubmit(selector, action) {
+  const form = $(selector);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = $("button[type=submit]", form);
+    if (button) button.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    try {
+      await action(new FormData(form), form);
+    } catch (error) {
+      showError(error);
+    } finally {
+      if (button) button.disabled = false;
+      form.removeAttribute("aria-busy");
+    }
+  });
+}
+
+// --- tabs (arrow keys move between them) --------------------------------------------------
+const tabs = [...document.querySelectorAll("[role=tab]")];
+
+function selectTab(name, focus = false) {
+  for (const tab of tabs) {
+    const selected = tab.id === `tab-${name}`;
+    tab.setAttribute("aria-selected", String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+    $(`#${tab.getAttribute("aria-controls")}`).hidden = !selected;
+    if (selected && focus) tab.focus();
+  }
+  const panel = $(`#panel-${name}`);
+  const first = panel && panel.querySelector("input:not([type=hidden]):not([hidden])");
+  if (first && !focus) first.focus();
+}
+
+for (const tab of tabs) {
+  tab.addEventListener("click", () => selectTab(tab.id.slice(4)));
+  tab.addEventListener("keydown", (event) => {
+    const index = tabs.indexOf(tab);
+    const moves = { ArrowRight: 1, ArrowLeft: -1 };
+    if (event.key in moves) {
+      event.preventDefault();
+      const next = tabs[(index + moves[event.key] + tabs.length) % tabs.length];
+      selectTab(next.id.slice(4), true);
+    }
+  });
+}
+
+function fill(form, values) {
+  for (const [name, value] of Object.entries(values)) {
+    const input = $(`${form} [name=${name}]`);
+    if (input) input.value = value;
+  }
+}
+
+// --- the development mailbox --------------------------------------------------------------
+const CODE = /\b(\d{6})\b/;
+
+async function showMailbox(to) {
+  fill("#mailbox-form", { to });
+  const list = $("#mailbox-list");
+  const status = $("#mailbox-status");
+  let found;
+  try {
+    found = await api.mailbox(to);
+  } catch (error) {
+    list.replaceChildren();
+    status.textContent =
+      error.status === 404
+        ? "This server sends real email: there is no development mailbox. Read the code in your inbox."
+        : readable(error);
+    return;
+  }
+  status.textContent = found.messages.length
+    ? `${found.messages.length} message(s) to ${to}, newest first.`
+    : `No messages to ${to} yet.`;
+  list.replaceChildren(
+    ...found.messages.map((mail) => {
+      const code = (mail.text.match(CODE) || [])[1];
+      return el(
+        "li",
+        { class: "mail" },
+        el("p", { class: "mail-head" }, el("strong", {}, mail.subject), " ", el("time", { datetime: mail.sent_at }, when(mail.sent_at))),
+        code ? el("p", { class: "mail-code" }, "Code: ", el("code", { class: "code" }, code), " ", el("button", { type: "button", class: "secondary", onclick: () => useCode(code) }, "Use this code")) : null,
+        el("pre", { class: "mail-text" }, mail.text),
+      );
+    }),
+  );
+}
+
+// Put a code from the mailbox into whichever visible form asks for one.
+function useCode(code) {
+  const input = [...document.querySelectorAll("input[name=code]")].find((i) => i.offsetParent !== null);
+  if (!input) {
+    notify("No form is asking for a code right now.", "info");
+    return;
+  }
+  input.value = code;
+  input.focus();
+}
+
+onSubmit("#mailbox-form", (data) => showMailbox(String(data.get("to"))));
+
+// --- auth flows ---------------------------------------------------------------------------
+onSubmit("#signup-form", async (data, form) => {
+  const email = String(data.get("email"));
+  await api.signup(email, String(data.get("password")), String(data.get("name")));
+  form.reset();
+  fill("#verify-form", { email });
+  selectTab("verify");
+  notify(`A verification code is on its way to ${email}.`, "success");
+  await showMailbox(email);
+});
+
+onSubmit("#verify-form", async (data) => {
+  await api.verifyEmail(String(data.get("email")), String(data.get("code")));
+  $("#verify-form").reset();
+  notify("Email verified: you are signed in.", "success");
+});
+
+onSubmit("#verify-resend-form", async () => {
+  const email = $("#verify-form [name=email]").value;
+  if (!email) throw new Error("Enter your email first.");
+  await api.requestCode(email, "verify_email");
+  notify(`A new code is on its way to ${email}.`, "success");
+  await showMailbox(email);
+});
+
+onSubmit("#login-form", async (data, form) => {
+  await api.login(String(data.get("email")), String(data.get("password")));
+  form.reset();
+  notify("Signed in.", "success");
+});
+
+let codeEmail = null;
+onSubmit("#code-request-form", async (data) => {
+  codeEmail = String(data.get("email"));
+  await api.requestCode(codeEmail, "login");
+  $("#code-login-form").hidden = false;
+  $("#code-login-form [name=code]").focus();
+  notify(`If ${codeEmail} has an account, a login code is on its way.`, "success");
+  await showMailbox(codeEmail);
+});
+
+onSubmit("#code-login-form", async (data, form) => {
+  await api.loginWithCode(codeEmail, String(data.get("code")));
+  form.reset();
+  form.hidden = true;
+  notify("Signed in with an email code.", "success");
+});
+
+let resetEmail = null;
+onSubmit("#reset-request-form", async (data) => {
+  resetEmail = String(data.get("email"));
+  await api.requestCode(resetEmail, "password_reset");
+  $("#reset-code-form").hidden = false;
+  $("#reset-code-form [name=code]").focus();
+  notify(`If ${resetEmail} has an account, a reset code is on its way.`, "success");
+  await showMailbox(resetEmail);
+});
+
+onSubmit("#reset-code-form", async (data, form) => {
+  resetToken = await api.resetGrant(resetEmail, String(data.get("code")));
+  form.reset();
+  form.hidden = true;
+  $("#reset-password-form").hidden = false;
+  $("#reset-password-form [name=password]").focus();
+});
+
+onSubmit("#reset-password-form", async (data, form) => {
+  await api.resetPassword(resetToken, String(data.get("password")));
+  resetToken = null;
+  form.reset();
+  form.hidden = true;
+  fill("#login-form", { email: resetEmail });
+  selectTab("login");
+  $("#login-form [name=password]").focus();
+  notify("Password changed; every other session was signed out. Log in with the new password.", "success");
+});
+
+$("#logout").addEventListener("click", async () => {
+  try {
+    await api.logout();
+  } catch (error) {
+    showError(error);
+  }
+});
+
+// --- signed in / signed out ---------------------------------------------------------------
+function renderAccount() {
+  const user = api.user;
+  const signedIn = api.signedIn && user;
+  $("#account").hidden = !signedIn;
+  $("#auth").hidden = Boolean(signedIn);
+  $("#files").hidden = !signedIn;
+  $("#chat").hidden = !signedIn;
+  document.body.classList.toggle("signed-in", Boolean(signedIn));
+  if (signedIn) {
+    $("#me-name").textContent = user.name;
+    $("#me-email").textContent = user.email;
+    $("#me-id").textContent = user.id;
+  }
+}
+
+async function enter() {
+  renderAccount();
+  $("#token-status").textContent = "Access token: fresh";
+  if (chat) chat.stop();
+  chat = new Chat(api);
+  wireChat(chat);
+  await Promise.all([loadFiles(), chat.start()]);
+}
+
+function leave(reason) {
+  if (chat) chat.stop();
+  chat = null;
+  renderAccount();
+  $("#file-list").replaceChildren();
+  $("#room-list").replaceChildren();
+  $("#room").hidden = true;
+  if (reason) notify(reason, "info");
+  selectTab("login");
+}
+
+api.addEventListener("signedin", () => enter().catch(showError));
+api.addEventListener("signedout", (event) => leave(event.detail.reason));
+api.addEventListener("renewed", (event) => {
+  const at = new Date(event.detail.renewed_at).toLocaleTimeString();
+  $("#token-status").textContent = `Access token: renewed at ${at}`;
+});
+
+// --- files --------------------------------------------------------------------------------
+function size(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function when(iso) {
+  return new Date(iso).toLocaleString();
+}
+
+function fileRow(file) {
+  const download = el("button", { type: "button", class: "secondary", onclick: () => downloadFile(file).catch(showError) }, "Download");
+  const remove = el("button", { type: "button", class: "danger", onclick: () => deleteFile(file).catch(showError) }, "Delete");
+  download.setAttribute("aria-label", `Download ${file.name}`);
+  remove.setAttribute("aria-label", `Delete ${file.name}`);
+  return el(
+    "tr",
+    { dataset: { fileId: file.id } },
+    el("td", { class: "name" }, file.name),
+    el("td", {}, size(file.size)),
+    el("td", {}, file.content_type),
+    el("td", {}, el("span", { class: `status ${file.status}` }, file.status)),
+    el("td", { class: "actions" }, file.status === "ready" ? download : null, remove),
+  );
+}
+
+async function loadFiles(more = false) {
+  const page = await api.listFiles(more ? nextCursor : undefined);
+  nextCursor = page.next_cursor;
+  const rows = page.items.map(fileRow);
+  if (more) $("#file-list").append(...rows);
+  else $("#file-list").replaceChildren(...rows);
+  $("#files-empty").hidden = $("#file-list").children.length > 0;
+  $("#files-more").hidden = !nextCursor;
+}
+
+async function downloadFile(file) {
+  const meta = await api.getFile(file.id); // a download_url valid 15 minutes
+  const link = el("a", { href: meta.download_url, download: file.name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  notify(`Downloading ${file.name}.`, "info");
+}
+
+async function deleteFile(file) {
+  await api.deleteFile(file.id);
+  notify(`Deleted ${file.name}.`, "success");
+  await loadFiles();
+}
+
+function uploadWith(selector, upload, how) {
+  onSubmit(selector, async (data, form) => {
+    const file = data.get("file");
+    if (!(file instanceof File) || !file.name) throw new Error("Choose a file first.");
+    const stored = await upload(file);
+    form.reset();
+    notify(`Uploaded ${stored.name} (${size(stored.size)}) ${how}.`, "success");
+    await loadFiles();
+  });
+}
+
+uploadWith("#upload-api-form", (file) => api.uploadFile(file), "through the API");
+uploadWith("#upload-direct-form", (file) => api.uploadDirect(file), "straight to storage");
+$("#files-more").addEventListener("click", () => loadFiles(true).catch(showError));
+
+// --- chat ---------------------------------------------------------------------------------
+function who(userId) {
+  if (chat && userId === chat.me) return "You";
+  if (userId.startsWith("peer-")) return "Simulated peer";
+  return `User ${userId.slice(0, 6)}`;
+}
+
+function renderConnection(state) {
+  const pill = $("#connection");
+  pill.dataset.state = state;
+  pill.textContent = { connected: "connected", connecting: "connecting…", reconnecting: "reconnecting…" }[state] || state;
+}
+
+function renderRooms() {
+  const list = $("#room-list");
+  const states = [...chat.rooms.values()].sort((a, b) => a.room.created_at.localeCompare(b.room.created_at));
+  list.replaceChildren(
+    ...states.map((state) => {
+      const current = state.room.id === chat.currentRoomId;
+      const button = el(
+        "button",
+        { type: "button", class: "room-button", "aria-current": current ? "true" : null, dataset: { roomId: state.room.id }, onclick: () => openRoom(state.room.id) },
+        el("span", { class: "room-title" }, state.room.name),
+        state.room.simulated ? el("span", { class: "badge" }, "simulated") : null,
+        state.unread ? el("span", { class: "unread", "aria-label": `${state.unread} unread` }, String(state.unread)) : null,
+      );
+      return el("li", {}, button);
+    }),
+  );
+  $("#room-empty").hidden = chat.currentRoomId !== null;
+  if (chat.currentRoomId) renderMembers();
+}
+
+function renderMembers() {
+  const state = chat.rooms.get(chat.currentRoomId);
+  if (!state) return;
+  $("#room-name").textContent = state.room.name;
+  $("#member-list").replaceChildren(
+    ...state.room.member_ids.map((id) => {
+      const status = id === chat.me ? (chat.connected ? "online" : "offline") : chat.presence.get(id) || "offline";
+      return el("li", { class: `member ${status}`, dataset: { userId: id, status } }, el("span", { class: "dot", "aria-hidden": "true" }), `${who(id)} · ${status}`);
+    }),
+  );
+}
+
+function renderMessages() {
+  const roomId = chat.currentRoomId;
+  const state = chat.rooms.get(roomId);
+  if (!state) return;
+  const list = $("#message-list");
+  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
+  const items = state.sorted.map((m) =>
+    el(
+      "li",
+      { class: m.sender_id === chat.me ? "message mine" : "message", dataset: { seq: String(m.seq), sender: m.sender_id } },
+      el("span", { class: "meta" }, `${who(m.sender_id)} · `, el("time", { datetime: m.created_at }, new Date(m.created_at).toLocaleTimeString())),
+      el("span", { class: "body" }, m.body),
+    ),
+  );
+  const held = new Set(state.sorted.filter((m) => m.client_id).map((m) => m.client_id));
+  for (const item of chat.pending(roomId)) {
+    if (held.has(item.client_id)) continue;
+    items.push(
+      el(
+        "li",
+        { class: "message mine pending", dataset: { clientId: item.client_id } },
+        el("span", { class: "meta" }, chat.connected ? "You · sending…" : "You · waiting for the connection"),
+        el("span", { class: "body" }, item.body),
+      ),
+    );
+  }
+  list.replaceChildren(...items);
+  if (!state.messages.size && !items.length) list.append(el("li", { class: "hint" }, "No messages yet. Say hello."));
+  if (nearBottom || items.length < 3) list.scrollTop = list.scrollHeight;
+}
+
+function renderTyping() {
+  const names = chat.typists(chat.currentRoomId).map(who);
+  $("#typing").textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+}
+
+async function openRoom(roomId) {
+  $("#room").hidden = false;
+  $("#room-empty").hidden = true;
+  await chat.open(roomId).catch(showError);
+  renderRooms();
+  renderMessages();
+  renderTyping();
+  $("#message-input").focus();
+}
+
+function wireChat(c) {
+  c.addEventListener("connection", (event) => {
+    renderConnection(event.detail.state);
+    if (c.currentRoomId) {
+      renderMembers();
+      renderMessages();
+    }
+  });
+  c.addEventListener("caughtup", (event) => {
+    if (event.detail.again) notify("Reconnected; messages caught up.", "info");
+  });
+  c.addEventListener("rooms", () => renderRooms());
+  c.addEventListener("room", () => renderRooms());
+  c.addEventListener("messages", (event) => {
+    if (event.detail.roomId === c.currentRoomId) renderMessages();
+  });
+  c.addEventListener("typing", (event) => {
+    if (event.detail.roomId === c.currentRoomId) renderTyping();
+  });
+  c.addEventListener("presence", () => {
+    if (c.currentRoomId) renderMembers();
+  });
+  c.addEventListener("error", (event) => showError(event.detail.error));
+}
+
+onSubmit("#room-form", async (data, form) => {
+  const room = await chat.createRoom(String(data.get("name")), data.get("simulated") === "on");
+  form.reset();
+  await openRoom(room.id);
+});
+
+onSubmit("#member-form", async (data, form) => {
+  await chat.addMember(chat.currentRoomId, String(data.get("user_id")).trim());
+  form.reset();
+  notify("Member added.", "success");
+});
+
+onSubmit("#message-form", async (data, form) => {
+  const body = String(data.get("body")).trim();
+  if (!body) return;
+  form.reset();
+  await chat.send(chat.currentRoomId, body);
+  $("#message-input").focus();
+});
+
+$("#message-input").addEventListener("input", () => {
+  if (chat) chat.typed();
+});
+$("#message-input").addEventListener("blur", () => {
+  if (chat) chat.stopTyping();
+});
+
+// --- start --------------------------------------------------------------------------------
+async function boot() {
+  if (api.signedIn) {
+    try {
+      await api.me(); // renews the access token if it expired since the last visit
+      await enter();
+    } catch (error) {
+      if (api.signedIn) showError(error);
+      else leave(null);
+    }
+  } else {
+    renderAccount();
+  }
+  document.body.dataset.ready = "true";
+}
+
+boot();

@@ -1,0 +1,333 @@
+// Realtime chat: one Socket.IO connection (the vendored socket.io-client), the rooms, their
+// messages in seq order, typing and presence. Nothing is lost across a reconnect: every room
+// remembers the last seq it has seen and, once connected again, asks the API for what came
+// `after` it; messages written while offline wait in an outbox and go out on reconnect with
+// the same client_id (the server stores each client_id once).
+
+import { io } from "../vendor/socket.io.esm.min.js";
+
+const TYPING_RENEW_MS = 2000; // the server forgets a typing state after 3 s
+const TYPING_IDLE_MS = 2500;
+const TYPING_SHOWN_MS = 4000;
+const ACK_TIMEOUT_MS = 8000;
+const PAGE = 100;
+
+function newClientId() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes); // crypto.randomUUID needs a secure context; this does not
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+class RoomState {
+  constructor(room) {
+    this.room = room;
+    this.messages = new Map(); // seq -> Message
+    this.lastSeq = 0; // the highest seq held without a gap below it
+    this.loaded = false;
+    this.unread = 0;
+    this.typing = new Map(); // user_id -> timer
+  }
+
+  get sorted() {
+    return [...this.messages.values()].sort((a, b) => a.seq - b.seq);
+  }
+}
+
+export class Chat extends EventTarget {
+  constructor(api) {
+    super();
+    this.api = api;
+    this.socket = null;
+    this.rooms = new Map(); // room_id -> RoomState
+    this.presence = new Map(); // user_id -> "online" | "offline"
+    this.outbox = []; // {room_id, body, client_id}
+    this.currentRoomId = null;
+    this.everConnected = false;
+    this._typingSentAt = 0;
+    this._typingRoom = null;
+    this._typingIdle = null;
+  }
+
+  _emit(type, detail = {}) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  get me() {
+    return this.api.user ? this.api.user.id : null;
+  }
+
+  get connected() {
+    return Boolean(this.socket && this.socket.connected);
+  }
+
+  // --- connection -------------------------------------------------------------------------
+  async start() {
+    await this.loadRooms();
+    this.socket = io({
+      // read at every (re)connection: a reconnect presents the current access token
+      auth: (send) => send({ token: this.api.accessToken }),
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 3000,
+    });
+    this.socket.on("connect", () => this._connected());
+    this.socket.on("disconnect", (reason) => {
+      this._emit("connection", { state: "reconnecting", reason });
+    });
+    this.socket.on("connect_error", (error) => this._refused(error));
+    this.socket.on("message:new", (message) => this._received(message));
+    this.socket.on("typing", (event) => this._typingSeen(event));
+    this.socket.on("presence", (event) => {
+      this.presence.set(event.user_id, event.status);
+      this._emit("presence");
+    });
+    this.socket.on("room:added", (room) => {
+      this._addRoom(room);
+      this._emit("rooms");
+    });
+    this._emit("connection", { state: "connecting" });
+  }
+
+  stop() {
+    if (this.socket) {
+      this.socket.removeAllListeners();
+      this.socket.disconnect();
+      this.socket = null;
+    }
+    for (const state of this.rooms.values()) for (const timer of state.typing.values()) clearTimeout(timer);
+    clearTimeout(this._typingIdle);
+    this.rooms.clear();
+    this.presence.clear();
+    this.outbox = [];
+    this.currentRoomId = null;
+    this.everConnected = false;
+  }
+
+  async _connected() {
+    const again = this.everConnected;
+    this.everConnected = true;
+    this._emit("connection", { state: "connected", again });
+    try {
+      if (again) await this.loadRooms(); // rooms added while away
+      await Promise.all([...this.rooms.values()].filter((s) => s.loaded).map((s) => this.catchUp(s.room.id)));
+      await this.refreshPresence();
+      await this._flushOutbox();
+      this._emit("caughtup", { again });
+    } catch (error) {
+      this._emit("error", { error });
+    }
+  }
+
+  async _refused(error) {
+    if (error.message === "unauthorized" && this.api.signedIn) {
+      // the access token expired while away: renew it, then connect again
+      try {
+        await this.api.refresh();
+      } catch (refreshError) {
+        this._emit("error", { error: refreshError });
+        return;
+      }
+      if (this.socket) this.socket.connect();
+      return;
+    }
+    this._emit("connection", { state: "reconnecting", reason: error.message });
+  }
+
+  // --- rooms and messages -----------------------------------------------------------------
+  _addRoom(room) {
+    const known = this.rooms.get(room.id);
+    if (known) {
+      known.room = room;
+      return known;
+    }
+    const state = new RoomState(room);
+    this.rooms.set(room.id, state);
+    return state;
+  }
+
+  async loadRooms() {
+    const page = await this.api.rooms();
+    for (const room of page.items) this._addRoom(room);
+    this._emit("rooms");
+  }
+
+  async createRoom(name, simulated) {
+    const room = await this.api.createRoom(name, simulated);
+    this._addRoom(room);
+    if (this.socket && this.socket.connected) {
+      await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck("room:join", { room_id: room.id });
+    }
+    this._emit("rooms");
+    return room;
+  }
+
+  async addMember(roomId, userId) {
+    const room = await this.api.addMember(roomId, userId);
+    this._addRoom(room);
+    this._emit("rooms");
+    await this.refreshPresence();
+    return room;
+  }
+
+  async open(roomId) {
+    const state = this.rooms.get(roomId);
+    if (!state) return;
+    if (this._typingRoom && this._typingRoom !== roomId) this.stopTyping();
+    this.currentRoomId = roomId;
+    state.unread = 0;
+    if (!state.loaded) {
+      const page = await this.api.messages(roomId, { limit: 50 });
+      this._merge(state, page.items);
+      state.loaded = true;
+      await this.catchUp(roomId); // anything that arrived while the page loaded
+    }
+    this._emit("room", { roomId });
+    await this.refreshPresence();
+  }
+
+  // Everything after the last seq this room holds, page by page.
+  async catchUp(roomId) {
+    const state = this.rooms.get(roomId);
+    if (!state) return;
+    for (;;) {
+      const page = await this.api.messages(roomId, { after: state.lastSeq, limit: PAGE });
+      this._merge(state, page.items);
+      if (page.items.length < PAGE) break;
+    }
+    this._emit("messages", { roomId });
+  }
+
+  _merge(state, messages) {
+    for (const message of messages) {
+      state.messages.set(message.seq, message);
+    }
+    while (state.messages.has(state.lastSeq + 1)) state.lastSeq += 1;
+    if (state.lastSeq === 0 && state.messages.size) {
+      // a first page that starts past seq 1 (older history not loaded): count from its start
+      const seqs = [...state.messages.keys()].sort((a, b) => a - b);
+      state.lastSeq = seqs[0];
+      while (state.messages.has(state.lastSeq + 1)) state.lastSeq += 1;
+    }
+  }
+
+  _received(message) {
+    let state = this.rooms.get(message.room_id);
+    if (!state) {
+      state = this._addRoom({ id: message.room_id, name: "(new room)", member_ids: [], simulated: false });
+      this.loadRooms().catch((error) => this._emit("error", { error }));
+    }
+    this._typingEnded(state, message.sender_id);
+    if (!state.loaded) {
+      if (message.sender_id !== this.me) state.unread += 1;
+      this._emit("rooms");
+      return;
+    }
+    const gap = message.seq > state.lastSeq + 1;
+    this._merge(state, [message]);
+    if (message.room_id !== this.currentRoomId && message.sender_id !== this.me) state.unread += 1;
+    this._emit("messages", { roomId: message.room_id });
+    this._emit("rooms");
+    if (gap) this.catchUp(message.room_id).catch((error) => this._emit("error", { error }));
+  }
+
+  // Pending messages of a room (sent, no answer yet), in the order they were written.
+  pending(roomId) {
+    return this.outbox.filter((m) => m.room_id === roomId);
+  }
+
+  async send(roomId, body) {
+    this.stopTyping();
+    const item = { room_id: roomId, body, client_id: newClientId() };
+    this.outbox.push(item);
+    this._emit("messages", { roomId });
+    if (this.connected) await this._deliver(item);
+  }
+
+  async _deliver(item) {
+    let ack;
+    try {
+      ack = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck("message:send", item);
+    } catch {
+      return; // no answer (the connection dropped): it goes again on reconnect, same client_id
+    }
+    this.outbox = this.outbox.filter((m) => m !== item);
+    if (ack && ack.ok) {
+      const state = this.rooms.get(item.room_id);
+      if (state && state.loaded) this._merge(state, [ack.message]);
+    } else {
+      const error = (ack && ack.error) || { code: "internal_error", message: "The message was not sent." };
+      this._emit("error", { error: { readable: `Message not sent: ${error.message}`, code: error.code } });
+    }
+    this._emit("messages", { roomId: item.room_id });
+  }
+
+  async _flushOutbox() {
+    for (const item of [...this.outbox]) {
+      if (!this.connected) return;
+      await this._deliver(item);
+    }
+  }
+
+  // --- typing -----------------------------------------------------------------------------
+  typed() {
+    const roomId = this.currentRoomId;
+    if (!roomId || !this.connected) return;
+    const now = Date.now();
+    if (this._typingRoom !== roomId || now - this._typingSentAt > TYPING_RENEW_MS) {
+      this._typingRoom = roomId;
+      this._typingSentAt = now;
+      this.socket.emit("typing", { room_id: roomId, is_typing: true });
+    }
+    clearTimeout(this._typingIdle);
+    this._typingIdle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  stopTyping() {
+    clearTimeout(this._typingIdle);
+    if (this._typingRoom && this.connected) {
+      this.socket.emit("typing", { room_id: this._typingRoom, is_typing: false });
+    }
+    this._typingRoom = null;
+    this._typingSentAt = 0;
+  }
+
+  _typingSeen(event) {
+    const state = this.rooms.get(event.room_id);
+    if (!state || event.user_id === this.me) return;
+    if (!event.is_typing) {
+      this._typingEnded(state, event.user_id);
+      return;
+    }
+    clearTimeout(state.typing.get(event.user_id));
+    state.typing.set(
+      event.user_id,
+      setTimeout(() => this._typingEnded(state, event.user_id), TYPING_SHOWN_MS),
+    );
+    this._emit("typing", { roomId: event.room_id });
+  }
+
+  _typingEnded(state, userId) {
+    if (!state.typing.has(userId)) return;
+    clearTimeout(state.typing.get(userId));
+    state.typing.delete(userId);
+    this._emit("typing", { roomId: state.room.id });
+  }
+
+  typists(roomId) {
+    const state = this.rooms.get(roomId);
+    return state ? [...state.typing.keys()] : [];
+  }
+
+  // --- presence ---------------------------------------------------------------------------
+  async refreshPresence() {
+    const others = new Set();
+    for (const state of this.rooms.values()) {
+      for (const id of state.room.member_ids || []) if (id !== this.me) others.add(id);
+    }
+    if (!others.size) return;
+    const found = await this.api.presence([...others].slice(0, 200));
+    for (const [id, status] of Object.entries(found)) this.presence.set(id, status);
+    this._emit("presence");
+  }
+}
