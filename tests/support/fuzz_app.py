@@ -10,6 +10,9 @@ signup and login limits stay: their 429s are part of what the fuzzer checks.
 from __future__ import annotations
 
 import os
+from typing import Any, cast
+
+from dependency_injector import providers
 
 from config.container import build_container
 from config.settings import load_settings
@@ -24,6 +27,8 @@ if __name__ == "__main__":
     settings = load_settings(os.environ)
     configure_logging(settings)
     container = build_container(settings)
-    container.services.auth.add_kwargs(policy=AuthPolicy(api_requests_per_minute=UNLIMITED))
-    container.services.chat.add_kwargs(policy=ChatPolicy(messages_per_window=UNLIMITED))
+    auth = cast(providers.Singleton[Any], container.services.auth)
+    auth.add_kwargs(policy=AuthPolicy(api_requests_per_minute=UNLIMITED))
+    chat = cast(providers.Singleton[Any], container.services.chat)
+    chat.add_kwargs(policy=ChatPolicy(messages_per_window=UNLIMITED))
     serve(create_app(settings, container), settings, host="127.0.0.1")
