@@ -260,9 +260,12 @@ class MessageIn(In):
     client_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
 
+SEQ_MAX = 2**63 - 1  # a seq is stored as a 64-bit integer; a larger one cannot be looked up
+
+
 class MessagesQuery(BaseModel):
-    before: Annotated[int, Field(ge=1)] | None = None
-    after: Annotated[int, Field(ge=0)] | None = None
+    before: Annotated[int, Field(ge=1, le=SEQ_MAX)] | None = None
+    after: Annotated[int, Field(ge=0, le=SEQ_MAX)] | None = None
     limit: Annotated[int, Field(ge=1, le=100)] | None = None
 
 

@@ -17,43 +17,24 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.api.realtime_client import sign_up
-from tests.support.processes import ROOT, ServerProcess, http_get, running_server
+from tests.fuzz.served import Served, served
+from tests.support.processes import ROOT, ServerProcess, http_get
 from tests.support.services import AwsCredentials
 
 pytestmark = pytest.mark.fuzz
 
+FUZZ_APP = "tests.support.fuzz_app"
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SEED = int(os.environ.get("FUZZ_SEED", "20261126"))
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
 BUCKET = "flowhub-fuzz"
 SECRETS = {"JWT_SECRET": "j" * 40, "JWT_REFRESH_SECRET": "r" * 40}
-
-
-@contextmanager
-def served(env: dict[str, str]) -> Iterator[tuple[ServerProcess, list[str]]]:
-    """The fuzz app as a process; its stdout (JSON log lines) is drained into a list, so a
-    chatty server never blocks on a full pipe."""
-    lines: list[str] = []
-    with running_server("tests.support.fuzz_app", env={"LOG_LEVEL": "WARNING", **env}) as server:
-        assert server.process.stdout is not None
-        stdout = server.process.stdout
-
-        def drain() -> None:
-            for raw in iter(stdout.readline, b""):
-                lines.append(raw.decode(errors="replace"))
-
-        reader = threading.Thread(target=drain, daemon=True)
-        reader.start()
-        yield server, lines
 
 
 def run_schemathesis(server: ServerProcess, token: str, report: Path) -> tuple[int, str, float]:
@@ -98,7 +79,8 @@ def figures(output: str) -> str:
     return found.group(1) if found else "(no summary)"
 
 
-def check(shape: str, server: ServerProcess, log: list[str], tmp_path: Path, token: str) -> None:
+def check(shape: str, app: Served, tmp_path: Path, token: str) -> None:
+    server = app.server
     code, output, elapsed = run_schemathesis(server, token, tmp_path / "junit.xml")
     summary = figures(output)
     print(
@@ -106,7 +88,7 @@ def check(shape: str, server: ServerProcess, log: list[str], tmp_path: Path, tok
     )
     assert code == 0, output[-20000:]
     assert http_get(server.port, "/health")[0] == 200
-    errors = [line for line in log if '"level":"ERROR"' in line or "Traceback" in line]
+    errors = app.errors()
     assert errors == [], "".join(errors[:5])
 
 
@@ -119,11 +101,14 @@ async def test_the_openapi_contract_holds_on_the_real_services(
     aws_credentials: AwsCredentials,
     tmp_path: Path,
 ) -> None:
-    import boto3
+    from aiobotocore.session import get_session
 
-    boto3.client("s3", endpoint_url=aws_endpoint_url, **aws_credentials).create_bucket(
-        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-south-1"}
-    )
+    async with get_session().create_client(
+        "s3", endpoint_url=aws_endpoint_url, **aws_credentials
+    ) as s3:
+        await s3.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-south-1"}
+        )
     uri = mongodb_uri.replace("/?", f"/{mongo_db_name}?") if "/?" in mongodb_uri else mongodb_uri
     env = {
         "APP_ENV": "development",
@@ -136,12 +121,12 @@ async def test_the_openapi_contract_holds_on_the_real_services(
         "S3_BUCKET_NAME": BUCKET,
         **SECRETS,
     }
-    with served(env) as (server, log):
-        account = await sign_up(server.url, f"fuzz-real-{time.time_ns()}@example.com", "Fuzz")
-        check("real services", server, log, tmp_path, account.token)
+    with served(FUZZ_APP, env) as app:
+        account = await sign_up(app.url, f"fuzz-real-{time.time_ns()}@example.com", "Fuzz")
+        check("real services", app, tmp_path, account.token)
 
 
 async def test_the_openapi_contract_holds_in_the_development_shape(tmp_path: Path) -> None:
-    with served({"APP_ENV": "development"}) as (server, log):
-        account = await sign_up(server.url, "fuzz-memory@example.com", "Fuzz")
-        check("memory", server, log, tmp_path, account.token)
+    with served(FUZZ_APP, {"APP_ENV": "development"}) as app:
+        account = await sign_up(app.url, "fuzz-memory@example.com", "Fuzz")
+        check("memory", app, tmp_path, account.token)
