@@ -60,7 +60,7 @@ class FlowHubSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             return
         try:
             await super()._handle_eio_message(eio_sid, data)
-        except (ValueError, TypeError, IndexError, KeyError, AttributeError):
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError, RecursionError):
             # handlers run as tasks of their own: what is caught here is the packet's decoding
             log.warning("undecodable Socket.IO packet; disconnecting the socket", exc_info=True)
             await self._drop(eio_sid, "/")
@@ -76,11 +76,11 @@ class FlowHubSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         await self._drop(eio_sid, namespace or "/")
 
     async def _drop(self, eio_sid: str, namespace: str) -> None:
+        """Leave the namespace (the disconnect handler runs), then close the connection."""
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
         if sid is not None and self.manager.is_connected(sid, namespace):
             await self.disconnect(sid, namespace=namespace)
-        else:
-            await self.eio.disconnect(eio_sid)
+        await self.eio.disconnect(eio_sid)
 
 
 def create_realtime_server(container: Container) -> socketio.AsyncServer:
@@ -95,8 +95,10 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
         ping_interval=20,
         ping_timeout=20,
         max_http_buffer_size=64 * 1024,
-        logger=False,
-        engineio_logger=False,
+        # Their errors as JSON lines like every other log line: given `False`, python-socketio
+        # and python-engineio add a plain-text stderr handler of their own
+        logger=_library_logger("socketio.server"),
+        engineio_logger=_library_logger("engineio.server"),
     )
     on = handlers(sio, container)
 
@@ -160,6 +162,12 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
     if isinstance(broadcaster, SocketIoBroadcaster):
         broadcaster.attach(sio)
     return sio
+
+
+def _library_logger(name: str) -> logging.Logger:
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.ERROR)
+    return logger
 
 
 def _manager(redis_url: str | None) -> socketio.AsyncManager | None:

@@ -3,6 +3,7 @@ thread, so a chatty server never blocks on a full pipe and a test can assert on 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -21,14 +22,17 @@ class Served:
         return self.server.url
 
     def errors(self, *, allowed: tuple[str, ...] = ()) -> list[str]:
-        """Log lines at ERROR (or a traceback printed outside the JSON logs), except those
-        containing one of `allowed`."""
-        return [
-            line
-            for line in self.lines
-            if ('"level":"ERROR"' in line or "Traceback" in line)
-            and not any(a in line for a in allowed)
-        ]
+        """Log lines at ERROR or CRITICAL, and any line that is not a JSON log line (a
+        library printing to stderr on its own), except those containing one of `allowed`."""
+        found = []
+        for line in self.lines:
+            try:
+                level = json.loads(line).get("level")
+            except ValueError:
+                level = "NOT JSON"
+            if level in ("ERROR", "CRITICAL", "NOT JSON") and not any(a in line for a in allowed):
+                found.append(line)
+        return found
 
 
 @contextmanager
