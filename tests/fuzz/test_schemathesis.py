@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.realtime_client import sign_up
-from tests.fuzz.served import Served, served
+from tests.fuzz.served import Served, served, with_database
 from tests.support.processes import ROOT, ServerProcess, http_get
 from tests.support.services import AwsCredentials
 
@@ -109,7 +109,7 @@ async def test_the_openapi_contract_holds_on_the_real_services(
         await s3.create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-south-1"}
         )
-    uri = mongodb_uri.replace("/?", f"/{mongo_db_name}?") if "/?" in mongodb_uri else mongodb_uri
+    uri = with_database(mongodb_uri, mongo_db_name)
     env = {
         "APP_ENV": "development",
         "REDIS_URL": redis_url,
