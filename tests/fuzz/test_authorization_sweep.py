@@ -33,14 +33,13 @@ from entrypoints.http.app import create_http_app
 from entrypoints.realtime.server import LIFECYCLE, create_realtime_server
 from tests.api.files_client import PNG, file_part, multipart
 from tests.api.realtime_client import Account, call, connect, sign_up
-from tests.fuzz.served import Served, served, with_database
+from tests.fuzz.conftest import BUCKET, SECRETS
+from tests.fuzz.served import Served, served
 
 pytestmark = pytest.mark.fuzz
 
 BOUNDARY = "----FlowHubTestBoundary7MA4YWxkTrZu0gW"
 ID_FIELD = re.compile(r"(^id$|_id$|_ids$|_token$|^token$|^cursor$)")
-SECRETS = {"JWT_SECRET": "j" * 40, "JWT_REFRESH_SECRET": "r" * 40}
-BUCKET = "flowhub-sweep"
 
 
 @dataclass
@@ -172,33 +171,11 @@ def shape(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="module")
 def app(shape: str, request: pytest.FixtureRequest) -> Iterator[Served]:
     env = {"APP_ENV": "development", **SECRETS}
-    if shape == "real":
+    if shape == "real":  # tests/fuzz/conftest.py
         env |= request.getfixturevalue("real_env")
     with served("tests.support.server_app", env) as kept:
         yield kept
         assert kept.errors() == []
-
-
-@pytest.fixture(scope="module")
-def real_env(redis_url: str, mongodb_uri: str, aws_endpoint_url: str) -> dict[str, str]:
-    import boto3  # type: ignore[import-untyped]
-
-    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    s3 = boto3.client("s3", endpoint_url=aws_endpoint_url, region_name="ap-south-1", **credentials)
-    if BUCKET not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
-        s3.create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-south-1"}
-        )
-    uri = with_database(mongodb_uri, f"sweep{time.time_ns()}")
-    return {
-        "REDIS_URL": redis_url,
-        "MONGODB_URI": uri,
-        "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
-        "AWS_REGION": "ap-south-1",
-        "AWS_ENDPOINT_URL": aws_endpoint_url,
-        "S3_BUCKET_NAME": BUCKET,
-    }
 
 
 async def login_pair(app: Served, email: str) -> tuple[Account, str]:

@@ -1,6 +1,7 @@
 """Malformed Socket.IO traffic against a served process (websocket transport): junk payloads for
 every event of the handler registry, unknown events, extra arguments, oversized payloads,
-floods, bad namespaces and garbage Engine.IO/Socket.IO frames on a raw websocket.
+floods, bad namespaces and garbage Engine.IO/Socket.IO frames on a raw websocket; in the
+development shape and on the real services (Socket.IO's Redis manager, MongoDB, S3 on moto).
 
 Whatever a client sends, it gets an error ack in the contract's shape or its socket is
 dropped; the process keeps serving (health 200), a bystander's socket keeps working, nothing of
@@ -25,6 +26,7 @@ from config.container import build_container
 from config.settings import load_settings
 from entrypoints.realtime.server import LIFECYCLE, create_realtime_server
 from tests.api.realtime_client import Account, Socket, call, connect, sign_up
+from tests.fuzz.conftest import SECRETS
 from tests.fuzz.served import Served, served
 from tests.support.processes import http_get
 
@@ -50,9 +52,13 @@ def client_events() -> list[str]:
 EVENTS = client_events()
 
 
-@pytest.fixture(scope="module")
-def app() -> Iterator[Served]:
-    with served("tests.support.server_app", {"APP_ENV": "development"}) as kept:
+@pytest.fixture(scope="module", params=("memory", "real"))
+def app(request: pytest.FixtureRequest) -> Iterator[Served]:
+    """The development shape, and the real services (Socket.IO's Redis manager, MongoDB)."""
+    env = {"APP_ENV": "development", **SECRETS}
+    if request.param == "real":
+        env |= request.getfixturevalue("real_env")
+    with served("tests.support.server_app", env) as kept:
         yield kept
         errors = kept.errors(allowed=ENGINEIO_EMPTY_FRAME)
         assert errors == [], "".join(errors[:5])
