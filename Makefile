@@ -17,7 +17,7 @@ PYTEST := $(PY) -m pytest
 CODE := domain ports adapters config entrypoints tests bench
 
 .PHONY: help install run test check lint typecheck imports unit contract integration api e2e \
-        bench services format clean
+        fuzz bench services format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -82,6 +82,12 @@ api: install services  ## HTTP and Socket.IO through the ASGI app
 
 e2e: install services  ## a real browser
 	$(PYTEST) -m e2e
+
+# schemathesis examples per API operation for `make fuzz` (`make test` runs the fuzz suites at 15)
+FUZZ_EXAMPLES ?= 300
+
+fuzz: install services  ## hostile input at full size: schemathesis (FUZZ_EXAMPLES per operation, fixed seed) on both shapes, malformed Socket.IO, the authorization sweep
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -m fuzz -s
 
 test: install services check  ## everything: ruff, mypy --strict, import contracts, the whole pytest suite
 	$(PYTEST)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any, NoReturn
 
-from quart import Blueprint, Quart, request
+from quart import Blueprint, Quart, Response, request
+from quart.ctx import AppContext
 from quart.wrappers import Request
 from quart_cors import cors
 from quart_schema import Info, QuartSchema
@@ -29,14 +30,37 @@ class FlowHubRequest(Request):
             # Upload routes stream their body under their own limit (entrypoints/http/files.py)
             self.body = streaming.StreamedBody(self.content_length)
 
+    async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        try:
+            return await super().get_json(force, silent, cache)
+        except UnicodeDecodeError as error:  # Quart decodes the body before parsing it
+            if silent:
+                return None
+            self.on_json_loading_failed(error)
+
     def on_json_loading_failed(self, error: Exception) -> NoReturn:
         raise MalformedJson()
+
+
+class FlowHubQuart(Quart):
+    async def make_default_options_response(self, ctx: AppContext) -> Response:
+        """`Allow` lists the methods of the route that matched, not of every rule the path also
+        fits: `/files/uploads` is the upload route, not a file named `uploads` (Werkzeug's
+        `allowed_methods()` would add the GET and DELETE of `/files/<file_id>`)."""
+        rule = request.url_rule
+        if rule is None:
+            return await super().make_default_options_response(ctx)
+        methods: set[str] = set()
+        for other in self.url_map.iter_rules():
+            if other.rule == rule.rule and other.methods:
+                methods |= other.methods
+        return self.response_class("", headers={"Allow": ", ".join(sorted(methods))})
 
 
 def create_http_app(container: Container, extra_blueprints: list[Blueprint] | None = None) -> Quart:
     settings = container.settings()
     # no implicit /static route: the reference client has its own (entrypoints/http/web.py)
-    app = Quart("flowhub", static_folder=None)
+    app = FlowHubQuart("flowhub", static_folder=None)
     app.request_class = FlowHubRequest
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_json_bytes,

@@ -51,6 +51,7 @@ async def signup(data: SignupIn) -> Response:
 @validate_request(VerifyEmailIn)
 @document_response(TokenPairOut, 200)
 @document_response(ErrorResponse, 400)
+@document_response(ErrorResponse, 429)
 async def verify_email(data: VerifyEmailIn) -> Response:
     pair = await container().services.auth().verify_email(data.email, data.code)
     return jsonify(token_pair_json(pair))

@@ -122,8 +122,11 @@ async def complete(file_id: str) -> Response:
 @authenticated
 @validate_querystring(FilesQuery)
 @document_response(FilePageOut, 200)
+@document_response(ErrorResponse, 400)
 async def list_files(query_args: FilesQuery) -> Response:
-    """The caller's files, newest first; pass `next_cursor` as `cursor` for the next page."""
+    """The caller's files, newest first; pass `next_cursor` as `cursor` for the next page.
+
+    400 `invalid_cursor` for a cursor this listing did not give."""
     page = await _files().list(current_user_id(), query_args.limit, query_args.cursor)
     return jsonify({"items": [file_json(f) for f in page.items], "next_cursor": page.next_cursor})
 

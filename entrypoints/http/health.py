@@ -4,7 +4,7 @@ import asyncio
 import time
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from quart import Blueprint, Response, jsonify, request
 from quart_schema import document_querystring, document_response
 
@@ -16,7 +16,10 @@ _STARTED = time.monotonic()
 
 
 class HealthQuery(BaseModel):
-    deep: Literal["0", "1"] | None = None
+    deep: str | None = Field(
+        default=None,
+        description="`1` or `true`: also check each dependency; any other value: the plain check",
+    )
 
 
 class Check(BaseModel):

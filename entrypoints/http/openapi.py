@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import TypeAdapter
 from quart_schema import OpenAPIProvider
+from quart_schema.typing import Model
 from werkzeug.routing import Rule
 
 from entrypoints.http.schemas import ErrorResponse
@@ -56,6 +58,35 @@ def redirects(description: str) -> Callable[[Any], Any]:
 
 
 class FlowHubOpenAPI(OpenAPIProvider):
+    def build_querystring_parameters(
+        self, model: type[Model]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """quart-schema marks no query parameter required and lets optional ones be `null`,
+        which a query string cannot say (`?cursor=null` is the string "null"): the model's
+        required fields are marked, and optional ones are simply absent when not sent."""
+        parameters, components = super().build_querystring_parameters(model)
+        required = set(TypeAdapter(model).json_schema().get("required", ()))
+        for parameter in parameters:
+            schema = parameter["schema"]
+            variants = schema.get("anyOf")
+            if variants is not None:
+                kept = [v for v in variants if v != {"type": "null"}]
+                if len(kept) == 1:
+                    del schema["anyOf"]
+                    schema.update(kept[0])
+                else:
+                    schema["anyOf"] = kept
+            if schema.get("default", ...) is None:
+                del schema["default"]
+            if parameter["name"] in required:
+                parameter["required"] = True
+        return parameters, components
+
+    def build_request_body(self, model: type[Model], source: Any) -> tuple[dict[str, Any], Any]:
+        """A route that validates a body requires one (quart-schema leaves `required` out)."""
+        body, components = super().build_request_body(model, source)
+        return {"required": True, **body}, components
+
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
         paths, components = super().build_paths(rule)
         error_object, error_components = self.build_response_object(ErrorResponse, None)
@@ -78,7 +109,7 @@ class FlowHubOpenAPI(OpenAPIProvider):
                     500: "Something went wrong on our side (`internal_error`).",
                     503: "A service it needs is unavailable (`service_unavailable`).",
                 }
-                if operation.get("parameters"):
+                if any(p["in"] == "query" for p in operation.get("parameters", ())):
                     extra[422] = "A query parameter is not valid (`validation_error`)."
                 if "requestBody" in operation:
                     content = operation["requestBody"].get("content", {})

@@ -5,7 +5,15 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    StrictBool,
+)
 
 from domain.auth.model import (
     EMAIL_MAX,
@@ -33,9 +41,36 @@ def _name(value: str) -> str:
     return name
 
 
-EmailAddress = Annotated[str, Field(max_length=EMAIL_MAX + 20), AfterValidator(_email)]
+def _json_integer(value: object) -> object:
+    """A JSON integer: `5` or `5.0` (JSON Schema counts both), never `"5"` or `true`, which
+    pydantic's lax mode would coerce."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("must be an integer")
+    return int(value)
+
+
+# What the validators accept, for clients and the fuzzer (documented here, enforced by the
+# validators): an address (normalized: NFC, trimmed, lower-cased) of at most EMAIL_MAX
+# characters; a name with a character other than whitespace and no control character inside it;
+# a message or room name that is not blank. Whitespace is Python's `str.isspace()`, spelled out
+# because `\s` differs between Python and the ECMA regexes of JSON Schema.
+_WS = r"\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_CC = r"\x00-\x1f\x7f-\x9f"
+_EMAIL_DOC = {"format": "email", "maxLength": EMAIL_MAX}
+_NAME_DOC = {"pattern": f"^[{_WS}]*[^{_CC}]*[^{_WS}{_CC}][^{_CC}]*[{_WS}]*$"}
+NOT_BLANK = {"pattern": f"[^{_WS}]"}
+
+EmailAddress = Annotated[
+    str, Field(max_length=EMAIL_MAX + 20, json_schema_extra=_EMAIL_DOC), AfterValidator(_email)
+]
 Password = Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
-DisplayName = Annotated[str, Field(min_length=1, max_length=NAME_MAX), AfterValidator(_name)]
+DisplayName = Annotated[
+    str,
+    Field(min_length=1, max_length=NAME_MAX, json_schema_extra=_NAME_DOC),
+    AfterValidator(_name),
+]
 Code = Annotated[str, Field(min_length=1, max_length=16)]
 Token = Annotated[str, Field(min_length=1, max_length=4096)]
 Purpose = Literal["login", "password_reset", "verify_email"]
@@ -155,7 +190,11 @@ class UploadForm(BaseModel):
 
 class DirectUploadIn(In):
     name: Annotated[str, Field(min_length=1, max_length=1000)]
-    size: Annotated[int, Field(ge=1, description="bytes; the upload must be exactly this size")]
+    size: Annotated[
+        int,
+        Field(ge=1, description="bytes; the upload must be exactly this size"),
+        BeforeValidator(_json_integer),
+    ]
     content_type: Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -207,9 +246,9 @@ Id = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class RoomIn(In):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(min_length=1, max_length=100, json_schema_extra=NOT_BLANK)]
     member_ids: Annotated[list[Id], Field(max_length=100)] = Field(default_factory=list)
-    simulated: bool = False
+    simulated: StrictBool = False
 
 
 class MemberIn(In):
@@ -217,13 +256,16 @@ class MemberIn(In):
 
 
 class MessageIn(In):
-    body: Annotated[str, Field(min_length=1, max_length=4000)]
+    body: Annotated[str, Field(min_length=1, max_length=4000, json_schema_extra=NOT_BLANK)]
     client_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
 
+SEQ_MAX = 2**63 - 1  # a seq is stored as a 64-bit integer; a larger one cannot be looked up
+
+
 class MessagesQuery(BaseModel):
-    before: Annotated[int, Field(ge=1)] | None = None
-    after: Annotated[int, Field(ge=0)] | None = None
+    before: Annotated[int, Field(ge=1, le=SEQ_MAX)] | None = None
+    after: Annotated[int, Field(ge=0, le=SEQ_MAX)] | None = None
     limit: Annotated[int, Field(ge=1, le=100)] | None = None
 
 

@@ -33,12 +33,60 @@ log = logging.getLogger("flowhub.realtime")
 type Handler = Callable[..., Awaitable[Any]]
 
 INTERNAL_ERROR = {"code": "internal_error", "message": "Something went wrong on our side."}
+UNKNOWN_EVENT = {"code": "unknown_event", "message": "There is no such event."}
+ONE_PAYLOAD = {"code": "validation_error", "message": "An event carries one payload object."}
+LIFECYCLE = frozenset({"connect", "disconnect"})
+BINARY_PACKETS = frozenset({"5", "6"})  # BINARY_EVENT, BINARY_ACK
+
+
+class FlowHubSocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    """python-socketio's server, with a guard on what a client may send as an event.
+
+    An EVENT packet must be `[name, ...]` with a string `name` that is not a lifecycle event.
+    python-socketio itself raises on `[]` or a non-string name (an ERROR log line per hostile
+    packet) and runs the `connect`/`disconnect` handlers for a client that merely emits an
+    event so named (a spoofed `disconnect` would mark its user offline). Such a client is not
+    speaking Socket.IO: its socket is disconnected and the packet is not dispatched. So is one
+    whose packet does not even decode (broken JSON), which python-socketio would log as an
+    error and ignore, and one that sends binary: the contract is JSON, and python-socketio keeps
+    every attachment a binary packet announces until the last one arrives (measured: one socket
+    announcing a million attachments held 170 MiB after 3,000 frames of 60 KB).
+    """
+
+    async def _handle_eio_message(self, eio_sid: str, data: object) -> None:
+        if not isinstance(data, str) or data[:1] in BINARY_PACKETS:
+            log.warning("binary Socket.IO packet; disconnecting the socket")
+            await self._drop(eio_sid, "/")
+            return
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError, RecursionError):
+            # handlers run as tasks of their own: what is caught here is the packet's decoding
+            log.warning("undecodable Socket.IO packet; disconnecting the socket", exc_info=True)
+            await self._drop(eio_sid, "/")
+
+    async def _handle_event(
+        self, eio_sid: str, namespace: str | None, id: int | None, data: object
+    ) -> None:
+        valid = isinstance(data, list) and data and isinstance(data[0], str)
+        if valid and data[0] not in LIFECYCLE:  # type: ignore[index]
+            await super()._handle_event(eio_sid, namespace, id, data)
+            return
+        log.warning("malformed Socket.IO event packet; disconnecting the socket")
+        await self._drop(eio_sid, namespace or "/")
+
+    async def _drop(self, eio_sid: str, namespace: str) -> None:
+        """Leave the namespace (the disconnect handler runs), then close the connection."""
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is not None and self.manager.is_connected(sid, namespace):
+            await self.disconnect(sid, namespace=namespace)
+        await self.eio.disconnect(eio_sid)
 
 
 def create_realtime_server(container: Container) -> socketio.AsyncServer:
     settings = container.settings()
     origins: str | list[str] = "*" if "*" in settings.cors_origins else list(settings.cors_origins)
-    sio = socketio.AsyncServer(
+    sio = FlowHubSocketServer(
         client_manager=_manager(settings.redis_url),
         async_mode="asgi",
         cors_allowed_origins=origins,
@@ -47,8 +95,10 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
         ping_interval=20,
         ping_timeout=20,
         max_http_buffer_size=64 * 1024,
-        logger=False,
-        engineio_logger=False,
+        # Their errors as JSON lines like every other log line: given `False`, python-socketio
+        # and python-engineio add a plain-text stderr handler of their own
+        logger=_library_logger("socketio.server"),
+        engineio_logger=_library_logger("engineio.server"),
     )
     on = handlers(sio, container)
 
@@ -98,6 +148,12 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
         await sio.enter_room(sid, room_of(room.id))
         return {"ok": True}
 
+    async def unknown(event: str, sid: str, *_: object) -> dict[str, Any]:
+        """Any other event is answered, so a client waiting for its ack is not left hanging."""
+        return {"ok": False, "error": UNKNOWN_EVENT}
+
+    sio.on("*", unknown)
+
     def chat() -> ChatService:
         service: ChatService = container.services.chat()
         return service
@@ -106,6 +162,12 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
     if isinstance(broadcaster, SocketIoBroadcaster):
         broadcaster.attach(sio)
     return sio
+
+
+def _library_logger(name: str) -> logging.Logger:
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.ERROR)
+    return logger
 
 
 def _manager(redis_url: str | None) -> socketio.AsyncManager | None:
@@ -181,6 +243,8 @@ def guarded(
 ) -> Handler:
     @wraps(handler)
     async def run(sid: str, *args: Any) -> Any:
+        if event not in LIFECYCLE and len(args) > 1:  # `emit(event, a, b)`: not a bug of ours
+            return {"ok": False, "error": ONE_PAYLOAD}
         request_id = uuid.uuid4().hex
         token = log_context.bind(request_id=request_id)
         try:
