@@ -8,22 +8,35 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 
+# Connections one process opens to Redis at most. Past it a command waits for a free one (up to
+# the command timeout, then ServiceUnavailable) instead of failing at once: redis-py's default
+# pool raises "Too many connections" at its 100th concurrent command, which a flood of Socket.IO
+# events from one client reached (tests/fuzz/test_realtime_hostile.py), failing everyone's
+# commands. 32 is far above what one shared CPU keeps busy (a command takes ~0.2 ms) and well
+# inside Upstash's connection limits.
+MAX_CONNECTIONS = 32
+
+
 def redis_client(url: str, timeout_s: float) -> ManagedClient[Redis]:
-    """A redis-py asyncio client with bounded timeouts; it reconnects by itself after a restart."""
+    """A redis-py asyncio client with bounded timeouts and a bounded, waiting connection pool;
+    it reconnects by itself after a restart."""
 
     async def open_client() -> Redis:
-        from redis.asyncio import Redis
+        from redis.asyncio import BlockingConnectionPool, Redis
         from redis.backoff import ExponentialBackoff
         from redis.retry import Retry
 
-        return Redis.from_url(
+        pool = BlockingConnectionPool.from_url(
             url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=timeout_s,  # waiting for a free connection
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
             health_check_interval=30,
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=1),
             decode_responses=False,
         )
+        return Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
 
     async def close_client(client: Redis) -> None:
         await client.aclose()

@@ -32,7 +32,7 @@ import pytest
 
 from tests.deploy.files import render_service
 from tests.support.dockerfile import Instruction, Stage, copy_sources, parse, parse_env
-from tests.support.processes import ROOT, ServerProcess, free_port, http_get, wait_until_healthy
+from tests.support.processes import ROOT, ServerProcess, free_port, http_get, serving_command
 
 pytestmark = pytest.mark.deploy
 
@@ -175,27 +175,9 @@ def replay_build(root: Path) -> BuiltImage:
 @contextmanager
 def serving(image: BuiltImage, argv: list[str], env: Mapping[str, str]) -> Iterator[ServerProcess]:
     port = free_port()
-    process = subprocess.Popen(
-        argv,
-        cwd=image.workdir(),
-        env=image.container_env({**env, "PORT": str(port)}),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    server = ServerProcess(process, port)
-    try:
-        wait_until_healthy(server)
+    container_env = image.container_env({**env, "PORT": str(port)})
+    with serving_command(argv, image.workdir(), container_env, port, stop_timeout=15) as server:
         yield server
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if process.stdout:
-            process.stdout.close()
 
 
 def _websocket_handshake(port: int) -> str:

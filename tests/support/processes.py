@@ -85,12 +85,18 @@ def running_server(
         "PYTHONPATH": str(ROOT),
         **(env or {}),
     }
+    with serving_command([sys.executable, "-m", module], ROOT, full_env, port) as server:
+        yield server
+
+
+@contextmanager
+def serving_command(
+    argv: list[str], cwd: Path, env: Mapping[str, str], port: int, stop_timeout: float = 10.0
+) -> Iterator[ServerProcess]:
+    """Runs `argv` (a server on `port`), yields once /health answers 200, stops it at the end
+    (SIGTERM, then SIGKILL after `stop_timeout`)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", module],
-        cwd=ROOT,
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        argv, cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     server = ServerProcess(process, port)
     try:
@@ -100,7 +106,7 @@ def running_server(
         if process.poll() is None:
             process.terminate()
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=stop_timeout)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
