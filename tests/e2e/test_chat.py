@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import Browsing, Shots, Watch
 from tests.e2e.helpers import create_room, messages, open_room, sees_typing, send, seqs, sign_up
 from tests.support.processes import ServerProcess, running_server
+from tests.support.services import with_database
 
 pytestmark = pytest.mark.e2e
 
@@ -79,14 +80,6 @@ def servers(
         client.flushdb()
     with two_instances(redis_url, with_database(mongodb_uri, database)) as pair:
         yield pair
-
-
-def with_database(uri: str, name: str) -> str:
-    """`uri` naming database `name` (the app takes the database from the URI's path)."""
-    scheme, rest = uri.split("://", 1)
-    hosts, _, tail = rest.partition("/")
-    query = tail.partition("?")[2]
-    return f"{scheme}://{hosts}/{name}" + (f"?{query}" if query else "")
 
 
 def test_two_people_see_each_other_online_typing_and_their_messages(

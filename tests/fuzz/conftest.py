@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.fuzz.served import with_database
+from tests.support.services import with_database
 
 SECRETS = {"JWT_SECRET": "j" * 40, "JWT_REFRESH_SECRET": "r" * 40}
 BUCKET = "flowhub-sweep"

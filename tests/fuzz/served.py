@@ -48,14 +48,3 @@ def served(module: str, env: Mapping[str, str]) -> Iterator[Served]:
 
         threading.Thread(target=drain, daemon=True).start()
         yield kept
-
-
-def with_database(uri: str, name: str) -> str:
-    """`uri` naming database `name` (the app takes the database from the URI's path)."""
-    scheme, rest = uri.split("://", 1)
-    query = ""
-    if "?" in rest:
-        rest, query = rest.split("?", 1)
-        query = f"?{query}"
-    hosts = rest.split("/", 1)[0]
-    return f"{scheme}://{hosts}/{name}{query}"

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from tests.api.realtime_client import sign_up
-from tests.fuzz.served import Served, served, with_database
+from tests.fuzz.served import Served, served
 from tests.support.processes import ROOT, ServerProcess, http_get
-from tests.support.services import AwsCredentials
+from tests.support.services import AwsCredentials, with_database
 
 pytestmark = pytest.mark.fuzz
 

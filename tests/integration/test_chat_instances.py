@@ -16,21 +16,11 @@ import redis
 
 from tests.api.realtime_client import Account, Socket, call, connect, sign_up
 from tests.support.processes import ServerProcess, free_port, running_server
+from tests.support.services import with_database
 
 pytestmark = pytest.mark.integration
 
 SECRETS = {"JWT_SECRET": "j" * 40, "JWT_REFRESH_SECRET": "r" * 40}
-
-
-def with_database(uri: str, name: str) -> str:
-    """`uri` naming database `name` (the app takes the database from the URI's path)."""
-    scheme, rest = uri.split("://", 1)
-    query = ""
-    if "?" in rest:
-        rest, query = rest.split("?", 1)
-        query = f"?{query}"
-    hosts = rest.split("/", 1)[0]
-    return f"{scheme}://{hosts}/{name}{query}"
 
 
 @contextmanager

@@ -823,3 +823,14 @@ def mongo_db_name(_mongo_admin_client: MongoClient[dict[str, Any]]) -> Iterator[
     name = f"test_{uuid4().hex[:12]}"
     yield name
     _mongo_admin_client.drop_database(name)
+
+
+def with_database(uri: str, name: str) -> str:
+    """`uri` naming database `name` (the app takes the database from the URI's path)."""
+    scheme, rest = uri.split("://", 1)
+    query = ""
+    if "?" in rest:
+        rest, query = rest.split("?", 1)
+        query = f"?{query}"
+    hosts = rest.split("/", 1)[0]
+    return f"{scheme}://{hosts}/{name}{query}"
