@@ -32,7 +32,6 @@ import httpx
 from tests.support.processes import ROOT, free_port
 
 MONGOECO = ROOT / "tests" / "support" / "mongoeco_server.py"
-MOTO = ROOT / "tests" / "support" / "moto_server.py"
 
 BUCKET = "flowhub-faults"
 AWS = {
@@ -88,6 +87,7 @@ class OwnService:
         self.process = subprocess.Popen(
             self.argv(),
             cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdin=subprocess.PIPE,  # the Python helpers stop when it closes
             stdout=self._log,
             stderr=self._log,
@@ -189,7 +189,8 @@ class OwnMoto(OwnService):
         super().__init__("moto", workdir)
 
     def argv(self) -> list[str]:
-        return [sys.executable, str(MOTO), "--port", str(self.port)]
+        # as a module: run as a script, tests/support/moto.py would shadow the moto package
+        return [sys.executable, "-m", "tests.support.moto_server", "--port", str(self.port)]
 
     def ready(self) -> bool:
         if not _port_open(self.port):

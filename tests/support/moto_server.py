@@ -4,7 +4,7 @@ with SIGSTOP or restart it on the same port (moto in the test's own process cann
 It binds 127.0.0.1:<port>, prints its URL on one line of stdout and serves until its stdin
 closes or it gets SIGTERM/SIGINT. moto keeps its state in memory: a restart starts empty.
 
-    python tests/support/moto_server.py [--port 0]
+    python -m tests.support.moto_server [--port 0]
 """
 
 import argparse
