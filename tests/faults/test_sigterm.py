@@ -113,7 +113,7 @@ async def test_sigterm_under_load_answers_what_it_accepted_and_loses_no_acked_me
                         keep_alive=False,
                     )
                     for u, r in zip(users[:3], rooms[:3], strict=True)
-                ),  # fmt: skip
+                ),
                 *(
                     socket_sender(server.url, u, r, acked)
                     for u, r in zip(users[3:], rooms[3:], strict=True)
