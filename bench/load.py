@@ -5,9 +5,10 @@ quota in Redis, a MongoDB query) at
 1. peak: wrk with 16 connections (as the README's foundation benchmark);
 2. half of that peak, rate-limited (wrk's `delay()`): p99 against p50 (target: within 5x);
 3. above peak: many more connections than the server can serve at once, with the in-flight
-   limit (MAX_IN_FLIGHT_REQUESTS, default 64) and without it (0): the limited server answers
-   the excess 503 at once, so the latency of what it serves stays bounded; the unlimited one
-   serves everything ever later (latency = connections / throughput).
+   limit (MAX_IN_FLIGHT_REQUESTS, default 64: beyond it a request waits at most 1 s for a
+   place, then gets 503) and without it (0): the limited server keeps the latency of what it
+   serves bounded; the unlimited one serves everything ever later (latency = connections /
+   throughput).
 
     python -m bench.load [--duration 10] [--over 256,1024] [--limit 64]
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import random
 import sys
 import tempfile
 import threading
@@ -68,8 +70,7 @@ class Probe:
 class Prober:
     def __init__(self, url: str, tokens: Path | None) -> None:
         self.url = url
-        token = tokens.read_text().split("\n", 1)[0] if tokens else ""
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.tokens = tokens.read_text().split() if tokens else []
         self.stop = threading.Event()
         self.ok: list[float] = []
         self.refused = self.failed = 0
@@ -91,7 +92,12 @@ class Prober:
             while not self.stop.wait(0.05):
                 started = time.perf_counter()
                 try:
-                    status = http.get(self.url, headers=self.headers).status_code
+                    headers = (
+                        {"Authorization": f"Bearer {random.choice(self.tokens)}"}
+                        if self.tokens
+                        else {}
+                    )  # one of many users: each has a quota of 120 requests a minute
+                    status = http.get(self.url, headers=headers).status_code
                 except httpx.HTTPError:
                     self.failed += 1
                     continue

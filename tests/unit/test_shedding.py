@@ -1,5 +1,6 @@
-"""The in-flight limit (entrypoints/http/shedding.py): beyond it, 503 at once, in the
-contract's shape; below it, and for anything but plain HTTP, the app is called."""
+"""The in-flight limit (entrypoints/http/shedding.py): beyond it a request waits for a place
+a bounded time, then gets a 503 in the contract's shape; below it, and for anything but plain
+HTTP, the app is called."""
 
 from __future__ import annotations
 
@@ -42,9 +43,9 @@ async def call(app: InFlightLimit, kind: str = "http", request_id: bytes = b"") 
     return sent
 
 
-async def test_requests_beyond_the_limit_get_a_503_in_the_contract_shape_at_once() -> None:
+async def test_a_request_that_finds_no_place_in_time_gets_a_503_in_the_contract_shape() -> None:
     gate = Gate()
-    app = InFlightLimit(gate, limit=2)
+    app = InFlightLimit(gate, limit=2, max_wait_s=0.01)
     held = [asyncio.create_task(call(app)) for _ in range(2)]
     await asyncio.sleep(0)
     refused = await call(app, request_id=b"abc-123")
@@ -65,6 +66,21 @@ async def test_requests_beyond_the_limit_get_a_503_in_the_contract_shape_at_once
     assert [r[0]["status"] for r in await asyncio.gather(*held)] == [200, 200]
     assert app.in_flight == 0
     assert (await call(app))[0]["status"] == 200
+
+
+async def test_a_waiting_request_takes_the_place_that_frees_and_a_full_queue_refuses() -> None:
+    gate = Gate()
+    app = InFlightLimit(gate, limit=1, max_wait_s=5.0, max_waiting=1)
+    first = asyncio.create_task(call(app))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(call(app))  # waits
+    await asyncio.sleep(0)
+    assert app.waiting == 1
+    third = await call(app)  # the queue is full: refused at once
+    assert third[0]["status"] == 503
+    gate.open.set()
+    assert [r[0]["status"] for r in await asyncio.gather(first, second)] == [200, 200]
+    assert (gate.calls, app.shed, app.in_flight, app.waiting) == (2, 1, 0, 0)
 
 
 async def test_websockets_and_the_lifespan_are_not_counted_and_zero_means_no_limit() -> None:
