@@ -77,7 +77,8 @@ async def outage(
     ):
         await wait_deep_health(server)
         # several users: each has an API quota of 120 requests a minute
-        users = [await sign_up(server.url, f"u{n}@example.com") for n in range(10)]
+        count = max(10, workers // 4)
+        users = [await sign_up(server.url, f"u{n}@example.com") for n in range(count)]
         rooms = []
         for user in users:
             status, room = await call(server.url, user, "POST", "/chat/rooms", {"name": "r"})
@@ -143,6 +144,8 @@ async def outage(
         assert all(o.status == 503 for o in failed), Traffic.statuses(failed)
         assert all(is_contract_error(o.body, "service_unavailable") for o in failed)
         assert back_after is not None, "did not recover within 60 s of MongoDB's return"
+        # bounded memory: waiting requests are capped (in-flight limit) and each gives up
+        assert max(rss) - rss_before < 64 * 1024, "RSS grew by 64 MiB or more"
         return lines, rss, back_after
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -23,6 +22,7 @@ from tests.support.faults import (
     Traffic,
     app_env,
     drive,
+    history,
     is_contract_error,
     own_services,
     served,
@@ -46,21 +46,6 @@ def reads(account: Account, room_id: str) -> list[tuple[str, Request]]:
         ("GET /files", get("/files")),
         ("GET history", get(f"/chat/rooms/{room_id}/messages?limit=20")),
     ]
-
-
-async def history(base_url: str, account: Account, room_id: str) -> list[dict[str, Any]]:
-    """Every message of the room, ascending by seq."""
-    items: list[dict[str, Any]] = []
-    after = 0
-    while True:
-        status, page = await call(
-            base_url, account, "GET", f"/chat/rooms/{room_id}/messages?after={after}&limit=100"
-        )
-        assert status == 200, page
-        items += page["items"]
-        if len(page["items"]) < 100:
-            return items
-        after = int(page["items"][-1]["seq"])
 
 
 async def fan_out_works(sender_url: str, sender: Account, room_id: str, on: Socket, n: int) -> bool:

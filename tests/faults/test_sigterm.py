@@ -16,7 +16,6 @@ import pytest
 import socketio
 
 from tests.api.realtime_client import Account, call, connect, sign_up
-from tests.faults.test_redis_down import history
 from tests.support.faults import (
     OwnMongo,
     OwnRedis,
@@ -24,6 +23,7 @@ from tests.support.faults import (
     Traffic,
     app_env,
     drive,
+    history,
     own_services,
     start_server,
     wait_deep_health,

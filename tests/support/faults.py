@@ -450,6 +450,25 @@ async def drive(
     await asyncio.gather(*(worker(n) for n in range(workers)))
 
 
+async def history(base_url: str, account: Any, room_id: str) -> list[dict[str, Any]]:
+    """Every message of a room (`account` has `.token`), ascending by seq."""
+    items: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        async with httpx.AsyncClient(base_url=f"{base_url}/api/v1", timeout=30) as http:
+            response = await http.get(
+                f"/chat/rooms/{room_id}/messages",
+                params={"after": after, "limit": 100},
+                headers={"Authorization": f"Bearer {account.token}"},
+            )
+        assert response.status_code == 200, response.text
+        page: list[dict[str, Any]] = response.json()["items"]
+        items += page
+        if len(page) < 100:
+            return items
+        after = int(page[-1]["seq"])
+
+
 def is_contract_error(body: object, code: str) -> bool:
     """`{"error": {"code", "message", "request_id"}}` with the given code."""
     if not isinstance(body, dict) or set(body) != {"error"}:
