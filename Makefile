@@ -17,7 +17,7 @@ PYTEST := $(PY) -m pytest
 CODE := domain ports adapters config entrypoints tests bench
 
 .PHONY: help install run test check lint typecheck imports unit contract integration api e2e \
-        fuzz bench services format clean
+        fuzz bench services format clean faults soak load reliability
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -89,8 +89,26 @@ FUZZ_EXAMPLES ?= 300
 fuzz: install services  ## hostile input at full size: schemathesis (FUZZ_EXAMPLES per operation, fixed seed) on both shapes, malformed Socket.IO, the authorization sweep
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -m fuzz -s
 
-test: install services check  ## everything: ruff, mypy --strict, import contracts, the whole pytest suite
-	$(PYTEST)
+test: install services check  ## everything: ruff, mypy --strict, import contracts, the whole pytest suite (but the slow variants)
+	$(PYTEST) -m "not slow"
+
+faults: install services  ## services stopped, paused and restarted under real servers, slow variants included
+	$(PYTEST) -m faults -s
+
+SOAK_ARGS ?= --clients 200 --duration 600
+soak: install services  ## chat soak over two instances (SOAK_ARGS="--clients 50 --duration 30" for a short one)
+	$(PY) -m bench.soak $(SOAK_ARGS)
+
+LOAD_ARGS ?= --duration 10 --over 256,1024
+load: install services  ## HTTP load at peak, half of it and above it, with and without load shedding
+	@command -v wrk >/dev/null || bash scripts/ensure-test-services.sh wrk
+	$(PY) -m bench.load $(LOAD_ARGS)
+
+reliability: install services  ## fuzz (make fuzz), faults, load and soak; see RELIABILITY.md
+	$(MAKE) fuzz
+	$(MAKE) faults
+	$(MAKE) load
+	$(MAKE) soak
 
 bench: install  ## start the real server and print the benchmark tables (foundation, auth, files, observability, chat)
 	@command -v wrk >/dev/null || bash scripts/ensure-test-services.sh wrk

@@ -32,5 +32,6 @@ def create_flowhub_app() -> socketio.ASGIApp:
         return {name: None if c is None else bool(c.is_open) for name, c in clients.items()}
 
     app = create_app(settings, container, extra_blueprints=[echo_blueprint(client_states)])
-    mark_lifespan(app.other_asgi_app)  # the Quart app inside, exactly as production mounts it
+    # the Quart app inside (behind the in-flight limit), exactly as production mounts it
+    mark_lifespan(app.other_asgi_app.app)
     return app

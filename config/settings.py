@@ -86,6 +86,7 @@ class Settings:
     allowed_content_types: tuple[str, ...] = SNIFFABLE_TYPES
     shutdown_timeout_s: int = 4
     health_check_timeout_s: float = 1.0
+    max_in_flight_requests: int = 64
     generated_secrets: bool = False
 
     @property
@@ -268,6 +269,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         message_retention_days=r.integer("MESSAGE_RETENTION_DAYS", 90, 1, 3650),
         shutdown_timeout_s=r.integer("SHUTDOWN_TIMEOUT_S", 4, 0, 60),
         health_check_timeout_s=r.number("HEALTH_CHECK_TIMEOUT_S", 1.0, 0.05, 10.0),
+        max_in_flight_requests=r.integer("MAX_IN_FLIGHT_REQUESTS", 64, 0, 100_000),
         generated_secrets=generated,
     )
     if r.problems:

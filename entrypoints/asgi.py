@@ -14,6 +14,7 @@ from quart import Blueprint
 from config.container import Container, build_container
 from config.settings import Settings, load_settings
 from entrypoints.http.app import create_http_app
+from entrypoints.http.shedding import InFlightLimit
 from entrypoints.realtime.server import create_realtime_server, renew_presence_forever, stop_task
 
 
@@ -39,4 +40,7 @@ def create_app(
 
     # No on_startup/on_shutdown here: ASGIApp forwards lifespan to Quart only while both are unset,
     # and Quart's before_serving/after_serving open and close the clients.
-    return socketio.ASGIApp(sio, other_asgi_app=http_app, socketio_path="socket.io")
+    # Plain HTTP past MAX_IN_FLIGHT_REQUESTS at once is answered 503 at once (load shedding);
+    # Socket.IO is not counted.
+    limited = InFlightLimit(http_app, settings.max_in_flight_requests)
+    return socketio.ASGIApp(sio, other_asgi_app=limited, socketio_path="socket.io")

@@ -11,7 +11,13 @@ type MongoClient = AsyncIOMotorClient[dict[str, Any]]
 
 
 def mongo_client(uri: str, timeout_s: float) -> ManagedClient[MongoClient]:
-    """A motor client with bounded timeouts, so a dead MongoDB fails requests fast."""
+    """A motor client with bounded timeouts, so a dead or hanging MongoDB fails requests fast.
+
+    `timeoutMS` (client-side operation timeout) bounds each operation as a whole: server
+    selection, waiting for a pooled connection and the reply. Without it a MongoDB that hung
+    (SIGSTOP, a partition) held every request on a pooled connection for `socketTimeoutMS`
+    (then 10 s) and the requests behind them longer still (tests/faults/test_mongo_down.py).
+    """
 
     async def open_client() -> MongoClient:
         from motor.motor_asyncio import AsyncIOMotorClient
@@ -21,9 +27,9 @@ def mongo_client(uri: str, timeout_s: float) -> ManagedClient[MongoClient]:
             uri,
             appname="flowhub",
             tz_aware=True,
+            timeoutMS=timeout_ms,
             serverSelectionTimeoutMS=timeout_ms,
             connectTimeoutMS=timeout_ms,
-            socketTimeoutMS=timeout_ms * 5,
             maxPoolSize=20,
         )
 

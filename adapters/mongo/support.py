@@ -21,14 +21,28 @@ if TYPE_CHECKING:
     from adapters.mongo.client import MongoClient
 
 
+# The most a `reachable()` block may take (it may hold a few operations, each bounded by the
+# client's `timeoutMS`, 2 s by default). motor runs pymongo on a pool of threads (5 per core):
+# with MongoDB hanging, requests beyond the pool's size queue for a thread, then spend their own
+# timeout; this deadline gives up on them (a queued operation is cancelled before it starts),
+# so no request waits longer than this whatever the queue (tests/faults/test_mongo_down.py).
+OPERATION_DEADLINE_S = 3.0
+
+
 @asynccontextmanager
-async def reachable() -> AsyncIterator[None]:
+async def reachable(deadline_s: float = OPERATION_DEADLINE_S) -> AsyncIterator[None]:
     """Turn a MongoDB that cannot be reached (no server selected, network error or timeout)
-    into `ServiceUnavailable`."""
+    or that does not answer within `deadline_s` into `ServiceUnavailable`.
+
+    A write given up on by the deadline may still complete: chat messages carry `client_id`
+    for a safe retry."""
     from pymongo.errors import ConnectionFailure, PyMongoError
 
     try:
-        yield
+        async with asyncio.timeout(deadline_s):
+            yield
+    except TimeoutError as error:
+        raise ServiceUnavailable() from error
     except PyMongoError as error:
         # ConnectionFailure: AutoReconnect, NetworkTimeout, ServerSelectionTimeoutError, ...
         # `timeout`: also ExecutionTimeout, WTimeoutError and CSOT timeouts.

@@ -43,14 +43,30 @@ PART_SIZE = 16 * 1024 * 1024
 FAILURE_MESSAGE = "file storage is unavailable"
 
 
+# Deadlines of the calls to S3, whatever aiobotocore's own timeouts do: with the endpoint
+# hanging (accepting connections, never answering), a PutObject waited without end (over 90 s
+# measured, with `read_timeout` at 10 s) and a HeadBucket ~30 s (tests/faults/
+# test_storage_down.py). A call carrying bytes gets CALL_DEADLINE_S plus the time to send
+# them at MIN_UPLOAD_BYTES_PER_S.
+CALL_DEADLINE_S = 15.0
+MIN_UPLOAD_BYTES_PER_S = 1024 * 1024
+
+
+def _deadline_for(size: int) -> float:
+    return CALL_DEADLINE_S + size / MIN_UPLOAD_BYTES_PER_S
+
+
 @asynccontextmanager
-async def _reachable() -> AsyncIterator[None]:
-    """S3 refusing or unreachable, as `ServiceUnavailable` (chained, for the log)."""
+async def _reachable(deadline_s: float = CALL_DEADLINE_S) -> AsyncIterator[None]:
+    """S3 refusing, unreachable or not answering within `deadline_s`, as
+    `ServiceUnavailable` (chained, for the log)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        yield
+        async with asyncio.timeout(deadline_s):
+            yield
     except (ClientError, BotoCoreError, OSError) as error:
+        # OSError includes the TimeoutError of the deadline
         raise ServiceUnavailable(FAILURE_MESSAGE) from error
 
 
@@ -76,7 +92,7 @@ class S3BlobStorage:
             first = await anext(parts)
             if first.size < self._part_size:  # the whole file: one PutObject
                 with first.file:
-                    async with _reachable():
+                    async with _reachable(_deadline_for(first.size)):
                         client = await self._client.get()
                         await client.put_object(
                             Bucket=self._bucket,
@@ -137,7 +153,7 @@ class S3BlobStorage:
         self, client: S3Client, key: str, upload_id: str, number: int, part: _Part
     ) -> dict[str, Any]:
         with part.file:
-            async with _reachable():
+            async with _reachable(_deadline_for(part.size)):
                 sent = await client.upload_part(
                     Bucket=self._bucket,
                     Key=key,
@@ -150,7 +166,10 @@ class S3BlobStorage:
 
     async def _abort(self, client: S3Client, key: str, upload_id: str) -> None:
         try:
-            await client.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)
+            async with asyncio.timeout(CALL_DEADLINE_S):
+                await client.abort_multipart_upload(
+                    Bucket=self._bucket, Key=key, UploadId=upload_id
+                )
         except Exception:
             # An upload left behind is invisible and costs only until the bucket's lifecycle
             # rule (AbortIncompleteMultipartUpload) removes it.

@@ -1,21 +1,37 @@
-"""python-socketio's Redis manager, plus one thing it cannot do: put the sockets of a user that
-are connected to *other* instances into a room.
+"""python-socketio's Redis manager, plus what it cannot do by itself:
 
-`room:added` is emitted to `user:<id>` (every socket of the user, wherever it is connected);
-each instance, as it delivers that event to its own sockets, makes them join `room:<id>` too.
-Local emits pass through the same `_handle_emit`, so one path serves both.
+- put the sockets of a user that are connected to *other* instances into a room:
+  `room:added` is emitted to `user:<id>` (every socket of the user, wherever it is connected);
+  each instance, as it delivers that event to its own sockets, makes them join `room:<id>` too.
+  Local emits pass through the same `_handle_emit`, so one path serves both;
+- bound the publish: the manager's own client has no socket timeout, so with Redis hanging
+  (paused, a network partition) a publish waited forever, and with it the message's sender and
+  every sender of that room queued behind its lock (found by tests/faults/test_redis_down.py).
+  The local sockets have their event before the publish starts; what cannot be published in
+  `publish_timeout_s` is given up and logged, as the manager does when Redis refuses;
+- come back soon after Redis does: the listener retries with a backoff doubling up to 60 s,
+  so after a long outage fan-out could stay off for up to a minute after Redis returned; here
+  the backoff stops at `listen_retry_max_s`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import socketio
 
 from adapters.socketio.broadcaster import NAMESPACE, room_of
 
+log = logging.getLogger("flowhub.realtime")
+
 
 class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+    publish_timeout_s = 1.0
+    listen_retry_max_s = 5.0
+
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         if message.get("event") == "room:added":
             await self._join_added_room(message)
@@ -32,3 +48,35 @@ class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         namespace = message.get("namespace") or NAMESPACE
         for sid, _ in list(self.get_participants(namespace, target)):
             await socketio.AsyncManager.enter_room(self, sid, namespace, room_of(room_id))
+
+    async def _publish(self, data: Any) -> Any:
+        try:
+            async with asyncio.timeout(self.publish_timeout_s):
+                return await super()._publish(data)
+        except TimeoutError:
+            # redis-py drops a connection whose command was cancelled: the next publish
+            # opens a fresh one
+            log.warning("publish to Redis timed out: the event reached this instance only")
+            return None
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
+        """python-socketio 5.x's loop, with the backoff capped at `listen_retry_max_s`."""
+        retry_sleep = 1.0
+        subscribed = False
+        while True:
+            try:
+                if not subscribed:
+                    self._redis_connect()
+                    await self.pubsub.subscribe(self.channel)
+                    retry_sleep = 1.0
+                async for message in self.pubsub.listen():
+                    yield message
+            except Exception as error:
+                log.warning(
+                    "cannot receive from Redis; retrying in %.0f s",
+                    retry_sleep,
+                    extra={"redis_exception": str(error)},
+                )
+                subscribed = False
+                await asyncio.sleep(retry_sleep)
+                retry_sleep = min(retry_sleep * 2, self.listen_retry_max_s)

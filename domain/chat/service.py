@@ -64,6 +64,11 @@ class ChatPolicy:
     peer_seed: int = 16
     peer_typing_min_s: float = 0.4
     peer_typing_max_s: float = 1.6
+    # The most a send waits for its room's turn (the sends of a room go one at a time): with
+    # the store slow, waiting sends otherwise piled up behind the room's lock without bound
+    # (bench/soak.py: clients gave up after 10 s); past it, ServiceUnavailable (retry with the
+    # same client_id).
+    send_wait_s: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +188,12 @@ class ChatService:
         lock = self._room_locks.get(room.id)
         if lock is None:
             self._room_locks[room.id] = lock = asyncio.Lock()
-        async with lock:
+        try:
+            async with asyncio.timeout(self._policy.send_wait_s):
+                await lock.acquire()
+        except TimeoutError:
+            raise ServiceUnavailable("The room is busy; try again shortly.") from None
+        try:
             seq = await self._p.rooms.next_seq(room.id)
             message = Message(
                 id=self._p.ids.new_id(),
@@ -206,6 +216,8 @@ class ChatService:
                     raise
                 return Sent(first, created=False)
             await self._p.broadcaster.message_new(message)
+        finally:
+            lock.release()
         return Sent(message, created=True)
 
     async def messages(

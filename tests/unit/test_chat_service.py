@@ -10,7 +10,7 @@ import pytest
 from domain.chat.errors import InvalidInput
 from domain.chat.model import Message, Room, is_peer
 from domain.chat.service import ChatPolicy
-from domain.errors import NotFound, TooManyRequests
+from domain.errors import NotFound, ServiceUnavailable, TooManyRequests
 from tests.unit.chat_fixtures import ChatWorld, build_chat_world
 
 pytestmark = pytest.mark.unit
@@ -89,6 +89,27 @@ async def test_concurrent_senders_leave_no_gap_and_no_duplicate(world: ChatWorld
     assert [m.seq for m in page.items] == list(range(1, 51))
     assert len(world.chat._room_locks) == 0  # no lock kept for an idle room
     assert [e.data.seq for e in world.broadcaster.of("message:new")] == list(range(1, 51))
+
+
+async def test_a_send_waiting_too_long_for_its_rooms_turn_is_refused_not_queued(
+    world: ChatWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room = await two_users_room(world)
+    world.chat._policy = ChatPolicy(send_wait_s=0.05)
+    numbering = world.rooms.next_seq
+
+    async def slow_next_seq(room_id: str) -> int:
+        await asyncio.sleep(0.2)  # a store that has become slow
+        return await numbering(room_id)
+
+    monkeypatch.setattr(world.rooms, "next_seq", slow_next_seq)
+    first = asyncio.create_task(world.chat.send("ada", room.id, "first"))
+    await asyncio.sleep(0.01)
+    with pytest.raises(ServiceUnavailable):
+        await world.chat.send("bob", room.id, "second")
+    assert (await first).message.seq == 1
+    page = await world.chat.messages("ada", room.id)
+    assert [m.body for m in page.items] == ["first"]
 
 
 async def test_the_same_client_id_answers_the_first_message(world: ChatWorld) -> None:

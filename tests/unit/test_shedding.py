@@ -1,0 +1,99 @@
+"""The in-flight limit (entrypoints/http/shedding.py): beyond it a request waits for a place
+a bounded time, then gets a 503 in the contract's shape; below it, and for anything but plain
+HTTP, the app is called."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from entrypoints.http.shedding import InFlightLimit
+
+pytestmark = pytest.mark.unit
+
+
+class Gate:
+    """An ASGI app that answers 200 once released."""
+
+    def __init__(self) -> None:
+        self.open = asyncio.Event()
+        self.calls = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.calls += 1
+        await self.open.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def call(app: InFlightLimit, kind: str = "http", request_id: bytes = b"") -> list[Any]:
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    headers = [(b"x-request-id", request_id)] if request_id else []
+    await app({"type": kind, "method": "GET", "path": "/x", "headers": headers}, receive, send)
+    return sent
+
+
+async def test_a_request_that_finds_no_place_in_time_gets_a_503_in_the_contract_shape() -> None:
+    gate = Gate()
+    app = InFlightLimit(gate, limit=2, max_wait_s=0.01)
+    held = [asyncio.create_task(call(app)) for _ in range(2)]
+    await asyncio.sleep(0)
+    refused = await call(app, request_id=b"abc-123")
+    start, body = refused
+    assert start["status"] == 503
+    headers = dict(start["headers"])
+    assert headers[b"retry-after"] == b"1"
+    assert headers[b"x-request-id"] == b"abc-123"
+    assert json.loads(body["body"]) == {
+        "error": {
+            "code": "service_unavailable",
+            "message": "The server is busy; try again shortly.",
+            "request_id": "abc-123",
+        }
+    }
+    assert (gate.calls, app.in_flight, app.shed) == (2, 2, 1)
+    gate.open.set()
+    assert [r[0]["status"] for r in await asyncio.gather(*held)] == [200, 200]
+    assert app.in_flight == 0
+    assert (await call(app))[0]["status"] == 200
+
+
+async def test_a_waiting_request_takes_the_place_that_frees_and_a_full_queue_refuses() -> None:
+    gate = Gate()
+    app = InFlightLimit(gate, limit=1, max_wait_s=5.0, max_waiting=1)
+    first = asyncio.create_task(call(app))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(call(app))  # waits
+    await asyncio.sleep(0)
+    assert app.waiting == 1
+    third = await call(app)  # the queue is full: refused at once
+    assert third[0]["status"] == 503
+    gate.open.set()
+    assert [r[0]["status"] for r in await asyncio.gather(first, second)] == [200, 200]
+    assert (gate.calls, app.shed, app.in_flight, app.waiting) == (2, 1, 0, 0)
+
+
+async def test_websockets_and_the_lifespan_are_not_counted_and_zero_means_no_limit() -> None:
+    gate = Gate()
+    gate.open.set()
+    app = InFlightLimit(gate, limit=0)
+    assert (await call(app))[0]["status"] == 200
+    blocked = Gate()
+    limited = InFlightLimit(blocked, limit=1)
+    held = asyncio.create_task(call(limited))
+    await asyncio.sleep(0)
+    websocket = asyncio.create_task(call(limited, kind="websocket"))
+    await asyncio.sleep(0)
+    assert blocked.calls == 2  # the websocket reached the app despite the full limit
+    blocked.open.set()
+    await asyncio.gather(held, websocket)
