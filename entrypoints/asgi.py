@@ -42,5 +42,7 @@ def create_app(
     # and Quart's before_serving/after_serving open and close the clients.
     # Plain HTTP past MAX_IN_FLIGHT_REQUESTS at once is answered 503 at once (load shedding);
     # Socket.IO is not counted.
-    limited = InFlightLimit(http_app, settings.max_in_flight_requests)
+    limited = InFlightLimit(
+        http_app, settings.max_in_flight_requests, cors_origins=settings.cors_origins
+    )
     return socketio.ASGIApp(sio, other_asgi_app=limited, socketio_path="socket.io")

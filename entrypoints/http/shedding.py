@@ -10,7 +10,10 @@ for one `/health` at 256 connections, bench/load.py). Refusing at once instead o
 tried first: clients that retry at once (wrk) then made the server spend itself on refusals
 (6,700 a second) and serve a third of its peak. Measured with `bench/load.py`
 (RELIABILITY.md). Only plain HTTP is counted: Socket.IO (its own ASGI app, beside this one) and
-the lifespan pass by. A refusal is built here, outside Quart, so it costs next to nothing.
+the lifespan pass by, and so do CORS preflights (a shed preflight would reach the browser as a
+CORS failure, not as the 503). A refusal is built here, outside Quart, so it costs next to
+nothing; it carries the CORS headers quart-cors would have added, so that a browser's script
+reads the 503 and its `Retry-After` instead of a network error.
 """
 
 from __future__ import annotations
@@ -37,9 +40,16 @@ MESSAGE = "The server is busy; try again shortly."
 
 class InFlightLimit:
     def __init__(
-        self, app: ASGIApp, limit: int, *, max_wait_s: float = 1.0, max_waiting: int | None = None
+        self,
+        app: ASGIApp,
+        limit: int,
+        *,
+        cors_origins: tuple[str, ...] = (),
+        max_wait_s: float = 1.0,
+        max_waiting: int | None = None,
     ) -> None:
         self.app = app
+        self.cors_origins = frozenset(cors_origins)
         self.limit = limit
         self.max_wait_s = max_wait_s
         self.max_waiting = 16 * limit if max_waiting is None else max_waiting
@@ -49,7 +59,7 @@ class InFlightLimit:
         self._freed: asyncio.Condition | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.limit <= 0:
+        if scope["type"] != "http" or self.limit <= 0 or _is_preflight(scope):
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit and not await self._wait_for_a_place():
@@ -80,8 +90,25 @@ class InFlightLimit:
             self.waiting -= 1
         return True
 
+    def _cors_headers(self, origin: bytes) -> list[tuple[bytes, bytes]]:
+        """What quart-cors (entrypoints/http/app.py) adds for an allowed origin."""
+        if not origin:
+            return []
+        if "*" in self.cors_origins:
+            allowed = b"*"
+        elif origin.decode("latin-1") in self.cors_origins:
+            allowed = origin
+        else:
+            return []
+        return [
+            (b"access-control-allow-origin", allowed),
+            (b"access-control-expose-headers", b"X-Request-ID, Retry-After"),
+            (b"vary", b"Origin"),
+        ]
+
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        sent = dict(scope.get("headers") or []).get(b"x-request-id", b"")
+        headers = dict(scope.get("headers") or [])
+        sent = headers.get(b"x-request-id", b"")
         request_id = sent.decode() if _ACCEPTABLE_ID.match(sent) else uuid.uuid4().hex
         body = json.dumps(
             {
@@ -102,6 +129,7 @@ class InFlightLimit:
                     (b"retry-after", b"1"),
                     (b"cache-control", b"no-store"),
                     (b"x-request-id", request_id.encode()),
+                    *self._cors_headers(headers.get(b"origin", b"")),
                 ],
             }
         )
@@ -117,3 +145,9 @@ class InFlightLimit:
                 "in_flight": self.in_flight,
             },
         )
+
+
+def _is_preflight(scope: Scope) -> bool:
+    if scope.get("method") != "OPTIONS":
+        return False
+    return any(name == b"access-control-request-method" for name, _ in scope.get("headers") or [])

@@ -29,7 +29,13 @@ class Gate:
         await send({"type": "http.response.body", "body": b"ok"})
 
 
-async def call(app: InFlightLimit, kind: str = "http", request_id: bytes = b"") -> list[Any]:
+async def call(
+    app: InFlightLimit,
+    kind: str = "http",
+    request_id: bytes = b"",
+    method: str = "GET",
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> list[Any]:
     sent: list[Any] = []
 
     async def receive() -> Any:
@@ -38,8 +44,9 @@ async def call(app: InFlightLimit, kind: str = "http", request_id: bytes = b"") 
     async def send(message: Any) -> None:
         sent.append(message)
 
-    headers = [(b"x-request-id", request_id)] if request_id else []
-    await app({"type": kind, "method": "GET", "path": "/x", "headers": headers}, receive, send)
+    sent_headers = [*headers, *([(b"x-request-id", request_id)] if request_id else [])]
+    scope = {"type": kind, "method": method, "path": "/x", "headers": sent_headers}
+    await app(scope, receive, send)
     return sent
 
 
@@ -97,3 +104,36 @@ async def test_websockets_and_the_lifespan_are_not_counted_and_zero_means_no_lim
     assert blocked.calls == 2  # the websocket reached the app despite the full limit
     blocked.open.set()
     await asyncio.gather(held, websocket)
+
+
+async def test_a_shed_503_carries_cors_headers_for_an_allowed_origin_only() -> None:
+    # without them a browser's script sees a network error instead of the 503 and Retry-After
+    gate = Gate()
+    app = InFlightLimit(gate, limit=1, max_wait_s=0.01, cors_origins=("https://app.example",))
+    held = asyncio.create_task(call(app))
+    await asyncio.sleep(0)
+
+    allowed = dict((await call(app, headers=((b"origin", b"https://app.example"),)))[0]["headers"])
+    other = dict((await call(app, headers=((b"origin", b"https://evil.example"),)))[0]["headers"])
+
+    assert allowed[b"access-control-allow-origin"] == b"https://app.example"
+    assert b"Retry-After" in allowed[b"access-control-expose-headers"]
+    assert allowed[b"vary"] == b"Origin"
+    assert b"access-control-allow-origin" not in other
+    anywhere = InFlightLimit(gate, limit=1, max_wait_s=0.01, cors_origins=("*",))
+    anywhere.in_flight = 1
+    start = (await call(anywhere, headers=((b"origin", b"http://localhost:5173"),)))[0]
+    assert (start["status"], dict(start["headers"])[b"access-control-allow-origin"]) == (503, b"*")
+    gate.open.set()
+    await held
+
+
+async def test_cors_preflights_pass_a_full_server() -> None:
+    gate = Gate()
+    gate.open.set()
+    app = InFlightLimit(gate, limit=1, max_wait_s=0.01)
+    app.in_flight = 1  # full
+    preflight = ((b"origin", b"https://app.example"), (b"access-control-request-method", b"POST"))
+
+    assert (await call(app, method="OPTIONS", headers=preflight))[0]["status"] == 200
+    assert (await call(app, method="OPTIONS"))[0]["status"] == 503  # a plain OPTIONS is counted
