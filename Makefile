@@ -93,7 +93,7 @@ test: install services check  ## everything: ruff, mypy --strict, import contrac
 	$(PYTEST) -m "not slow"
 
 faults: install services  ## services stopped, paused and restarted under real servers, slow variants included
-	$(PYTEST) -m faults -s
+	$(PYTEST) -m "faults or slow" -s
 
 SOAK_ARGS ?= --clients 200 --duration 600
 soak: install services  ## chat soak over two instances (SOAK_ARGS="--clients 50 --duration 30" for a short one)

@@ -8,6 +8,7 @@ tests only run where the dev environment is installed, which is where tests run)
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,9 @@ def makefile_markers() -> dict[str, set[str]]:
         if current and line.startswith("\t") and "$(PYTEST)" in line:
             expr = re.search(r"\$\(PYTEST\)\s+-m\s+(\"[^\"]+\"|\S+)", line)
             words = re.findall(r"[a-z_][a-z0-9_]*", expr.group(1)) if expr else ["*"]
-            markers = {w for w in words if w not in {"and", "or", "not"}}
+            # `-m "not slow"` runs every marker but slow: a negated word is not one it runs
+            negated = {b for a, b in pairwise(words) if a == "not"}
+            markers = {w for w in words if w not in {"and", "or", "not"} | negated} or {"*"}
             targets.setdefault(current, set()).update(markers)
     return targets
 
