@@ -8,8 +8,8 @@ tests only run where the dev environment is installed, which is where tests run)
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 import tomllib
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
