@@ -117,6 +117,13 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
         await sio.enter_room(sid, user_room(claims.user_id))
         for room in await chat().connected(claims.user_id):
             await sio.enter_room(sid, room_of(room.id))
+        if _gone(sio, sid):
+            # The client gave up (its connect timeout, the store slow) while this ran: its
+            # disconnect was skipped, as python-socketio does for a socket still connecting,
+            # and nothing would ever disconnect it (its sid kept in the rooms, its user
+            # online here for the life of the process). Refused, python-socketio removes it.
+            await chat().disconnected(claims.user_id)
+            raise socketio.exceptions.ConnectionRefusedError("gone")
 
     @on("disconnect")
     async def disconnect(sid: str, *_: object) -> None:
@@ -294,6 +301,11 @@ async def _log_and_report(
         )
     except Exception:
         log.warning("could not report an unhandled exception", exc_info=True)
+
+
+def _gone(sio: socketio.AsyncServer, sid: str) -> bool:
+    """The socket's connection closed (python-socketio drops its environ then)."""
+    return sio.manager.eio_sid_from_sid(sid, "/") not in sio.environ
 
 
 async def _user_id(sio: socketio.AsyncServer, sid: str) -> str | None:

@@ -3,6 +3,8 @@ acknowledgement's shape either way, never reported when it is a 4xx-like outcome
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -87,3 +89,54 @@ async def test_a_bad_token_is_refused_and_not_reported() -> None:
     with pytest.raises(socketio.exceptions.ConnectionRefusedError):
         await trigger(sio, "connect", {}, {"token": "not-a-jwt"})
     assert sink.reports == []
+
+
+class GatedRooms:
+    """The rooms store, answering `for_member` only once `gate` is set (a slow MongoDB)."""
+
+    def __init__(self, inner: Any, gate: asyncio.Event) -> None:
+        self._inner, self._gate = inner, gate
+
+    async def for_member(self, user_id: str) -> Any:
+        await self._gate.wait()
+        return await self._inner.for_member(user_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+async def test_a_socket_gone_while_its_connect_handler_ran_leaves_nothing_behind() -> None:
+    """The client gives up (its connect timeout) while `connect` waits for the store: once the
+    handler finishes, the socket must not stay in the manager's rooms nor its user online."""
+    from dependency_injector import providers
+
+    sio, container, _ = build()
+    gate = asyncio.Event()
+    rooms = GatedRooms(container.adapters.rooms(), gate)
+    container.adapters.rooms.override(providers.Object(rooms))
+    token = container.adapters.tokens().issue("u1", "s1", container.adapters.clock().now()).token
+    chat = container.services.chat()
+    sessions: dict[str, dict[str, Any]] = {}  # engine.io's sockets, as far as sessions go
+
+    async def get_session(eio_sid: str) -> dict[str, Any]:
+        return sessions[eio_sid]  # KeyError once the socket is gone, as engine.io's
+
+    sio.eio.get_session = get_session
+
+    for n in range(3):
+        eio_sid = f"eio-{n}"
+        sessions[eio_sid] = {}
+        await sio._handle_eio_connect(eio_sid, {})
+        connecting = asyncio.create_task(
+            sio._handle_eio_message(eio_sid, "0" + json.dumps({"token": token}))
+        )
+        await asyncio.sleep(0.01)  # the handler now waits for the rooms
+        del sessions[eio_sid]
+        await sio._handle_eio_disconnect(eio_sid, "transport close")
+        gate.set()
+        await connecting
+        gate.clear()
+
+    assert list(sio.manager.rooms.get("/", {}).get(None, {})) == []
+    assert {room for room in sio.manager.rooms.get("/", {}) if room is not None} == set()
+    assert chat.online_here() == []
