@@ -22,6 +22,18 @@ RENDER_YAML = ROOT / "render.yaml"
 WORKFLOWS = ROOT / ".github" / "workflows"
 MAKEFILE = ROOT / "Makefile"
 
+# Variables whose values are credentials: never in a file of the repository.
+SECRETS = {
+    "MONGODB_URI",
+    "REDIS_URL",
+    "JWT_SECRET",
+    "JWT_REFRESH_SECRET",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "ROLLBAR_TOKEN",
+    "LOGTAIL_TOKEN",
+}
+
 
 def fly() -> dict[str, Any]:
     with FLY_TOML.open("rb") as f:

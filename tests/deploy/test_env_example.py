@@ -8,21 +8,12 @@ import re
 import pytest
 
 from config.settings import PRODUCTION_REQUIRED, Settings, load_settings
+from tests.deploy.files import SECRETS
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.deploy
 
 EXAMPLE = ROOT / ".env.example"
-SECRETS = {
-    "JWT_SECRET",
-    "JWT_REFRESH_SECRET",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "ROLLBAR_TOKEN",
-    "LOGTAIL_TOKEN",
-    "MONGODB_URI",
-    "REDIS_URL",
-}
 ASSIGNMENT = re.compile(r"^([A-Z][A-Z0-9_]*)=(.*)$")
 
 

@@ -15,6 +15,7 @@ from config.lifecycle import FINAL_FLUSH_S
 from config.settings import PRODUCTION_REQUIRED, Settings, load_settings
 from tests.deploy.files import (
     FLY_TOML,
+    SECRETS,
     fly,
     makefile_markers,
     makefile_variable,
@@ -27,17 +28,6 @@ from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.deploy
 
-# Variables whose values are credentials: never in a file of the repository.
-SECRETS = {
-    "MONGODB_URI",
-    "REDIS_URL",
-    "JWT_SECRET",
-    "JWT_REFRESH_SECRET",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "ROLLBAR_TOKEN",
-    "LOGTAIL_TOKEN",
-}
 FAKE_SECRETS = {
     "MONGODB_URI": "mongodb+srv://u:p@cluster0.example.mongodb.net/flowhub",
     "REDIS_URL": "rediss://default:p@example.upstash.io:6379",
