@@ -38,6 +38,7 @@ RUN find /app/.venv -name '*.so' -exec strip --strip-unneeded {} + \
 
 COPY domain/ domain/
 COPY ports/ ports/
+COPY schemas/ schemas/
 COPY adapters/ adapters/
 COPY config/ config/
 COPY entrypoints/ entrypoints/

@@ -14,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # bytecode every start recompiles the stack (measured: cold start 3.3x slower)
 export UV_COMPILE_BYTECODE := 1
 PYTEST := $(PY) -m pytest
-CODE := domain ports adapters config entrypoints tests bench
+CODE := domain ports schemas adapters config entrypoints tests bench
 
 .PHONY: help install run test check lint typecheck imports unit contract integration api e2e \
         fuzz bench services format clean faults soak load reliability

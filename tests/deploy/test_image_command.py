@@ -39,7 +39,7 @@ pytestmark = pytest.mark.deploy
 DOCKERFILE = ROOT / "Dockerfile"
 UV = ROOT / ".uv" / "bin" / "uv"
 TOOL_INSTALLS = ("apt-get", "pip install")  # the build tools, provided here by the Makefile
-PRODUCTION_PACKAGES = ("domain", "ports", "adapters", "config", "entrypoints")
+PRODUCTION_PACKAGES = ("domain", "ports", "schemas", "adapters", "config", "entrypoints")
 PASSED_THROUGH = (
     "UV_CACHE_DIR",
     "UV_INDEX_URL",
