@@ -9,8 +9,8 @@ from domain.auth.model import OtpPurpose, ResetGrant
 from entrypoints.http.deps import container
 from entrypoints.http.guard import authenticated, client_ip, current_user_id
 from entrypoints.http.openapi import no_content
-from entrypoints.http.schemas import (
-    ErrorResponse,
+from entrypoints.http.serialize import reset_grant_json, token_pair_json
+from schemas.auth import (
     LoginIn,
     OtpRequestIn,
     OtpVerifyIn,
@@ -18,11 +18,10 @@ from entrypoints.http.schemas import (
     PasswordResetIn,
     RefreshIn,
     SignupIn,
-    StatusOut,
     TokenPairOut,
     VerifyEmailIn,
 )
-from entrypoints.http.serialize import reset_grant_json, token_pair_json
+from schemas.common import ErrorResponse, StatusOut
 
 blueprint = Blueprint("auth", __name__, url_prefix="/auth")
 

@@ -15,8 +15,9 @@ from domain.files.errors import PayloadTooLarge
 from entrypoints.http.deps import container
 from entrypoints.http.files import FILE_FIELD, missing_file
 from entrypoints.http.openapi import no_content
-from entrypoints.http.schemas import BlobUploadForm, ErrorResponse
 from entrypoints.http.streaming import MULTIPART_OVERHEAD, MultipartStream, release
+from schemas.common import ErrorResponse
+from schemas.files import BlobUploadForm
 
 blueprint = Blueprint("blobs", __name__, url_prefix="/files/blob")
 

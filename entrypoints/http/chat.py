@@ -10,8 +10,7 @@ from adapters.socketio.payloads import message_json, room_json
 from domain.chat.service import ChatService
 from entrypoints.http.deps import container
 from entrypoints.http.guard import authenticated, current_user_id
-from entrypoints.http.schemas import (
-    ErrorResponse,
+from schemas.chat import (
     MemberIn,
     MessageIn,
     MessageOut,
@@ -23,6 +22,7 @@ from entrypoints.http.schemas import (
     RoomOut,
     RoomsOut,
 )
+from schemas.common import ErrorResponse
 
 blueprint = Blueprint("chat", __name__, url_prefix="/chat")
 presence_blueprint = Blueprint("presence", __name__, url_prefix="/presence")

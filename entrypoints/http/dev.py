@@ -11,8 +11,8 @@ from quart_schema import document_response, validate_querystring
 from adapters.memory.mail import MemoryMailer
 from domain.auth.model import normalize_email
 from entrypoints.http.deps import container
-from entrypoints.http.schemas import MailboxOut, MailboxQuery
 from entrypoints.http.serialize import iso
+from schemas.auth import MailboxOut, MailboxQuery
 
 blueprint = Blueprint("dev", __name__, url_prefix="/dev")
 

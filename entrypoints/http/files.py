@@ -24,17 +24,17 @@ from entrypoints.http.deps import container
 from entrypoints.http.errors import error_response
 from entrypoints.http.guard import authenticated, current_user_id
 from entrypoints.http.openapi import no_content, redirects
-from entrypoints.http.schemas import (
+from entrypoints.http.serialize import file_json, upload_ticket_json
+from entrypoints.http.streaming import MULTIPART_OVERHEAD, MultipartStream, release
+from schemas.common import ErrorResponse
+from schemas.files import (
     DirectUploadIn,
-    ErrorResponse,
     FileMetaOut,
     FilePageOut,
     FilesQuery,
     UploadForm,
     UploadTicketOut,
 )
-from entrypoints.http.serialize import file_json, upload_ticket_json
-from entrypoints.http.streaming import MULTIPART_OVERHEAD, MultipartStream, release
 
 blueprint = Blueprint("files", __name__, url_prefix="/files")
 

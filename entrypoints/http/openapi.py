@@ -17,7 +17,7 @@ from quart_schema import OpenAPIProvider
 from quart_schema.typing import Model
 from werkzeug.routing import Rule
 
-from entrypoints.http.schemas import ErrorResponse
+from schemas.common import ErrorResponse
 
 _NO_CONTENT = "_flowhub_no_content"
 _REDIRECT = "_flowhub_redirect"

@@ -7,8 +7,9 @@ from quart_schema import document_response, validate_request
 
 from entrypoints.http.deps import container
 from entrypoints.http.guard import authenticated, current_user_id
-from entrypoints.http.schemas import ErrorResponse, RenameIn, UserOut
 from entrypoints.http.serialize import user_json
+from schemas.auth import RenameIn, UserOut
+from schemas.common import ErrorResponse
 
 blueprint = Blueprint("users", __name__, url_prefix="/users")
 
