@@ -18,14 +18,24 @@ import uvicorn
 from adapters.telemetry.json_logs import install_json_logging
 from config.settings import Settings
 
+# Connections beyond this get uvicorn's 503 and are closed, so an attacker's connections cannot
+# exhaust the process's file descriptors (the soft limit is raised to fit, see below). Fly's
+# proxy sends at most `hard_limit` (fly.toml) at once; the rest is headroom for websockets.
+MAX_CONNECTIONS = 2000
+# An idle keep-alive connection is closed after this; a browser reopens one in a round trip.
+KEEP_ALIVE_S = 5
+
 
 def serve(app: Any, settings: Settings, host: str = "0.0.0.0") -> None:  # noqa: S104
+    from entrypoints.connections import BoundedHttpToolsProtocol
+
+    _fit_descriptor_limit(MAX_CONNECTIONS + 256)
     uvicorn.run(
         app,
         host=host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=BoundedHttpToolsProtocol,
         ws="websockets-sansio",
         ws_per_message_deflate=False,
         lifespan="on",
@@ -35,8 +45,19 @@ def serve(app: Any, settings: Settings, host: str = "0.0.0.0") -> None:  # noqa:
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=settings.shutdown_timeout_s,
-        timeout_keep_alive=30,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        limit_concurrency=MAX_CONNECTIONS,
     )
+
+
+def _fit_descriptor_limit(wanted: int) -> None:
+    """Raise the soft limit on open files towards `wanted` (never above the hard limit)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def configure_logging(settings: Settings) -> None:

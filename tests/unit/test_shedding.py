@@ -137,3 +137,91 @@ async def test_cors_preflights_pass_a_full_server() -> None:
 
     assert (await call(app, method="OPTIONS", headers=preflight))[0]["status"] == 200
     assert (await call(app, method="OPTIONS"))[0]["status"] == 503  # a plain OPTIONS is counted
+
+
+class Turnstile:
+    """An ASGI app whose requests each wait for their own release, in arrival order."""
+
+    def __init__(self) -> None:
+        self.entered: list[str] = []
+        self.gates: dict[str, asyncio.Event] = {}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        name = scope["path"]
+        self.entered.append(name)
+        gate = self.gates.setdefault(name, asyncio.Event())
+        await gate.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def call_path(app: InFlightLimit, path: str, client: str = "10.0.0.1") -> int:
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": path, "headers": [], "client": (client, 1)}
+    await app(scope, receive, send)
+    return int(sent[0]["status"])
+
+
+async def test_a_freed_place_goes_to_the_oldest_waiter_not_to_a_newcomer() -> None:
+    app_ = Turnstile()
+    app = InFlightLimit(app_, limit=1, max_wait_s=0.3, per_client=10)
+    first = asyncio.create_task(call_path(app, "/first"))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(call_path(app, "/waiter"))
+    await asyncio.sleep(0)
+    app_.gates.setdefault("/first", asyncio.Event()).set()
+    newcomer = asyncio.create_task(call_path(app, "/newcomer"))  # arrives as the place frees
+    await asyncio.sleep(0.01)
+    assert app_.entered == ["/first", "/waiter"]
+    app_.gates.setdefault("/waiter", asyncio.Event()).set()
+    app_.gates.setdefault("/newcomer", asyncio.Event()).set()
+    assert list(await asyncio.gather(first, waiter, newcomer)) == [200, 200, 200]
+    assert (app.in_flight, app.waiting) == (0, 0)
+
+
+async def test_a_body_that_trickles_holds_no_place_and_gets_a_408() -> None:
+    app_ = Turnstile()
+    app = InFlightLimit(app_, limit=1, max_wait_s=0.5, body_deadline_s=0.2, per_client=10)
+    never = asyncio.Event()
+
+    async def slow_receive() -> Any:
+        await never.wait()
+        return {"type": "http.request", "body": b""}
+
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/slow", "headers": []}
+    slow = asyncio.create_task(app(scope, slow_receive, send))
+    await asyncio.sleep(0.01)
+    assert app.in_flight == 0
+    app_.gates["/fast"] = asyncio.Event()
+    app_.gates["/fast"].set()
+    assert await call_path(app, "/fast") == 200  # the slow body holds no place
+    await slow
+    assert sent[0]["status"] == 408
+    assert json.loads(sent[1]["body"])["error"]["code"] == "request_timeout"
+    assert "/slow" not in app_.entered
+
+
+async def test_one_client_holds_at_most_its_share_and_others_still_get_in() -> None:
+    app_ = Turnstile()
+    app = InFlightLimit(app_, limit=4, max_wait_s=0.2, per_client=2)
+    mine = [asyncio.create_task(call_path(app, f"/mine{i}", "10.0.0.9")) for i in range(3)]
+    await asyncio.sleep(0.01)
+    assert await mine[2] == 503  # refused at once, past its share
+    other = asyncio.create_task(call_path(app, "/other", "10.0.0.7"))
+    await asyncio.sleep(0.01)
+    assert "/other" in app_.entered
+    for gate in ("/mine0", "/mine1", "/other"):
+        app_.gates[gate].set()
+    assert list(await asyncio.gather(*mine[:2], other)) == [200, 200, 200]
