@@ -25,6 +25,14 @@ class BlobStorage(Protocol):
         """Up to `length` bytes from `offset` (fewer at the end); b"" for a missing object."""
         ...
 
+    async def promote(self, source_key: str, key: str) -> BlobInfo | None:
+        """Move the object at `source_key` to `key` (a copy made by the storage, then the
+        source deleted) and return what is now at `key`; None when there is no source.
+
+        A direct upload lands on a staging key and the app promotes it once checked, so
+        whatever is posted to the staging key later never reaches what the app serves."""
+        ...
+
     async def delete(self, key: str) -> None:
         """Remove the object; nothing happens when there is none."""
         ...

@@ -74,6 +74,13 @@ class MemoryBlobStorage:
         found = self._objects.get(key)
         return b"" if found is None else found.data[offset : offset + length]
 
+    async def promote(self, source_key: str, key: str) -> BlobInfo | None:
+        found = self._objects.pop(source_key, None)
+        if found is None:
+            return None
+        self._objects[key] = found
+        return BlobInfo(len(found.data), found.content_type)
+
     async def delete(self, key: str) -> None:
         self._objects.pop(key, None)
 

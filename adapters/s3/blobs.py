@@ -70,6 +70,12 @@ async def _reachable(deadline_s: float = CALL_DEADLINE_S) -> AsyncIterator[None]
         raise ServiceUnavailable(FAILURE_MESSAGE) from error
 
 
+def _code(error: Exception) -> str | None:
+    response = getattr(error, "response", None) or {}
+    code = response.get("Error", {}).get("Code")
+    return str(code) if code is not None else None
+
+
 def _status(error: Exception) -> int | None:
     response: Any = getattr(error, "response", None) or {}
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -206,6 +212,26 @@ class S3BlobStorage:
             async with found["Body"] as body:
                 data: bytes = await body.read()
         return data[:length]
+
+    async def promote(self, source_key: str, key: str) -> BlobInfo | None:
+        from botocore.exceptions import ClientError
+
+        # CopyObject copies up to 5 GB in one call inside S3: the bytes never pass through here.
+        async with _reachable(_deadline_for(5 * 1024 * 1024 * 1024)):
+            client = await self._client.get()
+            try:
+                await client.copy_object(
+                    Bucket=self._bucket,
+                    Key=key,
+                    CopySource={"Bucket": self._bucket, "Key": source_key},
+                    MetadataDirective="COPY",
+                )
+            except ClientError as error:
+                if _status(error) == 404 or _code(error) == "NoSuchKey":
+                    return None
+                raise
+            await client.delete_object(Bucket=self._bucket, Key=source_key)
+        return await self.head(key)
 
     async def delete(self, key: str) -> None:
         async with _reachable():

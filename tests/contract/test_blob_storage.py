@@ -179,6 +179,23 @@ async def test_missing_objects_are_none_and_empty_and_delete_is_idempotent(
     assert await storage.blobs.head("files/u/a") is None
 
 
+async def test_promote_moves_the_object_and_a_later_write_to_the_source_does_not_follow(
+    storage: Storage,
+) -> None:
+    await storage.blobs.put("staging/u/a", chunks(PNG), "image/png", MIB)
+
+    info = await storage.blobs.promote("staging/u/a", "files/u/a")
+
+    assert info is not None
+    assert (info.size, info.content_type) == (len(PNG), "image/png")
+    assert await storage.blobs.head("staging/u/a") is None
+    assert await storage.blobs.read("files/u/a", 0, len(PNG)) == PNG
+    await storage.blobs.put("staging/u/a", chunks(b"<html>swapped</html>"), "image/png", MIB)
+    assert await storage.blobs.read("files/u/a", 0, len(PNG)) == PNG
+    assert await storage.blobs.promote("staging/u/none", "files/u/none") is None
+    assert await storage.blobs.head("files/u/none") is None
+
+
 @pytest.mark.parametrize("size", [MIB + 1, 7 * MIB])
 async def test_more_than_the_maximum_stores_nothing(storage: Storage, size: int) -> None:
     pulled = 0
