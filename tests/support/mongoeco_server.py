@@ -1,7 +1,7 @@
 """Run mongoeco's MongoDB wire-protocol server in a process of its own.
 
-Started by ``tests.support.services`` when neither ``TEST_MONGODB_URI`` nor a Docker engine
-is available. It binds a loopback port, prints the ``mongodb://`` URI on one line of stdout
+Started by ``tests.support.provision`` (for the test session when neither ``TEST_MONGODB_URI``
+nor a Docker engine is available, for the fault tests and for the benchmarks). It binds a loopback port, prints the ``mongodb://`` URI on one line of stdout
 and serves until its stdin closes (the test session ended or died) or it gets SIGTERM/SIGINT.
 
 The server lives in its own process on purpose: when motor is the client and the wire server
