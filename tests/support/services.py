@@ -19,9 +19,10 @@ s3/ses     ``TEST_AWS_ENDPOINT_URL``   (not used)              moto's server in 
 =========  ==========================  ======================  ==================================
 
 The local processes are the ones the fault tests and the benchmarks start too
-(``tests/support/provision.py``). If a container fails to start, the local process is tried next. A URL from the environment is
-never second-guessed: when it does not answer, the tests that need it fail. Nothing is ever
-skipped: a missing service fails its tests with a message saying how to provide one.
+(``tests/support/provision.py``). If a container fails to start, the local process is tried
+next. A URL from the environment is never second-guessed: when it does not answer, the tests
+that need it fail. Nothing is ever skipped: a missing service fails its tests with a message
+saying how to provide one.
 
 Fixtures
     ``redis_url``, ``mongodb_uri``, ``aws_endpoint_url`` (session): the service's URL.
