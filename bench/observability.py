@@ -412,8 +412,8 @@ def _budget(sizes: Sizes, runs: dict[str, list[Run]]) -> list[str]:
         f"stops) and at most {ERROR_BUDGET_PER_DAY} a day: **{ERROR_BUDGET_PER_DAY} reported "
         f"errors a day**, {ERROR_BUDGET_PER_DAY * 31:,} in a 31-day month "
         f"(< {ROLLBAR_EVENTS_PER_MONTH:,}); occurrences beyond that are counted on the next "
-        "report and always on stdout. Measured: 1,000 identical errors -> 1 item "
-        "(tests/api/test_observability.py); the mixed load above sent "
+        "report and always on stdout. 1,000 identical errors make 1 item "
+        "(held by tests/api/test_observability.py); the mixed load above sent "
         f"{_items(runs)} item(s) for thousands of 500s.",
     ]
 
