@@ -51,7 +51,6 @@ from bench.harness import (
     fmt,
     git_revision,
     host_cpu,
-    http_call,
     log_problems,
     markdown_table,
     memory,
@@ -65,7 +64,7 @@ from bench.harness import (
 from bench.services import bench_env, production_env, production_services
 from bench.wrk import WrkResult, run_wrk
 from tests.support.capture import CaptureServer
-from tests.support.processes import LOOPBACK, ServerProcess, free_port
+from tests.support.processes import LOOPBACK, ServerProcess, free_port, http_call
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"

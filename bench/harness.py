@@ -5,7 +5,6 @@ report helpers the benchmarks share. The processes themselves are tests/support/
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
 import signal
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from tests.support.processes import LOOPBACK, ServerProcess
+from tests.support.processes import LOOPBACK, ServerProcess, http_call
 
 
 class Deadline:
@@ -227,33 +226,6 @@ def memory(root: int) -> Memory:
         hwm += status.get("VmHWM", 0)
         pss += _kib_fields(Path(f"/proc/{pid}/smaps_rollup"), ("Pss",)).get("Pss", 0)
     return Memory(rss, hwm, pss, count)
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    status: int
-    body: bytes
-
-    def json(self) -> object:
-        return json.loads(self.body)
-
-
-def http_call(
-    port: int,
-    method: str,
-    path: str,
-    *,
-    body: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    timeout_s: float = 10.0,
-) -> Reply:
-    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout_s)
-    try:
-        connection.request(method, path, body=body, headers=dict(headers or {}))
-        response = connection.getresponse()
-        return Reply(response.status, response.read())
-    finally:
-        connection.close()
 
 
 def socketio_check(port: int, timeout_s: float = 5.0) -> str:

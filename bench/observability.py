@@ -53,7 +53,6 @@ from bench.harness import (
     Deadline,
     fmt,
     git_revision,
-    http_call,
     markdown_table,
     memory,
     progress,
@@ -65,7 +64,7 @@ from bench.harness import (
 from bench.services import bench_env
 from bench.wrk import WrkResult, run_wrk
 from tests.support.capture import CaptureServer, refusing_url
-from tests.support.processes import LOOPBACK, free_port
+from tests.support.processes import LOOPBACK, free_port, http_call
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -34,28 +35,50 @@ def free_port() -> int:
         return port
 
 
-def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: bytes
+
+    def json(self) -> object:
+        return json.loads(self.body)
+
+
+def http_call(
+    port: int,
+    method: str,
+    path: str,
+    *,
+    body: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout_s: float = 10.0,
+) -> Reply:
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout_s)
     try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read()
+        connection.request(method, path, body=body, headers=dict(headers or {}))
+        response = connection.getresponse()
+        return Reply(response.status, response.read())
     finally:
-        conn.close()
+        connection.close()
+
+
+def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    reply = http_call(port, "GET", path, timeout_s=timeout)
+    return reply.status, reply.body
 
 
 def http_json(
     port: int, method: str, path: str, body: object = None, timeout: float = 10.0
 ) -> tuple[int, Any]:
-    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
-    try:
-        payload = None if body is None else json.dumps(body)
-        conn.request(method, path, body=payload, headers={"Content-Type": "application/json"})
-        response = conn.getresponse()
-        raw = response.read()
-        return response.status, json.loads(raw) if raw else None
-    finally:
-        conn.close()
+    reply = http_call(
+        port,
+        method,
+        path,
+        body=None if body is None else json.dumps(body),
+        headers={"Content-Type": "application/json"},
+        timeout_s=timeout,
+    )
+    return reply.status, reply.json() if reply.body else None
 
 
 # Runs beside a child that cannot watch its parent itself (redis-server). It blocks on its

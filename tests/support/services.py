@@ -347,10 +347,9 @@ class Served:
 type Starter = Callable[[ServicePlan], contextlib.AbstractContextManager[Served]]
 
 
-def _provide(
-    config: pytest.Config, spec: ServiceSpec, starters: Mapping[Source, Starter]
-) -> Iterator[str]:
+def _provide(config: pytest.Config, spec: ServiceSpec) -> Iterator[str]:
     """Serve ``spec`` from the first candidate that starts; fail loudly if none does."""
+    starters = _STARTERS[spec.key]
     registry = _registry(config)
     plan = registry.plan(spec)
     if not plan.candidates:
@@ -444,18 +443,6 @@ def _redis_container(plan: ServicePlan) -> Iterator[Served]:
         yield Served(url, f"testcontainers {plan.spec.image} [redis {version}] on {host}:{port}")
 
 
-@contextlib.contextmanager
-def _redis_local(plan: ServicePlan) -> Iterator[Served]:
-    from tests.support.provision import RedisServer, redis_info
-
-    with (
-        tempfile.TemporaryDirectory(prefix="flowhub-test-redis-") as workdir,
-        RedisServer(Path(workdir)) as redis,
-    ):
-        version = redis_info(redis.port, "server").get("redis_version", "?")
-        yield Served(redis.url, f"redis-server {version} on 127.0.0.1:{redis.port}")
-
-
 # MongoDB -------------------------------------------------------------------------------------
 
 
@@ -500,24 +487,6 @@ def _mongo_container(plan: ServicePlan) -> Iterator[Served]:
         yield Served(uri, f"testcontainers {plan.spec.image} [{version}] at {redact_url(uri)}")
 
 
-@contextlib.contextmanager
-def _mongo_local(plan: ServicePlan) -> Iterator[Served]:
-    from importlib.metadata import version as package_version
-
-    from tests.support.provision import MongoecoServer
-
-    with (
-        tempfile.TemporaryDirectory(prefix="flowhub-test-mongoeco-") as workdir,
-        MongoecoServer(Path(workdir), database="") as mongo,
-    ):
-        _mongo_version(mongo.url)
-        yield Served(
-            mongo.url,
-            f"mongoeco {package_version('mongoeco')} wire server (pid {mongo.pid}) "
-            f"on 127.0.0.1:{mongo.port}",
-        )
-
-
 # S3 / SES ------------------------------------------------------------------------------------
 
 
@@ -533,17 +502,50 @@ def _aws_from_env(plan: ServicePlan) -> Iterator[Served]:
     yield Served(plan.env_url, f"{AWS.env_var} {redact_url(plan.env_url)}")
 
 
+# The local processes ------------------------------------------------------------------------
+
+
 @contextlib.contextmanager
-def _aws_local(plan: ServicePlan) -> Iterator[Served]:
+def _local(plan: ServicePlan) -> Iterator[Served]:
+    """The service as a process of this session (tests/support/provision.py)."""
     from importlib.metadata import version as package_version
 
-    from tests.support.provision import MotoServer
+    from tests.support.provision import (
+        MongoecoServer,
+        MotoServer,
+        RedisServer,
+        Service,
+        redis_info,
+    )
 
-    with (
-        tempfile.TemporaryDirectory(prefix="flowhub-test-moto-") as workdir,
-        MotoServer(Path(workdir), bucket=None) as moto,
-    ):
-        yield Served(moto.url, f"moto {package_version('moto')} server on 127.0.0.1:{moto.port}")
+    spec = plan.spec
+    with tempfile.TemporaryDirectory(prefix=f"flowhub-test-{spec.key}-") as workdir:
+        service: Service
+        if spec is REDIS:
+            with RedisServer(Path(workdir)) as service:
+                version = redis_info(service.port, "server").get("redis_version", "?")
+                yield Served(service.url, f"redis-server {version} on 127.0.0.1:{service.port}")
+        elif spec is MONGODB:
+            with MongoecoServer(Path(workdir), database="") as service:
+                _mongo_version(service.url)
+                yield Served(
+                    service.url,
+                    f"mongoeco {package_version('mongoeco')} wire server (pid {service.pid}) "
+                    f"on 127.0.0.1:{service.port}",
+                )
+        else:
+            with MotoServer(Path(workdir), bucket=None) as service:
+                moto = package_version("moto")
+                yield Served(service.url, f"moto {moto} server on 127.0.0.1:{service.port}")
+
+
+_STARTERS: dict[str, Mapping[Source, Starter]] = {
+    REDIS.key: {Source.ENV: _redis_from_env, Source.TESTCONTAINERS: _redis_container,
+                Source.LOCAL: _local},
+    MONGODB.key: {Source.ENV: _mongo_from_env, Source.TESTCONTAINERS: _mongo_container,
+                  Source.LOCAL: _local},
+    AWS.key: {Source.ENV: _aws_from_env, Source.LOCAL: _local},
+}  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -571,29 +573,19 @@ def pytest_terminal_summary(
 @pytest.fixture(scope="session")
 def redis_url(pytestconfig: pytest.Config) -> Iterator[str]:
     """A Redis URL for the session (env, testcontainers or a local redis-server)."""
-    yield from _provide(
-        pytestconfig,
-        REDIS,
-        {Source.ENV: _redis_from_env, Source.TESTCONTAINERS: _redis_container,
-         Source.LOCAL: _redis_local},
-    )  # fmt: skip
+    yield from _provide(pytestconfig, REDIS)
 
 
 @pytest.fixture(scope="session")
 def mongodb_uri(pytestconfig: pytest.Config) -> Iterator[str]:
     """A MongoDB URI for the session (env, testcontainers or a mongoeco wire server)."""
-    yield from _provide(
-        pytestconfig,
-        MONGODB,
-        {Source.ENV: _mongo_from_env, Source.TESTCONTAINERS: _mongo_container,
-         Source.LOCAL: _mongo_local},
-    )  # fmt: skip
+    yield from _provide(pytestconfig, MONGODB)
 
 
 @pytest.fixture(scope="session")
 def aws_endpoint_url(pytestconfig: pytest.Config) -> Iterator[str]:
     """An S3/SES endpoint URL for the session (env or a moto server on 127.0.0.1)."""
-    yield from _provide(pytestconfig, AWS, {Source.ENV: _aws_from_env, Source.LOCAL: _aws_local})
+    yield from _provide(pytestconfig, AWS)
 
 
 class AwsCredentials(TypedDict):
