@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from tests.support.processes import LOOPBACK, ServerProcess, http_call
+from tests.support.processes import LOOPBACK, ServerProcess, http_call, proc_fields
 
 
 class Deadline:
@@ -205,26 +205,16 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
-def _kib_fields(path: Path, names: tuple[str, ...]) -> dict[str, int]:
-    values: dict[str, int] = {}
-    with contextlib.suppress(OSError):
-        for line in path.read_text().splitlines():
-            key, _, rest = line.partition(":")
-            if key in names:
-                values[key] = int(rest.split()[0])
-    return values
-
-
 def memory(root: int) -> Memory:
     rss = hwm = pss = count = 0
     for pid in process_tree(root):
-        status = _kib_fields(Path(f"/proc/{pid}/status"), ("VmRSS", "VmHWM"))
+        status = proc_fields(Path(f"/proc/{pid}/status"), ("VmRSS", "VmHWM"))
         if not status:
             continue
         count += 1
         rss += status.get("VmRSS", 0)
         hwm += status.get("VmHWM", 0)
-        pss += _kib_fields(Path(f"/proc/{pid}/smaps_rollup"), ("Pss",)).get("Pss", 0)
+        pss += proc_fields(Path(f"/proc/{pid}/smaps_rollup"), ("Pss",)).get("Pss", 0)
     return Memory(rss, hwm, pss, count)
 
 
@@ -280,7 +270,7 @@ def progress(message: str) -> None:
 
 def status_kib(pid: int, names: tuple[str, ...] = ("VmRSS", "VmHWM")) -> dict[str, int]:
     """Fields of /proc/PID/status in KiB (empty once the process is gone)."""
-    return _kib_fields(Path(f"/proc/{pid}/status"), names)
+    return proc_fields(Path(f"/proc/{pid}/status"), names)
 
 
 def reset_peak_rss(pid: int) -> bool:

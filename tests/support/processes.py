@@ -81,6 +81,18 @@ def http_json(
     return reply.status, reply.json() if reply.body else None
 
 
+def proc_fields(path: Path, names: tuple[str, ...]) -> dict[str, int]:
+    """Numeric `name: value` fields of a /proc file (status, smaps_rollup; kB values in KiB);
+    empty once the process is gone."""
+    values: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for line in path.read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in names:
+                values[key] = int(rest.split()[0])
+    return values
+
+
 # Runs beside a child that cannot watch its parent itself (redis-server). It blocks on its
 # stdin, which only the parent holds open, and SIGTERMs the child at EOF: when the parent stops
 # it, and also when the parent dies without doing so (SIGKILL, a CI timeout).
@@ -185,19 +197,11 @@ class ServerProcess:
                 return self.process.stdout.read().decode(errors="replace")[-3000:]
         return self.log_text()[-3000:]
 
-    def status_kib(self, field: str) -> int:
-        """A field of /proc/PID/status (VmRSS, VmHWM, Threads); 0 once the process is gone."""
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith(f"{field}:"):
-                    return int(line.split()[1])
-        return 0
-
     def rss_kib(self) -> int:
-        return self.status_kib("VmRSS")
+        return proc_fields(Path(f"/proc/{self.pid}/status"), ("VmRSS",)).get("VmRSS", 0)
 
     def threads(self) -> int:
-        return self.status_kib("Threads")
+        return proc_fields(Path(f"/proc/{self.pid}/status"), ("Threads",)).get("Threads", 0)
 
     def pause(self) -> None:
         """Hanging: SIGSTOP. The kernel still accepts connections; nothing answers."""
