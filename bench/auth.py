@@ -53,14 +53,11 @@ from types import FrameType
 import httpx
 
 from bench.harness import (
-    LOOPBACK,
     Deadline,
     Memory,
-    Process,
     RssSampler,
     deep_health,
     fmt,
-    free_port,
     git_revision,
     host_cpu,
     log_problems,
@@ -69,6 +66,7 @@ from bench.harness import (
     progress,
     reset_peak_rss,
     sigint_ignored,
+    spawn,
     status_kib,
     tree_cpu_ms,
     wait_cpu_idle,
@@ -79,12 +77,13 @@ from bench.services import (
     Services,
     bench_env,
     command_calls,
-    moto_sent_messages,
     production_env,
     production_services,
-    redis_info,
 )
 from bench.wrk import WrkResult, run_wrk
+from tests.support.moto import moto_sent_messages
+from tests.support.processes import LOOPBACK, free_port
+from tests.support.provision import redis_info
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -308,7 +307,7 @@ def _codes_from_moto(moto_url: str, emails: Sequence[str], deadline: Deadline) -
     wanted = set(emails)
     codes: dict[str, str] = {}
     while True:
-        for message in moto_sent_messages(moto_url):
+        for message in asyncio.run(moto_sent_messages(moto_url)):
             match = _CODE.search(str(message.get("subject", "")))
             to = message.get("destinations", {}).get("ToAddresses", [])
             for address in to:
@@ -449,18 +448,14 @@ def run(report: Report, stack: contextlib.ExitStack, logs: Path, deadline: Deadl
     )
 
     progress("starting redis-server, mongoeco and moto")
-    services: Services = stack.enter_context(
-        production_services(bench_env(config.pyc_cache), logs, deadline)
-    )
+    services: Services = stack.enter_context(production_services(bench_env(config.pyc_cache), logs))
     port = free_port()
     env = {**bench_env(config.pyc_cache), **production_env(services), "PORT": str(port)}
     load_settings(env)  # the production environment is complete and valid
-    started = time.perf_counter()
-    server = stack.enter_context(
-        Process(
-            "flowhub", [PY, "-m", "entrypoints"], env=env, cwd=ROOT, log_path=logs / "flowhub.log"
-        )
+    server, started = spawn(
+        "flowhub", [PY, "-m", "entrypoints"], env=env, log_path=logs / "flowhub.log", port=port
     )
+    stack.push(server)
     report.start_ms = wait_first_ok(
         server, port, "/health", started, Deadline(deadline.bound(60.0))
     ).ok_ms

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -24,52 +22,12 @@ import httpx
 import redis
 import socketio
 
-from bench.harness import free_port, memory
+from bench.harness import memory
+from tests.support.processes import ServerProcess, start_server
+from tests.support.provision import RedisServer, app_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"  # noqa: S105 (bench accounts)
-
-
-def start_redis() -> tuple[subprocess.Popen[bytes], int]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is needed (make services)")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
-    for _ in range(200):
-        try:
-            client.ping()
-            return process, port
-        except redis.ConnectionError:
-            time.sleep(0.02)
-    raise SystemExit("redis-server did not start")
-
-
-def start_server(redis_port: int) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "MONGODB", "REDIS"))}
-    env.update(
-        APP_ENV="development",
-        PORT=str(port),
-        LOG_LEVEL="WARNING",
-        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
-        JWT_SECRET="j" * 40,
-        JWT_REFRESH_SECRET="r" * 40,
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "entrypoints"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
-    )
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process, port
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise SystemExit("server did not start")
 
 
 async def sign_up(http: httpx.AsyncClient, n: int) -> tuple[str, str]:
@@ -101,9 +59,22 @@ def redis_calls(client: redis.Redis) -> dict[str, int]:
 
 
 async def run(clients: int, rooms: int, idle_s: float, per_sender: int) -> dict[str, Any]:
-    redis_process, redis_port = start_redis()
-    server, port = start_server(redis_port)
-    base = f"http://127.0.0.1:{port}"
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-chat-")))
+        redis_server = stack.enter_context(RedisServer(workdir))
+        env = app_env(redis=redis_server)
+        server = stack.enter_context(start_server(env, module="entrypoints", log_dir=workdir))
+        return await _run(
+            server, redis_server.port, clients=clients, rooms=rooms, idle_s=idle_s,
+            per_sender=per_sender,
+        )  # fmt: skip
+
+
+async def _run(
+    server: ServerProcess, redis_port: int, *, clients: int, rooms: int, idle_s: float,
+    per_sender: int,
+) -> dict[str, Any]:  # fmt: skip
+    base = server.url
     sockets: list[socketio.AsyncClient] = []
     try:
         async with httpx.AsyncClient(base_url=f"{base}/api/v1", timeout=30) as http:
@@ -187,10 +158,7 @@ async def run(clients: int, rooms: int, idle_s: float, per_sender: int) -> dict[
     finally:
         for client in sockets:
             await client.disconnect()
-        server.terminate()
-        server.wait(timeout=15)
-        redis_process.kill()
-        redis_process.wait()
+        server.stop(15)
 
 
 def main() -> None:

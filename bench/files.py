@@ -33,19 +33,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.foundation import _uvicorn as uvicorn_command
 from bench.harness import (
-    LOOPBACK,
     Deadline,
-    Process,
     RssSampler,
-    free_port,
     git_revision,
     log_problems,
     markdown_table,
     progress,
     reset_peak_rss,
+    spawn,
     status_kib,
+    uvicorn_command,
     wait_first_ok,
 )
 from bench.services import (
@@ -57,6 +55,7 @@ from bench.services import (
     production_env,
     production_services,
 )
+from tests.support.processes import LOOPBACK, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -155,7 +154,7 @@ def run(report: Report, deadline: Deadline, logs: Path) -> None:
 
     progress("starting redis-server, mongoeco and moto")
     base = bench_env(pyc_cache=True)
-    with production_services(base, logs, deadline) as services:
+    with production_services(base, logs) as services:
         env = {**production_env(services), "LOG_LEVEL": "WARNING"}
         s3 = boto3.client(
             "s3",
@@ -166,14 +165,10 @@ def run(report: Report, deadline: Deadline, logs: Path) -> None:
         )
         port = free_port()
         log_path = logs / "flowhub.log"
-        started = time.perf_counter()
-        with Process(
-            "flowhub-prod",
-            uvicorn_command(APP, port),
-            env={**base, **env},
-            cwd=ROOT,
-            log_path=log_path,
-        ) as server:
+        server, started = spawn(
+            "flowhub-prod", uvicorn_command(APP, port), env=base | env, log_path=log_path, port=port
+        )
+        with server:
             wait_first_ok(server, port, "/health", started, Deadline(deadline.bound(60)))
             tokens = Tokens(env["JWT_SECRET"])
             data = payload(FILE_BYTES)

@@ -1,14 +1,14 @@
 """Foundation benchmark: cold start, memory and throughput of FlowHub against a minimal app of the
 same stack, served by real ASGI server processes on loopback.
 
-    .venv/bin/python -m bench.foundation                # uvicorn: baseline, FlowHub dev, prod
-    .venv/bin/python -m bench.foundation --quick        # fewer runs, shorter wrk runs
-    .venv/bin/python -m bench.foundation --servers all  # + hypercorn, granian (baseline, dev)
+    .venv/bin/python -m bench.foundation           # baseline, FlowHub dev, FlowHub prod
+    .venv/bin/python -m bench.foundation --quick   # fewer runs, shorter wrk runs
 
 Targets: BASELINE (bench/baseline_app.py), FLOWHUB-DEV (in-memory adapters) and FLOWHUB-PROD
 (APP_ENV=production against redis-server, mongoeco's wire server and moto, all started here, and
-Rollbar and Logtail pointed at a local capture server), both FlowHub shapes through bench/apps.py.
-For every target and server:
+Rollbar and Logtail pointed at a local capture server), both FlowHub shapes through bench/apps.py,
+all served by uvicorn as production serves (why uvicorn: docs/decisions/asgi-server.md). For
+every target:
 
 - cold start: spawn to the first `200` from `GET /health` (raw connections every 5 ms), median of
   N starts after one untimed priming start; the starts run in rounds over every target, so a drift
@@ -44,28 +44,27 @@ from types import FrameType
 
 from bench.echo import BEARER, ECHO_BODY, ECHO_PATH, ECHO_PAYLOAD, STATE_PATH
 from bench.harness import (
-    LOOPBACK,
     ColdStart,
     Deadline,
     Memory,
-    Process,
     deep_health,
     fmt,
-    free_port,
     git_revision,
     host_cpu,
-    http_call,
     log_problems,
     markdown_table,
     memory,
     progress,
     sigint_ignored,
     socketio_check,
+    spawn,
+    uvicorn_command,
     wait_first_ok,
 )
 from bench.services import bench_env, production_env, production_services
 from bench.wrk import WrkResult, run_wrk
 from tests.support.capture import CaptureServer
+from tests.support.processes import LOOPBACK, ServerProcess, free_port, http_call
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -77,62 +76,6 @@ PY = sys.executable
 COLD_START_RATIO_MAX = 1.25
 THROUGHPUT_RATIO_MIN = 0.70
 IDLE_RSS_MAX_MIB = 120.0
-
-
-# --- servers ------------------------------------------------------------------------------------
-
-
-def _uvicorn(factory: str, port: int) -> list[str]:
-    """The options of entrypoints/__main__.py's uvicorn.run, as a command line."""
-    return [
-        PY, "-m", "uvicorn", factory, "--factory",
-        "--host", LOOPBACK, "--port", str(port),
-        "--loop", "uvloop", "--http", "httptools",
-        "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
-        "--lifespan", "on", "--no-access-log", "--log-level", "warning",
-        "--no-server-header", "--proxy-headers", "--forwarded-allow-ips", "*",
-        "--timeout-keep-alive", "30", "--timeout-graceful-shutdown", "4",
-    ]  # fmt: skip
-
-
-def _hypercorn(workers: int) -> Callable[[str, int], list[str]]:
-    def command(factory: str, port: int) -> list[str]:
-        return [
-            PY, "-m", "hypercorn", "--worker-class", "uvloop", "--workers", str(workers),
-            "--bind", f"{LOOPBACK}:{port}", "--log-level", "warning",
-            "--keep-alive", "30", "--graceful-timeout", "4",
-            f"{factory}()",  # hypercorn evaluates the attribute path: this calls the factory
-        ]  # fmt: skip
-
-    return command
-
-
-def _granian(factory: str, port: int) -> list[str]:
-    # --interface asgi runs the lifespan (asginl would not); the factory runs in the worker.
-    return [
-        PY, "-m", "granian", "--interface", "asgi", "--loop", "uvloop", "--factory",
-        "--host", LOOPBACK, "--port", str(port), "--workers", "1",
-        "--log-level", "warning", "--no-access-log", factory,
-    ]  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class Server:
-    name: str
-    command: Callable[[str, int], list[str]]
-    about: str
-
-
-SERVERS = {
-    s.name: s
-    for s in (
-        Server("uvicorn", _uvicorn, "uvloop + httptools, websockets-sansio, deflate off (prod)"),
-        Server("hypercorn", _hypercorn(1), "-k uvloop, default -w 1: master + 1 spawned worker"),
-        Server("hypercorn-w0", _hypercorn(0), "-k uvloop -w 0: serves in the process itself"),
-        Server("granian", _granian, "--interface asgi --loop uvloop: master + 1 forked worker"),
-    )
-}
-REFERENCE = "uvicorn"
 
 
 # --- targets ------------------------------------------------------------------------------------
@@ -149,7 +92,6 @@ class App:
 @dataclass(slots=True)
 class Result:
     app: str
-    server: str
     cold: list[ColdStart] = field(default_factory=list)
     stop_ms: list[float] = field(default_factory=list)
     idle: Memory | None = None
@@ -172,16 +114,15 @@ class Result:
 @dataclass(frozen=True, slots=True)
 class Target:
     app: App
-    server: Server
     result: Result
 
     @property
     def tag(self) -> str:
-        return f"[{self.app.name}/{self.server.name}]"
+        return f"[{self.app.name}]"
 
     @property
     def log_path_name(self) -> str:
-        return f"{self.app.name}.{self.server.name}.log"
+        return f"{self.app.name}.log"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +131,6 @@ class Config:
     settle_s: float
     wrk_s: float
     wrk_warm_s: float
-    servers: tuple[str, ...]
     pyc_cache: bool
     quick: bool
 
@@ -242,24 +182,23 @@ class Bench:
             result.error = f"{what}: {type(error).__name__}: {error}"
             progress(f"{target.tag} FAILED: {result.error}")
 
-    def _spawn(self, target: Target, label: str) -> tuple[Process, int, float]:
+    def _spawn(self, target: Target, label: str) -> tuple[ServerProcess, int, float]:
         """Start the target's server on a free port: (process, port, perf_counter at spawn)."""
         port = free_port()
         log_path = self.logs / target.log_path_name
         with log_path.open("a") as log:
             log.write(f"\n--- {label} (port {port}) ---\n")
-        started = time.perf_counter()
-        process = Process(
-            f"{target.app.name}/{target.server.name}",
-            target.server.command(target.app.factory, port),
+        process, started = spawn(
+            target.app.name,
+            uvicorn_command(target.app.factory, port),
             env={**self.base_env(), **target.app.env},
-            cwd=ROOT,
             log_path=log_path,
+            port=port,
         )
         self.stack.push(process)
         return process, port, started
 
-    def _wait_ok(self, process: Process, port: int, started: float) -> ColdStart:
+    def _wait_ok(self, process: ServerProcess, port: int, started: float) -> ColdStart:
         return wait_first_ok(process, port, "/health", started, Deadline(self.deadline.bound(60)))
 
     def _prime(self, target: Target) -> None:
@@ -352,11 +291,11 @@ def _wrk_cells(w: WrkResult | None) -> list[str]:
 
 
 MAIN_HEADER = (
-    "target", "server", "cold start ms, median (min–max)", "RSS MiB idle", "peak RSS (HWM) MiB",
+    "target", "cold start ms, median (min–max)", "RSS MiB idle", "peak RSS (HWM) MiB",
     "/health req/s", "p50", "p99", "echo req/s", "p50", "p99", "non-2xx health/echo",
 )  # fmt: skip
 DETAIL_HEADER = (
-    "target", "server", "cold start CPU ms", "first TCP accept ms", "stop ms", "procs",
+    "target", "cold start CPU ms", "first TCP accept ms", "stop ms", "procs",
     "PSS MiB idle", "RSS MiB after load", "host busy % in settle", "lifespan", "clients",
     "Socket.IO websocket", "deep health", "socket errors health/echo",
 )  # fmt: skip
@@ -371,7 +310,6 @@ def _main_row(r: Result) -> list[str]:
     non_2xx = "/".join(str(w.non_2xx) if w else "–" for w in (r.health, r.echo))
     return [
         r.app,
-        r.server,
         cold,
         fmt(r.idle.rss_mib, 1) if r.idle else "–",
         fmt(r.idle.hwm_mib, 1) if r.idle else "–",
@@ -388,7 +326,6 @@ def _detail_row(r: Result) -> list[str]:
     errors = "/".join(str(w.socket_errors) if w else "–" for w in (r.health, r.echo))
     return [
         r.app,
-        r.server,
         fmt(median([c.cpu_ms for c in r.cold])),
         fmt(median([c.accept_ms for c in r.cold])),
         fmt(median(r.stop_ms)),
@@ -404,12 +341,12 @@ def _detail_row(r: Result) -> list[str]:
     ]
 
 
-def _find(results: Sequence[Result], app: str, server: str) -> Result | None:
-    return next((r for r in results if r.app == app and r.server == server), None)
+def _find(results: Sequence[Result], app: str) -> Result | None:
+    return next((r for r in results if r.app == app), None)
 
 
 def _ratios(results: Sequence[Result]) -> list[str]:
-    base, prod = _find(results, "baseline", REFERENCE), _find(results, "flowhub-prod", REFERENCE)
+    base, prod = _find(results, "baseline"), _find(results, "flowhub-prod")
 
     def ratio(p: float | None, b: float | None) -> float | None:
         return p / b if p and b else None
@@ -452,7 +389,7 @@ def _ratios(results: Sequence[Result]) -> list[str]:
 
 
 def _versions() -> str:
-    names = ("uvicorn", "hypercorn", "granian", "quart", "quart-schema", "python-socketio")
+    names = ("uvicorn", "quart", "quart-schema", "python-socketio")
     found = []
     for name in names:
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
@@ -491,17 +428,16 @@ def render(results: Sequence[Result], config: Config, elapsed_s: float, notes: l
         "wall time tends towards this CPU time divided by the CPU share).",
         "- host busy % in settle: the whole machine's CPU use while the server idled (FlowHub-prod "
         "opens its clients then); well above a few % means other work disturbed the run.",
-        "- first TCP accept: uvicorn listens only after the lifespan startup; hypercorn and "
-        "granian bind in the master before the worker is ready, so the request waits there.",
+        "- first TCP accept: uvicorn listens only after the lifespan startup.",
         "- non-2xx: wrk's count of responses with a status >= 400; every route is also checked "
         "once for a 200 and the expected body before the load.",
         "- Socket.IO: Engine.IO over a websocket without compression, then a connect to `/`: "
         "`40` accepted, `44 unauthorized` refused by the app (FlowHub until auth lands).",
     ]
     problems = notes + [
-        f"{r.app}/{r.server}: {note}" for r in results for note in ([r.error] if r.error else [])
+        f"{r.app}: {note}" for r in results for note in ([r.error] if r.error else [])
     ]
-    problems += [f"{r.app}/{r.server}: {note}" for r in results for note in r.notes]
+    problems += [f"{r.app}: {note}" for r in results for note in r.notes]
     if problems:
         lines += ["", "## Notes", "", *(f"- {p}" for p in problems)]
     return "\n".join(lines) + "\n"
@@ -515,12 +451,6 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m bench.foundation", description=(__doc__ or "").split("\n\n")[0]
     )
     parser.add_argument("--quick", action="store_true", help="3 starts, 3 s wrk runs")
-    parser.add_argument(
-        "--servers",
-        default=REFERENCE,
-        help=f"comma-separated from {', '.join(SERVERS)}, or 'all'. uvicorn (production's "
-        "server) always runs all three targets; the others run BASELINE and FLOWHUB-DEV",
-    )
     parser.add_argument("--runs", type=int, help="cold starts per target (default 5, quick 3)")
     parser.add_argument("--duration", type=float, help="seconds per wrk run (default 10, quick 3)")
     parser.add_argument(
@@ -534,13 +464,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--keep-logs", action="store_true", help="keep server logs in bench/results/logs-<time>/"
     )
-    args = parser.parse_args(argv)
-    names = list(SERVERS) if args.servers == "all" else args.servers.split(",")
-    unknown = [n for n in names if n not in SERVERS]
-    if unknown:
-        parser.error(f"unknown server(s): {', '.join(unknown)}")
-    args.server_names = tuple(dict.fromkeys([REFERENCE, *names]))
-    return args
+    return parser.parse_args(argv)
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -554,7 +478,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         settle_s=2.0,
         wrk_s=args.duration or (3.0 if args.quick else 10.0),
         wrk_warm_s=1.0 if args.quick else 2.0,
-        servers=args.server_names,
         pyc_cache=not args.no_pyc_cache,
         quick=args.quick,
     )
@@ -601,7 +524,7 @@ def _run(bench: Bench) -> None:
     baseline = App("baseline", "bench.baseline_app:create_app", {})
     progress("starting redis-server, mongoeco and moto for FLOWHUB-PROD")
     with (
-        production_services(bench.base_env(), bench.logs, bench.deadline) as services,
+        production_services(bench.base_env(), bench.logs) as services,
         CaptureServer() as sinks,  # Rollbar and Logtail: local, never the real services
     ):
         env = {
@@ -611,13 +534,7 @@ def _run(bench: Bench) -> None:
         }
         load_settings(env)
         prod = App("flowhub-prod", "bench.apps:create_flowhub_app", env, production=True)
-        # The reference server runs the three targets of the ratio checks; the others run
-        # BASELINE and FLOWHUB-DEV.
-        plan = [(baseline, REFERENCE), (dev, REFERENCE), (prod, REFERENCE)]
-        plan += [
-            (app, s) for s in bench.config.servers if s != REFERENCE for app in (baseline, dev)
-        ]
-        bench.run([Target(app, SERVERS[s], Result(app.name, s)) for app, s in plan])
+        bench.run([Target(app, Result(app.name)) for app in (baseline, dev, prod)])
 
 
 if __name__ == "__main__":

@@ -1,11 +1,10 @@
-"""Process and probe helpers: free ports, spawning and stopping process trees, polling for the
-first `200`, memory from /proc (once or sampled over time), plain HTTP and Socket.IO checks, and
-the small report helpers the benchmarks share."""
+"""Measuring helpers: the server command production runs, polling for the first `200`, CPU and
+memory from /proc (once or sampled over time), plain HTTP and Socket.IO checks, and the small
+report helpers the benchmarks share. The processes themselves are tests/support/processes.py's."""
 
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
 import signal
@@ -17,9 +16,9 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Self
+from typing import Self
 
-LOOPBACK = "127.0.0.1"
+from tests.support.processes import LOOPBACK, ServerProcess, http_call, proc_fields
 
 
 class Deadline:
@@ -40,95 +39,25 @@ class Deadline:
         return self.remaining() <= 0.0
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
+def uvicorn_command(factory: str, port: int) -> list[str]:
+    """The options of entrypoints/__main__.py's uvicorn.run, as a command line."""
+    return [
+        sys.executable, "-m", "uvicorn", factory, "--factory",
+        "--host", LOOPBACK, "--port", str(port),
+        "--loop", "uvloop", "--http", "httptools",
+        "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+        "--lifespan", "on", "--no-access-log", "--log-level", "warning",
+        "--no-server-header", "--proxy-headers", "--forwarded-allow-ips", "*",
+        "--timeout-keep-alive", "30", "--timeout-graceful-shutdown", "4",
+    ]  # fmt: skip
 
 
-class Process:
-    """A child in a session (and process group) of its own, with its output in a log file.
-
-    Its own session keeps a terminal's Ctrl-C away from it, so the bench decides when and how it
-    stops; its own group lets the bench kill whatever it forked (granian and hypercorn workers)
-    by the group id, which is the id of the process the bench started.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        command: Sequence[str],
-        *,
-        env: Mapping[str, str],
-        cwd: Path,
-        log_path: Path,
-        stdin: int | None = subprocess.DEVNULL,
-        stdout_pipe: bool = False,
-    ) -> None:
-        self.name = name
-        self.log_path = log_path
-        self._log: IO[bytes] = log_path.open("ab")
-        try:
-            self.popen = subprocess.Popen(
-                list(command),
-                env=dict(env),
-                cwd=cwd,
-                stdin=stdin,
-                stdout=subprocess.PIPE if stdout_pipe else self._log,
-                stderr=self._log,
-                start_new_session=True,
-            )
-        except BaseException:
-            self._log.close()
-            raise
-        self.pid = self.popen.pid
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def exited(self) -> bool:
-        return self.popen.poll() is not None
-
-    def log_tail(self, lines: int = 25) -> str:
-        with contextlib.suppress(OSError):
-            text = self.log_path.read_text(errors="replace")
-            return "\n".join(text.splitlines()[-lines:])
-        return ""
-
-    def stop(self, grace_s: float = 8.0) -> float:
-        """SIGTERM, then SIGKILL to the whole group after `grace_s`. Returns ms until the main
-        process exited. Safe to call more than once."""
-        started = time.perf_counter()
-        if self.popen.stdin is not None and self.popen.poll() is None:
-            # A child reading its stdin (the mongoeco helper) stops cleanly at EOF.
-            with contextlib.suppress(OSError):
-                self.popen.stdin.close()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=min(grace_s, 3.0))
-        if self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=grace_s)
-            except subprocess.TimeoutExpired:
-                self._kill_group()
-                self.popen.wait(timeout=5)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        self._kill_group()  # workers a killed master left behind
-        if self.popen.stdout is not None:
-            with contextlib.suppress(OSError):
-                self.popen.stdout.close()
-        self._log.close()
-        return elapsed_ms
-
-    def _kill_group(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
+def spawn(
+    name: str, command: Sequence[str], *, env: Mapping[str, str], log_path: Path, port: int = 0
+) -> tuple[ServerProcess, float]:
+    """Start a server process: (the process, `time.perf_counter()` just before the spawn)."""
+    started = time.perf_counter()
+    return ServerProcess(command, env=env, port=port, log_path=log_path, name=name), started
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +72,7 @@ class StartFailed(RuntimeError):
 
 
 def wait_first_ok(
-    process: Process,
+    process: ServerProcess,
     port: int,
     path: str,
     started: float,
@@ -161,7 +90,7 @@ def wait_first_ok(
     while not deadline.expired:
         if process.exited:
             tail = " | ".join(process.log_tail(3).splitlines())
-            raise StartFailed(f"{process.name} exited with {process.popen.returncode}: {tail}")
+            raise StartFailed(f"{process.name} exited with {process.process.returncode}: {tail}")
         try:
             with socket.create_connection((LOOPBACK, port), timeout=deadline.bound(1.0)) as sock:
                 if accept_ms is None:
@@ -276,54 +205,17 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
-def _kib_fields(path: Path, names: tuple[str, ...]) -> dict[str, int]:
-    values: dict[str, int] = {}
-    with contextlib.suppress(OSError):
-        for line in path.read_text().splitlines():
-            key, _, rest = line.partition(":")
-            if key in names:
-                values[key] = int(rest.split()[0])
-    return values
-
-
 def memory(root: int) -> Memory:
     rss = hwm = pss = count = 0
     for pid in process_tree(root):
-        status = _kib_fields(Path(f"/proc/{pid}/status"), ("VmRSS", "VmHWM"))
+        status = proc_fields(Path(f"/proc/{pid}/status"), ("VmRSS", "VmHWM"))
         if not status:
             continue
         count += 1
         rss += status.get("VmRSS", 0)
         hwm += status.get("VmHWM", 0)
-        pss += _kib_fields(Path(f"/proc/{pid}/smaps_rollup"), ("Pss",)).get("Pss", 0)
+        pss += proc_fields(Path(f"/proc/{pid}/smaps_rollup"), ("Pss",)).get("Pss", 0)
     return Memory(rss, hwm, pss, count)
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    status: int
-    body: bytes
-
-    def json(self) -> object:
-        return json.loads(self.body)
-
-
-def http_call(
-    port: int,
-    method: str,
-    path: str,
-    *,
-    body: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    timeout_s: float = 10.0,
-) -> Reply:
-    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout_s)
-    try:
-        connection.request(method, path, body=body, headers=dict(headers or {}))
-        response = connection.getresponse()
-        return Reply(response.status, response.read())
-    finally:
-        connection.close()
 
 
 def socketio_check(port: int, timeout_s: float = 5.0) -> str:
@@ -378,7 +270,7 @@ def progress(message: str) -> None:
 
 def status_kib(pid: int, names: tuple[str, ...] = ("VmRSS", "VmHWM")) -> dict[str, int]:
     """Fields of /proc/PID/status in KiB (empty once the process is gone)."""
-    return _kib_fields(Path(f"/proc/{pid}/status"), names)
+    return proc_fields(Path(f"/proc/{pid}/status"), names)
 
 
 def reset_peak_rss(pid: int) -> bool:

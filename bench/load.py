@@ -37,15 +37,8 @@ import httpx
 from adapters.jwt.access_tokens import JwtAccessTokenCodec
 from bench.harness import fmt, git_revision, markdown_table, progress
 from bench.wrk import WrkResult, run_wrk
-from tests.support.faults import (
-    SECRETS,
-    OwnMongo,
-    OwnRedis,
-    Server,
-    app_env,
-    own_services,
-    start_server,
-)
+from tests.support.processes import ServerProcess, start_server
+from tests.support.provision import SECRETS, MongoecoServer, RedisServer, app_env, start_services
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "bench" / "load.lua"
@@ -136,7 +129,7 @@ def mint_tokens(path: Path, users: int) -> None:
 
 
 def wrk(
-    server: Server, path: str, seconds: float, connections: int, tokens: Path | None,
+    server: ServerProcess, path: str, seconds: float, connections: int, tokens: Path | None,
     *, delay_ms: float = 0.0,
 ) -> WrkResult:  # fmt: skip
     env = {
@@ -148,7 +141,7 @@ def wrk(
 
 
 def probed(
-    server: Server, path: str, seconds: float, connections: int, tokens: Path | None,
+    server: ServerProcess, path: str, seconds: float, connections: int, tokens: Path | None,
     *, delay_ms: float = 0.0,
 ) -> tuple[WrkResult, Probe]:  # fmt: skip
     with Prober(f"{server.url}{path}", tokens) as prober:
@@ -156,7 +149,7 @@ def probed(
     return result, prober.result()
 
 
-def calibrate(server: Server, path: str, target: float, tokens: Path | None) -> float:
+def calibrate(server: ServerProcess, path: str, target: float, tokens: Path | None) -> float:
     """The per-connection pause that makes 16 connections send `target` requests a second
     (wrk's delay() is coarse and the cycle includes the answer's latency): two short rounds."""
     delay = PEAK_CONNECTIONS * 1000 / target
@@ -172,10 +165,10 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Row]:
     mint_tokens(tokens, args.users)
     endpoints = [("GET /health", "/health", None), ("GET /api/v1/files", "/api/v1/files", tokens)]
     peaks: dict[str, float] = {}
-    with own_services(OwnRedis, OwnMongo, workdir=workdir) as [redis, mongo]:
+    with start_services(RedisServer, MongoecoServer, workdir=workdir) as [redis, mongo]:
         for limit in (str(args.limit), "0"):
             env = app_env(redis=redis, mongo=mongo, MAX_IN_FLIGHT_REQUESTS=limit)
-            server = start_server(env, workdir, f"load-limit{limit}")
+            server = start_server(env, log_dir=workdir, name=f"load-limit{limit}")
             try:
                 deadline = time.monotonic() + 30
                 while httpx.get(f"{server.url}/health?deep=1", timeout=5).status_code != 200:
@@ -204,7 +197,7 @@ def run(args: argparse.Namespace, workdir: Path) -> list[Row]:
                     rss = server.rss_kib() / 1024
                     progress(f"  server RSS after {name}: {rss:.1f} MiB")
             finally:
-                server.terminate()
+                server.stop(20)
     return rows
 
 

@@ -49,24 +49,22 @@ from typing import Any
 
 from quart import Blueprint
 
-from bench.foundation import _uvicorn
 from bench.harness import (
-    LOOPBACK,
     Deadline,
-    Process,
     fmt,
-    free_port,
     git_revision,
-    http_call,
     markdown_table,
     memory,
     progress,
+    spawn,
     tree_cpu_ms,
+    uvicorn_command,
     wait_first_ok,
 )
 from bench.services import bench_env
 from bench.wrk import WrkResult, run_wrk
 from tests.support.capture import CaptureServer, refusing_url
+from tests.support.processes import LOOPBACK, free_port, http_call
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -181,8 +179,10 @@ def run_scenario(
         "PORT": str(port),
         **_sink_env(scenario, capture, hanging),
     }
-    started = time.perf_counter()
-    with Process(scenario, _uvicorn(FACTORY, port), env=env, cwd=ROOT, log_path=log_path) as proc:
+    proc, started = spawn(
+        scenario, uvicorn_command(FACTORY, port), env=env, log_path=log_path, port=port
+    )
+    with proc:
         wait_first_ok(proc, port, "/health", started, Deadline(60))
         time.sleep(1.5)  # the warm-up loads the Logtail SDK 1 s after start
         http_call(port, "GET", "/api/v1/obs/boom")  # the first error loads pyrollbar
@@ -411,8 +411,8 @@ def _budget(sizes: Sizes, runs: dict[str, list[Run]]) -> list[str]:
         f"stops) and at most {ERROR_BUDGET_PER_DAY} a day: **{ERROR_BUDGET_PER_DAY} reported "
         f"errors a day**, {ERROR_BUDGET_PER_DAY * 31:,} in a 31-day month "
         f"(< {ROLLBAR_EVENTS_PER_MONTH:,}); occurrences beyond that are counted on the next "
-        "report and always on stdout. Measured: 1,000 identical errors -> 1 item "
-        "(tests/api/test_observability.py); the mixed load above sent "
+        "report and always on stdout. 1,000 identical errors make 1 item "
+        "(held by tests/api/test_observability.py); the mixed load above sent "
         f"{_items(runs)} item(s) for thousands of 500s.",
     ]
 

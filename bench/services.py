@@ -1,30 +1,34 @@
-"""The real-looking services behind FlowHub's production shape, all on loopback:
-redis-server, mongoeco's MongoDB wire server (tests/support/mongoeco_server.py, in a process of
-its own) and moto's S3/SES server (a thread of this process); the environment a benchmarked
-server gets; what Redis counted (INFO, MONITOR) and what moto's SES accepted."""
+"""FlowHub's production shape on loopback: the services (tests/support/provision.py's
+redis-server, mongoeco and moto, provisioned as production's are), the environment a benchmarked
+server gets, and what Redis counted (INFO commandstats, MONITOR)."""
 
 from __future__ import annotations
 
 import contextlib
-import logging
+import functools
 import os
 import secrets
-import selectors
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
-from bench.harness import LOOPBACK, Deadline, Process, free_port
+from tests.support.processes import LOOPBACK
+from tests.support.provision import (
+    MongoecoServer,
+    MotoServer,
+    RedisServer,
+    ServiceError,
+    read_resp_line,
+    resp_command,
+    start_services,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PYCACHE = ROOT / "bench" / "results" / ".pycache"
-MONGOECO_SERVER = ROOT / "tests" / "support" / "mongoeco_server.py"
 
 AWS_REGION = "ap-south-1"
 AWS_ACCESS_KEY_ID = "AKIAFLOWHUBBENCH0001"
@@ -41,10 +45,6 @@ FLOWHUB_VARS = frozenset({
     "HEALTH_CHECK_TIMEOUT_S", "ROLLBAR_ENDPOINT", "LOGTAIL_HOST", "ERROR_BUDGET_PER_DAY",
     "MESSAGE_RETENTION_DAYS", "ALLOWED_CONTENT_TYPES", "MAX_IN_FLIGHT_REQUESTS",
 })  # fmt: skip
-
-
-class ServiceError(RuntimeError):
-    pass
 
 
 def bench_env(pyc_cache: bool) -> dict[str, str]:
@@ -100,64 +100,23 @@ def production_env(services: Services) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def production_services(
-    env: Mapping[str, str], logs: Path, deadline: Deadline
-) -> Iterator[Services]:
-    """Start the three services (MongoDB first: its import is the slowest) and stop them all at
-    exit, whatever happens in between."""
-    with contextlib.ExitStack() as stack:
-        mongo = stack.enter_context(
-            Process(
-                "mongoeco",
-                [sys.executable, str(MONGOECO_SERVER), "--host", LOOPBACK, "--port", "0"],
-                env=env,
-                cwd=ROOT,
-                log_path=logs / "mongoeco.log",
-                stdin=subprocess.PIPE,  # the server also stops when this pipe closes
-                stdout_pipe=True,
-            )
-        )
-        redis_port = free_port()
-        redis_command = [
-            "redis-server", "--port", str(redis_port), "--bind", LOOPBACK,
-            "--save", "", "--appendonly", "no",
-        ]  # fmt: skip
-        redis = stack.enter_context(
-            Process(
-                "redis-server",
-                redis_command,
-                env=env,
-                cwd=ROOT,
-                log_path=logs / "redis.log",
-            )
-        )
-        aws_endpoint_url = stack.enter_context(_moto_server())
-        _provision_aws(aws_endpoint_url)
-        _wait_redis(redis, redis_port, deadline)
-        mongodb_uri = _read_first_line(mongo, deadline)
-        if not mongodb_uri.startswith("mongodb://"):
-            raise ServiceError(f"mongoeco printed {mongodb_uri!r}, not a mongodb:// URI")
+def production_services(env: Mapping[str, str], logs: Path) -> Iterator[Services]:
+    """Start the three services, provisioned as production's are, and stop them all at exit,
+    whatever happens in between."""
+    kinds = (
+        functools.partial(MongoecoServer, env=env),
+        functools.partial(RedisServer, env=env),
+        functools.partial(MotoServer, env=env, bucket=None),
+    )
+    with start_services(*kinds, workdir=logs) as (mongo, redis, moto):
+        _provision_aws(moto.url)
         yield Services(
-            mongodb_uri,
-            f"redis://{LOOPBACK}:{redis_port}/0",
-            aws_endpoint_url,
-            redis_port,
+            mongo.url,
+            redis.url,
+            moto.url,
+            redis.port,
             {"mongoeco": mongo.pid, "redis-server": redis.pid},
         )
-
-
-@contextlib.contextmanager
-def _moto_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request on stderr
-    server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 def _provision_aws(endpoint_url: str) -> None:
@@ -176,83 +135,7 @@ def _provision_aws(endpoint_url: str) -> None:
     boto3.client("ses", **options).verify_email_identity(EmailAddress=FROM_EMAIL)
 
 
-def _wait_redis(process: Process, port: int, deadline: Deadline) -> None:
-    limit = Deadline(deadline.bound(15.0))
-    while not limit.expired:
-        if process.exited:
-            raise ServiceError(f"redis-server exited:\n{process.log_tail()}")
-        with (
-            contextlib.suppress(OSError),
-            socket.create_connection((LOOPBACK, port), timeout=1.0) as sock,
-        ):
-            sock.sendall(b"PING\r\n")
-            if sock.recv(64).startswith(b"+PONG"):
-                return
-        time.sleep(0.02)
-    raise ServiceError("redis-server did not answer PING in time")
-
-
-def _read_first_line(process: Process, deadline: Deadline) -> str:
-    stdout = process.popen.stdout
-    if stdout is None:
-        raise ServiceError(f"{process.name}: no stdout pipe")
-    limit = Deadline(deadline.bound(30.0))
-    line = b""
-    with selectors.DefaultSelector() as selector:
-        selector.register(stdout, selectors.EVENT_READ)
-        while not line.endswith(b"\n"):
-            if limit.expired or not selector.select(timeout=limit.remaining()):
-                raise ServiceError(f"{process.name} printed no address in time")
-            chunk = os.read(stdout.fileno(), 256)
-            if not chunk:
-                raise ServiceError(f"{process.name} exited:\n{process.log_tail()}")
-            line += chunk
-    return line.decode().strip()
-
-
 # --- what the services saw ----------------------------------------------------------------------
-
-
-def _resp_command(*args: str) -> bytes:
-    parts = [f"*{len(args)}\r\n".encode()]
-    for arg in args:
-        data = arg.encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(parts)
-
-
-def _read_line(sock: socket.socket, buffer: bytearray) -> bytes:
-    while b"\r\n" not in buffer:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ServiceError("redis closed the connection")
-        buffer += chunk
-    line, _, rest = bytes(buffer).partition(b"\r\n")
-    buffer[:] = rest
-    return line
-
-
-def redis_info(port: int, *sections: str) -> dict[str, str]:
-    """`INFO <sections>` of the redis-server on `port`, as `field: value` (one call, so it adds
-    exactly one `info` to the server's counters)."""
-    with socket.create_connection((LOOPBACK, port), timeout=5.0) as sock:
-        sock.sendall(_resp_command("INFO", *sections))
-        buffer = bytearray()
-        header = _read_line(sock, buffer)
-        if not header.startswith(b"$"):
-            raise ServiceError(f"INFO answered {header[:80]!r}")
-        size = int(header[1:])
-        while len(buffer) < size:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise ServiceError("redis closed the connection during INFO")
-            buffer += chunk
-    info: dict[str, str] = {}
-    for line in bytes(buffer[:size]).decode().splitlines():
-        key, sep, value = line.partition(":")
-        if sep and not line.startswith("#"):
-            info[key] = value
-    return info
 
 
 def command_calls(info: Mapping[str, str]) -> dict[str, int]:
@@ -275,8 +158,8 @@ class RedisMonitor:
         self.counts: dict[tuple[str, str], int] = {}
         self._sock = socket.create_connection((LOOPBACK, port), timeout=5.0)
         self._buffer = bytearray()
-        self._sock.sendall(_resp_command("MONITOR"))
-        if _read_line(self._sock, self._buffer) != b"+OK":
+        self._sock.sendall(resp_command("MONITOR"))
+        if read_resp_line(self._sock, self._buffer) != b"+OK":
             self._sock.close()
             raise ServiceError("redis refused MONITOR")
         self._sock.settimeout(0.2)
@@ -302,7 +185,7 @@ class RedisMonitor:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                line = _read_line(self._sock, self._buffer)
+                line = read_resp_line(self._sock, self._buffer)
             except (TimeoutError, OSError, ServiceError):
                 continue
             self._count(line.decode(errors="replace"))
@@ -315,13 +198,3 @@ class RedisMonitor:
         source = "lua" if line[:source_end].endswith(" lua") else "client"
         command = line[source_end + 2 :].split(" ", 1)[0].strip('"').lower()
         self.counts[source, command] = self.counts.get((source, command), 0) + 1
-
-
-def moto_sent_messages(endpoint_url: str) -> list[dict[str, Any]]:
-    """Every message moto's SES accepted, from its state dump (as tests/support/moto.py)."""
-    import httpx
-
-    response = httpx.get(f"{endpoint_url}/moto-api/data.json", timeout=10.0)
-    response.raise_for_status()
-    messages: list[dict[str, Any]] = response.json().get("ses", {}).get("Message", [])
-    return messages

@@ -38,9 +38,10 @@ import httpx
 import socketio
 
 from bench.harness import git_revision, markdown_table, progress
-from bench.services import command_calls, redis_info
+from bench.services import command_calls
 from tests.api.realtime_client import Account, sign_up
-from tests.support.faults import OwnMongo, OwnRedis, Server, app_env, own_services, served
+from tests.support.processes import ServerProcess, served
+from tests.support.provision import MongoecoServer, RedisServer, app_env, redis_info, start_services
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -83,7 +84,7 @@ class Client:
 @dataclass
 class Soak:
     args: argparse.Namespace
-    servers: list[Server]
+    servers: list[ServerProcess]
     clients: list[Client] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     rss: dict[int, list[tuple[float, int]]] = field(default_factory=lambda: defaultdict(list))
@@ -205,7 +206,7 @@ def slope_mib_per_10min(samples: Sequence[tuple[float, int]]) -> float:
     return statistics.linear_regression(xs, ys).slope * 600
 
 
-async def history(server: Server, client: Client) -> list[dict[str, Any]]:
+async def history(server: ServerProcess, client: Client) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     after = 0
     async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
@@ -327,7 +328,7 @@ async def verify(soak: Soak) -> Verdict:
 
 async def soak_run(args: argparse.Namespace, workdir: Path) -> tuple[list[str], bool]:
     with (
-        own_services(OwnRedis, OwnMongo, workdir=workdir) as [redis, mongo],
+        start_services(RedisServer, MongoecoServer, workdir=workdir) as [redis, mongo],
         served(app_env(redis=redis, mongo=mongo), workdir, count=2) as servers,
     ):
         soak = Soak(args, servers)
@@ -410,6 +411,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--slack", type=float, default=5.0, help="delivery allowance, seconds")
     parser.add_argument("--warm-up", type=float, default=0.2, help="share of the run ignored")
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where the report goes")
     return parser.parse_args(argv)
 
 
@@ -420,8 +422,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = "\n".join(lines) + "\n"
     print(report)
     with contextlib.suppress(OSError):
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"soak-{datetime.now(UTC):%Y%m%d-%H%M%S}.md").write_text(report)
+        args.results.mkdir(parents=True, exist_ok=True)
+        (args.results / f"soak-{datetime.now(UTC):%Y%m%d-%H%M%S}.md").write_text(report)
     return 0 if ok else 1
 
 

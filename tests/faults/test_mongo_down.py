@@ -14,19 +14,9 @@ import httpx
 import pytest
 
 from tests.api.realtime_client import Account, call, sign_up
-from tests.support.faults import (
-    OwnMongo,
-    OwnRedis,
-    Request,
-    Server,
-    Traffic,
-    app_env,
-    drive,
-    is_contract_error,
-    own_services,
-    served,
-    wait_deep_health,
-)
+from tests.support.faults import Request, Traffic, drive, is_contract_error, wait_deep_health
+from tests.support.processes import ServerProcess, served
+from tests.support.provision import MongoecoServer, RedisServer, app_env, start_services
 
 pytestmark = [pytest.mark.faults]
 
@@ -54,7 +44,7 @@ def mongo_traffic(account: Account, room_id: str) -> list[tuple[str, Request]]:
     ]
 
 
-async def until_ok(server: Server, account: Account, since: float) -> float | None:
+async def until_ok(server: ServerProcess, account: Account, since: float) -> float | None:
     """Seconds after `since` until GET /files answered 200 again; None if not within 60 s."""
     async with httpx.AsyncClient(base_url=server.url, timeout=CLIENT_TIMEOUT_S) as http:
         headers = {"Authorization": f"Bearer {account.token}"}
@@ -72,7 +62,7 @@ async def outage(
     fault: str, hang_s: float, workers: int, tmp_path: Path
 ) -> tuple[list[str], list[int], float | None]:
     with (
-        own_services(OwnRedis, OwnMongo, workdir=tmp_path) as [redis, mongo],
+        start_services(RedisServer, MongoecoServer, workdir=tmp_path) as [redis, mongo],
         served(app_env(redis=redis, mongo=mongo), tmp_path) as [server],
     ):
         await wait_deep_health(server)

@@ -15,18 +15,15 @@ import pytest
 
 from tests.api.realtime_client import PASSWORD, Account, Socket, call, connect, sign_up
 from tests.support.faults import (
-    OwnRedis,
     Request,
-    Server,
     Traffic,
-    app_env,
     drive,
     history,
     is_contract_error,
-    own_services,
-    served,
     wait_deep_health,
 )
+from tests.support.processes import ServerProcess, served
+from tests.support.provision import RedisServer, app_env, start_services
 from tests.support.services import with_database
 
 pytestmark = [pytest.mark.faults]
@@ -62,7 +59,14 @@ async def fan_out_works(sender_url: str, sender: Account, room_id: str, on: Sock
 
 
 async def recovery(
-    a: Server, b: Server, bob: Account, room_id: str, on_a: Socket, *, email: str, up_at: float
+    a: ServerProcess,
+    b: ServerProcess,
+    bob: Account,
+    room_id: str,
+    on_a: Socket,
+    *,
+    email: str,
+    up_at: float,
 ) -> dict[str, float]:
     """Seconds from Redis' return until deep health (both instances), a password login and
     fan-out (B to a socket on A) worked again; what never did within 60 s is missing."""
@@ -95,7 +99,7 @@ async def test_with_redis_down_reads_and_chat_go_on_auth_fails_closed_and_all_re
 ) -> None:
     mongo = with_database(mongodb_uri, mongo_db_name)
     with (
-        own_services(OwnRedis, workdir=tmp_path) as [redis],
+        start_services(RedisServer, workdir=tmp_path) as [redis],
         served(app_env(redis=redis, mongo=mongo), tmp_path, count=2) as (a, b),
     ):
         for server in (a, b):

@@ -16,18 +16,9 @@ import pytest
 import socketio
 
 from tests.api.realtime_client import Account, call, connect, sign_up
-from tests.support.faults import (
-    OwnMongo,
-    OwnRedis,
-    Request,
-    Traffic,
-    app_env,
-    drive,
-    history,
-    own_services,
-    start_server,
-    wait_deep_health,
-)
+from tests.support.faults import Request, Traffic, drive, history, wait_deep_health
+from tests.support.processes import start_server
+from tests.support.provision import MongoecoServer, RedisServer, app_env, start_services
 
 pytestmark = [pytest.mark.faults]
 
@@ -79,9 +70,9 @@ async def socket_sender(
 async def test_sigterm_under_load_answers_what_it_accepted_and_loses_no_acked_message(
     tmp_path: Path,
 ) -> None:
-    with own_services(OwnRedis, OwnMongo, workdir=tmp_path) as [redis, mongo]:
+    with start_services(RedisServer, MongoecoServer, workdir=tmp_path) as [redis, mongo]:
         env = app_env(redis=redis, mongo=mongo, SHUTDOWN_TIMEOUT_S="4")
-        server = start_server(env, tmp_path, "doomed")
+        server = start_server(env, log_dir=tmp_path, name="doomed")
         try:
             await wait_deep_health(server)
             users = [await sign_up(server.url, f"w{n}@example.com") for n in range(WRITERS)]
@@ -127,7 +118,7 @@ async def test_sigterm_under_load_answers_what_it_accepted_and_loses_no_acked_me
             stop.set()
             await driving
         finally:
-            server.terminate()
+            server.stop(20)
 
         # A request sent in the last moments before the signal may not have reached the
         # server yet: `settled` is what was sent at least 0.1 s before it. Requests sent later
@@ -150,7 +141,7 @@ async def test_sigterm_under_load_answers_what_it_accepted_and_loses_no_acked_me
         assert any(o.label == "slow" for o in in_flight), "no slow request was in flight"
         assert all(o.status in (200, 201) for o in in_flight), Traffic.statuses(in_flight)
 
-        reader = start_server(env, tmp_path, "reader")
+        reader = start_server(env, log_dir=tmp_path, name="reader")
         try:
             for user, room_id in zip(users, rooms, strict=True):
                 seqs = [int(m["seq"]) for m in await history(reader.url, user, room_id)]
@@ -158,4 +149,4 @@ async def test_sigterm_under_load_answers_what_it_accepted_and_loses_no_acked_me
                 mine = {seq for room, seq in acked if room == room_id}
                 assert mine <= set(seqs), f"acknowledged but missing: {mine - set(seqs)}"
         finally:
-            reader.terminate()
+            reader.stop(20)

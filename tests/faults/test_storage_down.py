@@ -13,15 +13,9 @@ import httpx
 import pytest
 
 from tests.api.realtime_client import Account, sign_up
-from tests.support.faults import (
-    OwnMoto,
-    OwnRedis,
-    app_env,
-    is_contract_error,
-    own_services,
-    served,
-    wait_deep_health,
-)
+from tests.support.faults import is_contract_error, wait_deep_health
+from tests.support.processes import served
+from tests.support.provision import MotoServer, RedisServer, app_env, start_services
 from tests.support.services import with_database
 
 pytestmark = [pytest.mark.faults]
@@ -72,7 +66,7 @@ async def test_uploads_fail_with_503_and_leave_no_record_and_downloads_recover(
 ) -> None:
     mongo = with_database(mongodb_uri, mongo_db_name)
     with (
-        own_services(OwnRedis, OwnMoto, workdir=tmp_path) as [redis, moto],
+        start_services(RedisServer, MotoServer, workdir=tmp_path) as [redis, moto],
         served(app_env(redis=redis, mongo=mongo, moto=moto), tmp_path) as [server],
     ):
         await wait_deep_health(server)

@@ -1,8 +1,9 @@
 """Run mongoeco's MongoDB wire-protocol server in a process of its own.
 
-Started by ``tests.support.services`` when neither ``TEST_MONGODB_URI`` nor a Docker engine
-is available. It binds a loopback port, prints the ``mongodb://`` URI on one line of stdout
-and serves until its stdin closes (the test session ended or died) or it gets SIGTERM/SIGINT.
+Started by ``tests.support.provision`` (for the test session when neither ``TEST_MONGODB_URI``
+nor a Docker engine is available, for the fault tests and for the benchmarks). It binds a
+loopback port, prints the ``mongodb://`` URI on one line of stdout and serves until its stdin
+closes (its parent ended or died) or it gets SIGTERM/SIGINT.
 
 The server lives in its own process on purpose: when motor is the client and the wire server
 shares its event loop or thread, motor's synchronous ``close()`` blocks for ~20 s.

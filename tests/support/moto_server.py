@@ -1,5 +1,6 @@
-"""Run moto's S3/SES server in a process of its own, so that a fault test can stop it, pause it
-with SIGSTOP or restart it on the same port (moto in the test's own process cannot be paused).
+"""Run moto's S3/SES server in a process of its own (started by ``tests.support.provision``), so
+that a fault test can stop it, pause it with SIGSTOP or restart it on the same port, which moto
+in the test's own process cannot be.
 
 It binds 127.0.0.1:<port>, prints its URL on one line of stdout and serves until its stdin
 closes or it gets SIGTERM/SIGINT. moto keeps its state in memory: a restart starts empty.

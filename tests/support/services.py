@@ -14,13 +14,15 @@ redis      ``TEST_REDIS_URL``          testcontainers redis:7  ``redis-server`` 
                                                                port (no persistence)
 mongodb    ``TEST_MONGODB_URI``        testcontainers mongo:7  mongoeco's wire server in its own
                                                                process (``mongoeco_server.py``)
-s3/ses     ``TEST_AWS_ENDPOINT_URL``   (not used)              moto's ThreadedMotoServer on
-                                                               127.0.0.1
+s3/ses     ``TEST_AWS_ENDPOINT_URL``   (not used)              moto's server in its own process
+                                                               (``moto_server.py``)
 =========  ==========================  ======================  ==================================
 
-If a container fails to start, the local process is tried next. A URL from the environment is
-never second-guessed: when it does not answer, the tests that need it fail. Nothing is ever
-skipped: a missing service fails its tests with a message saying how to provide one.
+The local processes are the ones the fault tests and the benchmarks start too
+(``tests/support/provision.py``). If a container fails to start, the local process is tried
+next. A URL from the environment is never second-guessed: when it does not answer, the tests
+that need it fail. Nothing is ever skipped: a missing service fails its tests with a message
+saying how to provide one.
 
 Fixtures
     ``redis_url``, ``mongodb_uri``, ``aws_endpoint_url`` (session): the service's URL.
@@ -38,20 +40,17 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import logging
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from uuid import uuid4
 
@@ -347,13 +346,10 @@ class Served:
 
 type Starter = Callable[[ServicePlan], contextlib.AbstractContextManager[Served]]
 
-_STARTUP_TIMEOUT = 30.0
 
-
-def _provide(
-    config: pytest.Config, spec: ServiceSpec, starters: Mapping[Source, Starter]
-) -> Iterator[str]:
+def _provide(config: pytest.Config, spec: ServiceSpec) -> Iterator[str]:
     """Serve ``spec`` from the first candidate that starts; fail loudly if none does."""
+    starters = _STARTERS[spec.key]
     registry = _registry(config)
     plan = registry.plan(spec)
     if not plan.candidates:
@@ -388,32 +384,6 @@ def _provide(
         + f"\n{spec.unavailable_message()}",
         pytrace=False,
     )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stop_process(
-    process: subprocess.Popen[bytes], grace: float = 5.0, *, terminate: bool = True
-) -> None:
-    """Wait for ``process`` to exit (after SIGTERM unless told it is already stopping)."""
-    if process.poll() is None:
-        if terminate:
-            process.terminate()
-        try:
-            process.wait(grace)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _tail(log: IO[bytes], limit: int = 2000) -> str:
-    log.flush()
-    log.seek(0)
-    return log.read().decode(errors="replace")[-limit:].strip()
 
 
 @contextlib.contextmanager
@@ -473,114 +443,6 @@ def _redis_container(plan: ServicePlan) -> Iterator[Served]:
         yield Served(url, f"testcontainers {plan.spec.image} [redis {version}] on {host}:{port}")
 
 
-def _redis_ping_raw(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-class _PortTaken(OSError):
-    """The free port was taken before redis-server could bind it."""
-
-
-# Runs beside a server that cannot watch its parent itself (redis-server). It blocks on its
-# stdin, which only this session holds open, and SIGTERMs the server at EOF: at teardown, and
-# also when the session dies without one (SIGKILL, a CI timeout), so no server is orphaned.
-_WATCHDOG = """\
-import os, signal, sys
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-sys.stdin.buffer.read()
-try:
-    os.kill(int(sys.argv[1]), signal.SIGTERM)
-except ProcessLookupError:
-    pass
-"""
-
-
-@contextlib.contextmanager
-def _watched(process: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[bytes]]:
-    """Stop ``process`` on exit, and even if this interpreter dies before it can."""
-    watchdog = subprocess.Popen(
-        [sys.executable, "-I", "-S", "-c", _WATCHDOG, str(process.pid)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield process
-    finally:
-        # The watchdog signals the process while it is still our unreaped child (we wait for
-        # it only afterwards), so its pid cannot have been reused by then.
-        assert watchdog.stdin is not None
-        with contextlib.suppress(OSError):
-            watchdog.stdin.close()
-        _stop_process(watchdog, terminate=False)
-        _stop_process(process, terminate=watchdog.returncode != 0)
-
-
-def _redis_server_argv(binary: str, port: int, workdir: str) -> list[str]:
-    options = {
-        "--port": str(port),
-        "--bind": "127.0.0.1",  # loopback only
-        "--save": "",  # no RDB snapshots
-        "--appendonly": "no",
-        "--dir": workdir,
-        "--daemonize": "no",
-    }
-    return [binary, *(part for option in options.items() for part in option)]
-
-
-def _wait_for_redis(process: subprocess.Popen[bytes], port: int, log: IO[bytes]) -> None:
-    """Return once ``process`` answers PING on ``port``; raise if it exits or hangs."""
-    deadline = time.monotonic() + _STARTUP_TIMEOUT
-    while not _redis_ping_raw(port):
-        if process.poll() is not None:
-            output = _tail(log)
-            if "Address already in use" in output:
-                raise _PortTaken(output)
-            raise RuntimeError(f"redis-server exited {process.returncode}: {output}")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"redis-server did not answer PING: {_tail(log)}")
-        time.sleep(0.01)
-    # Whatever answered must be the process we started, not one that took the port first.
-    if _redis_info(f"redis://127.0.0.1:{port}/0").get("process_id") != process.pid:
-        raise _PortTaken(f"another server answers on 127.0.0.1:{port}")
-
-
-@contextlib.contextmanager
-def _redis_local(plan: ServicePlan) -> Iterator[Served]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise FileNotFoundError("redis-server is not on PATH")
-    with (
-        tempfile.TemporaryDirectory(prefix="flowhub-test-redis-") as workdir,
-        # Append mode: the child always writes at the end, whatever offset we read from.
-        tempfile.TemporaryFile(mode="a+b") as log,
-    ):
-        for _attempt in range(3):  # another process may take the free port before we bind it
-            port = _free_port()
-            log.truncate(0)
-            process = subprocess.Popen(
-                _redis_server_argv(binary, port, workdir),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            with _watched(process):
-                try:
-                    _wait_for_redis(process, port, log)
-                except _PortTaken:
-                    continue
-                url = f"redis://127.0.0.1:{port}/0"
-                version = _redis_info(url).get("redis_version", "?")
-                yield Served(url, f"redis-server {version} on 127.0.0.1:{port}")
-                return
-        raise RuntimeError(f"redis-server found no free port: {_tail(log)}")
-
-
 # MongoDB -------------------------------------------------------------------------------------
 
 
@@ -625,58 +487,6 @@ def _mongo_container(plan: ServicePlan) -> Iterator[Served]:
         yield Served(uri, f"testcontainers {plan.spec.image} [{version}] at {redact_url(uri)}")
 
 
-def _read_line(stream: IO[bytes], timeout: float) -> bytes | None:
-    """The first line of ``stream``; None when none came within ``timeout`` seconds."""
-    lines: list[bytes] = []
-    reader = threading.Thread(
-        target=lambda: lines.append(stream.readline()), name="mongoeco-uri", daemon=True
-    )
-    reader.start()
-    reader.join(timeout)
-    return lines[0] if lines else None
-
-
-@contextlib.contextmanager
-def _mongo_local(plan: ServicePlan) -> Iterator[Served]:
-    from importlib.metadata import version as package_version
-
-    script = Path(__file__).with_name("mongoeco_server.py")
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            [sys.executable, str(script), "--host", "127.0.0.1", "--port", "0"],
-            stdin=subprocess.PIPE,  # closing it stops the server; so does our death
-            stdout=subprocess.PIPE,
-            stderr=log,
-        )
-        assert process.stdin is not None
-        assert process.stdout is not None
-        try:
-            import pymongo  # noqa: F401 - warm the import while the child imports mongoeco
-
-            line = _read_line(process.stdout, _STARTUP_TIMEOUT)
-            if line is None:
-                raise TimeoutError(f"mongoeco printed no URI within {_STARTUP_TIMEOUT:.0f} s")
-            uri = line.decode().strip()
-            if not uri.startswith("mongodb://"):
-                process.wait(5)
-                raise RuntimeError(f"mongoeco server exited {process.returncode}: {_tail(log)}")
-            _mongo_version(uri)
-            address = urlsplit(uri).netloc
-            yield Served(
-                uri,
-                f"mongoeco {package_version('mongoeco')} wire server (pid {process.pid}) "
-                f"on {address}",
-            )
-        finally:
-            with contextlib.suppress(OSError):
-                process.stdin.close()  # the server's signal to stop
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                _stop_process(process)
-            process.stdout.close()
-
-
 # S3 / SES ------------------------------------------------------------------------------------
 
 
@@ -692,26 +502,50 @@ def _aws_from_env(plan: ServicePlan) -> Iterator[Served]:
     yield Served(plan.env_url, f"{AWS.env_var} {redact_url(plan.env_url)}")
 
 
+# The local processes ------------------------------------------------------------------------
+
+
 @contextlib.contextmanager
-def _aws_local(plan: ServicePlan) -> Iterator[Served]:
+def _local(plan: ServicePlan) -> Iterator[Served]:
+    """The service as a process of this session (tests/support/provision.py)."""
     from importlib.metadata import version as package_version
 
-    from moto.server import ThreadedMotoServer
+    from tests.support.provision import (
+        MongoecoServer,
+        MotoServer,
+        RedisServer,
+        Service,
+        redis_info,
+    )
 
-    werkzeug_log = logging.getLogger("werkzeug")  # one INFO line per request otherwise
-    previous_level = werkzeug_log.level
-    werkzeug_log.setLevel(logging.ERROR)
-    # ThreadedMotoServer binds 0.0.0.0 unless told otherwise.
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield Served(
-            f"http://{host}:{port}", f"moto {package_version('moto')} server on {host}:{port}"
-        )
-    finally:
-        server.stop()
-        werkzeug_log.setLevel(previous_level)
+    spec = plan.spec
+    with tempfile.TemporaryDirectory(prefix=f"flowhub-test-{spec.key}-") as workdir:
+        service: Service
+        if spec is REDIS:
+            with RedisServer(Path(workdir)) as service:
+                version = redis_info(service.port, "server").get("redis_version", "?")
+                yield Served(service.url, f"redis-server {version} on 127.0.0.1:{service.port}")
+        elif spec is MONGODB:
+            with MongoecoServer(Path(workdir), database="") as service:
+                _mongo_version(service.url)
+                yield Served(
+                    service.url,
+                    f"mongoeco {package_version('mongoeco')} wire server (pid {service.pid}) "
+                    f"on 127.0.0.1:{service.port}",
+                )
+        else:
+            with MotoServer(Path(workdir), bucket=None) as service:
+                moto = package_version("moto")
+                yield Served(service.url, f"moto {moto} server on 127.0.0.1:{service.port}")
+
+
+_STARTERS: dict[str, Mapping[Source, Starter]] = {
+    REDIS.key: {Source.ENV: _redis_from_env, Source.TESTCONTAINERS: _redis_container,
+                Source.LOCAL: _local},
+    MONGODB.key: {Source.ENV: _mongo_from_env, Source.TESTCONTAINERS: _mongo_container,
+                  Source.LOCAL: _local},
+    AWS.key: {Source.ENV: _aws_from_env, Source.LOCAL: _local},
+}  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -739,29 +573,19 @@ def pytest_terminal_summary(
 @pytest.fixture(scope="session")
 def redis_url(pytestconfig: pytest.Config) -> Iterator[str]:
     """A Redis URL for the session (env, testcontainers or a local redis-server)."""
-    yield from _provide(
-        pytestconfig,
-        REDIS,
-        {Source.ENV: _redis_from_env, Source.TESTCONTAINERS: _redis_container,
-         Source.LOCAL: _redis_local},
-    )  # fmt: skip
+    yield from _provide(pytestconfig, REDIS)
 
 
 @pytest.fixture(scope="session")
 def mongodb_uri(pytestconfig: pytest.Config) -> Iterator[str]:
     """A MongoDB URI for the session (env, testcontainers or a mongoeco wire server)."""
-    yield from _provide(
-        pytestconfig,
-        MONGODB,
-        {Source.ENV: _mongo_from_env, Source.TESTCONTAINERS: _mongo_container,
-         Source.LOCAL: _mongo_local},
-    )  # fmt: skip
+    yield from _provide(pytestconfig, MONGODB)
 
 
 @pytest.fixture(scope="session")
 def aws_endpoint_url(pytestconfig: pytest.Config) -> Iterator[str]:
     """An S3/SES endpoint URL for the session (env or a moto server on 127.0.0.1)."""
-    yield from _provide(pytestconfig, AWS, {Source.ENV: _aws_from_env, Source.LOCAL: _aws_local})
+    yield from _provide(pytestconfig, AWS)
 
 
 class AwsCredentials(TypedDict):
