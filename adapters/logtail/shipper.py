@@ -1,34 +1,43 @@
-"""Non-error logs (DEBUG when LOG_LEVEL=DEBUG, INFO, WARNING) to Logtail (Better Stack) through
-logtail-python; ERROR and above never go there (errors go to Rollbar and stdout).
+"""Non-error logs (DEBUG when LOG_LEVEL=DEBUG, INFO, WARNING) to Logtail (Better Stack); ERROR
+and above never go there (errors go to Rollbar and stdout).
 
-Nothing here may slow a request or the shutdown, whatever the endpoint does:
-- the handler on the root logger turns the record into a frame and appends it to a bounded
-  buffer (`buffer_capacity` records); a full buffer drops the record and counts it;
-- one daemon thread uploads the buffer in batches (once a second, or when it is half full)
-  through the SDK's uploader with a (connect, read) timeout, once: a failed batch is dropped and
-  counted (the SDK would retry it after 1, 10 and 60 s);
-- the SDK (requests, msgpack: ~150 ms of imports) loads after the server serves, off the event
-  loop; records logged before that wait in a bounded buffer;
-- the final flush at shutdown is bounded (`close(timeout_s)`), and the process never waits for
-  the uploading thread at exit.
+The standard library's queue logging, with every wait bounded:
+- a `QueueHandler` on the root logger turns each record into a lean frame (`dt`, `level`,
+  `logger`, `message` and the record's structured fields; Logtail's 3 GB a month counts bytes)
+  and puts it in a bounded queue (`buffer_capacity`); a full queue drops it and counts it;
+- a `QueueListener` thread (a daemon: the process never waits for it at exit) collects what is
+  queued into one batch and posts it with logtail-python's uploader (msgpack, a (connect, read)
+  timeout), once: a failed batch is dropped and counted. After each post it rests
+  `flush_interval_s` (less when the queue is half full), so a busy server costs one wake-up
+  and one POST per interval, not one per record;
+- the uploader (requests, msgpack: heavy imports) loads when the lifecycle opens the shipper
+  after the server serves, off the event loop; frames queued before that wait in the queue;
+- `close(timeout_s)` is the bounded final flush.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
+import contextlib
 import logging
+import queue
 import threading
 import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 from adapters.telemetry.context import ContextFilter
+from adapters.telemetry.json_logs import structured_fields, timestamp
+from adapters.telemetry.scrub import redact
 
-log = logging.getLogger("flowhub.telemetry.logtail")  # never shipped: see _ShippingHandler
+log = logging.getLogger("flowhub.telemetry.logtail")  # never shipped (see _Enqueue.filter)
 
 DEFAULT_HOST = "in.logs.betterstack.com"
+
+type Frame = dict[str, Any]
+type Upload = Callable[[list[Frame]], Any]
 
 
 @dataclass(slots=True)
@@ -37,12 +46,11 @@ class ShipperStats:
     sent_bytes: int = 0  # request bodies of those uploads (msgpack)
     batches: int = 0
     failed: int = 0  # records of batches that failed (refused, timed out, non-2xx)
-    dropped_full: int = 0  # the buffer was full (the endpoint slower than the logs)
-    dropped_early: int = 0  # the buffer before the SDK loaded was full
+    dropped_full: int = 0  # the queue was full (the endpoint slower than the logs)
 
     @property
     def dropped(self) -> int:
-        return self.failed + self.dropped_full + self.dropped_early
+        return self.failed + self.dropped_full
 
 
 class LogtailShipper:
@@ -55,16 +63,15 @@ class LogtailShipper:
         buffer_capacity: int = 2000,
         flush_interval_s: float = 1.0,
         send_timeout_s: tuple[float, float] = (1.0, 2.0),
-        early_capacity: int = 500,
+        batch_size: int = 1000,
     ) -> None:
         self._token = source_token
         self._host = host or DEFAULT_HOST
-        self._buffer_capacity = buffer_capacity
-        self._flush_interval_s = flush_interval_s
         self._send_timeout_s = send_timeout_s
         self.stats = ShipperStats()
-        self.handler = _ShippingHandler(self.stats, level, early_capacity)
-        self._sdk: Any = None
+        self._queue: queue.Queue[Frame | None] = queue.Queue(buffer_capacity)
+        self._listener = _BatchingListener(self, self._queue, flush_interval_s, batch_size)
+        self.handler = _Enqueue(self._queue, self._listener, self.stats, level)
         self._opening: asyncio.Task[None] | None = None
         self._last_warning = 0.0
         self._lock = threading.Lock()
@@ -75,7 +82,7 @@ class LogtailShipper:
 
     @property
     def opened(self) -> bool:
-        return self._sdk is not None
+        return self._listener.upload is not None
 
     def attach(self, logger: logging.Logger | None = None) -> None:
         """Ship what `logger` (the root logger) logs from now on."""
@@ -87,98 +94,174 @@ class LogtailShipper:
         (logger or logging.getLogger()).removeHandler(self.handler)
 
     async def open(self) -> None:
-        """Load the SDK off the event loop and start shipping (idempotent)."""
-        if self._sdk is not None:
-            return
+        """Load the uploader off the event loop and start shipping (idempotent)."""
         if self._opening is None:
             self._opening = asyncio.create_task(self._open(), name="open-logtail")
         await asyncio.shield(self._opening)
 
     async def _open(self) -> None:
-        module = await asyncio.to_thread(importlib.import_module, "adapters.logtail.handler")
-        sdk = module.BoundedLogtailHandler(
-            self._token,
-            self._host,
-            buffer_capacity=self._buffer_capacity,
-            flush_interval=self._flush_interval_s,
-            send_timeout=self._send_timeout_s,
-            on_sent=self._sent,
-            on_failed=self._failed,
+        self._listener.upload = await asyncio.to_thread(self._uploader)
+        self._listener.start()
+
+    def _uploader(self) -> Upload:
+        from logtail.uploader import Uploader
+
+        url = (
+            self._host
+            if self._host.startswith(("http://", "https://"))
+            else f"https://{self._host}"
         )
-        sdk.ensure_flush_thread_alive()
-        self._sdk = sdk
-        self.handler.set_target(sdk)
+        upload: Upload = Uploader(self._token, url, self._send_timeout_s)
+        return upload
 
     async def close(self, timeout_s: float) -> bool:
-        """Stop shipping; upload what is queued, at most `timeout_s`. True if all of it went."""
+        """Stop shipping; post what is queued, at most `timeout_s`. True if all of it went (or
+        was given up as failed)."""
         self.detach()
         if self._opening is not None and not self._opening.done():
             self._opening.cancel()
-        sdk = self._sdk
-        if sdk is None:
+        if not self.opened:
             return True
-        try:
-            drained = bool(
-                await asyncio.wait_for(asyncio.to_thread(sdk.drain, timeout_s), timeout_s + 0.5)
-            )
-        except TimeoutError:
-            drained = False
-        self.stats.dropped_full = int(sdk.dropcount)
-        sdk.close()
+        self._listener.closing = True
+        self._listener.wake.set()
+        deadline = time.monotonic() + timeout_s
+        while self._queue.unfinished_tasks:
+            if time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.01)
+        drained = not self._queue.unfinished_tasks
+        with contextlib.suppress(queue.Full):  # full: the daemon thread dies with the process
+            self._listener.enqueue_sentinel()
         return drained
 
-    # called on the SDK's worker thread ---------------------------------------------------
+    # called on the listener's thread ----------------------------------------------------
 
-    def _sent(self, records: int, size: int) -> None:
-        with self._lock:
-            self.stats.sent += records
-            self.stats.sent_bytes += size
-            self.stats.batches += 1
+    def post(self, upload: Upload, batch: list[Frame]) -> None:
+        try:
+            response = upload(batch)
+            status = int(response.status_code)
+        except Exception as error:  # the uploader turns network errors into a fake 500; not all
+            self._failed(len(batch), type(error).__name__)
+            return
+        if 200 <= status < 300:
+            with self._lock:
+                self.stats.sent += len(batch)
+                self.stats.sent_bytes += len(getattr(response.request, "body", None) or b"")
+                self.stats.batches += 1
+            return
+        reason = getattr(response, "exception", None)
+        self._failed(len(batch), repr(reason) if reason is not None else f"HTTP {status}")
 
     def _failed(self, records: int, reason: str) -> None:
         with self._lock:
             self.stats.failed += records
-        if self._sdk is not None:
-            self.stats.dropped_full = int(self._sdk.dropcount)
         now = time.monotonic()
         if now - self._last_warning >= 60.0:  # one line a minute at most
             self._last_warning = now
             log.warning(
-                "logtail upload failed (%s): %d records dropped so far",
-                reason,
-                self.stats.dropped,
+                "logtail upload failed (%s): %d records dropped so far", reason, self.stats.dropped
             )
 
 
-class _ShippingHandler(logging.Handler):
-    """On the root logger: records below ERROR, except the shipper's own, go to the SDK's
-    handler, or into a bounded buffer until it exists."""
+class _Enqueue(QueueHandler):
+    """On the root logger: records below ERROR become frames in the bounded queue, except the
+    shipper's own and those logged on the listener's thread (the upload's)."""
 
-    def __init__(self, stats: ShipperStats, level: int | str, early_capacity: int) -> None:
-        super().__init__(level)
+    def __init__(
+        self,
+        frames: queue.Queue[Frame | None],
+        listener: _BatchingListener,
+        stats: ShipperStats,
+        level: int | str,
+    ) -> None:
+        super().__init__(frames)
+        self.setLevel(level)
+        self._frames = frames
+        self._half = max(1, frames.maxsize // 2)
+        self._listener = listener
         self._stats = stats
-        self._early: deque[logging.LogRecord] = deque()
-        self._early_capacity = early_capacity
-        self._target: logging.Handler | None = None
         self.addFilter(ContextFilter())
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.ERROR or record.name.startswith(log.name):
             return False
+        if record.thread == self._listener.thread_id:
+            return False
         return bool(super().filter(record))
 
-    def set_target(self, target: logging.Handler) -> None:
-        with self.lock:  # type: ignore[union-attr]
-            self._target = target
-            early, self._early = list(self._early), deque()
-        for record in early:
-            target.handle(record)
+    def prepare(self, record: logging.LogRecord) -> Frame:
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            message = redact(f"{message}: {record.exc_info[1]!r}")
+        frame: Frame = {
+            "dt": timestamp(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": message,
+        }
+        for key, value in structured_fields(record).items():
+            frame[key] = _plain(value)
+        return frame
 
     def emit(self, record: logging.LogRecord) -> None:
-        target = self._target
-        if target is not None:
-            target.handle(record)
-        elif len(self._early) < self._early_capacity:
-            self._early.append(record)
-        else:
-            self._stats.dropped_early += 1
+        if self._frames.full():  # not even the frame is built
+            self._stats.dropped_full += 1
+            return
+        try:
+            self._frames.put_nowait(self.prepare(record))
+            if self._frames.qsize() == self._half:  # half full: post now, not after the rest
+                self._listener.wake.set()
+        except queue.Full:
+            self._stats.dropped_full += 1
+        except Exception:  # a record that cannot be shipped is dropped, never raised
+            self._stats.dropped_full += 1
+
+
+class _BatchingListener(QueueListener):
+    """Takes frames off the queue into one batch: what is queued when it wakes, at most
+    `batch_size`; then one post, then a rest of `interval_s`, cut short
+    when the queue is half full or the shipper closes."""
+
+    def __init__(
+        self,
+        shipper: LogtailShipper,
+        frames: queue.Queue[Frame | None],
+        interval_s: float,
+        batch_size: int,
+    ) -> None:
+        super().__init__(frames)
+        self.upload: Upload | None = None
+        self.wake = threading.Event()
+        self.closing = False
+        self.thread_id: int | None = None
+        self._frames = frames
+        self._shipper = shipper
+        self._interval_s = interval_s
+        self._batch_size = batch_size
+        self._batch: list[Frame] = []
+
+    def handle(self, record: Any) -> None:
+        """`record` is a frame (see _Enqueue.prepare). Never raises: the thread must live."""
+        self.thread_id = threading.get_ident()
+        self._batch.append(record)
+        if len(self._batch) < self._batch_size and self._frames.qsize():
+            return
+        batch, self._batch = self._batch, []
+        if self.upload is not None:
+            self._shipper.post(self.upload, batch)
+        self.wake.wait(self._interval_s)
+        self.wake.clear()
+        if self.closing:  # no more rests
+            self.wake.set()
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """Something msgpack can pack: primitives as they are, containers recursively, the rest
+    as text."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if depth < 3 and isinstance(value, list | tuple):
+        return [_plain(v, depth + 1) for v in value]
+    if depth < 3 and isinstance(value, dict):
+        return {str(k): _plain(v, depth + 1) for k, v in value.items()}
+    return str(value)

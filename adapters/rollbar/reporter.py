@@ -1,26 +1,26 @@
-"""Errors to Rollbar through pyrollbar, on one thread of our own, never in the caller's way.
+"""Errors to Rollbar, on one thread of our own, never in the caller's way.
 
-pyrollbar's default handler starts a thread per item (a burst piles up threads) and drops 429s
-silently; its blocking handler holds the caller up to its timeout. So this adapter:
+pyrollbar builds each item (trace, scrubbing, our redacting transform); its payload hook
+(`rollbar.events.add_payload_handler`) hands the finished payload to us instead of to its
+handlers, and we post it with pyrollbar's transport and one timeout, reading the answer:
 
-- puts each report in a bounded queue (`queue_size`) and returns: a full queue drops the
+- `report` puts the error in a bounded queue (`queue_size`) and returns: a full queue drops the
   report and counts it, it never waits;
-- runs one daemon thread that imports rollbar (~0.3-0.5 s, so never on a cold start: only when
-  the first error arrives) and sends item after item with the SDK's blocking handler and a
-  short timeout: a hanging endpoint costs that thread `timeout_s` per item, nobody else;
-- counts what was sent, what failed and what Rollbar refused with 429 (its answer when the
-  monthly quota is spent), from the SDK's own log records, which it keeps off the log;
-- is a daemon thread, so the process never waits for it at exit; `flush` is the bounded wait.
+- one daemon thread imports rollbar (only when the first error arrives: it is heavy), builds and
+  posts item after item: a hanging endpoint costs that thread `timeout_s` per item, nobody
+  else, and the process never waits for it at exit; `flush` is the bounded wait;
+- each answer is counted: sent (2xx), rate limited (429: the monthly quota is spent) or failed.
 
-pyrollbar keeps its settings in one module-global dict (`rollbar.SETTINGS`, which its docs say
-may be set directly); each send applies this reporter's token and endpoint under a lock, so
-several reporters in one process (tests) do not mix up their settings.
+pyrollbar's own handlers would start a thread per item, hide 429s and the failures in log
+records, and read the token and endpoint from its one global SETTINGS; here each reporter
+passes its own environment and code version as payload data and posts with its own token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import queue
 import threading
@@ -42,9 +42,6 @@ CODE_VERSION_MAX = 40  # Rollbar's limit
 # are caught by the redacting transform.
 SCRUB_FIELDS = sorted(SENSITIVE_KEYS - {"code", "to"})
 
-_SDK_LOCK = threading.Lock()
-_current = threading.local()  # the outcome of the send in progress on this thread
-
 
 @dataclass(slots=True)
 class RollbarStats:
@@ -55,16 +52,7 @@ class RollbarStats:
     dropped: int = 0  # the queue was full
 
 
-@dataclass(slots=True)
-class _Outcome:
-    failed: str | None = None
-    rate_limited: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class _Item:
-    error: BaseException
-    context: ErrorContext
+type _Item = tuple[BaseException, ErrorContext]
 
 
 class RollbarErrorReporter:
@@ -108,7 +96,7 @@ class RollbarErrorReporter:
             self.stats.dropped += 1
             return
         try:
-            self._queue.put_nowait(_Item(error, context))
+            self._queue.put_nowait((error, context))
         except queue.Full:
             self.stats.dropped += 1
             return
@@ -134,66 +122,78 @@ class RollbarErrorReporter:
 
     def _run(self) -> None:
         try:
-            rollbar = _load_sdk(self._timeout_s)
+            rollbar = _load_sdk()
         except Exception:
             log.warning("rollbar could not be loaded; errors go to stdout only", exc_info=True)
             rollbar = None
-        while True:
-            item = self._queue.get()
+        while (item := self._queue.get()) is not None:
             try:
-                if item is None:
-                    return
-                if rollbar is None:
-                    self.stats.failed += 1
-                else:
-                    self._send(rollbar, item)
-            finally:
-                self._queue.task_done()
+                failure = "the SDK did not load" if rollbar is None else self._send(rollbar, *item)
+            except Exception as error:  # refused, timed out; never let the thread die
+                failure = type(error).__name__
+            self._count(failure)
+            self._queue.task_done()
+        self._queue.task_done()
 
-    def _send(self, rollbar: Any, item: _Item) -> None:
-        error, context = item.error, item.context
-        outcome = _Outcome()
-        with _SDK_LOCK:
-            rollbar.SETTINGS.update(
-                access_token=self._token,
-                environment=self._environment,
-                endpoint=self._endpoint,
-                code_version=self._code_version,
-                timeout=self._timeout_s,
-            )
-            _current.outcome = outcome
-            try:
-                rollbar.report_exc_info(
-                    (type(error), error, error.__traceback__),
-                    extra_data=_custom(context),
-                    payload_data=_payload_data(context),
-                )
-            except Exception as failure:  # report_exc_info catches its own; belt and braces
-                outcome.failed = repr(failure)
-            finally:
-                _current.outcome = None
-        if outcome.rate_limited:
+    def _send(self, rollbar: Any, error: BaseException, context: ErrorContext) -> str | None:
+        """Build the item with pyrollbar and post it; the failure, or None once it is sent."""
+        _built.payload = None
+        rollbar.report_exc_info(
+            (type(error), error, error.__traceback__),
+            extra_data=_custom(context),
+            payload_data=self._payload_data(context),
+        )
+        payload: dict[str, Any] | None = _built.payload
+        if payload is None:
+            return "pyrollbar built no item"
+        payload["access_token"] = self._token
+        response = rollbar.lib.transport.post(
+            f"{self._endpoint.rstrip('/')}/item/",
+            data=json.dumps(payload, default=rollbar.lib.defaultJSONEncode),
+            headers={"Content-Type": "application/json", "X-Rollbar-Access-Token": self._token},
+            timeout=self._timeout_s,
+        )
+        status = int(response.status_code)
+        if status == 429:
+            return "429"
+        return None if 200 <= status < 300 else f"HTTP {status}"
+
+    def _count(self, failure: str | None) -> None:
+        if failure is None:
+            self.stats.sent += 1
+        elif failure == "429":
             self.stats.rate_limited += 1
             self._warn("rollbar refused an item (429: rate limit or monthly quota spent)")
-        elif outcome.failed is not None:
-            self.stats.failed += 1
-            self._warn(f"rollbar delivery failed: {outcome.failed}")
         else:
-            self.stats.sent += 1
+            self.stats.failed += 1
+            self._warn(f"rollbar delivery failed: {failure}")
 
     def _warn(self, message: str) -> None:
         """At most one line a minute about Rollbar's own trouble."""
         now = time.monotonic()
         if now - self._last_warning >= 60.0:
             self._last_warning = now
+            s = self.stats
             log.warning(
                 "%s (sent %d, failed %d, refused %d, dropped %d)",
                 message,
-                self.stats.sent,
-                self.stats.failed,
-                self.stats.rate_limited,
-                self.stats.dropped,
+                *(s.sent, s.failed, s.rate_limited, s.dropped),
             )
+
+    def _payload_data(self, context: ErrorContext) -> dict[str, object]:
+        data: dict[str, object] = {
+            "environment": self._environment,
+            "code_version": self._code_version,
+            "context": f"{context.source} {context.route or '?'}",
+            "request": {"method": context.method, "url": context.route}
+            if context.source == "http"
+            else {},
+        }
+        if context.fingerprint:
+            data["fingerprint"] = context.fingerprint
+        if context.user_id:
+            data["person"] = {"id": context.user_id}
+        return data
 
 
 def _custom(context: ErrorContext) -> dict[str, object]:
@@ -205,57 +205,31 @@ def _custom(context: ErrorContext) -> dict[str, object]:
     return custom
 
 
-def _payload_data(context: ErrorContext) -> dict[str, object]:
-    data: dict[str, object] = {
-        "context": f"{context.source} {context.route or '?'}",
-        "request": {"method": context.method, "url": context.route}
-        if context.source == "http"
-        else {},
-    }
-    if context.fingerprint:
-        data["fingerprint"] = context.fingerprint
-    if context.user_id:
-        data["person"] = {"id": context.user_id}
-    return data
-
-
-class _OutcomeFilter(logging.Filter):
-    """Reads the SDK's log records made during one of our sends: they are the only account of
-    how the send went (`report_exc_info` returns the item's uuid either way). Those records are
-    kept off the log (they would carry tracebacks or the payload); `_send` logs one line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        outcome: _Outcome | None = getattr(_current, "outcome", None)
-        if outcome is None:
-            return True
-        if record.levelno >= logging.WARNING:
-            text = record.getMessage()
-            if "over rate limit" in text:
-                outcome.rate_limited = True
-            elif not text.startswith("Payload was"):
-                error = record.exc_info[1] if record.exc_info else None
-                outcome.failed = type(error).__name__ if error is not None else text[:200]
-        return False
-
-
+_built = threading.local()  # the payload pyrollbar built last on this thread
+_sdk_lock = threading.Lock()
 _loaded: list[Any] = []  # the initialised rollbar module, once loaded
 
 
-def _load_sdk(timeout_s: int) -> Any:
+def _keep_payload(payload: dict[str, Any], **_: object) -> bool:
+    """pyrollbar's payload hook: keep the finished item for `_send`; False stops pyrollbar
+    from sending it itself."""
+    _built.payload = payload
+    return False
+
+
+def _load_sdk() -> Any:
     """Import and initialise pyrollbar once per process."""
-    with _SDK_LOCK:
+    with _sdk_lock:
         if _loaded:
             return _loaded[0]
         import rollbar
+        import rollbar.lib.transport
 
         from adapters.rollbar.transform import RedactingTransform
 
-        logging.getLogger("rollbar").addFilter(_OutcomeFilter())
         rollbar.init(
-            "unset",  # each send sets its reporter's token
-            environment="production",
-            handler="blocking",  # on our thread: never a thread per item
-            timeout=timeout_s,
+            "unset",  # each reporter posts with its own token
+            handler="blocking",  # never used: the payload hook stops every send
             scrub_fields=SCRUB_FIELDS,
             custom_transforms=[RedactingTransform()],
             locals={"enabled": False},  # locals hold emails, codes, tokens
@@ -268,5 +242,6 @@ def _load_sdk(timeout_s: int) -> Any:
             suppress_reinit_warning=True,
             root=ROOT,
         )
+        rollbar.events.add_payload_handler(_keep_payload)
         _loaded.append(rollbar)
         return rollbar

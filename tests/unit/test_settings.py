@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from config.settings import PRODUCTION_REQUIRED, SettingsError, load_settings
 
 pytestmark = pytest.mark.unit
 
+ROOT = Path(__file__).resolve().parents[2]
 SECRET_A = "a" * 40
 SECRET_B = "b" * 40
 
@@ -184,3 +190,51 @@ def test_malformed_telemetry_settings_are_named() -> None:
     message = str(caught.value)
     for name in ("ROLLBAR_ENDPOINT", "LOGTAIL_HOST", "ERROR_BUDGET_PER_DAY"):
         assert name in message
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "mongodb://flowhub:p@ss@cluster0.example.net/flowhub",
+        "mongodb+srv://flowhub:p@ss@cluster0.example.mongodb.net/flowhub",
+        "mongodb://flowhub:pass:word@cluster0.example.net/flowhub",
+    ],
+)
+def test_a_mongodb_uri_the_driver_would_refuse_is_named_without_its_value(uri: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(production_env(MONGODB_URI=uri))
+    [problem] = caught.value.problems
+    assert problem.startswith("MONGODB_URI: is not a valid MongoDB URI")
+    for part in ("p@ss", "pass:word", "flowhub:", "cluster0"):
+        assert part not in str(caught.value)
+
+
+def test_a_redis_url_the_driver_would_refuse_is_named_without_its_value() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"REDIS_URL": "rediss://default:s3cret@example.upstash.io:port/0"})
+    [problem] = caught.value.problems
+    assert problem.startswith("REDIS_URL: is not a valid Redis URL")
+    assert "s3cret" not in str(caught.value)
+
+
+def test_an_unescaped_at_in_mongodb_uri_stops_the_start_with_exit_78(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from entrypoints.__main__ import main
+
+    monkeypatch.setattr(os, "environ", {"MONGODB_URI": "mongodb://user:p@ss@localhost/db"})
+    assert main() == 78
+    error = capsys.readouterr().err
+    assert "MONGODB_URI: is not a valid MongoDB URI" in error
+    assert "p@ss" not in error
+
+
+def test_development_loads_without_importing_the_drivers() -> None:
+    code = (
+        "import sys; from config.settings import load_settings; load_settings({}); "
+        "print(sorted({'pymongo', 'redis'} & set(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
