@@ -32,6 +32,8 @@ def create_flowhub_app() -> socketio.ASGIApp:
         return {name: None if c is None else bool(c.is_open) for name, c in clients.items()}
 
     app = create_app(settings, container, extra_blueprints=[echo_blueprint(client_states)])
-    # the Quart app inside (behind the in-flight limit), exactly as production mounts it
-    mark_lifespan(app.other_asgi_app.app)
+    # the Quart app inside (behind the client address and the in-flight limit), as in production
+    served = app.app
+    assert isinstance(served, socketio.ASGIApp)
+    mark_lifespan(served.other_asgi_app.app)
     return app

@@ -32,6 +32,7 @@ from domain.files.sniff import SNIFFABLE_TYPES
 
 AppEnv = Literal["development", "test", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+TrustedProxy = Literal["none", "fly", "render"]
 
 MIN_SECRET_LENGTH = 32
 DEFAULT_ERROR_BUDGET_PER_DAY = 150  # 31 x 150 = 4,650: a month stays under Rollbar's 5,000
@@ -300,6 +301,9 @@ class Settings(BaseSettings):
     )
     max_in_flight_requests: Annotated[int, _between(0, 100_000)] = _var(
         "MAX_IN_FLIGHT_REQUESTS", default=64
+    )
+    trusted_proxy: Annotated[TrustedProxy, _one_of(get_args(TrustedProxy))] = _var(
+        "TRUSTED_PROXY", default="none"
     )
 
     @classmethod

@@ -13,6 +13,7 @@ from quart import Blueprint
 
 from config.container import Container, build_container
 from config.settings import Settings, load_settings
+from entrypoints.client_address import ClientAddress
 from entrypoints.http.app import create_http_app
 from entrypoints.http.shedding import InFlightLimit
 from entrypoints.realtime.server import create_realtime_server, renew_presence_forever, stop_task
@@ -22,7 +23,7 @@ def create_app(
     settings: Settings | None = None,
     container: Container | None = None,
     extra_blueprints: list[Blueprint] | None = None,
-) -> socketio.ASGIApp:
+) -> ClientAddress:
     settings = settings or load_settings(os.environ)
     container = container or build_container(settings)
     http_app = create_http_app(container, extra_blueprints)
@@ -45,4 +46,5 @@ def create_app(
     limited = InFlightLimit(
         http_app, settings.max_in_flight_requests, cors_origins=settings.cors_origins
     )
-    return socketio.ASGIApp(sio, other_asgi_app=limited, socketio_path="socket.io")
+    served = socketio.ASGIApp(sio, other_asgi_app=limited, socketio_path="socket.io")
+    return ClientAddress(served, settings.trusted_proxy)

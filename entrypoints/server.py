@@ -39,8 +39,8 @@ def serve(app: Any, settings: Settings, host: str = "0.0.0.0") -> None:  # noqa:
         ws="websockets-sansio",
         ws_per_message_deflate=False,
         lifespan="on",
-        proxy_headers=True,
-        forwarded_allow_ips="*",
+        # the client's address comes from the one trusted proxy (entrypoints/client_address.py)
+        proxy_headers=False,
         server_header=False,
         access_log=False,
         log_config=None,

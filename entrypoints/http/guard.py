@@ -30,8 +30,8 @@ def current_user_id() -> str:
 
 
 def client_ip() -> str:
-    """The caller's address: Fly's proxy sets Fly-Client-IP and overwrites any sent by clients."""
-    return request.headers.get("Fly-Client-IP") or request.remote_addr or "unknown"
+    """The caller's address, as the trusted proxy reports it (entrypoints/client_address.py)."""
+    return request.remote_addr or "unknown"
 
 
 def authenticated[**P, R](handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:

@@ -181,3 +181,42 @@ def test_http_client_still_served_after_the_attacks(server: ServerProcess) -> No
     conn.request("GET", "/health")
     assert conn.getresponse().status == 200
     conn.close()
+
+
+def signup_status(port: int, n: int, headers: dict[str, str]) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    body = json.dumps(
+        {"email": f"spoof{n}@example.com", "password": "correct horse battery", "name": "S"}
+    )
+    conn.request(
+        "POST", "/api/v1/auth/signup", body, {"Content-Type": "application/json", **headers}
+    )
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def test_a_spoofed_client_address_header_does_not_escape_the_per_address_limit() -> None:
+    """Signups are limited per address (20 an hour); rotating Fly-Client-IP or X-Forwarded-For
+    made every request a new address. Without a trusted proxy both are ignored."""
+    with running_server(env={"APP_ENV": "development", "TRUSTED_PROXY": "none"}) as s:
+        statuses = [
+            signup_status(
+                s.port, n, {"Fly-Client-IP": f"203.0.113.{n}", "X-Forwarded-For": f"198.51.100.{n}"}
+            )
+            for n in range(21)
+        ]
+    assert statuses == [202] * 20 + [429]
+
+
+def test_behind_fly_the_proxys_header_is_the_address_and_x_forwarded_for_is_not() -> None:
+    with running_server(env={"APP_ENV": "development", "TRUSTED_PROXY": "fly"}) as s:
+        spoofed = [
+            signup_status(
+                s.port, n, {"Fly-Client-IP": "203.0.113.9", "X-Forwarded-For": f"1.1.1.{n}"}
+            )
+            for n in range(21)
+        ]
+        other = signup_status(s.port, 99, {"Fly-Client-IP": "203.0.113.10"})
+    assert spoofed == [202] * 20 + [429]
+    assert other == 202
