@@ -44,6 +44,7 @@ FLOWHUB_VARS = frozenset({
     "LOGTAIL_TOKEN", "CORS_ORIGINS", "MAX_UPLOAD_BYTES", "MAX_JSON_BYTES", "SHUTDOWN_TIMEOUT_S",
     "HEALTH_CHECK_TIMEOUT_S", "ROLLBAR_ENDPOINT", "LOGTAIL_HOST", "ERROR_BUDGET_PER_DAY",
     "MESSAGE_RETENTION_DAYS", "ALLOWED_CONTENT_TYPES", "MAX_IN_FLIGHT_REQUESTS",
+    "MAX_IN_FLIGHT_PER_CLIENT", "TRUSTED_PROXY",
 })  # fmt: skip
 
 
@@ -76,6 +77,8 @@ def production_env(services: Services) -> dict[str, str]:
     jwt_refresh_secret = secrets.token_urlsafe(36)
     return {
         "APP_ENV": "production",
+        "TRUSTED_PROXY": "fly",  # the load generators stand for clients behind Fly's proxy
+        "MAX_IN_FLIGHT_PER_CLIENT": "100000",  # and their load is not one client's
         "APP_VERSION": "bench",
         "LOG_LEVEL": "WARNING",
         "MONGODB_URI": services.mongodb_uri,

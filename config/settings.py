@@ -302,6 +302,10 @@ class Settings(BaseSettings):
     max_in_flight_requests: Annotated[int, _between(0, 100_000)] = _var(
         "MAX_IN_FLIGHT_REQUESTS", default=64
     )
+    # 0: a quarter of MAX_IN_FLIGHT_REQUESTS (entrypoints/http/shedding.py)
+    max_in_flight_per_client: Annotated[int, _between(0, 100_000)] = _var(
+        "MAX_IN_FLIGHT_PER_CLIENT", default=0
+    )
     trusted_proxy: Annotated[TrustedProxy, _one_of(get_args(TrustedProxy))] = _var(
         "TRUSTED_PROXY", default="none"
     )

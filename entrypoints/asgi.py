@@ -44,7 +44,10 @@ def create_app(
     # Plain HTTP past MAX_IN_FLIGHT_REQUESTS at once is answered 503 at once (load shedding);
     # Socket.IO is not counted.
     limited = InFlightLimit(
-        http_app, settings.max_in_flight_requests, cors_origins=settings.cors_origins
+        http_app,
+        settings.max_in_flight_requests,
+        cors_origins=settings.cors_origins,
+        per_client=settings.max_in_flight_per_client or None,
     )
     served = socketio.ASGIApp(sio, other_asgi_app=limited, socketio_path="socket.io")
     return ClientAddress(served, settings.trusted_proxy)

@@ -20,7 +20,9 @@ def make_app() -> AppFactory:
     """The real HTTP app, built from an environment, with the test-only routes mounted."""
 
     def build(env: Mapping[str, str]) -> tuple[Quart, Container]:
-        container = build_container(load_settings({"APP_ENV": "test", **env}))
+        container = build_container(
+            load_settings({"APP_ENV": "test", "TRUSTED_PROXY": "fly", **env})
+        )
         return create_http_app(container, extra_blueprints=[blueprint]), container
 
     return build

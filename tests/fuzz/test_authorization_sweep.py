@@ -112,7 +112,9 @@ EVENT_SWEEP: dict[str, Callable[[Owned], dict[str, object]]] = {
 
 
 def http_app(env: dict[str, str]) -> Quart:
-    return create_http_app(build_container(load_settings({"APP_ENV": "development", **env})))
+    return create_http_app(
+        build_container(load_settings({"APP_ENV": "development", "TRUSTED_PROXY": "fly", **env}))
+    )
 
 
 async def openapi_of(app: Quart) -> dict[str, Any]:

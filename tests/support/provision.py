@@ -339,7 +339,15 @@ def app_env(
     **extra: str,
 ) -> dict[str, str]:
     """The integration shape: the given services real, mail in memory (the dev mailbox)."""
-    env = {"APP_ENV": "development", "LOG_LEVEL": "WARNING", **SECRETS}
+    # Simulated users come from 127.0.0.1, each with its own Fly-Client-IP, as behind Fly's
+    # proxy; their load is not one client's, so no per-address share of the places.
+    env = {
+        "APP_ENV": "development",
+        "LOG_LEVEL": "WARNING",
+        "TRUSTED_PROXY": "fly",
+        "MAX_IN_FLIGHT_PER_CLIENT": "100000",
+        **SECRETS,
+    }
     if redis is not None:
         env["REDIS_URL"] = redis if isinstance(redis, str) else redis.url
     if mongo is not None:
