@@ -39,7 +39,10 @@ class ClientAddress:
 
 
 def client_address(proxy: TrustedProxy, headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The address `proxy` reports in `headers`; None when it reports none (or garbage)."""
+    """The address `proxy` reports in `headers`; None when it reports none (or garbage), and
+    always without a trusted proxy."""
+    if proxy == "none":
+        return None
     wanted = b"fly-client-ip" if proxy == "fly" else b"x-forwarded-for"
     values = [value for name, value in headers if name == wanted]
     if not values:

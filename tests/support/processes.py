@@ -297,7 +297,9 @@ def server_env(env: Mapping[str, str], port: int) -> dict[str, str]:
     for name in _AWS_NOT_INHERITED:
         if name not in env:
             full.pop(name, None)
-    return {**full, "APP_ENV": "test", "PORT": str(port), "PYTHONPATH": str(ROOT), **env}
+    # Test clients stand for users behind Fly's proxy: each may send its own Fly-Client-IP.
+    served = {"APP_ENV": "test", "TRUSTED_PROXY": "fly", "PORT": str(port), "PYTHONPATH": str(ROOT)}
+    return {**full, **served, **env}
 
 
 def start_server(

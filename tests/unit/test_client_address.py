@@ -27,6 +27,7 @@ async def seen_client(proxy: Any, headers: list[tuple[bytes, bytes]]) -> Any:
 
 async def test_without_a_trusted_proxy_headers_are_ignored() -> None:
     assert await seen_client("none", SPOOFS) == ("10.1.2.3", 5555)
+    assert client_address("none", SPOOFS) is None
 
 
 async def test_on_fly_only_fly_client_ip_counts() -> None:
