@@ -1,4 +1,4 @@
-"""Rooms and messages in MongoDB (`rooms`, `messages`), through motor's collections.
+"""Rooms and messages in MongoDB (`rooms`, `messages`, odmantic).
 
 `seq` comes from `last_seq` on the room's document, incremented atomically by
 `find_one_and_update` ($inc), so concurrent senders on any instance get distinct numbers; the
@@ -9,217 +9,152 @@ sent (a TTL index on `created_at`), so the free tier's 512 MB holds.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
-from adapters.mongo.support import loaded_datetime, reachable, stored_datetime
+from adapters.mongo.client import Engine
+from adapters.mongo.support import document, entity, reachable
 from domain.chat.errors import DuplicateMessage
 from domain.chat.model import Message, Room
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from odmantic import Model
+    from pymongo import IndexModel
+
     from adapters.lifecycle import ManagedClient
     from adapters.mongo.client import MongoClient
 
 
-class _Collections:
-    """A collection of the database, its indexes created once (or again on request)."""
+def _rooms() -> Sequence[type[Model]]:
+    from adapters.mongo.documents import RoomDocument
 
-    def __init__(
-        self,
-        client: ManagedClient[MongoClient],
-        database: str,
-        name: str,
-        indexes: list[dict[str, Any]],
-    ) -> None:
-        self._client = client
-        self._database = database
-        self._name = name
-        self._indexes = indexes
-        self._indexed = False
-        self._lock = asyncio.Lock()
+    return [RoomDocument]
 
-    async def get(self, *, ensure: bool = True) -> Any:
-        client = await self._client.get()
-        collection = client[self._database][self._name]
-        if ensure and not self._indexed:
-            await self.ensure_indexes()
-        return collection
 
-    async def ensure_indexes(self) -> None:
-        async with self._lock:
-            collection = await self.get(ensure=False)
-            for index in self._indexes:
-                spec = dict(index)
-                keys = spec.pop("keys")
-                await collection.create_index(keys, **spec)
-            self._indexed = True
+def _messages() -> Sequence[type[Model]]:
+    from adapters.mongo.documents import MessageDocument
+
+    return [MessageDocument]
 
 
 class MongoRoomRepository:
     def __init__(self, client: ManagedClient[MongoClient], database: str) -> None:
-        self._rooms = _Collections(
-            client,
-            database,
-            "rooms",
-            [{"keys": [("member_ids", 1), ("created_at", 1)], "name": "member_rooms"}],
-        )
+        self._engine = Engine(client, database, _rooms)
 
     async def ensure_indexes(self) -> None:
-        async with reachable():
-            await self._rooms.ensure_indexes()
+        await self._engine.ensure_indexes()
 
     async def add(self, room: Room) -> None:
+        from adapters.mongo.documents import RoomDocument
+
         async with reachable():
-            rooms = await self._rooms.get()
-            await rooms.insert_one(_room_doc(room))
+            engine = await self._engine.get()
+            await engine.get_collection(RoomDocument).insert_one(document(RoomDocument, room))
 
     async def get(self, room_id: str) -> Room | None:
+        from adapters.mongo.documents import RoomDocument
+
         async with reachable():
-            rooms = await self._rooms.get()
-            found = await rooms.find_one({"_id": room_id})
-        return None if found is None else _room(found)
+            engine = await self._engine.get()
+            found = await engine.find_one(RoomDocument, RoomDocument.id == room_id)
+        return None if found is None else entity(Room, found)
 
     async def for_member(self, user_id: str) -> list[Room]:
+        from odmantic.query import asc
+
+        from adapters.mongo.documents import RoomDocument
+
+        oldest = (asc(RoomDocument.created_at), asc(RoomDocument.id))
         async with reachable():
-            rooms = await self._rooms.get()
-            cursor = rooms.find({"member_ids": user_id}).sort([("created_at", 1), ("_id", 1)])
-            return [_room(doc) async for doc in cursor]
+            engine = await self._engine.get()
+            found = await engine.find(RoomDocument, {"member_ids": user_id}, sort=oldest)
+        return [entity(Room, room) for room in found]
 
     async def add_member(self, room_id: str, user_id: str) -> Room | None:
-        from pymongo import ReturnDocument
-
-        async with reachable():
-            rooms = await self._rooms.get()
-            found = await rooms.find_one_and_update(
-                {"_id": room_id},
-                {"$addToSet": {"member_ids": user_id}},
-                return_document=ReturnDocument.AFTER,
-            )
-        return None if found is None else _room(found)
+        return await self._update(room_id, {"$addToSet": {"member_ids": user_id}})
 
     async def next_seq(self, room_id: str) -> int:
-        from pymongo import ReturnDocument
-
-        async with reachable():
-            rooms = await self._rooms.get()
-            found = await rooms.find_one_and_update(
-                {"_id": room_id},
-                {"$inc": {"last_seq": 1}},
-                projection={"last_seq": 1},
-                return_document=ReturnDocument.AFTER,
-            )
+        found = await self._update(room_id, {"$inc": {"last_seq": 1}})
         if found is None:
             raise KeyError(room_id)
-        return int(found["last_seq"])
+        return found.last_seq
+
+    async def _update(self, room_id: str, update: dict[str, Any]) -> Room | None:
+        """One atomic update of the room, returning it as it is after."""
+        from pymongo import ReturnDocument
+
+        from adapters.mongo.documents import RoomDocument
+
+        async with reachable():
+            engine = await self._engine.get()
+            found = await engine.get_collection(RoomDocument).find_one_and_update(
+                {"_id": room_id}, update, return_document=ReturnDocument.AFTER
+            )
+        return None if found is None else entity(Room, RoomDocument.model_validate_doc(found))
 
 
 class MongoMessageRepository:
     def __init__(
         self, client: ManagedClient[MongoClient], database: str, retention_days: int = 90
     ) -> None:
-        self._messages = _Collections(
-            client,
-            database,
-            "messages",
-            [
-                {"keys": [("room_id", 1), ("seq", 1)], "name": "room_seq", "unique": True},
-                {
-                    "keys": [("room_id", 1), ("sender_id", 1), ("client_id", 1)],
-                    "name": "room_sender_client_id",
-                    "unique": True,
-                    "partialFilterExpression": {"client_id": {"$type": "string"}},
-                },
-                {
-                    "keys": [("created_at", 1)],
-                    "name": "retention_ttl",
-                    "expireAfterSeconds": retention_days * 24 * 3600,
-                },
-            ],
-        )
+        def retention() -> Sequence[tuple[type[Model], IndexModel]]:
+            from pymongo import IndexModel
+
+            from adapters.mongo.documents import MessageDocument
+
+            ttl_s = retention_days * 24 * 3600
+            index = IndexModel("created_at", name="retention_ttl", expireAfterSeconds=ttl_s)
+            return [(MessageDocument, index)]
+
+        self._engine = Engine(client, database, _messages, retention)
 
     async def ensure_indexes(self) -> None:
-        async with reachable():
-            await self._messages.ensure_indexes()
+        await self._engine.ensure_indexes()
 
     async def add(self, message: Message) -> None:
         from pymongo.errors import DuplicateKeyError
 
+        from adapters.mongo.documents import MessageDocument
+
+        stored = document(MessageDocument, message)
+        if message.client_id is None:
+            del stored["client_id"]  # absent, not null: outside the partial unique index
         async with reachable():
-            messages = await self._messages.get()
+            engine = await self._engine.get()
             try:
-                await messages.insert_one(_message_doc(message))
+                await engine.get_collection(MessageDocument).insert_one(stored)
             except DuplicateKeyError as error:
                 raise DuplicateMessage() from error
 
     async def by_client_id(self, room_id: str, sender_id: str, client_id: str) -> Message | None:
+        from adapters.mongo.documents import MessageDocument as M
+
         async with reachable():
-            messages = await self._messages.get()
-            found = await messages.find_one(
-                {"room_id": room_id, "sender_id": sender_id, "client_id": client_id}
+            engine = await self._engine.get()
+            found = await engine.find_one(
+                M, M.room_id == room_id, M.sender_id == sender_id, M.client_id == client_id
             )
-        return None if found is None else _message(found)
+        return None if found is None else entity(Message, found)
 
     async def page(
         self, room_id: str, limit: int, before: int | None = None, after: int | None = None
     ) -> list[Message]:
+        """The `limit` messages after `after` (oldest first), else the last `limit` before
+        `before` (or the newest): ascending by seq either way."""
+        from odmantic.query import asc, desc
+
+        from adapters.mongo.documents import MessageDocument as M
+
         query: dict[str, Any] = {"room_id": room_id}
+        if after is not None:
+            query["seq"] = {"$gt": after}
+        elif before is not None:
+            query["seq"] = {"$lt": before}
+        order = asc(M.seq) if after is not None else desc(M.seq)
         async with reachable():
-            messages = await self._messages.get()
-            if after is not None:
-                query["seq"] = {"$gt": after}
-                cursor = messages.find(query).sort("seq", 1).limit(limit)
-                return [_message(doc) async for doc in cursor]
-            if before is not None:
-                query["seq"] = {"$lt": before}
-            cursor = messages.find(query).sort("seq", -1).limit(limit)
-            found = [_message(doc) async for doc in cursor]
-        found.reverse()
-        return found
-
-
-def _room_doc(room: Room) -> dict[str, Any]:
-    return {
-        "_id": room.id,
-        "name": room.name,
-        "member_ids": list(room.member_ids),
-        "simulated": room.simulated,
-        "created_at": stored_datetime(room.created_at),
-        "last_seq": room.last_seq,
-    }
-
-
-def _room(doc: dict[str, Any]) -> Room:
-    return Room(
-        id=doc["_id"],
-        name=doc["name"],
-        member_ids=tuple(doc["member_ids"]),
-        simulated=bool(doc["simulated"]),
-        created_at=loaded_datetime(doc["created_at"]),
-        last_seq=int(doc.get("last_seq", 0)),
-    )
-
-
-def _message_doc(message: Message) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "_id": message.id,
-        "room_id": message.room_id,
-        "sender_id": message.sender_id,
-        "body": message.body,
-        "seq": message.seq,
-        "created_at": stored_datetime(message.created_at),
-    }
-    if message.client_id is not None:
-        doc["client_id"] = message.client_id
-    return doc
-
-
-def _message(doc: dict[str, Any]) -> Message:
-    return Message(
-        id=doc["_id"],
-        room_id=doc["room_id"],
-        sender_id=doc["sender_id"],
-        body=doc["body"],
-        seq=int(doc["seq"]),
-        created_at=loaded_datetime(doc["created_at"]),
-        client_id=doc.get("client_id"),
-    )
+            engine = await self._engine.get()
+            found = [
+                entity(Message, m) for m in await engine.find(M, query, sort=order, limit=limit)
+            ]
+        return found if after is not None else found[::-1]

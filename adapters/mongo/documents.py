@@ -1,4 +1,5 @@
-"""The odmantic models of the MongoDB collections, and their mapping to domain objects.
+"""The odmantic models of the MongoDB collections: one per collection, its fields named as
+the domain entity's (adapters/mongo/support.py maps them by name), its indexes declared here.
 
 Imported only when a repository first talks to MongoDB: odmantic (with pydantic and pymongo)
 costs ~250 ms to import, which no process that serves from memory should pay.
@@ -7,14 +8,16 @@ costs ~250 ms to import, which no process that serves from memory should pay.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from odmantic import Field, Model
 from odmantic.config import ODMConfigDict
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from adapters.mongo.support import loaded_datetime, stored_datetime
-from domain.auth.model import SessionFamily, User
+from domain.files.model import FileStatus
+
+# How long after its expiry MongoDB's TTL monitor drops a pending file by itself: the
+# service's sweep removes the record's object first, and this is the backstop behind it.
+PENDING_PURGE_AFTER_S = 24 * 3600
 
 
 class UserDocument(Model):
@@ -30,42 +33,18 @@ class UserDocument(Model):
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, user: User) -> UserDocument:
-        return cls.model_validate(
-            {
-                "id": user.id,
-                "email": user.email,
-                "name": user.name,
-                "password_hash": user.password_hash,
-                "email_verified": user.email_verified,
-                "created_at": stored_datetime(user.created_at),
-                "updated_at": stored_datetime(user.updated_at),
-            }
-        )
-
-    def to_domain(self) -> User:
-        return User(
-            id=self.id,
-            email=self.email,
-            name=self.name,
-            password_hash=self.password_hash,
-            email_verified=self.email_verified,
-            created_at=loaded_datetime(self.created_at),
-            updated_at=loaded_datetime(self.updated_at),
-        )
-
-
-def _session_indexes() -> list[IndexModel]:
-    # expireAfterSeconds=0: MongoDB's TTL monitor (every 60 s) deletes a family once its
-    # `expires_at` has passed; reads filter on `expires_at` for the time in between.
-    return [IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl", expireAfterSeconds=0)]
-
 
 class SessionDocument(Model):
-    """`sessions`: one refresh-token family per login."""
+    """`sessions`: one refresh-token family per login. expireAfterSeconds=0: MongoDB's TTL
+    monitor (every 60 s) deletes a family once `expires_at` has passed; reads filter on
+    `expires_at` for the time in between."""
 
-    model_config = ODMConfigDict(collection="sessions", indexes=_session_indexes)
+    model_config = ODMConfigDict(
+        collection="sessions",
+        indexes=lambda: [
+            IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl", expireAfterSeconds=0)
+        ],
+    )
 
     id: str = Field(primary_field=True)
     user_id: str = Field(index=True)
@@ -77,36 +56,77 @@ class SessionDocument(Model):
     rotated_at: datetime
     expires_at: datetime
 
-    @classmethod
-    def of(cls, family: SessionFamily) -> SessionDocument:
-        return cls.model_validate(
-            {
-                "id": family.id,
-                "user_id": family.user_id,
-                "salt": family.salt,
-                "generation": family.generation,
-                "current_hash": family.current_hash,
-                "previous_hash": family.previous_hash,
-                "created_at": stored_datetime(family.created_at),
-                "rotated_at": stored_datetime(family.rotated_at),
-                "expires_at": stored_datetime(family.expires_at),
-            }
-        )
 
-    def to_domain(self) -> SessionFamily:
-        return SessionFamily(
-            id=self.id,
-            user_id=self.user_id,
-            salt=self.salt,
-            generation=self.generation,
-            current_hash=self.current_hash,
-            previous_hash=self.previous_hash,
-            created_at=loaded_datetime(self.created_at),
-            rotated_at=loaded_datetime(self.rotated_at),
-            expires_at=loaded_datetime(self.expires_at),
-        )
+class FileDocument(Model):
+    """`files`: metadata only (the bytes are in blob storage), newest first per owner. Only
+    pending files have `expires_at` (ready ones hold null, which a TTL index skips)."""
+
+    model_config = ODMConfigDict(
+        collection="files",
+        indexes=lambda: [
+            IndexModel(
+                [("owner_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+                name="owner_newest_first",
+            ),
+            IndexModel(
+                [("expires_at", ASCENDING)],
+                name="pending_expires_at_ttl",
+                expireAfterSeconds=PENDING_PURGE_AFTER_S,
+            ),
+        ],
+    )
+
+    id: str = Field(primary_field=True)
+    owner_id: str
+    name: str
+    size: int
+    content_type: str
+    status: FileStatus
+    object_key: str
+    created_at: datetime
+    expires_at: datetime | None
 
 
-def document(model: Model) -> dict[str, Any]:
-    """The BSON-ready document of a model (`_id` for the primary field)."""
-    return model.model_dump_doc()
+class RoomDocument(Model):
+    """`rooms`: `last_seq` is the room's message counter, advanced atomically ($inc)."""
+
+    model_config = ODMConfigDict(
+        collection="rooms",
+        indexes=lambda: [
+            IndexModel([("member_ids", ASCENDING), ("created_at", ASCENDING)], name="member_rooms")
+        ],
+    )
+
+    id: str = Field(primary_field=True)
+    name: str
+    member_ids: tuple[str, ...]
+    simulated: bool
+    created_at: datetime
+    last_seq: int = 0
+
+
+class MessageDocument(Model):
+    """`messages`: unique by (room_id, seq); a retried send is found by (room_id, sender_id,
+    client_id), unique where `client_id` is a string (it is absent otherwise). The retention
+    TTL depends on settings: the repository adds it."""
+
+    model_config = ODMConfigDict(
+        collection="messages",
+        indexes=lambda: [
+            IndexModel([("room_id", ASCENDING), ("seq", ASCENDING)], name="room_seq", unique=True),
+            IndexModel(
+                [("room_id", ASCENDING), ("sender_id", ASCENDING), ("client_id", ASCENDING)],
+                name="room_sender_client_id",
+                unique=True,
+                partialFilterExpression={"client_id": {"$type": "string"}},
+            ),
+        ],
+    )
+
+    id: str = Field(primary_field=True)
+    room_id: str
+    sender_id: str
+    body: str
+    seq: int
+    created_at: datetime
+    client_id: str | None = None

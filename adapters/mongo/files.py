@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from adapters.mongo.support import Engine, reachable, stored_datetime
+from adapters.mongo.client import Engine
+from adapters.mongo.support import document, entity, reachable, stored_datetime
 from domain.errors import Conflict
 from domain.files.model import FileCursor, FileStatus, StoredFile
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def _models() -> Sequence[type[Model]]:
-    from adapters.mongo.file_documents import FileDocument
+    from adapters.mongo.documents import FileDocument
 
     return [FileDocument]
 
@@ -45,26 +46,21 @@ class MongoFileRepository:
         """Create the listing index and the TTL index of pending uploads (idempotent)."""
         await self._engine.ensure_indexes()
 
-    async def _collection(self) -> Any:
-        from adapters.mongo.file_documents import FileDocument
-
-        engine = await self._engine.get()
-        return engine.get_collection(FileDocument)
-
     async def add(self, file: StoredFile) -> None:
         from pymongo.errors import DuplicateKeyError
 
-        from adapters.mongo.documents import document
-        from adapters.mongo.file_documents import FileDocument
+        from adapters.mongo.documents import FileDocument
 
         async with reachable():
-            collection = await self._collection()
+            engine = await self._engine.get()
             try:
-                await collection.insert_one(document(FileDocument.of(file)))
+                await engine.get_collection(FileDocument).insert_one(document(FileDocument, file))
             except DuplicateKeyError as error:
                 raise Conflict("A file with this id already exists.") from error
 
     async def get(self, file_id: str) -> StoredFile | None:
+        from adapters.mongo.documents import FileDocument
+
         now = stored_datetime(self._clock.now())
         query = {
             "_id": file_id,
@@ -74,13 +70,17 @@ class MongoFileRepository:
             ],
         }
         async with reachable():
-            collection = await self._collection()
-            found = await collection.find_one(query)
-        return None if found is None else _loaded(found)
+            engine = await self._engine.get()
+            found = await engine.find_one(FileDocument, query)
+        return None if found is None else entity(StoredFile, found)
 
     async def list_by_owner(
         self, owner_id: str, limit: int, after: FileCursor | None = None
     ) -> list[StoredFile]:
+        from odmantic.query import desc
+
+        from adapters.mongo.documents import FileDocument
+
         now = stored_datetime(self._clock.now())
         query: dict[str, Any] = {"owner_id": owner_id, **_visible(now)}
         if after is not None:
@@ -96,34 +96,37 @@ class MongoFileRepository:
                     },
                 ]
             }
+        newest = (desc(FileDocument.created_at), desc(FileDocument.id))
         async with reachable():
-            collection = await self._collection()
-            cursor = collection.find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)
-            return [_loaded(doc) async for doc in cursor]
+            engine = await self._engine.get()
+            found = await engine.find(FileDocument, query, sort=newest, limit=limit)
+        return [entity(StoredFile, file) for file in found]
 
     async def update(self, file: StoredFile) -> None:
-        from adapters.mongo.documents import document
-        from adapters.mongo.file_documents import FileDocument
+        from adapters.mongo.documents import FileDocument
 
         async with reachable():
-            collection = await self._collection()
-            await collection.replace_one({"_id": file.id}, document(FileDocument.of(file)))
+            engine = await self._engine.get()
+            await engine.get_collection(FileDocument).replace_one(
+                {"_id": file.id}, document(FileDocument, file)
+            )
 
     async def delete(self, file_id: str) -> None:
+        from adapters.mongo.documents import FileDocument
+
         async with reachable():
-            collection = await self._collection()
-            await collection.delete_one({"_id": file_id})
+            engine = await self._engine.get()
+            await engine.remove(FileDocument, FileDocument.id == file_id, just_one=True)
 
     async def expired_uploads(self, limit: int) -> list[StoredFile]:
+        from odmantic.query import asc
+
+        from adapters.mongo.documents import FileDocument
+
         now = stored_datetime(self._clock.now())
         query = {"status": FileStatus.PENDING.value, "expires_at": {"$lte": now}}
+        soonest = (asc(FileDocument.expires_at), asc(FileDocument.id))
         async with reachable():
-            collection = await self._collection()
-            cursor = collection.find(query).sort([("expires_at", 1), ("_id", 1)]).limit(limit)
-            return [_loaded(doc) async for doc in cursor]
-
-
-def _loaded(raw: dict[str, Any]) -> StoredFile:
-    from adapters.mongo.file_documents import FileDocument
-
-    return FileDocument.model_validate_doc(raw).to_domain()
+            engine = await self._engine.get()
+            found = await engine.find(FileDocument, query, sort=soonest, limit=limit)
+        return [entity(StoredFile, file) for file in found]

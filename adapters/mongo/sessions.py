@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from adapters.mongo.support import Engine, reachable, stored_datetime
+from adapters.mongo.client import Engine
+from adapters.mongo.support import document, entity, reachable, stored_datetime
 from domain.auth.model import SessionFamily
 from domain.errors import Conflict
 
@@ -42,13 +43,13 @@ class MongoSessionRepository:
     async def add(self, family: SessionFamily) -> None:
         from pymongo.errors import DuplicateKeyError
 
-        from adapters.mongo.documents import SessionDocument, document
+        from adapters.mongo.documents import SessionDocument
 
         async with reachable():
             engine = await self._engine.get()
             try:
                 await engine.get_collection(SessionDocument).insert_one(
-                    document(SessionDocument.of(family))
+                    document(SessionDocument, family)
                 )
             except DuplicateKeyError as error:
                 raise Conflict("A session family with this id already exists.") from error
@@ -64,7 +65,7 @@ class MongoSessionRepository:
                 SessionDocument.id == family_id,
                 SessionDocument.expires_at > now,
             )
-        return None if found is None else found.to_domain()
+        return None if found is None else entity(SessionFamily, found)
 
     async def advance(
         self,

@@ -1,5 +1,5 @@
 """What the MongoDB repositories share: failures in the domain's words, datetimes at
-MongoDB's precision, and an odmantic engine whose indexes are made once.
+MongoDB's precision, and the mapping between domain entities and their odmantic models.
 
 Nothing here imports motor, pymongo or odmantic at import time.
 """
@@ -7,25 +7,24 @@ Nothing here imports motor, pymongo or odmantic at import time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from domain.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
-    from odmantic import AIOEngine, Model
-
-    from adapters.lifecycle import ManagedClient
-    from adapters.mongo.client import MongoClient
+    from _typeshed import DataclassInstance
+    from odmantic import Model
 
 
 # The most a `reachable()` block may take (it may hold a few operations, each bounded by the
-# client's `timeoutMS`, 2 s by default). motor runs pymongo on a pool of threads (5 per core):
-# with MongoDB hanging, requests beyond the pool's size queue for a thread, then spend their own
-# timeout; this deadline gives up on them (a queued operation is cancelled before it starts),
-# so no request waits longer than this whatever the queue (tests/faults/test_mongo_down.py).
+# client's `timeoutMS`). motor runs pymongo on a pool of threads (5 per core): with MongoDB
+# hanging, requests beyond the pool's size queue for a thread, then spend their own timeout;
+# this deadline gives up on them (a queued operation is cancelled before it starts), so no
+# request waits longer than this whatever the queue.
 OPERATION_DEADLINE_S = 3.0
 
 
@@ -63,59 +62,21 @@ def loaded_datetime(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class Engine:
-    """An odmantic `AIOEngine` on a managed motor client, whose models' indexes are created
-    (idempotently) by `ensure_indexes`, or before the first operation if nobody called it.
-
-    Concurrent callers share one index creation: while MongoDB is down they all fail
-    together after one timeout instead of queueing behind each other's.
-    """
-
-    def __init__(
-        self,
-        client: ManagedClient[MongoClient],
-        database: str,
-        models: Callable[[], Sequence[type[Model]]],
-    ) -> None:
-        self._client = client
-        self._database = database
-        self._models = models
-        self._engine: AIOEngine | None = None
-        self._indexed = False
-        self._indexing: asyncio.Task[None] | None = None
-
-    async def get(self) -> AIOEngine:
-        """The engine, its indexes ensured. Call inside `reachable()`."""
-        engine = await self._engine_now()
-        if not self._indexed:
-            await self._configure(engine, again=False)
-        return engine
-
-    async def ensure_indexes(self) -> None:
-        async with reachable():
-            await self._configure(await self._engine_now(), again=True)
-
-    async def _configure(self, engine: AIOEngine, *, again: bool) -> None:
-        """Join the index creation under way, or start one (`again`: even if done before)."""
-        task = self._indexing
-        if task is None or (task.done() and (again or _failed(task))):
-            task = asyncio.create_task(self._create_indexes(engine), name="mongo-indexes")
-            task.add_done_callback(_failed)  # retrieved even if every waiter gave up
-            self._indexing = task
-        await asyncio.shield(task)
-
-    async def _create_indexes(self, engine: AIOEngine) -> None:
-        await engine.configure_database(self._models())
-        self._indexed = True
-
-    async def _engine_now(self) -> AIOEngine:
-        client = await self._client.get()
-        if self._engine is None or self._engine.client is not client:
-            from odmantic import AIOEngine
-
-            self._engine = AIOEngine(client=client, database=self._database)
-        return self._engine
+def document(model: type[Model], entity: DataclassInstance) -> dict[str, Any]:
+    """The BSON document of a domain entity through its model, whose fields are named as
+    the entity's (`id` is stored as `_id`)."""
+    values = {f.name: _stored(getattr(entity, f.name)) for f in fields(entity)}
+    return model.model_validate(values).model_dump_doc()
 
 
-def _failed(task: asyncio.Task[None]) -> bool:
-    return task.cancelled() or task.exception() is not None
+def entity[E: DataclassInstance](kind: type[E], found: Model) -> E:
+    """The domain entity `kind` of a model read back (fields matched by name)."""
+    return kind(**{f.name: _loaded(getattr(found, f.name)) for f in fields(kind)})
+
+
+def _stored(value: object) -> object:
+    return stored_datetime(value) if isinstance(value, datetime) else value
+
+
+def _loaded(value: object) -> object:
+    return loaded_datetime(value) if isinstance(value, datetime) else value

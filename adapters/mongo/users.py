@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from adapters.mongo.support import Engine, reachable
+from adapters.mongo.client import Engine
+from adapters.mongo.support import document, entity, reachable
 from domain.auth.errors import EmailTaken
 from domain.auth.model import User
 from domain.errors import Conflict
@@ -36,14 +37,12 @@ class MongoUserRepository:
     async def add(self, user: User) -> None:
         from pymongo.errors import DuplicateKeyError
 
-        from adapters.mongo.documents import UserDocument, document
+        from adapters.mongo.documents import UserDocument
 
         async with reachable():
             engine = await self._engine.get()
             try:
-                await engine.get_collection(UserDocument).insert_one(
-                    document(UserDocument.of(user))
-                )
+                await engine.get_collection(UserDocument).insert_one(document(UserDocument, user))
             except DuplicateKeyError as error:
                 raise _conflict(error) from error
 
@@ -53,7 +52,7 @@ class MongoUserRepository:
         async with reachable():
             engine = await self._engine.get()
             found = await engine.find_one(UserDocument, UserDocument.id == user_id)
-        return None if found is None else found.to_domain()
+        return None if found is None else entity(User, found)
 
     async def by_email(self, email: str) -> User | None:
         from adapters.mongo.documents import UserDocument
@@ -61,20 +60,20 @@ class MongoUserRepository:
         async with reachable():
             engine = await self._engine.get()
             found = await engine.find_one(UserDocument, UserDocument.email == email)
-        return None if found is None else found.to_domain()
+        return None if found is None else entity(User, found)
 
     async def save(self, user: User) -> None:
         """Replace the user with `user.id`; nothing happens when there is none (like the
         memory adapter: `add` creates users, `save` never does)."""
         from pymongo.errors import DuplicateKeyError
 
-        from adapters.mongo.documents import UserDocument, document
+        from adapters.mongo.documents import UserDocument
 
         async with reachable():
             engine = await self._engine.get()
             try:
                 await engine.get_collection(UserDocument).replace_one(
-                    {"_id": user.id}, document(UserDocument.of(user))
+                    {"_id": user.id}, document(UserDocument, user)
                 )
             except DuplicateKeyError as error:
                 raise _conflict(error) from error
