@@ -34,7 +34,7 @@ async def trigger(sio: socketio.AsyncServer, event: str, *args: Any) -> Any:
 async def test_an_exception_in_an_event_handler_is_reported_and_acknowledged() -> None:
     sio, _, sink = build()
 
-    async def send(sid: str, data: object) -> dict[str, Any]:
+    async def send(sid: str, data: object = None) -> dict[str, Any]:
         raise RuntimeError("the room table is gone")
 
     chat_namespace(sio).on_message_send = send  # type: ignore[method-assign]
@@ -54,7 +54,7 @@ async def test_an_exception_in_an_event_handler_is_reported_and_acknowledged() -
 async def test_a_domain_error_is_an_answer_not_an_error() -> None:
     sio, _, sink = build()
 
-    async def join(sid: str, data: object) -> dict[str, Any]:
+    async def join(sid: str, data: object = None) -> dict[str, Any]:
         raise NotFound("No such room.")
 
     chat_namespace(sio).on_room_join = join  # type: ignore[method-assign]
