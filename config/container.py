@@ -34,6 +34,7 @@ from adapters.socketio.broadcaster import SocketIoBroadcaster
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
 from adapters.system.tasks import AsyncioBackgroundTasks
+from adapters.system.turns import LocalRoomTurns
 from adapters.telemetry.events import LoggingEventLog
 from adapters.telemetry.throttle import ThrottledErrorReporter
 from config import real
@@ -41,7 +42,7 @@ from config.lifecycle import Lifecycle
 from config.settings import Settings
 from domain.auth.secrets import Keyring
 from domain.auth.service import AuthPorts, AuthService
-from domain.chat.service import ChatPorts, ChatService
+from domain.chat.service import ChatService
 from domain.files.service import FilePolicy, FilePorts, FileService
 
 type Profile = Literal["real", "memory"]
@@ -266,19 +267,17 @@ class Services(containers.DeclarativeContainer):
 
     chat = providers.Singleton(
         ChatService,
-        ports=providers.Singleton(
-            ChatPorts,
-            rooms=adapters.rooms,
-            messages=adapters.messages,
-            presence=adapters.presence,
-            typing=adapters.typing,
-            broadcaster=adapters.broadcaster,
-            users=adapters.users,
-            limiter=adapters.limiter,
-            tasks=adapters.tasks,
-            clock=adapters.clock,
-            ids=adapters.ids,
-        ),
+        rooms=adapters.rooms,
+        messages=adapters.messages,
+        presence=adapters.presence,
+        typing=adapters.typing,
+        broadcaster=adapters.broadcaster,
+        users=adapters.users,
+        limiter=adapters.limiter,
+        tasks=adapters.tasks,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        turns=providers.Singleton(LocalRoomTurns),
     )
 
 

@@ -32,7 +32,7 @@ def create_app(
 
     @http_app.before_serving
     async def start_presence() -> None:
-        tasks.append(asyncio.create_task(renew_presence_forever(container), name="presence"))
+        tasks.append(asyncio.create_task(renew_presence_forever(sio), name="presence"))
 
     @http_app.after_serving
     async def stop_presence() -> None:

@@ -1,19 +1,51 @@
-"""Chat's request and response shapes."""
+"""Chat's wire shapes, over HTTP and Socket.IO alike: what clients send (validated here, the
+domain's limits imported, never restated) and what they receive (built from domain objects,
+serialized here and nowhere else)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, RootModel, StrictBool
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    RootModel,
+    SerializerFunctionWrapHandler,
+    StrictBool,
+    model_serializer,
+)
 
+from domain.chat import model as chat
 from schemas.common import NOT_BLANK, In
 
-Id = Annotated[str, Field(min_length=1, max_length=200)]
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 UTC with milliseconds and a Z: 2026-11-26T07:12:24.123Z."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+Id = Annotated[str, Field(min_length=1, max_length=chat.ID_MAX)]
+Moment = Annotated[
+    datetime,
+    PlainSerializer(iso, return_type=str),
+    Field(description="ISO 8601 UTC with milliseconds"),
+]
+Seq = Annotated[int, Field(ge=1, le=chat.SEQ_MAX)]
+
+
+# HTTP requests ---------------------------------------------------------------------------
 
 
 class RoomIn(In):
-    name: Annotated[str, Field(min_length=1, max_length=100, json_schema_extra=NOT_BLANK)]
-    member_ids: Annotated[list[Id], Field(max_length=100)] = Field(default_factory=list)
+    name: Annotated[
+        str, Field(min_length=1, max_length=chat.ROOM_NAME_MAX, json_schema_extra=NOT_BLANK)
+    ]
+    member_ids: Annotated[list[Id], Field(max_length=chat.MEMBERS_MAX)] = Field(
+        default_factory=list
+    )
     simulated: StrictBool = False
 
 
@@ -22,50 +54,142 @@ class MemberIn(In):
 
 
 class MessageIn(In):
-    body: Annotated[str, Field(min_length=1, max_length=4000, json_schema_extra=NOT_BLANK)]
-    client_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-
-
-SEQ_MAX = 2**63 - 1  # a seq is stored as a 64-bit integer; a larger one cannot be looked up
+    body: Annotated[str, Field(min_length=1, max_length=chat.BODY_MAX, json_schema_extra=NOT_BLANK)]
+    client_id: Annotated[str, Field(min_length=1, max_length=chat.CLIENT_ID_MAX)] | None = None
 
 
 class MessagesQuery(BaseModel):
-    before: Annotated[int, Field(ge=1, le=SEQ_MAX)] | None = None
-    after: Annotated[int, Field(ge=0, le=SEQ_MAX)] | None = None
-    limit: Annotated[int, Field(ge=1, le=100)] | None = None
+    before: Seq | None = None
+    after: Annotated[int, Field(ge=0, le=chat.SEQ_MAX)] | None = None
+    limit: Annotated[int, Field(ge=1, le=chat.PAGE_MAX)] | None = None
 
 
 class PresenceQuery(BaseModel):
-    user_ids: Annotated[str, Field(max_length=5000, description="comma-separated user ids")] = ""
+    user_ids: Annotated[
+        str,
+        Field(
+            max_length=chat.PRESENCE_ASKED_MAX * 25,
+            description="comma-separated user ids",
+        ),
+    ] = ""
+
+    def wanted(self) -> list[str]:
+        ids = (part.strip() for part in self.user_ids.split(","))
+        return [u for u in ids if u][: chat.PRESENCE_ASKED_MAX]
 
 
-class RoomOut(BaseModel):
+# Socket.IO event payloads: JSON types checked here (the first wrong field named in the ack),
+# lengths and blanks by the domain, with the same messages as over HTTP.
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class SendPayload(Payload):
+    """`message:send`"""
+
+    room_id: str
+    body: str
+    client_id: str | None = None
+
+
+class TypingPayload(Payload):
+    """`typing` (from a client)"""
+
+    room_id: str
+    is_typing: bool
+
+
+class JoinPayload(Payload):
+    """`room:join`"""
+
+    room_id: str
+
+
+# What clients receive, over HTTP and Socket.IO -------------------------------------------
+
+
+class Room(BaseModel):
     id: str
     name: str
     member_ids: list[str]
     simulated: bool
-    created_at: str = Field(description="ISO 8601 UTC")
+    created_at: Moment
     last_seq: int
 
+    @classmethod
+    def from_domain(cls, room: chat.Room) -> Self:
+        return cls(
+            id=room.id,
+            name=room.name,
+            member_ids=list(room.member_ids),
+            simulated=room.simulated,
+            created_at=room.created_at,
+            last_seq=room.last_seq,
+        )
 
-class RoomsOut(BaseModel):
-    items: list[RoomOut]
+
+class RoomList(BaseModel):
+    items: list[Room]
+
+    @classmethod
+    def from_domain(cls, rooms: list[chat.Room]) -> Self:
+        return cls(items=[Room.from_domain(r) for r in rooms])
 
 
-class MessageOut(BaseModel):
+class Message(BaseModel):
     id: str
     room_id: str
     sender_id: str
     body: str
     seq: int = Field(description="per room: 1, 2, 3... with no gap")
-    client_id: str | None = None
-    created_at: str = Field(description="ISO 8601 UTC")
+    client_id: str | None = Field(default=None, description="left out when none was sent")
+    created_at: Moment
+
+    @model_serializer(mode="wrap")
+    def _without_absent_client_id(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("client_id") is None:
+            data.pop("client_id", None)
+        return data
+
+    @classmethod
+    def from_domain(cls, message: chat.Message) -> Self:
+        return cls(
+            id=message.id,
+            room_id=message.room_id,
+            sender_id=message.sender_id,
+            body=message.body,
+            seq=message.seq,
+            client_id=message.client_id,
+            created_at=message.created_at,
+        )
 
 
-class MessagePageOut(BaseModel):
-    items: list[MessageOut] = Field(description="ascending by seq")
+class MessagePage(BaseModel):
+    items: list[Message] = Field(description="ascending by seq")
     next_before: int | None = Field(description="pass as `before` for older messages")
 
+    @classmethod
+    def from_domain(cls, page: chat.MessagePage) -> Self:
+        return cls(items=[Message.from_domain(m) for m in page.items], next_before=page.next_before)
 
-class PresenceOut(RootModel[dict[str, Literal["online", "offline"]]]):
+
+class Presence(RootModel[dict[str, Literal["online", "offline"]]]):
     pass
+
+
+class Typing(BaseModel):
+    """`typing` (to the others in the room)"""
+
+    room_id: str
+    user_id: str
+    is_typing: bool
+
+
+class PresenceChange(BaseModel):
+    """`presence`"""
+
+    user_id: str
+    status: Literal["online", "offline"]

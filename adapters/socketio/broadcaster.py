@@ -12,8 +12,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from adapters.socketio.payloads import message_json, room_json
 from domain.chat.model import Message, Room
+from schemas import chat as wire
 
 log = logging.getLogger("flowhub.realtime")
 
@@ -44,15 +44,18 @@ class SocketIoBroadcaster:
             log.warning("could not emit %s", event, exc_info=True)
 
     async def message_new(self, message: Message) -> None:
-        await self._emit("message:new", message_json(message), room_of(message.room_id))
+        data = wire.Message.from_domain(message).model_dump(mode="json")
+        await self._emit("message:new", data, room_of(message.room_id))
 
     async def typing(self, room_id: str, user_id: str, is_typing: bool) -> None:
-        data = {"room_id": room_id, "user_id": user_id, "is_typing": is_typing}
+        data = wire.Typing(room_id=room_id, user_id=user_id, is_typing=is_typing).model_dump()
         # "to the others": the typist's own sockets are skipped (on this instance)
         await self._emit("typing", data, room_of(room_id), skip_sid=self._sids_of(user_id))
 
     async def presence(self, user_id: str, status: str, room_ids: Sequence[str]) -> None:
-        data = {"user_id": user_id, "status": str(status)}
+        data = wire.PresenceChange.model_validate(
+            {"user_id": user_id, "status": status}
+        ).model_dump()
         for room_id in room_ids:
             await self._emit("presence", data, room_of(room_id))
 
@@ -60,7 +63,8 @@ class SocketIoBroadcaster:
         if self._sio is not None:
             for sid in self._sids_of(user_id):
                 await self._sio.enter_room(sid, room_of(room.id), namespace=NAMESPACE)
-        await self._emit("room:added", room_json(room), user_room(user_id))
+        data = wire.Room.from_domain(room).model_dump(mode="json")
+        await self._emit("room:added", data, user_room(user_id))
 
     def _sids_of(self, user_id: str) -> list[str]:
         if self._sio is None:

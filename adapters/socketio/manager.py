@@ -5,13 +5,16 @@
   each instance, as it delivers that event to its own sockets, makes them join `room:<id>` too.
   Local emits pass through the same `_handle_emit`, so one path serves both;
 - bound the publish: the manager's own client has no socket timeout, so with Redis hanging
-  (paused, a network partition) a publish waited forever, and with it the message's sender and
-  every sender of that room queued behind its lock (found by tests/faults/test_redis_down.py).
-  The local sockets have their event before the publish starts; what cannot be published in
-  `publish_timeout_s` is given up and logged, as the manager does when Redis refuses;
-- come back soon after Redis does: the listener retries with a backoff doubling up to 60 s,
-  so after a long outage fan-out could stay off for up to a minute after Redis returned; here
-  the backoff stops at `listen_retry_max_s`.
+  (paused, a network partition) a publish waits forever, and with it the message's sender and
+  every sender of that room waiting for its turn. The local sockets have their event before
+  the publish starts; what cannot be published in `publish_timeout_s` is given up and logged,
+  as the manager does when Redis refuses;
+- come back soon after Redis does: upstream's listener retries with a backoff doubling up to
+  60 s, so after a long outage fan-out would stay off for up to a minute after Redis returned;
+  here the backoff stops at `listen_retry_max_s`.
+
+These override private methods (no public hook exists); tests/unit/test_socketio_overrides.py
+fails when upstream changes them. Why each exists: docs/decisions/chat-realtime.md.
 """
 
 from __future__ import annotations

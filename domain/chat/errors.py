@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from domain.errors import Conflict, DomainError
+from domain.errors import Conflict, DomainError, ServiceUnavailable
 
 
 class InvalidInput(DomainError):
@@ -12,3 +12,10 @@ class DuplicateMessage(Conflict):
     """A message with this (room, sender, client_id) or this (room, seq) is already stored."""
 
     default_message = "This message was already sent."
+
+
+class RoomBusy(ServiceUnavailable):
+    """The sends ahead in the room's turn did not finish in time (the store is slow); the
+    client retries with the same client_id."""
+
+    default_message = "The room is busy; try again shortly."

@@ -9,6 +9,12 @@ from enum import StrEnum
 ROOM_NAME_MAX = 100
 BODY_MAX = 4000
 CLIENT_ID_MAX = 100
+ID_MAX = 200  # a room or user id as a client may send it
+MEMBERS_MAX = 100  # the members a room is created with, its creator aside
+PAGE_DEFAULT = 50
+PAGE_MAX = 100
+SEQ_MAX = 2**63 - 1  # a seq is stored as a 64-bit integer; a larger one cannot be looked up
+PRESENCE_ASKED_MAX = 200  # the users one presence question names
 PEER_PREFIX = "peer-"
 
 

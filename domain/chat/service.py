@@ -3,18 +3,20 @@ and the simulated peer. HTTP and Socket.IO call the same methods, so a message p
 HTTP is delivered in realtime exactly like one sent over a socket.
 
 Membership: a room the caller is not in is `NotFound`, exactly like a room that does not exist.
-Ordering: `seq` comes from the room's counter (atomic in the store); this instance sends a
-room's messages one at a time, so its `message:new` events leave in `seq` order.
+Ordering: `seq` comes from the room's counter (atomic in the store); a room's sends take
+turns (`RoomTurns`), so this instance's `message:new` events leave in `seq` order.
 Idempotency: a (room, sender, client_id) seen before answers the first message.
+
+What one instance keeps about its own sockets (how many each user has here, typing repeats
+and their expiry timers, the presence renewal loop) lives beside the realtime entry point,
+which calls the typing and presence methods here at each transition.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +25,8 @@ from domain.chat.errors import DuplicateMessage, InvalidInput
 from domain.chat.model import (
     BODY_MAX,
     CLIENT_ID_MAX,
+    PAGE_DEFAULT,
+    PAGE_MAX,
     ROOM_NAME_MAX,
     Message,
     MessagePage,
@@ -31,6 +35,7 @@ from domain.chat.model import (
     Status,
     is_peer,
 )
+from domain.chat.turns import RoomTurns
 from domain.errors import NotFound, ServiceUnavailable, TooManyRequests
 from ports.chat import (
     MessageRepository,
@@ -50,8 +55,8 @@ log = logging.getLogger("flowhub.chat")
 
 @dataclass(frozen=True, slots=True)
 class ChatPolicy:
-    page_default: int = 50
-    page_max: int = 100
+    page_default: int = PAGE_DEFAULT
+    page_max: int = PAGE_MAX
     messages_per_window: int = 20
     message_window_s: int = 10
     typing_ttl_s: int = 3
@@ -64,38 +69,40 @@ class ChatPolicy:
     peer_seed: int = 16
     peer_typing_min_s: float = 0.4
     peer_typing_max_s: float = 1.6
-    # The most a send waits for its room's turn (the sends of a room go one at a time): with
-    # the store slow, waiting sends otherwise piled up behind the room's lock without bound
-    # (bench/soak.py: clients gave up after 10 s); past it, ServiceUnavailable (retry with the
-    # same client_id).
+    # The most a send waits for its room's turn: past it, ServiceUnavailable (retry with the
+    # same client_id) rather than a queue that grows while the store is slow.
     send_wait_s: float = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class ChatPorts:
-    rooms: RoomRepository
-    messages: MessageRepository
-    presence: PresenceStore
-    typing: TypingStore
-    broadcaster: RealtimeBroadcaster
-    users: UserRepository
-    limiter: RateLimiter
-    tasks: BackgroundTasks
-    clock: Clock
-    ids: IdGenerator
-
-
 class ChatService:
-    def __init__(self, ports: ChatPorts, policy: ChatPolicy | None = None) -> None:
-        self._p = ports
+    def __init__(
+        self,
+        *,
+        rooms: RoomRepository,
+        messages: MessageRepository,
+        presence: PresenceStore,
+        typing: TypingStore,
+        broadcaster: RealtimeBroadcaster,
+        users: UserRepository,
+        limiter: RateLimiter,
+        tasks: BackgroundTasks,
+        clock: Clock,
+        ids: IdGenerator,
+        turns: RoomTurns,
+        policy: ChatPolicy | None = None,
+    ) -> None:
+        self._rooms = rooms
+        self._messages = messages
+        self._presence = presence
+        self._typing = typing
+        self._broadcaster = broadcaster
+        self._users = users
+        self._limiter = limiter
+        self._tasks = tasks
+        self._clock = clock
+        self._ids = ids
+        self._turns = turns
         self._policy = policy or ChatPolicy()
-        # one lock per room while it is in use (gone with its last holder or waiter)
-        self._room_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
-        self._typing_renewed: dict[tuple[str, str], float] = {}
-        self._typing_timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
-        self._sockets: Counter[str] = Counter()  # connected sockets per user on this instance
 
     @property
     def policy(self) -> ChatPolicy:
@@ -113,43 +120,43 @@ class ChatService:
         for member in member_ids:
             if member in members:
                 continue
-            if is_peer(member) or await self._p.users.get(member) is None:
+            if is_peer(member) or await self._users.get(member) is None:
                 raise NotFound("No such user.")
             members.append(member)
-        room_id = self._p.ids.new_id()
+        room_id = self._ids.new_id()
         room = Room(
             id=room_id,
             name=name,
             member_ids=tuple(members),
             simulated=simulated,
-            created_at=_ms(self._p.clock),
+            created_at=_ms(self._clock),
         )
         if simulated:
             room = room.with_member(peer.peer_id_of(room_id))
-        await self._p.rooms.add(room)
+        await self._rooms.add(room)
         for member in members[1:]:
-            await self._p.broadcaster.room_added(room, member)
-        await self._p.broadcaster.room_added(room, user_id)
+            await self._broadcaster.room_added(room, member)
+        await self._broadcaster.room_added(room, user_id)
         return room
 
     async def rooms(self, user_id: str) -> list[Room]:
-        return await self._p.rooms.for_member(user_id)
+        return await self._rooms.for_member(user_id)
 
     async def room(self, user_id: str, room_id: str) -> Room:
         """The room, if `user_id` is a member; `NotFound` otherwise."""
-        room = await self._p.rooms.get(room_id)
+        room = await self._rooms.get(room_id)
         if room is None or not room.has_member(user_id):
             raise NotFound("No such room.")
         return room
 
     async def add_member(self, user_id: str, room_id: str, new_member_id: str) -> Room:
         await self.room(user_id, room_id)
-        if is_peer(new_member_id) or await self._p.users.get(new_member_id) is None:
+        if is_peer(new_member_id) or await self._users.get(new_member_id) is None:
             raise NotFound("No such user.")
-        room = await self._p.rooms.add_member(room_id, new_member_id)
+        room = await self._rooms.add_member(room_id, new_member_id)
         if room is None:
             raise NotFound("No such room.")
-        await self._p.broadcaster.room_added(room, new_member_id)
+        await self._broadcaster.room_added(room, new_member_id)
         return room
 
     # messages ------------------------------------------------------------------------
@@ -163,19 +170,19 @@ class ChatService:
             raise InvalidInput(f"A client_id has 1 to {CLIENT_ID_MAX} characters.")
         room = await self.room(user_id, room_id)
         if client_id is not None:
-            first = await self._p.messages.by_client_id(room_id, user_id, client_id)
+            first = await self._messages.by_client_id(room_id, user_id, client_id)
             if first is not None:
                 return Sent(first, created=False)
         await self._limit(user_id)
         sent = await self._append(room, user_id, body, client_id)
         if sent.created and room.simulated and not is_peer(user_id):
-            self._p.tasks.spawn(self._peer_answers(room, sent.message), f"chat-peer-{room_id}")
+            self._tasks.spawn(self._peer_answers(room, sent.message), f"chat-peer-{room_id}")
         return sent
 
     async def _limit(self, user_id: str) -> None:
         policy = self._policy
         try:
-            window = await self._p.limiter.hit(
+            window = await self._limiter.hit(
                 f"rate:{user_id}:chat", policy.messages_per_window, policy.message_window_s
             )
         except ServiceUnavailable:
@@ -185,39 +192,34 @@ class ChatService:
             raise TooManyRequests(window.reset_in_s)
 
     async def _append(self, room: Room, sender_id: str, body: str, client_id: str | None) -> Sent:
-        lock = self._room_locks.get(room.id)
-        if lock is None:
-            self._room_locks[room.id] = lock = asyncio.Lock()
+        async with self._turns.turn(room.id, self._policy.send_wait_s):
+            return await self._append_in_turn(room, sender_id, body, client_id)
+
+    async def _append_in_turn(
+        self, room: Room, sender_id: str, body: str, client_id: str | None
+    ) -> Sent:
+        seq = await self._rooms.next_seq(room.id)
+        message = Message(
+            id=self._ids.new_id(),
+            room_id=room.id,
+            sender_id=sender_id,
+            body=body,
+            seq=seq,
+            created_at=_ms(self._clock),
+            client_id=client_id,
+        )
         try:
-            async with asyncio.timeout(self._policy.send_wait_s):
-                await lock.acquire()
-        except TimeoutError:
-            raise ServiceUnavailable("The room is busy; try again shortly.") from None
-        try:
-            seq = await self._p.rooms.next_seq(room.id)
-            message = Message(
-                id=self._p.ids.new_id(),
-                room_id=room.id,
-                sender_id=sender_id,
-                body=body,
-                seq=seq,
-                created_at=_ms(self._p.clock),
-                client_id=client_id,
-            )
-            try:
-                await self._p.messages.add(message)
-            except DuplicateMessage:
-                # The same client_id raced in on another request: answer its message (this
-                # seq stays unused: the one way a gap can appear, documented in the README).
-                if client_id is None:
-                    raise
-                first = await self._p.messages.by_client_id(room.id, sender_id, client_id)
-                if first is None:
-                    raise
-                return Sent(first, created=False)
-            await self._p.broadcaster.message_new(message)
-        finally:
-            lock.release()
+            await self._messages.add(message)
+        except DuplicateMessage:
+            # The same client_id raced in on another request: answer its message (this seq
+            # stays unused: the one way a gap can appear, documented in the README).
+            if client_id is None:
+                raise
+            first = await self._messages.by_client_id(room.id, sender_id, client_id)
+            if first is None:
+                raise
+            return Sent(first, created=False)
+        await self._broadcaster.message_new(message)
         return Sent(message, created=True)
 
     async def messages(
@@ -232,60 +234,36 @@ class ChatService:
         size = limit or self._policy.page_default
         if not 1 <= size <= self._policy.page_max:
             raise InvalidInput(f"limit is 1 to {self._policy.page_max}.")
-        items = await self._p.messages.page(room_id, size + 1, before=before, after=after)
+        items = await self._messages.page(room_id, size + 1, before=before, after=after)
         if after is not None:
             return MessagePage(items[:size], None)
         more = len(items) > size
         items = items[-size:]
         return MessagePage(items, items[0].seq if more and items else None)
 
-    # typing --------------------------------------------------------------------------
+    # typing: the caller checks membership with `room()` first (check, then do) ---------
 
-    async def typing(self, user_id: str, room_id: str, is_typing: bool) -> None:
-        await self.room(user_id, room_id)
-        key = (room_id, user_id)
-        now = self._p.clock.monotonic()
-        if not is_typing:
-            self._cancel_timer(key)
-            self._typing_renewed.pop(key, None)
-            if await self._p.typing.stop(room_id, user_id):
-                await self._p.broadcaster.typing(room_id, user_id, False)
-            return
-        last = self._typing_renewed.get(key)
-        if last is not None and now - last < self._policy.typing_absorb_s:
-            return  # absorbed: renewed less than a second ago
-        self._typing_renewed[key] = now
-        started = await self._p.typing.start(room_id, user_id, self._policy.typing_ttl_s)
-        self._arm_timer(key)
-        if started:
-            await self._p.broadcaster.typing(room_id, user_id, True)
+    async def start_typing(self, room: Room, user_id: str) -> None:
+        """`user_id` types in `room` (of which they are a member) for `typing_ttl_s` more
+        seconds; the others hear it when the state starts."""
+        if await self._typing.start(room.id, user_id, self._policy.typing_ttl_s):
+            await self._broadcaster.typing(room.id, user_id, True)
 
-    def _arm_timer(self, key: tuple[str, str]) -> None:
-        """When the state is not renewed within its TTL, it ends and the room is told."""
-        self._cancel_timer(key)
-        loop = asyncio.get_running_loop()
-        delay = self._policy.typing_ttl_s + 0.05
-        self._typing_timers[key] = loop.call_later(delay, self._typing_expired, key)
+    async def stop_typing(self, room: Room, user_id: str) -> None:
+        if await self._typing.stop(room.id, user_id):
+            await self._broadcaster.typing(room.id, user_id, False)
 
-    def _cancel_timer(self, key: tuple[str, str]) -> None:
-        timer = self._typing_timers.pop(key, None)
-        if timer is not None:
-            timer.cancel()
-
-    def _typing_expired(self, key: tuple[str, str]) -> None:
-        self._typing_timers.pop(key, None)
-        self._typing_renewed.pop(key, None)
-        self._p.tasks.spawn(self._end_typing(*key), f"chat-typing-expired-{key[0]}")
-
-    async def _end_typing(self, room_id: str, user_id: str) -> None:
-        if not await self._p.typing.is_typing(room_id, user_id):
-            await self._p.broadcaster.typing(room_id, user_id, False)
+    async def typing_lapsed(self, room_id: str, user_id: str) -> None:
+        """The state was not renewed within its TTL: unless another instance renewed it,
+        it has ended, and the room hears so."""
+        if not await self._typing.is_typing(room_id, user_id):
+            await self._broadcaster.typing(room_id, user_id, False)
 
     # the simulated peer ----------------------------------------------------------------
 
     async def _peer_answers(self, room: Room, message: Message) -> None:
         policy, peer_id = self._policy, peer.peer_id_of(room.id)
-        await self._p.broadcaster.typing(room.id, peer_id, True)
+        await self._broadcaster.typing(room.id, peer_id, True)
         try:
             await asyncio.sleep(
                 peer.delay_s(
@@ -299,68 +277,52 @@ class ChatService:
             text = peer.reply(policy.peer_seed, room.id, message.seq, message.body)
             await self._append(room, peer_id, text, None)
         finally:
-            await self._p.broadcaster.typing(room.id, peer_id, False)
+            await self._broadcaster.typing(room.id, peer_id, False)
 
-    # presence ------------------------------------------------------------------------
+    # presence: the caller counts the sockets of each user on its instance ----------------
 
-    async def connected(self, user_id: str) -> list[Room]:
-        """A socket of `user_id` connected here: its rooms (to join); `online` to them when
-        the user was offline."""
-        rooms = await self._p.rooms.for_member(user_id)
-        self._sockets[user_id] += 1
-        if self._sockets[user_id] == 1:
-            try:
-                await self._renew([user_id])
-            except ServiceUnavailable:
-                log.warning("presence store unavailable at connect")
-        return rooms
-
-    async def disconnected(self, user_id: str) -> None:
-        """A socket of `user_id` left this instance; at its last one, `offline`."""
-        self._sockets[user_id] -= 1
-        if self._sockets[user_id] > 0:
-            return
-        del self._sockets[user_id]
+    async def came_online(self, user_id: str, online_here: Collection[str]) -> None:
+        """The first socket of `user_id` on this instance connected: renewed at once, so
+        their rooms hear `online` when they were offline. `online_here`: every user with a
+        socket on this instance, `user_id` included."""
         try:
-            await self._p.presence.remove([user_id])
+            await self.renew_presence([user_id], online_here)
+        except ServiceUnavailable:
+            log.warning("presence store unavailable at connect")
+
+    async def went_offline(self, user_id: str) -> None:
+        """The last socket of `user_id` on this instance left: `offline` to their rooms."""
+        try:
+            await self._presence.remove([user_id])
         except ServiceUnavailable:
             log.warning("presence store unavailable at disconnect")
-        rooms = await self._p.rooms.for_member(user_id)
-        await self._p.broadcaster.presence(user_id, Status.OFFLINE, [r.id for r in rooms])
+        await self._tell_presence(user_id, Status.OFFLINE)
 
-    def online_here(self) -> list[str]:
-        return sorted(self._sockets)
-
-    async def renew_presence(self) -> None:
-        """Renew every user connected here, in one call to the store (run every
-        `presence_renew_s`); tell the rooms of users who came back (after the store lost
-        them) and of users whose instance stopped renewing them."""
-        users = self.online_here()
-        if users:  # nobody here to tell otherwise, and no command spent while idle
-            await self._renew(users)
-
-    async def _renew(self, users: list[str]) -> None:
+    async def renew_presence(self, users: Sequence[str], online_here: Collection[str]) -> None:
+        """Renew `users` in one call to the store (every `presence_renew_s`, for everyone
+        in `online_here`); tell the rooms of users who came back (after the store lost them)
+        and of users whose instance stopped renewing them (never one of `online_here`)."""
         policy = self._policy
-        renewal = await self._p.presence.renew(
-            users, policy.presence_ttl_s, policy.presence_lapse_s
+        renewal = await self._presence.renew(
+            list(users), policy.presence_ttl_s, policy.presence_lapse_s
         )
         for user_id in renewal.came_online:
             await self._tell_presence(user_id, Status.ONLINE)
         for user_id in renewal.lapsed:
-            if user_id not in self._sockets:
+            if user_id not in online_here:
                 await self._tell_presence(user_id, Status.OFFLINE)
 
     async def _tell_presence(self, user_id: str, status: Status) -> None:
-        rooms = await self._p.rooms.for_member(user_id)
-        await self._p.broadcaster.presence(user_id, status, [r.id for r in rooms])
+        rooms = await self._rooms.for_member(user_id)
+        await self._broadcaster.presence(user_id, status, [r.id for r in rooms])
 
     async def presence(self, user_id: str, user_ids: Sequence[str]) -> dict[str, str]:
         """The status of those of `user_ids` who share a room with `user_id`."""
-        rooms = await self._p.rooms.for_member(user_id)
+        rooms = await self._rooms.for_member(user_id)
         shared = {m for r in rooms for m in r.member_ids}
         wanted = [u for u in dict.fromkeys(user_ids) if u in shared]
         humans = [u for u in wanted if not is_peer(u)]
-        online = await self._p.presence.online(humans) if humans else set()
+        online = await self._presence.online(humans) if humans else set()
         return {u: Status.ONLINE if is_peer(u) or u in online else Status.OFFLINE for u in wanted}
 
 

@@ -1,9 +1,11 @@
 """The Socket.IO server, mounted beside Quart in the one ASGI application.
 
-Every handler is registered through `on()`, which gives each event a request id in the log
-context and turns what escapes the handler into an answer: a domain error (a 4xx outcome)
-becomes `{"ok": false, "error": {code, message}}` (or a refused connection), anything else is
-logged, reported once to the error reporter and answered as `internal_error`.
+`ChatNamespace` is the inbound side of API.md "Realtime": python-socketio hands it every event
+of the default namespace through `trigger_event`, its documented hook for custom dispatch.
+There each event gets a request id in the log context, its payload is validated
+(schemas/chat.py), and what escapes the handler becomes an answer: a domain error (a 4xx
+outcome) becomes `{"ok": false, "error": {code, message}}` (or a refused connection), anything
+else is logged, reported once to the error reporter and answered as `internal_error`.
 """
 
 from __future__ import annotations
@@ -12,45 +14,209 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from functools import wraps
-from typing import Any
+from functools import cached_property
+from typing import Any, ClassVar
 
 import socketio
+from pydantic import BaseModel, ValidationError
 
 from adapters.socketio.broadcaster import SocketIoBroadcaster, room_of, user_room
 from adapters.socketio.manager import RoomJoiningRedisManager
-from adapters.socketio.payloads import message_json
 from adapters.telemetry import context as log_context
 from config.container import Container
+from domain.auth.model import AccessClaims
 from domain.chat.errors import InvalidInput
 from domain.chat.service import ChatService
 from domain.errors import DomainError, ServiceUnavailable, Unauthorized
+from entrypoints.realtime.runtime import ChatRuntime
 from ports.errors import ErrorContext
+from schemas.chat import JoinPayload, Message, SendPayload, TypingPayload
 
 log = logging.getLogger("flowhub.realtime")
 
-type Handler = Callable[..., Awaitable[Any]]
+type AckBody = dict[str, Any]
 
 INTERNAL_ERROR = {"code": "internal_error", "message": "Something went wrong on our side."}
 UNKNOWN_EVENT = {"code": "unknown_event", "message": "There is no such event."}
 ONE_PAYLOAD = {"code": "validation_error", "message": "An event carries one payload object."}
 LIFECYCLE = frozenset({"connect", "disconnect"})
 BINARY_PACKETS = frozenset({"5", "6"})  # BINARY_EVENT, BINARY_ACK
+OK: AckBody = {"ok": True}
+
+
+class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    """The default namespace: a socket opens with an access token, then sends `EVENTS`."""
+
+    # event -> method: Socket.IO names (`message:send`) are not Python identifiers
+    EVENTS: ClassVar[dict[str, str]] = {
+        "message:send": "on_message_send",
+        "typing": "on_typing",
+        "room:join": "on_room_join",
+    }
+
+    def __init__(self, container: Container) -> None:
+        super().__init__("/")
+        self._container = container
+
+    @cached_property
+    def runtime(self) -> ChatRuntime:
+        """Built at first use, so building the server builds no adapter (cold start)."""
+        adapters = self._container.adapters
+        return ChatRuntime(self._chat, adapters.clock(), adapters.tasks())
+
+    @property
+    def _chat(self) -> ChatService:
+        service: ChatService = self._container.services.chat()
+        return service
+
+    # the hook ------------------------------------------------------------------------
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in LIFECYCLE:
+            handler = getattr(self, f"on_{event}")
+        elif event in self.EVENTS:
+            if len(args) > 2:  # `emit(event, a, b)`: not a bug of ours
+                return {"ok": False, "error": ONE_PAYLOAD}
+            handler = getattr(self, self.EVENTS[event])
+        else:  # answered, so a client waiting for its ack is not left hanging
+            return {"ok": False, "error": UNKNOWN_EVENT}
+        request_id = uuid.uuid4().hex
+        token = log_context.bind(request_id=request_id)
+        try:
+            return await handler(*args)
+        except asyncio.CancelledError:  # as python-socketio's own dispatch: no answer
+            return None
+        except socketio.exceptions.ConnectionRefusedError:
+            raise
+        except DomainError as error:
+            if isinstance(error, ServiceUnavailable):  # a dependency is down: an error
+                await self._log_and_report(event, args[0], request_id, error)
+            if event == "connect":
+                raise socketio.exceptions.ConnectionRefusedError(error.code) from None
+            return {"ok": False, "error": {"code": error.code, "message": error.message}}
+        except Exception as error:
+            await self._log_and_report(event, args[0], request_id, error)
+            if event == "connect":
+                raise socketio.exceptions.ConnectionRefusedError("internal_error") from None
+            return {"ok": False, "error": INTERNAL_ERROR}
+        finally:
+            log_context.unbind(token)
+
+    # lifecycle -----------------------------------------------------------------------
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
+        claims = self._verify(auth)
+        await self.save_session(sid, {"user_id": claims.user_id, "session_id": claims.session_id})
+        await self.enter_room(sid, user_room(claims.user_id))
+        for room in await self.runtime.connected(claims.user_id):
+            await self.enter_room(sid, room_of(room.id))
+        if _gone(self.server, sid):
+            # The client gave up (its connect timeout, the store slow) while this ran: its
+            # disconnect was skipped, as python-socketio does for a socket still connecting,
+            # and nothing would ever disconnect it (its sid kept in the rooms, its user
+            # online here for the life of the process). Refused, python-socketio removes it.
+            await self.runtime.disconnected(claims.user_id)
+            raise socketio.exceptions.ConnectionRefusedError("gone")
+
+    def _verify(self, auth: object) -> AccessClaims:
+        """Only a valid access token in `auth.token` opens a socket."""
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not token:
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        adapters = self._container.adapters
+        try:
+            claims: AccessClaims = adapters.tokens().verify(token, adapters.clock().now())
+        except Unauthorized:
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized") from None
+        return claims
+
+    async def on_disconnect(self, sid: str, *_: object) -> None:
+        user_id = await self._user_id(sid)
+        if user_id is not None:
+            await self.runtime.disconnected(user_id)
+
+    # events --------------------------------------------------------------------------
+
+    async def on_message_send(self, sid: str, data: object = None) -> AckBody:
+        """`{room_id, body, client_id?}` -> `{"ok": true, "message": Message}`."""
+        payload = _payload(SendPayload, data)
+        user_id = await self._require_user(sid)
+        sent = await self._chat.send(user_id, payload.room_id, payload.body, payload.client_id)
+        return {"ok": True, "message": Message.from_domain(sent.message).model_dump(mode="json")}
+
+    async def on_typing(self, sid: str, data: object = None) -> AckBody:
+        """`{room_id, is_typing}` -> `{"ok": true}`; the others in the room get `typing`."""
+        payload = _payload(TypingPayload, data)
+        user_id = await self._require_user(sid)
+        await self.runtime.typing(user_id, payload.room_id, payload.is_typing)
+        return OK
+
+    async def on_room_join(self, sid: str, data: object = None) -> AckBody:
+        """`{room_id}` -> `{"ok": true}`, for a room the user is a member of."""
+        payload = _payload(JoinPayload, data)
+        room = await self._chat.room(await self._require_user(sid), payload.room_id)
+        await self.enter_room(sid, room_of(room.id))
+        return OK
+
+    # support -------------------------------------------------------------------------
+
+    async def _user_id(self, sid: str) -> str | None:
+        try:
+            session = await self.get_session(sid)
+        except Exception:  # no session yet (connect), or the socket is gone
+            return None
+        user_id = session.get("user_id") if isinstance(session, dict) else None
+        return user_id if isinstance(user_id, str) else None
+
+    async def _require_user(self, sid: str) -> str:
+        user_id = await self._user_id(sid)
+        if user_id is None:
+            raise Unauthorized()
+        return user_id
+
+    async def _log_and_report(
+        self, event: str, sid: str, request_id: str, error: Exception
+    ) -> None:
+        user_id = await self._user_id(sid)
+        log.error(
+            "unhandled exception in Socket.IO handler %s",
+            event,
+            exc_info=error,
+            extra={"route": event, "user_id": user_id},
+        )
+        try:
+            self._container.adapters.errors().report(
+                error, ErrorContext("socketio", route=event, request_id=request_id, user_id=user_id)
+            )
+        except Exception:
+            log.warning("could not report an unhandled exception", exc_info=True)
+
+
+def _payload[P: BaseModel](model: type[P], data: object) -> P:
+    """The event's payload as `model`; the ack names the first field that is wrong."""
+    if not isinstance(data, dict):
+        raise InvalidInput("The event's payload must be an object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        name = error.errors()[0]["loc"][0]
+        raise InvalidInput(f"`{name}` is missing or has the wrong type.") from None
 
 
 class FlowHubSocketServer(socketio.AsyncServer):  # type: ignore[misc]
-    """python-socketio's server, with a guard on what a client may send as an event.
+    """python-socketio's server, with a guard on what a client may send, where python-socketio
+    has no public hook: before a packet is decoded, and before an event is dispatched
+    (tests/unit/test_socketio_overrides.py fails when either method changes upstream).
 
     An EVENT packet must be `[name, ...]` with a string `name` that is not a lifecycle event.
     python-socketio itself raises on `[]` or a non-string name (an ERROR log line per hostile
     packet) and runs the `connect`/`disconnect` handlers for a client that merely emits an
-    event so named (a spoofed `disconnect` would mark its user offline). Such a client is not
-    speaking Socket.IO: its socket is disconnected and the packet is not dispatched. So is one
-    whose packet does not even decode (broken JSON), which python-socketio would log as an
-    error and ignore, and one that sends binary: the contract is JSON, and python-socketio keeps
-    every attachment a binary packet announces until the last one arrives (measured: one socket
-    announcing a million attachments held 170 MiB after 3,000 frames of 60 KB).
+    event so named (a spoofed `disconnect` would mark its user offline; `trigger_event` cannot
+    tell it from the real one). Such a client is not speaking Socket.IO: its socket is
+    disconnected and the packet is not dispatched. So is one whose packet does not even decode
+    (broken JSON), which python-socketio would log as an error and ignore, and one that sends
+    binary: the contract is JSON, and python-socketio keeps every attachment a binary packet
+    announces until the last one arrives.
     """
 
     async def _handle_eio_message(self, eio_sid: str, data: object) -> None:
@@ -100,75 +266,28 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
         logger=_library_logger("socketio.server"),
         engineio_logger=_library_logger("engineio.server"),
     )
-    on = handlers(sio, container)
-
-    @on("connect")
-    async def connect(sid: str, environ: dict[str, Any], auth: object) -> None:
-        """Only a valid access token in `auth.token` opens a socket."""
-        token = auth.get("token") if isinstance(auth, dict) else None
-        if not isinstance(token, str) or not token:
-            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
-        adapters = container.adapters
-        try:
-            claims = adapters.tokens().verify(token, adapters.clock().now())
-        except Unauthorized:
-            raise socketio.exceptions.ConnectionRefusedError("unauthorized") from None
-        await sio.save_session(sid, {"user_id": claims.user_id, "session_id": claims.session_id})
-        await sio.enter_room(sid, user_room(claims.user_id))
-        for room in await chat().connected(claims.user_id):
-            await sio.enter_room(sid, room_of(room.id))
-        if _gone(sio, sid):
-            # The client gave up (its connect timeout, the store slow) while this ran: its
-            # disconnect was skipped, as python-socketio does for a socket still connecting,
-            # and nothing would ever disconnect it (its sid kept in the rooms, its user
-            # online here for the life of the process). Refused, python-socketio removes it.
-            await chat().disconnected(claims.user_id)
-            raise socketio.exceptions.ConnectionRefusedError("gone")
-
-    @on("disconnect")
-    async def disconnect(sid: str, *_: object) -> None:
-        user_id = await _user_id(sio, sid)
-        if user_id is not None:
-            await chat().disconnected(user_id)
-
-    @on("message:send")
-    async def send(sid: str, data: object = None) -> dict[str, Any]:
-        """`{room_id, body, client_id?}` -> `{"ok": true, "message": Message}`."""
-        fields = _fields(data, room_id=str, body=str, client_id=(str, type(None)))
-        sent = await chat().send(
-            await _require_user(sio, sid), fields["room_id"], fields["body"], fields["client_id"]
-        )
-        return {"ok": True, "message": message_json(sent.message)}
-
-    @on("typing")
-    async def typing(sid: str, data: object = None) -> dict[str, Any]:
-        """`{room_id, is_typing}` -> `{"ok": true}`; the others in the room get `typing`."""
-        fields = _fields(data, room_id=str, is_typing=bool)
-        await chat().typing(await _require_user(sio, sid), fields["room_id"], fields["is_typing"])
-        return {"ok": True}
-
-    @on("room:join")
-    async def join(sid: str, data: object = None) -> dict[str, Any]:
-        """`{room_id}` -> `{"ok": true}`, for a room the user is a member of."""
-        fields = _fields(data, room_id=str)
-        room = await chat().room(await _require_user(sio, sid), fields["room_id"])
-        await sio.enter_room(sid, room_of(room.id))
-        return {"ok": True}
-
-    async def unknown(event: str, sid: str, *_: object) -> dict[str, Any]:
-        """Any other event is answered, so a client waiting for its ack is not left hanging."""
-        return {"ok": False, "error": UNKNOWN_EVENT}
-
-    sio.on("*", unknown)
-
-    def chat() -> ChatService:
-        service: ChatService = container.services.chat()
-        return service
-
+    sio.register_namespace(ChatNamespace(container))
     broadcaster = container.adapters.broadcaster()
     if isinstance(broadcaster, SocketIoBroadcaster):
         broadcaster.attach(sio)
     return sio
+
+
+def chat_namespace(sio: socketio.AsyncServer) -> ChatNamespace:
+    namespace: ChatNamespace = sio.namespace_handlers["/"]
+    return namespace
+
+
+async def renew_presence_forever(sio: socketio.AsyncServer) -> None:
+    """Renew every user connected to this instance, in one store call per interval."""
+    await chat_namespace(sio).runtime.renew_presence_forever()
+
+
+async def stop_task(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _library_logger(name: str) -> logging.Logger:
@@ -188,130 +307,6 @@ def _manager(redis_url: str | None) -> socketio.AsyncManager | None:
     )
 
 
-def _fields(data: object, **types: type | tuple[type, ...]) -> dict[str, Any]:
-    """The event's payload: a JSON object with these fields (optional where None is allowed)."""
-    if not isinstance(data, dict):
-        raise InvalidInput("The event's payload must be an object.")
-    found: dict[str, Any] = {}
-    for name, kinds in types.items():
-        value = data.get(name)
-        if not isinstance(value, kinds):
-            raise InvalidInput(f"`{name}` is missing or has the wrong type.")
-        found[name] = value
-    return found
-
-
-async def _require_user(sio: socketio.AsyncServer, sid: str) -> str:
-    user_id = await _user_id(sio, sid)
-    if user_id is None:
-        raise Unauthorized()
-    return user_id
-
-
-async def renew_presence_forever(container: Container) -> None:
-    """Renew every user connected to this instance, in one store call per interval."""
-    chat: ChatService = container.services.chat()
-    every = chat.policy.presence_renew_s
-    while True:
-        await asyncio.sleep(every)
-        try:
-            await chat.renew_presence()
-        except ServiceUnavailable:
-            log.warning("could not renew presence; retrying next interval")
-        except Exception:
-            log.exception("presence renewal failed")
-
-
-async def stop_task(task: asyncio.Task[None] | None) -> None:
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-def handlers(
-    sio: socketio.AsyncServer, container: Container
-) -> Callable[[str], Callable[[Handler], Handler]]:
-    """`@on(event)`: register a handler on `sio` with errors handled and reported."""
-
-    def on(event: str) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            wrapped = guarded(sio, container, event, handler)
-            sio.on(event, wrapped)
-            return wrapped
-
-        return register
-
-    return on
-
-
-def guarded(
-    sio: socketio.AsyncServer, container: Container, event: str, handler: Handler
-) -> Handler:
-    @wraps(handler)
-    async def run(sid: str, *args: Any) -> Any:
-        if event not in LIFECYCLE and len(args) > 1:  # `emit(event, a, b)`: not a bug of ours
-            return {"ok": False, "error": ONE_PAYLOAD}
-        request_id = uuid.uuid4().hex
-        token = log_context.bind(request_id=request_id)
-        try:
-            return await handler(sid, *args)
-        except socketio.exceptions.ConnectionRefusedError:
-            raise
-        except DomainError as error:
-            if isinstance(error, ServiceUnavailable):  # a dependency is down: an error
-                await _log_and_report(
-                    sio, container, event, sid=sid, request_id=request_id, error=error
-                )
-            if event == "connect":
-                raise socketio.exceptions.ConnectionRefusedError(error.code) from None
-            return {"ok": False, "error": {"code": error.code, "message": error.message}}
-        except Exception as error:
-            await _log_and_report(
-                sio, container, event, sid=sid, request_id=request_id, error=error
-            )
-            if event == "connect":
-                raise socketio.exceptions.ConnectionRefusedError("internal_error") from None
-            return {"ok": False, "error": INTERNAL_ERROR}
-        finally:
-            log_context.unbind(token)
-
-    return run
-
-
-async def _log_and_report(
-    sio: socketio.AsyncServer,
-    container: Container,
-    event: str,
-    *,
-    sid: str,
-    request_id: str,
-    error: Exception,
-) -> None:
-    user_id = await _user_id(sio, sid)
-    log.error(
-        "unhandled exception in Socket.IO handler %s",
-        event,
-        exc_info=error,
-        extra={"route": event, "user_id": user_id},
-    )
-    try:
-        container.adapters.errors().report(
-            error, ErrorContext("socketio", route=event, request_id=request_id, user_id=user_id)
-        )
-    except Exception:
-        log.warning("could not report an unhandled exception", exc_info=True)
-
-
 def _gone(sio: socketio.AsyncServer, sid: str) -> bool:
     """The socket's connection closed (python-socketio drops its environ then)."""
     return sio.manager.eio_sid_from_sid(sid, "/") not in sio.environ
-
-
-async def _user_id(sio: socketio.AsyncServer, sid: str) -> str | None:
-    try:
-        session = await sio.get_session(sid)
-    except Exception:  # no session yet (connect), or the socket is gone
-        return None
-    user_id = session.get("user_id") if isinstance(session, dict) else None
-    return user_id if isinstance(user_id, str) else None

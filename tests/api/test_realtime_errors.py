@@ -14,7 +14,7 @@ from adapters.memory.errors import MemoryErrorReporter
 from config.container import Container, build_container
 from config.settings import load_settings
 from domain.errors import NotFound
-from entrypoints.realtime.server import create_realtime_server, handlers
+from entrypoints.realtime.server import chat_namespace, create_realtime_server
 
 pytestmark = pytest.mark.api
 
@@ -32,12 +32,12 @@ async def trigger(sio: socketio.AsyncServer, event: str, *args: Any) -> Any:
 
 
 async def test_an_exception_in_an_event_handler_is_reported_and_acknowledged() -> None:
-    sio, container, sink = build()
-    on = handlers(sio, container)
+    sio, _, sink = build()
 
-    @on("message:send")
-    async def send(sid: str, data: object) -> dict[str, object]:
+    async def send(sid: str, data: object = None) -> dict[str, Any]:
         raise RuntimeError("the room table is gone")
+
+    chat_namespace(sio).on_message_send = send  # type: ignore[method-assign]
 
     ack = await trigger(sio, "message:send", {"room_id": "r1", "body": "hi"})
 
@@ -52,12 +52,12 @@ async def test_an_exception_in_an_event_handler_is_reported_and_acknowledged() -
 
 
 async def test_a_domain_error_is_an_answer_not_an_error() -> None:
-    sio, container, sink = build()
-    on = handlers(sio, container)
+    sio, _, sink = build()
 
-    @on("room:join")
-    async def join(sid: str, data: object) -> dict[str, object]:
+    async def join(sid: str, data: object = None) -> dict[str, Any]:
         raise NotFound("No such room.")
+
+    chat_namespace(sio).on_room_join = join  # type: ignore[method-assign]
 
     ack = await trigger(sio, "room:join", {"room_id": "nope"})
 
@@ -115,7 +115,7 @@ async def test_a_socket_gone_while_its_connect_handler_ran_leaves_nothing_behind
     rooms = GatedRooms(container.adapters.rooms(), gate)
     container.adapters.rooms.override(providers.Object(rooms))
     token = container.adapters.tokens().issue("u1", "s1", container.adapters.clock().now()).token
-    chat = container.services.chat()
+    runtime = chat_namespace(sio).runtime
     sessions: dict[str, dict[str, Any]] = {}  # engine.io's sockets, as far as sessions go
 
     async def get_session(eio_sid: str) -> dict[str, Any]:
@@ -139,4 +139,4 @@ async def test_a_socket_gone_while_its_connect_handler_ran_leaves_nothing_behind
 
     assert list(sio.manager.rooms.get("/", {}).get(None, {})) == []
     assert {room for room in sio.manager.rooms.get("/", {}) if room is not None} == set()
-    assert chat.online_here() == []
+    assert runtime.online_here() == []

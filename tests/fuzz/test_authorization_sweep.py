@@ -30,7 +30,7 @@ from quart import Quart
 from config.container import build_container
 from config.settings import load_settings
 from entrypoints.http.app import create_http_app
-from entrypoints.realtime.server import LIFECYCLE, create_realtime_server
+from entrypoints.realtime.server import chat_namespace, create_realtime_server
 from tests.api.files_client import PNG, file_part, multipart
 from tests.api.realtime_client import Account, call, connect, sign_up
 from tests.fuzz.conftest import BUCKET, SECRETS
@@ -166,7 +166,7 @@ async def test_every_route_and_event_naming_an_id_is_in_the_sweep() -> None:
         fields -= {(m, p, f) for m, p, f in fields if p.startswith("/api/v1/files/blob/")}
         assert fields == set(), f"id-like body/query fields not in ID_FIELDS: {fields}"
     sio = create_realtime_server(build_container(load_settings({"APP_ENV": "test"})))
-    events = set(sio.handlers["/"]) - LIFECYCLE - {"*"}
+    events = set(chat_namespace(sio).EVENTS)
     assert events == set(EVENT_SWEEP), f"Socket.IO events not in EVENT_SWEEP: {events}"
 
 

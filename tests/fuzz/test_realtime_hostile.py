@@ -24,7 +24,7 @@ import websockets
 
 from config.container import build_container
 from config.settings import load_settings
-from entrypoints.realtime.server import LIFECYCLE, create_realtime_server
+from entrypoints.realtime.server import chat_namespace, create_realtime_server
 from tests.api.realtime_client import Account, Socket, call, connect, sign_up
 from tests.fuzz.conftest import SECRETS
 from tests.fuzz.served import Served, served
@@ -44,7 +44,7 @@ _emails = itertools.count()
 def client_events() -> list[str]:
     """The events a client may send, from the server's own handler registry."""
     sio = create_realtime_server(build_container(load_settings({"APP_ENV": "test"})))
-    events = sorted(set(sio.handlers["/"]) - LIFECYCLE - {"*"})
+    events = sorted(set(chat_namespace(sio).EVENTS))
     assert events, "no Socket.IO event handlers registered"
     return events
 

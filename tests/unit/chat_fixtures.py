@@ -1,4 +1,5 @@
-"""ChatService on memory adapters and a clock the tests move."""
+"""ChatService on memory adapters and a clock the tests move, with the per-instance runtime
+the realtime entry point keeps beside it."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from adapters.memory.rate_limit import MemoryRateLimiter
 from adapters.memory.users import MemoryUserRepository
 from adapters.system.ids import RandomIdGenerator
 from adapters.system.tasks import AsyncioBackgroundTasks
+from adapters.system.turns import LocalRoomTurns
 from domain.auth.model import User
-from domain.chat.service import ChatPolicy, ChatPorts, ChatService
+from domain.chat.service import ChatPolicy, ChatService
+from entrypoints.realtime.runtime import ChatRuntime
 
 
 @dataclass
@@ -31,6 +34,8 @@ class ChatWorld:
     typing: MemoryTypingStore
     broadcaster: MemoryBroadcaster
     tasks: AsyncioBackgroundTasks
+    turns: LocalRoomTurns
+    runtime: ChatRuntime
 
     async def user(self, user_id: str) -> str:
         now = self.clock.now()
@@ -47,7 +52,8 @@ def build_chat_world(policy: ChatPolicy | None = None) -> ChatWorld:
     typing = MemoryTypingStore(clock)
     broadcaster = MemoryBroadcaster()
     tasks = AsyncioBackgroundTasks()
-    ports = ChatPorts(
+    turns = LocalRoomTurns()
+    chat = ChatService(
         rooms=rooms,
         messages=messages,
         presence=presence,
@@ -58,6 +64,10 @@ def build_chat_world(policy: ChatPolicy | None = None) -> ChatWorld:
         tasks=tasks,
         clock=clock,
         ids=RandomIdGenerator(),
+        turns=turns,
+        policy=policy,
     )
-    chat = ChatService(ports, policy)
-    return ChatWorld(chat, clock, users, rooms, messages, presence, typing, broadcaster, tasks)
+    runtime = ChatRuntime(chat, clock, tasks)
+    return ChatWorld(
+        chat, clock, users, rooms, messages, presence, typing, broadcaster, tasks, turns, runtime
+    )

@@ -52,7 +52,7 @@ async def test_a_non_member_sees_no_room_at_all(world: ChatWorld) -> None:
         world.chat.messages(eve, room.id),
         world.chat.send(eve, room.id, "hi"),
         world.chat.add_member(eve, room.id, eve),
-        world.chat.typing(eve, room.id, True),
+        world.runtime.typing(eve, room.id, True),
         world.chat.room(eve, room.id),
     ):
         with pytest.raises(NotFound):
@@ -87,7 +87,7 @@ async def test_concurrent_senders_leave_no_gap_and_no_duplicate(world: ChatWorld
     )
     page = await world.chat.messages("ada", room.id, limit=100)
     assert [m.seq for m in page.items] == list(range(1, 51))
-    assert len(world.chat._room_locks) == 0  # no lock kept for an idle room
+    assert len(world.turns) == 0  # no lock kept for an idle room
     assert [e.data.seq for e in world.broadcaster.of("message:new")] == list(range(1, 51))
 
 
@@ -165,22 +165,22 @@ async def test_typing_is_told_once_and_repeats_within_a_second_are_absorbed(
     world: ChatWorld,
 ) -> None:
     room = await two_users_room(world)
-    await world.chat.typing("ada", room.id, True)
+    await world.runtime.typing("ada", room.id, True)
     world.clock.advance(0.5)
-    await world.chat.typing("ada", room.id, True)
-    await world.chat.typing("ada", room.id, True)
+    await world.runtime.typing("ada", room.id, True)
+    await world.runtime.typing("ada", room.id, True)
     assert [e.data["is_typing"] for e in world.broadcaster.of("typing")] == [True]
     world.clock.advance(1.0)
-    await world.chat.typing("ada", room.id, True)  # renews the key, tells nobody
+    await world.runtime.typing("ada", room.id, True)  # renews the key, tells nobody
     assert await world.typing.is_typing(room.id, "ada")
-    await world.chat.typing("ada", room.id, False)
+    await world.runtime.typing("ada", room.id, False)
     assert [e.data["is_typing"] for e in world.broadcaster.of("typing")] == [True, False]
 
 
 async def test_typing_that_is_not_renewed_ends_by_itself() -> None:
     world = build_chat_world(ChatPolicy(typing_ttl_s=1))
     room = await two_users_room(world)
-    await world.chat.typing("ada", room.id, True)
+    await world.runtime.typing("ada", room.id, True)
     world.clock.advance(1.01)  # the key expires on the store's clock...
     await asyncio.sleep(1.2)  # ...and the timer fires on the loop's
     await world.tasks.drain(1)
@@ -191,12 +191,12 @@ async def test_presence_is_online_at_the_first_socket_and_offline_after_the_last
     world: ChatWorld,
 ) -> None:
     room = await two_users_room(world)
-    assert [r.id for r in await world.chat.connected("ada")] == [room.id]
-    await world.chat.connected("ada")
+    assert [r.id for r in await world.runtime.connected("ada")] == [room.id]
+    await world.runtime.connected("ada")
     assert await world.chat.presence("bob", ["ada", "bob"]) == {"ada": "online", "bob": "offline"}
-    await world.chat.disconnected("ada")
+    await world.runtime.disconnected("ada")
     assert await world.chat.presence("bob", ["ada"]) == {"ada": "online"}
-    await world.chat.disconnected("ada")
+    await world.runtime.disconnected("ada")
     assert await world.chat.presence("bob", ["ada"]) == {"ada": "offline"}
     statuses = [e.data["status"] for e in world.broadcaster.of("presence")]
     assert statuses == ["online", "offline"]
@@ -205,19 +205,19 @@ async def test_presence_is_online_at_the_first_socket_and_offline_after_the_last
 async def test_presence_answers_only_for_users_sharing_a_room(world: ChatWorld) -> None:
     await two_users_room(world)
     eve = await world.user("eve")
-    await world.chat.connected(eve)
+    await world.runtime.connected(eve)
     assert await world.chat.presence("ada", ["bob", "eve", "ghost"]) == {"bob": "offline"}
 
 
 async def test_every_connected_user_is_renewed_in_one_call(world: ChatWorld) -> None:
     for name in ("ada", "bob", "cy"):
-        await world.chat.connected(await world.user(name))
+        await world.runtime.connected(await world.user(name))
     before = world.presence.calls
-    await world.chat.renew_presence()
+    await world.runtime.renew_presence()
     assert world.presence.calls == before + 1
     for _ in range(5):  # renewed every 3 s, so never lapsed
         world.clock.advance(3)
-        await world.chat.renew_presence()
+        await world.runtime.renew_presence()
     assert world.presence.calls == before + 6
     assert await world.presence.online(["ada", "bob", "cy"]) == {"ada", "bob", "cy"}
     assert not [e for e in world.broadcaster.of("presence") if e.data["status"] == "offline"]
@@ -226,11 +226,11 @@ async def test_every_connected_user_is_renewed_in_one_call(world: ChatWorld) -> 
 async def test_users_whose_instance_stopped_renewing_go_offline(world: ChatWorld) -> None:
     room = await two_users_room(world)
     await world.presence.renew(["bob"], 10)  # bob on another instance, which then dies
-    await world.chat.connected("ada")
+    await world.runtime.connected("ada")
     world.clock.advance(6)
-    await world.chat.renew_presence()
+    await world.runtime.renew_presence()
     world.clock.advance(6)
-    await world.chat.renew_presence()
+    await world.runtime.renew_presence()
     offline = [e for e in world.broadcaster.of("presence") if e.data["status"] == "offline"]
     assert [(e.data["user_id"], e.to) for e in offline] == [("bob", f"room:{room.id}")]
     assert await world.chat.presence("ada", ["bob", "ada"]) == {"bob": "offline", "ada": "online"}
