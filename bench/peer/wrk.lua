@@ -5,11 +5,14 @@
 --                     (a file, one a line) with BENCH_PASSWORD, each request from an address of
 --                     its own (Fly-Client-IP: 10.<BENCH_IP_OCTET>.x.y) so the per-IP limit never
 --                     answers
+--   BENCH_CLIENT_ADDRESSES=N  (get) each request carries X-Forwarded-For and Fly-Client-IP
+--                     10.<BENCH_IP_OCTET>.0.<n mod N>: N clients behind the platform's proxy
 -- done() prints `bench status:<code> <count>` for every status seen (bench/wrk.py's format).
 
 local mode = os.getenv("BENCH_MODE") or "get"
 local octet = tonumber(os.getenv("BENCH_IP_OCTET") or "1")
 local password = os.getenv("BENCH_PASSWORD") or ""
+local addresses = tonumber(os.getenv("BENCH_CLIENT_ADDRESSES") or "0")
 
 local function lines(name)
   local out = {}
@@ -42,10 +45,16 @@ function request()
     }
     return wrk.format("POST", nil, headers, body)
   end
+  local headers = {}
   if #tokens > 0 then
-    return wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1] }, nil)
+    headers["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1]
   end
-  return wrk.format("GET", nil, nil, nil)
+  if addresses > 0 then
+    local address = string.format("10.%d.%d.%d", octet, math.floor((n % addresses) / 256), n % addresses % 256)
+    headers["X-Forwarded-For"] = address
+    headers["Fly-Client-IP"] = address
+  end
+  return wrk.format("GET", nil, headers, nil)
 end
 
 function response(status, headers, body)
