@@ -665,6 +665,8 @@ def measure_rep(
             f"at {config.fixed_rate}/s: {fixed['server_cpu_ms_per_message']} ms CPU/msg, "
             f"p99 {fixed['p99_ms']} ms, sustained {fixed['sustained']}; steps "
             + ", ".join(f"{s['rate']}{'' if s['sustained'] else '!'}" for s in ladder)
+            + f"; driver CPU in the last step {ladder[-1]['client_cpu_ms'] if ladder else 0:.0f} ms"
+            f" of {(config.step_s + config.drain_s) * 1000:.0f} ms at most"
         )
     for t in targets:
         per_socket = idle_sockets_rss(t, files, config.idle_sockets, f"rss{len(samples.values)}")
