@@ -17,7 +17,7 @@ PYTEST := $(PY) -m pytest
 CODE := domain ports schemas adapters config entrypoints tests bench
 
 .PHONY: help install run test check lint typecheck imports unit contract integration api e2e \
-        fuzz bench services format clean faults soak load reliability
+        fuzz bench bench-peer services format clean faults soak load reliability
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -117,6 +117,18 @@ bench: install  ## start the real server and print the benchmark tables (foundat
 	$(PY) -m bench.files
 	$(PY) -m bench.observability
 	$(PY) -m bench.chat
+
+# the Node.js peer of issue 21 (bench/peer), installed from the lock with npm ci
+bench/peer/node_modules/.installed: bench/peer/package.json bench/peer/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 20+) is needed for the Node peer: apt-get install nodejs npm"; exit 1; }
+	@cd bench/peer && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+PEER_BENCH_ARGS ?=
+bench-peer: install bench/peer/node_modules/.installed  ## FlowHub against a minimal Node peer doing the same work, each on one core (PEER_BENCH_ARGS=--quick for a smoke run)
+	@command -v wrk >/dev/null || bash scripts/ensure-test-services.sh wrk
+	@command -v redis-server >/dev/null || bash scripts/ensure-test-services.sh redis-server
+	$(PY) -m bench.peer_bench $(PEER_BENCH_ARGS)
 
 format: install  ## apply ruff's formatting and fixes
 	$(VENV)/bin/ruff format $(CODE)
