@@ -12,6 +12,7 @@ from quart_cors import cors
 from quart_schema import Info, QuartSchema
 
 from config.container import Container
+from entrypoints.client_address import ClientAddress
 from entrypoints.http import auth, blobs, chat, dev, errors, files, health, streaming, users, web
 from entrypoints.http.errors import MalformedJson, register_error_handlers
 from entrypoints.http.guard import install_rate_headers
@@ -101,6 +102,9 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     app.register_blueprint(api)
 
     _install_cors(app, settings.cors_origins)
+    # The served app already set the client's address in front of the shedder and Socket.IO
+    # (entrypoints/asgi.py); this makes the HTTP app alone, as tests run it, see the same one.
+    app.asgi_app = ClientAddress(app.asgi_app, settings.trusted_proxy)  # type: ignore[method-assign, assignment]
 
     @app.teardown_request
     async def stop_streaming(_: BaseException | None) -> None:

@@ -11,7 +11,6 @@ from quart_schema import security_scheme
 
 from adapters.telemetry import context as log_context
 from domain.errors import ServiceUnavailable, TooManyRequests, Unauthorized
-from entrypoints.client_address import client_address
 from entrypoints.http.deps import container
 
 log = logging.getLogger("flowhub.http")
@@ -31,13 +30,8 @@ def current_user_id() -> str:
 
 
 def client_ip() -> str:
-    """The caller's address, as the trusted proxy reports it (entrypoints/client_address.py;
-    the served app has already put it in the scope, an app under test has not)."""
-    proxy = container().settings().trusted_proxy
-    headers = [
-        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.items()
-    ]
-    return client_address(proxy, headers) or request.remote_addr or "unknown"
+    """The caller's address, as the trusted proxy reports it (entrypoints/client_address.py)."""
+    return request.remote_addr or "unknown"
 
 
 def authenticated[**P, R](handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
