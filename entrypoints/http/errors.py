@@ -15,29 +15,48 @@ from quart import Quart, Response, g, got_request_exception, jsonify, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from domain.errors import DomainError, TooManyRequests
+from domain.chat.errors import InvalidInput
+from domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
+from domain.files.errors import PayloadTooLarge, UnsupportedMediaType, UploadIncomplete
 from entrypoints.http.deps import container
 from entrypoints.http.request_id import current_request_id, current_route
 from ports.errors import ErrorContext
 
 log = logging.getLogger("flowhub.http")
 
-# Domain error code -> HTTP status. A code not listed is a client error (400).
-DOMAIN_STATUS: dict[str, int] = {
-    "not_found": 404,
-    "conflict": 409,
-    "unauthorized": 401,
-    "token_reused": 401,
-    "invalid_credentials": 401,
-    "forbidden": 403,
-    "email_not_verified": 403,
-    "too_many_requests": 429,
-    "payload_too_large": 413,
-    "unsupported_media_type": 415,
-    "upload_incomplete": 409,
-    "service_unavailable": 503,
-    "validation_error": 422,
+# Domain error class -> HTTP status, looked up along the error's MRO (as Starlette does), so a
+# new error inherits its family's status and only a family of its own needs a row here.
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    DomainError: 400,
+    NotFound: 404,
+    Conflict: 409,
+    Unauthorized: 401,
+    Forbidden: 403,
+    TooManyRequests: 429,
+    ServiceUnavailable: 503,
+    InvalidInput: 422,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    UploadIncomplete: 409,
 }
+
+
+def domain_status(error: DomainError) -> int:
+    """The status of the nearest class in the error's MRO that has one."""
+    for cls in type(error).__mro__:
+        status = DOMAIN_STATUS.get(cls)
+        if status is not None:
+            return status
+    return 400  # unreachable: every DomainError has DomainError in its MRO
+
 
 # Werkzeug's HTTP errors, in our words.
 HTTP_CODES: dict[int, tuple[str, str]] = {
@@ -109,7 +128,7 @@ def register_error_handlers(app: Quart) -> None:
         headers = {}
         if isinstance(error, TooManyRequests):
             headers["Retry-After"] = str(error.retry_after_s)
-        status = DOMAIN_STATUS.get(error.code, 400)
+        status = domain_status(error)
         if status >= 500:  # a dependency is down: an error, unlike the 4xx answers
             report_unexpected(error)
         return error_response(status, error.code, error.message, headers=headers)
