@@ -4,13 +4,25 @@ first called: odmantic, botocore, argon2 and PyJWT stay off the cold-start path.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from config.settings import Settings
+from ports.blobs import BlobStorage
+from ports.cache import Cache
+from ports.chat import MessageRepository, PresenceStore, RoomRepository, TypingStore
 from ports.clock import Clock
+from ports.errors import ErrorReporter
+from ports.files import FileRepository
+from ports.mail import Mailer
+from ports.otp import OtpStore
+from ports.rate_limit import RateLimiter
+from ports.security import AccessTokenCodec, PasswordHasher
+from ports.sessions import SessionRepository
+from ports.users import UserRepository
 
 if TYPE_CHECKING:
     from adapters.lifecycle import ManagedClient
+    from config.lifecycle import LogShipper
 
 type Hook = Callable[[], Awaitable[None]]
 
@@ -27,67 +39,69 @@ def database_name(uri: str | None) -> str:
     return name or DEFAULT_DATABASE
 
 
-def argon2_hasher() -> Any:
+def argon2_hasher() -> PasswordHasher:
     from adapters.argon2.hasher import Argon2PasswordHasher
 
     return Argon2PasswordHasher(max_concurrent=2)
 
 
-def jwt_codec(secret: str) -> Any:
+def jwt_codec(secret: str) -> AccessTokenCodec:
     from adapters.jwt.access_tokens import JwtAccessTokenCodec
 
     return JwtAccessTokenCodec(secret)
 
 
-def mongo_users(client: ManagedClient[Any], settings: Settings) -> Any:
+def mongo_users(client: ManagedClient[Any], settings: Settings) -> UserRepository:
     from adapters.mongo.users import MongoUserRepository
 
     return MongoUserRepository(client, database_name(settings.mongodb_uri))
 
 
-def mongo_sessions(client: ManagedClient[Any], settings: Settings, clock: Clock) -> Any:
+def mongo_sessions(
+    client: ManagedClient[Any], settings: Settings, clock: Clock
+) -> SessionRepository:
     from adapters.mongo.sessions import MongoSessionRepository
 
     return MongoSessionRepository(client, database_name(settings.mongodb_uri), clock)
 
 
-def redis_otp(client: ManagedClient[Any]) -> Any:
+def redis_otp(client: ManagedClient[Any]) -> OtpStore:
     from adapters.redis.otp import RedisOtpStore
 
     return RedisOtpStore(client)
 
 
-def redis_limiter(client: ManagedClient[Any]) -> Any:
+def redis_limiter(client: ManagedClient[Any]) -> RateLimiter:
     from adapters.redis.rate_limit import RedisRateLimiter
 
     return RedisRateLimiter(client)
 
 
-def redis_cache(client: ManagedClient[Any]) -> Any:
+def redis_cache(client: ManagedClient[Any]) -> Cache:
     from adapters.redis.cache import RedisCache
 
     return RedisCache(client)
 
 
-def ses_mailer(client: ManagedClient[Any], from_email: str) -> Any:
+def ses_mailer(client: ManagedClient[Any], from_email: str) -> Mailer:
     from adapters.ses.mailer import SesMailer
 
     return SesMailer(client, from_email)
 
 
-def mongo_files(client: ManagedClient[Any], settings: Settings, clock: Clock) -> Any:
+def mongo_files(client: ManagedClient[Any], settings: Settings, clock: Clock) -> FileRepository:
     from adapters.mongo.files import MongoFileRepository
 
     return MongoFileRepository(client, database_name(settings.mongodb_uri), clock)
 
 
-def mongo_rooms(client: ManagedClient[Any], settings: Settings) -> Any:
+def mongo_rooms(client: ManagedClient[Any], settings: Settings) -> RoomRepository:
     from adapters.mongo.chat import MongoRoomRepository
 
     return MongoRoomRepository(client, database_name(settings.mongodb_uri))
 
 
-def mongo_messages(client: ManagedClient[Any], settings: Settings) -> Any:
+def mongo_messages(client: ManagedClient[Any], settings: Settings) -> MessageRepository:
     from adapters.mongo.chat import MongoMessageRepository
 
     return MongoMessageRepository(
@@ -95,23 +109,30 @@ def mongo_messages(client: ManagedClient[Any], settings: Settings) -> Any:
     )
 
 
-def redis_presence(client: ManagedClient[Any], clock: Clock) -> Any:
+def redis_presence(client: ManagedClient[Any], clock: Clock) -> PresenceStore:
     from adapters.redis.chat import RedisPresenceStore
 
     return RedisPresenceStore(client, clock)
 
 
-def redis_typing(client: ManagedClient[Any]) -> Any:
+def redis_typing(client: ManagedClient[Any]) -> TypingStore:
     from adapters.redis.chat import RedisTypingStore
 
     return RedisTypingStore(client)
 
 
-def s3_blobs(client: ManagedClient[Any], settings: Settings) -> Any:
+def s3_blobs(client: ManagedClient[Any], settings: Settings) -> BlobStorage:
     from adapters.s3.blobs import S3BlobStorage
 
     assert settings.s3_bucket_name is not None
     return S3BlobStorage(client, settings.s3_bucket_name)
+
+
+@runtime_checkable
+class Indexed(Protocol):
+    """A repository whose store needs indexes made once, at warm-up (MongoDB's)."""
+
+    async def ensure_indexes(self) -> None: ...
 
 
 def mongo_index_hook(*repositories: Callable[[], object]) -> Hook:
@@ -120,14 +141,13 @@ def mongo_index_hook(*repositories: Callable[[], object]) -> Hook:
 
     async def ensure_indexes() -> None:
         for repository in (provide() for provide in repositories):
-            ensure = getattr(repository, "ensure_indexes", None)
-            if ensure is not None:
-                await ensure()
+            if isinstance(repository, Indexed):
+                await repository.ensure_indexes()
 
     return ensure_indexes
 
 
-def rollbar_reporter(settings: Settings) -> Any:
+def rollbar_reporter(settings: Settings) -> ErrorReporter:
     """Errors to Rollbar; the SDK itself loads on the reporter's thread at the first error."""
     from adapters.rollbar.reporter import RollbarErrorReporter
 
@@ -140,7 +160,7 @@ def rollbar_reporter(settings: Settings) -> Any:
     )
 
 
-def logtail_shipper(settings: Settings) -> Any:
+def logtail_shipper(settings: Settings) -> LogShipper | None:
     """Non-error logs to Logtail; the SDK loads when the lifecycle opens it after start."""
     from adapters.logtail.shipper import LogtailShipper
 
