@@ -1,4 +1,4 @@
-"""Auth and OTP routes (API.md, "Auth and OTP"): thin handlers over AuthService."""
+"""Auth and OTP routes (API.md, "Auth and OTP"): thin handlers, one auth use case each."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from quart import Blueprint, Response, jsonify
 from quart_schema import document_response, validate_request
 
 from domain.auth.model import OtpPurpose, ResetGrant
+from domain.auth.principal import Principal
 from entrypoints.http.deps import container
-from entrypoints.http.guard import authenticated, client_ip, current_user_id
+from entrypoints.http.guard import authenticated, client_ip
 from entrypoints.http.openapi import no_content
 from entrypoints.http.serialize import reset_grant_json, token_pair_json
 from schemas.auth import (
@@ -42,7 +43,11 @@ def _no_content() -> Response:
 @document_response(ErrorResponse, 429)
 async def signup(data: SignupIn) -> Response:
     """Register; the same 202 whether or not the email already has an account."""
-    await container().services.auth().signup(data.email, data.password, data.name, client_ip())
+    await (
+        container()
+        .services.registration()
+        .signup(data.email, data.password, data.name, client_ip())
+    )
     return _status({"status": "verification_sent"}, 202)
 
 
@@ -52,7 +57,7 @@ async def signup(data: SignupIn) -> Response:
 @document_response(ErrorResponse, 400)
 @document_response(ErrorResponse, 429)
 async def verify_email(data: VerifyEmailIn) -> Response:
-    pair = await container().services.auth().verify_email(data.email, data.code)
+    pair = await container().services.email_codes().verify_email(data.email, data.code)
     return jsonify(token_pair_json(pair))
 
 
@@ -63,7 +68,7 @@ async def verify_email(data: VerifyEmailIn) -> Response:
 @document_response(ErrorResponse, 403)
 @document_response(ErrorResponse, 429)
 async def login(data: LoginIn) -> Response:
-    pair = await container().services.auth().login(data.email, data.password, client_ip())
+    pair = await container().services.password_login().login(data.email, data.password, client_ip())
     return jsonify(token_pair_json(pair))
 
 
@@ -73,7 +78,7 @@ async def login(data: LoginIn) -> Response:
 @document_response(ErrorResponse, 429)
 async def request_code(data: OtpRequestIn) -> Response:
     """Mail a 6-digit code; the same 202 whether or not the email has an account."""
-    await container().services.auth().request_code(data.email, OtpPurpose(data.purpose))
+    await container().services.email_codes().request_code(data.email, OtpPurpose(data.purpose))
     return _status({"status": "sent_if_exists"}, 202)
 
 
@@ -87,7 +92,7 @@ async def verify_code(data: OtpVerifyIn) -> Response:
     reset token."""
     result = (
         await container()
-        .services.auth()
+        .services.email_codes()
         .verify_code(data.email, OtpPurpose(data.purpose), data.code)
     )
     if isinstance(result, ResetGrant):
@@ -101,7 +106,7 @@ async def verify_code(data: OtpVerifyIn) -> Response:
 @document_response(ErrorResponse, 400)
 async def reset_password(data: PasswordResetIn) -> Response:
     """Set a new password (204); every session of the user is signed out."""
-    await container().services.auth().reset_password(data.reset_token, data.new_password)
+    await container().services.password_reset().reset_password(data.reset_token, data.new_password)
     return _no_content()
 
 
@@ -111,7 +116,7 @@ async def reset_password(data: PasswordResetIn) -> Response:
 @document_response(ErrorResponse, 401)
 async def refresh(data: RefreshIn) -> Response:
     """Spend the refresh token for a new pair (rotation); a spent token revokes its family."""
-    pair = await container().services.auth().refresh(data.refresh_token)
+    pair = await container().services.sessions().refresh(data.refresh_token)
     return jsonify(token_pair_json(pair))
 
 
@@ -119,16 +124,16 @@ async def refresh(data: RefreshIn) -> Response:
 @authenticated
 @validate_request(RefreshIn)
 @no_content
-async def logout(data: RefreshIn) -> Response:
+async def logout(principal: Principal, data: RefreshIn) -> Response:
     """Revoke the session of this refresh token (204)."""
-    await container().services.auth().logout(current_user_id(), data.refresh_token)
+    await container().services.sessions().logout(principal.user_id, data.refresh_token)
     return _no_content()
 
 
 @blueprint.post("/logout-all")
 @authenticated
 @no_content
-async def logout_all() -> Response:
+async def logout_all(principal: Principal) -> Response:
     """Revoke every session of the caller (204)."""
-    await container().services.auth().logout_all(current_user_id())
+    await container().services.sessions().logout_all(principal.user_id)
     return _no_content()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from quart import Blueprint, Response, jsonify
 from quart_schema import document_response, validate_request
 
+from domain.auth.principal import Principal
 from entrypoints.http.deps import container
-from entrypoints.http.guard import authenticated, current_user_id
+from entrypoints.http.guard import authenticated
 from entrypoints.http.serialize import user_json
 from schemas.auth import RenameIn, UserOut
 from schemas.common import ErrorResponse
@@ -18,8 +19,8 @@ blueprint = Blueprint("users", __name__, url_prefix="/users")
 @authenticated
 @document_response(UserOut, 200)
 @document_response(ErrorResponse, 401)
-async def me() -> Response:
-    return jsonify(user_json(await container().services.auth().me(current_user_id())))
+async def me(principal: Principal) -> Response:
+    return jsonify(user_json(await container().services.profiles().me(principal.user_id)))
 
 
 @blueprint.patch("/me")
@@ -27,6 +28,6 @@ async def me() -> Response:
 @validate_request(RenameIn)
 @document_response(UserOut, 200)
 @document_response(ErrorResponse, 401)
-async def rename(data: RenameIn) -> Response:
-    profile = await container().services.auth().rename(current_user_id(), data.name)
+async def rename(principal: Principal, data: RenameIn) -> Response:
+    profile = await container().services.profiles().rename(principal.user_id, data.name)
     return jsonify(user_json(profile))

@@ -1,0 +1,135 @@
+"""Email codes (Flow 15): mailing one, and what a right one proves.
+
+A code from the mailbox proves the address: `login` and `verify_email` codes open a session
+(verifying the address if it was not yet), a `password_reset` code grants one reset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.auth.errors import InvalidOtp
+from domain.auth.limits import cooldown_key
+from domain.auth.mail import code_email, signup_attempt_email
+from domain.auth.model import OtpPurpose, ResetGrant, TokenPair, User
+from domain.auth.policy import AuthPolicy
+from domain.auth.secrets import Keyring
+from domain.auth.sessions import SessionIssuer
+from domain.errors import TooManyRequests
+from ports.clock import Clock
+from ports.events import EventLog
+from ports.ids import IdGenerator
+from ports.mail import Mailer
+from ports.otp import OtpStore
+from ports.rate_limit import RateLimiter
+from ports.tasks import BackgroundTasks
+from ports.users import UserRepository
+
+
+@dataclass(kw_only=True, slots=True)
+class CodeMailer:
+    """Mails codes and notices in the background, at most one per address and kind per
+    cooldown, so no answer waits for (or tells anything by) the mail."""
+
+    users: UserRepository
+    otp: OtpStore
+    limiter: RateLimiter
+    mailer: Mailer
+    tasks: BackgroundTasks
+    keys: Keyring
+    events: EventLog
+    policy: AuthPolicy
+
+    async def request(self, email: str, purpose: OtpPurpose) -> None:
+        """Mail a code if the address has an account (and needs one); 429 inside the
+        cooldown, for known and unknown addresses alike."""
+        wait = await self._claim(email, purpose)
+        if wait:
+            raise TooManyRequests(wait, "A code was sent recently; wait before asking again.")
+        self.tasks.spawn(self._mail_code_to(email, purpose), name=f"otp-{purpose}")
+
+    async def code_if_free(self, user: User, purpose: OtpPurpose) -> None:
+        if await self._claim(user.email, purpose) == 0:
+            self.tasks.spawn(self._mail_code(user, purpose), name=f"otp-{purpose}")
+
+    async def signup_notice_if_free(self, user: User) -> None:
+        if await self._claim(user.email, "signup_notice") == 0:
+            message = signup_attempt_email(user.email, user.name)
+            self.tasks.spawn(self.mailer.send(message), name="mail-notice")
+
+    async def _claim(self, email: str, purpose: str) -> int:
+        key = cooldown_key(self.keys, email, purpose)
+        return await self.limiter.claim(key, self.policy.otp_cooldown_s)
+
+    async def _mail_code_to(self, email: str, purpose: OtpPurpose) -> None:
+        user = await self.users.by_email(email)
+        if user is None or (purpose is OtpPurpose.VERIFY_EMAIL and user.email_verified):
+            return
+        await self._mail_code(user, purpose)
+
+    async def _mail_code(self, user: User, purpose: OtpPurpose) -> None:
+        code, ttl = self.keys.new_code(), self.policy.otp_ttl_s
+        await self.otp.put(user.id, purpose, self.keys.code_hash(user.id, purpose, code), ttl)
+        await self.mailer.send(code_email(user.email, user.name, purpose, code, ttl // 60))
+        self.events.record("otp_sent", user_id=user.id, purpose=purpose.value)
+
+
+@dataclass(kw_only=True, slots=True)
+class EmailCodes:
+    """Request a code, and spend one."""
+
+    users: UserRepository
+    otp: OtpStore
+    limiter: RateLimiter
+    code_mailer: CodeMailer
+    issuer: SessionIssuer
+    keys: Keyring
+    clock: Clock
+    ids: IdGenerator
+    events: EventLog
+    policy: AuthPolicy
+
+    async def request_code(self, email: str, purpose: OtpPurpose) -> None:
+        """Mail a code if the address has an account (and needs one); answer the same either
+        way. At most one code per address and purpose per cooldown."""
+        await self.code_mailer.request(email, purpose)
+
+    async def verify_email(self, email: str, code: str) -> TokenPair:
+        pair = await self.verify_code(email, OtpPurpose.VERIFY_EMAIL, code)
+        assert isinstance(pair, TokenPair)
+        return pair
+
+    async def verify_code(
+        self, email: str, purpose: OtpPurpose, code: str
+    ) -> TokenPair | ResetGrant:
+        user = await self.users.by_email(email)
+        if user is None:
+            raise InvalidOtp()
+        await self._check_code(user, purpose, code)
+        self.events.record("otp_verified", user_id=user.id, purpose=purpose.value)
+        if purpose is OtpPurpose.PASSWORD_RESET:
+            return await self._grant_reset(user)
+        verified = user.verified(self.clock.now())
+        if verified is not user:
+            await self.users.save(verified)
+            self.events.record("email_verified", user_id=user.id)
+        return await self.issuer.open(verified, f"code:{purpose.value}")
+
+    async def _check_code(self, user: User, purpose: OtpPurpose, code: str) -> None:
+        policy = self.policy
+        failures_key = f"rate:{user.id}:otp_failures"
+        failures = await self.limiter.peek(failures_key, policy.otp_failures_per_hour)
+        if failures.count >= policy.otp_failures_per_hour:
+            raise TooManyRequests(failures.reset_in_s, "Too many wrong codes; try again later.")
+        expected = self.keys.code_hash(user.id, purpose, code)
+        if await self.otp.consume(user.id, expected):
+            return
+        await self.otp.fail(user.id, policy.otp_max_attempts)
+        await self.limiter.hit(failures_key, policy.otp_failures_per_hour, 3600)
+        raise InvalidOtp()
+
+    async def _grant_reset(self, user: User) -> ResetGrant:
+        ttl, grant_id = self.policy.reset_ttl_s, self.ids.new_id()
+        await self.otp.grant_reset(user.id, grant_id, ttl)
+        expires_at = int(self.clock.now().timestamp()) + ttl
+        return ResetGrant(self.keys.reset_token(user.id, grant_id, expires_at), ttl)

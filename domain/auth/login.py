@@ -1,0 +1,53 @@
+"""Password login: the failure limit per account and per address, then a session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from domain.auth.errors import EmailNotVerified, InvalidCredentials
+from domain.auth.limits import enforce, login_failures_key
+from domain.auth.model import TokenPair
+from domain.auth.policy import AuthPolicy
+from domain.auth.secrets import Keyring
+from domain.auth.sessions import SessionIssuer
+from domain.errors import TooManyRequests
+from ports.rate_limit import RateLimiter
+from ports.security import PasswordHasher
+from ports.users import UserRepository
+
+
+@dataclass(kw_only=True, slots=True)
+class PasswordLogin:
+    users: UserRepository
+    hasher: PasswordHasher
+    limiter: RateLimiter
+    issuer: SessionIssuer
+    keys: Keyring
+    policy: AuthPolicy
+    _dummy_hash: str | None = field(default=None, init=False)
+
+    async def login(self, email: str, password: str, ip: str) -> TokenPair:
+        policy, limiter = self.policy, self.limiter
+        await enforce(limiter, f"rate:ip:{ip}:login", policy.login_attempts_per_ip_per_minute, 60)
+        user = await self.users.by_email(email)
+        key = login_failures_key(user.id if user else "email-" + self.keys.email_key(email))
+        window = await limiter.peek(key, policy.login_failures_per_minute)
+        if window.count >= policy.login_failures_per_minute:
+            raise TooManyRequests(window.reset_in_s, "Too many failed logins; try again later.")
+        matches = await self.hasher.verify(
+            user.password_hash if user else await self._dummy(), password
+        )
+        if user is None or not matches:
+            await limiter.hit(key, policy.login_failures_per_minute, 60)
+            raise InvalidCredentials()
+        if not user.email_verified:
+            raise EmailNotVerified()
+        if window.count:
+            await limiter.reset(key)
+        return await self.issuer.open(user, "password")
+
+    async def _dummy(self) -> str:
+        """A hash to check unknown addresses against, so they cost the same work."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hasher.hash("not a real password, only for timing")
+        return self._dummy_hash
