@@ -9,9 +9,10 @@ from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.clock import MemoryClock
 from adapters.memory.events import MemoryEventLog
 from adapters.memory.files import MemoryFileRepository
+from adapters.memory.rate_limit import MemoryRateLimiter
 from adapters.system.ids import RandomIdGenerator
 from adapters.system.tasks import AsyncioBackgroundTasks
-from domain.files.service import FilePolicy, FilePorts, FileService
+from domain.files.service import FilePolicy, FileService
 
 SECRET = "s" * 48
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
@@ -32,6 +33,7 @@ class FilesWorld:
     blobs: MemoryBlobStorage
     tasks: AsyncioBackgroundTasks
     events: MemoryEventLog
+    limiter: MemoryRateLimiter
 
 
 def build_files_world(
@@ -42,8 +44,18 @@ def build_files_world(
     blobs = blobs or MemoryBlobStorage(SECRET, clock)
     tasks = AsyncioBackgroundTasks()
     events = MemoryEventLog()
-    ports = FilePorts(files, blobs, tasks, clock, RandomIdGenerator(), events)
-    return FilesWorld(FileService(ports, policy), clock, files, blobs, tasks, events)
+    limiter = MemoryRateLimiter(clock)
+    service = FileService(
+        files=files,
+        blobs=blobs,
+        limiter=limiter,
+        tasks=tasks,
+        clock=clock,
+        ids=RandomIdGenerator(),
+        events=events,
+        policy=policy,
+    )
+    return FilesWorld(service, clock, files, blobs, tasks, events, limiter)
 
 
 async def chunks_of(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:
