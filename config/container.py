@@ -293,7 +293,6 @@ class Services(containers.DeclarativeContainer):
         EmailCodes,
         users=adapters.cached_users,
         otp=adapters.otp,
-        limiter=adapters.limiter,
         code_mailer=code_mailer,
         issuer=session_issuer,
         keys=keyring,

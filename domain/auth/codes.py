@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from domain.auth.errors import InvalidOtp
 from domain.auth.limits import cooldown_key
 from domain.auth.mail import code_email, signup_attempt_email
-from domain.auth.model import OtpPurpose, ResetGrant, TokenPair, User
+from domain.auth.model import CodeVerdict, OtpPurpose, ResetGrant, TokenPair, User
 from domain.auth.policy import AuthPolicy
 from domain.auth.secrets import Keyring
 from domain.auth.sessions import SessionIssuer
@@ -80,7 +80,6 @@ class EmailCodes:
 
     users: UserRepository
     otp: OtpStore
-    limiter: RateLimiter
     code_mailer: CodeMailer
     issuer: SessionIssuer
     keys: Keyring
@@ -116,17 +115,17 @@ class EmailCodes:
         return await self.issuer.open(verified, f"code:{purpose.value}")
 
     async def _check_code(self, user: User, purpose: OtpPurpose, code: str) -> None:
+        """One atomic step per guess: evaluated and counted together, so a burst of guesses
+        gets no more evaluations than the limits allow."""
         policy = self.policy
-        failures_key = f"rate:{user.id}:otp_failures"
-        failures = await self.limiter.peek(failures_key, policy.otp_failures_per_hour)
-        if failures.count >= policy.otp_failures_per_hour:
-            raise TooManyRequests(failures.reset_in_s, "Too many wrong codes; try again later.")
         expected = self.keys.code_hash(user.id, purpose, code)
-        if await self.otp.consume(user.id, expected):
-            return
-        await self.otp.fail(user.id, policy.otp_max_attempts)
-        await self.limiter.hit(failures_key, policy.otp_failures_per_hour, 3600)
-        raise InvalidOtp()
+        check = await self.otp.attempt(
+            user.id, expected, policy.otp_max_attempts, policy.otp_failures_per_hour
+        )
+        if check.verdict is CodeVerdict.LOCKED:
+            raise TooManyRequests(check.retry_in_s, "Too many wrong codes; try again later.")
+        if check.verdict is CodeVerdict.WRONG:
+            raise InvalidOtp()
 
     async def _grant_reset(self, user: User) -> ResetGrant:
         ttl, grant_id = self.policy.reset_ttl_s, self.ids.new_id()

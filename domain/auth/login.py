@@ -1,4 +1,8 @@
-"""Password login: the failure limit per account and per address, then a session."""
+"""Password login: the failure limit per account and per address, then a session.
+
+A guess is counted before its password is checked, and an account has one check running at a
+time (`RateLimiter.reserve`): a burst of concurrent guesses gets at most the limit evaluated,
+and a success cannot start the count over while other guesses are in flight."""
 
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ from domain.errors import TooManyRequests
 from ports.rate_limit import RateLimiter
 from ports.security import PasswordHasher
 from ports.users import UserRepository
+
+LOCKED = "Too many failed logins; try again later."
+BUSY = "Another sign-in to this account is being checked; try again in a moment."
 
 
 @dataclass(kw_only=True, slots=True)
@@ -31,19 +38,26 @@ class PasswordLogin:
         await enforce(limiter, f"rate:ip:{ip}:login", policy.login_attempts_per_ip_per_minute, 60)
         user = await self.users.by_email(email)
         key = login_failures_key(user.id if user else "email-" + self.keys.email_key(email))
-        window = await limiter.peek(key, policy.login_failures_per_minute)
-        if window.count >= policy.login_failures_per_minute:
-            raise TooManyRequests(window.reset_in_s, "Too many failed logins; try again later.")
-        matches = await self.hasher.verify(
-            user.password_hash if user else await self._dummy(), password
+        reservation = await limiter.reserve(
+            key, policy.login_failures_per_minute, 60, policy.login_check_hold_s
         )
+        if reservation.busy:
+            raise TooManyRequests(reservation.retry_in_s, BUSY)
+        if not reservation.granted:
+            raise TooManyRequests(
+                reservation.retry_in_s, "Too many failed logins; try again later."
+            )
+        matches = False
+        try:
+            matches = await self.hasher.verify(
+                user.password_hash if user else await self._dummy(), password
+            )
+        finally:
+            await limiter.release(key, succeeded=user is not None and matches)
         if user is None or not matches:
-            await limiter.hit(key, policy.login_failures_per_minute, 60)
             raise InvalidCredentials()
         if not user.email_verified:
             raise EmailNotVerified()
-        if window.count:
-            await limiter.reset(key)
         return await self.issuer.open(user, "password")
 
     async def _dummy(self) -> str:

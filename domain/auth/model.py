@@ -155,3 +155,26 @@ class RateWindow:
     @property
     def remaining(self) -> int:
         return max(0, self.limit - self.count)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """The answer to a request to evaluate one guess (a password): `granted`, the guess is
+    counted already and the account's one evaluation slot is held; otherwise `busy` says
+    whether another evaluation holds the slot (else the window's limit is reached)."""
+
+    granted: bool
+    busy: bool = False
+    retry_in_s: int = 0
+
+
+class CodeVerdict(StrEnum):
+    ACCEPTED = "accepted"  # the pending code, now spent
+    WRONG = "wrong"  # counted against the code and the hourly limit
+    LOCKED = "locked"  # the hourly limit is reached: not evaluated
+
+
+@dataclass(frozen=True, slots=True)
+class CodeCheck:
+    verdict: CodeVerdict
+    retry_in_s: int = 0

@@ -1,0 +1,129 @@
+"""Guessing attacks on auth (issue 14) against a real server process on Redis: a burst of
+concurrent guesses must not get more evaluations than the limit allows.
+
+Each request comes from its own client address (the server trusts `Fly-Client-IP`, as behind
+Fly's proxy), so the per-address limits are not what stops the burst: the per-account ones are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.api.realtime_client import PASSWORD, sign_up
+from tests.support.processes import ServerProcess, running_server
+
+pytestmark = pytest.mark.integration
+
+BURST = 50
+LOGIN_FAILURES_PER_MINUTE = 5
+OTP_FAILURES_PER_HOUR = 10
+_hosts = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def server(redis_url: str) -> Iterator[ServerProcess]:
+    env = {"LOG_LEVEL": "WARNING", "REDIS_URL": redis_url}
+    with running_server(env=env) as process:
+        yield process
+
+
+def new_address() -> dict[str, str]:
+    n = next(_hosts)
+    return {"Fly-Client-IP": f"10.200.{n // 250 % 250}.{n % 250 + 1}"}
+
+
+def unique_email(who: str) -> str:
+    return f"{who}{time.monotonic_ns()}@example.com"
+
+
+async def post(http: httpx.AsyncClient, path: str, body: dict[str, str]) -> httpx.Response:
+    return await http.post(path, json=body, headers=new_address())
+
+
+async def test_bursts_of_wrong_passwords_get_at_most_the_limit_checked(
+    server: ServerProcess,
+) -> None:
+    email = unique_email("victim")
+    await sign_up(server.url, email)
+    wrong = {"email": email, "password": "not the password at all"}
+    right = {"email": email, "password": PASSWORD}
+    statuses: list[int] = []
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        # Each round lets at least one guess through until the limit is reached.
+        for _ in range(LOGIN_FAILURES_PER_MINUTE):
+            answers = await asyncio.gather(
+                *(post(http, "/auth/login", wrong) for _ in range(BURST))
+            )
+            statuses += [a.status_code for a in answers]
+        right_after = await post(http, "/auth/login", right)
+
+    assert set(statuses) <= {401, 429}, statuses
+    assert statuses.count(401) <= LOGIN_FAILURES_PER_MINUTE, statuses
+    assert right_after.status_code == 429, right_after.text
+    assert right_after.json()["error"]["code"] == "too_many_requests"
+
+
+async def test_the_right_password_last_in_a_burst_is_one_of_the_limited_checks(
+    server: ServerProcess,
+) -> None:
+    email = unique_email("victim")
+    await sign_up(server.url, email)
+    wrong = {"email": email, "password": "not the password at all"}
+    right = {"email": email, "password": PASSWORD}
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        guesses = [asyncio.create_task(post(http, "/auth/login", wrong)) for _ in range(BURST)]
+        await asyncio.sleep(0)  # every wrong guess is on its way before the right one
+        last = asyncio.create_task(post(http, "/auth/login", right))
+        statuses = [a.status_code for a in await asyncio.gather(*guesses)]
+        right_in_burst = await last
+
+    assert set(statuses) <= {401, 429}, statuses
+    assert right_in_burst.status_code in {200, 429}, right_in_burst.text
+    checked = statuses.count(401) + (right_in_burst.status_code == 200)
+    assert checked <= LOGIN_FAILURES_PER_MINUTE, (statuses, right_in_burst.status_code)
+
+
+async def test_a_burst_of_wrong_codes_gets_at_most_the_limit_checked(
+    server: ServerProcess,
+) -> None:
+    email = unique_email("coded")
+    await sign_up(server.url, email)
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        asked = await post(http, "/auth/otp/request", {"email": email, "purpose": "login"})
+        assert asked.status_code == 202, asked.text
+        code = await mailed_code(http, email, nth=1)
+        wrong = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, BURST + 1)]
+        guesses = [
+            asyncio.create_task(
+                post(http, "/auth/otp/verify", {"email": email, "purpose": "login", "code": c})
+            )
+            for c in wrong
+        ]
+        answers = await asyncio.gather(*guesses)
+        right_after = await post(
+            http, "/auth/otp/verify", {"email": email, "purpose": "login", "code": code}
+        )
+
+    statuses = [a.status_code for a in answers]
+    assert set(statuses) <= {400, 429}, statuses
+    # At most the hourly limit of guesses is evaluated; the rest are refused unseen.
+    assert statuses.count(400) <= OTP_FAILURES_PER_HOUR, statuses
+    assert right_after.status_code == 429, right_after.text
+
+
+async def mailed_code(http: httpx.AsyncClient, email: str, nth: int) -> str:
+    """The code of the `nth` message (0 = the first) the dev mailbox holds for `email`."""
+    for _ in range(250):
+        messages = (await http.get("/dev/mailbox", params={"to": email})).json()["messages"]
+        if len(messages) > nth:
+            texts = sorted(messages, key=lambda m: str(m["sent_at"]))
+            return str(re.findall(r"\b\d{6}\b", texts[nth]["text"])[0])
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no message {nth} for {email}")
