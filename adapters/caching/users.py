@@ -53,10 +53,19 @@ class CachedUserRepository:
 
     async def save(self, user: User) -> None:
         await self._users.save(user)
+        await self._forget(user.id)
+
+    async def replace_unverified(self, user: User) -> bool:
+        replaced = await self._users.replace_unverified(user)
+        if replaced:
+            await self._forget(user.id)
+        return replaced
+
+    async def _forget(self, user_id: str) -> None:
         try:
-            await self._cache.delete(cache_key(user.id))
+            await self._cache.delete(cache_key(user_id))
         except ServiceUnavailable:
-            log.warning("could not invalidate the cached user %s", user.id)
+            log.warning("could not invalidate the cached user %s", user_id)
 
 
 def _to_json(user: User) -> bytes:

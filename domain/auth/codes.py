@@ -1,7 +1,9 @@
 """Email codes (Flow 15): mailing one, and what a right one proves.
 
 A code from the mailbox proves the address: `login` and `verify_email` codes open a session
-(verifying the address if it was not yet), a `password_reset` code grants one reset.
+(verifying the address if it was not yet), a `password_reset` code grants one reset. An
+unverified account belongs to nobody: a `verify_email` code activates exactly the registration
+it was mailed for, and a `login` code that verifies an account leaves no password on it.
 """
 
 from __future__ import annotations
@@ -52,6 +54,12 @@ class CodeMailer:
         if await self._claim(user.email, purpose) == 0:
             self.tasks.spawn(self._mail_code(user, purpose), name=f"otp-{purpose}")
 
+    async def registration_code(self, user: User) -> None:
+        """The code of a new registration, whatever the cooldown: it is the only code that
+        can verify this registration (the one before it stopped verifying)."""
+        await self._claim(user.email, OtpPurpose.VERIFY_EMAIL)
+        self.tasks.spawn(self._mail_code(user, OtpPurpose.VERIFY_EMAIL), name="otp-verify_email")
+
     async def signup_notice_if_free(self, user: User) -> None:
         if await self._claim(user.email, "signup_notice") == 0:
             message = signup_attempt_email(user.email, user.name)
@@ -69,8 +77,11 @@ class CodeMailer:
 
     async def _mail_code(self, user: User, purpose: OtpPurpose) -> None:
         code, ttl = self.keys.new_code(), self.policy.otp_ttl_s
-        await self.otp.put(user.id, purpose, self.keys.code_hash(user.id, purpose, code), ttl)
-        await self.mailer.send(code_email(user.email, user.name, purpose, code, ttl // 60))
+        code_hash = self.keys.code_hash(user.id, purpose, code, binding(user, purpose))
+        await self.otp.put(user.id, purpose, code_hash, ttl)
+        # A name chosen at signup is nobody's until the address is verified: not in the mail.
+        name = user.name if user.email_verified else None
+        await self.mailer.send(code_email(user.email, name, purpose, code, ttl // 60))
         self.events.record("otp_sent", user_id=user.id, purpose=purpose.value)
 
 
@@ -108,7 +119,11 @@ class EmailCodes:
         self.events.record("otp_verified", user_id=user.id, purpose=purpose.value)
         if purpose is OtpPurpose.PASSWORD_RESET:
             return await self._grant_reset(user)
-        verified = user.verified(self.clock.now())
+        # A verify_email code activates the registration it was issued for (its password);
+        # any other code proves the mailbox only, so a never-verified account keeps no
+        # password (a stranger's signup may have set it).
+        now = self.clock.now()
+        verified = user.verified(now) if purpose is OtpPurpose.VERIFY_EMAIL else user.claimed(now)
         if verified is not user:
             await self.users.save(verified)
             self.events.record("email_verified", user_id=user.id)
@@ -118,7 +133,7 @@ class EmailCodes:
         """One atomic step per guess: evaluated and counted together, so a burst of guesses
         gets no more evaluations than the limits allow."""
         policy = self.policy
-        expected = self.keys.code_hash(user.id, purpose, code)
+        expected = self.keys.code_hash(user.id, purpose, code, binding(user, purpose))
         check = await self.otp.attempt(
             user.id, expected, policy.otp_max_attempts, policy.otp_failures_per_hour
         )
@@ -132,3 +147,9 @@ class EmailCodes:
         await self.otp.grant_reset(user.id, grant_id, ttl)
         expires_at = int(self.clock.now().timestamp()) + ttl
         return ResetGrant(self.keys.reset_token(user.id, grant_id, expires_at), ttl)
+
+
+def binding(user: User, purpose: OtpPurpose) -> str:
+    """A `verify_email` code is bound to the registration it was mailed for: its password
+    hash, which a later signup of the still unverified address replaces."""
+    return user.password_hash if purpose is OtpPurpose.VERIFY_EMAIL else ""

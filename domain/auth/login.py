@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from domain.auth.errors import EmailNotVerified, InvalidCredentials
 from domain.auth.limits import enforce, login_failures_key
-from domain.auth.model import TokenPair
+from domain.auth.model import NO_PASSWORD, TokenPair
 from domain.auth.policy import AuthPolicy
 from domain.auth.secrets import Keyring
 from domain.auth.sessions import SessionIssuer
@@ -49,9 +49,10 @@ class PasswordLogin:
             )
         matches = False
         try:
-            matches = await self.hasher.verify(
-                user.password_hash if user else await self._dummy(), password
-            )
+            # The same argon2 work for an unknown address and an account without a password.
+            has_password = user is not None and user.password_hash != NO_PASSWORD
+            stored = user.password_hash if user and has_password else await self._dummy()
+            matches = await self.hasher.verify(stored, password) and has_password
         finally:
             await limiter.release(key, succeeded=user is not None and matches)
         if user is None or not matches:

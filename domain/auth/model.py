@@ -13,6 +13,8 @@ PASSWORD_MAX = 256
 EMAIL_MAX = 254
 NAME_MAX = 100
 
+NO_PASSWORD = ""  # no password verifies against it: sign in with a code or reset one
+
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.][^@\s]*\.[^@\s.]{2,}$")
 
 
@@ -46,6 +48,17 @@ class User:
 
     def verified(self, at: datetime) -> User:
         return self if self.email_verified else replace(self, email_verified=True, updated_at=at)
+
+    def claimed(self, at: datetime) -> User:
+        """Verified by a code that proves the mailbox but no registration (a login code): a
+        never-verified account keeps no password it held, which was a stranger's signup."""
+        if self.email_verified:
+            return self
+        return replace(self, email_verified=True, password_hash=NO_PASSWORD, updated_at=at)
+
+    def registered_again(self, name: str, password_hash: str, at: datetime) -> User:
+        """An unverified account taken over by a newer signup: its name and password."""
+        return replace(self, name=name, password_hash=password_hash, updated_at=at)
 
     def renamed(self, name: str, at: datetime) -> User:
         return replace(self, name=name, updated_at=at)

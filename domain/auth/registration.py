@@ -1,5 +1,8 @@
 """Signup (Flow 2): an unverified user and a code to verify the address.
 
+An unverified account belongs to nobody: each signup of the address is a registration that
+replaces the one before (name and password), with a code bound to it.
+
 No answer tells whether an email has an account: signup does the same work and gives the same
 answer for known and unknown addresses, and mail goes out in the background.
 """
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 from domain.auth.codes import CodeMailer
 from domain.auth.errors import EmailTaken
 from domain.auth.limits import enforce
-from domain.auth.model import OtpPurpose, User
+from domain.auth.model import User
 from domain.auth.policy import AuthPolicy
 from ports.clock import Clock
 from ports.events import EventLog
@@ -40,8 +43,8 @@ class Registration:
         )
         existing = await self.users.by_email(email)
         password_hash = await self.hasher.hash(password)  # on both paths: no timing difference
+        now = self.clock.now()
         if existing is None:
-            now = self.clock.now()
             user = User(self.ids.new_id(), email, name, password_hash, False, now, now)
             try:
                 await self.users.add(user)
@@ -49,13 +52,17 @@ class Registration:
                 existing = await self.users.by_email(email)
             else:
                 self.events.record("signup", user_id=user.id, outcome="created")
-                await self.code_mailer.code_if_free(user, OtpPurpose.VERIFY_EMAIL)
+                await self.code_mailer.registration_code(user)
                 return
         if existing is None:
             return
-        outcome = "already_verified" if existing.email_verified else "not_yet_verified"
-        self.events.record("signup", user_id=existing.id, outcome=outcome)
-        if existing.email_verified:
-            await self.code_mailer.signup_notice_if_free(existing)
-        else:
-            await self.code_mailer.code_if_free(existing, OtpPurpose.VERIFY_EMAIL)
+        if not existing.email_verified:
+            # Nobody owns an unverified account: this registration replaces the one before,
+            # whose code stops verifying (codes are bound to their registration).
+            registration = existing.registered_again(name, password_hash, now)
+            if await self.users.replace_unverified(registration):
+                self.events.record("signup", user_id=existing.id, outcome="not_yet_verified")
+                await self.code_mailer.registration_code(registration)
+                return
+        self.events.record("signup", user_id=existing.id, outcome="already_verified")
+        await self.code_mailer.signup_notice_if_free(existing)

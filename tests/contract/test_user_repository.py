@@ -170,6 +170,45 @@ async def test_text_fields_read_back_unchanged(users: UserRepository) -> None:
     assert await users.by_email("zoë.ñandú@exämple.com") == user
 
 
+async def test_an_unverified_user_is_replaced_by_a_newer_registration(
+    users: UserRepository,
+) -> None:
+    await users.add(a_user())
+    newer = replace(a_user(), name="Ada", password_hash="newer hash")
+
+    assert await users.replace_unverified(newer)
+
+    assert await users.get("u1") == newer
+    assert await users.by_email("ada@example.com") == newer
+
+
+async def test_a_verified_or_missing_user_is_not_replaced_as_a_registration(
+    users: UserRepository,
+) -> None:
+    verified = replace(a_user(), email_verified=True)
+    await users.add(verified)
+
+    assert not await users.replace_unverified(replace(verified, password_hash="stranger"))
+    assert not await users.replace_unverified(replace(a_user("ghost", "g@example.com")))
+
+    assert await users.get("u1") == verified
+    assert await users.get("ghost") is None
+
+
+async def test_a_registration_racing_a_verification_never_unverifies(
+    users: UserRepository,
+) -> None:
+    user = a_user()
+    await users.add(user)
+    verified = replace(user, email_verified=True)
+
+    await users.save(verified)
+    replaced = await users.replace_unverified(replace(user, password_hash="stranger"))
+
+    assert not replaced
+    assert await users.get("u1") == verified
+
+
 # the caching decorator ----------------------------------------------------------------------
 
 

@@ -127,3 +127,72 @@ async def mailed_code(http: httpx.AsyncClient, email: str, nth: int) -> str:
             return str(re.findall(r"\b\d{6}\b", texts[nth]["text"])[0])
         await asyncio.sleep(0.02)
     raise AssertionError(f"no message {nth} for {email}")
+
+
+# account pre-hijacking: an unverified account belongs to nobody --------------------------
+
+ATTACKER_PASSWORD = "the attacker's own password"
+VICTIM_PASSWORD = "the victim's chosen password"
+
+
+async def login_status(http: httpx.AsyncClient, email: str, password: str) -> int:
+    return (await post(http, "/auth/login", {"email": email, "password": password})).status_code
+
+
+async def test_a_signup_before_the_victims_leaves_no_password_on_the_verified_account(
+    server: ServerProcess,
+) -> None:
+    victim = unique_email("prehijacked")
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        mallory = {"email": victim, "password": ATTACKER_PASSWORD, "name": "Mallory"}
+        assert (await post(http, "/auth/signup", mallory)).status_code == 202
+        attackers_code = await mailed_code(http, victim, nth=0)
+        ada = {"email": victim, "password": VICTIM_PASSWORD, "name": "Ada"}
+        assert (await post(http, "/auth/signup", ada)).status_code == 202
+        victims_code = await mailed_code(http, victim, nth=1)  # the newest in the inbox
+        stale = await post(http, "/auth/verify-email", {"email": victim, "code": attackers_code})
+        verified = await post(http, "/auth/verify-email", {"email": victim, "code": victims_code})
+        attacker = await login_status(http, victim, ATTACKER_PASSWORD)
+        owner = await login_status(http, victim, VICTIM_PASSWORD)
+
+    assert stale.status_code == 400, stale.text  # that code's registration was replaced
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["user"]["name"] == "Ada"
+    assert attacker == 401
+    assert owner == 200
+
+
+async def test_a_login_code_that_verifies_the_account_leaves_no_strangers_password(
+    server: ServerProcess,
+) -> None:
+    victim = unique_email("prehijacked")
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        mallory = {"email": victim, "password": ATTACKER_PASSWORD, "name": "Mallory"}
+        assert (await post(http, "/auth/signup", mallory)).status_code == 202
+        asked = await post(http, "/auth/otp/request", {"email": victim, "purpose": "login"})
+        assert asked.status_code == 202, asked.text
+        code = await mailed_code(http, victim, nth=1)
+        body = {"email": victim, "purpose": "login", "code": code}
+        signed_in = await post(http, "/auth/otp/verify", body)
+        attacker = await login_status(http, victim, ATTACKER_PASSWORD)
+
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["user"]["email_verified"] is True
+    assert attacker == 401
+
+
+async def test_code_mails_to_an_unverified_address_carry_no_signup_text(
+    server: ServerProcess,
+) -> None:
+    victim = unique_email("phished")
+    lure = "URGENT: your account was breached, verify at https://evil.example"
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        body = {"email": victim, "password": ATTACKER_PASSWORD, "name": lure}
+        assert (await post(http, "/auth/signup", body)).status_code == 202
+        await mailed_code(http, victim, nth=0)
+        messages = (await http.get("/dev/mailbox", params={"to": victim})).json()["messages"]
+
+    assert messages
+    for message in messages:
+        assert "evil.example" not in message["text"] + message["subject"]
+        assert "URGENT" not in message["text"] + message["subject"]
