@@ -23,8 +23,22 @@ def normalize_email(raw: str) -> str:
     return unicodedata.normalize("NFC", raw).strip().lower()
 
 
+# Control (NUL included), format (bidi overrides and isolates, zero-width spaces and joiners,
+# the BOM), separator, surrogate, private-use and unassigned characters: none is part of an
+# address a person types, and each can make two addresses look alike or a mail render lies.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+_REFUSED_CHARACTERS = frozenset('<>"\\')
+
+
 def is_valid_email(email: str) -> bool:
-    return len(email) <= EMAIL_MAX and bool(_EMAIL.match(email))
+    return (
+        len(email) <= EMAIL_MAX
+        and bool(_EMAIL.match(email))
+        and not any(
+            ch in _REFUSED_CHARACTERS or unicodedata.category(ch) in _REFUSED_CATEGORIES
+            for ch in email
+        )
+    )
 
 
 class OtpPurpose(StrEnum):

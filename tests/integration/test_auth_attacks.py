@@ -196,3 +196,35 @@ async def test_code_mails_to_an_unverified_address_carry_no_signup_text(
     for message in messages:
         assert "evil.example" not in message["text"] + message["subject"]
         assert "URGENT" not in message["text"] + message["subject"]
+
+
+# the email validator ----------------------------------------------------------------------
+
+LOOKALIKES = [
+    "ada\x00@example.com",  # NUL
+    "ada\x07@example.com",  # a control character
+    "ada\u202e@example.com",  # right-to-left override
+    "ada\u2066@example.com",  # left-to-right isolate
+    "ad\u200ba@example.com",  # zero-width space
+    "ad\u200da@example.com",  # zero-width joiner
+    "\ufeffada@example.com",  # byte-order mark
+    "<ada>@example.com",
+    "ada@exam<script>ple.com",
+]
+
+
+@pytest.mark.parametrize("address", LOOKALIKES)
+async def test_addresses_with_invisible_or_markup_characters_are_refused(
+    server: ServerProcess, address: str
+) -> None:
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        signup = await post(
+            http, "/auth/signup", {"email": address, "password": PASSWORD, "name": "Ada"}
+        )
+        code = await post(http, "/auth/otp/request", {"email": address, "purpose": "login"})
+
+    for response in (signup, code):
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "validation_error"
+        assert error["details"][0]["field"] == "email"
