@@ -50,18 +50,15 @@ class CodeMailer:
             raise TooManyRequests(wait, "A code was sent recently; wait before asking again.")
         self.tasks.spawn(self._mail_code_to(email, purpose), name=f"otp-{purpose}")
 
-    async def code_if_free(self, user: User, purpose: OtpPurpose) -> None:
-        if await self._claim(user.email, purpose) == 0:
-            self.tasks.spawn(self._mail_code(user, purpose), name=f"otp-{purpose}")
-
-    async def registration_code(self, user: User) -> None:
-        """The code of a new registration, whatever the cooldown: it is the only code that
-        can verify this registration (the one before it stopped verifying)."""
-        await self._claim(user.email, OtpPurpose.VERIFY_EMAIL)
-        self.tasks.spawn(self._mail_code(user, OtpPurpose.VERIFY_EMAIL), name="otp-verify_email")
-
-    async def signup_notice_if_free(self, user: User) -> None:
-        if await self._claim(user.email, "signup_notice") == 0:
+    async def after_signup(self, user: User, *, registered: bool) -> None:
+        """A signup's mail, on the same cooldown key whatever the address (so a code request
+        right after answers alike): a `registered` signup gets the code of its registration
+        whatever the cooldown (the only code that verifies it); a signup of a verified
+        address gets a notice, at most one per cooldown."""
+        free = await self._claim(user.email, OtpPurpose.VERIFY_EMAIL) == 0
+        if registered:
+            self.tasks.spawn(self._mail_code(user, OtpPurpose.VERIFY_EMAIL), name="otp-signup")
+        elif free:
             message = signup_attempt_email(user.email, user.name)
             self.tasks.spawn(self.mailer.send(message), name="mail-notice")
 
@@ -113,9 +110,9 @@ class EmailCodes:
         self, email: str, purpose: OtpPurpose, code: str
     ) -> TokenPair | ResetGrant:
         user = await self.users.by_email(email)
-        if user is None:
+        await self._check_code(email, user, purpose, code)
+        if user is None:  # an unknown address got the same check and the same counters
             raise InvalidOtp()
-        await self._check_code(user, purpose, code)
         self.events.record("otp_verified", user_id=user.id, purpose=purpose.value)
         if purpose is OtpPurpose.PASSWORD_RESET:
             return await self._grant_reset(user)
@@ -129,13 +126,18 @@ class EmailCodes:
             self.events.record("email_verified", user_id=user.id)
         return await self.issuer.open(verified, f"code:{purpose.value}")
 
-    async def _check_code(self, user: User, purpose: OtpPurpose, code: str) -> None:
+    async def _check_code(
+        self, email: str, user: User | None, purpose: OtpPurpose, code: str
+    ) -> None:
         """One atomic step per guess: evaluated and counted together, so a burst of guesses
-        gets no more evaluations than the limits allow."""
+        gets no more evaluations than the limits allow. An unknown address is checked under
+        its keyed name, so it counts and locks as an account does (and has no code)."""
         policy = self.policy
-        expected = self.keys.code_hash(user.id, purpose, code, binding(user, purpose))
+        subject = user.id if user else unknown_subject(self.keys, email)
+        bound = binding(user, purpose) if user else ""
+        expected = self.keys.code_hash(subject, purpose, code, bound)
         check = await self.otp.attempt(
-            user.id, expected, policy.otp_max_attempts, policy.otp_failures_per_hour
+            subject, expected, policy.otp_max_attempts, policy.otp_failures_per_hour
         )
         if check.verdict is CodeVerdict.LOCKED:
             raise TooManyRequests(check.retry_in_s, "Too many wrong codes; try again later.")
@@ -153,3 +155,8 @@ def binding(user: User, purpose: OtpPurpose) -> str:
     """A `verify_email` code is bound to the registration it was mailed for: its password
     hash, which a later signup of the still unverified address replaces."""
     return user.password_hash if purpose is OtpPurpose.VERIFY_EMAIL else ""
+
+
+def unknown_subject(keys: Keyring, email: str) -> str:
+    """Who an unknown address's guesses count against (never a user id: those are hex)."""
+    return "email-" + keys.email_key(email)

@@ -44,6 +44,8 @@ class Registration:
         existing = await self.users.by_email(email)
         password_hash = await self.hasher.hash(password)  # on both paths: no timing difference
         now = self.clock.now()
+        # The same work for every address: one read, one write (an insert, or a replace that
+        # holds only while unverified), one cooldown claim, one mail in the background.
         if existing is None:
             user = User(self.ids.new_id(), email, name, password_hash, False, now, now)
             try:
@@ -52,17 +54,16 @@ class Registration:
                 existing = await self.users.by_email(email)
             else:
                 self.events.record("signup", user_id=user.id, outcome="created")
-                await self.code_mailer.registration_code(user)
+                await self.code_mailer.after_signup(user, registered=True)
                 return
         if existing is None:
             return
-        if not existing.email_verified:
-            # Nobody owns an unverified account: this registration replaces the one before,
-            # whose code stops verifying (codes are bound to their registration).
-            registration = existing.registered_again(name, password_hash, now)
-            if await self.users.replace_unverified(registration):
-                self.events.record("signup", user_id=existing.id, outcome="not_yet_verified")
-                await self.code_mailer.registration_code(registration)
-                return
+        # Nobody owns an unverified account: this registration replaces the one before,
+        # whose code stops verifying (codes are bound to their registration).
+        registration = existing.registered_again(name, password_hash, now)
+        if await self.users.replace_unverified(registration):
+            self.events.record("signup", user_id=existing.id, outcome="not_yet_verified")
+            await self.code_mailer.after_signup(registration, registered=True)
+            return
         self.events.record("signup", user_id=existing.id, outcome="already_verified")
-        await self.code_mailer.signup_notice_if_free(existing)
+        await self.code_mailer.after_signup(existing, registered=False)

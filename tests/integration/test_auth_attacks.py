@@ -15,7 +15,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
+from domain.auth.limits import cooldown_key
+from domain.auth.secrets import Keyring
 from tests.api.realtime_client import PASSWORD, sign_up
 from tests.support.processes import ServerProcess, running_server
 
@@ -24,12 +27,13 @@ pytestmark = pytest.mark.integration
 BURST = 50
 LOGIN_FAILURES_PER_MINUTE = 5
 OTP_FAILURES_PER_HOUR = 10
+REFRESH_SECRET = "k" * 48
 _hosts = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
 def server(redis_url: str) -> Iterator[ServerProcess]:
-    env = {"LOG_LEVEL": "WARNING", "REDIS_URL": redis_url}
+    env = {"LOG_LEVEL": "WARNING", "REDIS_URL": redis_url, "JWT_REFRESH_SECRET": REFRESH_SECRET}
     with running_server(env=env) as process:
         yield process
 
@@ -228,3 +232,44 @@ async def test_addresses_with_invisible_or_markup_characters_are_refused(
         error = response.json()["error"]
         assert error["code"] == "validation_error"
         assert error["details"][0]["field"] == "email"
+
+
+# enumeration: the same answers, counters and cooldowns for every address ----------------
+
+
+async def test_wrong_codes_lock_an_unknown_address_as_they_lock_an_account(
+    server: ServerProcess,
+) -> None:
+    known, unknown = unique_email("known"), unique_email("unknown")
+    await sign_up(server.url, known)
+    answers: dict[str, list[int]] = {}
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        for email in (known, unknown):
+            body = {"email": email, "purpose": "login", "code": "000000"}
+            answers[email] = [
+                (await post(http, "/auth/otp/verify", body)).status_code
+                for _ in range(OTP_FAILURES_PER_HOUR + 1)
+            ]
+
+    assert answers[known] == answers[unknown] == [400] * OTP_FAILURES_PER_HOUR + [429]
+
+
+async def test_a_code_request_right_after_signup_answers_alike_for_every_address(
+    server: ServerProcess, redis_url: str
+) -> None:
+    verified, new = unique_email("verified"), unique_email("new")
+    await sign_up(server.url, verified)
+    # The account was verified long ago: its verification's cooldown is over.
+    key = cooldown_key(Keyring(REFRESH_SECRET), verified, "verify_email")
+    redis = Redis.from_url(redis_url)
+    assert await redis.delete(key) == 1
+    await redis.aclose()
+    answers = {}
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        for email in (verified, new):
+            body = {"email": email, "password": "a password of mine", "name": "Eve"}
+            assert (await post(http, "/auth/signup", body)).status_code == 202
+            asked = {"email": email, "purpose": "verify_email"}
+            answers[email] = (await post(http, "/auth/otp/request", asked)).status_code
+
+    assert answers[verified] == answers[new] == 429

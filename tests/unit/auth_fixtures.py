@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from dependency_injector import providers
 
@@ -70,7 +71,27 @@ class World:
         return await self.last_code(email)
 
 
-def build_world() -> World:
+class Recording:
+    """A real adapter, with each method call it serves appended to `calls` as `port.method`."""
+
+    def __init__(self, inner: object, port: str, calls: list[str]) -> None:
+        self._inner, self._port, self._calls = inner, port, calls
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._inner, name)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._calls.append(f"{self._port}.{name}")
+            return value(*args, **kwargs)
+
+        return call
+
+
+def build_world(calls: list[str] | None = None) -> World:
+    """With `calls`, every call the use cases make to the stores, the limiter and the hasher
+    is recorded there."""
     settings = load_settings({"JWT_SECRET": SECRET, "JWT_REFRESH_SECRET": "r" * 48})
     container = build_container(settings)
     adapters, services = container.adapters, container.services
@@ -89,6 +110,10 @@ def build_world() -> World:
     assert isinstance(sessions, MemorySessionRepository)
     assert isinstance(otp, MemoryOtpStore)
     assert isinstance(mailer, MemoryMailer)
+    if calls is not None:
+        for port in ("users", "sessions", "otp", "limiter", "hasher"):
+            adapter = getattr(adapters, port)
+            adapter.override(providers.Object(Recording(adapter(), port, calls)))
     return World(
         services.registration(),
         services.password_login(),
