@@ -241,7 +241,11 @@ class Services(containers.DeclarativeContainer):
     adapters = providers.DependenciesContainer()
 
     # Auth: one use case per flow, each given only the ports it uses.
-    auth_policy = providers.Singleton(AuthPolicy)
+    auth_policy = providers.Singleton(
+        AuthPolicy,
+        mail_requests_per_ip_per_hour=settings.provided.code_mails_per_ip_per_hour,
+        mail_requests_per_hour=settings.provided.code_mails_per_hour,
+    )
     keyring = providers.Singleton(Keyring, settings.provided.jwt_refresh_secret)
     authenticator = providers.Singleton(Authenticator, adapters.tokens, adapters.clock)
     api_quota = providers.Singleton(
@@ -273,7 +277,6 @@ class Services(containers.DeclarativeContainer):
         Registration,
         users=adapters.users,
         hasher=adapters.hasher,
-        limiter=adapters.limiter,
         code_mailer=code_mailer,
         clock=adapters.clock,
         ids=adapters.ids,

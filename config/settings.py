@@ -293,6 +293,12 @@ class Settings(BaseSettings):
         "STORAGE_QUOTA_FILES", default=1000
     )
     uploads_per_hour: Annotated[int, _between(1, 100_000)] = _var("UPLOADS_PER_HOUR", default=100)
+    code_mails_per_ip_per_hour: Annotated[int, _between(1, 100_000)] = _var(
+        "CODE_MAILS_PER_IP_PER_HOUR", default=20
+    )
+    code_mails_per_hour: Annotated[int, _between(1, 10_000_000)] = _var(
+        "CODE_MAILS_PER_HOUR", default=1000
+    )
     max_json_bytes: Annotated[int, _between(1024, 16 * 1024 * 1024)] = _var(
         "MAX_JSON_BYTES", default=64 * 1024
     )

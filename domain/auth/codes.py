@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.auth.errors import InvalidOtp
-from domain.auth.limits import cooldown_key
+from domain.auth.limits import cooldown_key, enforce
 from domain.auth.mail import code_email, signup_attempt_email
 from domain.auth.model import CodeVerdict, OtpPurpose, ResetGrant, TokenPair, User
 from domain.auth.policy import AuthPolicy
@@ -42,9 +42,19 @@ class CodeMailer:
     events: EventLog
     policy: AuthPolicy
 
-    async def request(self, email: str, purpose: OtpPurpose) -> None:
+    async def count_request(self, ip: str) -> None:
+        """Every request that may mail counts against its client address's hour and the
+        whole service's (whether or not it mails: an unknown address counts the same)."""
+        policy = self.policy
+        await enforce(
+            self.limiter, f"rate:ip:{ip}:mail", policy.mail_requests_per_ip_per_hour, 3600
+        )
+        await enforce(self.limiter, "rate:mail", policy.mail_requests_per_hour, 3600)
+
+    async def request(self, email: str, purpose: OtpPurpose, ip: str) -> None:
         """Mail a code if the address has an account (and needs one); 429 inside the
         cooldown, for known and unknown addresses alike."""
+        await self.count_request(ip)
         wait = await self._claim(email, purpose)
         if wait:
             raise TooManyRequests(wait, "A code was sent recently; wait before asking again.")
@@ -96,10 +106,10 @@ class EmailCodes:
     events: EventLog
     policy: AuthPolicy
 
-    async def request_code(self, email: str, purpose: OtpPurpose) -> None:
+    async def request_code(self, email: str, purpose: OtpPurpose, ip: str) -> None:
         """Mail a code if the address has an account (and needs one); answer the same either
         way. At most one code per address and purpose per cooldown."""
-        await self.code_mailer.request(email, purpose)
+        await self.code_mailer.request(email, purpose, ip)
 
     async def verify_email(self, email: str, code: str) -> TokenPair:
         pair = await self.verify_code(email, OtpPurpose.VERIFY_EMAIL, code)

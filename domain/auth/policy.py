@@ -16,6 +16,8 @@ class AuthPolicy:
     login_failures_per_minute: int = 5
     login_attempts_per_ip_per_minute: int = 30
     login_check_hold_s: int = 10  # the most one password check may hold its account's slot
-    signups_per_ip_per_hour: int = 20
+    # requests that may mail (signups, code requests), so FlowHub's sender mails no inbox flood
+    mail_requests_per_ip_per_hour: int = 20
+    mail_requests_per_hour: int = 1000
     reset_ttl_s: int = 300
     api_requests_per_minute: int = 120

@@ -78,7 +78,8 @@ async def login(data: LoginIn) -> Response:
 @document_response(ErrorResponse, 429)
 async def request_code(data: OtpRequestIn) -> Response:
     """Mail a 6-digit code; the same 202 whether or not the email has an account."""
-    await container().services.email_codes().request_code(data.email, OtpPurpose(data.purpose))
+    codes = container().services.email_codes()
+    await codes.request_code(data.email, OtpPurpose(data.purpose), client_ip())
     return _status({"status": "sent_if_exists"}, 202)
 
 

@@ -273,3 +273,64 @@ async def test_a_code_request_right_after_signup_answers_alike_for_every_address
             answers[email] = (await post(http, "/auth/otp/request", asked)).status_code
 
     assert answers[verified] == answers[new] == 429
+
+
+# mail abuse: code mails capped per client address and for the whole service --------------
+
+MAILS_PER_IP_PER_HOUR = 20
+
+
+async def test_one_address_cannot_have_codes_mailed_to_inbox_after_inbox(
+    server: ServerProcess,
+) -> None:
+    flooder = new_address()
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        statuses = [
+            (
+                await http.post(
+                    "/auth/otp/request",
+                    json={"email": unique_email("inbox"), "purpose": "login"},
+                    headers=flooder,
+                )
+            ).status_code
+            for _ in range(MAILS_PER_IP_PER_HOUR + 5)
+        ]
+        other = await post(
+            http, "/auth/otp/request", {"email": unique_email("x"), "purpose": "login"}
+        )
+
+    assert statuses == [202] * MAILS_PER_IP_PER_HOUR + [429] * 5
+    assert other.status_code == 202  # another client address is not held up
+
+
+async def test_many_addresses_cannot_pass_the_services_hourly_mail_cap(
+    redis_url: str,
+) -> None:
+    cap = 5
+    env = {"LOG_LEVEL": "WARNING", "REDIS_URL": redis_url, "CODE_MAILS_PER_HOUR": str(cap)}
+    redis = Redis.from_url(redis_url)
+    await redis.delete("rate:mail")  # this server's hour starts now
+    try:
+        with running_server(env=env) as capped:
+            async with httpx.AsyncClient(base_url=f"{capped.url}/api/v1", timeout=30) as http:
+                statuses = [
+                    (
+                        await post(
+                            http,
+                            "/auth/otp/request",
+                            {"email": unique_email("g"), "purpose": "login"},
+                        )
+                    ).status_code
+                    for _ in range(cap + 3)
+                ]
+                signup = await post(
+                    http,
+                    "/auth/signup",
+                    {"email": unique_email("s"), "password": PASSWORD, "name": "Sam"},
+                )
+    finally:
+        await redis.delete("rate:mail")  # the other servers on this Redis keep their hour
+        await redis.aclose()
+
+    assert statuses == [202] * cap + [429] * 3
+    assert signup.status_code == 429

@@ -138,13 +138,13 @@ async def test_code_requests_answer_the_same_for_known_and_unknown_addresses(
     world: World,
 ) -> None:
     await world.verified_user()
-    await world.email_codes.request_code(EMAIL, OtpPurpose.LOGIN)
-    await world.email_codes.request_code("nobody@example.com", OtpPurpose.LOGIN)
+    await world.email_codes.request_code(EMAIL, OtpPurpose.LOGIN, ip="10.0.0.1")
+    await world.email_codes.request_code("nobody@example.com", OtpPurpose.LOGIN, ip="10.0.0.1")
     assert len(await world.mail_to(EMAIL)) == 2
     assert await world.mail_to("nobody@example.com") == []
     for address in (EMAIL, "nobody@example.com"):
         with pytest.raises(TooManyRequests):
-            await world.email_codes.request_code(address, OtpPurpose.LOGIN)
+            await world.email_codes.request_code(address, OtpPurpose.LOGIN, ip="10.0.0.1")
 
 
 async def test_passwordless_login_with_a_code(world: World) -> None:
