@@ -4,60 +4,57 @@ import hmac
 from dataclasses import replace
 
 from adapters.memory.ttl import ExpiringDict
-from domain.auth.model import CodeCheck, CodeVerdict, OtpPurpose, PendingCode
+from domain.auth.model import CodeCheck, CodeLimits, CodeVerdict, OtpPurpose, PendingCode
 from ports.clock import Clock
+
+HOUR_S = 3600
 
 
 class MemoryOtpStore:
     def __init__(self, clock: Clock) -> None:
         self._codes: ExpiringDict[PendingCode] = ExpiringDict(clock)
         self._grants: ExpiringDict[str] = ExpiringDict(clock)
-        self._failures: ExpiringDict[int] = ExpiringDict(clock)
+        self._wrong: ExpiringDict[int] = ExpiringDict(clock)
 
     async def put(self, user_id: str, purpose: OtpPurpose, code_hash: str, ttl_s: int) -> None:
-        self._codes.set(user_id, PendingCode(purpose, code_hash, 0), ttl_s)
+        self._codes.set(f"{user_id}:{purpose}", PendingCode(purpose, code_hash, 0), ttl_s)
 
-    async def get(self, user_id: str) -> PendingCode | None:
-        return self._codes.get(user_id)
-
-    async def fail(self, user_id: str, max_attempts: int) -> int:
-        code = self._codes.get(user_id)
-        if code is None:
-            return 0
-        attempts = code.attempts + 1
-        if attempts >= max_attempts:
-            self._codes.delete(user_id)
-        else:
-            self._codes.replace(user_id, replace(code, attempts=attempts))
-        return attempts
-
-    async def consume(self, user_id: str, code_hash: str) -> bool:
-        code = self._codes.get(user_id)
-        if code is None or not hmac.compare_digest(code.code_hash, code_hash):
-            return False
-        self._codes.delete(user_id)
-        return True
+    async def get(self, user_id: str, purpose: OtpPurpose) -> PendingCode | None:
+        return self._codes.get(f"{user_id}:{purpose}")
 
     async def attempt(
-        self, user_id: str, code_hash: str, max_attempts: int, failures_per_hour: int
+        self,
+        user_id: str,
+        purpose: OtpPurpose,
+        code_hash: str,
+        *,
+        client: str,
+        limits: CodeLimits,
     ) -> CodeCheck:
         # No await inside: atomic on the event loop, as the Redis script is on the server.
-        failures = self._failures.get(user_id) or 0
-        if failures >= failures_per_hour:
-            return CodeCheck(CodeVerdict.LOCKED, self._failures.ttl(user_id))
-        code = self._codes.get(user_id)
+        counters = (
+            (user_id, limits.wrong_per_hour),
+            (f"{user_id}|{client}", limits.wrong_per_client_hour),
+        )
+        for counter, limit in counters:
+            if (self._wrong.get(counter) or 0) >= limit:
+                return CodeCheck(CodeVerdict.LOCKED, self._wrong.ttl(counter))
+        key = f"{user_id}:{purpose}"
+        code = self._codes.get(key)
         if code is not None and hmac.compare_digest(code.code_hash, code_hash):
-            self._codes.delete(user_id)
+            self._codes.delete(key)
             return CodeCheck(CodeVerdict.ACCEPTED)
         if code is not None:
-            if code.attempts + 1 >= max_attempts:
-                self._codes.delete(user_id)
+            if code.attempts + 1 >= limits.tries_per_code:
+                self._codes.delete(key)
             else:
-                self._codes.replace(user_id, replace(code, attempts=code.attempts + 1))
-        if failures == 0:
-            self._failures.set(user_id, 1, 3600)
-        else:
-            self._failures.replace(user_id, failures + 1)
+                self._codes.replace(key, replace(code, attempts=code.attempts + 1))
+        for counter, _ in counters:
+            wrong = self._wrong.get(counter)
+            if wrong is None:
+                self._wrong.set(counter, 1, HOUR_S)
+            else:
+                self._wrong.replace(counter, wrong + 1)
         return CodeCheck(CodeVerdict.WRONG)
 
     async def grant_reset(self, user_id: str, grant_id: str, ttl_s: int) -> None:

@@ -1,8 +1,10 @@
-"""Pending email codes and password-reset grants in Redis, with the deployment's keys.
+"""Pending email codes, wrong-guess counts and password-reset grants in Redis, with the
+deployment's keys:
 
-    otp:<userId>          hash {purpose, code_hash, attempts}, TTL = the code's ttl_s
-    session:<userId>:otp  string: the reset grant id, TTL = the grant's ttl_s
-    rate:<userId>:otp_failures  wrong guesses this hour, TTL = 1 h from the first
+    otp:<userId>:<purpose>            hash {purpose, code_hash, attempts}, TTL = the code's ttl_s
+    rate:<userId>:otp_failures        wrong guesses this hour, from every client, TTL = 1 h
+    rate:<userId>:otp_failures:<ip>   wrong guesses this hour from one client address, TTL = 1 h
+    session:<userId>:otp              string: the reset grant id, TTL = the grant's ttl_s
 
 Every operation is one command; read-modify-write runs as a Lua script (atomic, EVALSHA).
 """
@@ -12,14 +14,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from adapters.redis.support import LuaScript, as_text, positive_ttl, reachable, seconds_left
-from domain.auth.model import CodeCheck, CodeVerdict, OtpPurpose, PendingCode
+from domain.auth.model import CodeCheck, CodeLimits, CodeVerdict, OtpPurpose, PendingCode
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from adapters.lifecycle import ManagedClient
 
-# KEYS[1] code key; ARGV purpose, code_hash, ttl_s. Replaces any pending code.
+# KEYS[1] code key; ARGV purpose, code_hash, ttl_s. Replaces the pending code of the purpose.
 _PUT = LuaScript("""
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'purpose', ARGV[1], 'code_hash', ARGV[2], 'attempts', 0)
@@ -27,26 +29,34 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 """)
 
-# KEYS[1] code key; ARGV max_attempts. Never creates the key; HINCRBY keeps its TTL.
-_FAIL = LuaScript("""
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return 0
+# KEYS[1] code key, KEYS[2] the user's wrong guesses this hour, KEYS[3] those from the client;
+# ARGV code_hash, tries_per_code, wrong_per_hour, wrong_per_client_hour, window_s.
+# Returns {verdict, pttl_ms}: 0 accepted, 1 wrong, 2 locked (not evaluated).
+_ATTEMPT = LuaScript("""
+local wrong = redis.call('MGET', KEYS[2], KEYS[3])
+local user, client = tonumber(wrong[1] or '0'), tonumber(wrong[2] or '0')
+if client >= tonumber(ARGV[4]) then
+  return {2, redis.call('PTTL', KEYS[3])}
 end
-local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-if attempts >= tonumber(ARGV[1]) then
-  redis.call('DEL', KEYS[1])
+if user >= tonumber(ARGV[3]) then
+  return {2, redis.call('PTTL', KEYS[2])}
 end
-return attempts
-""")
-
-# KEYS[1] code key; ARGV code_hash. 1 exactly once for the right hash.
-_CONSUME = LuaScript("""
 local stored = redis.call('HGET', KEYS[1], 'code_hash')
-if stored and stored == ARGV[1] then
+if stored == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  return 1
+  return {0, 0}
 end
-return 0
+if stored and redis.call('HINCRBY', KEYS[1], 'attempts', 1) >= tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[1])
+end
+for i, count in ipairs({user, client}) do
+  if count == 0 then
+    redis.call('SET', KEYS[i + 1], 1, 'EX', ARGV[5])
+  else
+    redis.call('INCR', KEYS[i + 1])
+  end
+end
+return {1, 0}
 """)
 
 # KEYS[1] grant key; ARGV grant_id. 1 exactly once for the right grant.
@@ -58,39 +68,17 @@ end
 return 0
 """)
 
-# KEYS[1] code key, KEYS[2] hourly failures; ARGV code_hash, max_attempts, failures_per_hour,
-# window_s. Returns {verdict, pttl_ms}: 0 accepted, 1 wrong, 2 locked (not evaluated).
-_ATTEMPT = LuaScript("""
-local failures = tonumber(redis.call('GET', KEYS[2]) or '0')
-if failures >= tonumber(ARGV[3]) then
-  return {2, redis.call('PTTL', KEYS[2])}
-end
-local stored = redis.call('HGET', KEYS[1], 'code_hash')
-if stored == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  return {0, 0}
-end
-if stored and redis.call('HINCRBY', KEYS[1], 'attempts', 1) >= tonumber(ARGV[2]) then
-  redis.call('DEL', KEYS[1])
-end
-if failures == 0 then
-  redis.call('SET', KEYS[2], 1, 'EX', ARGV[4])
-else
-  redis.call('INCR', KEYS[2])
-end
-return {1, 0}
-""")
-
 _VERDICTS = (CodeVerdict.ACCEPTED, CodeVerdict.WRONG, CodeVerdict.LOCKED)
-FAILURES_WINDOW_S = 3600
+HOUR_S = 3600
 
 
-def failures_key(user_id: str) -> str:
-    return f"rate:{user_id}:otp_failures"
+def code_key(user_id: str, purpose: OtpPurpose) -> str:
+    return f"otp:{user_id}:{purpose}"
 
 
-def code_key(user_id: str) -> str:
-    return f"otp:{user_id}"
+def failures_key(user_id: str, client: str | None = None) -> str:
+    base = f"rate:{user_id}:otp_failures"
+    return base if client is None else f"{base}:{client}"
 
 
 def grant_key(user_id: str) -> str:
@@ -105,33 +93,35 @@ class RedisOtpStore:
         ttl = positive_ttl(ttl_s)
         async with reachable():
             redis = await self._client.get()
-            await _PUT(redis, [code_key(user_id)], [str(purpose), code_hash, ttl])
+            await _PUT(redis, [code_key(user_id, purpose)], [str(purpose), code_hash, ttl])
 
-    async def get(self, user_id: str) -> PendingCode | None:
+    async def get(self, user_id: str, purpose: OtpPurpose) -> PendingCode | None:
         async with reachable():
             redis = await self._client.get()
-            purpose, code_hash, attempts = await redis.hmget(
-                code_key(user_id), ["purpose", "code_hash", "attempts"]
+            stored, code_hash, attempts = await redis.hmget(
+                code_key(user_id, purpose), ["purpose", "code_hash", "attempts"]
             )
-        if purpose is None or code_hash is None or attempts is None:
+        if stored is None or code_hash is None or attempts is None:
             return None
-        return PendingCode(OtpPurpose(as_text(purpose)), as_text(code_hash), int(attempts))
-
-    async def fail(self, user_id: str, max_attempts: int) -> int:
-        async with reachable():
-            redis = await self._client.get()
-            return int(await _FAIL(redis, [code_key(user_id)], [max_attempts]))
-
-    async def consume(self, user_id: str, code_hash: str) -> bool:
-        async with reachable():
-            redis = await self._client.get()
-            return bool(await _CONSUME(redis, [code_key(user_id)], [code_hash]))
+        return PendingCode(OtpPurpose(as_text(stored)), as_text(code_hash), int(attempts))
 
     async def attempt(
-        self, user_id: str, code_hash: str, max_attempts: int, failures_per_hour: int
+        self,
+        user_id: str,
+        purpose: OtpPurpose,
+        code_hash: str,
+        *,
+        client: str,
+        limits: CodeLimits,
     ) -> CodeCheck:
-        keys = [code_key(user_id), failures_key(user_id)]
-        args: list[str | int] = [code_hash, max_attempts, failures_per_hour, FAILURES_WINDOW_S]
+        keys = [code_key(user_id, purpose), failures_key(user_id), failures_key(user_id, client)]
+        args: list[str | int] = [
+            code_hash,
+            limits.tries_per_code,
+            limits.wrong_per_hour,
+            limits.wrong_per_client_hour,
+            HOUR_S,
+        ]
         async with reachable():
             redis = await self._client.get()
             verdict, pttl = await _ATTEMPT(redis, keys, args)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from domain.auth.errors import InvalidOtp
 from domain.auth.limits import cooldown_key, enforce
 from domain.auth.mail import code_email, signup_attempt_email
-from domain.auth.model import CodeVerdict, OtpPurpose, ResetGrant, TokenPair, User
+from domain.auth.model import CodeLimits, CodeVerdict, OtpPurpose, ResetGrant, TokenPair, User
 from domain.auth.policy import AuthPolicy
 from domain.auth.secrets import Keyring
 from domain.auth.sessions import SessionIssuer
@@ -111,16 +111,18 @@ class EmailCodes:
         way. At most one code per address and purpose per cooldown."""
         await self.code_mailer.request(email, purpose, ip)
 
-    async def verify_email(self, email: str, code: str) -> TokenPair:
-        pair = await self.verify_code(email, OtpPurpose.VERIFY_EMAIL, code)
+    async def verify_email(self, email: str, code: str, ip: str) -> TokenPair:
+        pair = await self.verify_code(email, OtpPurpose.VERIFY_EMAIL, code, ip)
         assert isinstance(pair, TokenPair)
         return pair
 
     async def verify_code(
-        self, email: str, purpose: OtpPurpose, code: str
+        self, email: str, purpose: OtpPurpose, code: str, ip: str
     ) -> TokenPair | ResetGrant:
+        """`ip`, the client's address: its wrong guesses lock it out of the account's codes
+        sooner than they lock the account (`CodeLimits`)."""
         user = await self.users.by_email(email)
-        await self._check_code(email, user, purpose, code)
+        await self._check_code(email, user, purpose, code, ip)
         if user is None:  # an unknown address got the same check and the same counters
             raise InvalidOtp()
         self.events.record("otp_verified", user_id=user.id, purpose=purpose.value)
@@ -137,7 +139,7 @@ class EmailCodes:
         return await self.issuer.open(verified, f"code:{purpose.value}")
 
     async def _check_code(
-        self, email: str, user: User | None, purpose: OtpPurpose, code: str
+        self, email: str, user: User | None, purpose: OtpPurpose, code: str, ip: str
     ) -> None:
         """One atomic step per guess: evaluated and counted together, so a burst of guesses
         gets no more evaluations than the limits allow. An unknown address is checked under
@@ -146,9 +148,10 @@ class EmailCodes:
         subject = user.id if user else unknown_subject(self.keys, email)
         bound = binding(user, purpose) if user else ""
         expected = self.keys.code_hash(subject, purpose, code, bound)
-        check = await self.otp.attempt(
-            subject, expected, policy.otp_max_attempts, policy.otp_failures_per_hour
+        limits = CodeLimits(
+            policy.otp_max_attempts, policy.otp_wrong_per_hour, policy.otp_wrong_per_client_hour
         )
+        check = await self.otp.attempt(subject, purpose, expected, client=ip, limits=limits)
         if check.verdict is CodeVerdict.LOCKED:
             raise TooManyRequests(check.retry_in_s, "Too many wrong codes; try again later.")
         if check.verdict is CodeVerdict.WRONG:

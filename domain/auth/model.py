@@ -114,7 +114,7 @@ class SessionFamily:
 
 @dataclass(frozen=True, slots=True)
 class PendingCode:
-    """The one email code a user may have outstanding (`otp:<userId>`)."""
+    """The one email code of a purpose a user may have outstanding."""
 
     purpose: OtpPurpose
     code_hash: str
@@ -199,6 +199,16 @@ class CodeVerdict(StrEnum):
     ACCEPTED = "accepted"  # the pending code, now spent
     WRONG = "wrong"  # counted against the code and the hourly limit
     LOCKED = "locked"  # the hourly limit is reached: not evaluated
+
+
+@dataclass(frozen=True, slots=True)
+class CodeLimits:
+    """How many guesses a code and an hour allow. A lock needs more wrong guesses than one
+    client address may make, so no stranger can lock an account's codes alone."""
+
+    tries_per_code: int
+    wrong_per_hour: int  # for the user, from every client together
+    wrong_per_client_hour: int  # for the user from one client address
 
 
 @dataclass(frozen=True, slots=True)

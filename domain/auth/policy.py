@@ -11,7 +11,8 @@ class AuthPolicy:
     refresh_grace_s: int = 10
     otp_ttl_s: int = 300
     otp_max_attempts: int = 5
-    otp_failures_per_hour: int = 10
+    otp_wrong_per_client_hour: int = 10  # for one account from one client address
+    otp_wrong_per_hour: int = 30  # for one account from all clients: no stranger locks alone
     otp_cooldown_s: int = 60
     login_failures_per_minute: int = 5
     login_attempts_per_ip_per_minute: int = 30

@@ -57,7 +57,7 @@ async def signup(data: SignupIn) -> Response:
 @document_response(ErrorResponse, 400)
 @document_response(ErrorResponse, 429)
 async def verify_email(data: VerifyEmailIn) -> Response:
-    pair = await container().services.email_codes().verify_email(data.email, data.code)
+    pair = await container().services.email_codes().verify_email(data.email, data.code, client_ip())
     return jsonify(token_pair_json(pair))
 
 
@@ -94,7 +94,7 @@ async def verify_code(data: OtpVerifyIn) -> Response:
     result = (
         await container()
         .services.email_codes()
-        .verify_code(data.email, OtpPurpose(data.purpose), data.code)
+        .verify_code(data.email, OtpPurpose(data.purpose), data.code, client_ip())
     )
     if isinstance(result, ResetGrant):
         return jsonify(reset_grant_json(result))

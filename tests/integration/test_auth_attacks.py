@@ -25,8 +25,10 @@ from tests.support.processes import ServerProcess, running_server
 pytestmark = pytest.mark.integration
 
 BURST = 50
+ONE_CLIENTS_SHARE = 16  # of the in-flight places (MAX_IN_FLIGHT_PER_CLIENT): beyond, 503
 LOGIN_FAILURES_PER_MINUTE = 5
-OTP_FAILURES_PER_HOUR = 10
+OTP_WRONG_PER_CLIENT_HOUR = 10
+OTP_WRONG_PER_HOUR = 30
 REFRESH_SECRET = "k" * 48
 _hosts = itertools.count(1)
 
@@ -47,8 +49,14 @@ def unique_email(who: str) -> str:
     return f"{who}{time.monotonic_ns()}@example.com"
 
 
-async def post(http: httpx.AsyncClient, path: str, body: dict[str, str]) -> httpx.Response:
-    return await http.post(path, json=body, headers=new_address())
+async def post(
+    http: httpx.AsyncClient,
+    path: str,
+    body: dict[str, str],
+    address: dict[str, str] | None = None,
+) -> httpx.Response:
+    """From `address`, else from a client address of its own."""
+    return await http.post(path, json=body, headers=address or new_address())
 
 
 async def test_bursts_of_wrong_passwords_get_at_most_the_limit_checked(
@@ -99,27 +107,32 @@ async def test_a_burst_of_wrong_codes_gets_at_most_the_limit_checked(
 ) -> None:
     email = unique_email("coded")
     await sign_up(server.url, email)
+    attacker = new_address()
     async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
         asked = await post(http, "/auth/otp/request", {"email": email, "purpose": "login"})
         assert asked.status_code == 202, asked.text
         code = await mailed_code(http, email, nth=1)
-        wrong = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, BURST + 1)]
-        guesses = [
-            asyncio.create_task(
-                post(http, "/auth/otp/verify", {"email": email, "purpose": "login", "code": c})
-            )
-            for c in wrong
-        ]
-        answers = await asyncio.gather(*guesses)
-        right_after = await post(
-            http, "/auth/otp/verify", {"email": email, "purpose": "login", "code": code}
-        )
 
-    statuses = [a.status_code for a in answers]
-    assert set(statuses) <= {400, 429}, statuses
-    # At most the hourly limit of guesses is evaluated; the rest are refused unseen.
-    assert statuses.count(400) <= OTP_FAILURES_PER_HOUR, statuses
+        async def guesses(address: dict[str, str] | None, first: int, count: int) -> list[int]:
+            wrong = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(first, first + count)]
+            bodies = [{"email": email, "purpose": "login", "code": c} for c in wrong]
+            answers = await asyncio.gather(
+                *(post(http, "/auth/otp/verify", b, address) for b in bodies)
+            )
+            return [a.status_code for a in answers]
+
+        from_one = await guesses(attacker, 1, ONE_CLIENTS_SHARE)
+        right_after = await post(
+            http, "/auth/otp/verify", {"email": email, "purpose": "login", "code": code}, attacker
+        )
+        from_many = await guesses(None, ONE_CLIENTS_SHARE + 1, BURST)
+
+    # At most the hourly limits of guesses are evaluated; the rest are refused unseen.
+    assert set(from_one) <= {400, 429}, from_one
+    assert from_one.count(400) <= OTP_WRONG_PER_CLIENT_HOUR, from_one
     assert right_after.status_code == 429, right_after.text
+    assert set(from_many) <= {400, 429}, from_many
+    assert from_one.count(400) + from_many.count(400) <= OTP_WRONG_PER_HOUR, from_many
 
 
 async def mailed_code(http: httpx.AsyncClient, email: str, nth: int) -> str:
@@ -234,6 +247,46 @@ async def test_addresses_with_invisible_or_markup_characters_are_refused(
         assert error["details"][0]["field"] == "email"
 
 
+# code displacement and stranger-made locks ------------------------------------------------
+
+
+async def test_a_stranger_alone_cannot_lock_the_owners_codes(server: ServerProcess) -> None:
+    victim = unique_email("locked")
+    await sign_up(server.url, victim)
+    stranger, owner = new_address(), new_address()
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        body = {"email": victim, "purpose": "login", "code": "000000"}
+        stranger_answers = [
+            (await post(http, "/auth/otp/verify", body, stranger)).status_code for _ in range(50)
+        ]
+        asked = await post(http, "/auth/otp/request", {"email": victim, "purpose": "login"}, owner)
+        assert asked.status_code == 202, asked.text
+        code = await mailed_code(http, victim, nth=1)
+        body = {"email": victim, "purpose": "login", "code": code}
+        signed_in = await post(http, "/auth/otp/verify", body, owner)
+
+    assert stranger_answers == [400] * OTP_WRONG_PER_CLIENT_HOUR + [429] * 40
+    assert signed_in.status_code == 200, signed_in.text
+
+
+async def test_a_reset_code_request_does_not_displace_a_pending_login_code(
+    server: ServerProcess,
+) -> None:
+    victim = unique_email("displaced")
+    await sign_up(server.url, victim)
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        asked = await post(http, "/auth/otp/request", {"email": victim, "purpose": "login"})
+        assert asked.status_code == 202, asked.text
+        login_code = await mailed_code(http, victim, nth=1)
+        reset = {"email": victim, "purpose": "password_reset"}
+        assert (await post(http, "/auth/otp/request", reset)).status_code == 202
+        await mailed_code(http, victim, nth=2)
+        body = {"email": victim, "purpose": "login", "code": login_code}
+        signed_in = await post(http, "/auth/otp/verify", body)
+
+    assert signed_in.status_code == 200, signed_in.text
+
+
 # enumeration: the same answers, counters and cooldowns for every address ----------------
 
 
@@ -246,12 +299,14 @@ async def test_wrong_codes_lock_an_unknown_address_as_they_lock_an_account(
     async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
         for email in (known, unknown):
             body = {"email": email, "purpose": "login", "code": "000000"}
+            guesser = new_address()
             answers[email] = [
-                (await post(http, "/auth/otp/verify", body)).status_code
-                for _ in range(OTP_FAILURES_PER_HOUR + 1)
+                (await post(http, "/auth/otp/verify", body, guesser)).status_code
+                for _ in range(OTP_WRONG_PER_CLIENT_HOUR + 1)
             ]
 
-    assert answers[known] == answers[unknown] == [400] * OTP_FAILURES_PER_HOUR + [429]
+    expected = [400] * OTP_WRONG_PER_CLIENT_HOUR + [429]
+    assert answers[known] == answers[unknown] == expected
 
 
 async def test_a_code_request_right_after_signup_answers_alike_for_every_address(

@@ -64,7 +64,9 @@ class World:
 
     async def verified_user(self, email: str = "ada@example.com") -> TokenPair:
         await self.registration.signup(email, PASSWORD, "Ada", ip="10.0.0.1")
-        return await self.email_codes.verify_email(email, await self.last_code(email))
+        return await self.email_codes.verify_email(
+            email, await self.last_code(email), ip="10.0.0.1"
+        )
 
     async def request_and_read(self, email: str, purpose: OtpPurpose) -> str:
         await self.email_codes.request_code(email, purpose, ip="10.0.0.1")

@@ -67,7 +67,7 @@ async def test_a_code_guess_makes_the_same_calls_for_known_and_unknown_addresses
     for email in (KNOWN, UNKNOWN):
         calls.clear()
         with pytest.raises(InvalidOtp):
-            await world.email_codes.verify_code(email, OtpPurpose.LOGIN, "000000")
+            await world.email_codes.verify_code(email, OtpPurpose.LOGIN, "000000", ip="10.0.0.1")
         made[email] = list(calls)
 
     assert made[KNOWN] == made[UNKNOWN] == ["users.by_email", "otp.attempt"]

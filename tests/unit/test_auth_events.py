@@ -39,7 +39,7 @@ async def test_a_password_login_and_a_code_login_say_how(world: World) -> None:
     await world.password_login.login(EMAIL, PASSWORD, ip="10.0.0.1")
     world.clock.advance(61)
     code = await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
-    await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+    await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code, ip="10.0.0.1")
 
     assert [e["method"] for e in world.events.named("login")] == [
         "code:verify_email", "password", "code:login",
@@ -50,7 +50,9 @@ async def test_a_password_reset_is_recorded(world: World) -> None:
     pair = await world.verified_user(EMAIL)
     world.clock.advance(61)
     code = await world.request_and_read(EMAIL, OtpPurpose.PASSWORD_RESET)
-    grant = await world.email_codes.verify_code(EMAIL, OtpPurpose.PASSWORD_RESET, code)
+    grant = await world.email_codes.verify_code(
+        EMAIL, OtpPurpose.PASSWORD_RESET, code, ip="10.0.0.1"
+    )
     assert isinstance(grant, ResetGrant)
     await world.password_reset.reset_password(grant.reset_token, "a brand new password")
 

@@ -38,7 +38,7 @@ async def test_signup_creates_an_unverified_user_and_mails_a_code(world: World) 
     assert not user.email_verified
     assert user.password_hash != PASSWORD
     code = await world.last_code(EMAIL)
-    pending = await world.otp.get(user.id)
+    pending = await world.otp.get(user.id, OtpPurpose.VERIFY_EMAIL)
     assert pending is not None
     assert pending.purpose is OtpPurpose.VERIFY_EMAIL
     assert code not in pending.code_hash
@@ -72,8 +72,10 @@ async def test_signup_again_before_verifying_sends_a_new_code(world: World) -> N
     assert len(await world.mail_to(EMAIL)) == 2
     second = await world.last_code(EMAIL)
     with pytest.raises(InvalidOtp):
-        await world.email_codes.verify_email(EMAIL, first if first != second else "000000")
-    assert (await world.email_codes.verify_email(EMAIL, second)).user.email_verified
+        await world.email_codes.verify_email(
+            EMAIL, first if first != second else "000000", ip="10.0.0.1"
+        )
+    assert (await world.email_codes.verify_email(EMAIL, second, ip="10.0.0.1")).user.email_verified
 
 
 async def test_signups_from_one_address_are_rate_limited(world: World) -> None:
@@ -150,17 +152,17 @@ async def test_code_requests_answer_the_same_for_known_and_unknown_addresses(
 async def test_passwordless_login_with_a_code(world: World) -> None:
     await world.verified_user()
     code = await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
-    pair = await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+    pair = await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code, ip="10.0.0.1")
     assert isinstance(pair, TokenPair)
     with pytest.raises(InvalidOtp):  # single use
-        await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+        await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code, ip="10.0.0.1")
 
 
 async def test_a_code_is_only_good_for_its_purpose(world: World) -> None:
     await world.verified_user()
     code = await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
     with pytest.raises(InvalidOtp):
-        await world.email_codes.verify_code(EMAIL, OtpPurpose.PASSWORD_RESET, code)
+        await world.email_codes.verify_code(EMAIL, OtpPurpose.PASSWORD_RESET, code, ip="10.0.0.1")
 
 
 async def test_a_code_expires_after_five_minutes(world: World) -> None:
@@ -168,7 +170,7 @@ async def test_a_code_expires_after_five_minutes(world: World) -> None:
     code = await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
     world.clock.advance(301)
     with pytest.raises(InvalidOtp):
-        await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+        await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code, ip="10.0.0.1")
 
 
 async def test_five_wrong_tries_burn_the_code(world: World) -> None:
@@ -177,9 +179,9 @@ async def test_five_wrong_tries_burn_the_code(world: World) -> None:
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(5):
         with pytest.raises(InvalidOtp):
-            await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, wrong)
+            await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, wrong, ip="10.0.0.1")
     with pytest.raises(InvalidOtp):
-        await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+        await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code, ip="10.0.0.1")
 
 
 async def test_more_than_ten_wrong_codes_an_hour_lock_codes_even_with_new_ones(
@@ -190,21 +192,23 @@ async def test_more_than_ten_wrong_codes_an_hour_lock_codes_even_with_new_ones(
         await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
         for _ in range(5):
             with pytest.raises(InvalidOtp):
-                await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, "not-it")
+                await world.email_codes.verify_code(
+                    EMAIL, OtpPurpose.LOGIN, "not-it", ip="10.0.0.1"
+                )
         world.clock.advance(61)
     code = await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
     with pytest.raises(TooManyRequests):
-        await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+        await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code, ip="10.0.0.1")
     world.clock.advance(3601)
     code = await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
-    assert await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+    assert await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code, ip="10.0.0.1")
 
 
 async def test_a_login_code_verifies_an_unverified_address(world: World) -> None:
     await world.registration.signup(EMAIL, PASSWORD, "Ada", ip="10.0.0.1")
     world.clock.advance(61)
     code = await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
-    pair = await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+    pair = await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code, ip="10.0.0.1")
     assert isinstance(pair, TokenPair)
     assert pair.user.email_verified
 
@@ -214,7 +218,9 @@ async def test_a_login_code_verifies_an_unverified_address(world: World) -> None
 
 async def reset_grant(world: World) -> ResetGrant:
     code = await world.request_and_read(EMAIL, OtpPurpose.PASSWORD_RESET)
-    grant = await world.email_codes.verify_code(EMAIL, OtpPurpose.PASSWORD_RESET, code)
+    grant = await world.email_codes.verify_code(
+        EMAIL, OtpPurpose.PASSWORD_RESET, code, ip="10.0.0.1"
+    )
     assert isinstance(grant, ResetGrant)
     return grant
 
