@@ -29,7 +29,7 @@ class LoginIn(In):
     password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
 
 
-class OtpRequestIn(In):
+class OtpSendIn(In):
     email: EmailAddress
     purpose: Purpose
 

@@ -12,7 +12,7 @@ from entrypoints.http.openapi import no_content
 from schemas.auth import (
     CodeSentOut,
     LoginIn,
-    OtpRequestIn,
+    OtpSendIn,
     OtpVerifyIn,
     OtpVerifyOut,
     PasswordResetIn,
@@ -65,10 +65,10 @@ async def login(data: LoginIn) -> TokenPairOut:
 
 
 @blueprint.post("/otp/request")
-@validate_request(OtpRequestIn)
+@validate_request(OtpSendIn)
 @validate_response(CodeSentOut, 202)
 @document_response(ErrorResponse, 429)
-async def request_code(data: OtpRequestIn) -> tuple[CodeSentOut, int]:
+async def request_code(data: OtpSendIn) -> tuple[CodeSentOut, int]:
     """Mail a 6-digit code; the same 202 whether or not the email has an account."""
     await container().services.auth().request_code(data.email, OtpPurpose(data.purpose))
     return CodeSentOut(status="sent_if_exists"), 202

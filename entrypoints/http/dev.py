@@ -19,7 +19,7 @@ blueprint = Blueprint("dev", __name__, url_prefix="/dev")
 @blueprint.get("/mailbox")
 @validate_querystring(MailboxQuery)
 @validate_response(MailboxOut, 200)
-async def mailbox(query_args: MailboxQuery) -> MailboxOut:
+async def get_mailbox(query_args: MailboxQuery) -> MailboxOut:
     """Messages sent to `to`, newest first."""
     mailer = container().adapters.mailer()
     assert isinstance(mailer, MemoryMailer)

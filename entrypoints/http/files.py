@@ -64,7 +64,7 @@ def missing_file() -> Response:
 @authenticated
 @document_request(UploadForm, source=DataSource.FORM_MULTIPART)
 @validate_response(FileMetaOut, 201)
-async def upload() -> FileMetaOut | tuple[FileMetaOut, int] | Response:
+async def upload_file() -> FileMetaOut | tuple[FileMetaOut, int] | Response:
     """Upload a file (multipart/form-data, field `file`), at most `MAX_UPLOAD_BYTES`.
 
     413 as soon as the body passes the limit; 415 when the type is not allowed or the bytes
@@ -106,7 +106,7 @@ async def start_upload(data: DirectUploadIn) -> tuple[UploadTicketOut, int]:
 @document_response(ErrorResponse, 404)
 @document_response(ErrorResponse, 409)
 @document_response(ErrorResponse, 415)
-async def complete(file_id: str) -> FileMetaOut:
+async def complete_upload(file_id: str) -> FileMetaOut:
     """The direct upload is done: 200 `ready` once the object has the announced size and
     type; 409 `upload_incomplete` before that; 415 (object deleted) for other bytes."""
     return FileMetaOut.from_domain(await _files().complete(current_user_id(), file_id))
@@ -144,7 +144,7 @@ async def get_file(file_id: str) -> FileMetaOut:
 @redirects("To the file's download link (valid 15 minutes).")
 @document_response(ErrorResponse, 404)
 @document_response(ErrorResponse, 409)
-async def download(file_id: str) -> Response:
+async def download_file(file_id: str) -> Response:
     """302 to a download link valid 15 minutes (an attachment under the file's name)."""
     found = await _files().download(current_user_id(), file_id)
     return Response(
@@ -156,7 +156,7 @@ async def download(file_id: str) -> Response:
 @authenticated
 @no_content
 @document_response(ErrorResponse, 404)
-async def delete(file_id: str) -> Response:
+async def delete_file(file_id: str) -> Response:
     """Delete the file's object and metadata (204)."""
     await _files().delete(current_user_id(), file_id)
     return Response(status=204)

@@ -17,7 +17,7 @@ blueprint = Blueprint("users", __name__, url_prefix="/users")
 @authenticated
 @validate_response(UserOut, 200)
 @document_response(ErrorResponse, 401)
-async def me() -> UserOut:
+async def get_me() -> UserOut:
     """The caller's profile."""
     return UserOut.from_domain(await container().services.auth().me(current_user_id()))
 
@@ -27,7 +27,7 @@ async def me() -> UserOut:
 @validate_request(RenameIn)
 @validate_response(UserOut, 200)
 @document_response(ErrorResponse, 401)
-async def rename(data: RenameIn) -> UserOut:
+async def update_me(data: RenameIn) -> UserOut:
     """Change the caller's display name."""
     profile = await container().services.auth().rename(current_user_id(), data.name)
     return UserOut.from_domain(profile)
