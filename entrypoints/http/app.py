@@ -12,6 +12,7 @@ from quart_cors import cors
 from quart_schema import Info, QuartSchema
 
 from config.container import Container
+from config.origins import OriginPolicy
 from entrypoints.client_address import ClientAddress
 from entrypoints.http import auth, blobs, chat, dev, errors, files, health, streaming, users, web
 from entrypoints.http.errors import MalformedJson, register_error_handlers
@@ -101,7 +102,7 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     app.register_blueprint(web.create_blueprint(settings))
     app.register_blueprint(api)
 
-    _install_cors(app, settings.cors_origins)
+    _install_cors(app, settings.origins)
     # The served app already set the client's address in front of the shedder and Socket.IO
     # (entrypoints/asgi.py); this makes the HTTP app alone, as tests run it, see the same one.
     app.asgi_app = ClientAddress(app.asgi_app, settings.trusted_proxy)  # type: ignore[method-assign, assignment]
@@ -123,9 +124,9 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     return app
 
 
-def _install_cors(app: Quart, origins: tuple[str, ...]) -> None:
+def _install_cors(app: Quart, origins: OriginPolicy) -> None:
     options: dict[str, Any] = {
-        "allow_origin": "*" if "*" in origins else list(origins),
+        "allow_origin": origins.for_quart_cors(),
         "allow_headers": ["Authorization", "Content-Type", REQUEST_ID_HEADER],
         "allow_methods": ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
         "expose_headers": [
