@@ -73,7 +73,7 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     QuartSchema(
         app,
         openapi_path="/openapi.json",
-        swagger_ui_path="/docs",
+        swagger_ui_path=None,  # /docs is the vendored Swagger UI (entrypoints/http/web.py)
         redoc_ui_path=None,
         scalar_ui_path=None,
         info=Info(title="FlowHub API", version=settings.version),
