@@ -14,7 +14,19 @@ from quart_schema import Info, QuartSchema
 from config.container import Container
 from config.origins import OriginPolicy
 from entrypoints.client_address import ClientAddress
-from entrypoints.http import auth, blobs, chat, dev, errors, files, health, streaming, users, web
+from entrypoints.http import (
+    asyncapi,
+    auth,
+    blobs,
+    chat,
+    dev,
+    errors,
+    files,
+    health,
+    streaming,
+    users,
+    web,
+)
 from entrypoints.http.errors import MalformedJson, register_error_handlers
 from entrypoints.http.guard import install_rate_headers
 from entrypoints.http.openapi import FlowHubOpenAPI
@@ -99,6 +111,7 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     for extra in extra_blueprints or []:
         api.register_blueprint(extra)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(asyncapi.blueprint)
     app.register_blueprint(web.create_blueprint(settings))
     app.register_blueprint(api)
 
