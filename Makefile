@@ -53,6 +53,11 @@ clients/typescript/node_modules/.installed: clients/typescript/package.json clie
 	@cd clients/typescript && npm ci --no-audit --no-fund --silent
 	@touch $@
 
+.PHONY: client-types
+client-types: install clients/typescript/node_modules/.installed  ## regenerate the TypeScript client's types from /openapi.json and /asyncapi.json
+	$(PY) -m entrypoints.documents clients/typescript/schema
+	cd clients/typescript && node scripts/generate.mjs schema/openapi.json schema/asyncapi.json src/generated
+
 lint: install  ## ruff
 	$(VENV)/bin/ruff check $(CODE)
 	$(VENV)/bin/ruff format --check $(CODE)
