@@ -41,7 +41,7 @@ from config import real
 from config.lifecycle import Lifecycle
 from config.settings import Settings
 from domain.auth.secrets import Keyring
-from domain.auth.service import AuthPorts, AuthService
+from domain.auth.service import AuthPolicy, AuthPorts, AuthService
 from domain.chat.service import ChatService
 from domain.files.service import FilePolicy, FileService
 
@@ -49,6 +49,21 @@ type Profile = Literal["real", "memory"]
 
 # Where the app serves the memory blob storage's presigned URLs (entrypoints/http/blobs.py).
 MEMORY_BLOB_PATH = "/api/v1/files/blob"
+
+
+# RELAXED_LIMITS (development only; the settings refuse it in production): one address may sign
+# up and try logins this often, so repeated end-to-end runs from localhost never meet the limit.
+# The per-account limits (failed logins, codes, their cooldown) stay as they are.
+RELAXED_PER_ADDRESS_LIMIT = 1_000_000
+
+
+def _auth_policy(s: Settings) -> AuthPolicy:
+    if not s.relaxed_limits:
+        return AuthPolicy()
+    return AuthPolicy(
+        signups_per_ip_per_hour=RELAXED_PER_ADDRESS_LIMIT,
+        login_attempts_per_ip_per_minute=RELAXED_PER_ADDRESS_LIMIT,
+    )
 
 
 def _profile(configured: bool) -> Profile:
@@ -246,6 +261,7 @@ class Services(containers.DeclarativeContainer):
             events=adapters.events,
         ),
         keyring=providers.Singleton(Keyring, settings.provided.jwt_refresh_secret),
+        policy=providers.Singleton(_auth_policy, settings),
     )
     files = providers.Singleton(
         FileService,
