@@ -280,6 +280,7 @@ class Settings(BaseSettings):
     )
     aws_endpoint_url_s3: Optional = _var("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
     aws_endpoint_url_ses: Optional = _var("AWS_ENDPOINT_URL_SES", "AWS_ENDPOINT_URL")
+    files_dir: Optional = _var("FILES_DIR")
     s3_bucket_name: Annotated[
         Optional, _matching(_BUCKET.match, "is not a valid S3 bucket name"), _Prod
     ] = _var("S3_BUCKET_NAME", check=True)
@@ -370,6 +371,11 @@ class Settings(BaseSettings):
     @property
     def uses_s3(self) -> bool:
         return self.s3_bucket_name is not None and self._has_aws_credentials
+
+    @property
+    def uses_disk_files(self) -> bool:
+        """File contents in FILES_DIR: set, and no S3 configured (S3 wins)."""
+        return self.files_dir is not None and not self.uses_s3
 
     @property
     def uses_ses(self) -> bool:

@@ -34,7 +34,7 @@ def main() -> int:
         settings.port,
         "mongodb" if settings.uses_mongo else "memory",
         "redis" if settings.uses_redis else "memory",
-        "s3" if settings.uses_s3 else "memory",
+        "s3" if settings.uses_s3 else "disk" if settings.uses_disk_files else "memory",
         "ses" if settings.uses_ses else "memory",
     )
 
