@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from domain.auth.model import RateWindow, Reservation
@@ -14,6 +15,12 @@ class RateLimiter(Protocol):
 
     async def hit(self, key: str, limit: int, window_s: int) -> RateWindow:
         """Count one event in the window that starts at the key's first event."""
+        ...
+
+    async def hit_each(self, limits: Sequence[tuple[str, int]], window_s: int) -> RateWindow | None:
+        """Count one event in the window of each `(key, limit)`, in order, in one atomic step,
+        stopping at the first window that is then over its limit: that window, or None when
+        none is. A refusal by an earlier key leaves the later ones uncounted."""
         ...
 
     async def peek(self, key: str, limit: int) -> RateWindow: ...

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from adapters.memory.ttl import ExpiringDict
 from domain.auth.model import RateWindow, Reservation
 from ports.clock import Clock
@@ -11,12 +13,22 @@ class MemoryRateLimiter:
         self._slots: ExpiringDict[int] = ExpiringDict(clock)
 
     async def hit(self, key: str, limit: int, window_s: int) -> RateWindow:
+        return self._hit(key, limit, window_s)
+
+    def _hit(self, key: str, limit: int, window_s: int) -> RateWindow:
         count = (self._counts.get(key) or 0) + 1
         if count == 1:
             self._counts.set(key, count, window_s)
         else:
             self._counts.replace(key, count)
         return RateWindow(count, limit, self._counts.ttl(key))
+
+    async def hit_each(self, limits: Sequence[tuple[str, int]], window_s: int) -> RateWindow | None:
+        for key, limit in limits:  # no await: atomic on the event loop
+            window = self._hit(key, limit, window_s)
+            if window.exceeded:
+                return window
+        return None
 
     async def peek(self, key: str, limit: int) -> RateWindow:
         return RateWindow(self._counts.get(key) or 0, limit, self._counts.ttl(key))

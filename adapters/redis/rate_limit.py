@@ -5,6 +5,7 @@ Every operation is one command (a Lua script or a DEL), and every key it writes 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from adapters.redis.support import LuaScript, positive_ttl, reachable, seconds_left
@@ -14,6 +15,22 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from adapters.lifecycle import ManagedClient
+
+# KEYS counters; ARGV[1] window_s, ARGV[i + 1] the limit of KEYS[i]. Counts each in order and
+# stops at the first over its limit: {i, count, pttl_ms} of it, else {0, 0, 0}. A new counter
+# gets its TTL in the same step, so none is ever left without one.
+_HIT_EACH = LuaScript("""
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then
+    redis.call('EXPIRE', key, ARGV[1])
+  end
+  if count > tonumber(ARGV[i + 1]) then
+    return {i, count, redis.call('PTTL', key)}
+  end
+end
+return {0, 0, 0}
+""")
 
 # KEYS[1] counter; ARGV window_s. Returns {count, pttl_ms}. The window starts at the first
 # hit (EXPIRE only on a key without a TTL: a new one, or one left without by anything else).
@@ -82,6 +99,17 @@ class RedisRateLimiter:
             redis = await self._client.get()
             count, pttl = await _HIT(redis, [key], [window])
         return RateWindow(int(count), limit, seconds_left(int(pttl)))
+
+    async def hit_each(self, limits: Sequence[tuple[str, int]], window_s: int) -> RateWindow | None:
+        window = positive_ttl(window_s)
+        keys = [key for key, _ in limits]
+        args: list[str | int] = [window, *(limit for _, limit in limits)]
+        async with reachable():
+            redis = await self._client.get()
+            index, count, pttl = await _HIT_EACH(redis, keys, args)
+        if not int(index):
+            return None
+        return RateWindow(int(count), limits[int(index) - 1][1], seconds_left(int(pttl)))
 
     async def peek(self, key: str, limit: int) -> RateWindow:
         async with reachable():

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.auth.errors import InvalidOtp
-from domain.auth.limits import cooldown_key, enforce
+from domain.auth.limits import cooldown_key
 from domain.auth.mail import code_email, signup_attempt_email
 from domain.auth.model import CodeLimits, CodeVerdict, OtpPurpose, ResetGrant, TokenPair, User
 from domain.auth.policy import AuthPolicy
@@ -46,10 +46,13 @@ class CodeMailer:
         """Every request that may mail counts against its client address's hour and the
         whole service's (whether or not it mails: an unknown address counts the same)."""
         policy = self.policy
-        await enforce(
-            self.limiter, f"rate:ip:{ip}:mail", policy.mail_requests_per_ip_per_hour, 3600
-        )
-        await enforce(self.limiter, "rate:mail", policy.mail_requests_per_hour, 3600)
+        limits = [
+            (f"rate:ip:{ip}:mail", policy.mail_requests_per_ip_per_hour),
+            ("rate:mail", policy.mail_requests_per_hour),
+        ]
+        refused = await self.limiter.hit_each(limits, 3600)
+        if refused is not None:
+            raise TooManyRequests(refused.reset_in_s)
 
     async def request(self, email: str, purpose: OtpPurpose, ip: str) -> None:
         """Mail a code if the address has an account (and needs one); 429 inside the

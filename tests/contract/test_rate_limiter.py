@@ -128,6 +128,43 @@ async def test_windows_and_cooldowns_end_with_their_ttl(
     assert await limiter.claim("rate:slot", 1) == 0
 
 
+# several windows in one step ---------------------------------------------------------------
+
+
+async def test_hit_each_counts_every_window_until_one_is_over(limiter: RateLimiter) -> None:
+    limits = [("rate:ip:a:mail", 2), ("rate:mail", 3)]
+
+    answers = [await limiter.hit_each(limits, 60) for _ in range(3)]
+
+    assert answers[:2] == [None, None]
+    assert answers[2] == RateWindow(3, 2, 60)  # the address's window, the first over
+    assert (await limiter.peek("rate:ip:a:mail", 2)).count == 3
+    assert (await limiter.peek("rate:mail", 3)).count == 2  # not counted past the refusal
+    assert await limiter.hit_each([("rate:ip:b:mail", 2), ("rate:mail", 3)], 60) is None
+    over = await limiter.hit_each([("rate:ip:c:mail", 2), ("rate:mail", 3)], 60)
+    assert over is not None
+    assert (over.count, over.limit) == (4, 3)
+
+
+async def test_concurrent_hit_each_counts_each_once(limiter: RateLimiter) -> None:
+    limits = [("rate:ip:a:mail", 100), ("rate:mail", 100)]
+
+    await asyncio.gather(*(limiter.hit_each(limits, 60) for _ in range(20)))
+
+    assert (await limiter.peek("rate:ip:a:mail", 100)).count == 20
+    assert (await limiter.peek("rate:mail", 100)).count == 20
+
+
+async def test_hit_each_windows_end_with_their_ttl(limiter: RateLimiter, backend: Backend) -> None:
+    limits = [("rate:ip:a:mail", 1)]
+    await limiter.hit_each(limits, 1)
+    assert await limiter.hit_each(limits, 1) is not None
+
+    await backend.pass_time(1.1)
+
+    assert await limiter.hit_each(limits, 1) is None
+
+
 # reservations: a guess counted before it is evaluated, one evaluation at a time ----------
 
 
@@ -241,6 +278,8 @@ async def test_redis_every_key_written_has_a_ttl(redis_service: RedisService) ->
     await limiter.hit("rate:u3:login", 5, 60)
     await limiter.reset("rate:u3:login")
     await limiter.reserve("rate:u4:login", 5, 60, 10)
+    await limiter.hit_each([("rate:ip:x:mail", 1), ("rate:mail", 10)], 60)
+    await limiter.hit_each([("rate:ip:x:mail", 1), ("rate:mail", 10)], 60)
     await limiter.reserve("rate:u5:login", 5, 60, 10)
     await limiter.release("rate:u5:login", succeeded=True)
 
@@ -249,6 +288,8 @@ async def test_redis_every_key_written_has_a_ttl(redis_service: RedisService) ->
     assert sorted(keys) == [
         b"rate:email-x:otp:login",
         b"rate:ip:127.0.0.1:login",
+        b"rate:ip:x:mail",
+        b"rate:mail",
         b"rate:u1:api",
         b"rate:u1:login",
         b"rate:u4:login",
@@ -266,6 +307,7 @@ async def test_redis_down_is_service_unavailable(dead_redis: ManagedClient[Redis
         limiter.claim(KEY, 60),
         limiter.reserve(KEY, 5, 60, 10),
         limiter.release(KEY, succeeded=False),
+        limiter.hit_each([(KEY, 5)], 60),
     ]
 
     results = await asyncio.gather(*calls, return_exceptions=True)

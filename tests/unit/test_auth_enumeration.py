@@ -51,8 +51,7 @@ async def test_signup_makes_the_same_calls_for_new_pending_and_verified_addresse
 
     assert new == pending == verified
     assert new == [
-        "limiter.hit",
-        "limiter.hit",
+        "limiter.hit_each",
         "users.by_email",
         "hasher.hash",
         "users.write",
