@@ -12,8 +12,8 @@ from typing import Literal
 
 from dependency_injector import containers, providers
 
-from adapters.disk.blobs import DiskBlobStorage, DiskProbe
 from adapters.caching.users import CachedUserRepository
+from adapters.disk.blobs import DiskBlobStorage, DiskProbe
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.cache import MemoryCache
 from adapters.memory.chat import (

@@ -38,7 +38,11 @@ def _no_content() -> Response:
 @document_response(ErrorResponse, 429)
 async def signup(data: SignupIn) -> tuple[VerificationSentOut, int]:
     """Register; the same 202 whether or not the email already has an account."""
-    await container().services.registration().signup(data.email, data.password, data.name, client_ip())
+    await (
+        container()
+        .services.registration()
+        .signup(data.email, data.password, data.name, client_ip())
+    )
     return VerificationSentOut(status="verification_sent"), 202
 
 

@@ -73,7 +73,9 @@ async def add_member(principal: Principal, room_id: str, data: MemberIn) -> Room
 @validate_querystring(MessagesQuery)
 @validate_response(MessagePage, 200)
 @document_response(ErrorResponse, 404)
-async def list_messages(principal: Principal, room_id: str, query_args: MessagesQuery) -> MessagePage:
+async def list_messages(
+    principal: Principal, room_id: str, query_args: MessagesQuery
+) -> MessagePage:
     """Messages ascending by seq: the latest `limit` (default 50, at most 100), those before
     `before`, or those after `after` (catch-up after a reconnect)."""
     q = query_args
