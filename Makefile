@@ -49,10 +49,10 @@ dev: install  ## serve on the real Redis and MongoDB adapters with data kept in 
 	@command -v redis-server >/dev/null || bash scripts/ensure-test-services.sh redis-server
 	@$(PY) -m devtools.dev serve
 
-dev-reset:  ## wipe make dev's data (.dev/); .env and its keys stay
+dev-reset: install-serve  ## wipe make dev's data (.dev/); .env and its keys stay
 	@$(PY) -m devtools.dev reset
 
-seed: install  ## two verified users with known passwords, a room with both and a few messages, on the running make dev (idempotent)
+seed: install-serve  ## two verified users with known passwords, a room with both and a few messages, on the running make dev (idempotent)
 	@$(PY) -m devtools.seed
 
 services: tests/interop/node_modules/.installed  ## the local services and tools the tests start
