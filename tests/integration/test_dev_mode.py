@@ -5,10 +5,12 @@ a few seconds (mongoeco imports for ~1.5 s); the whole test is bounded by the ti
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -64,26 +66,33 @@ class DevMode:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        pids: dict[str, int] = {}
         try:
-            deadline = time.monotonic() + START_S
-            while "make dev: serving on" not in self._output(start):
-                assert process.poll() is None, self._output(start)[-3000:]
-                assert time.monotonic() < deadline, self._output(start)[-3000:]
-                time.sleep(0.1)
-            pids: dict[str, int] = json.loads((self.data / "pids.json").read_text())
-            assert pids["dev"] == process.pid
-            yield pids
-        finally:
-            if process.poll() is None:
-                process.send_signal(stop_with)
             try:
-                status = process.wait(STOP_S)
+                deadline = time.monotonic() + START_S
+                while "make dev: serving on" not in self._output(start):
+                    assert process.poll() is None, self._output(start)[-3000:]
+                    assert time.monotonic() < deadline, self._output(start)[-3000:]
+                    time.sleep(0.1)
+                pids |= json.loads((self.data / "pids.json").read_text())
+                assert pids["dev"] == process.pid
+                yield pids
             finally:
-                if process.poll() is None:  # the test failed: leave nothing behind
-                    os.killpg(process.pid, signal.SIGKILL)
-        assert status == 0, self.log.read_text()[-3000:]
-        for name, pid in pids.items():
-            assert not _alive(pid), f"{name} (pid {pid}) outlived make dev"
+                if process.poll() is None:
+                    process.send_signal(stop_with)
+                try:
+                    status = process.wait(STOP_S)
+                finally:
+                    if process.poll() is None:  # the test failed: leave nothing behind
+                        os.killpg(process.pid, signal.SIGKILL)
+            output = self._output(start)
+            assert status == 0, output[-3000:]
+            assert "Traceback" not in output
+            for name, pid in pids.items():
+                assert not _alive(pid), f"{name} (pid {pid}) outlived make dev"
+            assert not _processes_using(self.data)
+        finally:
+            _kill_strays(pids)
 
     def _output(self, start: int) -> str:
         with self.log.open("rb") as log:
@@ -102,6 +111,15 @@ class DevMode:
         )
 
 
+def _kill_strays(pids: dict[str, int]) -> None:
+    """SIGKILL what make dev started and failed to stop (the PIDs it wrote), after the checks
+    had their chance to see it: a failing test leaves no process behind."""
+    for name, pid in pids.items():
+        if name != "dev" and _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -110,6 +128,19 @@ def _alive(pid: int) -> bool:
     # a zombie is gone in all but name; children are reaped by make dev, so this is a stray
     status = Path(f"/proc/{pid}/status")
     return not (status.exists() and "State:\tZ" in status.read_text())
+
+
+def _processes_using(data: Path) -> list[str]:
+    """Command lines naming `data` (this test's own directory): the services it started."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(str(data).encode() in arg for arg in argv):
+            found.append(b" ".join(argv).decode(errors="replace"))
+    return found
 
 
 def _sign_up(http: httpx.Client) -> dict[str, object]:
@@ -233,3 +264,58 @@ def test_seed_makes_a_ready_two_person_chat_once_and_reset_refuses_while_serving
         )
         assert second.returncode == 1
         assert "make dev is already running" in second.stderr
+
+
+def test_a_port_in_use_stops_make_dev_with_the_variable_to_set_and_its_services(
+    tmp_path: Path,
+) -> None:
+    dev = DevMode(tmp_path)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", dev.port))
+        holder.listen()
+        done = subprocess.run(
+            [*dev.command("serve"), "--env-file", str(dev.env_file)],
+            cwd=ROOT,
+            env=_environment(dev.port),
+            capture_output=True,
+            text=True,
+            timeout=START_S,
+            check=False,
+        )
+    assert done.returncode == 78, done.stderr
+    assert f"127.0.0.1:{dev.port} is already in use" in done.stderr
+    assert "set PORT" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not _processes_using(dev.data)  # Redis and mongoeco were stopped
+
+
+def test_the_services_do_not_outlive_a_killed_make_dev(tmp_path: Path) -> None:
+    """SIGKILL gives make dev no chance to stop anything: the kernel's parent-death signal
+    (Linux) stops its children instead."""
+    dev = DevMode(tmp_path)
+    with dev.log.open("ab") as log:
+        process = subprocess.Popen(
+            [*dev.command("serve"), "--env-file", str(dev.env_file)],
+            cwd=ROOT,
+            env=_environment(dev.port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    pids: dict[str, int] = {}
+    try:
+        deadline = time.monotonic() + START_S
+        while "make dev: serving on" not in dev._output(0):
+            assert process.poll() is None and time.monotonic() < deadline, dev._output(0)
+            time.sleep(0.1)
+        pids |= json.loads((dev.data / "pids.json").read_text())
+        process.kill()
+        process.wait(10)
+        deadline = time.monotonic() + STOP_S
+        while alive := [name for name, pid in pids.items() if _alive(pid)]:
+            assert time.monotonic() < deadline, f"{alive} outlived a killed make dev"
+            time.sleep(0.1)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        _kill_strays(pids)
