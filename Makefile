@@ -55,7 +55,7 @@ dev-reset: install-serve  ## wipe make dev's data (.dev/); .env and its keys sta
 seed: install-serve  ## two verified users with known passwords, a room with both and a few messages, on the running make dev (idempotent)
 	@$(PY) -m devtools.seed
 
-services: tests/interop/node_modules/.installed  ## the local services and tools the tests start
+services: tests/interop/node_modules/.installed clients/typescript/node_modules/.installed  ## the local services and tools the tests start
 	@bash scripts/ensure-test-services.sh
 
 # the official JavaScript Socket.IO client, for the interoperability test
@@ -63,6 +63,18 @@ tests/interop/node_modules/.installed: tests/interop/package.json tests/interop/
 	@command -v npm >/dev/null || { echo "npm (Node.js 18+) is needed for the socket.io-client interop test: apt-get install nodejs npm"; exit 1; }
 	@cd tests/interop && npm ci --no-audit --no-fund --silent
 	@touch $@
+
+# the TypeScript client's toolchain, pinned by its lock: redocly (lints /openapi.json),
+# openapi-typescript, tsc, and swagger-ui-dist (vendored for /docs)
+clients/typescript/node_modules/.installed: clients/typescript/package.json clients/typescript/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 20.19+) is needed for the TypeScript client: apt-get install nodejs npm"; exit 1; }
+	@cd clients/typescript && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+.PHONY: client-types
+client-types: install clients/typescript/node_modules/.installed  ## regenerate the TypeScript client's types from /openapi.json and /asyncapi.json
+	$(PY) -m entrypoints.documents clients/typescript/schema
+	cd clients/typescript && node scripts/generate.mjs schema/openapi.json schema/asyncapi.json src/generated
 
 lint: install  ## ruff
 	$(VENV)/bin/ruff check $(CODE)

@@ -30,6 +30,8 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from config.origins import OriginPolicy
+from config.origins import problem as origin_problem
 from domain.files.sniff import SNIFFABLE_TYPES
 
 AppEnv = Literal["development", "test", "production"]
@@ -40,7 +42,6 @@ MIN_SECRET_LENGTH = 32
 DEFAULT_ERROR_BUDGET_PER_DAY = 150  # 31 x 150 = 4,650: a month stays under Rollbar's 5,000
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
-_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 _AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
@@ -215,10 +216,9 @@ def _origins(raw: str | None, info: Info) -> tuple[str, ...]:
     if not origins:
         raise _problem("must list at least one origin")
     for origin in origins:
-        if origin == "*" and production:
-            raise _problem("'*' is allowed only outside production")
-        if origin != "*" and not _ORIGIN.match(origin):
-            raise _problem("each entry must be an exact origin like https://app.example.com")
+        wrong = origin_problem(origin, production)
+        if wrong is not None:
+            raise _problem(wrong)
     return origins
 
 
@@ -355,6 +355,11 @@ class Settings(BaseSettings):
         return isinstance(self.jwt_secret, GeneratedSecret) or isinstance(
             self.jwt_refresh_secret, GeneratedSecret
         )
+
+    @property
+    def origins(self) -> OriginPolicy:
+        """`CORS_ORIGINS` as the one policy HTTP, Socket.IO and the shedder apply."""
+        return OriginPolicy.of(self.cors_origins)
 
     @property
     def is_production(self) -> bool:

@@ -72,7 +72,7 @@ async def add_member(room_id: str, data: MemberIn) -> Room:
 @validate_querystring(MessagesQuery)
 @validate_response(MessagePage, 200)
 @document_response(ErrorResponse, 404)
-async def messages(room_id: str, query_args: MessagesQuery) -> MessagePage:
+async def list_messages(room_id: str, query_args: MessagesQuery) -> MessagePage:
     """Messages ascending by seq: the latest `limit` (default 50, at most 100), those before
     `before`, or those after `after` (catch-up after a reconnect)."""
     q = query_args
@@ -86,7 +86,7 @@ async def messages(room_id: str, query_args: MessagesQuery) -> MessagePage:
 @validate_response(Message, 201)
 @validate_response(Message, 200)
 @document_response(ErrorResponse, 404)
-async def send(room_id: str, data: MessageIn) -> tuple[Message, int]:
+async def send_message(room_id: str, data: MessageIn) -> tuple[Message, int]:
     """Send a message (delivered in realtime too). The same `client_id` again from the same
     sender answers 200 with the first message, and stores nothing."""
     sent = await _chat().send(current_user_id(), room_id, data.body, data.client_id)
@@ -97,7 +97,7 @@ async def send(room_id: str, data: MessageIn) -> tuple[Message, int]:
 @authenticated
 @validate_querystring(PresenceQuery)
 @validate_response(Presence, 200)
-async def presence(query_args: PresenceQuery) -> Presence:
+async def get_presence(query_args: PresenceQuery) -> Presence:
     """`online` or `offline` for each of `user_ids` who shares a room with the caller (the
     others are left out)."""
     return Presence.model_validate(await _chat().presence(current_user_id(), query_args.wanted()))

@@ -251,11 +251,12 @@ class FlowHubSocketServer(socketio.AsyncServer):  # type: ignore[misc]
 
 def create_realtime_server(container: Container) -> socketio.AsyncServer:
     settings = container.settings()
-    origins: str | list[str] = "*" if "*" in settings.cors_origins else list(settings.cors_origins)
+    origins = settings.origins
     sio = FlowHubSocketServer(
         client_manager=_manager(settings.redis_url),
         async_mode="asgi",
-        cors_allowed_origins=origins,
+        # the HTTP API's policy, patterns included (python-socketio takes a callable)
+        cors_allowed_origins="*" if origins.anything else origins.allows,
         cors_credentials=False,  # bearer tokens, no cookies
         transports=["websocket", "polling"],
         ping_interval=20,

@@ -44,9 +44,7 @@ def test_deeply_nested_json_is_invalid_json_and_the_server_keeps_serving() -> No
                 headers={"Content-Type": "application/json"},
             )  # fmt: skip
             assert reply.status == 400, reply.body[:200]
-            error = reply.json()
-            assert isinstance(error, dict)
-            assert error["error"]["code"] == "invalid_json"
+            assert json.loads(reply.body)["error"]["code"] == "invalid_json"
         assert http_get(server.port, "/health")[0] == 200
 
 
