@@ -268,7 +268,7 @@ class Adapters(containers.DeclarativeContainer):
     storage_probe = providers.Selector(
         storage_profile,
         real=providers.Singleton(S3Probe, clients.s3, settings.provided.s3_bucket_name),
-        disk=providers.Singleton(DiskProbe, providers.Callable(_files_dir, settings)),
+        disk=providers.Singleton(DiskProbe, blobs),
         memory=providers.Singleton(MemoryProbe, "storage"),
     )
     probes = providers.List(mongo_probe, redis_probe, storage_probe)
