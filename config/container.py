@@ -13,12 +13,7 @@ from dependency_injector import containers, providers
 
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.cache import MemoryCache
-from adapters.memory.chat import (
-    MemoryMessageRepository,
-    MemoryPresenceStore,
-    MemoryRoomRepository,
-    MemoryTypingStore,
-)
+from adapters.memory.chat import LoneInstance, MemoryMessageRepository, MemoryRoomRepository
 from adapters.memory.errors import MemoryErrorReporter
 from adapters.memory.files import MemoryFileRepository
 from adapters.memory.health import MemoryProbe
@@ -42,6 +37,7 @@ from config.lifecycle import Lifecycle
 from config.settings import Settings
 from domain.auth.secrets import Keyring
 from domain.auth.service import AuthPorts, AuthService
+from domain.chat.presence import Presence
 from domain.chat.service import ChatService
 from domain.files.service import FilePolicy, FileService
 
@@ -193,18 +189,16 @@ class Adapters(containers.DeclarativeContainer):
         real=providers.Singleton(real.mongo_messages, clients.mongo, settings),
         memory=providers.Singleton(MemoryMessageRepository),
     )
-    presence = providers.Selector(
+    # Who is online, in this instance's memory; with Redis, the other instances are heard
+    # (and tell theirs) through the cluster link, attached to the Socket.IO manager by
+    # entrypoints/realtime/server.py, as the broadcaster is attached to its server.
+    presence = providers.Singleton(Presence)
+    cluster = providers.Selector(
         redis_profile,
-        real=providers.Singleton(real.redis_presence, clients.redis, clock),
-        memory=providers.Singleton(MemoryPresenceStore, clock),
+        real=providers.Singleton(real.socketio_cluster, presence, clock, settings),
+        memory=providers.Singleton(LoneInstance),
     )
-    typing = providers.Selector(
-        redis_profile,
-        real=providers.Singleton(real.redis_typing, clients.redis),
-        memory=providers.Singleton(MemoryTypingStore, clock),
-    )
-    # Attached to the Socket.IO server by entrypoints/realtime/server.py.
-    broadcaster = providers.Singleton(SocketIoBroadcaster)
+    broadcaster = providers.Singleton(SocketIoBroadcaster, presence)
 
     mongo_probe = providers.Selector(
         mongo_profile,
@@ -271,7 +265,7 @@ class Services(containers.DeclarativeContainer):
         rooms=adapters.rooms,
         messages=adapters.messages,
         presence=adapters.presence,
-        typing=adapters.typing,
+        cluster=adapters.cluster,
         broadcaster=adapters.broadcaster,
         users=adapters.users,
         limiter=adapters.limiter,

@@ -72,12 +72,6 @@ class MessagePage:
 
 
 @dataclass(frozen=True, slots=True)
-class PresenceRenewal:
-    came_online: list[str]  # renewed now, and not online before
-    lapsed: list[str]  # not renewed in time by any instance (their instance stopped): offline
-
-
-@dataclass(frozen=True, slots=True)
 class Sent:
     message: Message
     created: bool  # False: the same client_id was sent before; this is the first message
