@@ -156,6 +156,9 @@ class Adapters(containers.DeclarativeContainer):
         real=providers.Singleton(real.redis_limiter, clients.redis),
         memory=providers.Singleton(MemoryRateLimiter, clock),
     )
+    # Limits that guard this instance's work, not an account: counted in this process, with
+    # no Redis command (docs/decisions/redis-budget.md). Each instance enforces its own.
+    local_limiter = providers.Singleton(MemoryRateLimiter, clock)
     cache = providers.Selector(
         redis_profile,
         real=providers.Singleton(real.redis_cache, clients.redis),
@@ -268,7 +271,7 @@ class Services(containers.DeclarativeContainer):
         cluster=adapters.cluster,
         broadcaster=adapters.broadcaster,
         users=adapters.users,
-        limiter=adapters.limiter,
+        limiter=adapters.local_limiter,
         tasks=adapters.tasks,
         clock=adapters.clock,
         ids=adapters.ids,
