@@ -297,7 +297,7 @@ class Settings(BaseSettings):
         "MAX_JSON_BYTES", default=64 * 1024
     )
     message_retention_days: Annotated[int, _between(1, 3650)] = _var(
-        "MESSAGE_RETENTION_DAYS", default=90
+        "MESSAGE_RETENTION_DAYS", default=30
     )
     allowed_content_types: Annotated[tuple[str, ...], BeforeValidator(_content_types)] = _var(
         "ALLOWED_CONTENT_TYPES", default=SNIFFABLE_TYPES

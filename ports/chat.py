@@ -30,10 +30,11 @@ class RoomRepository(Protocol):
 
 
 class MessageRepository(Protocol):
-    """Messages, unique by (room, seq) and by (room, sender, client_id)."""
+    """Messages, unique by id, by (room, seq) and by (room, sender, client_id). A message with
+    a client_id has the id `message_id_for(room, sender, client_id)` (ChatService makes it)."""
 
     async def add(self, message: Message) -> None:
-        """Store a message; raises `DuplicateMessage` when its (room, seq) or its
+        """Store a message; raises `DuplicateMessage` when its id, its (room, seq) or its
         (room, sender, client_id) is taken."""
         ...
 

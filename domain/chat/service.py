@@ -35,6 +35,7 @@ from domain.chat.model import (
     Sent,
     Status,
     is_peer,
+    message_id_for,
 )
 from domain.chat.presence import Presence
 from domain.chat.turns import RoomTurns
@@ -191,7 +192,9 @@ class ChatService:
     ) -> Sent:
         seq = await self._rooms.next_seq(room.id)
         message = Message(
-            id=self._ids.new_id(),
+            id=self._ids.new_id()
+            if client_id is None
+            else message_id_for(room.id, sender_id, client_id),
             room_id=room.id,
             sender_id=sender_id,
             body=body,

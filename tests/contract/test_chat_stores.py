@@ -15,7 +15,7 @@ from adapters.memory.clock import MemoryClock
 from adapters.mongo.chat import MongoMessageRepository, MongoRoomRepository
 from adapters.mongo.client import MongoClient
 from domain.chat.errors import DuplicateMessage
-from domain.chat.model import Message, Room
+from domain.chat.model import Message, Room, message_id_for
 from domain.errors import ServiceUnavailable
 from ports.chat import MessageRepository, RoomRepository
 from tests.contract.conftest import Backend, MongoService, make_backend
@@ -56,7 +56,7 @@ def a_message(
     clock: MemoryClock, seq: int, client_id: str | None = None, sender: str = "ada"
 ) -> Message:
     return Message(
-        id=f"m{seq}-{sender}-{client_id}",
+        id=f"m{seq}-{sender}" if client_id is None else message_id_for("r1", sender, client_id),
         room_id="r1",
         sender_id=sender,
         body=f"message {seq} ✨",
@@ -129,7 +129,7 @@ async def test_pages_are_ascending_by_seq_both_ways(
     assert one == a_message(clock, 5)
 
 
-async def test_mongo_has_the_ordering_idempotency_and_retention_indexes(
+async def test_mongo_has_the_ordering_and_retention_indexes_and_no_other(
     mongo_service: MongoService,
 ) -> None:
     repository = MongoMessageRepository(mongo_service.managed, mongo_service.database, 90)
@@ -138,11 +138,10 @@ async def test_mongo_has_the_ordering_idempotency_and_retention_indexes(
     indexes = await mongo_service.index_keys("messages")
     assert indexes["room_seq"]["key"] == [("room_id", 1), ("seq", 1)]
     assert indexes["room_seq"]["unique"] is True
-    by_client = indexes["room_sender_client_id"]
-    assert by_client["key"] == [("room_id", 1), ("sender_id", 1), ("client_id", 1)]
-    assert by_client["unique"] is True
     assert indexes["retention_ttl"]["expireAfterSeconds"] == 90 * 24 * 3600
     assert "member_rooms" in await mongo_service.index_keys("rooms")
+    # idempotency is the derived `_id`'s (message_id_for): no index of its own
+    assert sorted(indexes) == ["_id_", "retention_ttl", "room_seq"]
 
 
 async def test_unreachable_stores_are_service_unavailable(
