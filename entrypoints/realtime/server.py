@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import uuid
 from collections.abc import Sequence
 from functools import cached_property
@@ -310,6 +311,9 @@ def _library_logger(name: str) -> logging.Logger:
     return logger
 
 
+KEEPALIVE = {socket.TCP_KEEPIDLE: 60, socket.TCP_KEEPINTVL: 10, socket.TCP_KEEPCNT: 3}
+
+
 def _manager(redis_url: str | None) -> socketio.AsyncManager | None:
     """With Redis, an emit on one instance reaches the sockets of every instance."""
     if not redis_url:
@@ -317,7 +321,15 @@ def _manager(redis_url: str | None) -> socketio.AsyncManager | None:
     return RoomJoiningRedisManager(
         redis_url,
         channel="flowhub-socketio",
-        redis_options={"socket_connect_timeout": 2, "health_check_interval": 10},
+        redis_options={
+            "socket_connect_timeout": 2,
+            # TCP keepalive, not redis-py's health check: the check is a billed PING before a
+            # publish after 10 s of quiet and on the subscription at each message after one,
+            # and it cannot see a dead subscription anyway (the listener blocks in a read);
+            # keepalive probes find it (~90 s) at no command.
+            "socket_keepalive": True,
+            "socket_keepalive_options": KEEPALIVE,
+        },
     )
 
 
