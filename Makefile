@@ -17,7 +17,7 @@ PYTEST := $(PY) -m pytest
 CODE := domain ports schemas adapters config entrypoints tests bench devtools
 
 .PHONY: help install install-serve run dev dev-reset seed test check lint typecheck imports unit contract integration api e2e \
-        fuzz bench bench-peer services format clean faults soak load reliability
+        fuzz bench bench-peer budget services format clean faults soak load reliability
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -147,6 +147,10 @@ bench: install  ## start the real server and print the benchmark tables (foundat
 	$(PY) -m bench.files
 	$(PY) -m bench.observability
 	$(PY) -m bench.chat
+
+BUDGET_ARGS ?=
+budget: install services  ## the free-tier budget: a scripted day's Redis commands and MongoDB bytes per user, baseline vs this checkout, 1 and 2 instances (BUDGET_ARGS="--users 9 --idle-s 6" for a short one)
+	$(PY) -m bench.budget $(BUDGET_ARGS)
 
 # the Node.js peer of issue 21 (bench/peer), installed from the lock with npm ci
 bench/peer/node_modules/.installed: bench/peer/package.json bench/peer/package-lock.json
