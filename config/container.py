@@ -16,12 +16,7 @@ from adapters.caching.users import CachedUserRepository
 from adapters.disk.blobs import DiskBlobStorage, DiskProbe
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.cache import MemoryCache
-from adapters.memory.chat import (
-    MemoryMessageRepository,
-    MemoryPresenceStore,
-    MemoryRoomRepository,
-    MemoryTypingStore,
-)
+from adapters.memory.chat import LoneInstance, MemoryMessageRepository, MemoryRoomRepository
 from adapters.memory.errors import MemoryErrorReporter
 from adapters.memory.files import MemoryFileRepository
 from adapters.memory.health import MemoryProbe
@@ -53,6 +48,7 @@ from domain.auth.registration import Registration
 from domain.auth.reset import PasswordReset
 from domain.auth.secrets import Keyring
 from domain.auth.sessions import SessionIssuer, Sessions
+from domain.chat.presence import Presence
 from domain.chat.service import ChatService
 from domain.files.service import FilePolicy, FileService
 
@@ -202,6 +198,9 @@ class Adapters(containers.DeclarativeContainer):
         real=providers.Singleton(real.redis_limiter, clients.redis),
         memory=providers.Singleton(MemoryRateLimiter, clock),
     )
+    # Limits that guard this instance's work, not an account: counted in this process, with
+    # no Redis command (docs/decisions/redis-budget.md). Each instance enforces its own.
+    local_limiter = providers.Singleton(MemoryRateLimiter, clock)
     cache = providers.Selector(
         redis_profile,
         real=providers.Singleton(real.redis_cache, clients.redis),
@@ -246,18 +245,16 @@ class Adapters(containers.DeclarativeContainer):
         real=providers.Singleton(real.mongo_messages, clients.mongo, settings),
         memory=providers.Singleton(MemoryMessageRepository),
     )
-    presence = providers.Selector(
+    # Who is online, in this instance's memory; with Redis, the other instances are heard
+    # (and tell theirs) through the cluster link, attached to the Socket.IO manager by
+    # entrypoints/realtime/server.py, as the broadcaster is attached to its server.
+    presence = providers.Singleton(Presence)
+    cluster = providers.Selector(
         redis_profile,
-        real=providers.Singleton(real.redis_presence, clients.redis, clock),
-        memory=providers.Singleton(MemoryPresenceStore, clock),
+        real=providers.Singleton(real.socketio_cluster, presence, clock, settings),
+        memory=providers.Singleton(LoneInstance),
     )
-    typing = providers.Selector(
-        redis_profile,
-        real=providers.Singleton(real.redis_typing, clients.redis),
-        memory=providers.Singleton(MemoryTypingStore, clock),
-    )
-    # Attached to the Socket.IO server by entrypoints/realtime/server.py.
-    broadcaster = providers.Singleton(SocketIoBroadcaster)
+    broadcaster = providers.Singleton(SocketIoBroadcaster, presence)
 
     mongo_probe = providers.Selector(
         mongo_profile,
@@ -272,7 +269,7 @@ class Adapters(containers.DeclarativeContainer):
     storage_probe = providers.Selector(
         storage_profile,
         real=providers.Singleton(S3Probe, clients.s3, settings.provided.s3_bucket_name),
-        disk=providers.Singleton(DiskProbe, providers.Callable(_files_dir, settings)),
+        disk=providers.Singleton(DiskProbe, blobs),
         memory=providers.Singleton(MemoryProbe, "storage"),
     )
     probes = providers.List(mongo_probe, redis_probe, storage_probe)
@@ -388,10 +385,10 @@ class Services(containers.DeclarativeContainer):
         rooms=adapters.rooms,
         messages=adapters.messages,
         presence=adapters.presence,
-        typing=adapters.typing,
+        cluster=adapters.cluster,
         broadcaster=adapters.broadcaster,
         users=adapters.users,
-        limiter=adapters.limiter,
+        limiter=adapters.local_limiter,
         tasks=adapters.tasks,
         clock=adapters.clock,
         ids=adapters.ids,

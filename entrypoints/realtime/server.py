@@ -11,9 +11,10 @@ else is logged, reported once to the error reporter and answered as `internal_er
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import socket
 import uuid
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -21,6 +22,7 @@ import socketio
 from pydantic import BaseModel, ValidationError
 
 from adapters.socketio.broadcaster import SocketIoBroadcaster, room_of, user_room
+from adapters.socketio.cluster import SocketIoCluster
 from adapters.socketio.manager import RoomJoiningRedisManager
 from adapters.telemetry import context as log_context
 from config.container import Container
@@ -258,8 +260,9 @@ class FlowHubSocketServer(socketio.AsyncServer):  # type: ignore[misc]
 def create_realtime_server(container: Container) -> socketio.AsyncServer:
     settings = container.settings()
     origins = settings.origins
+    manager = _manager(settings.redis_url)
     sio = FlowHubSocketServer(
-        client_manager=_manager(settings.redis_url),
+        client_manager=manager,
         async_mode="asgi",
         # the HTTP API's policy, patterns included (python-socketio takes a callable)
         cors_allowed_origins="*" if origins.anything else origins.allows,
@@ -277,6 +280,14 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
     broadcaster = container.adapters.broadcaster()
     if isinstance(broadcaster, SocketIoBroadcaster):
         broadcaster.attach(sio)
+    cluster = container.adapters.cluster()
+    if isinstance(manager, RoomJoiningRedisManager) and isinstance(cluster, SocketIoCluster):
+
+        async def users_gone(user_ids: Sequence[str]) -> None:
+            await container.services.chat().users_gone(user_ids)
+
+        manager.cluster = cluster
+        cluster.attach(manager, users_gone)
     return sio
 
 
@@ -285,22 +296,29 @@ def chat_namespace(sio: socketio.AsyncServer) -> ChatNamespace:
     return namespace
 
 
-async def renew_presence_forever(sio: socketio.AsyncServer) -> None:
-    """Renew every user connected to this instance, in one store call per interval."""
-    await chat_namespace(sio).runtime.renew_presence_forever()
+async def start_realtime(sio: socketio.AsyncServer) -> None:
+    """Subscribe to the other instances at start, not at the first socket (python-socketio's
+    own moment): an instance serving only HTTP still emits to sockets on the others, and
+    must be known to them (its hello) to be heard."""
+    if isinstance(sio.manager, RoomJoiningRedisManager) and not sio.manager_initialized:
+        sio.manager_initialized = True
+        sio.manager.initialize()
 
 
-async def stop_task(task: asyncio.Task[None] | None) -> None:
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+async def stop_realtime(sio: socketio.AsyncServer) -> None:
+    """A graceful stop: the other instances drop this one (and its users) at once."""
+    cluster = sio.manager.cluster if isinstance(sio.manager, RoomJoiningRedisManager) else None
+    if cluster is not None:
+        await cluster.stop()
 
 
 def _library_logger(name: str) -> logging.Logger:
     logger = logging.getLogger(name)
     logger.setLevel(logging.ERROR)
     return logger
+
+
+KEEPALIVE = {socket.TCP_KEEPIDLE: 60, socket.TCP_KEEPINTVL: 10, socket.TCP_KEEPCNT: 3}
 
 
 def _manager(redis_url: str | None) -> socketio.AsyncManager | None:
@@ -310,7 +328,15 @@ def _manager(redis_url: str | None) -> socketio.AsyncManager | None:
     return RoomJoiningRedisManager(
         redis_url,
         channel="flowhub-socketio",
-        redis_options={"socket_connect_timeout": 2, "health_check_interval": 10},
+        redis_options={
+            "socket_connect_timeout": 2,
+            # TCP keepalive, not redis-py's health check: the check is a billed PING before a
+            # publish after 10 s of quiet and on the subscription at each message after one,
+            # and it cannot see a dead subscription anyway (the listener blocks in a read);
+            # keepalive probes find it (~90 s) at no command.
+            "socket_keepalive": True,
+            "socket_keepalive_options": KEEPALIVE,
+        },
     )
 
 
