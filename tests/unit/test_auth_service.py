@@ -375,3 +375,51 @@ async def test_an_expired_or_tampered_access_token_authenticates_nobody(world: W
     world.clock.advance(pair.expires_in + 1)
     with pytest.raises(Unauthorized):
         await world.authenticator.authenticate(pair.access_token)
+
+
+# an unverified account belongs to nobody ------------------------------------------------
+
+
+async def test_a_verify_code_activates_only_the_registration_it_was_mailed_for(
+    world: World,
+) -> None:
+    await world.registration.signup(EMAIL, "mallory's password", "Mallory", ip="10.0.0.6")
+    mallorys = await world.last_code(EMAIL)
+    await world.registration.signup(EMAIL, PASSWORD, "Ada", ip="10.0.0.1")
+    adas = await world.last_code(EMAIL)  # the newest mail
+
+    with pytest.raises(InvalidOtp):
+        stale = mallorys if mallorys != adas else "000000"  # one chance in a million
+        await world.email_codes.verify_email(EMAIL, stale, ip="10.0.0.6")
+    pair = await world.email_codes.verify_email(EMAIL, adas, ip="10.0.0.1")
+
+    assert pair.user.name == "Ada"
+    with pytest.raises(InvalidCredentials):
+        await world.password_login.login(EMAIL, "mallory's password", ip="10.0.0.6")
+    assert await world.password_login.login(EMAIL, PASSWORD, ip="10.0.0.1")
+
+
+async def test_a_signup_never_replaces_a_verified_accounts_password(world: World) -> None:
+    await world.verified_user()
+    world.clock.advance(61)
+
+    await world.registration.signup(EMAIL, "mallory's password", "Mallory", ip="10.0.0.6")
+
+    user = await world.users.by_email(EMAIL)
+    assert user is not None
+    assert user.name == "Ada"
+    assert await world.password_login.login(EMAIL, PASSWORD, ip="10.0.0.1")
+
+
+async def test_a_reset_code_on_a_never_verified_account_leaves_only_the_resetters_password(
+    world: World,
+) -> None:
+    await world.registration.signup(EMAIL, "mallory's password", "Mallory", ip="10.0.0.6")
+    world.clock.advance(61)
+    grant = await reset_grant(world)
+
+    await world.password_reset.reset_password(grant.reset_token, "the owner's new password")
+
+    with pytest.raises(InvalidCredentials):
+        await world.password_login.login(EMAIL, "mallory's password", ip="10.0.0.6")
+    assert await world.password_login.login(EMAIL, "the owner's new password", ip="10.0.0.1")
