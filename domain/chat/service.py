@@ -240,8 +240,11 @@ class ChatService:
     async def typing_started(self, room_id: str, user_id: str) -> None:
         await self._broadcaster.typing(room_id, user_id, True)
 
-    async def typing_ended(self, room_id: str, user_id: str) -> None:
-        await self._broadcaster.typing(room_id, user_id, False)
+    async def typing_ended(self, room_id: str, user_id: str, by_message: bool = False) -> None:
+        """`by_message`: the typist sent a message, which tells the other instances (each
+        ends the state it relayed when it delivers that message): only this one's sockets
+        need the event."""
+        await self._broadcaster.typing(room_id, user_id, False, here_only=by_message)
 
     # the simulated peer ----------------------------------------------------------------
 

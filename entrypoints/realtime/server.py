@@ -144,6 +144,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         payload = _payload(SendPayload, data)
         user_id = await self._require_user(sid)
         sent = await self._chat.send(user_id, payload.room_id, payload.body, payload.client_id)
+        await self.runtime.sent(user_id, payload.room_id)
         return {"ok": True, "message": Message.from_domain(sent.message).model_dump(mode="json")}
 
     async def on_typing(self, sid: str, data: object = None) -> AckBody:
