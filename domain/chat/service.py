@@ -286,6 +286,12 @@ class ChatService:
         if not self._presence.elsewhere(user_id):
             await self._tell_presence(user_id, Status.OFFLINE)
 
+    async def users_back(self, user_ids: Sequence[str]) -> None:
+        """Users a resync with a peer found online there who were not known online (lost
+        messages, an outage): `online` to their rooms."""
+        for user_id in user_ids:
+            await self._tell_presence(user_id, Status.ONLINE)
+
     def online_here(self) -> list[str]:
         """The users with a socket on this instance."""
         return self._presence.here()

@@ -280,8 +280,11 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
         async def users_gone(user_ids: Sequence[str]) -> None:
             await container.services.chat().users_gone(user_ids)
 
+        async def users_back(user_ids: Sequence[str]) -> None:
+            await container.services.chat().users_back(user_ids)
+
         manager.cluster = cluster
-        cluster.attach(manager, users_gone)
+        cluster.attach(manager, users_gone, users_back)
     return sio
 
 
