@@ -14,30 +14,48 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # bytecode every start recompiles the stack (measured: cold start 3.3x slower)
 export UV_COMPILE_BYTECODE := 1
 PYTEST := $(PY) -m pytest
-CODE := domain ports schemas adapters config entrypoints tests bench
+CODE := domain ports schemas adapters config entrypoints tests bench devtools
 
-.PHONY: help install run test check lint typecheck imports unit contract integration api e2e \
+.PHONY: help install install-serve run dev dev-reset seed test check lint typecheck imports unit contract integration api e2e \
         fuzz bench bench-peer budget services format clean faults soak load reliability
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(UV):
-	@python3 -m venv .uv >/dev/null || { echo "python3 with the venv module is needed to bootstrap uv"; exit 1; }
+	@python3 -m venv .uv >/dev/null || { echo "python3 with the venv module is needed to bootstrap uv (Debian: apt-get install python3-venv)"; exit 1; }
 	@.uv/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
+NO_PYTHON_313 := echo "Could not create the environment: FlowHub needs CPython 3.13 (README \"Platforms\": pyenv install 3.13 on Debian 12, python3 on Debian 13)."; exit 1
+
+# everything: the app's packages and the dev group (tests, linters, the local services' helpers)
 $(VENV)/.installed: $(UV) pyproject.toml uv.lock
-	@$(UV) sync --frozen --python 3.13 --quiet || { \
-	  echo "Could not create the environment: FlowHub needs CPython 3.13 (pyenv install 3.13, or Debian 13's python3)."; \
-	  exit 1; }
+	@$(UV) sync --frozen --python 3.13 --quiet || { $(NO_PYTHON_313); }
+	@touch $@ $(VENV)/.installed-serve
+
+# what serving needs, no test tools; --inexact keeps a dev group installed earlier (make test's)
+$(VENV)/.installed-serve: $(UV) pyproject.toml uv.lock
+	@$(UV) sync --frozen --no-dev --inexact --python 3.13 --quiet || { $(NO_PYTHON_313); }
 	@touch $@
 
-install: $(VENV)/.installed  ## create .venv with Python 3.13 and the locked dependencies
+install: $(VENV)/.installed  ## create .venv with Python 3.13 and the locked dependencies (dev group included)
 
-run: install  ## serve on 0.0.0.0:PORT (4000); in-memory adapters unless services are configured
+install-serve: $(VENV)/.installed-serve  ## only what serving needs (make run's), no test tools
+
+run: install-serve  ## serve on HOST:PORT (127.0.0.1:4000) with in-memory adapters unless services are configured
 	$(PY) -m entrypoints
 
-services: tests/interop/node_modules/.installed  ## the local services and tools the tests start
+dev: install  ## serve on the real Redis and MongoDB adapters with data kept in .dev/ and keys in .env (Ctrl-C stops all three)
+	@command -v redis-server >/dev/null || bash scripts/ensure-test-services.sh redis-server
+	@$(PY) -m devtools.dev serve
+
+dev-reset: install-serve  ## wipe make dev's data (.dev/); .env and its keys stay
+	@$(PY) -m devtools.dev reset
+
+seed: install-serve  ## two verified users with known passwords, a room with both and a few messages, on the running make dev (idempotent)
+	@$(PY) -m devtools.seed
+
+services: tests/interop/node_modules/.installed clients/typescript/node_modules/.installed  ## the local services and tools the tests start
 	@bash scripts/ensure-test-services.sh
 
 # the official JavaScript Socket.IO client, for the interoperability test
@@ -45,6 +63,18 @@ tests/interop/node_modules/.installed: tests/interop/package.json tests/interop/
 	@command -v npm >/dev/null || { echo "npm (Node.js 18+) is needed for the socket.io-client interop test: apt-get install nodejs npm"; exit 1; }
 	@cd tests/interop && npm ci --no-audit --no-fund --silent
 	@touch $@
+
+# the TypeScript client's toolchain, pinned by its lock: redocly (lints /openapi.json),
+# openapi-typescript, tsc, and swagger-ui-dist (vendored for /docs)
+clients/typescript/node_modules/.installed: clients/typescript/package.json clients/typescript/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 20.19+) is needed for the TypeScript client: apt-get install nodejs npm"; exit 1; }
+	@cd clients/typescript && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+.PHONY: client-types
+client-types: install clients/typescript/node_modules/.installed  ## regenerate the TypeScript client's types from /openapi.json and /asyncapi.json
+	$(PY) -m entrypoints.documents clients/typescript/schema
+	cd clients/typescript && node scripts/generate.mjs schema/openapi.json schema/asyncapi.json src/generated
 
 lint: install  ## ruff
 	$(VENV)/bin/ruff check $(CODE)

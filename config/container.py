@@ -7,10 +7,13 @@ same container and override any provider.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from dependency_injector import containers, providers
 
+from adapters.caching.users import CachedUserRepository
+from adapters.disk.blobs import DiskBlobStorage, DiskProbe
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.cache import MemoryCache
 from adapters.memory.chat import LoneInstance, MemoryMessageRepository, MemoryRoomRepository
@@ -35,20 +38,55 @@ from adapters.telemetry.throttle import ThrottledErrorReporter
 from config import real
 from config.lifecycle import Lifecycle
 from config.settings import Settings
+from domain.auth.codes import CodeMailer, EmailCodes
+from domain.auth.login import PasswordLogin
+from domain.auth.policy import AuthPolicy
+from domain.auth.principal import Authenticator
+from domain.auth.profile import Profiles
+from domain.auth.quota import ApiQuota
+from domain.auth.registration import Registration
+from domain.auth.reset import PasswordReset
 from domain.auth.secrets import Keyring
-from domain.auth.service import AuthPorts, AuthService
+from domain.auth.sessions import SessionIssuer, Sessions
 from domain.chat.presence import Presence
 from domain.chat.service import ChatService
 from domain.files.service import FilePolicy, FileService
 
 type Profile = Literal["real", "memory"]
+type StorageProfile = Literal["real", "disk", "memory"]
 
 # Where the app serves the memory blob storage's presigned URLs (entrypoints/http/blobs.py).
 MEMORY_BLOB_PATH = "/api/v1/files/blob"
 
 
+# RELAXED_LIMITS (development only; the settings refuse it in production): one address may sign
+# up and try logins this often, so repeated end-to-end runs from localhost never meet the limit.
+# The per-account limits (failed logins, codes, their cooldown) stay as they are.
+RELAXED_PER_ADDRESS_LIMIT = 1_000_000
+
+
+def _auth_policy(s: Settings) -> AuthPolicy:
+    if not s.relaxed_limits:
+        return AuthPolicy()
+    return AuthPolicy(
+        signups_per_ip_per_hour=RELAXED_PER_ADDRESS_LIMIT,
+        login_attempts_per_ip_per_minute=RELAXED_PER_ADDRESS_LIMIT,
+    )
+
+
 def _profile(configured: bool) -> Profile:
     return "real" if configured else "memory"
+
+
+def _storage_profile(s: Settings) -> StorageProfile:
+    if s.uses_s3:
+        return "real"
+    return "disk" if s.uses_disk_files else "memory"
+
+
+def _files_dir(s: Settings) -> Path:
+    assert s.files_dir is not None
+    return Path(s.files_dir)
 
 
 def _mongo(s: Settings) -> object | None:
@@ -106,7 +144,7 @@ class Adapters(containers.DeclarativeContainer):
     # Which adapter serves a port: "real" once its service is configured, "memory" otherwise.
     mongo_profile = providers.Callable(lambda s: _profile(s.uses_mongo), settings)
     redis_profile = providers.Callable(lambda s: _profile(s.uses_redis), settings)
-    s3_profile = providers.Callable(lambda s: _profile(s.uses_s3), settings)
+    storage_profile = providers.Callable(_storage_profile, settings)
     ses_profile = providers.Callable(lambda s: _profile(s.uses_ses), settings)
     rollbar_profile = providers.Callable(lambda s: _profile(s.uses_rollbar), settings)
 
@@ -164,6 +202,9 @@ class Adapters(containers.DeclarativeContainer):
         real=providers.Singleton(real.redis_cache, clients.redis),
         memory=providers.Singleton(MemoryCache, clock),
     )
+    # Reads by id through `cache:user:<id>`; every auth write goes through it, so it drops the
+    # copy. Chat and the refresh path read the repository itself (no Redis command added).
+    cached_users = providers.Singleton(CachedUserRepository, users, cache)
     mailer = providers.Selector(
         ses_profile,
         real=providers.Singleton(real.ses_mailer, clients.ses, settings.provided.from_email),
@@ -175,8 +216,16 @@ class Adapters(containers.DeclarativeContainer):
         memory=providers.Singleton(MemoryFileRepository, clock),
     )
     blobs = providers.Selector(
-        s3_profile,
+        storage_profile,
         real=providers.Singleton(real.s3_blobs, clients.s3, settings),
+        # FILES_DIR without S3 (make dev): the memory adapter's signed URLs, objects in files
+        disk=providers.Singleton(
+            DiskBlobStorage,
+            providers.Callable(_files_dir, settings),
+            settings.provided.jwt_secret,
+            clock,
+            MEMORY_BLOB_PATH,
+        ),
         memory=providers.Singleton(
             MemoryBlobStorage, settings.provided.jwt_secret, clock, MEMORY_BLOB_PATH
         ),
@@ -214,8 +263,9 @@ class Adapters(containers.DeclarativeContainer):
         memory=providers.Singleton(MemoryProbe, "redis"),
     )
     storage_probe = providers.Selector(
-        s3_profile,
+        storage_profile,
         real=providers.Singleton(S3Probe, clients.s3, settings.provided.s3_bucket_name),
+        disk=providers.Singleton(DiskProbe, blobs),
         memory=providers.Singleton(MemoryProbe, "storage"),
     )
     probes = providers.List(mongo_probe, redis_probe, storage_probe)
@@ -225,25 +275,89 @@ class Services(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     adapters = providers.DependenciesContainer()
 
-    auth = providers.Singleton(
-        AuthService,
-        ports=providers.Singleton(
-            AuthPorts,
-            users=adapters.users,
-            sessions=adapters.sessions,
-            otp=adapters.otp,
-            limiter=adapters.limiter,
-            cache=adapters.cache,
-            mailer=adapters.mailer,
-            hasher=adapters.hasher,
-            tokens=adapters.tokens,
-            tasks=adapters.tasks,
-            clock=adapters.clock,
-            ids=adapters.ids,
-            events=adapters.events,
-        ),
-        keyring=providers.Singleton(Keyring, settings.provided.jwt_refresh_secret),
+    # Auth: one use case per flow, each given only the ports it uses.
+    auth_policy = providers.Singleton(_auth_policy, settings)
+    keyring = providers.Singleton(Keyring, settings.provided.jwt_refresh_secret)
+    authenticator = providers.Singleton(Authenticator, adapters.tokens, adapters.clock)
+    api_quota = providers.Singleton(
+        ApiQuota, adapters.limiter, auth_policy.provided.api_requests_per_minute
     )
+    session_issuer = providers.Singleton(
+        SessionIssuer,
+        users=adapters.users,
+        sessions=adapters.sessions,
+        tokens=adapters.tokens,
+        keys=keyring,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        events=adapters.events,
+        policy=auth_policy,
+    )
+    code_mailer = providers.Singleton(
+        CodeMailer,
+        users=adapters.users,
+        otp=adapters.otp,
+        limiter=adapters.limiter,
+        mailer=adapters.mailer,
+        tasks=adapters.tasks,
+        keys=keyring,
+        events=adapters.events,
+        policy=auth_policy,
+    )
+    registration = providers.Singleton(
+        Registration,
+        users=adapters.users,
+        hasher=adapters.hasher,
+        limiter=adapters.limiter,
+        code_mailer=code_mailer,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        events=adapters.events,
+        policy=auth_policy,
+    )
+    password_login = providers.Singleton(
+        PasswordLogin,
+        users=adapters.users,
+        hasher=adapters.hasher,
+        limiter=adapters.limiter,
+        issuer=session_issuer,
+        keys=keyring,
+        policy=auth_policy,
+    )
+    email_codes = providers.Singleton(
+        EmailCodes,
+        users=adapters.cached_users,
+        otp=adapters.otp,
+        code_mailer=code_mailer,
+        issuer=session_issuer,
+        keys=keyring,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        events=adapters.events,
+        policy=auth_policy,
+    )
+    password_reset = providers.Singleton(
+        PasswordReset,
+        users=adapters.cached_users,
+        sessions=adapters.sessions,
+        otp=adapters.otp,
+        hasher=adapters.hasher,
+        limiter=adapters.limiter,
+        keys=keyring,
+        clock=adapters.clock,
+        events=adapters.events,
+    )
+    sessions = providers.Singleton(
+        Sessions,
+        sessions=adapters.sessions,
+        issuer=session_issuer,
+        keys=keyring,
+        clock=adapters.clock,
+        events=adapters.events,
+        policy=auth_policy,
+    )
+    profiles = providers.Singleton(Profiles, adapters.cached_users, adapters.clock)
+
     files = providers.Singleton(
         FileService,
         files=adapters.files,

@@ -3,12 +3,12 @@ mailbox)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, Field, RootModel
 
-from domain.auth.model import PASSWORD_MAX
-from schemas.common import Code, DisplayName, EmailAddress, In, Password, Token
+from domain.auth.model import PASSWORD_MAX, ResetGrant, TokenPair, UserProfile
+from schemas.common import Code, DisplayName, EmailAddress, In, Moment, Password, Token
 
 Purpose = Literal["login", "password_reset", "verify_email"]
 
@@ -29,7 +29,7 @@ class LoginIn(In):
     password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
 
 
-class OtpRequestIn(In):
+class OtpSendIn(In):
     email: EmailAddress
     purpose: Purpose
 
@@ -58,7 +58,17 @@ class UserOut(BaseModel):
     email: str
     name: str
     email_verified: bool
-    created_at: str = Field(description="ISO 8601 UTC")
+    created_at: Moment
+
+    @classmethod
+    def from_domain(cls, user: UserProfile) -> Self:
+        return cls(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            email_verified=user.email_verified,
+            created_at=user.created_at,
+        )
 
 
 class TokenPairOut(BaseModel):
@@ -68,25 +78,61 @@ class TokenPairOut(BaseModel):
     expires_in: int = Field(description="seconds until the access token expires")
     user: UserOut
 
+    @classmethod
+    def from_domain(cls, pair: TokenPair) -> Self:
+        return cls(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            token_type="bearer",  # noqa: S106 (a token kind, not a secret)
+            expires_in=pair.expires_in,
+            user=UserOut.from_domain(pair.user),
+        )
+
 
 class ResetGrantOut(BaseModel):
-    reset_token: str
-    expires_in: int
+    reset_token: str = Field(description="for `POST /auth/password/reset`")
+    token_type: Literal["reset"] = Field(description="tells a ResetGrant from a TokenPair")
+    expires_in: int = Field(description="seconds until the reset token expires")
+
+    @classmethod
+    def from_domain(cls, grant: ResetGrant) -> Self:
+        return cls(
+            reset_token=grant.reset_token,
+            token_type="reset",  # noqa: S106 (a token kind, not a secret)
+            expires_in=grant.expires_in,
+        )
 
 
-class OtpVerifyOut(RootModel[TokenPairOut | ResetGrantOut]):
-    pass
+class OtpVerifyOut(
+    RootModel[Annotated[TokenPairOut | ResetGrantOut, Field(discriminator="token_type")]]
+):
+    """`login` and `verify_email` codes: a TokenPair (`token_type: "bearer"`); a
+    `password_reset` code: a ResetGrant (`token_type: "reset"`)."""
+
+    @classmethod
+    def from_domain(cls, result: TokenPair | ResetGrant) -> Self:
+        if isinstance(result, ResetGrant):
+            return cls(ResetGrantOut.from_domain(result))
+        return cls(TokenPairOut.from_domain(result))
+
+
+class VerificationSentOut(BaseModel):
+    status: Literal["verification_sent"]
+
+
+class CodeSentOut(BaseModel):
+    status: Literal["sent_if_exists"]
 
 
 class MailOut(BaseModel):
     to: str
     subject: str
     text: str
-    sent_at: str
+    sent_at: Moment
 
 
 class MailboxOut(BaseModel):
-    messages: list[MailOut]
+    messages: list[MailOut] = Field(description="newest first")
 
 
 class MailboxQuery(BaseModel):

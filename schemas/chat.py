@@ -4,35 +4,20 @@ serialized here and nowhere else)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
     RootModel,
-    SerializerFunctionWrapHandler,
     StrictBool,
-    model_serializer,
 )
 
 from domain.chat import model as chat
-from schemas.common import NOT_BLANK, In
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 UTC with milliseconds and a Z: 2026-11-26T07:12:24.123Z."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
+from schemas.common import NOT_BLANK, In, Moment, omitted_when_none
 
 Id = Annotated[str, Field(min_length=1, max_length=chat.ID_MAX)]
-Moment = Annotated[
-    datetime,
-    PlainSerializer(iso, return_type=str),
-    Field(description="ISO 8601 UTC with milliseconds"),
-]
 Seq = Annotated[int, Field(ge=1, le=chat.SEQ_MAX)]
 
 
@@ -144,15 +129,8 @@ class Message(BaseModel):
     sender_id: str
     body: str
     seq: int = Field(description="per room: 1, 2, 3... with no gap")
-    client_id: str | None = Field(default=None, description="left out when none was sent")
+    client_id: str | None = omitted_when_none("the sender's, when it gave one")
     created_at: Moment
-
-    @model_serializer(mode="wrap")
-    def _without_absent_client_id(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = handler(self)
-        if isinstance(data, dict) and data.get("client_id") is None:
-            data.pop("client_id", None)
-        return data
 
     @classmethod
     def from_domain(cls, message: chat.Message) -> Self:

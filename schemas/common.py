@@ -1,11 +1,14 @@
-"""Shapes every context shares: the validators' building blocks, the error body, a status."""
+"""Shapes every context shares: the validators' building blocks, times, fields the server
+leaves out, the error body and its codes."""
 
 from __future__ import annotations
 
 import unicodedata
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from domain.auth.model import (
     EMAIL_MAX,
@@ -71,16 +74,89 @@ class In(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
 
 
+def iso(moment: datetime) -> str:
+    """ISO 8601 UTC with milliseconds and a Z: 2026-11-26T07:12:24.123Z."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+Moment = Annotated[
+    datetime,
+    PlainSerializer(iso, return_type=str),
+    Field(description="ISO 8601 UTC with milliseconds", json_schema_extra={"format": "date-time"}),
+]
+
+
+def _present_when_set(schema: dict[str, Any]) -> None:
+    """The document of a field the server leaves out when it has no value: not `null`, no
+    default (a generator then types it `x?: T`, not `x: T | null`)."""
+    variants = schema.pop("anyOf", None)
+    if variants is not None:
+        kept = [v for v in variants if v != {"type": "null"}]
+        if len(kept) == 1:
+            schema.update(kept[0])
+        else:
+            schema["anyOf"] = kept
+    schema.pop("default", None)
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+def omitted_when_none(description: str) -> Any:
+    """A response field left out of the JSON when it is None (never sent as `null`)."""
+    return Field(
+        default=None,
+        description=description,
+        exclude_if=_is_none,
+        json_schema_extra=_present_when_set,
+    )
+
+
+class ErrorCode(StrEnum):
+    """Every `error.code` the server sends, over HTTP and in Socket.IO acks (README "## Errors")."""
+
+    bad_request = "bad_request"
+    conflict = "conflict"
+    email_not_verified = "email_not_verified"
+    entity_too_small = "entity_too_small"
+    forbidden = "forbidden"
+    headers_too_large = "headers_too_large"
+    internal_error = "internal_error"
+    invalid_credentials = "invalid_credentials"
+    invalid_cursor = "invalid_cursor"
+    invalid_json = "invalid_json"
+    invalid_otp = "invalid_otp"
+    invalid_token = "invalid_token"  # noqa: S105 (an error code)
+    method_not_allowed = "method_not_allowed"
+    not_found = "not_found"
+    payload_too_large = "payload_too_large"
+    quota_exceeded = "quota_exceeded"
+    request_timeout = "request_timeout"
+    service_unavailable = "service_unavailable"
+    token_reused = "token_reused"  # noqa: S105 (an error code)
+    too_many_requests = "too_many_requests"
+    unauthorized = "unauthorized"
+    unknown_event = "unknown_event"
+    unsupported_media_type = "unsupported_media_type"
+    upload_incomplete = "upload_incomplete"
+    validation_error = "validation_error"
+
+
+class ErrorDetail(BaseModel):
+    """One offending field of a `validation_error` (its value is never echoed)."""
+
+    field: str = Field(description="dotted path, e.g. `body.name`; empty for the whole body")
+    message: str
+    type: str | None = omitted_when_none("pydantic's error type, e.g. `missing`")
+
+
 class ErrorBody(BaseModel):
-    code: str
+    code: ErrorCode
     message: str
     request_id: str
-    details: list[dict[str, Any]] | None = None
+    details: list[ErrorDetail] | None = omitted_when_none("`validation_error` only")
 
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
-
-
-class StatusOut(BaseModel):
-    status: str

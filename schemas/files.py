@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from schemas.common import In, json_integer
+from domain.files.model import (
+    CONTENT_TYPE_MAX,
+    CURSOR_MAX,
+    LIST_MAX,
+    NAME_INPUT_MAX,
+    FilePage,
+    StoredFile,
+    UploadTicket,
+)
+from schemas.common import In, Moment, json_integer, omitted_when_none
 
 
 class UploadForm(BaseModel):
@@ -17,47 +26,77 @@ class UploadForm(BaseModel):
 
 
 class DirectUploadIn(In):
-    name: Annotated[str, Field(min_length=1, max_length=1000)]
+    name: Annotated[str, Field(min_length=1, max_length=NAME_INPUT_MAX)]
     size: Annotated[
         int,
         Field(ge=1, description="bytes; the upload must be exactly this size"),
         BeforeValidator(json_integer),
     ]
-    content_type: Annotated[str, Field(min_length=1, max_length=200)]
+    content_type: Annotated[str, Field(min_length=1, max_length=CONTENT_TYPE_MAX)]
 
 
 class FileMetaOut(BaseModel):
     id: str
     name: str
-    size: int
+    size: int = Field(description="bytes")
     content_type: str
     status: Literal["pending", "ready"]
-    created_at: str = Field(description="ISO 8601 UTC")
-    download_url: str | None = Field(
-        default=None, description="GET /files/{id} of a ready file: a link valid 15 minutes"
+    created_at: Moment
+    download_url: str | None = omitted_when_none(
+        "`GET /files/{id}` of a ready file: a link valid 15 minutes"
     )
+
+    @classmethod
+    def from_domain(cls, file: StoredFile, download_url: str | None = None) -> Self:
+        return cls(
+            id=file.id,
+            name=file.name,
+            size=file.size,
+            content_type=file.content_type,
+            status="ready" if file.status.value == "ready" else "pending",
+            created_at=file.created_at,
+            download_url=download_url,
+        )
 
 
 class FilePageOut(BaseModel):
-    items: list[FileMetaOut]
-    next_cursor: str | None
+    items: list[FileMetaOut] = Field(description="newest first")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+    @classmethod
+    def from_domain(cls, page: FilePage) -> Self:
+        return cls(
+            items=[FileMetaOut.from_domain(f) for f in page.items], next_cursor=page.next_cursor
+        )
 
 
 class FilesQuery(BaseModel):
-    limit: Annotated[int, Field(ge=1, le=100)] | None = None
-    cursor: Annotated[str, Field(max_length=200)] | None = None
+    limit: Annotated[int, Field(ge=1, le=LIST_MAX)] | None = None
+    cursor: Annotated[str, Field(max_length=CURSOR_MAX)] | None = None
 
 
 class DirectUploadOut(BaseModel):
     url: str = Field(description="POST the form here: every field of `fields`, then `file`")
     method: Literal["POST"]
-    fields: dict[str, str]
-    expires_at: str = Field(description="ISO 8601 UTC")
+    fields: dict[str, str] = Field(description="form fields to send first, in this order")
+    expires_at: Moment
 
 
 class UploadTicketOut(BaseModel):
     file: FileMetaOut
     upload: DirectUploadOut
+
+    @classmethod
+    def from_domain(cls, ticket: UploadTicket, url: str) -> Self:
+        return cls(
+            file=FileMetaOut.from_domain(ticket.file),
+            upload=DirectUploadOut(
+                url=url,
+                method="POST",
+                fields=ticket.upload.fields,
+                expires_at=ticket.upload.expires_at,
+            ),
+        )
 
 
 class BlobUploadForm(BaseModel):

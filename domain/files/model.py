@@ -6,6 +6,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+# What a client may send: a name is cut to NAME_MAX (names.py) after these bounds; the listing
+# clamps its page size to the policy's `list_max`, at most LIST_MAX.
+NAME_INPUT_MAX = 1000
+CONTENT_TYPE_MAX = 200
+CURSOR_MAX = 200
+LIST_MAX = 100
+
 
 class FileStatus(StrEnum):
     PENDING = "pending"  # announced for a direct upload, bytes not (yet) verified

@@ -31,6 +31,7 @@ from domain.files.errors import (
     UploadIncomplete,
 )
 from domain.files.model import (
+    LIST_MAX,
     DirectUpload,
     Download,
     FileCursor,
@@ -63,7 +64,7 @@ class FilePolicy:
     upload_url_ttl_s: int = 15 * 60
     pending_ttl_s: int = 60 * 60  # a direct upload not completed by then is given up
     list_default: int = 50
-    list_max: int = 100
+    list_max: int = LIST_MAX
     sweep_batch: int = 20
     sweep_every_s: float = 60.0  # starting uploads sweeps expired ones at most this often
     quota_bytes: int = 1024**3

@@ -12,8 +12,21 @@ from quart_cors import cors
 from quart_schema import Info, QuartSchema
 
 from config.container import Container
+from config.origins import OriginPolicy
 from entrypoints.client_address import ClientAddress
-from entrypoints.http import auth, blobs, chat, dev, errors, files, health, streaming, users, web
+from entrypoints.http import (
+    asyncapi,
+    auth,
+    blobs,
+    chat,
+    dev,
+    errors,
+    files,
+    health,
+    streaming,
+    users,
+    web,
+)
 from entrypoints.http.errors import MalformedJson, register_error_handlers
 from entrypoints.http.guard import install_rate_headers
 from entrypoints.http.openapi import FlowHubOpenAPI
@@ -74,7 +87,7 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     QuartSchema(
         app,
         openapi_path="/openapi.json",
-        swagger_ui_path="/docs",
+        swagger_ui_path=None,  # /docs is the vendored Swagger UI (entrypoints/http/web.py)
         redoc_ui_path=None,
         scalar_ui_path=None,
         info=Info(title="FlowHub API", version=settings.version),
@@ -100,10 +113,11 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     for extra in extra_blueprints or []:
         api.register_blueprint(extra)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(asyncapi.blueprint)
     app.register_blueprint(web.create_blueprint(settings))
     app.register_blueprint(api)
 
-    _install_cors(app, settings.cors_origins)
+    _install_cors(app, settings.origins)
     # The served app already set the client's address in front of the shedder and Socket.IO
     # (entrypoints/asgi.py); this makes the HTTP app alone, as tests run it, see the same one.
     app.asgi_app = ClientAddress(app.asgi_app, settings.trusted_proxy)  # type: ignore[method-assign, assignment]
@@ -125,9 +139,9 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     return app
 
 
-def _install_cors(app: Quart, origins: tuple[str, ...]) -> None:
+def _install_cors(app: Quart, origins: OriginPolicy) -> None:
     options: dict[str, Any] = {
-        "allow_origin": "*" if "*" in origins else list(origins),
+        "allow_origin": origins.for_quart_cors(),
         "allow_headers": ["Authorization", "Content-Type", REQUEST_ID_HEADER],
         "allow_methods": ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
         "expose_headers": [

@@ -1,35 +1,31 @@
-"""Auth and OTP routes (API.md, "Auth and OTP"): thin handlers over AuthService."""
+"""Auth and OTP routes (API.md, "Auth and OTP"): thin handlers, one auth use case each."""
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, jsonify
-from quart_schema import document_response, validate_request
+from quart import Blueprint, Response
+from quart_schema import document_response, validate_request, validate_response
 
-from domain.auth.model import OtpPurpose, ResetGrant
+from domain.auth.model import OtpPurpose
+from domain.auth.principal import Principal
 from entrypoints.http.deps import container
-from entrypoints.http.guard import authenticated, client_ip, current_user_id
+from entrypoints.http.guard import authenticated, client_ip
 from entrypoints.http.openapi import no_content
-from entrypoints.http.serialize import reset_grant_json, token_pair_json
 from schemas.auth import (
+    CodeSentOut,
     LoginIn,
-    OtpRequestIn,
+    OtpSendIn,
     OtpVerifyIn,
     OtpVerifyOut,
     PasswordResetIn,
     RefreshIn,
     SignupIn,
     TokenPairOut,
+    VerificationSentOut,
     VerifyEmailIn,
 )
-from schemas.common import ErrorResponse, StatusOut
+from schemas.common import ErrorResponse
 
 blueprint = Blueprint("auth", __name__, url_prefix="/auth")
-
-
-def _status(body: dict[str, object], status: int) -> Response:
-    response = jsonify(body)
-    response.status_code = status
-    return response
 
 
 def _no_content() -> Response:
@@ -38,61 +34,65 @@ def _no_content() -> Response:
 
 @blueprint.post("/signup")
 @validate_request(SignupIn)
-@document_response(StatusOut, 202)
+@validate_response(VerificationSentOut, 202)
 @document_response(ErrorResponse, 429)
-async def signup(data: SignupIn) -> Response:
+async def signup(data: SignupIn) -> tuple[VerificationSentOut, int]:
     """Register; the same 202 whether or not the email already has an account."""
-    await container().services.auth().signup(data.email, data.password, data.name, client_ip())
-    return _status({"status": "verification_sent"}, 202)
+    await (
+        container()
+        .services.registration()
+        .signup(data.email, data.password, data.name, client_ip())
+    )
+    return VerificationSentOut(status="verification_sent"), 202
 
 
 @blueprint.post("/verify-email")
 @validate_request(VerifyEmailIn)
-@document_response(TokenPairOut, 200)
+@validate_response(TokenPairOut, 200)
 @document_response(ErrorResponse, 400)
 @document_response(ErrorResponse, 429)
-async def verify_email(data: VerifyEmailIn) -> Response:
-    pair = await container().services.auth().verify_email(data.email, data.code)
-    return jsonify(token_pair_json(pair))
+async def verify_email(data: VerifyEmailIn) -> TokenPairOut:
+    """Verify the address with its emailed code: the user is signed in."""
+    pair = await container().services.email_codes().verify_email(data.email, data.code)
+    return TokenPairOut.from_domain(pair)
 
 
 @blueprint.post("/login")
 @validate_request(LoginIn)
-@document_response(TokenPairOut, 200)
+@validate_response(TokenPairOut, 200)
 @document_response(ErrorResponse, 401)
 @document_response(ErrorResponse, 403)
 @document_response(ErrorResponse, 429)
-async def login(data: LoginIn) -> Response:
-    pair = await container().services.auth().login(data.email, data.password, client_ip())
-    return jsonify(token_pair_json(pair))
+async def login(data: LoginIn) -> TokenPairOut:
+    """Sign in with email and password."""
+    pair = await container().services.password_login().login(data.email, data.password, client_ip())
+    return TokenPairOut.from_domain(pair)
 
 
 @blueprint.post("/otp/request")
-@validate_request(OtpRequestIn)
-@document_response(StatusOut, 202)
+@validate_request(OtpSendIn)
+@validate_response(CodeSentOut, 202)
 @document_response(ErrorResponse, 429)
-async def request_code(data: OtpRequestIn) -> Response:
+async def request_code(data: OtpSendIn) -> tuple[CodeSentOut, int]:
     """Mail a 6-digit code; the same 202 whether or not the email has an account."""
-    await container().services.auth().request_code(data.email, OtpPurpose(data.purpose))
-    return _status({"status": "sent_if_exists"}, 202)
+    await container().services.email_codes().request_code(data.email, OtpPurpose(data.purpose))
+    return CodeSentOut(status="sent_if_exists"), 202
 
 
 @blueprint.post("/otp/verify")
 @validate_request(OtpVerifyIn)
-@document_response(OtpVerifyOut, 200)
+@validate_response(OtpVerifyOut, 200)
 @document_response(ErrorResponse, 400)
 @document_response(ErrorResponse, 429)
-async def verify_code(data: OtpVerifyIn) -> Response:
-    """`login` and `verify_email` codes give a TokenPair; a `password_reset` code gives a
-    reset token."""
+async def verify_code(data: OtpVerifyIn) -> OtpVerifyOut:
+    """Spend an emailed code: a TokenPair for `login` and `verify_email`, a ResetGrant for
+    `password_reset` (`token_type` tells which)."""
     result = (
         await container()
-        .services.auth()
+        .services.email_codes()
         .verify_code(data.email, OtpPurpose(data.purpose), data.code)
     )
-    if isinstance(result, ResetGrant):
-        return jsonify(reset_grant_json(result))
-    return jsonify(token_pair_json(result))
+    return OtpVerifyOut.from_domain(result)
 
 
 @blueprint.post("/password/reset")
@@ -101,34 +101,34 @@ async def verify_code(data: OtpVerifyIn) -> Response:
 @document_response(ErrorResponse, 400)
 async def reset_password(data: PasswordResetIn) -> Response:
     """Set a new password (204); every session of the user is signed out."""
-    await container().services.auth().reset_password(data.reset_token, data.new_password)
+    await container().services.password_reset().reset_password(data.reset_token, data.new_password)
     return _no_content()
 
 
 @blueprint.post("/refresh")
 @validate_request(RefreshIn)
-@document_response(TokenPairOut, 200)
+@validate_response(TokenPairOut, 200)
 @document_response(ErrorResponse, 401)
-async def refresh(data: RefreshIn) -> Response:
+async def refresh(data: RefreshIn) -> TokenPairOut:
     """Spend the refresh token for a new pair (rotation); a spent token revokes its family."""
-    pair = await container().services.auth().refresh(data.refresh_token)
-    return jsonify(token_pair_json(pair))
+    pair = await container().services.sessions().refresh(data.refresh_token)
+    return TokenPairOut.from_domain(pair)
 
 
 @blueprint.post("/logout")
 @authenticated
 @validate_request(RefreshIn)
 @no_content
-async def logout(data: RefreshIn) -> Response:
+async def logout(principal: Principal, data: RefreshIn) -> Response:
     """Revoke the session of this refresh token (204)."""
-    await container().services.auth().logout(current_user_id(), data.refresh_token)
+    await container().services.sessions().logout(principal.user_id, data.refresh_token)
     return _no_content()
 
 
 @blueprint.post("/logout-all")
 @authenticated
 @no_content
-async def logout_all() -> Response:
+async def logout_all(principal: Principal) -> Response:
     """Revoke every session of the caller (204)."""
-    await container().services.auth().logout_all(current_user_id())
+    await container().services.sessions().logout_all(principal.user_id)
     return _no_content()

@@ -9,22 +9,23 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
-from quart import Blueprint, Response, jsonify, request
+from quart import Blueprint, Response, request
 from quart_schema import (
     DataSource,
     document_request,
     document_response,
     validate_querystring,
     validate_request,
+    validate_response,
 )
 
+from domain.auth.principal import Principal
 from domain.files.errors import PayloadTooLarge
 from domain.files.service import FileService
 from entrypoints.http.deps import container
 from entrypoints.http.errors import error_response
-from entrypoints.http.guard import authenticated, current_user_id
+from entrypoints.http.guard import authenticated
 from entrypoints.http.openapi import no_content, redirects
-from entrypoints.http.serialize import file_json, upload_ticket_json
 from entrypoints.http.streaming import MULTIPART_OVERHEAD, MultipartStream, release
 from schemas.common import ErrorResponse
 from schemas.files import (
@@ -51,12 +52,6 @@ def absolute(url: str) -> str:
     return urljoin(request.host_url, url) if url.startswith("/") else url
 
 
-def _created(body: dict[str, object]) -> Response:
-    response = jsonify(body)
-    response.status_code = 201
-    return response
-
-
 def missing_file() -> Response:
     return error_response(
         422,
@@ -69,8 +64,8 @@ def missing_file() -> Response:
 @blueprint.post("")
 @authenticated
 @document_request(UploadForm, source=DataSource.FORM_MULTIPART)
-@document_response(FileMetaOut, 201)
-async def upload() -> Response:
+@validate_response(FileMetaOut, 201)
+async def upload_file(principal: Principal) -> FileMetaOut | tuple[FileMetaOut, int] | Response:
     """Upload a file (multipart/form-data, field `file`), at most `MAX_UPLOAD_BYTES`.
 
     413 as soon as the body passes the limit; 415 when the type is not allowed or the bytes
@@ -85,64 +80,64 @@ async def upload() -> Response:
         if part is None:
             return missing_file()
         stored = await service.upload(
-            current_user_id(), part.filename, part.content_type, form.part_data()
+            principal.user_id, part.filename, part.content_type, form.part_data()
         )
     finally:
         release(request)
-    return _created(file_json(stored))
+    return FileMetaOut.from_domain(stored), 201
 
 
 @blueprint.post("/uploads")
 @authenticated
 @validate_request(DirectUploadIn)
-@document_response(UploadTicketOut, 201)
+@validate_response(UploadTicketOut, 201)
 @document_response(ErrorResponse, 413)
 @document_response(ErrorResponse, 415)
-async def start_upload(data: DirectUploadIn) -> Response:
+async def start_upload(principal: Principal, data: DirectUploadIn) -> tuple[UploadTicketOut, int]:
     """Announce a direct upload: a pending file and a form POST straight to storage, which
     accepts exactly `size` bytes of `content_type` until `expires_at`. Then call
     `POST /files/{id}/complete`."""
-    ticket = await _files().start_upload(current_user_id(), data.name, data.size, data.content_type)
-    return _created(upload_ticket_json(ticket, absolute(ticket.upload.url)))
+    ticket = await _files().start_upload(principal.user_id, data.name, data.size, data.content_type)
+    return UploadTicketOut.from_domain(ticket, absolute(ticket.upload.url)), 201
 
 
 @blueprint.post("/<file_id>/complete")
 @authenticated
-@document_response(FileMetaOut, 200)
+@validate_response(FileMetaOut, 200)
 @document_response(ErrorResponse, 404)
 @document_response(ErrorResponse, 409)
 @document_response(ErrorResponse, 415)
-async def complete(file_id: str) -> Response:
+async def complete_upload(principal: Principal, file_id: str) -> FileMetaOut:
     """The direct upload is done: 200 `ready` once the object has the announced size and
     type; 409 `upload_incomplete` before that; 415 (object deleted) for other bytes."""
-    return jsonify(file_json(await _files().complete(current_user_id(), file_id)))
+    return FileMetaOut.from_domain(await _files().complete(principal.user_id, file_id))
 
 
 @blueprint.get("")
 @authenticated
 @validate_querystring(FilesQuery)
-@document_response(FilePageOut, 200)
+@validate_response(FilePageOut, 200)
 @document_response(ErrorResponse, 400)
-async def list_files(query_args: FilesQuery) -> Response:
+async def list_files(principal: Principal, query_args: FilesQuery) -> FilePageOut:
     """The caller's files, newest first; pass `next_cursor` as `cursor` for the next page.
 
     400 `invalid_cursor` for a cursor this listing did not give."""
-    page = await _files().list(current_user_id(), query_args.limit, query_args.cursor)
-    return jsonify({"items": [file_json(f) for f in page.items], "next_cursor": page.next_cursor})
+    page = await _files().list(principal.user_id, query_args.limit, query_args.cursor)
+    return FilePageOut.from_domain(page)
 
 
 @blueprint.get("/<file_id>")
 @authenticated
-@document_response(FileMetaOut, 200)
+@validate_response(FileMetaOut, 200)
 @document_response(ErrorResponse, 404)
-async def get_file(file_id: str) -> Response:
+async def get_file(principal: Principal, file_id: str) -> FileMetaOut:
     """The file's metadata; a ready file's `download_url` is valid 15 minutes."""
-    service, owner = _files(), current_user_id()
+    service, owner = _files(), principal.user_id
     stored = await service.get(owner, file_id)
     if stored.status.value != "ready":
-        return jsonify(file_json(stored))
+        return FileMetaOut.from_domain(stored)
     download = await service.download(owner, file_id)
-    return jsonify(file_json(download.file, absolute(download.url)))
+    return FileMetaOut.from_domain(download.file, absolute(download.url))
 
 
 @blueprint.get("/<file_id>/download")
@@ -150,9 +145,9 @@ async def get_file(file_id: str) -> Response:
 @redirects("To the file's download link (valid 15 minutes).")
 @document_response(ErrorResponse, 404)
 @document_response(ErrorResponse, 409)
-async def download(file_id: str) -> Response:
+async def download_file(principal: Principal, file_id: str) -> Response:
     """302 to a download link valid 15 minutes (an attachment under the file's name)."""
-    found = await _files().download(current_user_id(), file_id)
+    found = await _files().download(principal.user_id, file_id)
     return Response(
         "", status=302, headers={"Location": absolute(found.url), "Cache-Control": "no-store"}
     )
@@ -162,7 +157,7 @@ async def download(file_id: str) -> Response:
 @authenticated
 @no_content
 @document_response(ErrorResponse, 404)
-async def delete(file_id: str) -> Response:
+async def delete_file(principal: Principal, file_id: str) -> Response:
     """Delete the file's object and metadata (204)."""
-    await _files().delete(current_user_id(), file_id)
+    await _files().delete(principal.user_id, file_id)
     return Response(status=204)

@@ -10,6 +10,7 @@ from quart_schema import document_querystring, document_response
 
 from entrypoints.http.deps import container
 from ports.health import DependencyProbe
+from schemas.common import omitted_when_none
 
 blueprint = Blueprint("health", __name__)
 _STARTED = time.monotonic()
@@ -33,14 +34,14 @@ class Health(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
     uptime_s: float
-    checks: dict[str, Check] | None = None
+    checks: dict[str, Check] | None = omitted_when_none("with `deep=1` only")
 
 
 @blueprint.get("/health")
 @document_querystring(HealthQuery)
 @document_response(Health, 200)
 @document_response(Health, 503)
-async def health() -> Response:
+async def get_health() -> Response:
     """Liveness; with `deep=1`, each dependency is checked with a short timeout (503 if one fails).
 
     The plain check touches no dependency, so platform probes never wake a database.

@@ -24,6 +24,8 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from config.origins import OriginPolicy
+
 log = logging.getLogger("flowhub.requests")
 
 type Scope = MutableMapping[str, Any]
@@ -61,7 +63,7 @@ class InFlightLimit:
         body_deadline_s: float = 5.0,
     ) -> None:
         self.app = app
-        self.cors_origins = frozenset(cors_origins)
+        self.origins = OriginPolicy.of(cors_origins)
         self.limit = limit
         self.max_wait_s = max_wait_s
         self.max_waiting = 16 * limit if max_waiting is None else max_waiting
@@ -185,9 +187,9 @@ class InFlightLimit:
         """What quart-cors (entrypoints/http/app.py) adds for an allowed origin."""
         if not origin:
             return []
-        if "*" in self.cors_origins:
+        if self.origins.anything:
             allowed = b"*"
-        elif origin.decode("latin-1") in self.cors_origins:
+        elif self.origins.allows(origin.decode("latin-1")):
             allowed = origin
         else:
             return []

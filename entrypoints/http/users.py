@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, jsonify
-from quart_schema import document_response, validate_request
+from quart import Blueprint
+from quart_schema import document_response, validate_request, validate_response
 
+from domain.auth.principal import Principal
 from entrypoints.http.deps import container
-from entrypoints.http.guard import authenticated, current_user_id
-from entrypoints.http.serialize import user_json
+from entrypoints.http.guard import authenticated
 from schemas.auth import RenameIn, UserOut
 from schemas.common import ErrorResponse
 
@@ -16,17 +16,19 @@ blueprint = Blueprint("users", __name__, url_prefix="/users")
 
 @blueprint.get("/me")
 @authenticated
-@document_response(UserOut, 200)
+@validate_response(UserOut, 200)
 @document_response(ErrorResponse, 401)
-async def me() -> Response:
-    return jsonify(user_json(await container().services.auth().me(current_user_id())))
+async def get_me(principal: Principal) -> UserOut:
+    """The caller's profile."""
+    return UserOut.from_domain(await container().services.profiles().me(principal.user_id))
 
 
 @blueprint.patch("/me")
 @authenticated
 @validate_request(RenameIn)
-@document_response(UserOut, 200)
+@validate_response(UserOut, 200)
 @document_response(ErrorResponse, 401)
-async def rename(data: RenameIn) -> Response:
-    profile = await container().services.auth().rename(current_user_id(), data.name)
-    return jsonify(user_json(profile))
+async def update_me(principal: Principal, data: RenameIn) -> UserOut:
+    """Change the caller's display name."""
+    profile = await container().services.profiles().rename(principal.user_id, data.name)
+    return UserOut.from_domain(profile)

@@ -2,9 +2,9 @@
 
 Served in every shape, with a strict Content-Security-Policy: scripts, styles and connections
 from this origin only (plus the object storage's origin for direct uploads when S3 serves),
-no inline code, no framing. Nothing is fetched from a CDN: socket.io-client is vendored
-(entrypoints/web/vendor/). These routes are hidden from the OpenAPI document: they are not
-part of the API.
+no inline code, no framing. Nothing is fetched from a CDN: socket.io-client and Swagger UI
+(the API docs at `/docs`) are vendored (entrypoints/web/vendor/). These routes are hidden
+from the OpenAPI document: they are not part of the API.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ ASSET_PREFIX = "/client"
 _ASSET_DIRS = ("js", "css", "img", "vendor")
 
 
-def content_security_policy(settings: Settings) -> str:
+def content_security_policy(settings: Settings, images: str = "'self'") -> str:
     connect = ["'self'"]
     if settings.uses_s3:
         # direct uploads POST to the bucket (presigned form); downloads are navigations
@@ -41,7 +41,7 @@ def content_security_policy(settings: Settings) -> str:
         "default-src": "'none'",
         "script-src": "'self'",
         "style-src": "'self'",
-        "img-src": "'self'",
+        "img-src": images,
         "connect-src": " ".join(connect),
         "form-action": "'self'",
         "base-uri": "'none'",
@@ -62,9 +62,11 @@ def _named(host: str) -> bool:
 def create_blueprint(settings: Settings) -> Blueprint:
     blueprint = Blueprint("web", __name__)
     policy = content_security_policy(settings)
+    # Swagger UI's stylesheet draws its icons as data: URIs
+    docs_policy = content_security_policy(settings, images="'self' data:")
 
-    def secured(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = policy
+    def secured(response: Response, csp: str = policy) -> Response:
+        response.headers["Content-Security-Policy"] = csp
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"
@@ -77,6 +79,13 @@ def create_blueprint(settings: Settings) -> Blueprint:
     async def index() -> Response:
         """The reference client's page."""
         return secured(await send_from_directory(WEB_ROOT, "index.html", cache_timeout=0))
+
+    @blueprint.get("/docs")
+    @hide
+    async def docs() -> Response:
+        """Swagger UI on /openapi.json, vendored: it works without internet."""
+        page = await send_from_directory(WEB_ROOT, "docs.html", cache_timeout=0)
+        return secured(page, docs_policy)
 
     @blueprint.get(f"{ASSET_PREFIX}/<folder>/<path:name>")
     @hide

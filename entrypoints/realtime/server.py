@@ -26,7 +26,7 @@ from adapters.socketio.cluster import SocketIoCluster
 from adapters.socketio.manager import RoomJoiningRedisManager
 from adapters.telemetry import context as log_context
 from config.container import Container
-from domain.auth.model import AccessClaims
+from domain.auth.principal import Principal
 from domain.chat.errors import InvalidInput
 from domain.chat.service import ChatService
 from domain.errors import DomainError, ServiceUnavailable, Unauthorized
@@ -107,80 +107,86 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     # lifecycle -----------------------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
-        claims = self._verify(auth)
-        await self.save_session(sid, {"user_id": claims.user_id, "session_id": claims.session_id})
-        await self.enter_room(sid, user_room(claims.user_id))
-        for room in await self.runtime.connected(claims.user_id):
+        principal = await self._authenticate(auth)
+        await self.save_session(sid, {"principal": principal})
+        await self.enter_room(sid, user_room(principal.user_id))
+        for room in await self.runtime.connected(principal.user_id):
             await self.enter_room(sid, room_of(room.id))
         if _gone(self.server, sid):
             # The client gave up (its connect timeout, the store slow) while this ran: its
             # disconnect was skipped, as python-socketio does for a socket still connecting,
             # and nothing would ever disconnect it (its sid kept in the rooms, its user
             # online here for the life of the process). Refused, python-socketio removes it.
-            await self.runtime.disconnected(claims.user_id)
+            await self.runtime.disconnected(principal.user_id)
             raise socketio.exceptions.ConnectionRefusedError("gone")
 
-    def _verify(self, auth: object) -> AccessClaims:
+    async def _authenticate(self, auth: object) -> Principal:
         """Only a valid access token in `auth.token` opens a socket."""
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized")
-        adapters = self._container.adapters
         try:
-            claims: AccessClaims = adapters.tokens().verify(token, adapters.clock().now())
+            principal: Principal = await self._container.services.authenticator().authenticate(
+                token
+            )
         except Unauthorized:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized") from None
-        return claims
+        return principal
 
     async def on_disconnect(self, sid: str, *_: object) -> None:
-        user_id = await self._user_id(sid)
-        if user_id is not None:
-            await self.runtime.disconnected(user_id)
+        principal = await self._principal(sid)
+        if principal is not None:
+            await self.runtime.disconnected(principal.user_id)
 
     # events --------------------------------------------------------------------------
 
     async def on_message_send(self, sid: str, data: object = None) -> AckBody:
         """`{room_id, body, client_id?}` -> `{"ok": true, "message": Message}`."""
         payload = _payload(SendPayload, data)
-        user_id = await self._require_user(sid)
-        sent = await self._chat.send(user_id, payload.room_id, payload.body, payload.client_id)
-        await self.runtime.sent(user_id, payload.room_id)
+        principal = await self._require_principal(sid)
+        sent = await self._chat.send(
+            principal.user_id, payload.room_id, payload.body, payload.client_id
+        )
+        await self.runtime.sent(principal.user_id, payload.room_id)
         return {"ok": True, "message": Message.from_domain(sent.message).model_dump(mode="json")}
 
     async def on_typing(self, sid: str, data: object = None) -> AckBody:
         """`{room_id, is_typing}` -> `{"ok": true}`; the others in the room get `typing`."""
         payload = _payload(TypingPayload, data)
-        user_id = await self._require_user(sid)
-        await self.runtime.typing(user_id, payload.room_id, payload.is_typing)
+        principal = await self._require_principal(sid)
+        await self.runtime.typing(principal.user_id, payload.room_id, payload.is_typing)
         return OK
 
     async def on_room_join(self, sid: str, data: object = None) -> AckBody:
         """`{room_id}` -> `{"ok": true}`, for a room the user is a member of."""
         payload = _payload(JoinPayload, data)
-        room = await self._chat.room(await self._require_user(sid), payload.room_id)
+        principal = await self._require_principal(sid)
+        room = await self._chat.room(principal.user_id, payload.room_id)
         await self.enter_room(sid, room_of(room.id))
         return OK
 
     # support -------------------------------------------------------------------------
 
-    async def _user_id(self, sid: str) -> str | None:
+    async def _principal(self, sid: str) -> Principal | None:
+        """The caller the socket opened as (saved at connect); None before that or once gone."""
         try:
             session = await self.get_session(sid)
         except Exception:  # no session yet (connect), or the socket is gone
             return None
-        user_id = session.get("user_id") if isinstance(session, dict) else None
-        return user_id if isinstance(user_id, str) else None
+        principal = session.get("principal") if isinstance(session, dict) else None
+        return principal if isinstance(principal, Principal) else None
 
-    async def _require_user(self, sid: str) -> str:
-        user_id = await self._user_id(sid)
-        if user_id is None:
+    async def _require_principal(self, sid: str) -> Principal:
+        principal = await self._principal(sid)
+        if principal is None:
             raise Unauthorized()
-        return user_id
+        return principal
 
     async def _log_and_report(
         self, event: str, sid: str, request_id: str, error: Exception
     ) -> None:
-        user_id = await self._user_id(sid)
+        principal = await self._principal(sid)
+        user_id = principal.user_id if principal is not None else None
         log.error(
             "unhandled exception in Socket.IO handler %s",
             event,
@@ -254,12 +260,13 @@ class FlowHubSocketServer(socketio.AsyncServer):  # type: ignore[misc]
 
 def create_realtime_server(container: Container) -> socketio.AsyncServer:
     settings = container.settings()
-    origins: str | list[str] = "*" if "*" in settings.cors_origins else list(settings.cors_origins)
+    origins = settings.origins
     manager = _manager(settings.redis_url)
     sio = FlowHubSocketServer(
         client_manager=manager,
         async_mode="asgi",
-        cors_allowed_origins=origins,
+        # the HTTP API's policy, patterns included (python-socketio takes a callable)
+        cors_allowed_origins="*" if origins.anything else origins.allows,
         cors_credentials=False,  # bearer tokens, no cookies
         transports=["websocket", "polling"],
         ping_interval=20,

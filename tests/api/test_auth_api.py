@@ -202,7 +202,8 @@ async def test_password_reset_by_code(api: AuthClient) -> None:
         "/auth/otp/verify", {"email": EMAIL, "purpose": "password_reset", "code": code}
     )
     assert status == 200
-    assert set(grant) == {"reset_token", "expires_in"}
+    assert grant["token_type"] == "reset"
+    assert set(grant) == {"reset_token", "token_type", "expires_in"}
     status, body, _ = await api.post(
         "/auth/password/reset", {"reset_token": grant["reset_token"], "new_password": "a new pw!!"}
     )

@@ -427,6 +427,7 @@ async def test_the_openapi_document_describes_the_upload_as_multipart(api: Files
     spec = await response.get_json()
     body = spec["paths"]["/api/v1/files"]["post"]["requestBody"]["content"]
     assert list(body) == ["multipart/form-data"]
-    assert body["multipart/form-data"]["schema"]["properties"]["file"]["format"] == "binary"
+    form = body["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert spec["components"]["schemas"][form]["properties"]["file"]["format"] == "binary"
     download = spec["paths"]["/api/v1/files/{file_id}/download"]["get"]["responses"]
     assert "Location" in download["302"]["headers"]

@@ -73,3 +73,15 @@ def test_a_subclass_inherits_its_family_status() -> None:
     assert domain_status(Fresh()) == 503
     assert domain_status(Denied()) == 403
     assert domain_status(DomainError()) == 400
+
+
+def test_the_error_code_enum_is_the_readme_table() -> None:
+    """The OpenAPI/AsyncAPI `ErrorCode` enum lists exactly the codes the README documents (the
+    table, plus Socket.IO's `unknown_event` described under it), and every code the HTTP layer
+    translates Werkzeug's errors to is one of them."""
+    from entrypoints.http.errors import HTTP_CODES
+    from schemas.common import ErrorCode
+
+    documented = {code for _, code in readme_table()} | {"unknown_event"}
+    assert {c.value for c in ErrorCode} == documented
+    assert {code for code, _ in HTTP_CODES.values()} <= documented

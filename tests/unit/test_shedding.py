@@ -225,3 +225,16 @@ async def test_one_client_holds_at_most_its_share_and_others_still_get_in() -> N
     for gate in ("/mine0", "/mine1", "/other"):
         app_.gates[gate].set()
     assert list(await asyncio.gather(*mine[:2], other)) == [200, 200, 200]
+
+
+async def test_a_shed_503_follows_the_origin_patterns() -> None:
+    gate = Gate()
+    app = InFlightLimit(gate, limit=1, max_wait_s=0.01, cors_origins=("https://app-*.example",))
+    app.in_flight = 1  # full
+    preview = ((b"origin", b"https://app-pr-7.example"),)
+    look_alike = ((b"origin", b"https://app-pr-7.example.evil.com"),)
+    allowed = (await call(app, headers=preview))[0]
+    refused = (await call(app, headers=look_alike))[0]
+    assert allowed["status"] == refused["status"] == 503
+    assert dict(allowed["headers"])[b"access-control-allow-origin"] == b"https://app-pr-7.example"
+    assert b"access-control-allow-origin" not in dict(refused["headers"])

@@ -1,0 +1,23 @@
+export {
+  createFlowHub,
+  FlowHub,
+  type FileMeta,
+  type FlowHubOptions,
+  type Message,
+  type Room,
+  type Schemas,
+  type TokenPair,
+  type User,
+} from "./client.js";
+export { type ErrorCode, type ErrorDetail, FlowHubError } from "./errors.js";
+export type { components, operations, paths } from "./generated/openapi.js";
+export {
+  type ClientEvent,
+  type ClientEvents,
+  connectRealtime,
+  Realtime,
+  type RealtimeOptions,
+  type ServerEvent,
+  type ServerEvents,
+} from "./realtime.js";
+export { localStorageStore, memoryStore, type Session, sessionOf, type TokenStore } from "./store.js";

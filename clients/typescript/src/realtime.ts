@@ -1,0 +1,156 @@
+import { io, type Socket } from "socket.io-client";
+
+import type { FlowHub, Message } from "./client.js";
+import { FlowHubError } from "./errors.js";
+import type { ClientEvents, ServerEvents } from "./generated/realtime.js";
+
+export type { ClientEvents, ServerEvents };
+export type ClientEvent = keyof ClientEvents;
+export type ServerEvent = keyof ServerEvents;
+
+export interface RealtimeOptions {
+  /** The Socket.IO server's origin; the API's by default. */
+  url?: string;
+  /** How long an ack may take, in ms (default 10 s). */
+  ackTimeoutMs?: number;
+  /** Transports, as socket.io-client takes them (websocket first, polling as a fallback). */
+  transports?: ("websocket" | "polling" | "webtransport")[];
+}
+
+type Listener<E extends ServerEvent> = (payload: ServerEvents[E]) => void;
+type Listeners = { [E in ServerEvent]: Set<Listener<E>> };
+
+const SERVER_EVENTS: ServerEvent[] = ["message:new", "typing", "presence", "room:added"];
+const PAGE = 100;
+
+/** socket.io-client with FlowHub's events typed (generated from /asyncapi.json), the access
+ * token sent on every (re)connect and renewed when the server refuses it, and catch-up after
+ * a reconnect: for every room it saw a message of, what came after the last one is fetched
+ * over HTTP and delivered as `message:new`, in `seq` order and never twice. */
+export class Realtime {
+  readonly socket: Socket;
+  private readonly hub: FlowHub;
+  private readonly ackTimeoutMs: number;
+  private readonly listeners: Listeners = {
+    "message:new": new Set(),
+    typing: new Set(),
+    presence: new Set(),
+    "room:added": new Set(),
+  };
+  private readonly lastSeq = new Map<string, number>();
+  private connectedOnce = false;
+  private renewedForThisAttempt = false;
+
+  constructor(hub: FlowHub, options: RealtimeOptions = {}) {
+    this.hub = hub;
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+    this.socket = io(options.url ?? hub.origin, {
+      autoConnect: false,
+      transports: options.transports ?? ["websocket", "polling"],
+      auth: (send) => {
+        void hub.accessToken().then((token) => send({ token: token ?? "" }));
+      },
+    });
+    for (const event of SERVER_EVENTS) {
+      this.socket.on(event, (payload: ServerEvents[typeof event]) => this.received(event, payload));
+    }
+    this.socket.on("connect", () => {
+      this.renewedForThisAttempt = false;
+      if (this.connectedOnce) void this.catchUp();
+      this.connectedOnce = true;
+    });
+    this.socket.on("connect_error", (error: Error) => {
+      // A refused token is not retried by socket.io-client: renew it once, then reconnect.
+      if (error.message === "unauthorized" && !this.renewedForThisAttempt) {
+        this.renewedForThisAttempt = true;
+        hub.refresh().then(
+          () => this.socket.connect(),
+          () => undefined,
+        );
+      }
+    });
+  }
+
+  /** Connect; resolves once connected, rejects when the server refuses for good. */
+  connect(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const connected = (): void => {
+        this.socket.off("connect_error", refused);
+        resolve();
+      };
+      const refused = (error: Error): void => {
+        if (error.message === "unauthorized" && this.renewedForThisAttempt) return; // renewing
+        if (this.socket.active) return; // socket.io-client retries by itself
+        this.socket.off("connect", connected);
+        reject(new FlowHubError(401, "unauthorized", error.message));
+      };
+      this.socket.once("connect", connected);
+      this.socket.on("connect_error", refused);
+      this.socket.connect();
+    });
+  }
+
+  disconnect(): void {
+    this.socket.disconnect();
+  }
+
+  /** Listen to a server event; returns the function that stops listening. */
+  on<E extends ServerEvent>(event: E, listener: Listener<E>): () => void {
+    const set = this.listeners[event] as Set<Listener<E>>;
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** Emit a client event and wait for its ack (`{ok: true, ...}` or `{ok: false, error}`). */
+  async emit<E extends ClientEvent>(
+    event: E,
+    payload: ClientEvents[E]["payload"],
+  ): Promise<ClientEvents[E]["ack"]> {
+    return (await this.socket
+      .timeout(this.ackTimeoutMs)
+      .emitWithAck(event, payload)) as ClientEvents[E]["ack"];
+  }
+
+  /** Start catch-up for a room from a known point (the last `seq` of the history shown). */
+  follow(roomId: string, lastSeq: number): void {
+    if (lastSeq > (this.lastSeq.get(roomId) ?? 0)) this.lastSeq.set(roomId, lastSeq);
+  }
+
+  private received<E extends ServerEvent>(event: E, payload: ServerEvents[E]): void {
+    if (event === "message:new") {
+      this.deliver(payload as Message);
+      return;
+    }
+    for (const listener of this.listeners[event] as Set<Listener<E>>) listener(payload);
+  }
+
+  private deliver(message: Message): void {
+    const last = this.lastSeq.get(message.room_id) ?? 0;
+    if (message.seq <= last) return; // caught up already, or a duplicate
+    this.lastSeq.set(message.room_id, message.seq);
+    for (const listener of this.listeners["message:new"]) listener(message);
+  }
+
+  private async catchUp(): Promise<void> {
+    for (const [roomId, after] of [...this.lastSeq]) {
+      let from = after;
+      for (;;) {
+        const page = await this.hub
+          .call(
+            this.hub.api.GET("/api/v1/chat/rooms/{room_id}/messages", {
+              params: { path: { room_id: roomId }, query: { after: from, limit: PAGE } },
+            }),
+          )
+          .catch(() => null);
+        if (page === null || page.items.length === 0) break;
+        for (const message of page.items) this.deliver(message);
+        from = page.items[page.items.length - 1]?.seq ?? from;
+        if (page.items.length < PAGE) break;
+      }
+    }
+  }
+}
+
+export function connectRealtime(hub: FlowHub, options?: RealtimeOptions): Realtime {
+  return new Realtime(hub, options);
+}

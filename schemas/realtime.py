@@ -1,0 +1,131 @@
+"""The Socket.IO contract as data: every event a client sends (its payload and its ack), every
+event the server emits (its payload), the connect auth and the acks' shapes. The AsyncAPI
+document (`GET /asyncapi.json`) and the TypeScript client's event types are generated from
+this catalog; the payload models are the ones the namespace validates with and the broadcaster
+serializes through (schemas/chat.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.chat import (
+    JoinPayload,
+    Message,
+    PresenceChange,
+    Room,
+    SendPayload,
+    Typing,
+    TypingPayload,
+)
+from schemas.common import ErrorCode, Token
+
+NAMESPACE = "/"
+PATH = "/socket.io"
+
+
+class ConnectAuth(BaseModel):
+    """`io(URL, {auth: {token}})`: a missing, expired or tampered token is refused with
+    `connect_error` whose message is `unauthorized`."""
+
+    token: Token = Field(description="the access token (as in `Authorization: Bearer`)")
+
+
+class AckError(BaseModel):
+    code: ErrorCode
+    message: str
+
+
+class ErrorAck(BaseModel):
+    """Any client event's ack when it fails: a domain error's code (`not_found`,
+    `validation_error`, `too_many_requests`, `service_unavailable`...), `unknown_event` for an
+    event the server does not know, `internal_error` for a bug."""
+
+    ok: Literal[False]
+    error: AckError
+
+
+class OkAck(BaseModel):
+    ok: Literal[True]
+
+
+class SendAck(BaseModel):
+    ok: Literal[True]
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class ClientEvent:
+    """An event a client emits (with `emitWithAck`), answered through its ack."""
+
+    name: str
+    operation: str
+    summary: str
+    payload: type[BaseModel]
+    ack: type[BaseModel]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerEvent:
+    """An event the server emits to a client's sockets."""
+
+    name: str
+    operation: str
+    summary: str
+    payload: type[BaseModel]
+
+
+CLIENT_EVENTS: tuple[ClientEvent, ...] = (
+    ClientEvent(
+        "message:send",
+        "sendMessage",
+        "Send a message to a room the user is in; the same `client_id` again answers the "
+        "first message and stores nothing.",
+        SendPayload,
+        SendAck,
+    ),
+    ClientEvent(
+        "typing",
+        "sendTyping",
+        "Say the user is (or stopped) typing; a `true` not renewed within 3 s ends by itself.",
+        TypingPayload,
+        OkAck,
+    ),
+    ClientEvent(
+        "room:join",
+        "joinRoom",
+        "Join the Socket.IO room of a chat room the user is a member of (on connect the "
+        "socket is already in all of them).",
+        JoinPayload,
+        OkAck,
+    ),
+)
+
+SERVER_EVENTS: tuple[ServerEvent, ...] = (
+    ServerEvent(
+        "message:new",
+        "onMessageNew",
+        "A message in one of the user's rooms (the sender's own included), in `seq` order.",
+        Message,
+    ),
+    ServerEvent(
+        "typing",
+        "onTyping",
+        "Someone else in the room started or stopped typing.",
+        Typing,
+    ),
+    ServerEvent(
+        "presence",
+        "onPresence",
+        "A user sharing a room came online (first socket) or went offline (last socket).",
+        PresenceChange,
+    ),
+    ServerEvent(
+        "room:added",
+        "onRoomAdded",
+        "The user was added to a room; their sockets are in it already.",
+        Room,
+    ),
+)
