@@ -1,6 +1,7 @@
 """Redis only for what instances must share (issue 15), on real server processes and a real
-redis-server: a lone instance spends nothing while its sockets idle, nor on typing and
-messages, and a second instance starting mid-conversation is heard from its first message on."""
+redis-server: a lone instance spends nothing while its sockets idle, nor on typing, messages
+and signed-in reads, and a second instance starting mid-conversation is heard from its first
+message on."""
 
 from __future__ import annotations
 
@@ -61,6 +62,13 @@ async def test_idle_sockets_on_a_lone_instance_cost_no_redis_command_over_a_minu
             spent = commands(counter) - before
             # no PUBLISH (alone), no typing key, the chat's rate limit counted in the process
             assert spent == Counter(), f"typing and a message on a lone instance: {dict(spent)}"
+            before = commands(counter)
+            for path in ("/users/me", "/chat/rooms", f"/presence?user_ids={bob.user_id}"):
+                status, _ = await call(server.url, ada, "GET", path)
+                assert status == 200
+            spent = commands(counter) - before
+            # the API quota counted in the process, users read from MongoDB, presence in memory
+            assert spent == Counter(), f"signed-in reads on a lone instance: {dict(spent)}"
         finally:
             for socket in sockets:
                 await socket.close()
