@@ -370,7 +370,9 @@ class Services(containers.DeclarativeContainer):
         FileService,
         files=adapters.files,
         blobs=adapters.blobs,
-        limiter=adapters.limiter,
+        # the hourly upload rate guards each instance's work (the storage quota, exact, is
+        # MongoDB's): counted in the process (redis-budget.md)
+        limiter=adapters.local_limiter,
         tasks=adapters.tasks,
         clock=adapters.clock,
         ids=adapters.ids,
