@@ -124,6 +124,7 @@ class SocketIoCluster:
 
     def _keep_ticking(self) -> None:
         if self._presence.has_peers() and self._ticker is None:
+            self._last_alive = self._clock.monotonic()  # hello/here just said as much
             self._ticker = asyncio.get_running_loop().create_task(
                 self._tick_while_peers(), name="cluster-alive"
             )
