@@ -206,9 +206,16 @@ class Adapters(containers.DeclarativeContainer):
         real=providers.Singleton(real.redis_cache, clients.redis),
         memory=providers.Singleton(MemoryCache, clock),
     )
-    # Reads by id through `cache:user:<id>`; every auth write goes through it, so it drops the
-    # copy. Chat and the refresh path read the repository itself (no Redis command added).
-    cached_users = providers.Singleton(CachedUserRepository, users, cache)
+    # With Redis configured, no user cache: a MongoDB read by id costs no money on Atlas and
+    # about the round trip of a Redis GET, and a copy kept in each instance would need
+    # invalidations that can be lost (stale password hashes and verification states); the
+    # Redis copy cost commands and held password hashes (docs/decisions/redis-budget.md).
+    # In memory (development), reads by id go through the cache as they did.
+    cached_users = providers.Selector(
+        redis_profile,
+        real=users,
+        memory=providers.Singleton(CachedUserRepository, users, cache),
+    )
     mailer = providers.Selector(
         ses_profile,
         real=providers.Singleton(real.ses_mailer, clients.ses, settings.provided.from_email),
@@ -283,8 +290,9 @@ class Services(containers.DeclarativeContainer):
     auth_policy = providers.Singleton(_auth_policy, settings)
     keyring = providers.Singleton(Keyring, settings.provided.jwt_refresh_secret)
     authenticator = providers.Singleton(Authenticator, adapters.tokens, adapters.clock)
+    # counted in the process: it guards each instance's work, not an account (redis-budget.md)
     api_quota = providers.Singleton(
-        ApiQuota, adapters.limiter, auth_policy.provided.api_requests_per_minute
+        ApiQuota, adapters.local_limiter, auth_policy.provided.api_requests_per_minute
     )
     session_issuer = providers.Singleton(
         SessionIssuer,
@@ -365,7 +373,9 @@ class Services(containers.DeclarativeContainer):
         FileService,
         files=adapters.files,
         blobs=adapters.blobs,
-        limiter=adapters.limiter,
+        # the hourly upload rate guards each instance's work (the storage quota, exact, is
+        # MongoDB's): counted in the process (redis-budget.md)
+        limiter=adapters.local_limiter,
         tasks=adapters.tasks,
         clock=adapters.clock,
         ids=adapters.ids,

@@ -71,8 +71,11 @@ class RealtimeBroadcaster(Protocol):
         """`message:new` to every socket in the room, the sender's included."""
         ...
 
-    async def typing(self, room_id: str, user_id: str, is_typing: bool) -> None:
-        """`typing` to the others in the room."""
+    async def typing(
+        self, room_id: str, user_id: str, is_typing: bool, *, here_only: bool = False
+    ) -> None:
+        """`typing` to the others in the room; `here_only`: to this instance's sockets (the
+        others infer it: a typing state ends with its typist's message)."""
         ...
 
     async def presence(self, user_id: str, status: str, room_ids: Sequence[str]) -> None:

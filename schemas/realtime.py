@@ -89,7 +89,8 @@ CLIENT_EVENTS: tuple[ClientEvent, ...] = (
     ClientEvent(
         "typing",
         "sendTyping",
-        "Say the user is (or stopped) typing; a `true` not renewed within 3 s ends by itself.",
+        "Say the user is (or stopped) typing; a `true` not renewed within 3 s ends by itself, "
+        "and so does it at the user's `message:send` in that room.",
         TypingPayload,
         OkAck,
     ),

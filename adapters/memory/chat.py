@@ -96,7 +96,9 @@ class MemoryBroadcaster:
     async def message_new(self, message: Message) -> None:
         self.events.append(Emitted("message:new", message, f"room:{message.room_id}"))
 
-    async def typing(self, room_id: str, user_id: str, is_typing: bool) -> None:
+    async def typing(
+        self, room_id: str, user_id: str, is_typing: bool, *, here_only: bool = False
+    ) -> None:
         data = {"room_id": room_id, "user_id": user_id, "is_typing": is_typing}
         self.events.append(Emitted("typing", data, f"room:{room_id}"))
 

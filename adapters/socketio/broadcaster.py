@@ -39,10 +39,12 @@ class SocketIoBroadcaster:
     def attach(self, sio: Any) -> None:
         self._sio = sio
 
-    async def _emit(self, event: str, data: Any, to: str, skip_sid: Any = None) -> None:
+    async def _emit(
+        self, event: str, data: Any, to: str, skip_sid: Any = None, here_only: bool = False
+    ) -> None:
         if self._sio is None:
             return
-        alone = self._presence is None or not self._presence.has_peers()
+        alone = here_only or self._presence is None or not self._presence.has_peers()
         try:
             await self._sio.emit(
                 event, data, to=to, skip_sid=skip_sid, namespace=NAMESPACE, ignore_queue=alone
@@ -54,10 +56,13 @@ class SocketIoBroadcaster:
         data = wire.Message.from_domain(message).model_dump(mode="json")
         await self._emit("message:new", data, room_of(message.room_id))
 
-    async def typing(self, room_id: str, user_id: str, is_typing: bool) -> None:
+    async def typing(
+        self, room_id: str, user_id: str, is_typing: bool, *, here_only: bool = False
+    ) -> None:
         data = wire.Typing(room_id=room_id, user_id=user_id, is_typing=is_typing).model_dump()
         # "to the others": the typist's own sockets are skipped (on this instance)
-        await self._emit("typing", data, room_of(room_id), skip_sid=self._sids_of(user_id))
+        skip = self._sids_of(user_id)
+        await self._emit("typing", data, room_of(room_id), skip_sid=skip, here_only=here_only)
 
     async def presence(self, user_id: str, status: str, room_ids: Sequence[str]) -> None:
         data = wire.PresenceChange.model_validate(

@@ -32,7 +32,7 @@ from ports.clock import Clock
 
 log = logging.getLogger("flowhub.realtime")
 
-type UsersGone = Callable[[Sequence[str]], Awaitable[None]]
+type UsersChanged = Callable[[Sequence[str]], Awaitable[None]]
 
 
 class Publisher(Protocol):
@@ -49,14 +49,18 @@ class SocketIoCluster:
         self._alive_every_s = alive_every_s
         self._lapse_s = alive_every_s * 2.5
         self._publisher: Publisher | None = None
-        self._users_gone: UsersGone | None = None
+        self._users_gone: UsersChanged | None = None
+        self._users_back: UsersChanged | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._last_alive = 0.0
         self.published: dict[str, int] = {}  # per message type, for the logs at stop
 
-    def attach(self, publisher: Publisher, users_gone: UsersGone) -> None:
+    def attach(
+        self, publisher: Publisher, users_gone: UsersChanged, users_back: UsersChanged
+    ) -> None:
         self._publisher = publisher
         self._users_gone = users_gone
+        self._users_back = users_back
 
     # ClusterLink ---------------------------------------------------------------------
 
@@ -86,10 +90,12 @@ class SocketIoCluster:
         now = self._clock.monotonic()
         presence = self._presence
         if kind in ("hello", "here"):
-            gone = presence.peer_has(sender, _users(message.get("u")), now)
+            gone, came = presence.peer_has(sender, _users(message.get("u")), now)
             if kind == "hello":
                 await self._publish("here", u=presence.here())
             await self._gone(gone, sender)
+            # users a resync finds (after an outage, or a lost `on`): their rooms are told
+            await self._by_one(self._users_back, came, sender)
         elif kind == "bye":
             await self._gone(presence.peer_gone(sender), sender)
         elif kind in ("on", "off", "alive"):
@@ -118,6 +124,7 @@ class SocketIoCluster:
 
     def _keep_ticking(self) -> None:
         if self._presence.has_peers() and self._ticker is None:
+            self._last_alive = self._clock.monotonic()  # hello/here just said as much
             self._ticker = asyncio.get_running_loop().create_task(
                 self._tick_while_peers(), name="cluster-alive"
             )
@@ -142,13 +149,18 @@ class SocketIoCluster:
             await self._publish("alive", d=presence.digest())
 
     async def _gone(self, users: Sequence[str], peer: str) -> None:
-        """Announce `users` offline, if this instance is the one survivor that does."""
-        survivors = [p for p in self._presence.peers() if p != peer] + [self.instance_id]
-        if users and min(survivors) == self.instance_id and self._users_gone is not None:
-            try:
-                await self._users_gone(users)
-            except ServiceUnavailable:
-                log.warning("could not announce the users of instance %s offline", peer)
+        await self._by_one(self._users_gone, users, peer)
+
+    async def _by_one(self, tell: UsersChanged | None, users: Sequence[str], peer: str) -> None:
+        """Announce what changed about `peer`'s users, if this instance is the one (the
+        lowest id but the peer's) that does."""
+        others = [p for p in self._presence.peers() if p != peer] + [self.instance_id]
+        if not users or tell is None or min(others) != self.instance_id:
+            return
+        try:
+            await tell(users)
+        except ServiceUnavailable:
+            log.warning("could not announce the presence of instance %s's users", peer)
 
     async def _publish(self, kind: str, **fields: Any) -> None:
         if self._publisher is None:

@@ -36,11 +36,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flowhub.realtime")
 
+# How long a relayed typing state is remembered without news (its typist's instance ends it
+# after 3 s; this only bounds the memory of ends that never arrived)
+RELAYED_TYPING_S = 10.0
+
 
 class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     publish_timeout_s = 1.0
     listen_retry_max_s = 5.0
     cluster: SocketIoCluster | None = None
+    _relayed_typing: dict[tuple[object, object], float]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._relayed_typing = {}
+
     connected: bool  # upstream's, set by _redis_connect
     redis: Any
 
@@ -64,7 +74,42 @@ class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         if message.get("event") == "room:added":
             await self._join_added_room(message)
+        if message.get("host_id") != self.host_id and not await self._follow_typing(message):
+            return
         await super()._handle_emit(message)
+
+    async def _follow_typing(self, message: dict[str, Any]) -> bool:
+        """Another instance's `typing` and `message:new`, on their way to this one's sockets:
+        a typing state relayed here ends when its typist's message arrives (the typist's
+        instance does not publish that end); a later end of it is not delivered twice.
+        False: drop the message."""
+        event, data = message.get("event"), message.get("data")
+        item = data[0] if isinstance(data, list) and data else None
+        if not isinstance(item, dict):
+            return True
+        if event == "typing":
+            key = (item.get("room_id"), item.get("user_id"))
+            if item.get("is_typing"):
+                self._relayed_typing[key] = asyncio.get_running_loop().time() + RELAYED_TYPING_S
+                self._sweep_relayed_typing()
+                return True
+            return self._relayed_typing.pop(key, None) is not None
+        if event == "message:new":
+            key = (item.get("room_id"), item.get("sender_id"))
+            if self._relayed_typing.pop(key, None) is not None:
+                await super()._handle_emit(message)
+                ended = {"room_id": key[0], "user_id": key[1], "is_typing": False}
+                namespace = message.get("namespace") or NAMESPACE
+                await socketio.AsyncManager.emit(
+                    self, "typing", ended, namespace=namespace, room=room_of(str(key[0]))
+                )
+                return False  # delivered above, before the end of typing
+        return True
+
+    def _sweep_relayed_typing(self) -> None:
+        if len(self._relayed_typing) > 1024:
+            now = asyncio.get_running_loop().time()
+            self._relayed_typing = {k: t for k, t in self._relayed_typing.items() if t > now}
 
     async def _join_added_room(self, message: dict[str, Any]) -> None:
         target, data = message.get("room"), message.get("data")

@@ -86,12 +86,18 @@ class Presence:
         view.seen_at = now
         return False
 
-    def peer_has(self, instance_id: str, users: Iterable[str], now: float) -> list[str]:
-        """The peer's whole list of users; the users no longer online anywhere."""
+    def peer_has(
+        self, instance_id: str, users: Iterable[str], now: float
+    ) -> tuple[list[str], list[str]]:
+        """The peer's whole list of users; (the users no longer online anywhere, the users
+        online now who were not anywhere before)."""
         self.seen(instance_id, now)
         view = self._peers[instance_id]
-        before, view.users = view.users, set(users)
-        return sorted(u for u in before - view.users if not self.is_online(u))
+        before = view.users
+        came = [u for u in set(users) - before if not self.is_online(u)]
+        view.users = set(users)
+        gone = [u for u in before - view.users if not self.is_online(u)]
+        return sorted(gone), sorted(came)
 
     def peer_online(self, instance_id: str, user_id: str, now: float) -> None:
         self.seen(instance_id, now)

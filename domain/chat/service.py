@@ -240,8 +240,11 @@ class ChatService:
     async def typing_started(self, room_id: str, user_id: str) -> None:
         await self._broadcaster.typing(room_id, user_id, True)
 
-    async def typing_ended(self, room_id: str, user_id: str) -> None:
-        await self._broadcaster.typing(room_id, user_id, False)
+    async def typing_ended(self, room_id: str, user_id: str, by_message: bool = False) -> None:
+        """`by_message`: the typist sent a message, which tells the other instances (each
+        ends the state it relayed when it delivers that message): only this one's sockets
+        need the event."""
+        await self._broadcaster.typing(room_id, user_id, False, here_only=by_message)
 
     # the simulated peer ----------------------------------------------------------------
 
@@ -282,6 +285,12 @@ class ChatService:
         await self._cluster.user_offline(user_id)
         if not self._presence.elsewhere(user_id):
             await self._tell_presence(user_id, Status.OFFLINE)
+
+    async def users_back(self, user_ids: Sequence[str]) -> None:
+        """Users a resync with a peer found online there who were not known online (lost
+        messages, an outage): `online` to their rooms."""
+        for user_id in user_ids:
+            await self._tell_presence(user_id, Status.ONLINE)
 
     def online_here(self) -> list[str]:
         """The users with a socket on this instance."""

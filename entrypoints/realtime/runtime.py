@@ -62,6 +62,11 @@ class ChatRuntime:
         if started:
             await self._chat.typing_started(room_id, user_id)
 
+    async def sent(self, user_id: str, room_id: str) -> None:
+        """The user's message in the room ends their typing state there."""
+        if self._end((room_id, user_id)):
+            await self._chat.typing_ended(room_id, user_id, by_message=True)
+
     def is_typing(self, room_id: str, user_id: str) -> bool:
         return (room_id, user_id) in self._typing_timers
 

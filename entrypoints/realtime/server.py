@@ -147,6 +147,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         sent = await self._chat.send(
             principal.user_id, payload.room_id, payload.body, payload.client_id
         )
+        await self.runtime.sent(principal.user_id, payload.room_id)
         return {"ok": True, "message": Message.from_domain(sent.message).model_dump(mode="json")}
 
     async def on_typing(self, sid: str, data: object = None) -> AckBody:
@@ -286,8 +287,11 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
         async def users_gone(user_ids: Sequence[str]) -> None:
             await container.services.chat().users_gone(user_ids)
 
+        async def users_back(user_ids: Sequence[str]) -> None:
+            await container.services.chat().users_back(user_ids)
+
         manager.cluster = cluster
-        cluster.attach(manager, users_gone)
+        cluster.attach(manager, users_gone, users_back)
     return sio
 
 

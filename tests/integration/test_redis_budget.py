@@ -1,6 +1,7 @@
 """Redis only for what instances must share (issue 15), on real server processes and a real
-redis-server: a lone instance spends nothing while its sockets idle, nor on typing and
-messages, and a second instance starting mid-conversation is heard from its first message on."""
+redis-server: a lone instance spends nothing while its sockets idle, nor on typing, messages
+and signed-in reads, and a second instance starting mid-conversation is heard from its first
+message on."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import redis
 
 from tests.api.realtime_client import Socket, call, connect
 from tests.integration.test_chat_instances import SECRETS, own_redis, pair_in_a_room
-from tests.support.processes import running_server
+from tests.support.processes import ServerProcess, running_server
 from tests.support.services import with_database
 
 pytestmark = pytest.mark.integration
@@ -61,6 +62,13 @@ async def test_idle_sockets_on_a_lone_instance_cost_no_redis_command_over_a_minu
             spent = commands(counter) - before
             # no PUBLISH (alone), no typing key, the chat's rate limit counted in the process
             assert spent == Counter(), f"typing and a message on a lone instance: {dict(spent)}"
+            before = commands(counter)
+            for path in ("/users/me", "/chat/rooms", f"/presence?user_ids={bob.user_id}"):
+                status, _ = await call(server.url, ada, "GET", path)
+                assert status == 200
+            spent = commands(counter) - before
+            # the API quota counted in the process, users read from MongoDB, presence in memory
+            assert spent == Counter(), f"signed-in reads on a lone instance: {dict(spent)}"
         finally:
             for socket in sockets:
                 await socket.close()
@@ -120,3 +128,40 @@ async def test_a_second_instance_starting_mid_conversation_loses_and_repeats_not
             if on_b is not None:
                 await on_b.close()
             await on_a.close()
+
+
+async def test_with_two_instances_a_typed_message_costs_two_publishes(
+    mongodb_uri: str, mongo_db_name: str
+) -> None:
+    with own_redis() as (url, _):
+        # the default liveness interval (30 s): no `alive` falls inside what is counted
+        settings = env(url, with_database(mongodb_uri, mongo_db_name))
+        with running_server(env=settings) as a, running_server(env=settings) as b:
+            await typed_message_on_two(url, a, b)
+
+
+async def typed_message_on_two(url: str, a: ServerProcess, b: ServerProcess) -> None:
+    """ada on A types and sends; bob on B sees typing true, the message, typing false."""
+    ada, bob, rid = await pair_in_a_room(a)
+    on_a = await connect(a.url, ada)
+    on_b = await connect(b.url, bob)
+    try:
+        await on_a.wait_for("presence", lambda p: {"user_id": bob.user_id, "status": "online"} in p)
+        counter = redis.Redis.from_url(url)
+        before = commands(counter)
+        await on_a.ask("typing", {"room_id": rid, "is_typing": True})
+        [typing] = await on_b.wait_for("typing")
+        assert typing["is_typing"] is True
+        await on_a.ask("message:send", {"room_id": rid, "body": "typed"})
+        await on_b.wait_for("typing", lambda t: len(t) == 2)
+        await on_a.ask("typing", {"room_id": rid, "is_typing": False})  # already ended
+        await asyncio.sleep(0.5)
+        spent = commands(counter) - before
+        # the typing state's start and the message; its end is inferred from the message
+        assert spent["cmdstat_publish"] == 2, dict(spent)
+        events = [(name, d.get("is_typing", d.get("body"))) for name, d in on_b.events
+                  if name in ("typing", "message:new")]  # fmt: skip
+        assert events == [("typing", True), ("message:new", "typed"), ("typing", False)]
+    finally:
+        await on_a.close()
+        await on_b.close()

@@ -61,7 +61,7 @@ def build_files_world(
         adapters.blobs(),
         adapters.tasks(),
         adapters.events(),
-        adapters.limiter(),
+        adapters.local_limiter(),  # the upload rate is counted in the process
     )
 
 

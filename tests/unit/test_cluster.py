@@ -39,8 +39,9 @@ class Instance:
         self.presence = Presence()
         self.cluster = SocketIoCluster(self.presence, clock, instance_id, alive_every_s=30)
         self.gone: list[str] = []
+        self.back: list[str] = []
         self.subscribed = False
-        self.cluster.attach(self, self._users_gone)
+        self.cluster.attach(self, self._users_gone, self._users_back)
         bus.members.append(self)
 
     async def publish_cluster(self, data: str) -> bool:
@@ -49,6 +50,9 @@ class Instance:
 
     async def _users_gone(self, users: Sequence[str]) -> None:
         self.gone += users
+
+    async def _users_back(self, users: Sequence[str]) -> None:
+        self.back += users
 
     async def start(self) -> None:
         self.subscribed = True
@@ -169,3 +173,25 @@ async def test_a_restarted_instance_clears_what_its_predecessor_had(clock: Memor
     await again.start()
     assert a.gone == ["bob"]
     assert not a.presence.is_online("bob")
+
+
+async def test_after_a_long_outage_the_instances_resync_and_tell_who_is_back(
+    clock: MemoryClock,
+) -> None:
+    bus = Bus()
+    a, b = Instance(bus, clock, "a"), Instance(bus, clock, "b")
+    await a.start()
+    await b.start()
+    await b.connect("bob")
+    bus.dropping = True  # Redis away for 100 s: each takes the other for dead
+    for _ in range(10):
+        clock.advance(10)
+        await a.cluster.tick()
+        await b.cluster.tick()
+    assert a.gone == ["bob"] and not a.presence.has_peers()
+    bus.dropping = False
+    await b.cluster.subscribed()  # b's listener is back first: hello
+    assert a.presence.elsewhere("bob") and b.presence.knows("a")
+    assert a.back == ["bob"]  # bob's rooms hear he is online again
+    await a.cluster.subscribed()  # a's hello: nothing new for b
+    assert b.back == []

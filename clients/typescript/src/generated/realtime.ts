@@ -178,7 +178,7 @@ export type operations = Record<string, never>;
 export interface ClientEvents {
   /** Send a message to a room the user is in; the same `client_id` again answers the first message and stores nothing. (`sendMessage`) */
   "message:send": { payload: components["schemas"]["SendPayload"]; ack: components["schemas"]["SendAck"] | components["schemas"]["ErrorAck"] };
-  /** Say the user is (or stopped) typing; a `true` not renewed within 3 s ends by itself. (`sendTyping`) */
+  /** Say the user is (or stopped) typing; a `true` not renewed within 3 s ends by itself, and so does it at the user's `message:send` in that room. (`sendTyping`) */
   "typing": { payload: components["schemas"]["TypingPayload"]; ack: components["schemas"]["OkAck"] | components["schemas"]["ErrorAck"] };
   /** Join the Socket.IO room of a chat room the user is a member of (on connect the socket is already in all of them). (`joinRoom`) */
   "room:join": { payload: components["schemas"]["JoinPayload"]; ack: components["schemas"]["OkAck"] | components["schemas"]["ErrorAck"] };
