@@ -122,10 +122,10 @@ async def test_with_redis_down_reads_and_chat_go_on_auth_fails_closed_and_all_re
         traffic = Traffic()
         stop = asyncio.Event()
         # each reader stays under its quota of 120 a minute (counted in the process, it
-        # does not fail open with Redis down): at most 12 a second, for the ~6 s that count
+        # does not fail open with Redis down): at most 4 a second, for the 15-20 s of the run
         driving = asyncio.gather(
             *(
-                drive(url, reads(reader, rid), workers=3, stop=stop, traffic=traffic, pause_s=0.25)
+                drive(url, reads(reader, rid), workers=3, stop=stop, traffic=traffic, pause_s=0.75)
                 for url, reader in ((a.url, readers[0]), (b.url, readers[1]))
             )
         )
