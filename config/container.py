@@ -43,7 +43,7 @@ from config.settings import Settings
 from domain.auth.secrets import Keyring
 from domain.auth.service import AuthPorts, AuthService
 from domain.chat.service import ChatService
-from domain.files.service import FilePolicy, FilePorts, FileService
+from domain.files.service import FilePolicy, FileService
 
 type Profile = Literal["real", "memory"]
 
@@ -249,19 +249,20 @@ class Services(containers.DeclarativeContainer):
     )
     files = providers.Singleton(
         FileService,
-        ports=providers.Singleton(
-            FilePorts,
-            files=adapters.files,
-            blobs=adapters.blobs,
-            tasks=adapters.tasks,
-            clock=adapters.clock,
-            ids=adapters.ids,
-            events=adapters.events,
-        ),
+        files=adapters.files,
+        blobs=adapters.blobs,
+        limiter=adapters.limiter,
+        tasks=adapters.tasks,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        events=adapters.events,
         policy=providers.Singleton(
             FilePolicy,
             max_upload_bytes=settings.provided.max_upload_bytes,
             allowed_types=settings.provided.allowed_content_types,
+            quota_bytes=settings.provided.storage_quota_bytes,
+            quota_files=settings.provided.storage_quota_files,
+            uploads_per_hour=settings.provided.uploads_per_hour,
         ),
     )
 

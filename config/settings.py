@@ -286,6 +286,13 @@ class Settings(BaseSettings):
     max_upload_bytes: Annotated[int, _between(1, 1024**3)] = _var(
         "MAX_UPLOAD_BYTES", default=10 * 1024 * 1024
     )
+    storage_quota_bytes: Annotated[int, _between(0, 1024**5)] = _var(
+        "STORAGE_QUOTA_BYTES", default=1024**3
+    )
+    storage_quota_files: Annotated[int, _between(0, 10_000_000)] = _var(
+        "STORAGE_QUOTA_FILES", default=1000
+    )
+    uploads_per_hour: Annotated[int, _between(1, 100_000)] = _var("UPLOADS_PER_HOUR", default=100)
     max_json_bytes: Annotated[int, _between(1024, 16 * 1024 * 1024)] = _var(
         "MAX_JSON_BYTES", default=64 * 1024
     )

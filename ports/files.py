@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from domain.files.model import FileCursor, StoredFile
+from domain.files.model import FileCursor, StorageQuota, StoredFile
 
 
 class FileRepository(Protocol):
@@ -31,4 +31,14 @@ class FileRepository(Protocol):
 
     async def expired_uploads(self, limit: int) -> list[StoredFile]:
         """Pending files whose `expires_at` has passed, oldest expiry first."""
+        ...
+
+    async def reserve(self, owner_id: str, size: int, quota: StorageQuota) -> bool:
+        """Count one more file of `size` bytes in the owner's usage when it stays within
+        `quota`, and say whether it did. Atomic in the store: reservations made at once, from
+        any number of instances, never exceed the quota together."""
+        ...
+
+    async def release(self, owner_id: str, size: int) -> None:
+        """Take one file of `size` bytes off the owner's usage (never below zero)."""
         ...

@@ -131,6 +131,7 @@ class ErrorCode(StrEnum):
     method_not_allowed = "method_not_allowed"
     not_found = "not_found"
     payload_too_large = "payload_too_large"
+    quota_exceeded = "quota_exceeded"
     request_timeout = "request_timeout"
     service_unavailable = "service_unavailable"
     token_reused = "token_reused"  # noqa: S105 (an error code)

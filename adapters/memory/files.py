@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from domain.files.model import FileCursor, FileStatus, StoredFile
+from domain.files.model import FileCursor, FileStatus, StorageQuota, StoredFile
 from ports.clock import Clock
 
 
@@ -8,6 +8,7 @@ class MemoryFileRepository:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._files: dict[str, StoredFile] = {}
+        self._usage: dict[str, tuple[int, int]] = {}  # owner -> (bytes, files)
 
     async def add(self, file: StoredFile) -> None:
         self._files[file.id] = file
@@ -34,6 +35,19 @@ class MemoryFileRepository:
 
     async def delete(self, file_id: str) -> None:
         self._files.pop(file_id, None)
+
+    async def reserve(self, owner_id: str, size: int, quota: StorageQuota) -> bool:
+        # no await between the read and the write: atomic on the event loop
+        used, count = self._usage.get(owner_id, (0, 0))
+        if used + size > quota.max_bytes or count + 1 > quota.max_files:
+            return False
+        self._usage[owner_id] = (used + size, count + 1)
+        return True
+
+    async def release(self, owner_id: str, size: int) -> None:
+        used, count = self._usage.get(owner_id, (0, 0))
+        if used >= size and count >= 1:
+            self._usage[owner_id] = (used - size, count - 1)
 
     async def expired_uploads(self, limit: int) -> list[StoredFile]:
         expired = [f for f in self._files.values() if _expired(f, self._clock)]

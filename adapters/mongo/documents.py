@@ -87,6 +87,17 @@ class FileDocument(Model):
     expires_at: datetime | None
 
 
+class FileUsageDocument(Model):
+    """`file_usage`: what each owner keeps (bytes, files), pending uploads included, changed
+    only by conditional `$inc`s so that the quota holds across instances."""
+
+    model_config = ODMConfigDict(collection="file_usage")
+
+    id: str = Field(primary_field=True)  # the owner's user id
+    bytes: int
+    files: int
+
+
 class RoomDocument(Model):
     """`rooms`: `last_seq` is the room's message counter, advanced atomically ($inc)."""
 

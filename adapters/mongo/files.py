@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.mongo.client import Engine
 from adapters.mongo.support import document, entity, reachable, stored_datetime
 from domain.errors import Conflict
-from domain.files.model import FileCursor, FileStatus, StoredFile
+from domain.files.model import FileCursor, FileStatus, StorageQuota, StoredFile
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 
 
 def _models() -> Sequence[type[Model]]:
-    from adapters.mongo.documents import FileDocument
+    from adapters.mongo.documents import FileDocument, FileUsageDocument
 
-    return [FileDocument]
+    return [FileDocument, FileUsageDocument]
 
 
 def _visible(now: datetime) -> dict[str, Any]:
@@ -117,6 +117,38 @@ class MongoFileRepository:
         async with reachable():
             engine = await self._engine.get()
             await engine.remove(FileDocument, FileDocument.id == file_id, just_one=True)
+
+    async def reserve(self, owner_id: str, size: int, quota: StorageQuota) -> bool:
+        from pymongo.errors import DuplicateKeyError
+
+        from adapters.mongo.documents import FileUsageDocument
+
+        if size > quota.max_bytes or quota.max_files < 1:
+            return False
+        room = {
+            "_id": owner_id,
+            "bytes": {"$lte": quota.max_bytes - size},
+            "files": {"$lte": quota.max_files - 1},
+        }
+        more = {"$inc": {"bytes": size, "files": 1}}
+        async with reachable():
+            usage = (await self._engine.get()).get_collection(FileUsageDocument)
+            try:
+                await usage.update_one(room, more, upsert=True)
+            except DuplicateKeyError:
+                # the owner's usage exists (maybe inserted at this moment by a parallel first
+                # upload) and did not match: the plain update says whether there is room
+                found = await usage.update_one(room, more)
+                return bool(found.matched_count)
+        return True
+
+    async def release(self, owner_id: str, size: int) -> None:
+        from adapters.mongo.documents import FileUsageDocument
+
+        held = {"_id": owner_id, "bytes": {"$gte": size}, "files": {"$gte": 1}}
+        async with reachable():
+            usage = (await self._engine.get()).get_collection(FileUsageDocument)
+            await usage.update_one(held, {"$inc": {"bytes": -size, "files": -1}})
 
     async def expired_uploads(self, limit: int) -> list[StoredFile]:
         from odmantic.query import asc

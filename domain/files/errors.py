@@ -8,6 +8,11 @@ class PayloadTooLarge(DomainError):
     default_message = "The file is larger than the upload limit."
 
 
+class QuotaExceeded(DomainError):
+    code = "quota_exceeded"
+    default_message = "Your storage is full: delete some files to upload more."
+
+
 class UnsupportedMediaType(DomainError):
     code = "unsupported_media_type"
     default_message = "This type of file is not accepted, or its content is not what its type says."

@@ -65,6 +65,14 @@ class FilePage:
 
 
 @dataclass(frozen=True, slots=True)
+class StorageQuota:
+    """What one user may keep: bytes and files, pending direct uploads included."""
+
+    max_bytes: int
+    max_files: int
+
+
+@dataclass(frozen=True, slots=True)
 class BlobInfo:
     size: int
     content_type: str | None

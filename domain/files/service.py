@@ -5,6 +5,12 @@ repository; this service decides limits, types, ownership and states.
 Ownership: another user's file is `NotFound`, exactly like a file that does not exist.
 Types: a declared type must be allowed and must be what the bytes say (magic numbers); an
 undeclared one (none, application/octet-stream) is taken from the bytes.
+Quota: every file a user keeps, pending direct uploads included, is reserved against their
+`StorageQuota` in the repository (atomically, so parallel uploads cannot pass it together)
+and released when it goes. Uploads of either kind are also counted against an hourly rate,
+well below the general API rate, so a full quota cannot be churned.
+Direct uploads land on a staging key and are moved to the served key once checked, so bytes
+posted again with the same presigned form never replace what was verified.
 """
 
 from __future__ import annotations
@@ -16,10 +22,11 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from domain.errors import NotFound
+from domain.errors import NotFound, ServiceUnavailable, TooManyRequests
 from domain.files.errors import (
     InvalidCursor,
     PayloadTooLarge,
+    QuotaExceeded,
     UnsupportedMediaType,
     UploadIncomplete,
 )
@@ -30,6 +37,7 @@ from domain.files.model import (
     FileCursor,
     FilePage,
     FileStatus,
+    StorageQuota,
     StoredFile,
     UploadTicket,
 )
@@ -40,9 +48,12 @@ from ports.clock import Clock
 from ports.events import EventLog
 from ports.files import FileRepository
 from ports.ids import IdGenerator
+from ports.rate_limit import RateLimiter
 from ports.tasks import BackgroundTasks
 
 log = logging.getLogger("flowhub.files")
+
+TEXT_READ_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,21 +67,35 @@ class FilePolicy:
     list_max: int = LIST_MAX
     sweep_batch: int = 20
     sweep_every_s: float = 60.0  # starting uploads sweeps expired ones at most this often
+    quota_bytes: int = 1024**3
+    quota_files: int = 1000
+    uploads_per_hour: int = 100  # both upload paths together; the API allows 7,200 requests
 
-
-@dataclass(frozen=True, slots=True)
-class FilePorts:
-    files: FileRepository
-    blobs: BlobStorage
-    tasks: BackgroundTasks
-    clock: Clock
-    ids: IdGenerator
-    events: EventLog
+    @property
+    def quota(self) -> StorageQuota:
+        return StorageQuota(self.quota_bytes, self.quota_files)
 
 
 class FileService:
-    def __init__(self, ports: FilePorts, policy: FilePolicy | None = None) -> None:
-        self._p = ports
+    def __init__(
+        self,
+        *,
+        files: FileRepository,
+        blobs: BlobStorage,
+        limiter: RateLimiter,
+        tasks: BackgroundTasks,
+        clock: Clock,
+        ids: IdGenerator,
+        events: EventLog,
+        policy: FilePolicy | None = None,
+    ) -> None:
+        self._files = files
+        self._blobs = blobs
+        self._limiter = limiter
+        self._tasks = tasks
+        self._clock = clock
+        self._ids = ids
+        self._events = events
         self._policy = policy or FilePolicy()
         self._last_sweep: float | None = None
         unknown = set(self._policy.allowed_types) - set(SNIFFABLE_TYPES)
@@ -95,18 +120,19 @@ class FileService:
         The size limit is enforced while the bytes arrive (`PayloadTooLarge` at the first byte
         over it); the type is checked against the first bytes before anything is stored, and a
         text file all through. On any failure nothing is stored."""
-        p, policy = self._p, self._policy
+        policy = self._policy
         declared = self._declared(content_type)
+        await self._limit(owner_id)
         stream = aiter(chunks)
         wanted = min(SNIFF_BYTES, policy.max_upload_bytes + 1)
         head = await _read_head(stream, wanted)
         if len(head) > policy.max_upload_bytes:
             raise PayloadTooLarge()
         media = self._verified(declared, sniff(head, complete=len(head) < wanted))
-        file_id = p.ids.new_id()
+        file_id = self._ids.new_id()
         key = object_key(owner_id, file_id)
         body = _checked(head, stream, policy.max_upload_bytes, media == TEXT)
-        size = await p.blobs.put(key, body, media, policy.max_upload_bytes)
+        size = await self._blobs.put(key, body, media, policy.max_upload_bytes)
         record = StoredFile(
             id=file_id,
             owner_id=owner_id,
@@ -115,12 +141,18 @@ class FileService:
             content_type=media,
             status=FileStatus.READY,
             object_key=key,
-            created_at=_to_ms(p.clock.now()),
+            created_at=_to_ms(self._clock.now()),
         )
         try:
-            await p.files.add(record)
+            await self._reserve(owner_id, size)
         except BaseException:
-            await p.blobs.delete(key)
+            await self._blobs.delete(key)
+            raise
+        try:
+            await self._files.add(record)
+        except BaseException:
+            await self._files.release(owner_id, size)
+            await self._blobs.delete(key)
             raise
         self._uploaded(record, "api")
         return record
@@ -131,16 +163,18 @@ class FileService:
         self, owner_id: str, name: str, size: int, content_type: str
     ) -> UploadTicket:
         """A pending file and a presigned form upload that storage accepts only with exactly
-        the announced size and type, until it expires."""
-        p, policy = self._p, self._policy
+        the announced size and type, until it expires. The form posts to a staging key:
+        only `complete` moves checked bytes to the key downloads read."""
+        policy = self._policy
         if size > policy.max_upload_bytes:
             raise PayloadTooLarge()
         declared = declared_type(content_type)
         if declared is None or declared not in policy.allowed_types:
             raise UnsupportedMediaType()
+        await self._limit(owner_id)
         self._sweep_soon()
-        now = _to_ms(p.clock.now())
-        file_id = p.ids.new_id()
+        now = _to_ms(self._clock.now())
+        file_id = self._ids.new_id()
         record = StoredFile(
             id=file_id,
             owner_id=owner_id,
@@ -152,34 +186,39 @@ class FileService:
             created_at=now,
             expires_at=now + timedelta(seconds=policy.pending_ttl_s),
         )
-        post = await p.blobs.presign_post(
-            record.object_key, declared, size, size, policy.upload_url_ttl_s
-        )
-        await p.files.add(record)
+        await self._reserve(owner_id, size)
+        try:
+            post = await self._blobs.presign_post(
+                staging_key(record.object_key), declared, size, size, policy.upload_url_ttl_s
+            )
+            await self._files.add(record)
+        except BaseException:
+            await self._files.release(owner_id, size)
+            raise
         upload = DirectUpload(
             post.url, "POST", post.fields, now + timedelta(seconds=policy.upload_url_ttl_s)
         )
         return UploadTicket(record, upload)
 
     async def complete(self, owner_id: str, file_id: str) -> StoredFile:
-        """Make a direct upload `ready` once its object exists with the announced size and its
-        first bytes are of the announced type. A wrong size or type deletes the object."""
-        p = self._p
+        """Make a direct upload `ready` once its staged object has the announced size and is
+        of the announced type (its first bytes; text all through), by moving it to the key
+        downloads read. A wrong size or type deletes the staged object."""
         record = await self._owned(owner_id, file_id)
         if record.status is FileStatus.READY:
             return record
-        info = await p.blobs.head(record.object_key)
+        staged = staging_key(record.object_key)
+        info = await self._blobs.head(staged)
         if info is None:
-            raise UploadIncomplete()
-        if info.size != record.size:
-            await p.blobs.delete(record.object_key)
-            raise UploadIncomplete("The uploaded file is not the size announced; upload it again.")
-        head = await p.blobs.read(record.object_key, 0, SNIFF_BYTES)
-        if sniff(head, complete=record.size <= SNIFF_BYTES) != record.content_type:
-            await p.blobs.delete(record.object_key)
-            raise UnsupportedMediaType("The uploaded bytes are not what the announced type says.")
+            # a complete interrupted after the move finds the checked bytes already served
+            if await self._blobs.head(record.object_key) is None:
+                raise UploadIncomplete()
+        else:
+            await self._check_staged(record, staged, info.size)
+            if await self._blobs.promote(staged, record.object_key) is None:
+                raise UploadIncomplete()
         ready = record.ready()
-        await p.files.update(ready)
+        await self._files.update(ready)
         self._uploaded(ready, "direct")
         return ready
 
@@ -190,18 +229,20 @@ class FileService:
 
     async def download(self, owner_id: str, file_id: str) -> Download:
         """A presigned GET of a ready file, valid for the policy's download TTL."""
-        p, ttl = self._p, self._policy.download_url_ttl_s
+        ttl = self._policy.download_url_ttl_s
         record = await self._owned(owner_id, file_id)
         if record.status is not FileStatus.READY:
             raise UploadIncomplete()
-        url = await p.blobs.presign_get(record.object_key, record.name, record.content_type, ttl)
-        return Download(record, url, p.clock.now() + timedelta(seconds=ttl))
+        url = await self._blobs.presign_get(
+            record.object_key, record.name, record.content_type, ttl
+        )
+        return Download(record, url, self._clock.now() + timedelta(seconds=ttl))
 
     async def list(self, owner_id: str, limit: int | None, cursor: str | None) -> FilePage:
         policy = self._policy
         size = max(1, min(limit or policy.list_default, policy.list_max))
         after = decode_cursor(cursor) if cursor else None
-        found = await self._p.files.list_by_owner(owner_id, size + 1, after)
+        found = await self._files.list_by_owner(owner_id, size + 1, after)
         items = found[:size]
         more = len(found) > size
         return FilePage(items, encode_cursor(items[-1]) if more and items else None)
@@ -211,30 +252,68 @@ class FileService:
     async def delete(self, owner_id: str, file_id: str) -> None:
         """Mark, delete the object, delete the record: metadata never points at nothing
         visible. A file left marked by an interrupted delete can be deleted again."""
-        p = self._p
-        record = await p.files.get(file_id)
+        record = await self._files.get(file_id)
         if record is None or record.owner_id != owner_id:
             raise NotFound("The file does not exist.")
         if record.status is not FileStatus.DELETING:
-            await p.files.update(record.deleting())
-        await p.blobs.delete(record.object_key)
-        await p.files.delete(record.id)
-        p.events.record("file_deleted", user_id=owner_id, file_id=record.id)
+            await self._files.update(record.deleting())
+        await self._blobs.delete(record.object_key)
+        await self._blobs.delete(staging_key(record.object_key))
+        await self._files.delete(record.id)
+        await self._files.release(owner_id, record.size)
+        self._events.record("file_deleted", user_id=owner_id, file_id=record.id)
 
     async def sweep_expired_uploads(self) -> int:
         """Remove the objects and records of direct uploads never completed in time."""
-        p = self._p
-        expired = await p.files.expired_uploads(self._policy.sweep_batch)
+        expired = await self._files.expired_uploads(self._policy.sweep_batch)
         for record in expired:
-            await p.blobs.delete(record.object_key)
-            await p.files.delete(record.id)
+            await self._blobs.delete(staging_key(record.object_key))
+            await self._blobs.delete(record.object_key)
+            await self._files.delete(record.id)
+            await self._files.release(record.owner_id, record.size)
         return len(expired)
 
     # internals ---------------------------------------------------------------------------
 
+    async def _limit(self, owner_id: str) -> None:
+        """The hourly upload rate. It fails open: the quota, in the repository, still holds."""
+        try:
+            window = await self._limiter.hit(
+                upload_rate_key(owner_id), self._policy.uploads_per_hour, 3600
+            )
+        except ServiceUnavailable:
+            log.warning("upload rate limit unavailable; letting the upload through")
+            return
+        if window.exceeded:
+            raise TooManyRequests(window.reset_in_s)
+
+    async def _reserve(self, owner_id: str, size: int) -> None:
+        if not await self._files.reserve(owner_id, size, self._policy.quota):
+            raise QuotaExceeded()
+
+    async def _check_staged(self, record: StoredFile, staged: str, size: int) -> None:
+        if size != record.size:
+            await self._blobs.delete(staged)
+            raise UploadIncomplete("The uploaded file is not the size announced; upload it again.")
+        head = await self._blobs.read(staged, 0, SNIFF_BYTES)
+        wrong = sniff(head, complete=record.size <= SNIFF_BYTES) != record.content_type
+        if not wrong and record.content_type == TEXT:
+            wrong = not await self._all_text(staged, record.size)
+        if wrong:
+            await self._blobs.delete(staged)
+            raise UnsupportedMediaType("The uploaded bytes are not what the announced type says.")
+
+    async def _all_text(self, key: str, size: int) -> bool:
+        """A direct text upload is served as text/plain: all of it must be UTF-8 text."""
+        check = TextCheck()
+        for offset in range(0, size, TEXT_READ_BYTES):
+            if not check.feed(await self._blobs.read(key, offset, TEXT_READ_BYTES)):
+                return False
+        return check.feed(b"", final=True)
+
     def _uploaded(self, record: StoredFile, via: str) -> None:
         """The workflow event of a file now `ready`: ids, size and type, never its name."""
-        self._p.events.record(
+        self._events.record(
             "file_uploaded",
             user_id=record.owner_id,
             file_id=record.id,
@@ -244,11 +323,11 @@ class FileService:
         )
 
     def _sweep_soon(self) -> None:
-        now = self._p.clock.monotonic()
+        now = self._clock.monotonic()
         if self._last_sweep is not None and now - self._last_sweep < self._policy.sweep_every_s:
             return
         self._last_sweep = now
-        self._p.tasks.spawn(self._sweep_quietly(), name="files-sweep")
+        self._tasks.spawn(self._sweep_quietly(), name="files-sweep")
 
     async def _sweep_quietly(self) -> None:
         try:
@@ -257,11 +336,11 @@ class FileService:
             log.warning("could not sweep expired uploads", exc_info=True)
 
     async def _owned(self, owner_id: str, file_id: str) -> StoredFile:
-        record = await self._p.files.get(file_id)
+        record = await self._files.get(file_id)
         if (
             record is None
             or record.owner_id != owner_id
-            or not record.visible_at(self._p.clock.now())
+            or not record.visible_at(self._clock.now())
         ):
             raise NotFound("The file does not exist.")
         return record
@@ -288,6 +367,17 @@ def _to_ms(moment: datetime) -> datetime:
 def object_key(owner_id: str, file_id: str) -> str:
     """Storage key of a file: opaque ids only, never the user's file name."""
     return f"files/{owner_id}/{file_id}"
+
+
+def staging_key(key: str) -> str:
+    """Where a direct upload's bytes land before they are checked (a bucket lifecycle rule
+    expires the `staging/` prefix: README "Deploying")."""
+    return f"staging/{key}"
+
+
+def upload_rate_key(owner_id: str) -> str:
+    """The RateLimiter port's namespace (`rate:`), like every other counter."""
+    return f"rate:{owner_id}:uploads"
 
 
 def encode_cursor(last: StoredFile) -> str:

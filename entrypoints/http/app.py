@@ -47,7 +47,9 @@ class FlowHubRequest(Request):
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         try:
             return await super().get_json(force, silent, cache)
-        except UnicodeDecodeError as error:  # Quart decodes the body before parsing it
+        # Quart decodes the body before parsing it; the standard parser recurses per level
+        # of nesting, so 30,000 `[` exhaust the stack
+        except (UnicodeDecodeError, RecursionError) as error:
             if silent:
                 return None
             self.on_json_loading_failed(error)

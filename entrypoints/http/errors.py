@@ -25,7 +25,12 @@ from domain.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from domain.files.errors import PayloadTooLarge, UnsupportedMediaType, UploadIncomplete
+from domain.files.errors import (
+    PayloadTooLarge,
+    QuotaExceeded,
+    UnsupportedMediaType,
+    UploadIncomplete,
+)
 from entrypoints.http.deps import container
 from entrypoints.http.request_id import current_request_id, current_route
 from ports.errors import ErrorContext
@@ -44,6 +49,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     ServiceUnavailable: 503,
     InvalidInput: 422,
     PayloadTooLarge: 413,
+    QuotaExceeded: 413,
     UnsupportedMediaType: 415,
     UploadIncomplete: 409,
 }

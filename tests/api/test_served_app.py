@@ -17,7 +17,14 @@ import pytest
 import socketio
 
 from config.settings import PRODUCTION_REQUIRED
-from tests.support.processes import ROOT, free_port, http_get, http_json, running_server
+from tests.support.processes import (
+    ROOT,
+    free_port,
+    http_call,
+    http_get,
+    http_json,
+    running_server,
+)
 
 pytestmark = pytest.mark.api
 
@@ -27,6 +34,18 @@ def test_the_real_entrypoint_serves_health_on_port() -> None:
         status, body = http_get(server.port, "/health")
         assert status == 200
         assert json.loads(body)["status"] == "ok"
+
+
+def test_deeply_nested_json_is_invalid_json_and_the_server_keeps_serving() -> None:
+    with running_server() as server:
+        for body in ("[" * 30_000, "[" * 30_000 + "]" * 30_000):
+            reply = http_call(
+                server.port, "POST", "/api/v1/auth/login", body=body,
+                headers={"Content-Type": "application/json"},
+            )  # fmt: skip
+            assert reply.status == 400, reply.body[:200]
+            assert json.loads(reply.body)["error"]["code"] == "invalid_json"
+        assert http_get(server.port, "/health")[0] == 200
 
 
 def test_lifespan_reaches_quart_through_the_socketio_app() -> None:

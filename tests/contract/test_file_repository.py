@@ -3,6 +3,7 @@ fake clock: pending records are read as gone once `expires_at` passes)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from adapters.memory.files import MemoryFileRepository
 from adapters.mongo.client import MongoClient
 from adapters.mongo.files import MongoFileRepository
 from domain.errors import ServiceUnavailable
-from domain.files.model import FileCursor, FileStatus, StoredFile
+from domain.files.model import FileCursor, FileStatus, StorageQuota, StoredFile
 from ports.files import FileRepository
 from tests.contract.conftest import Backend, MongoService, make_backend
 
@@ -137,6 +138,42 @@ async def test_mongo_has_the_listing_index_and_a_ttl_on_pending_expiry(
     assert isinstance(keys, list | tuple)
     assert [name for name, _ in keys] == ["owner_id", "created_at", "_id"]
     assert indexes["pending_expires_at_ttl"]["expireAfterSeconds"] == 24 * 3600
+
+
+async def test_reservations_stay_within_the_quota_and_releases_give_it_back(
+    files: FileRepository,
+) -> None:
+    quota = StorageQuota(max_bytes=1000, max_files=3)
+    assert await files.reserve("ada", 600, quota)
+    assert not await files.reserve("ada", 401, quota)  # 1001 bytes
+    assert await files.reserve("ada", 400, quota)
+    assert not await files.reserve("ada", 1, quota)  # the bytes are full
+    assert await files.reserve("ada", 0, quota)  # an empty file still fits: the third
+    assert not await files.reserve("ada", 0, quota)  # the files are full
+    assert await files.reserve("bob", 1000, quota)  # per owner
+    assert not await files.reserve("cyd", 1001, quota)
+
+    await files.release("ada", 400)  # 600 bytes in 2 files
+    assert await files.reserve("ada", 400, quota)
+    assert not await files.reserve("ada", 0, quota)
+    assert await files.reserve("ada", 0, StorageQuota(max_bytes=2000, max_files=4))
+
+
+async def test_a_release_never_takes_usage_below_zero(files: FileRepository) -> None:
+    quota = StorageQuota(max_bytes=100, max_files=1)
+    await files.release("ada", 50)
+    assert await files.reserve("ada", 100, quota)
+    assert not await files.reserve("ada", 0, quota)
+
+
+async def test_parallel_reservations_never_pass_the_quota_together(
+    files: FileRepository,
+) -> None:
+    quota = StorageQuota(max_bytes=10_000, max_files=5)
+    first = await asyncio.gather(*(files.reserve("ada", 10, quota) for _ in range(30)))
+    assert sum(first) == 5
+    new_owner = await asyncio.gather(*(files.reserve("bob", 3000, quota) for _ in range(30)))
+    assert sum(new_owner) == 3  # the first reservations of an owner race too
 
 
 async def test_an_unreachable_mongodb_is_service_unavailable(

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from typing import cast
+
+from dependency_injector import providers
 
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.clock import MemoryClock
 from adapters.memory.events import MemoryEventLog
 from adapters.memory.files import MemoryFileRepository
-from adapters.system.ids import RandomIdGenerator
+from adapters.memory.rate_limit import MemoryRateLimiter
 from adapters.system.tasks import AsyncioBackgroundTasks
-from domain.files.service import FilePolicy, FilePorts, FileService
+from config.container import build_container
+from config.settings import load_settings
+from domain.files.service import FilePolicy, FileService
 
 SECRET = "s" * 48
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
@@ -32,18 +37,32 @@ class FilesWorld:
     blobs: MemoryBlobStorage
     tasks: AsyncioBackgroundTasks
     events: MemoryEventLog
+    limiter: MemoryRateLimiter
 
 
 def build_files_world(
     policy: FilePolicy | None = None, blobs: MemoryBlobStorage | None = None
 ) -> FilesWorld:
+    """The app's own container on its memory adapters, with a clock the test moves."""
+    container = build_container(load_settings({"APP_ENV": "test", "JWT_SECRET": SECRET}))
     clock = MemoryClock()
-    files = MemoryFileRepository(clock)
-    blobs = blobs or MemoryBlobStorage(SECRET, clock)
-    tasks = AsyncioBackgroundTasks()
-    events = MemoryEventLog()
-    ports = FilePorts(files, blobs, tasks, clock, RandomIdGenerator(), events)
-    return FilesWorld(FileService(ports, policy), clock, files, blobs, tasks, events)
+    adapters = container.adapters
+    adapters.clock.override(providers.Object(clock))
+    adapters.events.override(providers.Singleton(MemoryEventLog))
+    if blobs is not None:
+        adapters.blobs.override(providers.Object(blobs))
+    if policy is not None:
+        service = cast("providers.Singleton[FileService]", container.services.files)
+        service.add_kwargs(policy=policy)
+    return FilesWorld(
+        container.services.files(),
+        clock,
+        adapters.files(),
+        adapters.blobs(),
+        adapters.tasks(),
+        adapters.events(),
+        adapters.limiter(),
+    )
 
 
 async def chunks_of(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.clock import MemoryClock
-from domain.errors import NotFound
+from domain.errors import NotFound, TooManyRequests
 from domain.files.errors import (
     EntityTooSmall,
     InvalidCursor,
     InvalidSignedUrl,
     PayloadTooLarge,
+    QuotaExceeded,
     UnsupportedMediaType,
     UploadIncomplete,
 )
-from domain.files.model import FileStatus
+from domain.files.model import FileStatus, UploadTicket
 from domain.files.names import content_disposition, safe_display_name
 from domain.files.service import FilePolicy
 from domain.files.sniff import declared_type, sniff
@@ -272,13 +274,19 @@ async def test_the_limit_is_clamped(world: FilesWorld) -> None:
 # direct uploads -----------------------------------------------------------------------------
 
 
+def staged(ticket: UploadTicket) -> str:
+    """Where the presigned form puts the bytes, as a browser posting it would."""
+    return ticket.upload.fields["key"]
+
+
 async def test_a_direct_upload_becomes_ready_once_its_bytes_are_verified(
     world: FilesWorld,
 ) -> None:
     ticket = await world.service.start_upload(ADA, "a.png", len(PNG), "image/png")
     assert ticket.file.status is FileStatus.PENDING
     assert ticket.upload.method == "POST"
-    assert ticket.upload.fields == {"key": ticket.file.object_key, "Content-Type": "image/png"}
+    assert ticket.upload.fields == {"key": staged(ticket), "Content-Type": "image/png"}
+    assert staged(ticket) == f"staging/{ticket.file.object_key}"
     assert ticket.upload.expires_at == world.clock.now() + timedelta(minutes=15)
     token = ticket.upload.url.rsplit("/", 1)[1]
 
@@ -300,22 +308,22 @@ async def test_completing_before_the_upload_is_upload_incomplete(world: FilesWor
 
 async def test_uploaded_bytes_of_another_type_are_deleted_and_refused(world: FilesWorld) -> None:
     ticket = await world.service.start_upload(ADA, "a.png", len(EXE), "image/png")
-    await world.blobs.put(ticket.file.object_key, chunks_of(EXE), "image/png", len(EXE))
+    await world.blobs.put(staged(ticket), chunks_of(EXE), "image/png", len(EXE))
 
     with pytest.raises(UnsupportedMediaType):
         await world.service.complete(ADA, ticket.file.id)
 
-    assert await world.blobs.head(ticket.file.object_key) is None
+    assert await world.blobs.head(staged(ticket)) is None
     assert (await world.service.get(ADA, ticket.file.id)).status is FileStatus.PENDING
 
 
 async def test_an_object_of_another_size_is_deleted_and_incomplete(world: FilesWorld) -> None:
     ticket = await world.service.start_upload(ADA, "a.png", len(PNG) - 1, "image/png")
-    await world.blobs.put(ticket.file.object_key, chunks_of(PNG), "image/png", len(PNG))
+    await world.blobs.put(staged(ticket), chunks_of(PNG), "image/png", len(PNG))
 
     with pytest.raises(UploadIncomplete):
         await world.service.complete(ADA, ticket.file.id)
-    assert await world.blobs.head(ticket.file.object_key) is None
+    assert await world.blobs.head(staged(ticket)) is None
 
 
 async def test_the_presigned_post_enforces_the_announced_size_and_type(world: FilesWorld) -> None:
@@ -333,7 +341,7 @@ async def test_the_presigned_post_enforces_the_announced_size_and_type(world: Fi
         await world.blobs.accept_upload(token, {**fields, "key": "files/x/y"}, chunks_of(PNG))
     with pytest.raises(InvalidSignedUrl):
         await world.blobs.accept_upload(token[:-2] + "xx", fields, chunks_of(PNG))
-    assert await world.blobs.head(ticket.file.object_key) is None
+    assert await world.blobs.head(staged(ticket)) is None
     world.clock.advance(15 * 60)
     with pytest.raises(InvalidSignedUrl):
         await world.blobs.accept_upload(token, fields, chunks_of(PNG))
@@ -354,14 +362,14 @@ async def test_a_pending_upload_expires_and_the_sweep_removes_its_object(
     world: FilesWorld,
 ) -> None:
     ticket = await world.service.start_upload(ADA, "a.png", len(PNG), "image/png")
-    await world.blobs.put(ticket.file.object_key, chunks_of(PNG), "image/png", len(PNG))
+    await world.blobs.put(staged(ticket), chunks_of(PNG), "image/png", len(PNG))
     world.clock.advance(3600)
 
     with pytest.raises(NotFound):
         await world.service.get(ADA, ticket.file.id)
     assert (await world.service.list(ADA, None, None)).items == []
     assert await world.service.sweep_expired_uploads() == 1
-    assert await world.blobs.head(ticket.file.object_key) is None
+    assert await world.blobs.head(staged(ticket)) is None
     assert await world.files.expired_uploads(10) == []
 
 
@@ -460,3 +468,118 @@ async def test_an_interrupted_delete_hides_the_file_and_can_be_finished() -> Non
     await world.service.delete(ADA, stored.id)
     assert await world.files.get(stored.id) is None
     assert await blobs.head(stored.object_key) is None
+
+
+async def test_posting_the_form_again_after_complete_never_replaces_the_checked_bytes(
+    world: FilesWorld,
+) -> None:
+    ticket = await world.service.start_upload(ADA, "a.png", len(PNG), "image/png")
+    token = ticket.upload.url.rsplit("/", 1)[1]
+    await world.blobs.accept_upload(token, ticket.upload.fields, chunks_of(PNG))
+    ready = await world.service.complete(ADA, ticket.file.id)
+
+    html = b"<html><script>alert(1)</script>".ljust(len(PNG), b" ")
+    await world.blobs.accept_upload(token, ticket.upload.fields, chunks_of(html))
+
+    assert await stored_bytes(world, ready.object_key) == PNG
+    assert await world.service.complete(ADA, ticket.file.id) == ready
+    assert await stored_bytes(world, ready.object_key) == PNG
+
+
+async def test_a_direct_text_upload_is_checked_all_through(world: FilesWorld) -> None:
+    body = b"plain text\n" * 1000 + b"\x00\x01binary"  # the first 8 KiB are text
+    ticket = await world.service.start_upload(ADA, "a.txt", len(body), "text/plain")
+    await world.blobs.put(staged(ticket), chunks_of(body), "text/plain", len(body))
+
+    with pytest.raises(UnsupportedMediaType):
+        await world.service.complete(ADA, ticket.file.id)
+    assert await world.blobs.head(staged(ticket)) is None
+    assert await world.blobs.head(ticket.file.object_key) is None
+
+
+async def test_a_complete_interrupted_after_the_move_completes_when_repeated(
+    world: FilesWorld,
+) -> None:
+    ticket = await world.service.start_upload(ADA, "a.png", len(PNG), "image/png")
+    await world.blobs.put(staged(ticket), chunks_of(PNG), "image/png", len(PNG))
+    await world.blobs.promote(staged(ticket), ticket.file.object_key)  # moved, not yet ready
+
+    ready = await world.service.complete(ADA, ticket.file.id)
+    assert ready.status is FileStatus.READY
+    assert await stored_bytes(world, ready.object_key) == PNG
+
+
+# quota and upload rate ----------------------------------------------------------------------
+
+
+def quota_world(max_bytes: int = 10 * len(PNG), max_files: int = 100) -> FilesWorld:
+    return build_files_world(FilePolicy(quota_bytes=max_bytes, quota_files=max_files))
+
+
+async def test_uploads_past_the_byte_quota_are_refused_and_keep_nothing() -> None:
+    world = quota_world(max_bytes=2 * len(PNG) + 10)
+    await world.service.upload(ADA, "1.png", None, chunks_of(PNG))
+    await world.service.upload(ADA, "2.png", None, chunks_of(PNG))
+
+    with pytest.raises(QuotaExceeded):
+        await world.service.upload(ADA, "3.png", None, chunks_of(PNG))
+    with pytest.raises(QuotaExceeded):
+        await world.service.start_upload(ADA, "4.png", len(PNG), "image/png")
+
+    assert len((await world.service.list(ADA, None, None)).items) == 2
+    assert len(world.blobs._objects) == 2  # nothing of the refused uploads is kept
+    await world.service.upload(BOB, "b.png", None, chunks_of(PNG))  # the quota is per user
+
+
+async def test_the_file_count_quota_counts_pending_uploads() -> None:
+    world = quota_world(max_files=2)
+    await world.service.start_upload(ADA, "1.png", len(PNG), "image/png")
+    await world.service.upload(ADA, "2.png", None, chunks_of(PNG))
+    with pytest.raises(QuotaExceeded):
+        await world.service.upload(ADA, "3.png", None, chunks_of(PNG))
+    with pytest.raises(QuotaExceeded):
+        await world.service.start_upload(ADA, "4.png", len(PNG), "image/png")
+
+
+async def test_deleting_and_expiring_give_the_quota_back() -> None:
+    world = quota_world(max_files=1)
+    stored = await world.service.upload(ADA, "1.png", None, chunks_of(PNG))
+    await world.service.delete(ADA, stored.id)
+    await world.service.start_upload(ADA, "2.png", len(PNG), "image/png")
+    with pytest.raises(QuotaExceeded):
+        await world.service.upload(ADA, "3.png", None, chunks_of(PNG))
+
+    world.clock.advance(3600)
+    assert await world.service.sweep_expired_uploads() == 1
+    await world.service.upload(ADA, "3.png", None, chunks_of(PNG))
+
+
+async def test_parallel_uploads_cannot_pass_the_quota_together() -> None:
+    world = quota_world(max_files=3)
+
+    async def one(n: int) -> bool:
+        try:
+            await world.service.upload(ADA, f"{n}.png", None, chunks_of(PNG, 100))
+        except QuotaExceeded:
+            return False
+        return True
+
+    results = await asyncio.gather(*(one(n) for n in range(20)))
+    assert sum(results) == 3
+    assert len((await world.service.list(ADA, None, None)).items) == 3
+
+
+async def test_uploads_on_either_path_count_against_the_hourly_upload_rate() -> None:
+    world = build_files_world(FilePolicy(uploads_per_hour=3))
+    await world.service.upload(ADA, "1.png", None, chunks_of(PNG))
+    await world.service.start_upload(ADA, "2.png", len(PNG), "image/png")
+    await world.service.upload(ADA, "3.png", None, chunks_of(PNG))
+
+    with pytest.raises(TooManyRequests) as refused:
+        await world.service.start_upload(ADA, "4.png", len(PNG), "image/png")
+    assert 0 < refused.value.retry_after_s <= 3600
+    window = await world.limiter.peek(f"rate:{ADA}:uploads", 3)
+    assert window.exceeded  # the limiter's `rate:` namespace, one counter per user
+    await world.service.upload(BOB, "b.png", None, chunks_of(PNG))
+    world.clock.advance(3600)
+    await world.service.upload(ADA, "5.png", None, chunks_of(PNG))
