@@ -236,8 +236,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The caller's files, newest first; pass `next_cursor` as `cursor` for the next page
-         * @description The caller's files, newest first; pass `next_cursor` as `cursor` for the next page.
+         * The caller's files, newest first, a ready file with its `download_url`; pass `next_cursor` as `cursor` for the next page
+         * @description The caller's files, newest first, a ready file with its `download_url`; pass `next_cursor` as `cursor` for the next page.
          *
          *     400 `invalid_cursor` for a cursor this listing did not give.
          */
@@ -618,7 +618,7 @@ export interface components {
             created_at: string;
             /**
              * Download Url
-             * @description `GET /files/{id}` of a ready file: a link valid 15 minutes
+             * @description a ready file's download link (in `GET /files/{id}` and listings), valid 15 minutes
              */
             download_url?: string;
         };
