@@ -54,10 +54,12 @@ RUN groupadd --system --gid 10001 flowhub \
 
 # APP_ENV=production: without its variables the process refuses to start (exit 78), rather
 # than serving on in-memory adapters by mistake. Fly's [env] and secrets provide them.
+# HOST=0.0.0.0: a container is reached from outside it, whatever APP_ENV it is run with.
 ENV PATH="/app/.venv/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     APP_ENV=production \
+    HOST=0.0.0.0 \
     PORT=4000
 
 WORKDIR /app

@@ -16,25 +16,33 @@ export UV_COMPILE_BYTECODE := 1
 PYTEST := $(PY) -m pytest
 CODE := domain ports schemas adapters config entrypoints tests bench
 
-.PHONY: help install run test check lint typecheck imports unit contract integration api e2e \
+.PHONY: help install install-serve run test check lint typecheck imports unit contract integration api e2e \
         fuzz bench bench-peer services format clean faults soak load reliability
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(UV):
-	@python3 -m venv .uv >/dev/null || { echo "python3 with the venv module is needed to bootstrap uv"; exit 1; }
+	@python3 -m venv .uv >/dev/null || { echo "python3 with the venv module is needed to bootstrap uv (Debian: apt-get install python3-venv)"; exit 1; }
 	@.uv/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
+NO_PYTHON_313 := echo "Could not create the environment: FlowHub needs CPython 3.13 (README \"Platforms\": pyenv install 3.13 on Debian 12, python3 on Debian 13)."; exit 1
+
+# everything: the app's packages and the dev group (tests, linters, the local services' helpers)
 $(VENV)/.installed: $(UV) pyproject.toml uv.lock
-	@$(UV) sync --frozen --python 3.13 --quiet || { \
-	  echo "Could not create the environment: FlowHub needs CPython 3.13 (pyenv install 3.13, or Debian 13's python3)."; \
-	  exit 1; }
+	@$(UV) sync --frozen --python 3.13 --quiet || { $(NO_PYTHON_313); }
+	@touch $@ $(VENV)/.installed-serve
+
+# what serving needs, no test tools; --inexact keeps a dev group installed earlier (make test's)
+$(VENV)/.installed-serve: $(UV) pyproject.toml uv.lock
+	@$(UV) sync --frozen --no-dev --inexact --python 3.13 --quiet || { $(NO_PYTHON_313); }
 	@touch $@
 
-install: $(VENV)/.installed  ## create .venv with Python 3.13 and the locked dependencies
+install: $(VENV)/.installed  ## create .venv with Python 3.13 and the locked dependencies (dev group included)
 
-run: install  ## serve on 0.0.0.0:PORT (4000); in-memory adapters unless services are configured
+install-serve: $(VENV)/.installed-serve  ## only what serving needs (make run's), no test tools
+
+run: install-serve  ## serve on HOST:PORT (127.0.0.1:4000) with in-memory adapters unless services are configured
 	$(PY) -m entrypoints
 
 services: tests/interop/node_modules/.installed clients/typescript/node_modules/.installed  ## the local services and tools the tests start

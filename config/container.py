@@ -7,10 +7,12 @@ same container and override any provider.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from dependency_injector import containers, providers
 
+from adapters.disk.blobs import DiskBlobStorage, DiskProbe
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.cache import MemoryCache
 from adapters.memory.chat import (
@@ -41,18 +43,45 @@ from config import real
 from config.lifecycle import Lifecycle
 from config.settings import Settings
 from domain.auth.secrets import Keyring
-from domain.auth.service import AuthPorts, AuthService
+from domain.auth.service import AuthPolicy, AuthPorts, AuthService
 from domain.chat.service import ChatService
 from domain.files.service import FilePolicy, FileService
 
 type Profile = Literal["real", "memory"]
+type StorageProfile = Literal["real", "disk", "memory"]
 
 # Where the app serves the memory blob storage's presigned URLs (entrypoints/http/blobs.py).
 MEMORY_BLOB_PATH = "/api/v1/files/blob"
 
 
+# RELAXED_LIMITS (development only; the settings refuse it in production): one address may sign
+# up and try logins this often, so repeated end-to-end runs from localhost never meet the limit.
+# The per-account limits (failed logins, codes, their cooldown) stay as they are.
+RELAXED_PER_ADDRESS_LIMIT = 1_000_000
+
+
+def _auth_policy(s: Settings) -> AuthPolicy:
+    if not s.relaxed_limits:
+        return AuthPolicy()
+    return AuthPolicy(
+        signups_per_ip_per_hour=RELAXED_PER_ADDRESS_LIMIT,
+        login_attempts_per_ip_per_minute=RELAXED_PER_ADDRESS_LIMIT,
+    )
+
+
 def _profile(configured: bool) -> Profile:
     return "real" if configured else "memory"
+
+
+def _storage_profile(s: Settings) -> StorageProfile:
+    if s.uses_s3:
+        return "real"
+    return "disk" if s.uses_disk_files else "memory"
+
+
+def _files_dir(s: Settings) -> Path:
+    assert s.files_dir is not None
+    return Path(s.files_dir)
 
 
 def _mongo(s: Settings) -> object | None:
@@ -110,7 +139,7 @@ class Adapters(containers.DeclarativeContainer):
     # Which adapter serves a port: "real" once its service is configured, "memory" otherwise.
     mongo_profile = providers.Callable(lambda s: _profile(s.uses_mongo), settings)
     redis_profile = providers.Callable(lambda s: _profile(s.uses_redis), settings)
-    s3_profile = providers.Callable(lambda s: _profile(s.uses_s3), settings)
+    storage_profile = providers.Callable(_storage_profile, settings)
     ses_profile = providers.Callable(lambda s: _profile(s.uses_ses), settings)
     rollbar_profile = providers.Callable(lambda s: _profile(s.uses_rollbar), settings)
 
@@ -176,8 +205,16 @@ class Adapters(containers.DeclarativeContainer):
         memory=providers.Singleton(MemoryFileRepository, clock),
     )
     blobs = providers.Selector(
-        s3_profile,
+        storage_profile,
         real=providers.Singleton(real.s3_blobs, clients.s3, settings),
+        # FILES_DIR without S3 (make dev): the memory adapter's signed URLs, objects in files
+        disk=providers.Singleton(
+            DiskBlobStorage,
+            providers.Callable(_files_dir, settings),
+            settings.provided.jwt_secret,
+            clock,
+            MEMORY_BLOB_PATH,
+        ),
         memory=providers.Singleton(
             MemoryBlobStorage, settings.provided.jwt_secret, clock, MEMORY_BLOB_PATH
         ),
@@ -217,8 +254,9 @@ class Adapters(containers.DeclarativeContainer):
         memory=providers.Singleton(MemoryProbe, "redis"),
     )
     storage_probe = providers.Selector(
-        s3_profile,
+        storage_profile,
         real=providers.Singleton(S3Probe, clients.s3, settings.provided.s3_bucket_name),
+        disk=providers.Singleton(DiskProbe, providers.Callable(_files_dir, settings)),
         memory=providers.Singleton(MemoryProbe, "storage"),
     )
     probes = providers.List(mongo_probe, redis_probe, storage_probe)
@@ -246,6 +284,7 @@ class Services(containers.DeclarativeContainer):
             events=adapters.events,
         ),
         keyring=providers.Singleton(Keyring, settings.provided.jwt_refresh_secret),
+        policy=providers.Singleton(_auth_policy, settings),
     )
     files = providers.Singleton(
         FileService,

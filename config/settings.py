@@ -9,10 +9,12 @@ a restart).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -44,6 +46,7 @@ _AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
+_HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$")
 
 # Every variable of the production deployment; all are required there.
 PRODUCTION_REQUIRED = (
@@ -180,6 +183,25 @@ def _aws_secret_key(value: str | None, info: Info) -> str | None:
     return value
 
 
+def _bind_host(value: str | None, info: Info) -> str:
+    """Where the server listens. Unset: every interface in production (Fly's proxy reaches the
+    machine from outside it), only this machine otherwise: a development server, with its
+    mailbox showing every code, is not for the network unless HOST says so."""
+    if value is None:
+        return "0.0.0.0" if _production(info) else "127.0.0.1"  # noqa: S104
+    with suppress(ValueError):
+        return str(ipaddress.ip_address(value))
+    if value == "localhost" or _HOST_NAME.match(value):
+        return value
+    raise _problem("must be an IP address (127.0.0.1, 0.0.0.0, ::) or a host name")
+
+
+def _relaxed_limits(value: bool, info: Info) -> bool:
+    if value and _production(info):
+        raise _problem("must not be set in production (it lifts the per-address limits)")
+    return value
+
+
 def _endpoint(value: str | None) -> str | None:
     # pyrollbar joins `item/` to it: without the slash it would drop the last part
     return value if value is None or value.endswith("/") else f"{value}/"
@@ -229,6 +251,10 @@ class Settings(BaseSettings):
 
     app_env: Annotated[AppEnv, _one_of(get_args(AppEnv))] = _var("APP_ENV", default="development")
     port: Annotated[int, _between(1, 65535)] = _var("PORT", default=4000)
+    host: Annotated[str, PlainValidator(_bind_host)] = _var("HOST", check=True)
+    relaxed_limits: Annotated[bool, AfterValidator(_relaxed_limits)] = _var(
+        "RELAXED_LIMITS", default=False
+    )
     log_level: Annotated[LogLevel, _one_of(get_args(LogLevel))] = _var("LOG_LEVEL", default="INFO")
     version: str = _var("APP_VERSION", "FLY_IMAGE_REF", default="dev")
     mongodb_uri: Annotated[Optional, AfterValidator(_mongodb_uri), _Prod] = _var(
@@ -254,6 +280,7 @@ class Settings(BaseSettings):
     )
     aws_endpoint_url_s3: Optional = _var("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
     aws_endpoint_url_ses: Optional = _var("AWS_ENDPOINT_URL_SES", "AWS_ENDPOINT_URL")
+    files_dir: Optional = _var("FILES_DIR")
     s3_bucket_name: Annotated[
         Optional, _matching(_BUCKET.match, "is not a valid S3 bucket name"), _Prod
     ] = _var("S3_BUCKET_NAME", check=True)
@@ -351,6 +378,11 @@ class Settings(BaseSettings):
         return self.s3_bucket_name is not None and self._has_aws_credentials
 
     @property
+    def uses_disk_files(self) -> bool:
+        """File contents in FILES_DIR: set, and no S3 configured (S3 wins)."""
+        return self.files_dir is not None and not self.uses_s3
+
+    @property
     def uses_ses(self) -> bool:
         return (
             self.aws_ses_region is not None
@@ -402,7 +434,11 @@ class _Environment(PydanticBaseSettingsSource):
         return values
 
 
-_WHY = {"int_parsing": "must be an integer", "float_parsing": "must be a number"}
+_WHY = {
+    "int_parsing": "must be an integer",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be 1 or 0 (true or false)",
+}
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:

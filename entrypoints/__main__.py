@@ -1,4 +1,5 @@
-"""`python -m entrypoints`: validate the environment, then serve the ASGI app on 0.0.0.0:$PORT."""
+"""`python -m entrypoints`: validate the environment, then serve the ASGI app on $HOST:$PORT
+(HOST: 0.0.0.0 in production, 127.0.0.1 otherwise)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def main() -> int:
         print(error, file=sys.stderr)
         return 78  # EX_CONFIG: the process refuses to start
 
-    from entrypoints.server import configure_logging, serve
+    from entrypoints.server import CannotListen, configure_logging, listen, serve
 
     configure_logging(settings)
     log = logging.getLogger("flowhub")
@@ -26,19 +27,29 @@ def main() -> int:
             "tokens will not survive a restart"
         )
     log.info(
-        "starting FlowHub %s (%s) on 0.0.0.0:%d; adapters: mongo=%s redis=%s storage=%s mail=%s",
+        "starting FlowHub %s (%s) on http://%s:%d; adapters: mongo=%s redis=%s storage=%s mail=%s",
         settings.version,
         settings.app_env,
+        settings.host,
         settings.port,
         "mongodb" if settings.uses_mongo else "memory",
         "redis" if settings.uses_redis else "memory",
-        "s3" if settings.uses_s3 else "memory",
+        "s3" if settings.uses_s3 else "disk" if settings.uses_disk_files else "memory",
         "ses" if settings.uses_ses else "memory",
     )
 
+    if settings.relaxed_limits:
+        log.warning("RELAXED_LIMITS: the per-address signup and login limits are lifted")
+
+    try:  # before the app is built: a port in use is said at once, not after the imports
+        sock = listen(settings.host, settings.port)
+    except CannotListen as error:
+        print(error, file=sys.stderr)
+        return 78
+
     from entrypoints.asgi import create_app
 
-    serve(create_app(settings), settings)
+    serve(create_app(settings), settings, sock=sock)
     return 0
 
 

@@ -11,6 +11,9 @@ shutdown that drains background work and closes the clients.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import socket
 from typing import Any
 
 import uvicorn
@@ -26,13 +29,47 @@ MAX_CONNECTIONS = 2000
 KEEP_ALIVE_S = 5
 
 
-def serve(app: Any, settings: Settings, host: str = "0.0.0.0") -> None:  # noqa: S104
+class CannotListen(Exception):
+    """The address cannot be bound; the message names the variable that picks it."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything else starts, so that a port in use is one
+    sentence naming PORT (uvicorn would log its OSError after the app's start-up ran)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if error.errno == errno.EADDRINUSE:
+            why = (
+                f"{where} is already in use by another process: set PORT to a free port "
+                f"(PORT={port + 1 if port < 65535 else 4000}) or stop the other process"
+            )
+        elif error.errno == errno.EACCES:
+            why = f"{where} needs privileges to bind: set PORT to 1024 or above"
+        else:
+            why = f"cannot listen on {where} ({error.strerror}): set HOST to one of this machine"
+        raise CannotListen(f"FlowHub cannot start: {why}") from None
+    return sock
+
+
+def serve(
+    app: Any, settings: Settings, host: str | None = None, sock: socket.socket | None = None
+) -> None:
+    """Serve on `sock`, or on `host` (default: HOST) and PORT: `CannotListen` before anything
+    has started when that address cannot be bound."""
     from entrypoints.connections import BoundedHttpToolsProtocol
 
+    if sock is None:
+        sock = listen(host or settings.host, settings.port)
     _fit_descriptor_limit(MAX_CONNECTIONS + 256)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
-        host=host,
+        host=host or settings.host,
         port=settings.port,
         loop="uvloop",
         http=BoundedHttpToolsProtocol,
@@ -48,6 +85,12 @@ def serve(app: Any, settings: Settings, host: str = "0.0.0.0") -> None:  # noqa:
         timeout_keep_alive=KEEP_ALIVE_S,
         limit_concurrency=MAX_CONNECTIONS,
     )
+    server = uvicorn.Server(config)
+    # uvicorn re-raises the signal that stopped it: Ctrl-C then ends here, as in uvicorn.run
+    with sock, contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
+    if not server.started:  # the lifespan start-up failed (and said why)
+        raise SystemExit(3)  # uvicorn's STARTUP_FAILURE, as uvicorn.run exits
 
 
 def _fit_descriptor_limit(wanted: int) -> None:

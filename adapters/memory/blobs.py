@@ -30,7 +30,7 @@ DEFAULT_BASE_PATH = "/api/v1/files/blob"
 
 
 @dataclass(frozen=True, slots=True)
-class _Object:
+class StoredObject:
     data: bytes
     content_type: str
 
@@ -55,7 +55,7 @@ class MemoryBlobStorage:
         self._signer = URLSafeSerializer(secret, salt="flowhub memory blob url v1")
         self._clock = clock
         self._base = base_path.rstrip("/")
-        self._objects: dict[str, _Object] = {}
+        self._objects: dict[str, StoredObject] = {}
 
     # the BlobStorage port ----------------------------------------------------------------
 
@@ -63,26 +63,26 @@ class MemoryBlobStorage:
         self, key: str, chunks: AsyncIterable[bytes], content_type: str, max_bytes: int
     ) -> int:
         data = await _receive(chunks, max_bytes)
-        self._objects[key] = _Object(data, content_type)
+        self._keep(key, StoredObject(data, content_type))
         return len(data)
 
     async def head(self, key: str) -> BlobInfo | None:
-        found = self._objects.get(key)
+        found = self._find(key)
         return None if found is None else BlobInfo(len(found.data), found.content_type)
 
     async def read(self, key: str, offset: int, length: int) -> bytes:
-        found = self._objects.get(key)
+        found = self._find(key)
         return b"" if found is None else found.data[offset : offset + length]
 
     async def promote(self, source_key: str, key: str) -> BlobInfo | None:
-        found = self._objects.pop(source_key, None)
+        found = self._take(source_key)
         if found is None:
             return None
-        self._objects[key] = found
+        self._keep(key, found)
         return BlobInfo(len(found.data), found.content_type)
 
     async def delete(self, key: str) -> None:
-        self._objects.pop(key, None)
+        self._take(key)
 
     async def presign_get(
         self, key: str, filename: str, content_type: str, expires_in_s: int
@@ -104,7 +104,7 @@ class MemoryBlobStorage:
         """The object behind a presigned GET; `InvalidSignedUrl` for a tampered, expired or
         foreign token, or when the object is gone."""
         claims = self._claims(token, "get")
-        found = self._objects.get(str(claims["key"]))
+        found = self._find(str(claims["key"]))
         if found is None:
             raise InvalidSignedUrl()
         return SignedDownload(
@@ -131,8 +131,19 @@ class MemoryBlobStorage:
         data = await _receive(chunks, policy.max_bytes)
         if len(data) < policy.min_bytes:
             raise EntityTooSmall()
-        self._objects[policy.key] = _Object(data, policy.content_type)
+        self._keep(policy.key, StoredObject(data, policy.content_type))
         return len(data)
+
+    # where the objects are kept (adapters/disk/blobs.py keeps them in files) ---------------
+
+    def _find(self, key: str) -> StoredObject | None:
+        return self._objects.get(key)
+
+    def _keep(self, key: str, found: StoredObject) -> None:
+        self._objects[key] = found
+
+    def _take(self, key: str) -> StoredObject | None:
+        return self._objects.pop(key, None)
 
     # internals ---------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
-"""The BlobStorage contract, held by the memory adapter and by S3 (a moto server) alike,
-through real HTTP for the presigned URLs: the memory adapter's are served by the app itself
-(here through httpx's ASGI transport), S3's by moto.
+"""The BlobStorage contract, held by the memory adapter, the disk one (the memory adapter with
+its objects in files, `make dev`'s) and S3 (a moto server) alike, through real HTTP for the
+presigned URLs: the memory and disk adapters' are served by the app itself (here through
+httpx's ASGI transport), S3's by moto.
 
 moto verifies neither presigned signatures nor expiry nor the POST policy's conditions, so those
 rules are tested on the memory adapter's own signed URLs, and S3's presign parameters (the
@@ -14,6 +15,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
@@ -23,6 +25,7 @@ import pytest
 import pytest_asyncio
 from dependency_injector import providers
 
+from adapters.disk.blobs import DiskBlobStorage
 from adapters.lifecycle import ManagedClient
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.clock import MemoryClock
@@ -74,24 +77,30 @@ async def _bucket(managed: ManagedClient[S3Client]) -> str:
     return name
 
 
-@pytest.fixture(params=["memory", "s3"])
+@pytest.fixture(params=["memory", "disk", "s3"])
 def s3_or_memory(
     request: pytest.FixtureRequest,
-) -> tuple[ManagedClient[S3Client], str] | None:
+) -> tuple[ManagedClient[S3Client], str] | str:
     """The S3 client and endpoint for the "s3" run (moto starts only when a test needs it);
-    None: memory."""
+    otherwise "memory" or "disk"."""
     if request.param == "s3":
         managed: ManagedClient[S3Client] = request.getfixturevalue("s3_managed")
         endpoint_url: str = request.getfixturevalue("aws_endpoint_url")
         return managed, endpoint_url
-    return None
+    return str(request.param)
+
+
+def memory_or_disk(kind: str, clock: MemoryClock, directory: Path) -> MemoryBlobStorage:
+    if kind == "disk":
+        return DiskBlobStorage(directory / "files", "k" * 48, clock)
+    return MemoryBlobStorage("k" * 48, clock)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def storage(
-    s3_or_memory: tuple[ManagedClient[S3Client], str] | None, clock: MemoryClock
+    s3_or_memory: tuple[ManagedClient[S3Client], str] | str, clock: MemoryClock, tmp_path: Path
 ) -> AsyncIterator[Storage]:
-    if s3_or_memory is not None:
+    if not isinstance(s3_or_memory, str):
         managed, endpoint_url = s3_or_memory
         # the smallest parts S3 takes, so that a few MiB exercise multipart uploads
         blobs = S3BlobStorage(managed, await _bucket(managed), part_size=MIN_PART_SIZE)
@@ -99,13 +108,13 @@ async def storage(
             yield Storage("s3", blobs, http, clock)
         await reset_moto(endpoint_url)
         return
-    memory = MemoryBlobStorage("k" * 48, clock)
+    memory = memory_or_disk(s3_or_memory, clock, tmp_path)
     container = build_container(load_settings({"APP_ENV": "test"}))
     container.adapters.blobs.override(providers.Object(memory))
     app = create_http_app(container)
     transport = httpx.ASGITransport(app=asgi(app))
     async with httpx.AsyncClient(transport=transport, base_url="http://flowhub.test") as http:
-        yield Storage("memory", memory, http, clock)
+        yield Storage(s3_or_memory, memory, http, clock)
 
 
 def asgi(app: Any) -> Any:
@@ -283,17 +292,19 @@ async def test_s3_presigned_get_names_the_attachment_and_expires(
     assert urlsplit(url).path.endswith("/files/u/f")
 
 
-# the memory adapter's signed URLs, held to what S3 enforces --------------------------------------
+# the memory and disk adapters' signed URLs, held to what S3 enforces ----------------------------
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def memory(clock: MemoryClock) -> AsyncIterator[Storage]:
-    blobs = MemoryBlobStorage("k" * 48, clock)
+@pytest_asyncio.fixture(loop_scope="session", params=["memory", "disk"])
+async def memory(
+    request: pytest.FixtureRequest, clock: MemoryClock, tmp_path: Path
+) -> AsyncIterator[Storage]:
+    blobs = memory_or_disk(str(request.param), clock, tmp_path)
     container = build_container(load_settings({"APP_ENV": "test"}))
     container.adapters.blobs.override(providers.Object(blobs))
     transport = httpx.ASGITransport(app=asgi(create_http_app(container)))
     async with httpx.AsyncClient(transport=transport, base_url="http://flowhub.test") as http:
-        yield Storage("memory", blobs, http, clock)
+        yield Storage(str(request.param), blobs, http, clock)
 
 
 async def test_memory_upload_urls_refuse_another_size_type_key_or_a_tampered_token(
@@ -346,3 +357,43 @@ async def test_an_unreachable_s3_is_service_unavailable() -> None:
             await blobs.put("files/u/f", chunks(b"abc"), "text/plain", 10)
     finally:
         await managed.aclose()
+
+
+# the disk adapter: what it keeps outlives the process ------------------------------------------
+
+
+async def test_disk_objects_and_their_links_outlive_the_adapter(
+    clock: MemoryClock, tmp_path: Path
+) -> None:
+    """A second adapter on the same directory and secret (the server after a restart) reads
+    what the first stored, through a download link the first signed; failed writes leave no
+    partial file behind."""
+    first = DiskBlobStorage(tmp_path / "files", "k" * 48, clock)
+    await first.put("files/u/kept", chunks(PNG), "image/png", MIB)
+    with pytest.raises(PayloadTooLarge):
+        await first.put("files/u/big", chunks(PNG), "image/png", len(PNG) - 1)
+    url = await first.presign_get("files/u/kept", "kept.png", "image/png", 900)
+
+    again = DiskBlobStorage(tmp_path / "files", "k" * 48, clock)
+    info = await again.head("files/u/kept")
+    assert info is not None
+    assert (info.size, info.content_type) == (len(PNG), "image/png")
+    assert await again.read("files/u/kept", 8, 16) == PNG[8:24]
+    container = build_container(load_settings({"APP_ENV": "test"}))
+    container.adapters.blobs.override(providers.Object(again))
+    transport = httpx.ASGITransport(app=asgi(create_http_app(container)))
+    async with httpx.AsyncClient(transport=transport, base_url="http://flowhub.test") as http:
+        response = await http.get(url)
+    assert response.status_code == 200
+    assert response.content == PNG
+    assert [p.suffix for p in (tmp_path / "files").iterdir()] == [".blob"]
+
+
+def test_files_dir_without_s3_selects_the_disk_adapter(tmp_path: Path) -> None:
+    env = {"APP_ENV": "test", "FILES_DIR": str(tmp_path / "files")}
+    adapters = build_container(load_settings(env)).adapters
+    assert isinstance(adapters.blobs(), DiskBlobStorage)
+    assert adapters.storage_probe().adapter == "disk"
+    s3 = {**env, "S3_BUCKET_NAME": "flowhub-files", "AWS_ACCESS_KEY_ID": "a"}
+    s3["AWS_SECRET_ACCESS_KEY"] = "b"
+    assert build_container(load_settings(s3)).adapters.storage_probe().adapter == "s3"

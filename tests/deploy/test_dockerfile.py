@@ -10,7 +10,7 @@ import tomllib
 
 import pytest
 
-from config.settings import PRODUCTION_REQUIRED
+from config.settings import PRODUCTION_REQUIRED, load_settings
 from tests.deploy.files import makefile_variable
 from tests.support.dockerfile import copy_sources, parse
 from tests.support.processes import ROOT
@@ -72,6 +72,8 @@ def test_the_runtime_stage_copies_only_the_built_app_and_runs_unprivileged() -> 
     env = runtime.env({"PATH": "/usr/bin"})
     assert env["PATH"].startswith("/app/.venv/bin:")
     assert env["APP_ENV"] == "production"  # an image without its variables refuses to start
+    # reached from outside the container, also when run with APP_ENV=development
+    assert load_settings({**env, "APP_ENV": "development"}).host == "0.0.0.0"
     assert not set(PRODUCTION_REQUIRED) & env.keys()  # no deployment value baked into the image
 
 

@@ -94,6 +94,8 @@ def test_fly_env_is_valid_production_settings_without_a_secret() -> None:
     settings = load_settings({**FAKE_SECRETS, **env})  # raises if a value in [env] is invalid
     assert settings.is_production
     assert settings.port == 4000
+    assert settings.host == "0.0.0.0"  # Fly's proxy reaches the machine from outside
+    assert not settings.relaxed_limits
 
 
 def test_fly_toml_tells_how_to_set_every_production_variable_it_does_not_hold() -> None:
@@ -134,6 +136,7 @@ def test_render_runs_a_free_python_web_service_on_in_memory_adapters() -> None:
     settings = load_settings({**env, "PORT": "10000"})
     assert settings.app_env == "development"
     assert settings.port == 10000
+    assert settings.host == "0.0.0.0"  # Render's proxy reaches it from outside
     assert not (settings.uses_mongo or settings.uses_redis or settings.uses_s3)
     assert not (settings.uses_ses or settings.uses_rollbar or settings.uses_logtail)
 

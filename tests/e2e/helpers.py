@@ -59,6 +59,8 @@ def open_room(page: Page, name: str) -> None:
 
 
 def send(page: Page, text: str) -> None:
+    # while a send is in flight the form's button is disabled, and Enter submits nothing
+    expect(page.locator("#message-form")).not_to_have_attribute("aria-busy", "true")
     box = page.get_by_label("Message", exact=True)
     box.fill(text)
     box.press("Enter")
