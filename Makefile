@@ -14,10 +14,10 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # bytecode every start recompiles the stack (measured: cold start 3.3x slower)
 export UV_COMPILE_BYTECODE := 1
 PYTEST := $(PY) -m pytest
-CODE := domain ports schemas adapters config entrypoints tests bench
+CODE := domain ports schemas adapters config entrypoints tests bench devtools
 
-.PHONY: help install install-serve run test check lint typecheck imports unit contract integration api e2e \
-        fuzz bench bench-peer services format clean faults soak load reliability
+.PHONY: help install install-serve run dev dev-reset seed test check lint typecheck imports unit contract integration api e2e \
+        fuzz bench bench-peer budget services format clean faults soak load reliability
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,16 @@ install-serve: $(VENV)/.installed-serve  ## only what serving needs (make run's)
 
 run: install-serve  ## serve on HOST:PORT (127.0.0.1:4000) with in-memory adapters unless services are configured
 	$(PY) -m entrypoints
+
+dev: install  ## serve on the real Redis and MongoDB adapters with data kept in .dev/ and keys in .env (Ctrl-C stops all three)
+	@command -v redis-server >/dev/null || bash scripts/ensure-test-services.sh redis-server
+	@$(PY) -m devtools.dev serve
+
+dev-reset: install-serve  ## wipe make dev's data (.dev/); .env and its keys stay
+	@$(PY) -m devtools.dev reset
+
+seed: install-serve  ## two verified users with known passwords, a room with both and a few messages, on the running make dev (idempotent)
+	@$(PY) -m devtools.seed
 
 services: tests/interop/node_modules/.installed clients/typescript/node_modules/.installed  ## the local services and tools the tests start
 	@bash scripts/ensure-test-services.sh
@@ -138,6 +148,10 @@ bench: install  ## start the real server and print the benchmark tables (foundat
 	$(PY) -m bench.files
 	$(PY) -m bench.observability
 	$(PY) -m bench.chat
+
+BUDGET_ARGS ?=
+budget: install services  ## the free-tier budget: a scripted day's Redis commands and MongoDB bytes per user, baseline vs this checkout, 1 and 2 instances (BUDGET_ARGS="--users 9 --idle-s 6" for a short one)
+	$(PY) -m bench.budget $(BUDGET_ARGS)
 
 # the Node.js peer of issue 21 (bench/peer), installed from the lock with npm ci
 bench/peer/node_modules/.installed: bench/peer/package.json bench/peer/package-lock.json

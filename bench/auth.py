@@ -240,7 +240,8 @@ def time_hashing(runs: int) -> HashTiming:
     from config.real import argon2_hasher
 
     async def measure() -> HashTiming:
-        hasher: argon2.Argon2PasswordHasher = argon2_hasher()
+        hasher = argon2_hasher()
+        assert isinstance(hasher, argon2.Argon2PasswordHasher)
         try:
             stored = await hasher.hash(PASSWORD)
             hash_ms, verify_ms, verify_cpu_ms, together_ms = [], [], [], []

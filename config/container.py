@@ -12,15 +12,11 @@ from typing import Literal
 
 from dependency_injector import containers, providers
 
+from adapters.caching.users import CachedUserRepository
 from adapters.disk.blobs import DiskBlobStorage, DiskProbe
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.cache import MemoryCache
-from adapters.memory.chat import (
-    MemoryMessageRepository,
-    MemoryPresenceStore,
-    MemoryRoomRepository,
-    MemoryTypingStore,
-)
+from adapters.memory.chat import LoneInstance, MemoryMessageRepository, MemoryRoomRepository
 from adapters.memory.errors import MemoryErrorReporter
 from adapters.memory.files import MemoryFileRepository
 from adapters.memory.health import MemoryProbe
@@ -42,8 +38,17 @@ from adapters.telemetry.throttle import ThrottledErrorReporter
 from config import real
 from config.lifecycle import Lifecycle
 from config.settings import Settings
+from domain.auth.codes import CodeMailer, EmailCodes
+from domain.auth.login import PasswordLogin
+from domain.auth.policy import AuthPolicy
+from domain.auth.principal import Authenticator
+from domain.auth.profile import Profiles
+from domain.auth.quota import ApiQuota
+from domain.auth.registration import Registration
+from domain.auth.reset import PasswordReset
 from domain.auth.secrets import Keyring
-from domain.auth.service import AuthPolicy, AuthPorts, AuthService
+from domain.auth.sessions import SessionIssuer, Sessions
+from domain.chat.presence import Presence
 from domain.chat.service import ChatService
 from domain.files.service import FilePolicy, FileService
 
@@ -189,11 +194,17 @@ class Adapters(containers.DeclarativeContainer):
         real=providers.Singleton(real.redis_limiter, clients.redis),
         memory=providers.Singleton(MemoryRateLimiter, clock),
     )
+    # Limits that guard this instance's work, not an account: counted in this process, with
+    # no Redis command (docs/decisions/redis-budget.md). Each instance enforces its own.
+    local_limiter = providers.Singleton(MemoryRateLimiter, clock)
     cache = providers.Selector(
         redis_profile,
         real=providers.Singleton(real.redis_cache, clients.redis),
         memory=providers.Singleton(MemoryCache, clock),
     )
+    # Reads by id through `cache:user:<id>`; every auth write goes through it, so it drops the
+    # copy. Chat and the refresh path read the repository itself (no Redis command added).
+    cached_users = providers.Singleton(CachedUserRepository, users, cache)
     mailer = providers.Selector(
         ses_profile,
         real=providers.Singleton(real.ses_mailer, clients.ses, settings.provided.from_email),
@@ -230,18 +241,16 @@ class Adapters(containers.DeclarativeContainer):
         real=providers.Singleton(real.mongo_messages, clients.mongo, settings),
         memory=providers.Singleton(MemoryMessageRepository),
     )
-    presence = providers.Selector(
+    # Who is online, in this instance's memory; with Redis, the other instances are heard
+    # (and tell theirs) through the cluster link, attached to the Socket.IO manager by
+    # entrypoints/realtime/server.py, as the broadcaster is attached to its server.
+    presence = providers.Singleton(Presence)
+    cluster = providers.Selector(
         redis_profile,
-        real=providers.Singleton(real.redis_presence, clients.redis, clock),
-        memory=providers.Singleton(MemoryPresenceStore, clock),
+        real=providers.Singleton(real.socketio_cluster, presence, clock, settings),
+        memory=providers.Singleton(LoneInstance),
     )
-    typing = providers.Selector(
-        redis_profile,
-        real=providers.Singleton(real.redis_typing, clients.redis),
-        memory=providers.Singleton(MemoryTypingStore, clock),
-    )
-    # Attached to the Socket.IO server by entrypoints/realtime/server.py.
-    broadcaster = providers.Singleton(SocketIoBroadcaster)
+    broadcaster = providers.Singleton(SocketIoBroadcaster, presence)
 
     mongo_probe = providers.Selector(
         mongo_profile,
@@ -256,7 +265,7 @@ class Adapters(containers.DeclarativeContainer):
     storage_probe = providers.Selector(
         storage_profile,
         real=providers.Singleton(S3Probe, clients.s3, settings.provided.s3_bucket_name),
-        disk=providers.Singleton(DiskProbe, providers.Callable(_files_dir, settings)),
+        disk=providers.Singleton(DiskProbe, blobs),
         memory=providers.Singleton(MemoryProbe, "storage"),
     )
     probes = providers.List(mongo_probe, redis_probe, storage_probe)
@@ -266,26 +275,89 @@ class Services(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     adapters = providers.DependenciesContainer()
 
-    auth = providers.Singleton(
-        AuthService,
-        ports=providers.Singleton(
-            AuthPorts,
-            users=adapters.users,
-            sessions=adapters.sessions,
-            otp=adapters.otp,
-            limiter=adapters.limiter,
-            cache=adapters.cache,
-            mailer=adapters.mailer,
-            hasher=adapters.hasher,
-            tokens=adapters.tokens,
-            tasks=adapters.tasks,
-            clock=adapters.clock,
-            ids=adapters.ids,
-            events=adapters.events,
-        ),
-        keyring=providers.Singleton(Keyring, settings.provided.jwt_refresh_secret),
-        policy=providers.Singleton(_auth_policy, settings),
+    # Auth: one use case per flow, each given only the ports it uses.
+    auth_policy = providers.Singleton(_auth_policy, settings)
+    keyring = providers.Singleton(Keyring, settings.provided.jwt_refresh_secret)
+    authenticator = providers.Singleton(Authenticator, adapters.tokens, adapters.clock)
+    api_quota = providers.Singleton(
+        ApiQuota, adapters.limiter, auth_policy.provided.api_requests_per_minute
     )
+    session_issuer = providers.Singleton(
+        SessionIssuer,
+        users=adapters.users,
+        sessions=adapters.sessions,
+        tokens=adapters.tokens,
+        keys=keyring,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        events=adapters.events,
+        policy=auth_policy,
+    )
+    code_mailer = providers.Singleton(
+        CodeMailer,
+        users=adapters.users,
+        otp=adapters.otp,
+        limiter=adapters.limiter,
+        mailer=adapters.mailer,
+        tasks=adapters.tasks,
+        keys=keyring,
+        events=adapters.events,
+        policy=auth_policy,
+    )
+    registration = providers.Singleton(
+        Registration,
+        users=adapters.users,
+        hasher=adapters.hasher,
+        limiter=adapters.limiter,
+        code_mailer=code_mailer,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        events=adapters.events,
+        policy=auth_policy,
+    )
+    password_login = providers.Singleton(
+        PasswordLogin,
+        users=adapters.users,
+        hasher=adapters.hasher,
+        limiter=adapters.limiter,
+        issuer=session_issuer,
+        keys=keyring,
+        policy=auth_policy,
+    )
+    email_codes = providers.Singleton(
+        EmailCodes,
+        users=adapters.cached_users,
+        otp=adapters.otp,
+        code_mailer=code_mailer,
+        issuer=session_issuer,
+        keys=keyring,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        events=adapters.events,
+        policy=auth_policy,
+    )
+    password_reset = providers.Singleton(
+        PasswordReset,
+        users=adapters.cached_users,
+        sessions=adapters.sessions,
+        otp=adapters.otp,
+        hasher=adapters.hasher,
+        limiter=adapters.limiter,
+        keys=keyring,
+        clock=adapters.clock,
+        events=adapters.events,
+    )
+    sessions = providers.Singleton(
+        Sessions,
+        sessions=adapters.sessions,
+        issuer=session_issuer,
+        keys=keyring,
+        clock=adapters.clock,
+        events=adapters.events,
+        policy=auth_policy,
+    )
+    profiles = providers.Singleton(Profiles, adapters.cached_users, adapters.clock)
+
     files = providers.Singleton(
         FileService,
         files=adapters.files,
@@ -310,10 +382,10 @@ class Services(containers.DeclarativeContainer):
         rooms=adapters.rooms,
         messages=adapters.messages,
         presence=adapters.presence,
-        typing=adapters.typing,
+        cluster=adapters.cluster,
         broadcaster=adapters.broadcaster,
         users=adapters.users,
-        limiter=adapters.limiter,
+        limiter=adapters.local_limiter,
         tasks=adapters.tasks,
         clock=adapters.clock,
         ids=adapters.ids,

@@ -3,13 +3,15 @@ first called: odmantic, botocore, argon2 and PyJWT stay off the cold-start path.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from config.settings import Settings
+from domain.chat.presence import Presence
 from ports.blobs import BlobStorage
 from ports.cache import Cache
-from ports.chat import MessageRepository, PresenceStore, RoomRepository, TypingStore
+from ports.chat import ClusterLink, MessageRepository, RoomRepository
 from ports.clock import Clock
 from ports.errors import ErrorReporter
 from ports.files import FileRepository
@@ -111,16 +113,11 @@ def mongo_messages(client: ManagedClient[Any], settings: Settings) -> MessageRep
     )
 
 
-def redis_presence(client: ManagedClient[Any], clock: Clock) -> PresenceStore:
-    from adapters.redis.chat import RedisPresenceStore
+def socketio_cluster(presence: Presence, clock: Clock, settings: Settings) -> ClusterLink:
+    from adapters.socketio.cluster import SocketIoCluster
 
-    return RedisPresenceStore(client, clock)
-
-
-def redis_typing(client: ManagedClient[Any]) -> TypingStore:
-    from adapters.redis.chat import RedisTypingStore
-
-    return RedisTypingStore(client)
+    instance_id = settings.instance_id or uuid.uuid4().hex[:16]
+    return SocketIoCluster(presence, clock, instance_id, settings.cluster_alive_s)
 
 
 def s3_blobs(client: ManagedClient[Any], settings: Settings) -> BlobStorage:

@@ -324,7 +324,7 @@ class Settings(BaseSettings):
         "MAX_JSON_BYTES", default=64 * 1024
     )
     message_retention_days: Annotated[int, _between(1, 3650)] = _var(
-        "MESSAGE_RETENTION_DAYS", default=90
+        "MESSAGE_RETENTION_DAYS", default=30
     )
     allowed_content_types: Annotated[tuple[str, ...], BeforeValidator(_content_types)] = _var(
         "ALLOWED_CONTENT_TYPES", default=SNIFFABLE_TYPES
@@ -343,6 +343,10 @@ class Settings(BaseSettings):
     trusted_proxy: Annotated[TrustedProxy, _one_of(get_args(TrustedProxy))] = _var(
         "TRUSTED_PROXY", default="none"
     )
+    # this instance among the others (Fly sets it per machine; a random id per process if unset)
+    instance_id: Optional = _var("FLY_MACHINE_ID")
+    # how often an instance with peers says it is alive (adapters/socketio/cluster.py)
+    cluster_alive_s: Annotated[float, _between(0.5, 300.0)] = _var("CLUSTER_ALIVE_S", default=30.0)
 
     @classmethod
     def settings_customise_sources(

@@ -5,7 +5,6 @@ Nothing is built at import time: servers call `create_app()` (uvicorn's `--facto
 
 from __future__ import annotations
 
-import asyncio
 import os
 
 import socketio
@@ -16,7 +15,7 @@ from config.settings import Settings, load_settings
 from entrypoints.client_address import ClientAddress
 from entrypoints.http.app import create_http_app
 from entrypoints.http.shedding import InFlightLimit
-from entrypoints.realtime.server import create_realtime_server, renew_presence_forever, stop_task
+from entrypoints.realtime.server import create_realtime_server, start_realtime, stop_realtime
 
 
 def create_app(
@@ -28,16 +27,14 @@ def create_app(
     container = container or build_container(settings)
     http_app = create_http_app(container, extra_blueprints)
     sio = create_realtime_server(container)
-    tasks: list[asyncio.Task[None]] = []
 
     @http_app.before_serving
-    async def start_presence() -> None:
-        tasks.append(asyncio.create_task(renew_presence_forever(sio), name="presence"))
+    async def start_cluster() -> None:
+        await start_realtime(sio)
 
     @http_app.after_serving
-    async def stop_presence() -> None:
-        while tasks:
-            await stop_task(tasks.pop())
+    async def stop_cluster() -> None:
+        await stop_realtime(sio)
 
     # No on_startup/on_shutdown here: ASGIApp forwards lifespan to Quart only while both are unset,
     # and Quart's before_serving/after_serving open and close the clients.

@@ -1,11 +1,11 @@
-"""Ports of the chat: rooms, messages, presence and typing state, and realtime delivery."""
+"""Ports of the chat: rooms, messages, the other instances, and realtime delivery."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
 
-from domain.chat.model import Message, PresenceRenewal, Room
+from domain.chat.model import Message, Room
 
 
 class RoomRepository(Protocol):
@@ -30,10 +30,11 @@ class RoomRepository(Protocol):
 
 
 class MessageRepository(Protocol):
-    """Messages, unique by (room, seq) and by (room, sender, client_id)."""
+    """Messages, unique by id, by (room, seq) and by (room, sender, client_id). A message with
+    a client_id has the id `message_id_for(room, sender, client_id)` (ChatService makes it)."""
 
     async def add(self, message: Message) -> None:
-        """Store a message; raises `DuplicateMessage` when its (room, seq) or its
+        """Store a message; raises `DuplicateMessage` when its id, its (room, seq) or its
         (room, sender, client_id) is taken."""
         ...
 
@@ -49,39 +50,18 @@ class MessageRepository(Protocol):
         ...
 
 
-class PresenceStore(Protocol):
-    """Who is online: `presence:<userId>` keys that expire unless renewed.
+class ClusterLink(Protocol):
+    """The other instances of this deployment, as far as this one knows them (none when it
+    runs alone): they hear this instance's presence transitions. Best effort: a transition
+    that does not reach a peer is repaired at the next liveness exchange."""
 
-    Raises `ServiceUnavailable` when its store cannot be reached."""
-
-    async def renew(
-        self, user_ids: Sequence[str], ttl_s: int, lapse_s: float | None = None
-    ) -> PresenceRenewal:
-        """Mark every user online for `ttl_s` more seconds, in one round trip. Says who was
-        not online before, and who lapsed: users whose renewals (by whichever instance)
-        stopped more than `lapse_s` (default `ttl_s`) ago, each reported once across all
-        instances."""
+    async def user_online(self, user_id: str) -> None:
+        """The first socket of `user_id` connected to this instance."""
         ...
 
-    async def remove(self, user_ids: Sequence[str]) -> None: ...
-
-    async def online(self, user_ids: Sequence[str]) -> set[str]:
-        """Users whose key exists and whose announcement has not lapsed."""
+    async def user_offline(self, user_id: str) -> None:
+        """The last socket of `user_id` on this instance left."""
         ...
-
-
-class TypingStore(Protocol):
-    """Who is typing where: `typing:<roomId>:<userId>` keys that expire unless renewed."""
-
-    async def start(self, room_id: str, user_id: str, ttl_s: int) -> bool:
-        """Set or renew the state; True when the user was not typing there before."""
-        ...
-
-    async def stop(self, room_id: str, user_id: str) -> bool:
-        """End the state; True when the user was typing there."""
-        ...
-
-    async def is_typing(self, room_id: str, user_id: str) -> bool: ...
 
 
 class RealtimeBroadcaster(Protocol):

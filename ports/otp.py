@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from domain.auth.model import OtpPurpose, PendingCode
+from domain.auth.model import CodeCheck, OtpPurpose, PendingCode
 
 
 class OtpStore(Protocol):
-    """Pending email codes (`otp:<userId>`) and password-reset grants (`session:<userId>:otp`).
+    """Pending email codes (`otp:<userId>`), the hourly count of wrong guesses, and password-reset
+    grants (`session:<userId>:otp`).
 
     Everything it holds expires by itself.
     """
@@ -24,6 +25,15 @@ class OtpStore(Protocol):
 
     async def consume(self, user_id: str, code_hash: str) -> bool:
         """Delete the pending code atomically if it is `code_hash`: True exactly once."""
+        ...
+
+    async def attempt(
+        self, user_id: str, code_hash: str, max_attempts: int, failures_per_hour: int
+    ) -> CodeCheck:
+        """One guess, evaluated and counted in one atomic step: `LOCKED` (not evaluated) once
+        the user's hour holds `failures_per_hour` wrong guesses; `ACCEPTED` spends the pending
+        code if it is `code_hash`; otherwise `WRONG`, counted against the hour and against
+        the pending code, which burns at `max_attempts`."""
         ...
 
     async def grant_reset(self, user_id: str, grant_id: str, ttl_s: int) -> None: ...

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from domain.auth.model import RateWindow
+from domain.auth.model import RateWindow, Reservation
 
 
 class RateLimiter(Protocol):
@@ -23,4 +23,15 @@ class RateLimiter(Protocol):
     async def claim(self, key: str, ttl_s: int) -> int:
         """Take a cooldown slot: 0 if it was free (now taken for `ttl_s`), otherwise the
         seconds until it frees up."""
+        ...
+
+    async def reserve(self, key: str, limit: int, window_s: int, hold_s: int) -> Reservation:
+        """Before evaluating a guess, in one atomic step: refuse when the window of `key`
+        already counts `limit` guesses, or when another evaluation holds the key's slot;
+        otherwise count this guess and hold the slot for at most `hold_s`. So concurrent
+        callers get at most `limit` grants a window, and one at a time."""
+        ...
+
+    async def release(self, key: str, *, succeeded: bool) -> None:
+        """Free the slot `reserve` granted; after a success the window's count starts over."""
         ...

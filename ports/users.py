@@ -19,3 +19,9 @@ class UserRepository(Protocol):
     async def save(self, user: User) -> None:
         """Replace the stored user that has `user.id`."""
         ...
+
+    async def replace_unverified(self, user: User) -> bool:
+        """Replace the stored user that has `user.id` only while it is still unverified
+        (another signup's registration, which belongs to nobody yet); False when it was
+        verified meanwhile (or is gone), and then nothing changes."""
+        ...

@@ -96,13 +96,13 @@ class DiskBlobStorage(MemoryBlobStorage):
 
 
 class DiskProbe:
-    """Up while its directory can be written."""
+    """Up while the storage's directory can be written."""
 
     name = "storage"
     adapter = "disk"
 
-    def __init__(self, directory: Path) -> None:
-        self._directory = directory
+    def __init__(self, storage: DiskBlobStorage) -> None:
+        self._directory = storage.directory
 
     async def check(self) -> None:
         if not os.access(self._directory, os.W_OK | os.X_OK):

@@ -1,5 +1,5 @@
-"""Chat stores in memory: rooms with their counters, messages, presence and typing keys
-(expiring on the injected clock, like Redis keys), and a broadcaster that records events."""
+"""Chat stores in memory: rooms with their counters, messages, the cluster link of a lone
+instance, and a broadcaster that records events."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from adapters.memory.ttl import ExpiringDict
 from domain.chat.errors import DuplicateMessage
-from domain.chat.model import Message, PresenceRenewal, Room
-from ports.clock import Clock
+from domain.chat.model import Message, Room
 
 
 class MemoryRoomRepository:
@@ -68,61 +66,18 @@ class MemoryMessageRepository:
         return messages[-limit:] if limit else []
 
 
-class MemoryPresenceStore:
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self._keys: ExpiringDict[bool] = ExpiringDict(clock)
-        self._until: dict[str, float] = {}  # announced online until (the shared online set)
-        self.calls = 0  # round trips a real store would make
+class LoneInstance:
+    """The cluster link of an instance without Redis: there is no other instance to tell.
+    Records what it was told (tests read `told`)."""
 
-    async def renew(
-        self, user_ids: Sequence[str], ttl_s: int, lapse_s: float | None = None
-    ) -> PresenceRenewal:
-        self.calls += 1
-        now = self._clock.monotonic()
-        new = [u for u in user_ids if self._keys.get(f"presence:{u}") is None]
-        for user_id in user_ids:
-            self._keys.set(f"presence:{user_id}", True, ttl_s)
-            self._until[user_id] = now + (ttl_s if lapse_s is None else lapse_s)
-        lapsed = sorted(u for u, until in self._until.items() if until <= now)
-        for user_id in lapsed:
-            del self._until[user_id]
-        return PresenceRenewal(new, lapsed)
+    def __init__(self) -> None:
+        self.told: list[tuple[str, str]] = []
 
-    async def remove(self, user_ids: Sequence[str]) -> None:
-        self.calls += 1
-        for user_id in user_ids:
-            self._keys.delete(f"presence:{user_id}")
-            self._until.pop(user_id, None)
+    async def user_online(self, user_id: str) -> None:
+        self.told.append(("online", user_id))
 
-    async def online(self, user_ids: Sequence[str]) -> set[str]:
-        self.calls += 1
-        now = self._clock.monotonic()
-        return {
-            u
-            for u in user_ids
-            if self._keys.get(f"presence:{u}") is not None and self._until.get(u, 0) > now
-        }
-
-
-class MemoryTypingStore:
-    def __init__(self, clock: Clock) -> None:
-        self._keys: ExpiringDict[bool] = ExpiringDict(clock)
-
-    async def start(self, room_id: str, user_id: str, ttl_s: int) -> bool:
-        key = f"typing:{room_id}:{user_id}"
-        was = self._keys.get(key) is not None
-        self._keys.set(key, True, ttl_s)
-        return not was
-
-    async def stop(self, room_id: str, user_id: str) -> bool:
-        key = f"typing:{room_id}:{user_id}"
-        was = self._keys.get(key) is not None
-        self._keys.delete(key)
-        return was
-
-    async def is_typing(self, room_id: str, user_id: str) -> bool:
-        return self._keys.get(f"typing:{room_id}:{user_id}") is not None
+    async def user_offline(self, user_id: str) -> None:
+        self.told.append(("offline", user_id))
 
 
 @dataclass(frozen=True, slots=True)

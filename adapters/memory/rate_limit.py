@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from adapters.memory.ttl import ExpiringDict
-from domain.auth.model import RateWindow
+from domain.auth.model import RateWindow, Reservation
 from ports.clock import Clock
 
 
 class MemoryRateLimiter:
     def __init__(self, clock: Clock) -> None:
         self._counts: ExpiringDict[int] = ExpiringDict(clock)
+        self._slots: ExpiringDict[int] = ExpiringDict(clock)
 
     async def hit(self, key: str, limit: int, window_s: int) -> RateWindow:
         count = (self._counts.get(key) or 0) + 1
@@ -28,3 +29,23 @@ class MemoryRateLimiter:
             return self._counts.ttl(key)
         self._counts.set(key, 1, ttl_s)
         return 0
+
+    # No await between the reads and the writes: atomic on the event loop, as the Redis
+    # script is on the server.
+    async def reserve(self, key: str, limit: int, window_s: int, hold_s: int) -> Reservation:
+        count = self._counts.get(key) or 0
+        if count >= limit:
+            return Reservation(False, retry_in_s=self._counts.ttl(key))
+        if self._slots.get(key) is not None:
+            return Reservation(False, busy=True, retry_in_s=self._slots.ttl(key))
+        self._slots.set(key, 1, hold_s)
+        if count == 0:
+            self._counts.set(key, 1, window_s)
+        else:
+            self._counts.replace(key, count + 1)
+        return Reservation(True)
+
+    async def release(self, key: str, *, succeeded: bool) -> None:
+        self._slots.delete(key)
+        if succeeded:
+            self._counts.delete(key)

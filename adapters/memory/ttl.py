@@ -4,13 +4,20 @@ import math
 
 from ports.clock import Clock
 
+SWEEP_MIN = 1024
+
 
 class ExpiringDict[V]:
-    """A dict whose entries expire on the injected clock, like keys with a TTL in Redis."""
+    """A dict whose entries expire on the injected clock, like keys with a TTL in Redis.
+
+    Expired entries go when read, and all at once whenever the dict has doubled since the last
+    sweep: a key written once and never read again (a rate-limit window) does not stay, so a
+    long-lived process (the in-process limits) holds about what is live."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._items: dict[str, tuple[V, float]] = {}
+        self._sweep_at = SWEEP_MIN
 
     def get(self, key: str) -> V | None:
         item = self._items.get(key)
@@ -22,7 +29,11 @@ class ExpiringDict[V]:
         return item[0]
 
     def set(self, key: str, value: V, ttl_s: float) -> None:
-        self._items[key] = (value, self._clock.monotonic() + ttl_s)
+        now = self._clock.monotonic()
+        self._items[key] = (value, now + ttl_s)
+        if len(self._items) >= self._sweep_at:
+            self._items = {k: item for k, item in self._items.items() if item[1] > now}
+            self._sweep_at = max(SWEEP_MIN, 2 * len(self._items))
 
     def replace(self, key: str, value: V) -> None:
         """Change the value and keep the expiry (Redis's KEEPTTL)."""
@@ -36,6 +47,10 @@ class ExpiringDict[V]:
 
     def delete(self, key: str) -> None:
         self._items.pop(key, None)
+
+    def held(self) -> int:
+        """Entries in memory, the expired ones not swept yet included."""
+        return len(self._items)
 
     def keys(self) -> list[str]:
         return [k for k in list(self._items) if self.get(k) is not None]

@@ -32,3 +32,10 @@ class MemoryUserRepository:
             del self._id_by_email[old.email]
             self._id_by_email[user.email] = user.id
         self._by_id[user.id] = user
+
+    async def replace_unverified(self, user: User) -> bool:
+        old = self._by_id.get(user.id)
+        if old is None or old.email_verified or old.email != user.email:
+            return False
+        self._by_id[user.id] = user
+        return True

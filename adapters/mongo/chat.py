@@ -2,9 +2,11 @@
 
 `seq` comes from `last_seq` on the room's document, incremented atomically by
 `find_one_and_update` ($inc), so concurrent senders on any instance get distinct numbers; the
-unique index (room_id, seq) is the backstop. The unique partial index (room_id, sender_id,
-client_id) makes a retried send idempotent. Messages expire `retention_days` after they were
-sent (a TTL index on `created_at`), so the free tier's 512 MB holds.
+unique index (room_id, seq) is the backstop. A message sent with a `client_id` has the id
+`message_id_for(room, sender, client_id)`, so a retried send collides on `_id` and is
+idempotent without an index of its own (one index entry less per message). Messages expire
+`retention_days` after they were sent (a TTL index on `created_at`), so the free tier's
+512 MB holds.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.mongo.client import Engine
 from adapters.mongo.support import document, entity, reachable
 from domain.chat.errors import DuplicateMessage
-from domain.chat.model import Message, Room
+from domain.chat.model import Message, Room, message_id_for
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -96,7 +98,7 @@ class MongoRoomRepository:
 
 class MongoMessageRepository:
     def __init__(
-        self, client: ManagedClient[MongoClient], database: str, retention_days: int = 90
+        self, client: ManagedClient[MongoClient], database: str, retention_days: int = 30
     ) -> None:
         def retention() -> Sequence[tuple[type[Model], IndexModel]]:
             from pymongo import IndexModel
@@ -119,7 +121,7 @@ class MongoMessageRepository:
 
         stored = document(MessageDocument, message)
         if message.client_id is None:
-            del stored["client_id"]  # absent, not null: outside the partial unique index
+            del stored["client_id"]  # absent, not null: no bytes for it
         async with reachable():
             engine = await self._engine.get()
             try:
@@ -132,9 +134,7 @@ class MongoMessageRepository:
 
         async with reachable():
             engine = await self._engine.get()
-            found = await engine.find_one(
-                M, M.room_id == room_id, M.sender_id == sender_id, M.client_id == client_id
-            )
+            found = await engine.find_one(M, M.id == message_id_for(room_id, sender_id, client_id))
         return None if found is None else entity(Message, found)
 
     async def page(

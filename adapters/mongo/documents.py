@@ -117,20 +117,14 @@ class RoomDocument(Model):
 
 
 class MessageDocument(Model):
-    """`messages`: unique by (room_id, seq); a retried send is found by (room_id, sender_id,
-    client_id), unique where `client_id` is a string (it is absent otherwise). The retention
-    TTL depends on settings: the repository adds it."""
+    """`messages`: unique by (room_id, seq); a message sent with a `client_id` has an id
+    derived from (room_id, sender_id, client_id), so `_id` makes a retry idempotent. The
+    retention TTL depends on settings: the repository adds it."""
 
     model_config = ODMConfigDict(
         collection="messages",
         indexes=lambda: [
             IndexModel([("room_id", ASCENDING), ("seq", ASCENDING)], name="room_seq", unique=True),
-            IndexModel(
-                [("room_id", ASCENDING), ("sender_id", ASCENDING), ("client_id", ASCENDING)],
-                name="room_sender_client_id",
-                unique=True,
-                partialFilterExpression={"client_id": {"$type": "string"}},
-            ),
         ],
     )
 

@@ -78,6 +78,18 @@ class MongoUserRepository:
             except DuplicateKeyError as error:
                 raise _conflict(error) from error
 
+    async def replace_unverified(self, user: User) -> bool:
+        """One conditional replace: the filter holds only while the stored user is unverified."""
+        from adapters.mongo.documents import UserDocument
+
+        async with reachable():
+            engine = await self._engine.get()
+            result = await engine.get_collection(UserDocument).replace_one(
+                {"_id": user.id, "email": user.email, "email_verified": False},
+                document(UserDocument, user),
+            )
+        return bool(result.matched_count)
+
 
 def _conflict(error: DuplicateKeyError) -> Exception:
     """`EmailTaken` when the unique email index refused the write."""

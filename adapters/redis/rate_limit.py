@@ -1,6 +1,6 @@
 """Fixed-window counters and cooldown slots in Redis, on the keys the caller names
-(`rate:<userId>:login`, ...). Every operation is one command (a Lua script or a DEL), and
-every key it writes expires with its window.
+(`rate:<userId>:login`, ...), and the one-evaluation-at-a-time slot of a key (`<key>:slot`).
+Every operation is one command (a Lua script or a DEL), and every key it writes expires.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from adapters.redis.support import LuaScript, positive_ttl, reachable, seconds_left
-from domain.auth.model import RateWindow
+from domain.auth.model import RateWindow, Reservation
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -49,6 +49,28 @@ end
 return pttl
 """)
 
+# KEYS[1] counter, KEYS[2] its evaluation slot; ARGV limit, window_s, hold_ms.
+# Returns {granted, busy, pttl_ms}: the count is taken before the guess is evaluated.
+_RESERVE = LuaScript("""
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count >= tonumber(ARGV[1]) then
+  return {0, 0, redis.call('PTTL', KEYS[1])}
+end
+if not redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[3]) then
+  return {0, 1, redis.call('PTTL', KEYS[2])}
+end
+if count == 0 then
+  redis.call('SET', KEYS[1], 1, 'EX', ARGV[2])
+else
+  redis.call('INCR', KEYS[1])
+end
+return {1, 0, 0}
+""")
+
+
+def slot_key(key: str) -> str:
+    return f"{key}:slot"
+
 
 class RedisRateLimiter:
     def __init__(self, client: ManagedClient[Redis]) -> None:
@@ -79,3 +101,19 @@ class RedisRateLimiter:
             redis = await self._client.get()
             pttl = int(await _CLAIM(redis, [key], [ttl]))
         return 0 if pttl == 0 else seconds_left(pttl)
+
+    async def reserve(self, key: str, limit: int, window_s: int, hold_s: int) -> Reservation:
+        window, hold_ms = positive_ttl(window_s), positive_ttl(hold_s) * 1000
+        async with reachable():
+            redis = await self._client.get()
+            granted, busy, pttl = await _RESERVE(
+                redis, [key, slot_key(key)], [limit, window, hold_ms]
+            )
+        if granted:
+            return Reservation(True)
+        return Reservation(False, busy=bool(busy), retry_in_s=seconds_left(int(pttl)))
+
+    async def release(self, key: str, *, succeeded: bool) -> None:
+        async with reachable():
+            redis = await self._client.get()
+            await redis.delete(*((key, slot_key(key)) if succeeded else (slot_key(key),)))

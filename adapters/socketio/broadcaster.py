@@ -1,6 +1,8 @@
 """RealtimeBroadcaster on python-socketio: events to Socket.IO rooms `room:<id>` (a chat
 room's sockets) and `user:<id>` (every socket of a user). With the Redis manager configured,
-an emit on one instance reaches sockets on every instance.
+an emit on one instance reaches sockets on every instance, but only while another instance
+lives: alone, an emit goes to this instance's sockets with python-socketio's `ignore_queue`
+(its public way past the queue), and no PUBLISH is spent on an event nobody else would hear.
 
 The server is attached when the realtime entry point is built; until then (an HTTP-only app)
 events go nowhere.
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.chat.model import Message, Room
+from domain.chat.presence import Presence
 from schemas import chat as wire
 
 log = logging.getLogger("flowhub.realtime")
@@ -29,8 +32,9 @@ def user_room(user_id: str) -> str:
 
 
 class SocketIoBroadcaster:
-    def __init__(self) -> None:
+    def __init__(self, presence: Presence | None = None) -> None:
         self._sio: Any = None
+        self._presence = presence
 
     def attach(self, sio: Any) -> None:
         self._sio = sio
@@ -38,8 +42,11 @@ class SocketIoBroadcaster:
     async def _emit(self, event: str, data: Any, to: str, skip_sid: Any = None) -> None:
         if self._sio is None:
             return
+        alone = self._presence is None or not self._presence.has_peers()
         try:
-            await self._sio.emit(event, data, to=to, skip_sid=skip_sid, namespace=NAMESPACE)
+            await self._sio.emit(
+                event, data, to=to, skip_sid=skip_sid, namespace=NAMESPACE, ignore_queue=alone
+            )
         except Exception:  # delivery is best effort: the message is stored either way
             log.warning("could not emit %s", event, exc_info=True)
 

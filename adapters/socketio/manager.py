@@ -9,6 +9,9 @@
   every sender of that room waiting for its turn. The local sockets have their event before
   the publish starts; what cannot be published in `publish_timeout_s` is given up and logged,
   as the manager does when Redis refuses;
+- carry the cluster link's messages (adapters/socketio/cluster.py) on a second channel of the
+  same subscription (one connection, one SUBSCRIBE), and tell the link each time the listener
+  (re)subscribes, so the instances find each other again after an outage;
 - come back soon after Redis does: upstream's listener retries with a backoff doubling up to
   60 s, so after a long outage fan-out would stay off for up to a minute after Redis returned;
   here the backoff stops at `listen_retry_max_s`.
@@ -22,11 +25,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import socketio
 
 from adapters.socketio.broadcaster import NAMESPACE, room_of
+
+if TYPE_CHECKING:
+    from adapters.socketio.cluster import SocketIoCluster
 
 log = logging.getLogger("flowhub.realtime")
 
@@ -34,6 +40,26 @@ log = logging.getLogger("flowhub.realtime")
 class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     publish_timeout_s = 1.0
     listen_retry_max_s = 5.0
+    cluster: SocketIoCluster | None = None
+    connected: bool  # upstream's, set by _redis_connect
+    redis: Any
+
+    @property
+    def cluster_channel(self) -> str:
+        return f"{self.channel}:cluster"
+
+    async def publish_cluster(self, data: str) -> bool:
+        """One cluster message, bounded like an emit's publish; False when it was lost."""
+        try:
+            async with asyncio.timeout(self.publish_timeout_s):
+                if not self.connected:
+                    self._redis_connect()
+                await self.redis.publish(self.cluster_channel, data)
+                return True
+        except Exception as error:
+            self.connected = False
+            log.warning("cluster message not published", extra={"redis_exception": str(error)})
+            return False
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         if message.get("event") == "room:added":
@@ -62,6 +88,19 @@ class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             log.warning("publish to Redis timed out: the event reached this instance only")
             return None
 
+    async def _tell_cluster(self, data: bytes | None) -> None:
+        """The cluster link's turn: a (re)subscription (`None`) or one of its messages. What
+        fails there is logged, never taken for a Redis failure of the listener."""
+        if self.cluster is None:
+            return
+        try:
+            if data is None:
+                await self.cluster.subscribed()
+            else:
+                await self.cluster.received(data)
+        except Exception:
+            log.exception("cluster message handling failed")
+
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         """python-socketio 5.x's loop, with the backoff capped at `listen_retry_max_s`."""
         retry_sleep = 1.0
@@ -70,9 +109,15 @@ class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             try:
                 if not subscribed:
                     self._redis_connect()
-                    await self.pubsub.subscribe(self.channel)
+                    await self.pubsub.subscribe(self.channel, self.cluster_channel)
                     retry_sleep = 1.0
+                    await self._tell_cluster(None)
+                cluster_channel = self.cluster_channel.encode()
                 async for message in self.pubsub.listen():
+                    if message.get("channel") == cluster_channel:
+                        if message.get("type") == "message":
+                            await self._tell_cluster(message["data"])
+                        continue
                     yield message
             except Exception as error:
                 log.warning(

@@ -13,16 +13,20 @@ _PURPOSE = {
 }
 
 
-def code_email(to: str, name: str, purpose: OtpPurpose, code: str, valid_minutes: int) -> Email:
+def code_email(
+    to: str, name: str | None, purpose: OtpPurpose, code: str, valid_minutes: int
+) -> Email:
+    """`name` only for a verified address: what a signup typed is no one's to show yet."""
     subject, action = _PURPOSE[purpose]
     subject = f"{subject}: {code}"
+    greeting = f"Hi {name}," if name else "Hi,"
     text = (
-        f"Hi {name},\n\nYour FlowHub code to {action} is {code}.\n"
+        f"{greeting}\n\nYour FlowHub code to {action} is {code}.\n"
         f"It is valid for {valid_minutes} minutes and can be used once.\n\n"
         "If you did not ask for it, ignore this message: nothing changes without the code.\n"
     )
     html = (
-        f"<p>Hi {escape(name)},</p>"
+        f"<p>{escape(greeting)}</p>"
         f"<p>Your FlowHub code to {action} is</p>"
         f'<p style="font-size:28px;font-weight:bold;letter-spacing:4px">{code}</p>'
         f"<p>It is valid for {valid_minutes} minutes and can be used once.</p>"

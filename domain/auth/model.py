@@ -13,6 +13,8 @@ PASSWORD_MAX = 256
 EMAIL_MAX = 254
 NAME_MAX = 100
 
+NO_PASSWORD = ""  # no password verifies against it: sign in with a code or reset one
+
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.][^@\s]*\.[^@\s.]{2,}$")
 
 
@@ -21,8 +23,22 @@ def normalize_email(raw: str) -> str:
     return unicodedata.normalize("NFC", raw).strip().lower()
 
 
+# Control (NUL included), format (bidi overrides and isolates, zero-width spaces and joiners,
+# the BOM), separator, surrogate, private-use and unassigned characters: none is part of an
+# address a person types, and each can make two addresses look alike or a mail render lies.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+_REFUSED_CHARACTERS = frozenset('<>"\\')
+
+
 def is_valid_email(email: str) -> bool:
-    return len(email) <= EMAIL_MAX and bool(_EMAIL.match(email))
+    return (
+        len(email) <= EMAIL_MAX
+        and bool(_EMAIL.match(email))
+        and not any(
+            ch in _REFUSED_CHARACTERS or unicodedata.category(ch) in _REFUSED_CATEGORIES
+            for ch in email
+        )
+    )
 
 
 class OtpPurpose(StrEnum):
@@ -46,6 +62,17 @@ class User:
 
     def verified(self, at: datetime) -> User:
         return self if self.email_verified else replace(self, email_verified=True, updated_at=at)
+
+    def claimed(self, at: datetime) -> User:
+        """Verified by a code that proves the mailbox but no registration (a login code): a
+        never-verified account keeps no password it held, which was a stranger's signup."""
+        if self.email_verified:
+            return self
+        return replace(self, email_verified=True, password_hash=NO_PASSWORD, updated_at=at)
+
+    def registered_again(self, name: str, password_hash: str, at: datetime) -> User:
+        """An unverified account taken over by a newer signup: its name and password."""
+        return replace(self, name=name, password_hash=password_hash, updated_at=at)
 
     def renamed(self, name: str, at: datetime) -> User:
         return replace(self, name=name, updated_at=at)
@@ -155,3 +182,26 @@ class RateWindow:
     @property
     def remaining(self) -> int:
         return max(0, self.limit - self.count)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """The answer to a request to evaluate one guess (a password): `granted`, the guess is
+    counted already and the account's one evaluation slot is held; otherwise `busy` says
+    whether another evaluation holds the slot (else the window's limit is reached)."""
+
+    granted: bool
+    busy: bool = False
+    retry_in_s: int = 0
+
+
+class CodeVerdict(StrEnum):
+    ACCEPTED = "accepted"  # the pending code, now spent
+    WRONG = "wrong"  # counted against the code and the hourly limit
+    LOCKED = "locked"  # the hourly limit is reached: not evaluated
+
+
+@dataclass(frozen=True, slots=True)
+class CodeCheck:
+    verdict: CodeVerdict
+    retry_in_s: int = 0

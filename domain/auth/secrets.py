@@ -53,8 +53,10 @@ class Keyring:
     def new_code() -> str:
         return f"{secrets.randbelow(1_000_000):06d}"
 
-    def code_hash(self, user_id: str, purpose: str, code: str) -> str:
-        message = f"{user_id}:{purpose}:{code}".encode()
+    def code_hash(self, user_id: str, purpose: str, code: str, binding: str = "") -> str:
+        """`binding` ties the code to what it was issued for (a `verify_email` code to its
+        registration's password hash): the code stops verifying once that changes."""
+        message = f"{user_id}:{purpose}:{code}:{binding}".encode()
         return hmac.new(self._otp, message, hashlib.sha256).hexdigest()
 
     def email_key(self, email: str) -> str:

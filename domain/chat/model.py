@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -65,16 +66,18 @@ class Message:
     client_id: str | None = None
 
 
+def message_id_for(room_id: str, sender_id: str, client_id: str) -> str:
+    """The id of the message a sender sends with `client_id` in a room: derived, so a retry
+    maps to the same id and the store's primary key makes it idempotent (no second unique
+    index to keep). 128 bits, hex, like a random id; it tells nothing a member does not know."""
+    key = "\0".join((room_id, sender_id, client_id)).encode()
+    return hashlib.blake2b(key, digest_size=16, person=b"flowhub-message").hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class MessagePage:
     items: list[Message]  # ascending by seq
     next_before: int | None  # pass as `before` for the older page; None when there is none
-
-
-@dataclass(frozen=True, slots=True)
-class PresenceRenewal:
-    came_online: list[str]  # renewed now, and not online before
-    lapsed: list[str]  # not renewed in time by any instance (their instance stopped): offline
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,16 +7,17 @@ Ordering: `seq` comes from the room's counter (atomic in the store); a room's se
 turns (`RoomTurns`), so this instance's `message:new` events leave in `seq` order.
 Idempotency: a (room, sender, client_id) seen before answers the first message.
 
-What one instance keeps about its own sockets (how many each user has here, typing repeats
-and their expiry timers, the presence renewal loop) lives beside the realtime entry point,
-which calls the typing and presence methods here at each transition.
+Presence and typing live in memory (domain/chat/presence.py; the typing timers beside the
+realtime entry point): a store is written for neither. Presence changes at a user's first
+socket anywhere and after their last one; the other instances (the cluster link) hear only
+the transitions, and only while there are other instances.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,16 +35,12 @@ from domain.chat.model import (
     Sent,
     Status,
     is_peer,
+    message_id_for,
 )
+from domain.chat.presence import Presence
 from domain.chat.turns import RoomTurns
 from domain.errors import NotFound, ServiceUnavailable, TooManyRequests
-from ports.chat import (
-    MessageRepository,
-    PresenceStore,
-    RealtimeBroadcaster,
-    RoomRepository,
-    TypingStore,
-)
+from ports.chat import ClusterLink, MessageRepository, RealtimeBroadcaster, RoomRepository
 from ports.clock import Clock
 from ports.ids import IdGenerator
 from ports.rate_limit import RateLimiter
@@ -60,12 +57,7 @@ class ChatPolicy:
     messages_per_window: int = 20
     message_window_s: int = 10
     typing_ttl_s: int = 3
-    typing_absorb_s: float = 1.0  # a repeated `typing: true` within this is not even stored
-    presence_ttl_s: int = 10
-    presence_renew_s: float = 3.0
-    # A user not renewed for this long is announced offline, at the next renewal of any
-    # instance: within presence_lapse_s + presence_renew_s (9 s) of their instance stopping.
-    presence_lapse_s: float = 6.0
+    typing_absorb_s: float = 1.0  # a repeated `typing: true` within this changes nothing
     peer_seed: int = 16
     peer_typing_min_s: float = 0.4
     peer_typing_max_s: float = 1.6
@@ -80,8 +72,8 @@ class ChatService:
         *,
         rooms: RoomRepository,
         messages: MessageRepository,
-        presence: PresenceStore,
-        typing: TypingStore,
+        presence: Presence,
+        cluster: ClusterLink,
         broadcaster: RealtimeBroadcaster,
         users: UserRepository,
         limiter: RateLimiter,
@@ -94,7 +86,7 @@ class ChatService:
         self._rooms = rooms
         self._messages = messages
         self._presence = presence
-        self._typing = typing
+        self._cluster = cluster
         self._broadcaster = broadcaster
         self._users = users
         self._limiter = limiter
@@ -200,7 +192,9 @@ class ChatService:
     ) -> Sent:
         seq = await self._rooms.next_seq(room.id)
         message = Message(
-            id=self._ids.new_id(),
+            id=self._ids.new_id()
+            if client_id is None
+            else message_id_for(room.id, sender_id, client_id),
             room_id=room.id,
             sender_id=sender_id,
             body=body,
@@ -241,23 +235,13 @@ class ChatService:
         items = items[-size:]
         return MessagePage(items, items[0].seq if more and items else None)
 
-    # typing: the caller checks membership with `room()` first (check, then do) ---------
+    # typing: the caller checks membership with `room()` and keeps the state and its timer
 
-    async def start_typing(self, room: Room, user_id: str) -> None:
-        """`user_id` types in `room` (of which they are a member) for `typing_ttl_s` more
-        seconds; the others hear it when the state starts."""
-        if await self._typing.start(room.id, user_id, self._policy.typing_ttl_s):
-            await self._broadcaster.typing(room.id, user_id, True)
+    async def typing_started(self, room_id: str, user_id: str) -> None:
+        await self._broadcaster.typing(room_id, user_id, True)
 
-    async def stop_typing(self, room: Room, user_id: str) -> None:
-        if await self._typing.stop(room.id, user_id):
-            await self._broadcaster.typing(room.id, user_id, False)
-
-    async def typing_lapsed(self, room_id: str, user_id: str) -> None:
-        """The state was not renewed within its TTL: unless another instance renewed it,
-        it has ended, and the room hears so."""
-        if not await self._typing.is_typing(room_id, user_id):
-            await self._broadcaster.typing(room_id, user_id, False)
+    async def typing_ended(self, room_id: str, user_id: str) -> None:
+        await self._broadcaster.typing(room_id, user_id, False)
 
     # the simulated peer ----------------------------------------------------------------
 
@@ -279,37 +263,35 @@ class ChatService:
         finally:
             await self._broadcaster.typing(room.id, peer_id, False)
 
-    # presence: the caller counts the sockets of each user on its instance ----------------
+    # presence: the caller tells each socket's connect and disconnect ------------------
 
-    async def came_online(self, user_id: str, online_here: Collection[str]) -> None:
-        """The first socket of `user_id` on this instance connected: renewed at once, so
-        their rooms hear `online` when they were offline. `online_here`: every user with a
-        socket on this instance, `user_id` included."""
-        try:
-            await self.renew_presence([user_id], online_here)
-        except ServiceUnavailable:
-            log.warning("presence store unavailable at connect")
-
-    async def went_offline(self, user_id: str) -> None:
-        """The last socket of `user_id` on this instance left: `offline` to their rooms."""
-        try:
-            await self._presence.remove([user_id])
-        except ServiceUnavailable:
-            log.warning("presence store unavailable at disconnect")
-        await self._tell_presence(user_id, Status.OFFLINE)
-
-    async def renew_presence(self, users: Sequence[str], online_here: Collection[str]) -> None:
-        """Renew `users` in one call to the store (every `presence_renew_s`, for everyone
-        in `online_here`); tell the rooms of users who came back (after the store lost them)
-        and of users whose instance stopped renewing them (never one of `online_here`)."""
-        policy = self._policy
-        renewal = await self._presence.renew(
-            list(users), policy.presence_ttl_s, policy.presence_lapse_s
-        )
-        for user_id in renewal.came_online:
+    async def socket_connected(self, user_id: str) -> None:
+        """At the user's first socket here, the peers hear it; at their first anywhere, so do
+        their rooms (`online`)."""
+        if not self._presence.connect(user_id):
+            return
+        await self._cluster.user_online(user_id)
+        if not self._presence.elsewhere(user_id):
             await self._tell_presence(user_id, Status.ONLINE)
-        for user_id in renewal.lapsed:
-            if user_id not in online_here:
+
+    async def socket_disconnected(self, user_id: str) -> None:
+        """After the user's last socket here, the peers hear it; after their last anywhere,
+        so do their rooms (`offline`)."""
+        if not self._presence.disconnect(user_id):
+            return
+        await self._cluster.user_offline(user_id)
+        if not self._presence.elsewhere(user_id):
+            await self._tell_presence(user_id, Status.OFFLINE)
+
+    def online_here(self) -> list[str]:
+        """The users with a socket on this instance."""
+        return self._presence.here()
+
+    async def users_gone(self, user_ids: Sequence[str]) -> None:
+        """Users whose instance stopped or died (told by the cluster link): `offline` to the
+        rooms of those not online anywhere else."""
+        for user_id in user_ids:
+            if not self._presence.is_online(user_id):
                 await self._tell_presence(user_id, Status.OFFLINE)
 
     async def _tell_presence(self, user_id: str, status: Status) -> None:
@@ -317,13 +299,12 @@ class ChatService:
         await self._broadcaster.presence(user_id, status, [r.id for r in rooms])
 
     async def presence(self, user_id: str, user_ids: Sequence[str]) -> dict[str, str]:
-        """The status of those of `user_ids` who share a room with `user_id`."""
+        """The status of those of `user_ids` who share a room with `user_id`, from memory."""
         rooms = await self._rooms.for_member(user_id)
         shared = {m for r in rooms for m in r.member_ids}
         wanted = [u for u in dict.fromkeys(user_ids) if u in shared]
-        humans = [u for u in wanted if not is_peer(u)]
-        online = await self._presence.online(humans) if humans else set()
-        return {u: Status.ONLINE if is_peer(u) or u in online else Status.OFFLINE for u in wanted}
+        online = self._presence.is_online
+        return {u: Status.ONLINE if is_peer(u) or online(u) else Status.OFFLINE for u in wanted}
 
 
 def _ms(clock: Clock) -> datetime:

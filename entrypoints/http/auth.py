@@ -1,4 +1,4 @@
-"""Auth and OTP routes (API.md, "Auth and OTP"): thin handlers over AuthService."""
+"""Auth and OTP routes (API.md, "Auth and OTP"): thin handlers, one auth use case each."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from quart import Blueprint, Response
 from quart_schema import document_response, validate_request, validate_response
 
 from domain.auth.model import OtpPurpose
+from domain.auth.principal import Principal
 from entrypoints.http.deps import container
-from entrypoints.http.guard import authenticated, client_ip, current_user_id
+from entrypoints.http.guard import authenticated, client_ip
 from entrypoints.http.openapi import no_content
 from schemas.auth import (
     CodeSentOut,
@@ -37,7 +38,11 @@ def _no_content() -> Response:
 @document_response(ErrorResponse, 429)
 async def signup(data: SignupIn) -> tuple[VerificationSentOut, int]:
     """Register; the same 202 whether or not the email already has an account."""
-    await container().services.auth().signup(data.email, data.password, data.name, client_ip())
+    await (
+        container()
+        .services.registration()
+        .signup(data.email, data.password, data.name, client_ip())
+    )
     return VerificationSentOut(status="verification_sent"), 202
 
 
@@ -48,7 +53,7 @@ async def signup(data: SignupIn) -> tuple[VerificationSentOut, int]:
 @document_response(ErrorResponse, 429)
 async def verify_email(data: VerifyEmailIn) -> TokenPairOut:
     """Verify the address with its emailed code: the user is signed in."""
-    pair = await container().services.auth().verify_email(data.email, data.code)
+    pair = await container().services.email_codes().verify_email(data.email, data.code)
     return TokenPairOut.from_domain(pair)
 
 
@@ -60,7 +65,7 @@ async def verify_email(data: VerifyEmailIn) -> TokenPairOut:
 @document_response(ErrorResponse, 429)
 async def login(data: LoginIn) -> TokenPairOut:
     """Sign in with email and password."""
-    pair = await container().services.auth().login(data.email, data.password, client_ip())
+    pair = await container().services.password_login().login(data.email, data.password, client_ip())
     return TokenPairOut.from_domain(pair)
 
 
@@ -70,7 +75,7 @@ async def login(data: LoginIn) -> TokenPairOut:
 @document_response(ErrorResponse, 429)
 async def request_code(data: OtpSendIn) -> tuple[CodeSentOut, int]:
     """Mail a 6-digit code; the same 202 whether or not the email has an account."""
-    await container().services.auth().request_code(data.email, OtpPurpose(data.purpose))
+    await container().services.email_codes().request_code(data.email, OtpPurpose(data.purpose))
     return CodeSentOut(status="sent_if_exists"), 202
 
 
@@ -84,7 +89,7 @@ async def verify_code(data: OtpVerifyIn) -> OtpVerifyOut:
     `password_reset` (`token_type` tells which)."""
     result = (
         await container()
-        .services.auth()
+        .services.email_codes()
         .verify_code(data.email, OtpPurpose(data.purpose), data.code)
     )
     return OtpVerifyOut.from_domain(result)
@@ -96,7 +101,7 @@ async def verify_code(data: OtpVerifyIn) -> OtpVerifyOut:
 @document_response(ErrorResponse, 400)
 async def reset_password(data: PasswordResetIn) -> Response:
     """Set a new password (204); every session of the user is signed out."""
-    await container().services.auth().reset_password(data.reset_token, data.new_password)
+    await container().services.password_reset().reset_password(data.reset_token, data.new_password)
     return _no_content()
 
 
@@ -106,7 +111,7 @@ async def reset_password(data: PasswordResetIn) -> Response:
 @document_response(ErrorResponse, 401)
 async def refresh(data: RefreshIn) -> TokenPairOut:
     """Spend the refresh token for a new pair (rotation); a spent token revokes its family."""
-    pair = await container().services.auth().refresh(data.refresh_token)
+    pair = await container().services.sessions().refresh(data.refresh_token)
     return TokenPairOut.from_domain(pair)
 
 
@@ -114,16 +119,16 @@ async def refresh(data: RefreshIn) -> TokenPairOut:
 @authenticated
 @validate_request(RefreshIn)
 @no_content
-async def logout(data: RefreshIn) -> Response:
+async def logout(principal: Principal, data: RefreshIn) -> Response:
     """Revoke the session of this refresh token (204)."""
-    await container().services.auth().logout(current_user_id(), data.refresh_token)
+    await container().services.sessions().logout(principal.user_id, data.refresh_token)
     return _no_content()
 
 
 @blueprint.post("/logout-all")
 @authenticated
 @no_content
-async def logout_all() -> Response:
+async def logout_all(principal: Principal) -> Response:
     """Revoke every session of the caller (204)."""
-    await container().services.auth().logout_all(current_user_id())
+    await container().services.sessions().logout_all(principal.user_id)
     return _no_content()

@@ -11,9 +11,10 @@ from quart_schema import (
     validate_response,
 )
 
+from domain.auth.principal import Principal
 from domain.chat.service import ChatService
 from entrypoints.http.deps import container
-from entrypoints.http.guard import authenticated, current_user_id
+from entrypoints.http.guard import authenticated
 from schemas.chat import (
     MemberIn,
     Message,
@@ -42,19 +43,19 @@ def _chat() -> ChatService:
 @validate_request(RoomIn)
 @validate_response(Room, 201)
 @document_response(ErrorResponse, 404)
-async def create_room(data: RoomIn) -> tuple[Room, int]:
+async def create_room(principal: Principal, data: RoomIn) -> tuple[Room, int]:
     """Create a room with the caller and `member_ids` in it; `simulated: true` adds a peer
     that answers. 404 when a member is not a user."""
-    room = await _chat().create_room(current_user_id(), data.name, data.member_ids, data.simulated)
+    room = await _chat().create_room(principal.user_id, data.name, data.member_ids, data.simulated)
     return Room.from_domain(room), 201
 
 
 @blueprint.get("/rooms")
 @authenticated
 @validate_response(RoomList, 200)
-async def list_rooms() -> RoomList:
+async def list_rooms(principal: Principal) -> RoomList:
     """The rooms the caller is a member of."""
-    return RoomList.from_domain(await _chat().rooms(current_user_id()))
+    return RoomList.from_domain(await _chat().rooms(principal.user_id))
 
 
 @blueprint.post("/rooms/<room_id>/members")
@@ -62,9 +63,9 @@ async def list_rooms() -> RoomList:
 @validate_request(MemberIn)
 @validate_response(Room, 200)
 @document_response(ErrorResponse, 404)
-async def add_member(room_id: str, data: MemberIn) -> Room:
+async def add_member(principal: Principal, room_id: str, data: MemberIn) -> Room:
     """Add a user to a room the caller is in; their sockets join it and get `room:added`."""
-    return Room.from_domain(await _chat().add_member(current_user_id(), room_id, data.user_id))
+    return Room.from_domain(await _chat().add_member(principal.user_id, room_id, data.user_id))
 
 
 @blueprint.get("/rooms/<room_id>/messages")
@@ -72,11 +73,13 @@ async def add_member(room_id: str, data: MemberIn) -> Room:
 @validate_querystring(MessagesQuery)
 @validate_response(MessagePage, 200)
 @document_response(ErrorResponse, 404)
-async def list_messages(room_id: str, query_args: MessagesQuery) -> MessagePage:
+async def list_messages(
+    principal: Principal, room_id: str, query_args: MessagesQuery
+) -> MessagePage:
     """Messages ascending by seq: the latest `limit` (default 50, at most 100), those before
     `before`, or those after `after` (catch-up after a reconnect)."""
     q = query_args
-    page = await _chat().messages(current_user_id(), room_id, q.limit, q.before, q.after)
+    page = await _chat().messages(principal.user_id, room_id, q.limit, q.before, q.after)
     return MessagePage.from_domain(page)
 
 
@@ -86,10 +89,10 @@ async def list_messages(room_id: str, query_args: MessagesQuery) -> MessagePage:
 @validate_response(Message, 201)
 @validate_response(Message, 200)
 @document_response(ErrorResponse, 404)
-async def send_message(room_id: str, data: MessageIn) -> tuple[Message, int]:
+async def send_message(principal: Principal, room_id: str, data: MessageIn) -> tuple[Message, int]:
     """Send a message (delivered in realtime too). The same `client_id` again from the same
     sender answers 200 with the first message, and stores nothing."""
-    sent = await _chat().send(current_user_id(), room_id, data.body, data.client_id)
+    sent = await _chat().send(principal.user_id, room_id, data.body, data.client_id)
     return Message.from_domain(sent.message), 201 if sent.created else 200
 
 
@@ -97,7 +100,7 @@ async def send_message(room_id: str, data: MessageIn) -> tuple[Message, int]:
 @authenticated
 @validate_querystring(PresenceQuery)
 @validate_response(Presence, 200)
-async def get_presence(query_args: PresenceQuery) -> Presence:
+async def get_presence(principal: Principal, query_args: PresenceQuery) -> Presence:
     """`online` or `offline` for each of `user_ids` who shares a room with the caller (the
     others are left out)."""
-    return Presence.model_validate(await _chat().presence(current_user_id(), query_args.wanted()))
+    return Presence.model_validate(await _chat().presence(principal.user_id, query_args.wanted()))

@@ -7,7 +7,7 @@ from quart import Blueprint
 from quart_schema import validate_response
 
 from domain.auth.model import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
-from domain.auth.service import AuthPolicy
+from domain.auth.policy import AuthPolicy
 from domain.chat.model import BODY_MAX, MEMBERS_MAX, ROOM_NAME_MAX
 from domain.files.model import LIST_MAX
 from entrypoints.http.deps import container
@@ -32,7 +32,7 @@ async def get_config() -> ClientConfigOut:
     settings = c.settings()
     files = c.services.files().policy
     chat = c.services.chat().policy
-    auth = AuthPolicy()
+    auth: AuthPolicy = c.services.auth_policy()
     return ClientConfigOut(
         uploads=UploadLimits(
             max_bytes=files.max_upload_bytes,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from quart import Quart, Response, g, got_request_exception, jsonify, request
+from quart import Quart, Response, got_request_exception, jsonify, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -32,7 +32,7 @@ from domain.files.errors import (
     UploadIncomplete,
 )
 from entrypoints.http.deps import container
-from entrypoints.http.request_id import current_request_id, current_route
+from entrypoints.http.request_id import caller_id, current_request_id, current_route
 from ports.errors import ErrorContext
 
 log = logging.getLogger("flowhub.http")
@@ -177,7 +177,7 @@ def report_unexpected(error: Exception) -> None:
         request.path,
         current_request_id(),
         exc_info=error,
-        extra={"route": current_route(), "user_id": g.get("user_id")},
+        extra={"route": current_route(), "user_id": caller_id()},
     )
     _report(error)
 
@@ -191,7 +191,7 @@ def _report(error: Exception) -> None:
                 "http",
                 route=current_route(),
                 request_id=current_request_id(),
-                user_id=g.get("user_id"),
+                user_id=caller_id(),
                 method=request.method,
             ),
         )

@@ -19,11 +19,12 @@ from quart_schema import (
     validate_response,
 )
 
+from domain.auth.principal import Principal
 from domain.files.errors import PayloadTooLarge
 from domain.files.service import FileService
 from entrypoints.http.deps import container
 from entrypoints.http.errors import error_response
-from entrypoints.http.guard import authenticated, current_user_id
+from entrypoints.http.guard import authenticated
 from entrypoints.http.openapi import no_content, redirects
 from entrypoints.http.streaming import MULTIPART_OVERHEAD, MultipartStream, release
 from schemas.common import ErrorResponse
@@ -64,7 +65,7 @@ def missing_file() -> Response:
 @authenticated
 @document_request(UploadForm, source=DataSource.FORM_MULTIPART)
 @validate_response(FileMetaOut, 201)
-async def upload_file() -> FileMetaOut | tuple[FileMetaOut, int] | Response:
+async def upload_file(principal: Principal) -> FileMetaOut | tuple[FileMetaOut, int] | Response:
     """Upload a file (multipart/form-data, field `file`), at most `MAX_UPLOAD_BYTES`.
 
     413 as soon as the body passes the limit; 415 when the type is not allowed or the bytes
@@ -79,7 +80,7 @@ async def upload_file() -> FileMetaOut | tuple[FileMetaOut, int] | Response:
         if part is None:
             return missing_file()
         stored = await service.upload(
-            current_user_id(), part.filename, part.content_type, form.part_data()
+            principal.user_id, part.filename, part.content_type, form.part_data()
         )
     finally:
         release(request)
@@ -92,11 +93,11 @@ async def upload_file() -> FileMetaOut | tuple[FileMetaOut, int] | Response:
 @validate_response(UploadTicketOut, 201)
 @document_response(ErrorResponse, 413)
 @document_response(ErrorResponse, 415)
-async def start_upload(data: DirectUploadIn) -> tuple[UploadTicketOut, int]:
+async def start_upload(principal: Principal, data: DirectUploadIn) -> tuple[UploadTicketOut, int]:
     """Announce a direct upload: a pending file and a form POST straight to storage, which
     accepts exactly `size` bytes of `content_type` until `expires_at`. Then call
     `POST /files/{id}/complete`."""
-    ticket = await _files().start_upload(current_user_id(), data.name, data.size, data.content_type)
+    ticket = await _files().start_upload(principal.user_id, data.name, data.size, data.content_type)
     return UploadTicketOut.from_domain(ticket, absolute(ticket.upload.url)), 201
 
 
@@ -106,10 +107,10 @@ async def start_upload(data: DirectUploadIn) -> tuple[UploadTicketOut, int]:
 @document_response(ErrorResponse, 404)
 @document_response(ErrorResponse, 409)
 @document_response(ErrorResponse, 415)
-async def complete_upload(file_id: str) -> FileMetaOut:
+async def complete_upload(principal: Principal, file_id: str) -> FileMetaOut:
     """The direct upload is done: 200 `ready` once the object has the announced size and
     type; 409 `upload_incomplete` before that; 415 (object deleted) for other bytes."""
-    return FileMetaOut.from_domain(await _files().complete(current_user_id(), file_id))
+    return FileMetaOut.from_domain(await _files().complete(principal.user_id, file_id))
 
 
 @blueprint.get("")
@@ -117,13 +118,13 @@ async def complete_upload(file_id: str) -> FileMetaOut:
 @validate_querystring(FilesQuery)
 @validate_response(FilePageOut, 200)
 @document_response(ErrorResponse, 400)
-async def list_files(query_args: FilesQuery) -> FilePageOut:
+async def list_files(principal: Principal, query_args: FilesQuery) -> FilePageOut:
     """The caller's files, newest first, a ready file with its `download_url`; pass
     `next_cursor` as `cursor` for the next page.
 
     400 `invalid_cursor` for a cursor this listing did not give."""
     service = _files()
-    page = await service.list(current_user_id(), query_args.limit, query_args.cursor)
+    page = await service.list(principal.user_id, query_args.limit, query_args.cursor)
     urls = await service.download_urls(page.items)
     return FilePageOut.from_domain(page, {id_: absolute(url) for id_, url in urls.items()})
 
@@ -132,9 +133,9 @@ async def list_files(query_args: FilesQuery) -> FilePageOut:
 @authenticated
 @validate_response(FileMetaOut, 200)
 @document_response(ErrorResponse, 404)
-async def get_file(file_id: str) -> FileMetaOut:
+async def get_file(principal: Principal, file_id: str) -> FileMetaOut:
     """The file's metadata; a ready file's `download_url` is valid 15 minutes."""
-    service, owner = _files(), current_user_id()
+    service, owner = _files(), principal.user_id
     stored = await service.get(owner, file_id)
     if stored.status.value != "ready":
         return FileMetaOut.from_domain(stored)
@@ -147,9 +148,9 @@ async def get_file(file_id: str) -> FileMetaOut:
 @redirects("To the file's download link (valid 15 minutes).")
 @document_response(ErrorResponse, 404)
 @document_response(ErrorResponse, 409)
-async def download_file(file_id: str) -> Response:
+async def download_file(principal: Principal, file_id: str) -> Response:
     """302 to a download link valid 15 minutes (an attachment under the file's name)."""
-    found = await _files().download(current_user_id(), file_id)
+    found = await _files().download(principal.user_id, file_id)
     return Response(
         "", status=302, headers={"Location": absolute(found.url), "Cache-Control": "no-store"}
     )
@@ -159,7 +160,7 @@ async def download_file(file_id: str) -> Response:
 @authenticated
 @no_content
 @document_response(ErrorResponse, 404)
-async def delete_file(file_id: str) -> Response:
+async def delete_file(principal: Principal, file_id: str) -> Response:
     """Delete the file's object and metadata (204)."""
-    await _files().delete(current_user_id(), file_id)
+    await _files().delete(principal.user_id, file_id)
     return Response(status=204)

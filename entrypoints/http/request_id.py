@@ -16,6 +16,7 @@ import uuid
 from quart import Quart, Response, g, has_request_context, request
 
 from adapters.telemetry import context as log_context
+from domain.auth.principal import Principal
 
 HEADER = "X-Request-ID"
 _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -76,7 +77,13 @@ def _log_request(status: int) -> None:
     }
     if route is None:
         fields["path"] = request.path[:200]
-    user_id = g.get("user_id")
+    user_id = caller_id()
     if user_id is not None:
         fields["user_id"] = user_id
     log.info("%s %s %d", request.method, route or request.path[:200], status, extra=fields)
+
+
+def caller_id() -> str | None:
+    """The caller's user id once the guard let the request in (entrypoints/http/guard.py)."""
+    principal: Principal | None = g.get("principal")
+    return principal.user_id if principal is not None else None

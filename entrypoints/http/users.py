@@ -5,8 +5,9 @@ from __future__ import annotations
 from quart import Blueprint
 from quart_schema import document_response, validate_request, validate_response
 
+from domain.auth.principal import Principal
 from entrypoints.http.deps import container
-from entrypoints.http.guard import authenticated, current_user_id
+from entrypoints.http.guard import authenticated
 from schemas.auth import RenameIn, UserOut
 from schemas.common import ErrorResponse
 
@@ -17,9 +18,9 @@ blueprint = Blueprint("users", __name__, url_prefix="/users")
 @authenticated
 @validate_response(UserOut, 200)
 @document_response(ErrorResponse, 401)
-async def get_me() -> UserOut:
+async def get_me(principal: Principal) -> UserOut:
     """The caller's profile."""
-    return UserOut.from_domain(await container().services.auth().me(current_user_id()))
+    return UserOut.from_domain(await container().services.profiles().me(principal.user_id))
 
 
 @blueprint.patch("/me")
@@ -27,7 +28,7 @@ async def get_me() -> UserOut:
 @validate_request(RenameIn)
 @validate_response(UserOut, 200)
 @document_response(ErrorResponse, 401)
-async def update_me(data: RenameIn) -> UserOut:
+async def update_me(principal: Principal, data: RenameIn) -> UserOut:
     """Change the caller's display name."""
-    profile = await container().services.auth().rename(current_user_id(), data.name)
+    profile = await container().services.profiles().rename(principal.user_id, data.name)
     return UserOut.from_domain(profile)

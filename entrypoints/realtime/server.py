@@ -11,9 +11,10 @@ else is logged, reported once to the error reporter and answered as `internal_er
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import socket
 import uuid
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -21,10 +22,11 @@ import socketio
 from pydantic import BaseModel, ValidationError
 
 from adapters.socketio.broadcaster import SocketIoBroadcaster, room_of, user_room
+from adapters.socketio.cluster import SocketIoCluster
 from adapters.socketio.manager import RoomJoiningRedisManager
 from adapters.telemetry import context as log_context
 from config.container import Container
-from domain.auth.model import AccessClaims
+from domain.auth.principal import Principal
 from domain.chat.errors import InvalidInput
 from domain.chat.service import ChatService
 from domain.errors import DomainError, ServiceUnavailable, Unauthorized
@@ -105,79 +107,85 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     # lifecycle -----------------------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
-        claims = self._verify(auth)
-        await self.save_session(sid, {"user_id": claims.user_id, "session_id": claims.session_id})
-        await self.enter_room(sid, user_room(claims.user_id))
-        for room in await self.runtime.connected(claims.user_id):
+        principal = await self._authenticate(auth)
+        await self.save_session(sid, {"principal": principal})
+        await self.enter_room(sid, user_room(principal.user_id))
+        for room in await self.runtime.connected(principal.user_id):
             await self.enter_room(sid, room_of(room.id))
         if _gone(self.server, sid):
             # The client gave up (its connect timeout, the store slow) while this ran: its
             # disconnect was skipped, as python-socketio does for a socket still connecting,
             # and nothing would ever disconnect it (its sid kept in the rooms, its user
             # online here for the life of the process). Refused, python-socketio removes it.
-            await self.runtime.disconnected(claims.user_id)
+            await self.runtime.disconnected(principal.user_id)
             raise socketio.exceptions.ConnectionRefusedError("gone")
 
-    def _verify(self, auth: object) -> AccessClaims:
+    async def _authenticate(self, auth: object) -> Principal:
         """Only a valid access token in `auth.token` opens a socket."""
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized")
-        adapters = self._container.adapters
         try:
-            claims: AccessClaims = adapters.tokens().verify(token, adapters.clock().now())
+            principal: Principal = await self._container.services.authenticator().authenticate(
+                token
+            )
         except Unauthorized:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized") from None
-        return claims
+        return principal
 
     async def on_disconnect(self, sid: str, *_: object) -> None:
-        user_id = await self._user_id(sid)
-        if user_id is not None:
-            await self.runtime.disconnected(user_id)
+        principal = await self._principal(sid)
+        if principal is not None:
+            await self.runtime.disconnected(principal.user_id)
 
     # events --------------------------------------------------------------------------
 
     async def on_message_send(self, sid: str, data: object = None) -> AckBody:
         """`{room_id, body, client_id?}` -> `{"ok": true, "message": Message}`."""
         payload = _payload(SendPayload, data)
-        user_id = await self._require_user(sid)
-        sent = await self._chat.send(user_id, payload.room_id, payload.body, payload.client_id)
+        principal = await self._require_principal(sid)
+        sent = await self._chat.send(
+            principal.user_id, payload.room_id, payload.body, payload.client_id
+        )
         return {"ok": True, "message": Message.from_domain(sent.message).model_dump(mode="json")}
 
     async def on_typing(self, sid: str, data: object = None) -> AckBody:
         """`{room_id, is_typing}` -> `{"ok": true}`; the others in the room get `typing`."""
         payload = _payload(TypingPayload, data)
-        user_id = await self._require_user(sid)
-        await self.runtime.typing(user_id, payload.room_id, payload.is_typing)
+        principal = await self._require_principal(sid)
+        await self.runtime.typing(principal.user_id, payload.room_id, payload.is_typing)
         return OK
 
     async def on_room_join(self, sid: str, data: object = None) -> AckBody:
         """`{room_id}` -> `{"ok": true}`, for a room the user is a member of."""
         payload = _payload(JoinPayload, data)
-        room = await self._chat.room(await self._require_user(sid), payload.room_id)
+        principal = await self._require_principal(sid)
+        room = await self._chat.room(principal.user_id, payload.room_id)
         await self.enter_room(sid, room_of(room.id))
         return OK
 
     # support -------------------------------------------------------------------------
 
-    async def _user_id(self, sid: str) -> str | None:
+    async def _principal(self, sid: str) -> Principal | None:
+        """The caller the socket opened as (saved at connect); None before that or once gone."""
         try:
             session = await self.get_session(sid)
         except Exception:  # no session yet (connect), or the socket is gone
             return None
-        user_id = session.get("user_id") if isinstance(session, dict) else None
-        return user_id if isinstance(user_id, str) else None
+        principal = session.get("principal") if isinstance(session, dict) else None
+        return principal if isinstance(principal, Principal) else None
 
-    async def _require_user(self, sid: str) -> str:
-        user_id = await self._user_id(sid)
-        if user_id is None:
+    async def _require_principal(self, sid: str) -> Principal:
+        principal = await self._principal(sid)
+        if principal is None:
             raise Unauthorized()
-        return user_id
+        return principal
 
     async def _log_and_report(
         self, event: str, sid: str, request_id: str, error: Exception
     ) -> None:
-        user_id = await self._user_id(sid)
+        principal = await self._principal(sid)
+        user_id = principal.user_id if principal is not None else None
         log.error(
             "unhandled exception in Socket.IO handler %s",
             event,
@@ -252,8 +260,9 @@ class FlowHubSocketServer(socketio.AsyncServer):  # type: ignore[misc]
 def create_realtime_server(container: Container) -> socketio.AsyncServer:
     settings = container.settings()
     origins = settings.origins
+    manager = _manager(settings.redis_url)
     sio = FlowHubSocketServer(
-        client_manager=_manager(settings.redis_url),
+        client_manager=manager,
         async_mode="asgi",
         # the HTTP API's policy, patterns included (python-socketio takes a callable)
         cors_allowed_origins="*" if origins.anything else origins.allows,
@@ -271,6 +280,14 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
     broadcaster = container.adapters.broadcaster()
     if isinstance(broadcaster, SocketIoBroadcaster):
         broadcaster.attach(sio)
+    cluster = container.adapters.cluster()
+    if isinstance(manager, RoomJoiningRedisManager) and isinstance(cluster, SocketIoCluster):
+
+        async def users_gone(user_ids: Sequence[str]) -> None:
+            await container.services.chat().users_gone(user_ids)
+
+        manager.cluster = cluster
+        cluster.attach(manager, users_gone)
     return sio
 
 
@@ -279,22 +296,29 @@ def chat_namespace(sio: socketio.AsyncServer) -> ChatNamespace:
     return namespace
 
 
-async def renew_presence_forever(sio: socketio.AsyncServer) -> None:
-    """Renew every user connected to this instance, in one store call per interval."""
-    await chat_namespace(sio).runtime.renew_presence_forever()
+async def start_realtime(sio: socketio.AsyncServer) -> None:
+    """Subscribe to the other instances at start, not at the first socket (python-socketio's
+    own moment): an instance serving only HTTP still emits to sockets on the others, and
+    must be known to them (its hello) to be heard."""
+    if isinstance(sio.manager, RoomJoiningRedisManager) and not sio.manager_initialized:
+        sio.manager_initialized = True
+        sio.manager.initialize()
 
 
-async def stop_task(task: asyncio.Task[None] | None) -> None:
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+async def stop_realtime(sio: socketio.AsyncServer) -> None:
+    """A graceful stop: the other instances drop this one (and its users) at once."""
+    cluster = sio.manager.cluster if isinstance(sio.manager, RoomJoiningRedisManager) else None
+    if cluster is not None:
+        await cluster.stop()
 
 
 def _library_logger(name: str) -> logging.Logger:
     logger = logging.getLogger(name)
     logger.setLevel(logging.ERROR)
     return logger
+
+
+KEEPALIVE = {socket.TCP_KEEPIDLE: 60, socket.TCP_KEEPINTVL: 10, socket.TCP_KEEPCNT: 3}
 
 
 def _manager(redis_url: str | None) -> socketio.AsyncManager | None:
@@ -304,7 +328,15 @@ def _manager(redis_url: str | None) -> socketio.AsyncManager | None:
     return RoomJoiningRedisManager(
         redis_url,
         channel="flowhub-socketio",
-        redis_options={"socket_connect_timeout": 2, "health_check_interval": 10},
+        redis_options={
+            "socket_connect_timeout": 2,
+            # TCP keepalive, not redis-py's health check: the check is a billed PING before a
+            # publish after 10 s of quiet and on the subscription at each message after one,
+            # and it cannot see a dead subscription anyway (the listener blocks in a read);
+            # keepalive probes find it (~90 s) at no command.
+            "socket_keepalive": True,
+            "socket_keepalive_options": KEEPALIVE,
+        },
     )
 
 

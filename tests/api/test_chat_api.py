@@ -151,7 +151,7 @@ async def test_presence_answers_for_users_sharing_a_room_only(api: AuthClient) -
         "/chat/rooms", {"name": "Sim", "member_ids": [bob], "simulated": True}, ada_token
     )
     peer = next(m for m in room["member_ids"] if m not in (ada, bob))
-    await api.container.services.chat().came_online(bob, {bob})  # a socket of bob's
+    await api.container.services.chat().socket_connected(bob)  # a socket of bob's
     status, body, _ = await api.get(f"/presence?user_ids={bob},{eve},{peer},{ada}", ada_token)
     assert status == 200
     assert body == {bob: "online", peer: "online", ada: "offline"}

@@ -1,46 +1,30 @@
-"""The chat stores' contracts, held by the memory adapters and by MongoDB / Redis alike:
-RoomRepository and MessageRepository (memory, MongoDB), PresenceStore and TypingStore
-(memory, Redis: keys with TTLs, one round trip for a whole presence renewal)."""
+"""The chat stores' contracts, held by the memory adapters and by MongoDB alike:
+RoomRepository and MessageRepository. Presence and typing have no store: they live in each
+instance's memory (domain/chat/presence.py, tests/unit/test_cluster.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import pytest
 
 from adapters.lifecycle import ManagedClient
-from adapters.memory.chat import (
-    MemoryMessageRepository,
-    MemoryPresenceStore,
-    MemoryRoomRepository,
-    MemoryTypingStore,
-)
+from adapters.memory.chat import MemoryMessageRepository, MemoryRoomRepository
 from adapters.memory.clock import MemoryClock
 from adapters.mongo.chat import MongoMessageRepository, MongoRoomRepository
 from adapters.mongo.client import MongoClient
-from adapters.redis.chat import RedisPresenceStore, RedisTypingStore
-from adapters.system.clock import SystemClock
 from domain.chat.errors import DuplicateMessage
-from domain.chat.model import Message, PresenceRenewal, Room
+from domain.chat.model import Message, Room, message_id_for
 from domain.errors import ServiceUnavailable
-from ports.chat import MessageRepository, PresenceStore, RoomRepository, TypingStore
-from tests.contract.conftest import Backend, MongoService, RedisService, make_backend
-
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
+from ports.chat import MessageRepository, RoomRepository
+from tests.contract.conftest import Backend, MongoService, make_backend
 
 pytestmark = pytest.mark.contract
 
 
 @pytest.fixture(params=["memory", "mongo"])
 def mongo_backend(request: pytest.FixtureRequest, clock: MemoryClock) -> Backend:
-    return make_backend(request, clock)
-
-
-@pytest.fixture(params=["memory", "redis"])
-def redis_backend(request: pytest.FixtureRequest, clock: MemoryClock) -> Backend:
     return make_backend(request, clock)
 
 
@@ -58,20 +42,6 @@ def messages(mongo_backend: Backend) -> MessageRepository:
     return MemoryMessageRepository()
 
 
-@pytest.fixture
-def presence(redis_backend: Backend) -> PresenceStore:
-    if redis_backend.redis is not None:
-        return RedisPresenceStore(redis_backend.redis.managed, SystemClock())
-    return MemoryPresenceStore(redis_backend.clock)
-
-
-@pytest.fixture
-def typing(redis_backend: Backend) -> TypingStore:
-    if redis_backend.redis is not None:
-        return RedisTypingStore(redis_backend.redis.managed)
-    return MemoryTypingStore(redis_backend.clock)
-
-
 def a_room(clock: MemoryClock, room_id: str = "r1", *members: str, age_s: int = 0) -> Room:
     return Room(
         id=room_id,
@@ -86,7 +56,7 @@ def a_message(
     clock: MemoryClock, seq: int, client_id: str | None = None, sender: str = "ada"
 ) -> Message:
     return Message(
-        id=f"m{seq}-{sender}-{client_id}",
+        id=f"m{seq}-{sender}" if client_id is None else message_id_for("r1", sender, client_id),
         room_id="r1",
         sender_id=sender,
         body=f"message {seq} ✨",
@@ -159,78 +129,7 @@ async def test_pages_are_ascending_by_seq_both_ways(
     assert one == a_message(clock, 5)
 
 
-async def test_presence_renewal_says_who_came_online_and_expires(
-    presence: PresenceStore, redis_backend: Backend
-) -> None:
-    assert (await presence.renew(["ada", "bob"], 1)).came_online == ["ada", "bob"]
-    assert (await presence.renew(["ada", "bob", "cy"], 1)).came_online == ["cy"]
-    assert await presence.online(["ada", "cy", "eve"]) == {"ada", "cy"}
-    await presence.remove(["cy"])
-    assert await presence.online(["cy"]) == set()
-    await redis_backend.pass_time(1.2)
-    assert await presence.online(["ada", "bob"]) == set()
-    assert await presence.renew([], 1) == PresenceRenewal([], ["ada", "bob"])
-    assert await presence.renew([], 1) == PresenceRenewal([], [])  # reported once
-
-
-async def test_users_no_instance_renews_lapse_once(
-    presence: PresenceStore, redis_backend: Backend
-) -> None:
-    await presence.renew(["ada", "bob"], 1)  # instance A
-    await presence.renew(["cy"], 2)  # instance B
-    await presence.renew(["dan"], 5, lapse_s=0.5)  # announced offline before its key expires
-    await presence.remove(["bob"])  # left: not lapsed, just gone
-    await redis_backend.pass_time(1.2)
-    renewal = await presence.renew(["cy"], 2)  # B renews; A stopped
-    assert sorted(renewal.lapsed) == ["ada", "dan"]
-    assert await presence.online(["dan", "cy"]) == {"cy"}  # lapsed: offline before its key expires
-    assert (await presence.renew(["cy"], 2)).lapsed == []
-
-
-async def test_typing_starts_once_renews_and_expires(
-    typing: TypingStore, redis_backend: Backend
-) -> None:
-    assert await typing.start("r1", "ada", 1) is True
-    assert await typing.start("r1", "ada", 1) is False
-    assert await typing.is_typing("r1", "ada")
-    assert not await typing.is_typing("r1", "bob")
-    assert await typing.stop("r1", "ada") is True
-    assert await typing.stop("r1", "ada") is False
-    await typing.start("r1", "ada", 1)
-    await redis_backend.pass_time(1.2)
-    assert not await typing.is_typing("r1", "ada")
-    assert await typing.start("r1", "ada", 1) is True
-
-
-async def test_redis_keys_are_the_documented_ones_and_all_expire(
-    redis_service: RedisService,
-) -> None:
-    service = redis_service
-    await RedisPresenceStore(service.managed, SystemClock()).renew(["ada", "bob"], 10)
-    await RedisTypingStore(service.managed).start("r1", "ada", 3)
-    keys = sorted(k.decode() for k in await service.keys())
-    assert keys == ["presence:ada", "presence:bob", "presence:online", "typing:r1:ada"]
-    for key in keys:
-        assert 0 < await service.raw.ttl(key) <= 30
-
-
-async def test_a_presence_renewal_is_one_redis_command(redis_service: RedisService) -> None:
-    service = redis_service
-    store = RedisPresenceStore(service.managed, SystemClock())
-    await store.renew(["warm-up"], 10)  # the script is loaded once per server
-    before = await service.raw.info("commandstats")
-    await store.renew([f"user{i}" for i in range(100)], 10)
-    after = await service.raw.info("commandstats")
-    calls = {
-        name: after[name]["calls"] - before.get(name, {"calls": 0})["calls"]
-        for name in after
-        # INFO; what runs inside the script
-        if not name.startswith(("cmdstat_info", "cmdstat_set", "cmdstat_z", "cmdstat_expire"))
-    }
-    assert {name: n for name, n in calls.items() if n} == {"cmdstat_evalsha": 1}
-
-
-async def test_mongo_has_the_ordering_idempotency_and_retention_indexes(
+async def test_mongo_has_the_ordering_and_retention_indexes_and_no_other(
     mongo_service: MongoService,
 ) -> None:
     repository = MongoMessageRepository(mongo_service.managed, mongo_service.database, 90)
@@ -239,20 +138,14 @@ async def test_mongo_has_the_ordering_idempotency_and_retention_indexes(
     indexes = await mongo_service.index_keys("messages")
     assert indexes["room_seq"]["key"] == [("room_id", 1), ("seq", 1)]
     assert indexes["room_seq"]["unique"] is True
-    by_client = indexes["room_sender_client_id"]
-    assert by_client["key"] == [("room_id", 1), ("sender_id", 1), ("client_id", 1)]
-    assert by_client["unique"] is True
     assert indexes["retention_ttl"]["expireAfterSeconds"] == 90 * 24 * 3600
     assert "member_rooms" in await mongo_service.index_keys("rooms")
+    # idempotency is the derived `_id`'s (message_id_for): no index of its own
+    assert sorted(indexes) == ["_id_", "retention_ttl", "room_seq"]
 
 
 async def test_unreachable_stores_are_service_unavailable(
-    dead_redis: ManagedClient[Redis], dead_mongo: ManagedClient[MongoClient]
+    dead_mongo: ManagedClient[MongoClient],
 ) -> None:
-    for attempt in (
-        RedisPresenceStore(dead_redis, SystemClock()).renew(["ada"], 10),
-        RedisTypingStore(dead_redis).start("r1", "ada", 3),
-        MongoRoomRepository(dead_mongo, "flowhub").get("r1"),
-    ):
-        with pytest.raises(ServiceUnavailable):
-            await attempt
+    with pytest.raises(ServiceUnavailable):
+        await MongoRoomRepository(dead_mongo, "flowhub").get("r1")

@@ -11,7 +11,7 @@ from adapters.lifecycle import ManagedClient
 from adapters.memory.clock import MemoryClock
 from adapters.memory.otp import MemoryOtpStore
 from adapters.redis.otp import RedisOtpStore
-from domain.auth.model import OtpPurpose, PendingCode
+from domain.auth.model import CodeCheck, CodeVerdict, OtpPurpose, PendingCode
 from domain.errors import ServiceUnavailable
 from ports.otp import OtpStore
 from tests.contract.conftest import Backend, RedisService, make_backend
@@ -145,6 +145,62 @@ async def test_a_code_and_a_grant_expire_with_their_ttl(
     assert not await otp_store.take_reset("u1", "g")
 
 
+# guesses: evaluated and counted in one step -------------------------------------------------
+
+ACCEPTED, WRONG, LOCKED = CodeVerdict.ACCEPTED, CodeVerdict.WRONG, CodeVerdict.LOCKED
+
+
+async def test_the_right_guess_spends_the_code_once(otp_store: OtpStore) -> None:
+    await otp_store.put("u1", LOGIN, "h", 300)
+
+    assert await otp_store.attempt("u1", "h", 5, 10) == CodeCheck(ACCEPTED)
+    assert (await otp_store.attempt("u1", "h", 5, 10)).verdict is WRONG
+    assert await otp_store.get("u1") is None
+
+
+async def test_wrong_guesses_count_against_the_code_which_burns_at_the_maximum(
+    otp_store: OtpStore,
+) -> None:
+    await otp_store.put("u1", LOGIN, "h", 300)
+    for _ in range(2):
+        assert (await otp_store.attempt("u1", "x", 3, 10)).verdict is WRONG
+    pending = await otp_store.get("u1")
+    assert pending is not None
+    assert pending.attempts == 2
+
+    assert (await otp_store.attempt("u1", "x", 3, 10)).verdict is WRONG
+
+    assert await otp_store.get("u1") is None
+    assert (await otp_store.attempt("u1", "h", 3, 10)).verdict is WRONG
+
+
+async def test_the_hourly_limit_locks_guesses_whatever_new_codes_arrive(
+    otp_store: OtpStore,
+) -> None:
+    for _ in range(3):
+        await otp_store.put("u1", LOGIN, "h", 300)
+        assert (await otp_store.attempt("u1", "x", 5, 3)).verdict is WRONG
+    await otp_store.put("u1", LOGIN, "h", 300)
+
+    locked = await otp_store.attempt("u1", "h", 5, 3)
+
+    assert locked.verdict is LOCKED
+    assert 3500 < locked.retry_in_s <= 3600
+    assert await otp_store.get("u1") is not None  # a locked guess is not evaluated
+    assert (await otp_store.attempt("u2", "x", 5, 3)).verdict is WRONG  # per user
+
+
+async def test_of_fifty_concurrent_wrong_guesses_the_limits_hold(otp_store: OtpStore) -> None:
+    await otp_store.put("u1", LOGIN, "h", 300)
+
+    checks = await asyncio.gather(*(otp_store.attempt("u1", f"x{n}", 5, 10) for n in range(50)))
+
+    verdicts = [c.verdict for c in checks]
+    assert verdicts.count(WRONG) == 10
+    assert verdicts.count(LOCKED) == 40
+    assert await otp_store.get("u1") is None  # burned by the first 5
+
+
 # password-reset grants --------------------------------------------------------------------
 
 
@@ -239,6 +295,24 @@ async def test_redis_every_key_written_has_a_ttl(redis_service: RedisService) ->
     assert all(ttl > 0 for ttl in [await redis_service.raw.ttl(key) for key in keys])
 
 
+async def test_redis_counts_wrong_guesses_an_hour_under_the_deployments_key(
+    redis_service: RedisService,
+) -> None:
+    store, raw = RedisOtpStore(redis_service.managed), redis_service.raw
+    await store.put("u1", LOGIN, "h", 300)
+    await store.attempt("u1", "x", 5, 10)
+    await store.attempt("absent", "x", 5, 10)
+
+    assert sorted(await redis_service.keys()) == [
+        b"otp:u1",
+        b"rate:absent:otp_failures",
+        b"rate:u1:otp_failures",
+    ]
+    assert await raw.get("rate:u1:otp_failures") == b"1"
+    assert 3595 <= await raw.ttl("rate:u1:otp_failures") <= 3600
+    assert 295 <= await raw.ttl("otp:u1") <= 300  # a wrong guess keeps the code's expiry
+
+
 async def test_redis_down_is_service_unavailable(dead_redis: ManagedClient[Redis]) -> None:
     store = RedisOtpStore(dead_redis)
     calls = [
@@ -246,6 +320,7 @@ async def test_redis_down_is_service_unavailable(dead_redis: ManagedClient[Redis
         store.get("u1"),
         store.fail("u1", 5),
         store.consume("u1", "h"),
+        store.attempt("u1", "h", 5, 10),
         store.grant_reset("u1", "g", 300),
         store.take_reset("u1", "g"),
     ]

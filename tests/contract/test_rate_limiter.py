@@ -11,7 +11,7 @@ from adapters.lifecycle import ManagedClient
 from adapters.memory.clock import MemoryClock
 from adapters.memory.rate_limit import MemoryRateLimiter
 from adapters.redis.rate_limit import RedisRateLimiter
-from domain.auth.model import RateWindow
+from domain.auth.model import RateWindow, Reservation
 from domain.errors import ServiceUnavailable
 from ports.rate_limit import RateLimiter
 from tests.contract.conftest import Backend, RedisService, make_backend
@@ -128,6 +128,78 @@ async def test_windows_and_cooldowns_end_with_their_ttl(
     assert await limiter.claim("rate:slot", 1) == 0
 
 
+# reservations: a guess counted before it is evaluated, one evaluation at a time ----------
+
+
+async def test_a_reservation_counts_the_guess_and_holds_the_one_slot(
+    limiter: RateLimiter,
+) -> None:
+    assert await limiter.reserve(KEY, 3, 60, 10) == Reservation(True)
+    assert (await limiter.peek(KEY, 3)).count == 1
+
+    busy = await limiter.reserve(KEY, 3, 60, 10)
+
+    assert not busy.granted
+    assert busy.busy
+    assert 0 < busy.retry_in_s <= 10
+    assert (await limiter.peek(KEY, 3)).count == 1  # a refused guess is not counted
+
+
+async def test_a_failed_guess_keeps_its_count_and_the_limit_refuses_the_next(
+    limiter: RateLimiter,
+) -> None:
+    for _ in range(3):
+        assert (await limiter.reserve(KEY, 3, 60, 10)).granted
+        await limiter.release(KEY, succeeded=False)
+
+    refused = await limiter.reserve(KEY, 3, 60, 10)
+
+    assert not refused.granted
+    assert not refused.busy
+    assert 0 < refused.retry_in_s <= 60
+    assert (await limiter.peek(KEY, 3)).count == 3
+
+
+async def test_a_success_starts_the_count_over(limiter: RateLimiter) -> None:
+    await limiter.reserve(KEY, 3, 60, 10)
+    await limiter.release(KEY, succeeded=False)
+    await limiter.reserve(KEY, 3, 60, 10)
+
+    await limiter.release(KEY, succeeded=True)
+
+    assert (await limiter.peek(KEY, 3)).count == 0
+    assert (await limiter.reserve(KEY, 3, 60, 10)).granted
+
+
+async def test_of_fifty_concurrent_reservations_one_is_granted(limiter: RateLimiter) -> None:
+    answers = await asyncio.gather(*(limiter.reserve(KEY, 5, 60, 10) for _ in range(50)))
+
+    assert [a.granted for a in answers].count(True) == 1
+    assert all(a.busy for a in answers if not a.granted)
+    assert (await limiter.peek(KEY, 5)).count == 1
+
+
+async def test_concurrent_bursts_get_at_most_the_limit_granted(limiter: RateLimiter) -> None:
+    granted = 0
+    for _ in range(10):
+        answers = await asyncio.gather(*(limiter.reserve(KEY, 5, 60, 10) for _ in range(20)))
+        granted += [a.granted for a in answers].count(True)
+        await limiter.release(KEY, succeeded=False)
+
+    assert granted == 5
+
+
+async def test_a_slot_never_released_frees_itself_after_the_hold(
+    limiter: RateLimiter, backend: Backend
+) -> None:
+    assert (await limiter.reserve(KEY, 5, 60, 1)).granted
+    assert (await limiter.reserve(KEY, 5, 60, 1)).busy
+
+    await backend.pass_time(1.1)
+
+    assert (await limiter.reserve(KEY, 5, 60, 1)).granted
+
+
 # Redis: every key with a TTL, failures as ServiceUnavailable -------------------------------
 
 
@@ -168,6 +240,9 @@ async def test_redis_every_key_written_has_a_ttl(redis_service: RedisService) ->
     await limiter.claim("rate:email-x:otp:login", 60)
     await limiter.hit("rate:u3:login", 5, 60)
     await limiter.reset("rate:u3:login")
+    await limiter.reserve("rate:u4:login", 5, 60, 10)
+    await limiter.reserve("rate:u5:login", 5, 60, 10)
+    await limiter.release("rate:u5:login", succeeded=True)
 
     keys = await redis_service.keys()
 
@@ -176,6 +251,8 @@ async def test_redis_every_key_written_has_a_ttl(redis_service: RedisService) ->
         b"rate:ip:127.0.0.1:login",
         b"rate:u1:api",
         b"rate:u1:login",
+        b"rate:u4:login",
+        b"rate:u4:login:slot",
     ]
     assert all(ttl > 0 for ttl in [await redis_service.raw.ttl(key) for key in keys])
 
@@ -187,6 +264,8 @@ async def test_redis_down_is_service_unavailable(dead_redis: ManagedClient[Redis
         limiter.peek(KEY, 5),
         limiter.reset(KEY),
         limiter.claim(KEY, 60),
+        limiter.reserve(KEY, 5, 60, 10),
+        limiter.release(KEY, succeeded=False),
     ]
 
     results = await asyncio.gather(*calls, return_exceptions=True)

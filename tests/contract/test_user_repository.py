@@ -1,4 +1,5 @@
-"""The UserRepository contract, held by the memory adapter and by MongoDB alike."""
+"""The UserRepository contract, held by the memory adapter, by MongoDB and by the caching
+decorator (over the memory adapter, its copies in the real Redis) alike."""
 
 from __future__ import annotations
 
@@ -8,22 +9,36 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from adapters.caching.users import CachedUserRepository, cache_key
 from adapters.lifecycle import ManagedClient
 from adapters.memory.clock import MemoryClock
 from adapters.memory.users import MemoryUserRepository
 from adapters.mongo.client import MongoClient
 from adapters.mongo.users import MongoUserRepository
+from adapters.redis.cache import RedisCache
+from adapters.redis.client import redis_client
 from domain.auth.errors import EmailTaken
 from domain.auth.model import User
 from domain.errors import ServiceUnavailable
 from ports.users import UserRepository
-from tests.contract.conftest import Backend, MongoService, make_backend, now_ms
+from tests.contract.conftest import (
+    Backend,
+    MongoService,
+    RedisService,
+    make_backend,
+    now_ms,
+    pass_real_time,
+)
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.contract
 
 
-@pytest.fixture(params=["memory", "mongo"])
+@pytest.fixture(params=["memory", "mongo", "cached"])
 def backend(request: pytest.FixtureRequest, clock: MemoryClock) -> Backend:
+    if request.param == "cached":
+        service: RedisService = request.getfixturevalue("redis_service")
+        return Backend("cached", clock, pass_real_time, redis=service)
     return make_backend(request, clock)
 
 
@@ -31,6 +46,8 @@ def backend(request: pytest.FixtureRequest, clock: MemoryClock) -> Backend:
 def users(backend: Backend) -> UserRepository:
     if backend.mongo is not None:
         return MongoUserRepository(backend.mongo.managed, backend.mongo.database)
+    if backend.redis is not None:
+        return CachedUserRepository(MemoryUserRepository(), RedisCache(backend.redis.managed))
     return MemoryUserRepository()
 
 
@@ -151,6 +168,76 @@ async def test_text_fields_read_back_unchanged(users: UserRepository) -> None:
     await users.add(user)
 
     assert await users.by_email("zoë.ñandú@exämple.com") == user
+
+
+async def test_an_unverified_user_is_replaced_by_a_newer_registration(
+    users: UserRepository,
+) -> None:
+    await users.add(a_user())
+    newer = replace(a_user(), name="Ada", password_hash="newer hash")
+
+    assert await users.replace_unverified(newer)
+
+    assert await users.get("u1") == newer
+    assert await users.by_email("ada@example.com") == newer
+
+
+async def test_a_verified_or_missing_user_is_not_replaced_as_a_registration(
+    users: UserRepository,
+) -> None:
+    verified = replace(a_user(), email_verified=True)
+    await users.add(verified)
+
+    assert not await users.replace_unverified(replace(verified, password_hash="stranger"))
+    assert not await users.replace_unverified(replace(a_user("ghost", "g@example.com")))
+
+    assert await users.get("u1") == verified
+    assert await users.get("ghost") is None
+
+
+async def test_a_registration_racing_a_verification_never_unverifies(
+    users: UserRepository,
+) -> None:
+    user = a_user()
+    await users.add(user)
+    verified = replace(user, email_verified=True)
+
+    await users.save(verified)
+    replaced = await users.replace_unverified(replace(user, password_hash="stranger"))
+
+    assert not replaced
+    assert await users.get("u1") == verified
+
+
+# the caching decorator ----------------------------------------------------------------------
+
+
+async def test_a_cached_copy_reads_back_equal_and_a_save_drops_it(
+    redis_service: RedisService,
+) -> None:
+    users = CachedUserRepository(MemoryUserRepository(), RedisCache(redis_service.managed))
+    user = a_user()
+    await users.add(user)
+
+    assert await users.get("u1") == user  # a miss: read through, copied
+    assert await redis_service.raw.exists(cache_key("u1")) == 1
+    assert await users.get("u1") == user  # the copy
+    renamed = replace(user, name="Ada Lovelace")
+    await users.save(renamed)
+
+    assert await redis_service.raw.exists(cache_key("u1")) == 0
+    assert await users.get("u1") == renamed
+
+
+async def test_a_cache_that_is_down_reads_through() -> None:
+    dead = RedisCache(redis_client(f"redis://127.0.0.1:{free_port()}/0", 0.2))
+    users = CachedUserRepository(MemoryUserRepository(), dead)
+    user = a_user()
+    await users.add(user)
+
+    assert await users.get("u1") == user
+    await users.save(replace(user, name="Ada L."))
+    assert await users.get("u1") == replace(user, name="Ada L.")
 
 
 # MongoDB: indexes, failures -----------------------------------------------------------------

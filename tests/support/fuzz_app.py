@@ -16,7 +16,7 @@ from dependency_injector import providers
 
 from config.container import build_container
 from config.settings import load_settings
-from domain.auth.service import AuthPolicy
+from domain.auth.policy import AuthPolicy
 from domain.chat.service import ChatPolicy
 from entrypoints.asgi import create_app
 from entrypoints.server import configure_logging, serve
@@ -27,8 +27,9 @@ if __name__ == "__main__":
     settings = load_settings(os.environ)
     configure_logging(settings)
     container = build_container(settings)
-    auth = cast(providers.Singleton[Any], container.services.auth)
-    auth.add_kwargs(policy=AuthPolicy(api_requests_per_minute=UNLIMITED))
+    container.services.auth_policy.override(
+        providers.Object(AuthPolicy(api_requests_per_minute=UNLIMITED))
+    )
     chat = cast(providers.Singleton[Any], container.services.chat)
     chat.add_kwargs(policy=ChatPolicy(messages_per_window=UNLIMITED))
     serve(create_app(settings, container), settings, host="127.0.0.1")

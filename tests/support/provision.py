@@ -1,7 +1,7 @@
 """The services behind FlowHub's integration shape, each a child process on a loopback port
-(no pytest here): redis-server, mongoeco's MongoDB wire server (mongoeco_server.py) and moto's
-S3/SES server (moto_server.py). Used by the pytest plugin (tests/support/services.py), the fault
-tests and the benchmarks.
+(no pytest here): redis-server, mongoeco's MongoDB wire server (devtools/mongoeco_server.py,
+in memory here) and moto's S3/SES server (moto_server.py). Used by the pytest plugin
+(tests/support/services.py), the fault tests and the benchmarks.
 
 A service can be stopped, paused with SIGSTOP, resumed and restarted on the same port while
 traffic runs; a restart starts empty (none of the three persists anything). The port is the
@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from tests.support.processes import LOOPBACK, ROOT, ServerProcess, free_port, http_get
 
-MONGOECO_SERVER = ROOT / "tests" / "support" / "mongoeco_server.py"
+MONGOECO_SERVER = ROOT / "devtools" / "mongoeco_server.py"
 
 BUCKET = "flowhub-faults"
 AWS = {

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from quart import Blueprint, current_app, request
 from quart_schema import validate_request
 
+from domain.auth.principal import Principal
 from domain.errors import NotFound, TooManyRequests
 from entrypoints.http.guard import authenticated
 
@@ -69,7 +70,7 @@ LEAKY_SECRETS = {
 
 @blueprint.post("/leak")
 @authenticated
-async def leak() -> dict[str, str]:
+async def leak(principal: Principal) -> dict[str, str]:
     """Fails with a message full of what must never reach Rollbar: the password and token of
     the request, an email address, a code, AWS keys and a database password."""
     body = await request.get_json()

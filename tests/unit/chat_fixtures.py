@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters.memory.chat import (
+    LoneInstance,
     MemoryBroadcaster,
     MemoryMessageRepository,
-    MemoryPresenceStore,
     MemoryRoomRepository,
-    MemoryTypingStore,
 )
 from adapters.memory.clock import MemoryClock
 from adapters.memory.rate_limit import MemoryRateLimiter
@@ -19,6 +18,7 @@ from adapters.system.ids import RandomIdGenerator
 from adapters.system.tasks import AsyncioBackgroundTasks
 from adapters.system.turns import LocalRoomTurns
 from domain.auth.model import User
+from domain.chat.presence import Presence
 from domain.chat.service import ChatPolicy, ChatService
 from entrypoints.realtime.runtime import ChatRuntime
 
@@ -30,8 +30,8 @@ class ChatWorld:
     users: MemoryUserRepository
     rooms: MemoryRoomRepository
     messages: MemoryMessageRepository
-    presence: MemoryPresenceStore
-    typing: MemoryTypingStore
+    presence: Presence
+    cluster: LoneInstance
     broadcaster: MemoryBroadcaster
     tasks: AsyncioBackgroundTasks
     turns: LocalRoomTurns
@@ -48,8 +48,8 @@ def build_chat_world(policy: ChatPolicy | None = None) -> ChatWorld:
     users = MemoryUserRepository()
     rooms = MemoryRoomRepository()
     messages = MemoryMessageRepository()
-    presence = MemoryPresenceStore(clock)
-    typing = MemoryTypingStore(clock)
+    presence = Presence()
+    cluster = LoneInstance()
     broadcaster = MemoryBroadcaster()
     tasks = AsyncioBackgroundTasks()
     turns = LocalRoomTurns()
@@ -57,7 +57,7 @@ def build_chat_world(policy: ChatPolicy | None = None) -> ChatWorld:
         rooms=rooms,
         messages=messages,
         presence=presence,
-        typing=typing,
+        cluster=cluster,
         broadcaster=broadcaster,
         users=users,
         limiter=MemoryRateLimiter(clock),
@@ -69,5 +69,5 @@ def build_chat_world(policy: ChatPolicy | None = None) -> ChatWorld:
     )
     runtime = ChatRuntime(chat, clock, tasks)
     return ChatWorld(
-        chat, clock, users, rooms, messages, presence, typing, broadcaster, tasks, turns, runtime
+        chat, clock, users, rooms, messages, presence, cluster, broadcaster, tasks, turns, runtime
     )

@@ -1,4 +1,4 @@
-"""AuthService tells the operators' log what happened, through the EventLog port, with ids and
+"""The auth use cases tell the operators' log what happened, through the EventLog port, with ids and
 outcomes only."""
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ async def test_signup_and_verification_are_recorded(world: World) -> None:
 
 async def test_a_password_login_and_a_code_login_say_how(world: World) -> None:
     await world.verified_user(EMAIL)
-    await world.auth.login(EMAIL, PASSWORD, ip="10.0.0.1")
+    await world.password_login.login(EMAIL, PASSWORD, ip="10.0.0.1")
     world.clock.advance(61)
     code = await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
-    await world.auth.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+    await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
 
     assert [e["method"] for e in world.events.named("login")] == [
         "code:verify_email", "password", "code:login",
@@ -50,19 +50,19 @@ async def test_a_password_reset_is_recorded(world: World) -> None:
     pair = await world.verified_user(EMAIL)
     world.clock.advance(61)
     code = await world.request_and_read(EMAIL, OtpPurpose.PASSWORD_RESET)
-    grant = await world.auth.verify_code(EMAIL, OtpPurpose.PASSWORD_RESET, code)
+    grant = await world.email_codes.verify_code(EMAIL, OtpPurpose.PASSWORD_RESET, code)
     assert isinstance(grant, ResetGrant)
-    await world.auth.reset_password(grant.reset_token, "a brand new password")
+    await world.password_reset.reset_password(grant.reset_token, "a brand new password")
 
     assert world.events.named("password_reset") == [{"user_id": pair.user.id}]
 
 
 async def test_a_reused_refresh_token_is_a_notable_event(world: World) -> None:
     pair = await world.verified_user(EMAIL)
-    await world.auth.refresh(pair.refresh_token)
+    await world.sessions.refresh(pair.refresh_token)
     world.clock.advance(11)  # past the grace window
     with pytest.raises(TokenReused):
-        await world.auth.refresh(pair.refresh_token)
+        await world.sessions.refresh(pair.refresh_token)
 
     [reused] = [e for e in world.events.events if e.name == "token_reused"]
     assert reused.notable
@@ -71,9 +71,9 @@ async def test_a_reused_refresh_token_is_a_notable_event(world: World) -> None:
 
 async def test_events_carry_no_personal_data(world: World) -> None:
     pair = await world.verified_user(EMAIL)
-    await world.auth.login(EMAIL, PASSWORD, ip="10.0.0.1")
-    await world.auth.logout(pair.user.id, pair.refresh_token)
-    await world.auth.logout_all(pair.user.id)
+    await world.password_login.login(EMAIL, PASSWORD, ip="10.0.0.1")
+    await world.sessions.logout(pair.user.id, pair.refresh_token)
+    await world.sessions.logout_all(pair.user.id)
     code = await world.last_code(EMAIL)
 
     recorded = json.dumps([e.fields for e in world.events.events])

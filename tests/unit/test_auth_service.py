@@ -1,8 +1,9 @@
-"""AuthService behaviour on memory adapters: signup, codes, login, reset, rotation."""
+"""Auth use cases on memory adapters: signup, codes, login, reset, rotation."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
@@ -31,7 +32,7 @@ def world() -> World:
 
 
 async def test_signup_creates_an_unverified_user_and_mails_a_code(world: World) -> None:
-    await world.auth.signup(EMAIL, PASSWORD, "Ada", ip="10.0.0.1")
+    await world.registration.signup(EMAIL, PASSWORD, "Ada", ip="10.0.0.1")
     user = await world.users.by_email(EMAIL)
     assert user is not None
     assert not user.email_verified
@@ -54,7 +55,7 @@ async def test_the_mailed_code_verifies_the_email_and_signs_in(world: World) -> 
 async def test_signup_with_a_registered_address_sends_a_notice_not_a_code(world: World) -> None:
     first = await world.verified_user()
     world.clock.advance(61)
-    await world.auth.signup(EMAIL, "another password!", "Mallory", ip="10.0.0.2")
+    await world.registration.signup(EMAIL, "another password!", "Mallory", ip="10.0.0.2")
     subjects = await world.mail_to(EMAIL)
     assert subjects[0] == "Someone tried to sign up with your address"
     user = await world.users.by_email(EMAIL)
@@ -64,23 +65,23 @@ async def test_signup_with_a_registered_address_sends_a_notice_not_a_code(world:
 
 
 async def test_signup_again_before_verifying_sends_a_new_code(world: World) -> None:
-    await world.auth.signup(EMAIL, PASSWORD, "Ada", ip="10.0.0.1")
+    await world.registration.signup(EMAIL, PASSWORD, "Ada", ip="10.0.0.1")
     first = await world.last_code(EMAIL)
     world.clock.advance(61)
-    await world.auth.signup(EMAIL, PASSWORD, "Ada", ip="10.0.0.1")
+    await world.registration.signup(EMAIL, PASSWORD, "Ada", ip="10.0.0.1")
     assert len(await world.mail_to(EMAIL)) == 2
     second = await world.last_code(EMAIL)
     with pytest.raises(InvalidOtp):
-        await world.auth.verify_email(EMAIL, first if first != second else "000000")
-    assert (await world.auth.verify_email(EMAIL, second)).user.email_verified
+        await world.email_codes.verify_email(EMAIL, first if first != second else "000000")
+    assert (await world.email_codes.verify_email(EMAIL, second)).user.email_verified
 
 
 async def test_signups_from_one_address_are_rate_limited(world: World) -> None:
     for i in range(20):
-        await world.auth.signup(f"user{i}@example.com", PASSWORD, "U", ip="10.9.9.9")
+        await world.registration.signup(f"user{i}@example.com", PASSWORD, "U", ip="10.9.9.9")
     with pytest.raises(TooManyRequests):
-        await world.auth.signup("one-more@example.com", PASSWORD, "U", ip="10.9.9.9")
-    await world.auth.signup("other-ip@example.com", PASSWORD, "U", ip="10.9.9.8")
+        await world.registration.signup("one-more@example.com", PASSWORD, "U", ip="10.9.9.9")
+    await world.registration.signup("other-ip@example.com", PASSWORD, "U", ip="10.9.9.8")
 
 
 # login ----------------------------------------------------------------------------------
@@ -88,7 +89,7 @@ async def test_signups_from_one_address_are_rate_limited(world: World) -> None:
 
 async def test_login_with_the_right_password_opens_a_session(world: World) -> None:
     await world.verified_user()
-    pair = await world.auth.login(EMAIL, PASSWORD, ip="10.0.0.1")
+    pair = await world.password_login.login(EMAIL, PASSWORD, ip="10.0.0.1")
     assert pair.refresh_token
     assert pair.token_type == "bearer"
 
@@ -96,16 +97,16 @@ async def test_login_with_the_right_password_opens_a_session(world: World) -> No
 async def test_unknown_email_and_wrong_password_fail_the_same_way(world: World) -> None:
     await world.verified_user()
     with pytest.raises(InvalidCredentials) as wrong:
-        await world.auth.login(EMAIL, "wrong password", ip="10.0.0.1")
+        await world.password_login.login(EMAIL, "wrong password", ip="10.0.0.1")
     with pytest.raises(InvalidCredentials) as unknown:
-        await world.auth.login("nobody@example.com", PASSWORD, ip="10.0.0.1")
+        await world.password_login.login("nobody@example.com", PASSWORD, ip="10.0.0.1")
     assert wrong.value.message == unknown.value.message
 
 
 async def test_an_unverified_user_cannot_log_in_with_a_password(world: World) -> None:
-    await world.auth.signup(EMAIL, PASSWORD, "Ada", ip="10.0.0.1")
+    await world.registration.signup(EMAIL, PASSWORD, "Ada", ip="10.0.0.1")
     with pytest.raises(EmailNotVerified):
-        await world.auth.login(EMAIL, PASSWORD, ip="10.0.0.1")
+        await world.password_login.login(EMAIL, PASSWORD, ip="10.0.0.1")
 
 
 async def test_five_failed_logins_in_a_minute_lock_the_account_for_the_minute(
@@ -114,20 +115,20 @@ async def test_five_failed_logins_in_a_minute_lock_the_account_for_the_minute(
     await world.verified_user()
     for _ in range(5):
         with pytest.raises(InvalidCredentials):
-            await world.auth.login(EMAIL, "wrong password", ip="10.0.0.1")
+            await world.password_login.login(EMAIL, "wrong password", ip="10.0.0.1")
     with pytest.raises(TooManyRequests) as limited:
-        await world.auth.login(EMAIL, PASSWORD, ip="10.0.0.1")
+        await world.password_login.login(EMAIL, PASSWORD, ip="10.0.0.1")
     assert 0 < limited.value.retry_after_s <= 60
     world.clock.advance(61)
-    assert await world.auth.login(EMAIL, PASSWORD, ip="10.0.0.1")
+    assert await world.password_login.login(EMAIL, PASSWORD, ip="10.0.0.1")
 
 
 async def test_failed_logins_for_unknown_emails_are_limited_too(world: World) -> None:
     for _ in range(5):
         with pytest.raises(InvalidCredentials):
-            await world.auth.login("ghost@example.com", "whatever pw", ip="10.0.0.1")
+            await world.password_login.login("ghost@example.com", "whatever pw", ip="10.0.0.1")
     with pytest.raises(TooManyRequests):
-        await world.auth.login("ghost@example.com", "whatever pw", ip="10.0.0.1")
+        await world.password_login.login("ghost@example.com", "whatever pw", ip="10.0.0.1")
 
 
 # email codes ----------------------------------------------------------------------------
@@ -137,29 +138,29 @@ async def test_code_requests_answer_the_same_for_known_and_unknown_addresses(
     world: World,
 ) -> None:
     await world.verified_user()
-    await world.auth.request_code(EMAIL, OtpPurpose.LOGIN)
-    await world.auth.request_code("nobody@example.com", OtpPurpose.LOGIN)
+    await world.email_codes.request_code(EMAIL, OtpPurpose.LOGIN)
+    await world.email_codes.request_code("nobody@example.com", OtpPurpose.LOGIN)
     assert len(await world.mail_to(EMAIL)) == 2
     assert await world.mail_to("nobody@example.com") == []
     for address in (EMAIL, "nobody@example.com"):
         with pytest.raises(TooManyRequests):
-            await world.auth.request_code(address, OtpPurpose.LOGIN)
+            await world.email_codes.request_code(address, OtpPurpose.LOGIN)
 
 
 async def test_passwordless_login_with_a_code(world: World) -> None:
     await world.verified_user()
     code = await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
-    pair = await world.auth.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+    pair = await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
     assert isinstance(pair, TokenPair)
     with pytest.raises(InvalidOtp):  # single use
-        await world.auth.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+        await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
 
 
 async def test_a_code_is_only_good_for_its_purpose(world: World) -> None:
     await world.verified_user()
     code = await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
     with pytest.raises(InvalidOtp):
-        await world.auth.verify_code(EMAIL, OtpPurpose.PASSWORD_RESET, code)
+        await world.email_codes.verify_code(EMAIL, OtpPurpose.PASSWORD_RESET, code)
 
 
 async def test_a_code_expires_after_five_minutes(world: World) -> None:
@@ -167,7 +168,7 @@ async def test_a_code_expires_after_five_minutes(world: World) -> None:
     code = await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
     world.clock.advance(301)
     with pytest.raises(InvalidOtp):
-        await world.auth.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+        await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
 
 
 async def test_five_wrong_tries_burn_the_code(world: World) -> None:
@@ -176,9 +177,9 @@ async def test_five_wrong_tries_burn_the_code(world: World) -> None:
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(5):
         with pytest.raises(InvalidOtp):
-            await world.auth.verify_code(EMAIL, OtpPurpose.LOGIN, wrong)
+            await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, wrong)
     with pytest.raises(InvalidOtp):
-        await world.auth.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+        await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
 
 
 async def test_more_than_ten_wrong_codes_an_hour_lock_codes_even_with_new_ones(
@@ -189,21 +190,21 @@ async def test_more_than_ten_wrong_codes_an_hour_lock_codes_even_with_new_ones(
         await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
         for _ in range(5):
             with pytest.raises(InvalidOtp):
-                await world.auth.verify_code(EMAIL, OtpPurpose.LOGIN, "not-it")
+                await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, "not-it")
         world.clock.advance(61)
     code = await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
     with pytest.raises(TooManyRequests):
-        await world.auth.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+        await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
     world.clock.advance(3601)
     code = await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
-    assert await world.auth.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+    assert await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
 
 
 async def test_a_login_code_verifies_an_unverified_address(world: World) -> None:
-    await world.auth.signup(EMAIL, PASSWORD, "Ada", ip="10.0.0.1")
+    await world.registration.signup(EMAIL, PASSWORD, "Ada", ip="10.0.0.1")
     world.clock.advance(61)
     code = await world.request_and_read(EMAIL, OtpPurpose.LOGIN)
-    pair = await world.auth.verify_code(EMAIL, OtpPurpose.LOGIN, code)
+    pair = await world.email_codes.verify_code(EMAIL, OtpPurpose.LOGIN, code)
     assert isinstance(pair, TokenPair)
     assert pair.user.email_verified
 
@@ -213,7 +214,7 @@ async def test_a_login_code_verifies_an_unverified_address(world: World) -> None
 
 async def reset_grant(world: World) -> ResetGrant:
     code = await world.request_and_read(EMAIL, OtpPurpose.PASSWORD_RESET)
-    grant = await world.auth.verify_code(EMAIL, OtpPurpose.PASSWORD_RESET, code)
+    grant = await world.email_codes.verify_code(EMAIL, OtpPurpose.PASSWORD_RESET, code)
     assert isinstance(grant, ResetGrant)
     return grant
 
@@ -223,20 +224,20 @@ async def test_password_reset_changes_the_password_and_signs_out_everywhere(
 ) -> None:
     pair = await world.verified_user()
     grant = await reset_grant(world)
-    await world.auth.reset_password(grant.reset_token, "brand new password")
+    await world.password_reset.reset_password(grant.reset_token, "brand new password")
     with pytest.raises(InvalidCredentials):
-        await world.auth.login(EMAIL, PASSWORD, ip="10.0.0.1")
-    assert await world.auth.login(EMAIL, "brand new password", ip="10.0.0.1")
+        await world.password_login.login(EMAIL, PASSWORD, ip="10.0.0.1")
+    assert await world.password_login.login(EMAIL, "brand new password", ip="10.0.0.1")
     with pytest.raises(Unauthorized):
-        await world.auth.refresh(pair.refresh_token)
+        await world.sessions.refresh(pair.refresh_token)
 
 
 async def test_a_reset_token_works_once(world: World) -> None:
     await world.verified_user()
     grant = await reset_grant(world)
-    await world.auth.reset_password(grant.reset_token, "brand new password")
+    await world.password_reset.reset_password(grant.reset_token, "brand new password")
     with pytest.raises(InvalidToken):
-        await world.auth.reset_password(grant.reset_token, "another new password")
+        await world.password_reset.reset_password(grant.reset_token, "another new password")
 
 
 async def test_an_expired_or_tampered_reset_token_is_refused(world: World) -> None:
@@ -245,12 +246,12 @@ async def test_an_expired_or_tampered_reset_token_is_refused(world: World) -> No
     user_id, grant_id, expires, mac = grant.reset_token.split(".")
     forged = f"{user_id}.{grant_id}.{int(expires) + 3600}.{mac}"
     with pytest.raises(InvalidToken):
-        await world.auth.reset_password(forged, "brand new password")
+        await world.password_reset.reset_password(forged, "brand new password")
     with pytest.raises(InvalidToken):
-        await world.auth.reset_password("garbage", "brand new password")
+        await world.password_reset.reset_password("garbage", "brand new password")
     world.clock.advance(301)
     with pytest.raises(InvalidToken):
-        await world.auth.reset_password(grant.reset_token, "brand new password")
+        await world.password_reset.reset_password(grant.reset_token, "brand new password")
 
 
 # refresh rotation -----------------------------------------------------------------------
@@ -258,9 +259,9 @@ async def test_an_expired_or_tampered_reset_token_is_refused(world: World) -> No
 
 async def test_refresh_spends_the_token_and_issues_a_new_pair(world: World) -> None:
     pair = await world.verified_user()
-    rotated = await world.auth.refresh(pair.refresh_token)
+    rotated = await world.sessions.refresh(pair.refresh_token)
     assert rotated.refresh_token != pair.refresh_token
-    again = await world.auth.refresh(rotated.refresh_token)
+    again = await world.sessions.refresh(rotated.refresh_token)
     assert again.refresh_token not in (pair.refresh_token, rotated.refresh_token)
 
 
@@ -268,30 +269,30 @@ async def test_a_spent_token_within_the_grace_window_gets_the_current_token(
     world: World,
 ) -> None:
     pair = await world.verified_user()
-    rotated = await world.auth.refresh(pair.refresh_token)
+    rotated = await world.sessions.refresh(pair.refresh_token)
     world.clock.advance(5)
-    late_tab = await world.auth.refresh(pair.refresh_token)
+    late_tab = await world.sessions.refresh(pair.refresh_token)
     assert late_tab.refresh_token == rotated.refresh_token
-    assert await world.auth.refresh(rotated.refresh_token)
+    assert await world.sessions.refresh(rotated.refresh_token)
 
 
 async def test_two_tabs_refreshing_at_once_both_stay_signed_in(world: World) -> None:
     pair = await world.verified_user()
     first, second = await asyncio.gather(
-        world.auth.refresh(pair.refresh_token), world.auth.refresh(pair.refresh_token)
+        world.sessions.refresh(pair.refresh_token), world.sessions.refresh(pair.refresh_token)
     )
     assert first.refresh_token == second.refresh_token
-    assert await world.auth.refresh(first.refresh_token)
+    assert await world.sessions.refresh(first.refresh_token)
 
 
 async def test_a_spent_refresh_token_revokes_the_whole_family(world: World) -> None:
     pair = await world.verified_user()
-    rotated = await world.auth.refresh(pair.refresh_token)
+    rotated = await world.sessions.refresh(pair.refresh_token)
     world.clock.advance(11)
     with pytest.raises(TokenReused):
-        await world.auth.refresh(pair.refresh_token)
+        await world.sessions.refresh(pair.refresh_token)
     with pytest.raises(Unauthorized):
-        await world.auth.refresh(rotated.refresh_token)
+        await world.sessions.refresh(rotated.refresh_token)
 
 
 async def test_a_forged_refresh_token_does_not_revoke_anything(world: World) -> None:
@@ -300,37 +301,37 @@ async def test_a_forged_refresh_token_does_not_revoke_anything(world: World) -> 
     forged = f"{family_id}.{int(generation) + 5}.{mac}"
     for token in (forged, f"{family_id}.{generation}.{mac[:-2]}xx", "", "a.b", "x.1.y"):
         with pytest.raises(Unauthorized) as caught:
-            await world.auth.refresh(token)
+            await world.sessions.refresh(token)
         assert not isinstance(caught.value, TokenReused)
-    assert await world.auth.refresh(pair.refresh_token)
+    assert await world.sessions.refresh(pair.refresh_token)
 
 
 async def test_refresh_tokens_expire_after_thirty_days(world: World) -> None:
     pair = await world.verified_user()
     world.clock.advance(30 * 24 * 3600 + 1)
     with pytest.raises(Unauthorized):
-        await world.auth.refresh(pair.refresh_token)
+        await world.sessions.refresh(pair.refresh_token)
 
 
 async def test_logout_revokes_one_session_and_logout_all_every_one(world: World) -> None:
     first = await world.verified_user()
-    second = await world.auth.login(EMAIL, PASSWORD, ip="10.0.0.1")
-    third = await world.auth.login(EMAIL, PASSWORD, ip="10.0.0.1")
-    await world.auth.logout(first.user.id, first.refresh_token)
+    second = await world.password_login.login(EMAIL, PASSWORD, ip="10.0.0.1")
+    third = await world.password_login.login(EMAIL, PASSWORD, ip="10.0.0.1")
+    await world.sessions.logout(first.user.id, first.refresh_token)
     with pytest.raises(Unauthorized):
-        await world.auth.refresh(first.refresh_token)
-    second = await world.auth.refresh(second.refresh_token)
-    await world.auth.logout_all(first.user.id)
+        await world.sessions.refresh(first.refresh_token)
+    second = await world.sessions.refresh(second.refresh_token)
+    await world.sessions.logout_all(first.user.id)
     for pair in (second, third):
         with pytest.raises(Unauthorized):
-            await world.auth.refresh(pair.refresh_token)
+            await world.sessions.refresh(pair.refresh_token)
 
 
 async def test_logout_with_someone_elses_token_changes_nothing(world: World) -> None:
     ada = await world.verified_user()
     bob = await world.verified_user("bob@example.com")
-    await world.auth.logout(bob.user.id, ada.refresh_token)
-    assert await world.auth.refresh(ada.refresh_token)
+    await world.sessions.logout(bob.user.id, ada.refresh_token)
+    assert await world.sessions.refresh(ada.refresh_token)
 
 
 # the signed-in user ---------------------------------------------------------------------
@@ -338,8 +339,33 @@ async def test_logout_with_someone_elses_token_changes_nothing(world: World) -> 
 
 async def test_me_is_cached_and_a_rename_refreshes_it(world: World) -> None:
     pair = await world.verified_user()
-    assert (await world.auth.me(pair.user.id)).name == "Ada"
-    renamed = await world.auth.rename(pair.user.id, "Ada Lovelace")
+    assert (await world.profiles.me(pair.user.id)).name == "Ada"
+    renamed = await world.profiles.rename(pair.user.id, "Ada Lovelace")
     assert renamed.name == "Ada Lovelace"
-    assert (await world.auth.me(pair.user.id)).name == "Ada Lovelace"
-    assert (await world.auth.me(pair.user.id)).created_at == pair.user.created_at
+    assert (await world.profiles.me(pair.user.id)).name == "Ada Lovelace"
+    assert (await world.profiles.me(pair.user.id)).created_at == pair.user.created_at
+
+
+# authentication -------------------------------------------------------------------------
+
+
+async def test_an_access_token_authenticates_as_its_user_and_session(world: World) -> None:
+    pair = await world.verified_user()
+
+    principal = await world.authenticator.authenticate(pair.access_token)
+
+    assert principal.user_id == pair.user.id
+    family_id = pair.refresh_token.split(".")[0]
+    assert principal.session_id == family_id
+    assert principal.expires_at == world.clock.now().replace(microsecond=0) + timedelta(
+        seconds=pair.expires_in
+    )
+
+
+async def test_an_expired_or_tampered_access_token_authenticates_nobody(world: World) -> None:
+    pair = await world.verified_user()
+    with pytest.raises(Unauthorized):
+        await world.authenticator.authenticate(pair.access_token[:-2] + "xx")
+    world.clock.advance(pair.expires_in + 1)
+    with pytest.raises(Unauthorized):
+        await world.authenticator.authenticate(pair.access_token)

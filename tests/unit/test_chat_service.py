@@ -171,8 +171,8 @@ async def test_typing_is_told_once_and_repeats_within_a_second_are_absorbed(
     await world.runtime.typing("ada", room.id, True)
     assert [e.data["is_typing"] for e in world.broadcaster.of("typing")] == [True]
     world.clock.advance(1.0)
-    await world.runtime.typing("ada", room.id, True)  # renews the key, tells nobody
-    assert await world.typing.is_typing(room.id, "ada")
+    await world.runtime.typing("ada", room.id, True)  # renews the state, tells nobody
+    assert world.runtime.is_typing(room.id, "ada")
     await world.runtime.typing("ada", room.id, False)
     assert [e.data["is_typing"] for e in world.broadcaster.of("typing")] == [True, False]
 
@@ -181,8 +181,7 @@ async def test_typing_that_is_not_renewed_ends_by_itself() -> None:
     world = build_chat_world(ChatPolicy(typing_ttl_s=1))
     room = await two_users_room(world)
     await world.runtime.typing("ada", room.id, True)
-    world.clock.advance(1.01)  # the key expires on the store's clock...
-    await asyncio.sleep(1.2)  # ...and the timer fires on the loop's
+    await asyncio.sleep(1.2)  # the timer fires on the loop's clock
     await world.tasks.drain(1)
     assert [e.data["is_typing"] for e in world.broadcaster.of("typing")] == [True, False]
 
@@ -209,31 +208,27 @@ async def test_presence_answers_only_for_users_sharing_a_room(world: ChatWorld) 
     assert await world.chat.presence("ada", ["bob", "eve", "ghost"]) == {"bob": "offline"}
 
 
-async def test_every_connected_user_is_renewed_in_one_call(world: ChatWorld) -> None:
-    for name in ("ada", "bob", "cy"):
-        await world.runtime.connected(await world.user(name))
-    before = world.presence.calls
-    await world.runtime.renew_presence()
-    assert world.presence.calls == before + 1
-    for _ in range(5):  # renewed every 3 s, so never lapsed
-        world.clock.advance(3)
-        await world.runtime.renew_presence()
-    assert world.presence.calls == before + 6
-    assert await world.presence.online(["ada", "bob", "cy"]) == {"ada", "bob", "cy"}
-    assert not [e for e in world.broadcaster.of("presence") if e.data["status"] == "offline"]
+async def test_presence_tells_the_peers_only_the_transitions(world: ChatWorld) -> None:
+    await two_users_room(world)
+    for _ in range(3):
+        await world.runtime.connected("ada")
+    await world.runtime.connected("bob")
+    for _ in range(3):
+        await world.runtime.disconnected("ada")
+    assert world.cluster.told == [("online", "ada"), ("online", "bob"), ("offline", "ada")]
 
 
-async def test_users_whose_instance_stopped_renewing_go_offline(world: ChatWorld) -> None:
+async def test_a_user_online_on_another_instance_stays_online_here(world: ChatWorld) -> None:
     room = await two_users_room(world)
-    await world.presence.renew(["bob"], 10)  # bob on another instance, which then dies
-    await world.runtime.connected("ada")
-    world.clock.advance(6)
-    await world.runtime.renew_presence()
-    world.clock.advance(6)
-    await world.runtime.renew_presence()
-    offline = [e for e in world.broadcaster.of("presence") if e.data["status"] == "offline"]
-    assert [(e.data["user_id"], e.to) for e in offline] == [("bob", f"room:{room.id}")]
-    assert await world.chat.presence("ada", ["bob", "ada"]) == {"bob": "offline", "ada": "online"}
+    world.presence.peer_online("instance-b", "bob", world.clock.monotonic())
+    await world.runtime.connected("bob")  # bob's second place: the room knew already
+    await world.runtime.disconnected("bob")
+    assert await world.chat.presence("ada", ["bob"]) == {"bob": "online"}
+    assert not world.broadcaster.of("presence")
+    await world.chat.users_gone(world.presence.peer_gone("instance-b"))  # B died
+    offline = [(e.data, e.to) for e in world.broadcaster.of("presence")]
+    assert offline == [({"user_id": "bob", "status": "offline"}, f"room:{room.id}")]
+    assert await world.chat.presence("ada", ["bob"]) == {"bob": "offline"}
 
 
 async def test_the_simulated_peer_types_then_replies_with_the_next_seq() -> None:

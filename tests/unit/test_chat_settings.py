@@ -9,9 +9,10 @@ from config.settings import SettingsError, load_settings
 pytestmark = pytest.mark.unit
 
 
-def test_messages_are_kept_90_days_unless_told_otherwise() -> None:
-    assert load_settings({}).message_retention_days == 90
-    assert load_settings({"MESSAGE_RETENTION_DAYS": "30"}).message_retention_days == 30
+def test_messages_are_kept_30_days_unless_told_otherwise() -> None:
+    # 30: what keeps the budget benchmark's 1,000-user month inside 512 MB (redis-budget.md)
+    assert load_settings({}).message_retention_days == 30
+    assert load_settings({"MESSAGE_RETENTION_DAYS": "90"}).message_retention_days == 90
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "ninety", "4000"])

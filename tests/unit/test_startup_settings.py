@@ -98,7 +98,7 @@ def test_relaxed_limits_must_be_a_yes_or_no() -> None:
 
 async def _signups_from_one_address(env: dict[str, str], count: int) -> int:
     """How many of `count` signups from one address are accepted (memory adapters)."""
-    auth = build_container(load_settings({**SECRETS, **env})).services.auth()
+    auth = build_container(load_settings({**SECRETS, **env})).services.registration()
     for n in range(count):
         try:
             await auth.signup(f"e2e-{n}@example.com", "a long password", "E2E", "127.0.0.1")

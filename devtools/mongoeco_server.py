@@ -1,14 +1,17 @@
 """Run mongoeco's MongoDB wire-protocol server in a process of its own.
 
 Started by ``tests.support.provision`` (for the test session when neither ``TEST_MONGODB_URI``
-nor a Docker engine is available, for the fault tests and for the benchmarks). It binds a
-loopback port, prints the ``mongodb://`` URI on one line of stdout and serves until its stdin
-closes (its parent ended or died) or it gets SIGTERM/SIGINT.
+nor a Docker engine is available, for the fault tests and for the benchmarks), in memory, and by
+``make dev`` (devtools/dev.py) with ``--sqlite``: mongoeco's SQLite engine keeps every document
+in that file, so a restart finds them again. It binds a loopback port, prints the
+``mongodb://`` URI on one line of stdout and serves until its stdin closes (its parent ended or
+died) or it gets SIGTERM/SIGINT.
 
 The server lives in its own process on purpose: when motor is the client and the wire server
 shares its event loop or thread, motor's synchronous ``close()`` blocks for ~20 s.
 
-    python tests/support/mongoeco_server.py [--host 127.0.0.1] [--port 0] [--dialect 7.0]
+    python devtools/mongoeco_server.py [--host 127.0.0.1] [--port 0] [--dialect 7.0]
+                                       [--sqlite PATH]
 """
 
 import argparse
@@ -27,6 +30,9 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--dialect", default="7.0", help="MongoDB version to emulate (7.0, 8.0, 9.0)"
     )
+    parser.add_argument(
+        "--sqlite", default=None, help="keep the data in this SQLite file (default: in memory)"
+    )
     return parser.parse_args(argv)
 
 
@@ -43,9 +49,10 @@ def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
         loop.call_soon_threadsafe(stop.set)
 
 
-async def _serve(host: str, port: int, dialect: str) -> None:
+async def _serve(host: str, port: int, dialect: str, sqlite: str | None) -> None:
     # Imported here so that `--help` stays fast; mongoeco takes ~1.5 s to import.
     from mongoeco.engines.memory import MemoryEngine
+    from mongoeco.engines.sqlite import SQLiteEngine
     from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
 
     loop = asyncio.get_running_loop()
@@ -58,7 +65,10 @@ async def _serve(host: str, port: int, dialect: str) -> None:
     ).start()
 
     server = AsyncMongoEcoProxyServer(
-        engine=MemoryEngine(), host=host, port=port, mongodb_dialect=dialect
+        engine=MemoryEngine() if sqlite is None else SQLiteEngine(sqlite),
+        host=host,
+        port=port,
+        mongodb_dialect=dialect,
     )
     address = await server.start()
     try:
@@ -71,7 +81,7 @@ async def _serve(host: str, port: int, dialect: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(sys.argv[1:] if argv is None else argv)
-    asyncio.run(_serve(args.host, args.port, args.dialect))
+    asyncio.run(_serve(args.host, args.port, args.dialect, args.sqlite))
     return 0
 
 

@@ -1,0 +1,162 @@
+"""Email codes (Flow 15): mailing one, and what a right one proves.
+
+A code from the mailbox proves the address: `login` and `verify_email` codes open a session
+(verifying the address if it was not yet), a `password_reset` code grants one reset. An
+unverified account belongs to nobody: a `verify_email` code activates exactly the registration
+it was mailed for, and a `login` code that verifies an account leaves no password on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.auth.errors import InvalidOtp
+from domain.auth.limits import cooldown_key
+from domain.auth.mail import code_email, signup_attempt_email
+from domain.auth.model import CodeVerdict, OtpPurpose, ResetGrant, TokenPair, User
+from domain.auth.policy import AuthPolicy
+from domain.auth.secrets import Keyring
+from domain.auth.sessions import SessionIssuer
+from domain.errors import TooManyRequests
+from ports.clock import Clock
+from ports.events import EventLog
+from ports.ids import IdGenerator
+from ports.mail import Mailer
+from ports.otp import OtpStore
+from ports.rate_limit import RateLimiter
+from ports.tasks import BackgroundTasks
+from ports.users import UserRepository
+
+
+@dataclass(kw_only=True, slots=True)
+class CodeMailer:
+    """Mails codes and notices in the background, at most one per address and kind per
+    cooldown, so no answer waits for (or tells anything by) the mail."""
+
+    users: UserRepository
+    otp: OtpStore
+    limiter: RateLimiter
+    mailer: Mailer
+    tasks: BackgroundTasks
+    keys: Keyring
+    events: EventLog
+    policy: AuthPolicy
+
+    async def request(self, email: str, purpose: OtpPurpose) -> None:
+        """Mail a code if the address has an account (and needs one); 429 inside the
+        cooldown, for known and unknown addresses alike."""
+        wait = await self._claim(email, purpose)
+        if wait:
+            raise TooManyRequests(wait, "A code was sent recently; wait before asking again.")
+        self.tasks.spawn(self._mail_code_to(email, purpose), name=f"otp-{purpose}")
+
+    async def after_signup(self, user: User, *, registered: bool) -> None:
+        """A signup's mail, on the same cooldown key whatever the address (so a code request
+        right after answers alike): a `registered` signup gets the code of its registration
+        whatever the cooldown (the only code that verifies it); a signup of a verified
+        address gets a notice, at most one per cooldown."""
+        free = await self._claim(user.email, OtpPurpose.VERIFY_EMAIL) == 0
+        if registered:
+            self.tasks.spawn(self._mail_code(user, OtpPurpose.VERIFY_EMAIL), name="otp-signup")
+        elif free:
+            message = signup_attempt_email(user.email, user.name)
+            self.tasks.spawn(self.mailer.send(message), name="mail-notice")
+
+    async def _claim(self, email: str, purpose: str) -> int:
+        key = cooldown_key(self.keys, email, purpose)
+        return await self.limiter.claim(key, self.policy.otp_cooldown_s)
+
+    async def _mail_code_to(self, email: str, purpose: OtpPurpose) -> None:
+        user = await self.users.by_email(email)
+        if user is None or (purpose is OtpPurpose.VERIFY_EMAIL and user.email_verified):
+            return
+        await self._mail_code(user, purpose)
+
+    async def _mail_code(self, user: User, purpose: OtpPurpose) -> None:
+        code, ttl = self.keys.new_code(), self.policy.otp_ttl_s
+        code_hash = self.keys.code_hash(user.id, purpose, code, binding(user, purpose))
+        await self.otp.put(user.id, purpose, code_hash, ttl)
+        # A name chosen at signup is nobody's until the address is verified: not in the mail.
+        name = user.name if user.email_verified else None
+        await self.mailer.send(code_email(user.email, name, purpose, code, ttl // 60))
+        self.events.record("otp_sent", user_id=user.id, purpose=purpose.value)
+
+
+@dataclass(kw_only=True, slots=True)
+class EmailCodes:
+    """Request a code, and spend one."""
+
+    users: UserRepository
+    otp: OtpStore
+    code_mailer: CodeMailer
+    issuer: SessionIssuer
+    keys: Keyring
+    clock: Clock
+    ids: IdGenerator
+    events: EventLog
+    policy: AuthPolicy
+
+    async def request_code(self, email: str, purpose: OtpPurpose) -> None:
+        """Mail a code if the address has an account (and needs one); answer the same either
+        way. At most one code per address and purpose per cooldown."""
+        await self.code_mailer.request(email, purpose)
+
+    async def verify_email(self, email: str, code: str) -> TokenPair:
+        pair = await self.verify_code(email, OtpPurpose.VERIFY_EMAIL, code)
+        assert isinstance(pair, TokenPair)
+        return pair
+
+    async def verify_code(
+        self, email: str, purpose: OtpPurpose, code: str
+    ) -> TokenPair | ResetGrant:
+        user = await self.users.by_email(email)
+        await self._check_code(email, user, purpose, code)
+        if user is None:  # an unknown address got the same check and the same counters
+            raise InvalidOtp()
+        self.events.record("otp_verified", user_id=user.id, purpose=purpose.value)
+        if purpose is OtpPurpose.PASSWORD_RESET:
+            return await self._grant_reset(user)
+        # A verify_email code activates the registration it was issued for (its password);
+        # any other code proves the mailbox only, so a never-verified account keeps no
+        # password (a stranger's signup may have set it).
+        now = self.clock.now()
+        verified = user.verified(now) if purpose is OtpPurpose.VERIFY_EMAIL else user.claimed(now)
+        if verified is not user:
+            await self.users.save(verified)
+            self.events.record("email_verified", user_id=user.id)
+        return await self.issuer.open(verified, f"code:{purpose.value}")
+
+    async def _check_code(
+        self, email: str, user: User | None, purpose: OtpPurpose, code: str
+    ) -> None:
+        """One atomic step per guess: evaluated and counted together, so a burst of guesses
+        gets no more evaluations than the limits allow. An unknown address is checked under
+        its keyed name, so it counts and locks as an account does (and has no code)."""
+        policy = self.policy
+        subject = user.id if user else unknown_subject(self.keys, email)
+        bound = binding(user, purpose) if user else ""
+        expected = self.keys.code_hash(subject, purpose, code, bound)
+        check = await self.otp.attempt(
+            subject, expected, policy.otp_max_attempts, policy.otp_failures_per_hour
+        )
+        if check.verdict is CodeVerdict.LOCKED:
+            raise TooManyRequests(check.retry_in_s, "Too many wrong codes; try again later.")
+        if check.verdict is CodeVerdict.WRONG:
+            raise InvalidOtp()
+
+    async def _grant_reset(self, user: User) -> ResetGrant:
+        ttl, grant_id = self.policy.reset_ttl_s, self.ids.new_id()
+        await self.otp.grant_reset(user.id, grant_id, ttl)
+        expires_at = int(self.clock.now().timestamp()) + ttl
+        return ResetGrant(self.keys.reset_token(user.id, grant_id, expires_at), ttl)
+
+
+def binding(user: User, purpose: OtpPurpose) -> str:
+    """A `verify_email` code is bound to the registration it was mailed for: its password
+    hash, which a later signup of the still unverified address replaces."""
+    return user.password_hash if purpose is OtpPurpose.VERIFY_EMAIL else ""
+
+
+def unknown_subject(keys: Keyring, email: str) -> str:
+    """Who an unknown address's guesses count against (never a user id: those are hex)."""
+    return "email-" + keys.email_key(email)

@@ -1,0 +1,275 @@
+"""Guessing attacks on auth (issue 14) against a real server process on Redis: a burst of
+concurrent guesses must not get more evaluations than the limit allows.
+
+Each request comes from its own client address (the server trusts `Fly-Client-IP`, as behind
+Fly's proxy), so the per-address limits are not what stops the burst: the per-account ones are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from domain.auth.limits import cooldown_key
+from domain.auth.secrets import Keyring
+from tests.api.realtime_client import PASSWORD, sign_up
+from tests.support.processes import ServerProcess, running_server
+
+pytestmark = pytest.mark.integration
+
+BURST = 50
+LOGIN_FAILURES_PER_MINUTE = 5
+OTP_FAILURES_PER_HOUR = 10
+REFRESH_SECRET = "k" * 48
+_hosts = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def server(redis_url: str) -> Iterator[ServerProcess]:
+    env = {"LOG_LEVEL": "WARNING", "REDIS_URL": redis_url, "JWT_REFRESH_SECRET": REFRESH_SECRET}
+    with running_server(env=env) as process:
+        yield process
+
+
+def new_address() -> dict[str, str]:
+    n = next(_hosts)
+    return {"Fly-Client-IP": f"10.200.{n // 250 % 250}.{n % 250 + 1}"}
+
+
+def unique_email(who: str) -> str:
+    return f"{who}{time.monotonic_ns()}@example.com"
+
+
+async def post(http: httpx.AsyncClient, path: str, body: dict[str, str]) -> httpx.Response:
+    return await http.post(path, json=body, headers=new_address())
+
+
+async def test_bursts_of_wrong_passwords_get_at_most_the_limit_checked(
+    server: ServerProcess,
+) -> None:
+    email = unique_email("victim")
+    await sign_up(server.url, email)
+    wrong = {"email": email, "password": "not the password at all"}
+    right = {"email": email, "password": PASSWORD}
+    statuses: list[int] = []
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        # Each round lets at least one guess through until the limit is reached.
+        for _ in range(LOGIN_FAILURES_PER_MINUTE):
+            answers = await asyncio.gather(
+                *(post(http, "/auth/login", wrong) for _ in range(BURST))
+            )
+            statuses += [a.status_code for a in answers]
+        right_after = await post(http, "/auth/login", right)
+
+    assert set(statuses) <= {401, 429}, statuses
+    assert statuses.count(401) <= LOGIN_FAILURES_PER_MINUTE, statuses
+    assert right_after.status_code == 429, right_after.text
+    assert right_after.json()["error"]["code"] == "too_many_requests"
+
+
+async def test_the_right_password_last_in_a_burst_is_one_of_the_limited_checks(
+    server: ServerProcess,
+) -> None:
+    email = unique_email("victim")
+    await sign_up(server.url, email)
+    wrong = {"email": email, "password": "not the password at all"}
+    right = {"email": email, "password": PASSWORD}
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        guesses = [asyncio.create_task(post(http, "/auth/login", wrong)) for _ in range(BURST)]
+        await asyncio.sleep(0)  # every wrong guess is on its way before the right one
+        last = asyncio.create_task(post(http, "/auth/login", right))
+        statuses = [a.status_code for a in await asyncio.gather(*guesses)]
+        right_in_burst = await last
+
+    assert set(statuses) <= {401, 429}, statuses
+    assert right_in_burst.status_code in {200, 429}, right_in_burst.text
+    checked = statuses.count(401) + (right_in_burst.status_code == 200)
+    assert checked <= LOGIN_FAILURES_PER_MINUTE, (statuses, right_in_burst.status_code)
+
+
+async def test_a_burst_of_wrong_codes_gets_at_most_the_limit_checked(
+    server: ServerProcess,
+) -> None:
+    email = unique_email("coded")
+    await sign_up(server.url, email)
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        asked = await post(http, "/auth/otp/request", {"email": email, "purpose": "login"})
+        assert asked.status_code == 202, asked.text
+        code = await mailed_code(http, email, nth=1)
+        wrong = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, BURST + 1)]
+        guesses = [
+            asyncio.create_task(
+                post(http, "/auth/otp/verify", {"email": email, "purpose": "login", "code": c})
+            )
+            for c in wrong
+        ]
+        answers = await asyncio.gather(*guesses)
+        right_after = await post(
+            http, "/auth/otp/verify", {"email": email, "purpose": "login", "code": code}
+        )
+
+    statuses = [a.status_code for a in answers]
+    assert set(statuses) <= {400, 429}, statuses
+    # At most the hourly limit of guesses is evaluated; the rest are refused unseen.
+    assert statuses.count(400) <= OTP_FAILURES_PER_HOUR, statuses
+    assert right_after.status_code == 429, right_after.text
+
+
+async def mailed_code(http: httpx.AsyncClient, email: str, nth: int) -> str:
+    """The code of the `nth` message (0 = the first) the dev mailbox holds for `email`."""
+    for _ in range(250):
+        messages = (await http.get("/dev/mailbox", params={"to": email})).json()["messages"]
+        if len(messages) > nth:
+            texts = sorted(messages, key=lambda m: str(m["sent_at"]))
+            return str(re.findall(r"\b\d{6}\b", texts[nth]["text"])[0])
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no message {nth} for {email}")
+
+
+# account pre-hijacking: an unverified account belongs to nobody --------------------------
+
+ATTACKER_PASSWORD = "the attacker's own password"
+VICTIM_PASSWORD = "the victim's chosen password"
+
+
+async def login_status(http: httpx.AsyncClient, email: str, password: str) -> int:
+    return (await post(http, "/auth/login", {"email": email, "password": password})).status_code
+
+
+async def test_a_signup_before_the_victims_leaves_no_password_on_the_verified_account(
+    server: ServerProcess,
+) -> None:
+    victim = unique_email("prehijacked")
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        mallory = {"email": victim, "password": ATTACKER_PASSWORD, "name": "Mallory"}
+        assert (await post(http, "/auth/signup", mallory)).status_code == 202
+        attackers_code = await mailed_code(http, victim, nth=0)
+        ada = {"email": victim, "password": VICTIM_PASSWORD, "name": "Ada"}
+        assert (await post(http, "/auth/signup", ada)).status_code == 202
+        victims_code = await mailed_code(http, victim, nth=1)  # the newest in the inbox
+        stale = await post(http, "/auth/verify-email", {"email": victim, "code": attackers_code})
+        verified = await post(http, "/auth/verify-email", {"email": victim, "code": victims_code})
+        attacker = await login_status(http, victim, ATTACKER_PASSWORD)
+        owner = await login_status(http, victim, VICTIM_PASSWORD)
+
+    assert stale.status_code == 400, stale.text  # that code's registration was replaced
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["user"]["name"] == "Ada"
+    assert attacker == 401
+    assert owner == 200
+
+
+async def test_a_login_code_that_verifies_the_account_leaves_no_strangers_password(
+    server: ServerProcess,
+) -> None:
+    victim = unique_email("prehijacked")
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        mallory = {"email": victim, "password": ATTACKER_PASSWORD, "name": "Mallory"}
+        assert (await post(http, "/auth/signup", mallory)).status_code == 202
+        asked = await post(http, "/auth/otp/request", {"email": victim, "purpose": "login"})
+        assert asked.status_code == 202, asked.text
+        code = await mailed_code(http, victim, nth=1)
+        body = {"email": victim, "purpose": "login", "code": code}
+        signed_in = await post(http, "/auth/otp/verify", body)
+        attacker = await login_status(http, victim, ATTACKER_PASSWORD)
+
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["user"]["email_verified"] is True
+    assert attacker == 401
+
+
+async def test_code_mails_to_an_unverified_address_carry_no_signup_text(
+    server: ServerProcess,
+) -> None:
+    victim = unique_email("phished")
+    lure = "URGENT: your account was breached, verify at https://evil.example"
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        body = {"email": victim, "password": ATTACKER_PASSWORD, "name": lure}
+        assert (await post(http, "/auth/signup", body)).status_code == 202
+        await mailed_code(http, victim, nth=0)
+        messages = (await http.get("/dev/mailbox", params={"to": victim})).json()["messages"]
+
+    assert messages
+    for message in messages:
+        assert "evil.example" not in message["text"] + message["subject"]
+        assert "URGENT" not in message["text"] + message["subject"]
+
+
+# the email validator ----------------------------------------------------------------------
+
+LOOKALIKES = [
+    "ada\x00@example.com",  # NUL
+    "ada\x07@example.com",  # a control character
+    "ada\u202e@example.com",  # right-to-left override
+    "ada\u2066@example.com",  # left-to-right isolate
+    "ad\u200ba@example.com",  # zero-width space
+    "ad\u200da@example.com",  # zero-width joiner
+    "\ufeffada@example.com",  # byte-order mark
+    "<ada>@example.com",
+    "ada@exam<script>ple.com",
+]
+
+
+@pytest.mark.parametrize("address", LOOKALIKES)
+async def test_addresses_with_invisible_or_markup_characters_are_refused(
+    server: ServerProcess, address: str
+) -> None:
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        signup = await post(
+            http, "/auth/signup", {"email": address, "password": PASSWORD, "name": "Ada"}
+        )
+        code = await post(http, "/auth/otp/request", {"email": address, "purpose": "login"})
+
+    for response in (signup, code):
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "validation_error"
+        assert error["details"][0]["field"] == "email"
+
+
+# enumeration: the same answers, counters and cooldowns for every address ----------------
+
+
+async def test_wrong_codes_lock_an_unknown_address_as_they_lock_an_account(
+    server: ServerProcess,
+) -> None:
+    known, unknown = unique_email("known"), unique_email("unknown")
+    await sign_up(server.url, known)
+    answers: dict[str, list[int]] = {}
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        for email in (known, unknown):
+            body = {"email": email, "purpose": "login", "code": "000000"}
+            answers[email] = [
+                (await post(http, "/auth/otp/verify", body)).status_code
+                for _ in range(OTP_FAILURES_PER_HOUR + 1)
+            ]
+
+    assert answers[known] == answers[unknown] == [400] * OTP_FAILURES_PER_HOUR + [429]
+
+
+async def test_a_code_request_right_after_signup_answers_alike_for_every_address(
+    server: ServerProcess, redis_url: str
+) -> None:
+    verified, new = unique_email("verified"), unique_email("new")
+    await sign_up(server.url, verified)
+    # The account was verified long ago: its verification's cooldown is over.
+    key = cooldown_key(Keyring(REFRESH_SECRET), verified, "verify_email")
+    redis = Redis.from_url(redis_url)
+    assert await redis.delete(key) == 1
+    await redis.aclose()
+    answers = {}
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        for email in (verified, new):
+            body = {"email": email, "password": "a password of mine", "name": "Eve"}
+            assert (await post(http, "/auth/signup", body)).status_code == 202
+            asked = {"email": email, "purpose": "verify_email"}
+            answers[email] = (await post(http, "/auth/otp/request", asked)).status_code
+
+    assert answers[verified] == answers[new] == 429
