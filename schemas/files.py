@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, Field
@@ -43,7 +44,7 @@ class FileMetaOut(BaseModel):
     status: Literal["pending", "ready"]
     created_at: Moment
     download_url: str | None = omitted_when_none(
-        "`GET /files/{id}` of a ready file: a link valid 15 minutes"
+        "a ready file's download link (in `GET /files/{id}` and listings), valid 15 minutes"
     )
 
     @classmethod
@@ -64,9 +65,10 @@ class FilePageOut(BaseModel):
     next_cursor: str | None = Field(description="pass as `cursor` for the next page")
 
     @classmethod
-    def from_domain(cls, page: FilePage) -> Self:
+    def from_domain(cls, page: FilePage, download_urls: Mapping[str, str]) -> Self:
         return cls(
-            items=[FileMetaOut.from_domain(f) for f in page.items], next_cursor=page.next_cursor
+            items=[FileMetaOut.from_domain(f, download_urls.get(f.id)) for f in page.items],
+            next_cursor=page.next_cursor,
         )
 
 

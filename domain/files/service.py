@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -237,6 +237,16 @@ class FileService:
             record.object_key, record.name, record.content_type, ttl
         )
         return Download(record, url, self._clock.now() + timedelta(seconds=ttl))
+
+    async def download_urls(self, files: Iterable[StoredFile]) -> dict[str, str]:
+        """Presigned GETs of the ready ones among `files` (the caller's, as a listing gave
+        them), by id: a gallery gets every link in one request. Signing reads no store."""
+        ttl = self._policy.download_url_ttl_s
+        return {
+            f.id: await self._blobs.presign_get(f.object_key, f.name, f.content_type, ttl)
+            for f in files
+            if f.status is FileStatus.READY
+        }
 
     async def list(self, owner_id: str, limit: int | None, cursor: str | None) -> FilePage:
         policy = self._policy
