@@ -14,6 +14,7 @@ from domain.files.model import (
     NAME_INPUT_MAX,
     FilePage,
     StoredFile,
+    Thumbnail,
     UploadTicket,
 )
 from schemas.common import In, Moment, json_integer, omitted_when_none
@@ -36,6 +37,24 @@ class DirectUploadIn(In):
     content_type: Annotated[str, Field(min_length=1, max_length=CONTENT_TYPE_MAX)]
 
 
+class ThumbnailOut(BaseModel):
+    size: int = Field(description="64 (square crop), 256 or 1024 (whole image within the box)")
+    fit: Literal["cover", "contain"]
+    width: int
+    height: int
+    url: str = Field(description="a WebP image, metadata stripped; valid 15 minutes")
+
+    @classmethod
+    def from_domain(cls, thumbnail: Thumbnail, url: str) -> Self:
+        return cls(
+            size=thumbnail.size,
+            fit="cover" if thumbnail.fit.value == "cover" else "contain",
+            width=thumbnail.width,
+            height=thumbnail.height,
+            url=url,
+        )
+
+
 class FileMetaOut(BaseModel):
     id: str
     name: str
@@ -46,9 +65,17 @@ class FileMetaOut(BaseModel):
     download_url: str | None = omitted_when_none(
         "a ready file's download link (in `GET /files/{id}` and listings), valid 15 minutes"
     )
+    thumbnails: list[ThumbnailOut] | None = omitted_when_none(
+        "`GET /files/{id}` of a ready image that has some: smaller WebP copies, largest first"
+    )
 
     @classmethod
-    def from_domain(cls, file: StoredFile, download_url: str | None = None) -> Self:
+    def from_domain(
+        cls,
+        file: StoredFile,
+        download_url: str | None = None,
+        thumbnails: list[ThumbnailOut] | None = None,
+    ) -> Self:
         return cls(
             id=file.id,
             name=file.name,
@@ -57,6 +84,7 @@ class FileMetaOut(BaseModel):
             status="ready" if file.status.value == "ready" else "pending",
             created_at=file.created_at,
             download_url=download_url,
+            thumbnails=thumbnails or None,
         )
 
 

@@ -33,6 +33,7 @@ from schemas.files import (
     FileMetaOut,
     FilePageOut,
     FilesQuery,
+    ThumbnailOut,
     UploadForm,
     UploadTicketOut,
 )
@@ -140,7 +141,8 @@ async def get_file(principal: Principal, file_id: str) -> FileMetaOut:
     if stored.status.value != "ready":
         return FileMetaOut.from_domain(stored)
     download = await service.download(owner, file_id)
-    return FileMetaOut.from_domain(download.file, absolute(download.url))
+    thumbnails = [ThumbnailOut.from_domain(t, absolute(url)) for t, url in download.thumbnails]
+    return FileMetaOut.from_domain(download.file, absolute(download.url), thumbnails)
 
 
 @blueprint.get("/<file_id>/download")

@@ -709,6 +709,11 @@ export interface components {
              * @description a ready file's download link (in `GET /files/{id}` and listings), valid 15 minutes
              */
             download_url?: string;
+            /**
+             * Thumbnails
+             * @description `GET /files/{id}` of a ready image that has some: smaller WebP copies, largest first
+             */
+            thumbnails?: components["schemas"]["Thumbnail"][];
         };
         /** FilePage */
         FilePage: {
@@ -979,6 +984,28 @@ export interface components {
             password: string;
             /** Name */
             name: string;
+        };
+        /** Thumbnail */
+        Thumbnail: {
+            /**
+             * Size
+             * @description 64 (square crop), 256 or 1024 (whole image within the box)
+             */
+            size: number;
+            /**
+             * Fit
+             * @enum {string}
+             */
+            fit: "cover" | "contain";
+            /** Width */
+            width: number;
+            /** Height */
+            height: number;
+            /**
+             * Url
+             * @description a WebP image, metadata stripped; valid 15 minutes
+             */
+            url: string;
         };
         /** TokenLifetimes */
         TokenLifetimes: {
