@@ -72,9 +72,10 @@ clients/typescript/node_modules/.installed: clients/typescript/package.json clie
 	@touch $@
 
 .PHONY: client-types
-client-types: install clients/typescript/node_modules/.installed  ## regenerate the TypeScript client's types from /openapi.json and /asyncapi.json
+client-types: install clients/typescript/node_modules/.installed  ## regenerate the TypeScript client's types from /openapi.json and /asyncapi.json, and its bundle in the reference web client
 	$(PY) -m entrypoints.documents clients/typescript/schema
 	cd clients/typescript && node scripts/generate.mjs schema/openapi.json schema/asyncapi.json src/generated
+	cd clients/typescript && node scripts/bundle.mjs ../../entrypoints/web/vendor/flowhub-client.js
 
 lint: install  ## ruff
 	$(VENV)/bin/ruff check $(CODE)

@@ -174,6 +174,7 @@ class Adapters(containers.DeclarativeContainer):
 
     tasks = providers.Singleton(AsyncioBackgroundTasks, reporter=errors)
     hasher = providers.Singleton(real.argon2_hasher)
+    thumbnailer = providers.Singleton(real.thumbnailer, settings)
     tokens = providers.Singleton(real.jwt_codec, settings.provided.jwt_secret)
 
     # Real adapters are built by functions in config/real.py that import their drivers only
@@ -388,6 +389,7 @@ class Services(containers.DeclarativeContainer):
             quota_files=settings.provided.storage_quota_files,
             uploads_per_hour=settings.provided.uploads_per_hour,
         ),
+        thumbnailer=adapters.thumbnailer,
     )
 
     chat = providers.Singleton(

@@ -15,6 +15,7 @@ from ports.chat import ClusterLink, MessageRepository, RoomRepository
 from ports.clock import Clock
 from ports.errors import ErrorReporter
 from ports.files import FileRepository
+from ports.images import ImageThumbnailer
 from ports.mail import Mailer
 from ports.otp import OtpStore
 from ports.rate_limit import RateLimiter
@@ -47,6 +48,19 @@ def argon2_hasher() -> Argon2PasswordHasher:
     from adapters.argon2.hasher import Argon2PasswordHasher
 
     return Argon2PasswordHasher(max_concurrent=2)
+
+
+def thumbnailer(settings: Settings) -> ImageThumbnailer | None:
+    """Pillow's thumbnailer (imported on first use), None when THUMBNAIL_CONCURRENCY is 0."""
+    if settings.thumbnail_concurrency == 0:
+        return None
+    from adapters.pillow.thumbnails import PillowThumbnailer
+
+    return PillowThumbnailer(
+        max_pixels=settings.thumbnail_max_pixels,
+        timeout_s=settings.thumbnail_timeout_s,
+        max_concurrent=settings.thumbnail_concurrency,
+    )
 
 
 def jwt_codec(secret: str) -> AccessTokenCodec:

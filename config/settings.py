@@ -326,6 +326,14 @@ class Settings(BaseSettings):
     code_mails_per_hour: Annotated[int, _between(1, 10_000_000)] = _var(
         "CODE_MAILS_PER_HOUR", default=1000
     )
+    # Pillow refuses more than 89,478,485 pixels by itself (its decompression-bomb limit)
+    thumbnail_max_pixels: Annotated[int, _between(1, 89_478_485)] = _var(
+        "THUMBNAIL_MAX_PIXELS", default=25_000_000
+    )
+    thumbnail_timeout_s: Annotated[float, _between(0.5, 120.0)] = _var(
+        "THUMBNAIL_TIMEOUT_S", default=10.0
+    )
+    thumbnail_concurrency: Annotated[int, _between(0, 8)] = _var("THUMBNAIL_CONCURRENCY", default=1)
     max_json_bytes: Annotated[int, _between(1024, 16 * 1024 * 1024)] = _var(
         "MAX_JSON_BYTES", default=64 * 1024
     )

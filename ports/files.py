@@ -33,12 +33,13 @@ class FileRepository(Protocol):
         """Pending files whose `expires_at` has passed, oldest expiry first."""
         ...
 
-    async def reserve(self, owner_id: str, size: int, quota: StorageQuota) -> bool:
-        """Count one more file of `size` bytes in the owner's usage when it stays within
-        `quota`, and say whether it did. Atomic in the store: reservations made at once, from
-        any number of instances, never exceed the quota together."""
+    async def reserve(self, owner_id: str, size: int, quota: StorageQuota, files: int = 1) -> bool:
+        """Count `files` more files (0: bytes only, e.g. a ready file's thumbnails) of `size`
+        bytes in the owner's usage when it stays within `quota`, and say whether it did.
+        Atomic in the store: reservations made at once, from any number of instances, never
+        exceed the quota together."""
         ...
 
-    async def release(self, owner_id: str, size: int) -> None:
-        """Take one file of `size` bytes off the owner's usage (never below zero)."""
+    async def release(self, owner_id: str, size: int, files: int = 1) -> None:
+        """Take `files` files of `size` bytes off the owner's usage (never below zero)."""
         ...

@@ -19,6 +19,11 @@ class PasswordHasher(Protocol):
 class AccessTokenCodec(Protocol):
     """Short-lived signed access tokens."""
 
+    @property
+    def ttl_s(self) -> int:
+        """Seconds an issued token lives (its `expires_in`; `GET /config` tells clients)."""
+        ...
+
     def issue(self, user_id: str, session_id: str, now: datetime) -> IssuedToken: ...
 
     def verify(self, token: str, now: datetime) -> AccessClaims:

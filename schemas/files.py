@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, Field
@@ -13,6 +14,7 @@ from domain.files.model import (
     NAME_INPUT_MAX,
     FilePage,
     StoredFile,
+    Thumbnail,
     UploadTicket,
 )
 from schemas.common import In, Moment, json_integer, omitted_when_none
@@ -35,6 +37,24 @@ class DirectUploadIn(In):
     content_type: Annotated[str, Field(min_length=1, max_length=CONTENT_TYPE_MAX)]
 
 
+class ThumbnailOut(BaseModel):
+    size: int = Field(description="64 (square crop), 256 or 1024 (whole image within the box)")
+    fit: Literal["cover", "contain"]
+    width: int
+    height: int
+    url: str = Field(description="a WebP image, metadata stripped; valid 15 minutes")
+
+    @classmethod
+    def from_domain(cls, thumbnail: Thumbnail, url: str) -> Self:
+        return cls(
+            size=thumbnail.size,
+            fit="cover" if thumbnail.fit.value == "cover" else "contain",
+            width=thumbnail.width,
+            height=thumbnail.height,
+            url=url,
+        )
+
+
 class FileMetaOut(BaseModel):
     id: str
     name: str
@@ -43,11 +63,19 @@ class FileMetaOut(BaseModel):
     status: Literal["pending", "ready"]
     created_at: Moment
     download_url: str | None = omitted_when_none(
-        "`GET /files/{id}` of a ready file: a link valid 15 minutes"
+        "a ready file's download link (in `GET /files/{id}` and listings), valid 15 minutes"
+    )
+    thumbnails: list[ThumbnailOut] | None = omitted_when_none(
+        "`GET /files/{id}` of a ready image that has some: smaller WebP copies, largest first"
     )
 
     @classmethod
-    def from_domain(cls, file: StoredFile, download_url: str | None = None) -> Self:
+    def from_domain(
+        cls,
+        file: StoredFile,
+        download_url: str | None = None,
+        thumbnails: list[ThumbnailOut] | None = None,
+    ) -> Self:
         return cls(
             id=file.id,
             name=file.name,
@@ -56,6 +84,7 @@ class FileMetaOut(BaseModel):
             status="ready" if file.status.value == "ready" else "pending",
             created_at=file.created_at,
             download_url=download_url,
+            thumbnails=thumbnails or None,
         )
 
 
@@ -64,9 +93,10 @@ class FilePageOut(BaseModel):
     next_cursor: str | None = Field(description="pass as `cursor` for the next page")
 
     @classmethod
-    def from_domain(cls, page: FilePage) -> Self:
+    def from_domain(cls, page: FilePage, download_urls: Mapping[str, str]) -> Self:
         return cls(
-            items=[FileMetaOut.from_domain(f) for f in page.items], next_cursor=page.next_cursor
+            items=[FileMetaOut.from_domain(f, download_urls.get(f.id)) for f in page.items],
+            next_cursor=page.next_cursor,
         )
 
 

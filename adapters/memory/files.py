@@ -36,18 +36,18 @@ class MemoryFileRepository:
     async def delete(self, file_id: str) -> None:
         self._files.pop(file_id, None)
 
-    async def reserve(self, owner_id: str, size: int, quota: StorageQuota) -> bool:
+    async def reserve(self, owner_id: str, size: int, quota: StorageQuota, files: int = 1) -> bool:
         # no await between the read and the write: atomic on the event loop
         used, count = self._usage.get(owner_id, (0, 0))
-        if used + size > quota.max_bytes or count + 1 > quota.max_files:
+        if used + size > quota.max_bytes or count + files > quota.max_files:
             return False
-        self._usage[owner_id] = (used + size, count + 1)
+        self._usage[owner_id] = (used + size, count + files)
         return True
 
-    async def release(self, owner_id: str, size: int) -> None:
+    async def release(self, owner_id: str, size: int, files: int = 1) -> None:
         used, count = self._usage.get(owner_id, (0, 0))
-        if used >= size and count >= 1:
-            self._usage[owner_id] = (used - size, count - 1)
+        if used >= size and count >= files:
+            self._usage[owner_id] = (used - size, count - files)
 
     async def expired_uploads(self, limit: int) -> list[StoredFile]:
         expired = [f for f in self._files.values() if _expired(f, self._clock)]

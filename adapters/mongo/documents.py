@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from odmantic import Field, Model
+from odmantic import EmbeddedModel, Field, Model
 from odmantic.config import ODMConfigDict
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from domain.files.model import FileStatus
+from domain.files.model import FileStatus, ThumbnailFit
 
 # How long after its expiry MongoDB's TTL monitor drops a pending file by itself: the
 # service's sweep removes the record's object first, and this is the backstop behind it.
@@ -57,6 +57,16 @@ class SessionDocument(Model):
     expires_at: datetime
 
 
+class ThumbnailDocument(EmbeddedModel):
+    """One of a file's thumbnails (its object key is derived from the file's)."""
+
+    size: int
+    fit: ThumbnailFit
+    width: int
+    height: int
+    bytes: int
+
+
 class FileDocument(Model):
     """`files`: metadata only (the bytes are in blob storage), newest first per owner. Only
     pending files have `expires_at` (ready ones hold null, which a TTL index skips)."""
@@ -85,6 +95,7 @@ class FileDocument(Model):
     object_key: str
     created_at: datetime
     expires_at: datetime | None
+    thumbnails: list[ThumbnailDocument] = Field(default_factory=list)
 
 
 class FileUsageDocument(Model):

@@ -4,12 +4,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from adapters.mongo.client import Engine
 from adapters.mongo.support import document, entity, reachable, stored_datetime
 from domain.errors import Conflict
-from domain.files.model import FileCursor, FileStatus, StorageQuota, StoredFile
+from domain.files.model import FileCursor, FileStatus, StorageQuota, StoredFile, Thumbnail
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -26,6 +27,13 @@ def _models() -> Sequence[type[Model]]:
     from adapters.mongo.documents import FileDocument, FileUsageDocument
 
     return [FileDocument, FileUsageDocument]
+
+
+def _loaded(found: Model) -> StoredFile:
+    """The entity of a file document: its embedded thumbnails back into `Thumbnail`s."""
+    file = entity(StoredFile, found)
+    embedded: list[Model] = list(file.thumbnails)  # type: ignore[arg-type]
+    return replace(file, thumbnails=tuple(Thumbnail(**t.model_dump()) for t in embedded))
 
 
 def _visible(now: datetime) -> dict[str, Any]:
@@ -72,7 +80,7 @@ class MongoFileRepository:
         async with reachable():
             engine = await self._engine.get()
             found = await engine.find_one(FileDocument, query)
-        return None if found is None else entity(StoredFile, found)
+        return None if found is None else _loaded(found)
 
     async def list_by_owner(
         self, owner_id: str, limit: int, after: FileCursor | None = None
@@ -100,7 +108,7 @@ class MongoFileRepository:
         async with reachable():
             engine = await self._engine.get()
             found = await engine.find(FileDocument, query, sort=newest, limit=limit)
-        return [entity(StoredFile, file) for file in found]
+        return [_loaded(file) for file in found]
 
     async def update(self, file: StoredFile) -> None:
         from adapters.mongo.documents import FileDocument
@@ -118,19 +126,19 @@ class MongoFileRepository:
             engine = await self._engine.get()
             await engine.remove(FileDocument, FileDocument.id == file_id, just_one=True)
 
-    async def reserve(self, owner_id: str, size: int, quota: StorageQuota) -> bool:
+    async def reserve(self, owner_id: str, size: int, quota: StorageQuota, files: int = 1) -> bool:
         from pymongo.errors import DuplicateKeyError
 
         from adapters.mongo.documents import FileUsageDocument
 
-        if size > quota.max_bytes or quota.max_files < 1:
+        if size > quota.max_bytes or quota.max_files < files:
             return False
         room = {
             "_id": owner_id,
             "bytes": {"$lte": quota.max_bytes - size},
-            "files": {"$lte": quota.max_files - 1},
+            "files": {"$lte": quota.max_files - files},
         }
-        more = {"$inc": {"bytes": size, "files": 1}}
+        more = {"$inc": {"bytes": size, "files": files}}
         async with reachable():
             usage = (await self._engine.get()).get_collection(FileUsageDocument)
             try:
@@ -142,13 +150,13 @@ class MongoFileRepository:
                 return bool(found.matched_count)
         return True
 
-    async def release(self, owner_id: str, size: int) -> None:
+    async def release(self, owner_id: str, size: int, files: int = 1) -> None:
         from adapters.mongo.documents import FileUsageDocument
 
-        held = {"_id": owner_id, "bytes": {"$gte": size}, "files": {"$gte": 1}}
+        held = {"_id": owner_id, "bytes": {"$gte": size}, "files": {"$gte": files}}
         async with reachable():
             usage = (await self._engine.get()).get_collection(FileUsageDocument)
-            await usage.update_one(held, {"$inc": {"bytes": -size, "files": -1}})
+            await usage.update_one(held, {"$inc": {"bytes": -size, "files": -files}})
 
     async def expired_uploads(self, limit: int) -> list[StoredFile]:
         from odmantic.query import asc
@@ -161,4 +169,4 @@ class MongoFileRepository:
         async with reachable():
             engine = await self._engine.get()
             found = await engine.find(FileDocument, query, sort=soonest, limit=limit)
-        return [entity(StoredFile, file) for file in found]
+        return [_loaded(file) for file in found]

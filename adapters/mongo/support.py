@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import fields
+from dataclasses import asdict, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +75,8 @@ def entity[E: DataclassInstance](kind: type[E], found: Model) -> E:
 
 
 def _stored(value: object) -> object:
+    if isinstance(value, tuple):  # a tuple of entities (a file's thumbnails): embedded
+        return [asdict(v) if is_dataclass(v) and not isinstance(v, type) else v for v in value]
     return stored_datetime(value) if isinstance(value, datetime) else value
 
 

@@ -20,6 +20,48 @@ class FileStatus(StrEnum):
     DELETING = "deleting"  # marked for deletion: invisible, its object is being removed
 
 
+class ThumbnailFit(StrEnum):
+    COVER = "cover"  # a centred square crop, exactly size x size
+    CONTAIN = "contain"  # the whole image within size x size, proportions kept
+
+
+@dataclass(frozen=True, slots=True)
+class ThumbnailSpec:
+    size: int
+    fit: ThumbnailFit
+
+
+# The fixed set every image gets (a size only when the image is larger than it, never upscaled).
+THUMBNAIL_SPECS = (
+    ThumbnailSpec(64, ThumbnailFit.COVER),
+    ThumbnailSpec(256, ThumbnailFit.CONTAIN),
+    ThumbnailSpec(1024, ThumbnailFit.CONTAIN),
+)
+THUMBNAIL_TYPE = "image/webp"
+THUMBNAIL_SOURCE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+@dataclass(frozen=True, slots=True)
+class Thumbnail:
+    """A stored derived image: WebP, metadata stripped, orientation applied."""
+
+    size: int
+    fit: ThumbnailFit
+    width: int
+    height: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ThumbnailImage:
+    """A derived image made in memory, before it is stored."""
+
+    spec: ThumbnailSpec
+    width: int
+    height: int
+    data: bytes
+
+
 @dataclass(frozen=True, slots=True)
 class StoredFile:
     """A file's metadata. The bytes live in blob storage under `object_key`, which is made of
@@ -34,6 +76,18 @@ class StoredFile:
     object_key: str
     created_at: datetime
     expires_at: datetime | None = None  # pending uploads only: when they are given up
+    # Derived images of a ready image, stored under `thumbnail_key`; their bytes count in the
+    # owner's quota on top of `size` (no extra file).
+    thumbnails: tuple[Thumbnail, ...] = ()
+
+    @property
+    def thumbnail_bytes(self) -> int:
+        return sum(t.bytes for t in self.thumbnails)
+
+    @property
+    def quota_bytes(self) -> int:
+        """What this file holds of its owner's quota: its bytes and its thumbnails'."""
+        return self.size + self.thumbnail_bytes
 
     def ready(self) -> StoredFile:
         return replace(self, status=FileStatus.READY, expires_at=None)
@@ -106,3 +160,4 @@ class Download:
     file: StoredFile
     url: str
     expires_at: datetime
+    thumbnails: tuple[tuple[Thumbnail, str], ...] = ()  # each with its presigned GET

@@ -11,6 +11,11 @@ and released when it goes. Uploads of either kind are also counted against an ho
 well below the general API rate, so a full quota cannot be churned.
 Direct uploads land on a staging key and are moved to the served key once checked, so bytes
 posted again with the same presigned form never replace what was verified.
+Thumbnails: a PNG, JPEG, GIF or WebP gets its `THUMBNAIL_SPECS` when it becomes ready (either
+path), through the `ImageThumbnailer` port, stored under `thumbnail_key` and reserved in the
+quota together with the file (as bytes, not as more files). They are best effort: an image
+that cannot be thumbnailed, a thumbnailer that fails or times out, or a quota with room for
+the file but not its thumbnails leaves the file ready without them.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from domain.errors import NotFound, ServiceUnavailable, TooManyRequests
@@ -32,6 +37,9 @@ from domain.files.errors import (
 )
 from domain.files.model import (
     LIST_MAX,
+    THUMBNAIL_SOURCE_TYPES,
+    THUMBNAIL_SPECS,
+    THUMBNAIL_TYPE,
     DirectUpload,
     Download,
     FileCursor,
@@ -39,6 +47,8 @@ from domain.files.model import (
     FileStatus,
     StorageQuota,
     StoredFile,
+    Thumbnail,
+    ThumbnailImage,
     UploadTicket,
 )
 from domain.files.names import safe_display_name
@@ -48,6 +58,7 @@ from ports.clock import Clock
 from ports.events import EventLog
 from ports.files import FileRepository
 from ports.ids import IdGenerator
+from ports.images import ImageThumbnailer
 from ports.rate_limit import RateLimiter
 from ports.tasks import BackgroundTasks
 
@@ -70,6 +81,7 @@ class FilePolicy:
     quota_bytes: int = 1024**3
     quota_files: int = 1000
     uploads_per_hour: int = 100  # both upload paths together; the API allows 7,200 requests
+    thumbnails: bool = True
 
     @property
     def quota(self) -> StorageQuota:
@@ -88,6 +100,7 @@ class FileService:
         ids: IdGenerator,
         events: EventLog,
         policy: FilePolicy | None = None,
+        thumbnailer: ImageThumbnailer | None = None,
     ) -> None:
         self._files = files
         self._blobs = blobs
@@ -97,6 +110,7 @@ class FileService:
         self._ids = ids
         self._events = events
         self._policy = policy or FilePolicy()
+        self._thumbnailer = thumbnailer
         self._last_sweep: float | None = None
         unknown = set(self._policy.allowed_types) - set(SNIFFABLE_TYPES)
         if unknown:
@@ -144,14 +158,23 @@ class FileService:
             created_at=_to_ms(self._clock.now()),
         )
         try:
-            await self._reserve(owner_id, size)
+            record = await self._with_thumbnails(record)
+            if not await self._files.reserve(owner_id, record.quota_bytes, policy.quota):
+                if not record.thumbnails:
+                    raise QuotaExceeded()
+                # room for the file but not its thumbnails: the file matters, they do not
+                await self._delete_thumbnails(record)
+                record = replace(record, thumbnails=())
+                await self._reserve(owner_id, size)
         except BaseException:
+            await self._delete_thumbnails(record)
             await self._blobs.delete(key)
             raise
         try:
             await self._files.add(record)
         except BaseException:
-            await self._files.release(owner_id, size)
+            await self._files.release(owner_id, record.quota_bytes)
+            await self._delete_thumbnails(record)
             await self._blobs.delete(key)
             raise
         self._uploaded(record, "api")
@@ -217,8 +240,18 @@ class FileService:
             await self._check_staged(record, staged, info.size)
             if await self._blobs.promote(staged, record.object_key) is None:
                 raise UploadIncomplete()
-        ready = record.ready()
-        await self._files.update(ready)
+        ready = await self._with_thumbnails(record.ready())
+        extra = ready.thumbnail_bytes
+        if extra and not await self._files.reserve(owner_id, extra, self._policy.quota, files=0):
+            await self._delete_thumbnails(ready)
+            ready = replace(ready, thumbnails=())
+        try:
+            await self._files.update(ready)
+        except BaseException:
+            if ready.thumbnails:
+                await self._files.release(owner_id, extra, files=0)
+                await self._delete_thumbnails(ready)
+            raise
         self._uploaded(ready, "direct")
         return ready
 
@@ -236,7 +269,23 @@ class FileService:
         url = await self._blobs.presign_get(
             record.object_key, record.name, record.content_type, ttl
         )
-        return Download(record, url, self._clock.now() + timedelta(seconds=ttl))
+        thumbnails: list[tuple[Thumbnail, str]] = []
+        for thumb in record.thumbnails:
+            key, name = thumbnail_key(record, thumb.size), thumbnail_name(record.name, thumb.size)
+            thumb_url = await self._blobs.presign_get(key, name, THUMBNAIL_TYPE, ttl)
+            thumbnails.append((thumb, thumb_url))
+        expires_at = self._clock.now() + timedelta(seconds=ttl)
+        return Download(record, url, expires_at, tuple(thumbnails))
+
+    async def download_urls(self, files: Iterable[StoredFile]) -> dict[str, str]:
+        """Presigned GETs of the ready ones among `files` (the caller's, as a listing gave
+        them), by id: a gallery gets every link in one request. Signing reads no store."""
+        ttl = self._policy.download_url_ttl_s
+        return {
+            f.id: await self._blobs.presign_get(f.object_key, f.name, f.content_type, ttl)
+            for f in files
+            if f.status is FileStatus.READY
+        }
 
     async def list(self, owner_id: str, limit: int | None, cursor: str | None) -> FilePage:
         policy = self._policy
@@ -259,8 +308,9 @@ class FileService:
             await self._files.update(record.deleting())
         await self._blobs.delete(record.object_key)
         await self._blobs.delete(staging_key(record.object_key))
+        await self._delete_thumbnails(record, every_size=True)
         await self._files.delete(record.id)
-        await self._files.release(owner_id, record.size)
+        await self._files.release(owner_id, record.quota_bytes)
         self._events.record("file_deleted", user_id=owner_id, file_id=record.id)
 
     async def sweep_expired_uploads(self) -> int:
@@ -269,8 +319,9 @@ class FileService:
         for record in expired:
             await self._blobs.delete(staging_key(record.object_key))
             await self._blobs.delete(record.object_key)
+            await self._delete_thumbnails(record, every_size=True)
             await self._files.delete(record.id)
-            await self._files.release(record.owner_id, record.size)
+            await self._files.release(record.owner_id, record.quota_bytes)
         return len(expired)
 
     # internals ---------------------------------------------------------------------------
@@ -290,6 +341,49 @@ class FileService:
     async def _reserve(self, owner_id: str, size: int) -> None:
         if not await self._files.reserve(owner_id, size, self._policy.quota):
             raise QuotaExceeded()
+
+    async def _with_thumbnails(self, record: StoredFile) -> StoredFile:
+        """The record with the thumbnails made and stored for it; unchanged when there are
+        none (not an image, a bad one, or anything failing on the way: logged, not raised)."""
+        if (
+            self._thumbnailer is None
+            or not self._policy.thumbnails
+            or record.content_type not in THUMBNAIL_SOURCE_TYPES
+        ):
+            return record
+        try:
+            data = await self._blobs.read(record.object_key, 0, record.size)
+            images = await self._thumbnailer.thumbnails(data, THUMBNAIL_SPECS)
+        except Exception:
+            log.warning("could not make thumbnails", exc_info=True)
+            return record
+        stored: list[Thumbnail] = []
+        try:
+            for image in images:
+                await self._put_thumbnail(record, image)
+                stored.append(
+                    Thumbnail(
+                        image.spec.size, image.spec.fit, image.width, image.height, len(image.data)
+                    )
+                )
+        except Exception:
+            log.warning("could not store thumbnails", exc_info=True)
+            await self._delete_thumbnails(replace(record, thumbnails=tuple(stored)))
+            return record
+        return replace(record, thumbnails=tuple(stored))
+
+    async def _put_thumbnail(self, record: StoredFile, image: ThumbnailImage) -> None:
+        key = thumbnail_key(record, image.spec.size)
+        await self._blobs.put(key, _once(image.data), THUMBNAIL_TYPE, len(image.data))
+
+    async def _delete_thumbnails(self, record: StoredFile, every_size: bool = False) -> None:
+        """Delete the record's thumbnails; `every_size`: every size there could be, so a
+        thumbnail stored by a `complete` that raced this deletion is not left behind."""
+        sizes = {t.size for t in record.thumbnails}
+        if every_size:
+            sizes |= {spec.size for spec in THUMBNAIL_SPECS}
+        for size in sorted(sizes):
+            await self._blobs.delete(thumbnail_key(record, size))
 
     async def _check_staged(self, record: StoredFile, staged: str, size: int) -> None:
         if size != record.size:
@@ -375,6 +469,18 @@ def staging_key(key: str) -> str:
     return f"staging/{key}"
 
 
+def thumbnail_key(record: StoredFile, size: int) -> str:
+    """Where a file's thumbnail of `size` is stored: beside its object, opaque ids only
+    (`files/<owner>/<file>` has its thumbnails under `thumbs/<owner>/<file>/`)."""
+    return f"thumbs/{record.object_key.removeprefix('files/')}/{size}.webp"
+
+
+def thumbnail_name(name: str, size: int) -> str:
+    """The download name of a thumbnail: the file's name without its extension, the size."""
+    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    return f"{stem}-{size}.webp"
+
+
 def upload_rate_key(owner_id: str) -> str:
     """The RateLimiter port's namespace (`rate:`), like every other counter."""
     return f"rate:{owner_id}:uploads"
@@ -425,6 +531,10 @@ async def _checked(
         yield chunk
     if check is not None and not check.feed(b"", final=True):
         raise UnsupportedMediaType("The file is not UTF-8 text.")
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 async def _chain(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -19,6 +19,7 @@ from entrypoints.http import (
     auth,
     blobs,
     chat,
+    client_config,
     dev,
     errors,
     files,
@@ -102,6 +103,7 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
 
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)
     api.register_blueprint(auth.blueprint)
+    api.register_blueprint(client_config.blueprint)
     api.register_blueprint(users.blueprint)
     api.register_blueprint(files.blueprint)
     api.register_blueprint(chat.blueprint)

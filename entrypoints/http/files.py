@@ -33,6 +33,7 @@ from schemas.files import (
     FileMetaOut,
     FilePageOut,
     FilesQuery,
+    ThumbnailOut,
     UploadForm,
     UploadTicketOut,
 )
@@ -119,11 +120,14 @@ async def complete_upload(principal: Principal, file_id: str) -> FileMetaOut:
 @validate_response(FilePageOut, 200)
 @document_response(ErrorResponse, 400)
 async def list_files(principal: Principal, query_args: FilesQuery) -> FilePageOut:
-    """The caller's files, newest first; pass `next_cursor` as `cursor` for the next page.
+    """The caller's files, newest first, a ready file with its `download_url`; pass
+    `next_cursor` as `cursor` for the next page.
 
     400 `invalid_cursor` for a cursor this listing did not give."""
-    page = await _files().list(principal.user_id, query_args.limit, query_args.cursor)
-    return FilePageOut.from_domain(page)
+    service = _files()
+    page = await service.list(principal.user_id, query_args.limit, query_args.cursor)
+    urls = await service.download_urls(page.items)
+    return FilePageOut.from_domain(page, {id_: absolute(url) for id_, url in urls.items()})
 
 
 @blueprint.get("/<file_id>")
@@ -137,7 +141,8 @@ async def get_file(principal: Principal, file_id: str) -> FileMetaOut:
     if stored.status.value != "ready":
         return FileMetaOut.from_domain(stored)
     download = await service.download(owner, file_id)
-    return FileMetaOut.from_domain(download.file, absolute(download.url))
+    thumbnails = [ThumbnailOut.from_domain(t, absolute(url)) for t, url in download.thumbnails]
+    return FileMetaOut.from_domain(download.file, absolute(download.url), thumbnails)
 
 
 @blueprint.get("/<file_id>/download")

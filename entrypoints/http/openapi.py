@@ -85,13 +85,14 @@ _TAGS: dict[str, str] = {
     "presence": "chat",
     "dev": "dev",
     "health": "operations",
+    "client_config": "operations",
 }
 TAGS: list[dict[str, str]] = [
     {"name": "auth", "description": "Sign up, log in (password or email code), tokens, reset."},
     {"name": "users", "description": "The signed-in user."},
     {"name": "files", "description": "Uploads (multipart or direct to storage) and downloads."},
     {"name": "chat", "description": "Rooms, messages and presence (realtime: /asyncapi.json)."},
-    {"name": "operations", "description": "Health checks."},
+    {"name": "operations", "description": "Health checks; this deployment's limits."},
     {
         "name": "dev",
         "description": "Development only (`x-dev-only`): the mailbox and the in-memory "

@@ -81,7 +81,10 @@ async def test_upload_list_get_download_delete_round_trip_byte_for_byte(api: Fil
 
     status, page, _ = await api.call("GET", "/files", token)
     assert status == 200
-    assert page == {"items": [meta], "next_cursor": None}
+    [listed] = page["items"]
+    assert page["next_cursor"] is None
+    assert {k: v for k, v in listed.items() if k != "download_url"} == meta
+    assert (await api.fetch(listed["download_url"]))[1] == PNG  # no request per file
 
     status, got, _ = await api.call("GET", f"/files/{meta['id']}", token)
     assert status == 200
@@ -313,6 +316,18 @@ async def test_a_direct_upload_is_pending_until_completed_then_ready(api: FilesC
     assert_file_meta(ready, "ready")
     status, got, _ = await api.call("GET", f"/files/{file_id}", token)
     assert (await api.fetch(got["download_url"]))[1] == PNG
+
+
+async def test_a_listing_links_its_ready_files_only(api: FilesClient) -> None:
+    token = await api.token(ADA)
+    status, ready = await api.upload(token, TEXT, "notes.txt", "text/plain")
+    assert status == 201
+    pending = (await start(api, token, PNG, "image/png"))["file"]
+    status, page, _ = await api.call("GET", "/files", token)
+    assert status == 200
+    by_id = {item["id"]: item for item in page["items"]}
+    assert "download_url" not in by_id[pending["id"]]
+    assert (await api.fetch(by_id[ready["id"]]["download_url"]))[1] == TEXT
 
 
 async def test_a_direct_upload_that_sends_more_than_announced_is_refused(

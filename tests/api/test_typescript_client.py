@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from entrypoints.http.web import WEB_ROOT
 from tests.support.node_tools import CLIENT, node, tool
 from tests.support.processes import ROOT, running_server
 
@@ -46,6 +47,17 @@ def test_the_committed_types_are_a_fresh_generation(tmp_path: Path) -> None:
         assert (GENERATED / name).read_text() == fresh, (
             f"clients/typescript/src/generated/{name} is stale: run `make client-types`"
         )
+
+
+def test_the_web_clients_bundle_is_a_fresh_build(tmp_path: Path) -> None:
+    """The reference web client (entrypoints/web/js/api.js) runs on the package, bundled."""
+    tool("esbuild")
+    bundle = tmp_path / "flowhub-client.js"
+    built = run([node(), "scripts/bundle.mjs", str(bundle)], cwd=CLIENT)
+    assert built.returncode == 0, built.stderr
+    assert (WEB_ROOT / "vendor" / "flowhub-client.js").read_text() == bundle.read_text(), (
+        "entrypoints/web/vendor/flowhub-client.js is stale: run `make client-types`"
+    )
 
 
 def test_the_package_and_the_example_app_type_check_strict() -> None:

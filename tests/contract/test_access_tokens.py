@@ -95,7 +95,7 @@ def test_an_issued_token_verifies_into_its_claims(codec: JwtAccessTokenCodec) ->
     port: AccessTokenCodec = codec  # the adapter is the port, as mypy checks here
     verified = port.verify(issued.token, NOW)
 
-    assert issued.expires_in == TTL
+    assert issued.expires_in == TTL == port.ttl_s
     assert verified.user_id == "user-1"
     assert verified.session_id == "session-1"
     assert verified.token_id

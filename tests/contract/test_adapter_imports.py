@@ -1,4 +1,4 @@
-"""Importing the Redis and MongoDB adapters loads no driver.
+"""Importing the Redis, MongoDB, S3 and Pillow adapters loads no driver.
 
 The composition root imports every adapter class; redis-py, pymongo/motor and odmantic cost
 ~120-250 ms each to import, which a process serving from memory (and every cold start before
@@ -23,9 +23,12 @@ ADAPTERS = (
     "adapters.mongo.sessions",
     "adapters.mongo.files",
     "adapters.s3.blobs",
+    "adapters.pillow.thumbnails",
 )
 ROOT = Path(__file__).resolve().parents[2]
-DRIVERS = ("redis", "pymongo", "motor", "bson", "odmantic", "pydantic", "botocore", "aiobotocore")
+DRIVERS = (
+    "redis", "pymongo", "motor", "bson", "odmantic", "pydantic", "botocore", "aiobotocore", "PIL",
+)  # fmt: skip
 
 
 def test_importing_the_adapters_loads_no_driver() -> None:

@@ -15,7 +15,14 @@ from adapters.memory.files import MemoryFileRepository
 from adapters.mongo.client import MongoClient
 from adapters.mongo.files import MongoFileRepository
 from domain.errors import ServiceUnavailable
-from domain.files.model import FileCursor, FileStatus, StorageQuota, StoredFile
+from domain.files.model import (
+    FileCursor,
+    FileStatus,
+    StorageQuota,
+    StoredFile,
+    Thumbnail,
+    ThumbnailFit,
+)
 from ports.files import FileRepository
 from tests.contract.conftest import Backend, MongoService, make_backend
 
@@ -65,6 +72,22 @@ async def test_an_added_file_reads_back(files: FileRepository, clock: MemoryCloc
     assert await files.get("f1") == ready
     assert await files.get("f2") == pending
     assert await files.get("nope") is None
+
+
+async def test_a_files_thumbnails_read_back_on_every_read(
+    files: FileRepository, clock: MemoryClock
+) -> None:
+    pending = a_file(clock, status=FileStatus.PENDING)
+    await files.add(pending)
+    thumbs = (
+        Thumbnail(1024, ThumbnailFit.CONTAIN, 1024, 683, 51_234),
+        Thumbnail(64, ThumbnailFit.COVER, 64, 64, 1_402),
+    )
+    ready = replace(pending.ready(), thumbnails=thumbs)
+    await files.update(ready)
+    assert await files.get(ready.id) == ready
+    assert await files.list_by_owner("ada", 10) == [ready]
+    assert (await files.get(ready.id) or pending).quota_bytes == 1234 + 51_234 + 1_402
 
 
 async def test_update_replaces_and_delete_removes(
@@ -157,6 +180,20 @@ async def test_reservations_stay_within_the_quota_and_releases_give_it_back(
     assert await files.reserve("ada", 400, quota)
     assert not await files.reserve("ada", 0, quota)
     assert await files.reserve("ada", 0, StorageQuota(max_bytes=2000, max_files=4))
+
+
+async def test_bytes_only_reservations_count_bytes_and_no_file(files: FileRepository) -> None:
+    """A ready file's thumbnails: more bytes in the quota, not one more file."""
+    quota = StorageQuota(max_bytes=1000, max_files=1)
+    assert await files.reserve("ada", 600, quota)
+    assert await files.reserve("ada", 300, quota, files=0)
+    assert not await files.reserve("ada", 101, quota, files=0)  # the bytes stay capped
+    assert not await files.reserve("ada", 0, quota)  # and the one file is there
+    await files.release("ada", 300, files=0)
+    assert not await files.reserve("ada", 0, quota), "a bytes-only release frees no file"
+    assert await files.reserve("ada", 400, quota, files=0)
+    await files.release("ada", 1000)
+    assert await files.reserve("ada", 1000, quota)
 
 
 async def test_a_release_never_takes_usage_below_zero(files: FileRepository) -> None:

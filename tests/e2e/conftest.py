@@ -86,7 +86,12 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 def server() -> Iterator[ServerProcess]:
     """The real server on development memory adapters (the dev mailbox exists there), shared
     by the end-to-end tests (each signs up its own people)."""
-    with running_server("tests.e2e.server_app", env={"APP_ENV": "development"}) as process:
+    # Its output goes to a file: a pipe nobody reads fills after a few hundred log lines,
+    # and then the server blocks on its next one (every request of the later tests hangs).
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with running_server(
+        "tests.e2e.server_app", env={"APP_ENV": "development"}, log_dir=ARTIFACTS
+    ) as process:
         yield process
 
 

@@ -3,6 +3,7 @@ presigned URLs followed over real HTTP."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from aiobotocore.session import get_session
+from PIL import Image
 
 from config.container import build_container
 from config.settings import load_settings
@@ -17,6 +19,7 @@ from domain.files.names import content_disposition
 from entrypoints.http.app import create_http_app
 from tests.api.auth_client import use_fast_hasher
 from tests.api.files_client import PNG, TEXT, FilesClient
+from tests.support.images import png
 from tests.support.moto import reset_moto
 from tests.support.services import AwsCredentials
 
@@ -103,3 +106,40 @@ async def test_a_direct_upload_goes_straight_to_s3_then_completes(api: FilesClie
     assert response.status_code in (200, 201, 204), response.text
     status, ready, _ = await api.call("POST", f"/files/{ticket['file']['id']}/complete", token)
     assert (status, ready["status"], ready["size"]) == (200, "ready", len(TEXT))
+
+
+async def test_an_image_direct_upload_gets_thumbnails_in_s3_and_mongodb_deleted_with_it(
+    api: FilesClient,
+) -> None:
+    """Both real stores: the thumbnails are S3 objects beside the original, the record in
+    MongoDB lists them, their presigned URLs serve WebP over HTTP, the delete removes them."""
+    photo = png(1600, 1200)
+    token = await api.token("grace@example.com")
+    status, ticket, _ = await api.post(
+        "/files/uploads", {"name": "p.png", "size": len(photo), "content_type": "image/png"},
+        token,
+    )  # fmt: skip
+    assert status == 201, ticket
+    upload: dict[str, Any] = ticket["upload"]
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            upload["url"], data=upload["fields"], files={"file": ("p.png", photo)}
+        )
+        assert response.status_code in (200, 201, 204), response.text
+        file_id = ticket["file"]["id"]
+        assert (await api.call("POST", f"/files/{file_id}/complete", token))[0] == 200
+
+        _, got, _ = await api.call("GET", f"/files/{file_id}", token)
+        assert [t["size"] for t in got["thumbnails"]] == [1024, 256, 64]
+        for thumb in got["thumbnails"]:
+            served = await http.get(thumb["url"])
+            assert served.status_code == 200
+            image = Image.open(io.BytesIO(served.content))
+            assert (image.format, image.size) == ("WEBP", (thumb["width"], thumb["height"]))
+
+    _, me, _ = await api.get("/users/me", token)
+    keys = [f"thumbs/{me['id']}/{file_id}/{size}.webp" for size in (64, 256, 1024)]
+    blobs = api.container.adapters.blobs()
+    assert None not in [await blobs.head(key) for key in keys]
+    assert (await api.call("DELETE", f"/files/{file_id}", token))[0] == 204
+    assert [await blobs.head(key) for key in keys] == [None, None, None]

@@ -73,7 +73,10 @@ export async function everyFlow(baseUrl: string, tag: string): Promise<FlowRepor
 
   const health = createFlowHub({ baseUrl });
   const status = await health.call(health.api.GET("/health", { params: { query: {} } }));
-  steps.push(`health ${status.status}`);
+  // a form checks what the server enforces before sending
+  const limits = await health.call(health.api.GET("/api/v1/config"));
+  if (PASSWORD.length < limits.passwords.min_length) throw new Error("the example's password is too short");
+  steps.push(`health ${status.status}, uploads up to ${limits.uploads.max_bytes} B`);
 
   // sign up, verify (signed in), profile
   const ada = await signUp(baseUrl, adaEmail, "Ada");

@@ -1,6 +1,9 @@
-// The HTTP side of FlowHub's API (/api/v1): JSON in and out, bearer tokens, and the session's
-// rotating refresh token. A 401 on a signed-in call renews the access token once (one refresh
-// at a time, whoever asks) and repeats the call; a refused refresh ends the session.
+// The HTTP side of FlowHub's API (/api/v1), on @flowhub/client (clients/typescript, bundled
+// into ../vendor/flowhub-client.js): the page is the package's first user. The package sends
+// the bearer token, renews it once on a 401 (one renewal at a time, whoever asks) and repeats
+// the call; this module keeps the page's session in localStorage, tells the page when it
+// changes, and words errors for people.
+import { createFlowHub, FlowHubError } from "../vendor/flowhub-client.js";
 
 const BASE = "/api/v1";
 const STORAGE_KEY = "flowhub.session";
@@ -38,20 +41,20 @@ function fieldLabel(field) {
 }
 
 async function errorFrom(response) {
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    body = null;
-  }
-  const error = (body && body.error) || {};
+  return fromClient(await FlowHubError.from(response));
+}
+
+// The package's error, as the page words it.
+function fromClient(error) {
+  if (error.code === "network_error") return networkError();
+  const unexpected = error.code === "unexpected_response";
   return new ApiError(
-    response.status,
-    error.code || `http_${response.status}`,
-    error.message || `The server answered ${response.status} ${response.statusText}.`,
-    error.details || [],
-    error.request_id || response.headers.get("X-Request-ID"),
-    response.headers.get("Retry-After"),
+    error.status,
+    unexpected ? `http_${error.status}` : error.code,
+    unexpected ? `The server answered ${error.status} ${error.message}.` : error.message,
+    error.details,
+    error.requestId ?? null,
+    error.retryAfterS === undefined ? null : String(error.retryAfterS),
   );
 }
 
@@ -63,12 +66,40 @@ export class Api extends EventTarget {
   constructor() {
     super();
     this.session = null; // {access_token, refresh_token, user, renewed_at}
-    this._refreshing = null;
+    this._endedAt = 0; // counts the sessions ended by a refused renewal
     try {
       this.session = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
     } catch {
       this.session = null;
     }
+    // The package reads the session from here and stores each renewal here.
+    const store = {
+      load: () =>
+        this.session && {
+          accessToken: this.session.access_token,
+          refreshToken: this.session.refresh_token,
+          expiresAt: 0,
+          user: this.session.user,
+        },
+      save: (renewed) => {
+        if (renewed !== null) {
+          this._store(
+            { access_token: renewed.accessToken, refresh_token: renewed.refreshToken, user: renewed.user },
+            true,
+          );
+        }
+      },
+    };
+    this.hub = createFlowHub({
+      baseUrl: window.location.origin,
+      store,
+      onSessionEnd: () => {
+        // refused (revoked, reused, expired): the session is over. A network error or a
+        // 429/5xx leaves it be: the next call tries again.
+        this._endedAt += 1;
+        this._forget("Your session has ended. Please log in again.");
+      },
+    });
   }
 
   get signedIn() {
@@ -101,71 +132,47 @@ export class Api extends EventTarget {
     if (had) this.dispatchEvent(new CustomEvent("signedout", { detail: { reason } }));
   }
 
-  // One call. `auth`: send the access token (and renew it once on a 401). `json` may be a
-  // function, to build the body again after a renewal.
+  // One call through the package. `auth`: the route needs the access token. `json` may be a
+  // function, to build the body at send time.
   async request(method, path, { json, form, auth = false, query } = {}) {
-    const url = new URL(BASE + path, window.location.origin);
-    for (const [key, value] of Object.entries(query || {})) {
-      if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
+    if (auth && !this.signedIn) throw new ApiError(401, "unauthorized", "Please log in first.");
+    const init = { cache: "no-store", headers: { Accept: "application/json" }, params: {} };
+    const wanted = Object.entries(query || {}).filter(([, v]) => v !== undefined && v !== null);
+    if (wanted.length) init.params.query = Object.fromEntries(wanted);
+    if (json !== undefined) init.body = typeof json === "function" ? json() : json;
+    if (form !== undefined) {
+      init.body = {};
+      init.bodySerializer = () => form; // the browser sets the multipart boundary
     }
-    for (let attempt = 0; ; attempt += 1) {
-      const headers = { Accept: "application/json" };
-      let body;
-      if (json !== undefined) {
-        headers["Content-Type"] = "application/json";
-        body = JSON.stringify(typeof json === "function" ? json() : json);
-      } else if (form !== undefined) {
-        body = form; // the browser sets the multipart boundary
-      }
-      if (auth) {
-        if (!this.signedIn) throw new ApiError(401, "unauthorized", "Please log in first.");
-        headers.Authorization = `Bearer ${this.accessToken}`;
-      }
-      let response;
-      try {
-        response = await fetch(url, { method, headers, body, cache: "no-store" });
-      } catch {
-        throw networkError();
-      }
-      if (response.status === 401 && auth && attempt === 0 && this.session) {
-        await this.refresh();
-        continue;
-      }
-      if (!response.ok) throw await errorFrom(response);
-      if (response.status === 204) return null;
-      const type = response.headers.get("Content-Type") || "";
-      return type.includes("application/json") ? response.json() : response.text();
+    const ended = this._endedAt;
+    let answer;
+    try {
+      answer = await this.hub.api[method](BASE + path, init);
+    } catch {
+      throw networkError();
     }
+    const { data, error, response } = answer;
+    if (error !== undefined || !response.ok) {
+      const failure = fromClient(FlowHubError.of(response, error));
+      if (this._endedAt !== ended) failure.sessionEnded = true; // said once, by "signedout"
+      throw failure;
+    }
+    return response.status === 204 ? null : (data ?? null);
   }
 
   // Renew the access token with the refresh token (rotation: the new refresh token replaces
-  // the spent one). Concurrent callers share the one refresh in flight.
-  refresh() {
-    if (!this._refreshing) {
-      this._refreshing = this._refresh().finally(() => {
-        this._refreshing = null;
-      });
-    }
-    return this._refreshing;
-  }
-
-  async _refresh() {
-    const spent = this.session && this.session.refresh_token;
-    if (!spent) throw new ApiError(401, "unauthorized", "Please log in again.");
-    let pair;
+  // the spent one). Concurrent callers share the one renewal in flight (the package's).
+  async refresh() {
+    if (!this.signedIn) throw new ApiError(401, "unauthorized", "Please log in again.");
+    const ended = this._endedAt;
     try {
-      pair = await this.request("POST", "/auth/refresh", { json: { refresh_token: spent } });
+      await this.hub.refresh();
     } catch (error) {
-      if ([400, 401, 422].includes(error.status)) {
-        // refused (revoked, reused, expired): the session is over. A network error or a
-        // 429/5xx leaves it be: the next call tries again.
-        error.sessionEnded = true; // said once, by the "signedout" event
-        this._forget("Your session has ended. Please log in again.");
-      }
-      throw error;
+      const failure = error instanceof FlowHubError ? fromClient(error) : networkError();
+      if (this._endedAt !== ended) failure.sessionEnded = true;
+      throw failure;
     }
-    this._store(pair, true);
-    return pair;
+    return this.session;
   }
 
   // --- auth -------------------------------------------------------------------------------

@@ -204,6 +204,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This deployment's limits and features, for forms to check before they send
+         * @description This deployment's limits and features, for forms to check before they send.
+         */
+        get: operations["getConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/me": {
         parameters: {
             query?: never;
@@ -236,8 +256,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The caller's files, newest first; pass `next_cursor` as `cursor` for the next page
-         * @description The caller's files, newest first; pass `next_cursor` as `cursor` for the next page.
+         * The caller's files, newest first, a ready file with its `download_url`; pass `next_cursor` as `cursor` for the next page
+         * @description The caller's files, newest first, a ready file with its `download_url`; pass `next_cursor` as `cursor` for the next page.
          *
          *     400 `invalid_cursor` for a cursor this listing did not give.
          */
@@ -491,6 +511,31 @@ export interface components {
              */
             file: Blob;
         };
+        /** ChatLimits */
+        ChatLimits: {
+            /**
+             * Message Max
+             * @description characters in a message body
+             */
+            message_max: number;
+            /** Room Name Max */
+            room_name_max: number;
+            /**
+             * Members Max
+             * @description `member_ids` a room is created with
+             */
+            members_max: number;
+            /**
+             * Page Max
+             * @description the largest `limit` of a messages page
+             */
+            page_max: number;
+            /**
+             * Typing Ttl S
+             * @description a `typing: true` not renewed within this ends
+             */
+            typing_ttl_s: number;
+        };
         /** Check */
         Check: {
             /** Ok */
@@ -504,6 +549,23 @@ export interface components {
              * @default null
              */
             error?: string | null;
+        };
+        /**
+         * ClientConfig
+         * @description Limits and features of this deployment, for forms to check before sending.
+         */
+        ClientConfig: {
+            uploads: components["schemas"]["UploadLimits"];
+            tokens: components["schemas"]["TokenLifetimes"];
+            passwords: components["schemas"]["PasswordRules"];
+            /**
+             * Name Max
+             * @description characters in a display name
+             */
+            name_max: number;
+            chat: components["schemas"]["ChatLimits"];
+            rate_limits: components["schemas"]["RateLimits"];
+            features: components["schemas"]["Features"];
         };
         /** CodeSent */
         CodeSent: {
@@ -592,6 +654,32 @@ export interface components {
         ErrorResponse: {
             error: components["schemas"]["ErrorBody"];
         };
+        /** Features */
+        Features: {
+            /**
+             * Direct Uploads
+             * @description `POST /files/uploads` exists
+             * @constant
+             */
+            direct_uploads: true;
+            /**
+             * Storage
+             * @description disk, memory: development
+             * @enum {string}
+             */
+            storage: "s3" | "disk" | "memory";
+            /**
+             * Dev Mailbox
+             * @description `GET /dev/mailbox` exists (development only)
+             */
+            dev_mailbox: boolean;
+            /**
+             * Simulated Rooms
+             * @description `simulated: true` adds a peer
+             * @constant
+             */
+            simulated_rooms: true;
+        };
         /** FileMeta */
         FileMeta: {
             /** Id */
@@ -618,9 +706,14 @@ export interface components {
             created_at: string;
             /**
              * Download Url
-             * @description `GET /files/{id}` of a ready file: a link valid 15 minutes
+             * @description a ready file's download link (in `GET /files/{id}` and listings), valid 15 minutes
              */
             download_url?: string;
+            /**
+             * Thumbnails
+             * @description `GET /files/{id}` of a ready image that has some: smaller WebP copies, largest first
+             */
+            thumbnails?: components["schemas"]["Thumbnail"][];
         };
         /** FilePage */
         FilePage: {
@@ -783,9 +876,38 @@ export interface components {
             /** New Password */
             new_password: string;
         };
+        /** PasswordRules */
+        PasswordRules: {
+            /** Min Length */
+            min_length: number;
+            /** Max Length */
+            max_length: number;
+        };
         /** Presence */
         Presence: {
             [key: string]: "online" | "offline";
+        };
+        /** RateLimits */
+        RateLimits: {
+            /**
+             * Api Requests Per Minute
+             * @description per user, on 🔒 routes
+             */
+            api_requests_per_minute: number;
+            /**
+             * Login Failures Per Minute
+             * @description per account, then 429
+             */
+            login_failures_per_minute: number;
+            /**
+             * Code Cooldown S
+             * @description between two codes for one email and purpose
+             */
+            code_cooldown_s: number;
+            /** Messages Per Window */
+            messages_per_window: number;
+            /** Message Window S */
+            message_window_s: number;
         };
         /** RefreshRequest */
         RefreshRequest: {
@@ -863,6 +985,56 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** Thumbnail */
+        Thumbnail: {
+            /**
+             * Size
+             * @description 64 (square crop), 256 or 1024 (whole image within the box)
+             */
+            size: number;
+            /**
+             * Fit
+             * @enum {string}
+             */
+            fit: "cover" | "contain";
+            /** Width */
+            width: number;
+            /** Height */
+            height: number;
+            /**
+             * Url
+             * @description a WebP image, metadata stripped; valid 15 minutes
+             */
+            url: string;
+        };
+        /** TokenLifetimes */
+        TokenLifetimes: {
+            /**
+             * Access S
+             * @description an access token's life (its `expires_in`)
+             */
+            access_s: number;
+            /**
+             * Refresh S
+             * @description a refresh token's life, unless spent or revoked first
+             */
+            refresh_s: number;
+            /**
+             * Email Code S
+             * @description a 6-digit email code's life
+             */
+            email_code_s: number;
+            /**
+             * Email Code Attempts
+             * @description wrong tries before a code is burned
+             */
+            email_code_attempts: number;
+            /**
+             * Reset S
+             * @description a reset token's life
+             */
+            reset_s: number;
+        };
         /** TokenPair */
         TokenPair: {
             /** Access Token */
@@ -892,6 +1064,36 @@ export interface components {
              * Format: binary
              */
             file: Blob;
+        };
+        /** UploadLimits */
+        UploadLimits: {
+            /**
+             * Max Bytes
+             * @description `MAX_UPLOAD_BYTES`: a larger file is 413
+             */
+            max_bytes: number;
+            /**
+             * Allowed Types
+             * @description media types accepted (checked on the bytes)
+             */
+            allowed_types: string[];
+            /**
+             * Quota Bytes
+             * @description all of a user's files together, pending ones included
+             */
+            quota_bytes: number;
+            /** Quota Files */
+            quota_files: number;
+            /**
+             * Uploads Per Hour
+             * @description both upload paths together
+             */
+            uploads_per_hour: number;
+            /**
+             * List Max
+             * @description the largest `limit` of `GET /files`
+             */
+            list_max: number;
         };
         /** UploadTicket */
         UploadTicket: {
@@ -1890,6 +2092,48 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Limits and features of this deployment, for forms to check before sending. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientConfig"];
+                };
+            };
+            /** @description Something went wrong on our side (`internal_error`). */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A service it needs is unavailable (`service_unavailable`). */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
