@@ -57,6 +57,24 @@ SERVICE_STOP_S = 10.0
 START_S = 30.0
 
 
+def first_line(stream: IO[bytes], timeout_s: float) -> str:
+    """The first line a child prints (its address), read without blocking past `timeout_s`:
+    `TimeoutError` when none comes in time, `EOFError` when the child closes its output."""
+    line = b""
+    deadline = time.monotonic() + timeout_s
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        while not line.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(timeout=left):
+                raise TimeoutError
+            chunk = os.read(stream.fileno(), 256)
+            if not chunk:
+                raise EOFError
+            line += chunk
+    return line.decode().strip()
+
+
 class DevError(Exception):
     """A start that cannot go on; the message says what to do."""
 
@@ -178,21 +196,13 @@ class Child:
         return self.process.pid
 
     def first_line(self, timeout_s: float) -> str:
-        stdout = self.process.stdout
-        assert stdout is not None
-        line = b""
-        deadline = time.monotonic() + timeout_s
-        with selectors.DefaultSelector() as selector:
-            selector.register(stdout, selectors.EVENT_READ)
-            while not line.endswith(b"\n"):
-                left = deadline - time.monotonic()
-                if left <= 0 or not selector.select(timeout=left):
-                    raise DevError(f"{self.name} did not start in {timeout_s:.0f} s{self.tail()}")
-                chunk = os.read(stdout.fileno(), 256)
-                if not chunk:
-                    raise DevError(f"{self.name} exited{self.tail()}")
-                line += chunk
-        return line.decode().strip()
+        assert self.process.stdout is not None
+        try:
+            return first_line(self.process.stdout, timeout_s)
+        except TimeoutError:
+            raise DevError(f"{self.name} did not start in {timeout_s:.0f} s{self.tail()}") from None
+        except EOFError:
+            raise DevError(f"{self.name} exited{self.tail()}") from None
 
     def tail(self) -> str:
         if self.log is None:

@@ -6,7 +6,6 @@ documented models."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from entrypoints.http.app import create_http_app
 from entrypoints.realtime.server import ChatNamespace
 from schemas.realtime import CLIENT_EVENTS, SERVER_EVENTS, ErrorAck
 from tests.api.realtime_client import call, connect, sign_up
-from tests.support.node_tools import CLIENT, tool
+from tests.support.node_tools import redocly_lint
 from tests.support.processes import running_server
 
 pytestmark = pytest.mark.api
@@ -36,17 +35,7 @@ async def document() -> dict[str, Any]:
 
 
 def test_redocly_finds_no_error(document: dict[str, Any], tmp_path: Path) -> None:
-    path = tmp_path / "asyncapi.json"
-    path.write_text(json.dumps(document))
-    done = subprocess.run(
-        [tool("redocly"), "lint", str(path), "--format=json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=CLIENT,
-    )
-    report = json.loads(done.stdout)
+    report = redocly_lint(document, tmp_path, "asyncapi.json")
     assert report["totals"]["errors"] == 0, json.dumps(report["problems"], indent=1)[:4000]
     assert report["totals"]["warnings"] == 0, json.dumps(report["problems"], indent=1)[:4000]
 

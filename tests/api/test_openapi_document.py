@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from config.container import build_container
 from config.settings import load_settings
 from entrypoints.http.app import create_http_app
 from schemas.common import ErrorCode
-from tests.support.node_tools import CLIENT, tool
+from tests.support.node_tools import redocly_lint
 
 pytestmark = pytest.mark.api
 
@@ -51,17 +50,7 @@ def schema(document: Document, name: str) -> dict[str, Any]:
 
 
 def test_redocly_lint_finds_no_error(document: Document, tmp_path: Path) -> None:
-    path = tmp_path / "openapi.json"
-    path.write_text(json.dumps(document))
-    done = subprocess.run(
-        [tool("redocly"), "lint", str(path), "--format=json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=CLIENT,
-    )
-    report = json.loads(done.stdout)
+    report = redocly_lint(document, tmp_path, "openapi.json")
     errors = [p for p in report["problems"] if p["severity"] == "error"]
     assert report["totals"]["errors"] == 0, json.dumps(errors, indent=1)[:4000]
 

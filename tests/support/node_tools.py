@@ -3,8 +3,11 @@ services` installs with `npm ci`: redocly, openapi-typescript, tsc."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,3 +30,19 @@ def tool(name: str) -> str:
             f"{name} is missing: `make services` installs clients/typescript's tools (npm ci)"
         )
     return str(path)
+
+
+def redocly_lint(document: dict[str, Any], folder: Path, name: str) -> dict[str, Any]:
+    """`redocly lint --format=json` on `document` (written to `folder/name`): its report."""
+    path = folder / name
+    path.write_text(json.dumps(document))
+    done = subprocess.run(
+        [tool("redocly"), "lint", str(path), "--format=json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=CLIENT,
+    )
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report

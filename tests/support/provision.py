@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
-import selectors
 import shutil
 import socket
 import subprocess
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Self
 from urllib.parse import urlsplit
 
+from devtools.dev import first_line
 from tests.support.processes import LOOPBACK, ROOT, ServerProcess, free_port, http_get
 
 MONGOECO_SERVER = ROOT / "devtools" / "mongoeco_server.py"
@@ -139,20 +139,12 @@ class Service:
 
     def _first_line(self, timeout_s: float) -> str:
         assert self.server is not None and self.server.process.stdout is not None
-        stdout = self.server.process.stdout
-        deadline = time.monotonic() + timeout_s
-        line = b""
-        with selectors.DefaultSelector() as selector:
-            selector.register(stdout, selectors.EVENT_READ)
-            while not line.endswith(b"\n"):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not selector.select(timeout=remaining):
-                    raise TimeoutError(f"{self.name} printed no address: {self.log_tail()}")
-                chunk = os.read(stdout.fileno(), 256)
-                if not chunk:
-                    raise ServiceError(f"{self.name} exited: {self.log_tail()}")
-                line += chunk
-        return line.decode().strip()
+        try:
+            return first_line(self.server.process.stdout, timeout_s)
+        except TimeoutError:
+            raise TimeoutError(f"{self.name} printed no address: {self.log_tail()}") from None
+        except EOFError:
+            raise ServiceError(f"{self.name} exited: {self.log_tail()}") from None
 
     def log_tail(self) -> str:
         with contextlib.suppress(OSError):
