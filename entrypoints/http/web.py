@@ -90,7 +90,7 @@ def create_blueprint(settings: Settings) -> Blueprint:
     @blueprint.get(f"{ASSET_PREFIX}/<folder>/<path:name>")
     @hide
     async def asset(folder: str, name: str) -> Response:
-        """The page's scripts, styles, icon and the vendored socket.io-client."""
+        """The page's scripts, styles, icon and the bundled @flowhub/client."""
         if folder not in _ASSET_DIRS:
             raise NotFound()
         # ES modules must be served as JavaScript, whatever the system's mime types say

@@ -55,9 +55,10 @@ def test_the_web_clients_bundle_is_a_fresh_build(tmp_path: Path) -> None:
     bundle = tmp_path / "flowhub-client.js"
     built = run([node(), "scripts/bundle.mjs", str(bundle)], cwd=CLIENT)
     assert built.returncode == 0, built.stderr
-    assert (WEB_ROOT / "vendor" / "flowhub-client.js").read_text() == bundle.read_text(), (
-        "entrypoints/web/vendor/flowhub-client.js is stale: run `make client-types`"
-    )
+    for name in ("flowhub-client.js", "flowhub-client.LICENSES.txt"):
+        assert (WEB_ROOT / "vendor" / name).read_text() == (tmp_path / name).read_text(), (
+            f"entrypoints/web/vendor/{name} is stale: run `make client-types`"
+        )
 
 
 def test_the_package_and_the_example_app_type_check_strict() -> None:

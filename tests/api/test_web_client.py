@@ -80,7 +80,7 @@ async def test_every_asset_the_page_names_is_served_as_what_it_is(make_app: AppF
         for m in re.findall(r"""from\s+["']\./([\w.]+)["']""", source.read_text())
     }
     assets = {u for u in refs.urls if u.startswith("/client/")} | imports
-    assets.add("/client/vendor/socket.io.esm.min.js")
+    assets.add("/client/vendor/flowhub-client.js")
     types = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
     async with app.test_app() as test_app:
         client = test_app.test_client()

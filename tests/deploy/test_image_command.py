@@ -221,8 +221,8 @@ def test_the_images_cmd_serves_health_from_the_no_dev_environment(image: BuiltIm
         status, body = http_get(server.port, "/health")
         assert status == 200
         assert json.loads(body)["status"] == "ok"
-        # the reference web client ships in the image: the page and its vendored socket.io-client
-        for path in ("/", "/client/js/app.js", "/client/vendor/socket.io.esm.min.js"):
+        # the reference web client ships in the image: the page and its bundled @flowhub/client
+        for path in ("/", "/client/js/app.js", "/client/vendor/flowhub-client.js"):
             status, _ = http_get(server.port, path)
             assert status == 200, path
         # served as production serves: websockets without per-message deflate (64-316 KiB a

@@ -1,5 +1,6 @@
-"""The reference client's JavaScript, checked without a browser: the vendored socket.io-client
-is byte for byte the npm package that tests/interop locks, and every module parses."""
+"""The reference client's JavaScript, checked without a browser: every module parses, and
+socket.io-client reaches the page only inside the @flowhub/client bundle (whose equality with a
+fresh build tests/api/test_typescript_client.py checks)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.e2e
 
-INTEROP = ROOT / "tests" / "interop"
-VENDORED = WEB_ROOT / "vendor" / "socket.io.esm.min.js"
+PACKAGE = ROOT / "clients" / "typescript"
 
 
 def node() -> str:
@@ -24,25 +24,6 @@ def node() -> str:
     if found is None:
         pytest.fail("node (Node.js 18+) is needed: apt-get install nodejs npm")
     return found
-
-
-def test_the_vendored_socketio_client_is_the_locked_npm_package() -> None:
-    package = INTEROP / "node_modules" / "socket.io-client"
-    if not package.is_dir():
-        pytest.fail("tests/interop/node_modules is missing: `make services` runs `npm ci` there")
-    lock = json.loads((INTEROP / "package-lock.json").read_text())
-    locked = lock["packages"]["node_modules/socket.io-client"]["version"]
-    installed = json.loads((package / "package.json").read_text())["version"]
-    noted = re.search(
-        r"socket\.io-client (\d+\.\d+\.\d+)", (WEB_ROOT / "vendor" / "README.md").read_text()
-    )
-    assert noted is not None
-    assert locked == installed == noted.group(1)
-    assert VENDORED.read_bytes() == (package / "dist" / "socket.io.esm.min.js").read_bytes()
-    assert f"Socket.IO v{locked}" in VENDORED.read_text()[:200]
-    assert (WEB_ROOT / "vendor" / "socket.io-client.LICENSE").read_bytes() == (
-        package / "LICENSE"
-    ).read_bytes()
 
 
 def test_every_module_of_the_client_parses() -> None:
@@ -60,3 +41,17 @@ def test_every_module_of_the_client_parses() -> None:
             check=False,
         )
         assert checked.returncode == 0, f"{source.name}: {checked.stderr}"
+
+
+def test_socketio_client_comes_inside_the_package_bundle_with_its_license() -> None:
+    bundle = (WEB_ROOT / "vendor" / "flowhub-client.js").read_text()
+    lock = json.loads((PACKAGE / "package-lock.json").read_text())
+    locked = lock["packages"]["node_modules/socket.io-client"]["version"]
+    assert locked  # the version the bundle was built from
+    assert "flowhub-client.LICENSES.txt" in bundle.splitlines()[1]
+    licenses = (WEB_ROOT / "vendor" / "flowhub-client.LICENSES.txt").read_text()
+    assert f"socket.io-client {locked} (MIT)" in licenses
+    assert "Permission is hereby granted" in licenses
+    for source in (WEB_ROOT / "js").glob("*.js"):
+        text = source.read_text()
+        assert "socket.io" not in re.sub(r"//.*", "", text), source  # one copy: the bundle's

@@ -18,9 +18,8 @@ export interface RealtimeOptions {
 }
 
 type Listener<E extends ServerEvent> = (payload: ServerEvents[E]) => void;
-type Listeners = { [E in ServerEvent]: Set<Listener<E>> };
+type MessageListener = (message: Message) => void;
 
-const SERVER_EVENTS: ServerEvent[] = ["message:new", "typing", "presence", "room:added"];
 const PAGE = 100;
 
 /** socket.io-client with FlowHub's events typed (generated from /asyncapi.json), the access
@@ -31,14 +30,12 @@ export class Realtime {
   readonly socket: Socket;
   private readonly hub: FlowHub;
   private readonly ackTimeoutMs: number;
-  private readonly listeners: Listeners = {
-    "message:new": new Set(),
-    typing: new Set(),
-    presence: new Set(),
-    "room:added": new Set(),
-  };
+  // `message:new` goes through deliver() (seq order, no duplicates); every other event
+  // reaches its listeners straight from the socket.
+  private readonly messageListeners = new Set<MessageListener>();
   private readonly lastSeq = new Map<string, number>();
   private connectedOnce = false;
+  private caughtUp: Promise<void> = Promise.resolve();
   private renewedForThisAttempt = false;
 
   constructor(hub: FlowHub, options: RealtimeOptions = {}) {
@@ -51,12 +48,10 @@ export class Realtime {
         void hub.accessToken().then((token) => send({ token: token ?? "" }));
       },
     });
-    for (const event of SERVER_EVENTS) {
-      this.socket.on(event, (payload: ServerEvents[typeof event]) => this.received(event, payload));
-    }
+    this.socket.on("message:new", (message: Message) => this.deliver(message));
     this.socket.on("connect", () => {
       this.renewedForThisAttempt = false;
-      if (this.connectedOnce) void this.catchUp();
+      if (this.connectedOnce) this.caughtUp = this.catchUp();
       this.connectedOnce = true;
     });
     this.socket.on("connect_error", (error: Error) => {
@@ -96,9 +91,18 @@ export class Realtime {
 
   /** Listen to a server event; returns the function that stops listening. */
   on<E extends ServerEvent>(event: E, listener: Listener<E>): () => void {
-    const set = this.listeners[event] as Set<Listener<E>>;
-    set.add(listener);
-    return () => set.delete(listener);
+    if (event === "message:new") {
+      const onMessage = listener as MessageListener;
+      this.messageListeners.add(onMessage);
+      return () => this.messageListeners.delete(onMessage);
+    }
+    const untyped = listener as (payload: unknown) => void;
+    this.socket.on(event as string, untyped);
+    return () => this.socket.off(event as string, untyped);
+  }
+
+  get connected(): boolean {
+    return this.socket.connected;
   }
 
   /** Emit a client event and wait for its ack (`{ok: true, ...}` or `{ok: false, error}`). */
@@ -111,24 +115,24 @@ export class Realtime {
       .emitWithAck(event, payload)) as ClientEvents[E]["ack"];
   }
 
-  /** Start catch-up for a room from a known point (the last `seq` of the history shown). */
+  /** Start catch-up for a room from a known point (the last `seq` of the history shown; 0
+   * for a room with no message yet). */
   follow(roomId: string, lastSeq: number): void {
-    if (lastSeq > (this.lastSeq.get(roomId) ?? 0)) this.lastSeq.set(roomId, lastSeq);
+    const known = this.lastSeq.get(roomId);
+    if (known === undefined || lastSeq > known) this.lastSeq.set(roomId, lastSeq);
   }
 
-  private received<E extends ServerEvent>(event: E, payload: ServerEvents[E]): void {
-    if (event === "message:new") {
-      this.deliver(payload as Message);
-      return;
-    }
-    for (const listener of this.listeners[event] as Set<Listener<E>>) listener(payload);
+  /** Settles when the catch-up the latest reconnect started is over (at once when none runs):
+   * by then every missed message of a followed room has been delivered. Never rejects. */
+  whenCaughtUp(): Promise<void> {
+    return this.caughtUp;
   }
 
   private deliver(message: Message): void {
     const last = this.lastSeq.get(message.room_id) ?? 0;
     if (message.seq <= last) return; // caught up already, or a duplicate
     this.lastSeq.set(message.room_id, message.seq);
-    for (const listener of this.listeners["message:new"]) listener(message);
+    for (const listener of this.messageListeners) listener(message);
   }
 
   private async catchUp(): Promise<void> {

@@ -1,15 +1,16 @@
-// Realtime chat: one Socket.IO connection (the vendored socket.io-client), the rooms, their
-// messages in seq order, typing and presence. Nothing is lost across a reconnect: every room
-// remembers the last seq it has seen and, once connected again, asks the API for what came
-// `after` it; messages written while offline wait in an outbox and go out on reconnect with
-// the same client_id (the server stores each client_id once).
+// Realtime chat on @flowhub/client's Realtime (../vendor/flowhub-client.js): one Socket.IO
+// connection, the rooms, their messages in seq order, typing and presence. The package sends
+// the access token at every (re)connect, renews it when the server refuses it, and after a
+// reconnect fetches what every followed room missed; this module keeps the page's state: each
+// room's history without gaps (a gap seen live is filled over HTTP), unread counts, and an
+// outbox for messages written while offline, sent again on reconnect with the same client_id
+// (the server stores each client_id once).
 
-import { io } from "../vendor/socket.io.esm.min.js";
+import { connectRealtime } from "../vendor/flowhub-client.js";
 
 const TYPING_RENEW_MS = 2000; // the server forgets a typing state after 3 s
 const TYPING_IDLE_MS = 2500;
 const TYPING_SHOWN_MS = 4000;
-const ACK_TIMEOUT_MS = 8000;
 const PAGE = 100;
 
 function newClientId() {
@@ -37,7 +38,7 @@ export class Chat extends EventTarget {
   constructor(api) {
     super();
     this.api = api;
-    this.socket = null;
+    this.rt = null; // the package's Realtime
     this.rooms = new Map(); // room_id -> RoomState
     this.presence = new Map(); // user_id -> "online" | "offline"
     this.outbox = []; // {room_id, body, client_id}
@@ -57,43 +58,43 @@ export class Chat extends EventTarget {
   }
 
   get connected() {
-    return Boolean(this.socket && this.socket.connected);
+    return Boolean(this.rt && this.rt.connected);
   }
 
   // --- connection -------------------------------------------------------------------------
   async start() {
     await this.loadRooms();
-    this.socket = io({
-      // read at every (re)connection: a reconnect presents the current access token
-      auth: (send) => send({ token: this.api.accessToken }),
-      transports: ["websocket", "polling"],
-      tryAllTransports: true,
-      reconnectionDelay: 500,
-      reconnectionDelayMax: 3000,
-    });
-    this.socket.on("connect", () => this._connected());
-    this.socket.on("disconnect", (reason) => {
+    const rt = connectRealtime(this.api.hub);
+    this.rt = rt;
+    rt.socket.on("connect", () => this._connected());
+    rt.socket.on("disconnect", (reason) => {
       this._emit("connection", { state: "reconnecting", reason });
     });
-    this.socket.on("connect_error", (error) => this._refused(error));
-    this.socket.on("message:new", (message) => this._received(message));
-    this.socket.on("typing", (event) => this._typingSeen(event));
-    this.socket.on("presence", (event) => {
+    rt.socket.on("connect_error", (error) => {
+      // a refused token is renewed by the package; the page only says it is not connected
+      this._emit("connection", { state: "reconnecting", reason: error.message });
+    });
+    rt.on("message:new", (message) => this._received(message));
+    rt.on("typing", (event) => this._typingSeen(event));
+    rt.on("presence", (event) => {
       this.presence.set(event.user_id, event.status);
       this._emit("presence");
     });
-    this.socket.on("room:added", (room) => {
+    rt.on("room:added", (room) => {
       this._addRoom(room);
       this._emit("rooms");
     });
     this._emit("connection", { state: "connecting" });
+    rt.connect().catch((error) => {
+      if (this.rt === rt) this._emit("error", { error });
+    });
   }
 
   stop() {
-    if (this.socket) {
-      this.socket.removeAllListeners();
-      this.socket.disconnect();
-      this.socket = null;
+    if (this.rt) {
+      this.rt.socket.removeAllListeners();
+      this.rt.disconnect();
+      this.rt = null;
     }
     for (const state of this.rooms.values()) for (const timer of state.typing.values()) clearTimeout(timer);
     clearTimeout(this._typingIdle);
@@ -110,28 +111,13 @@ export class Chat extends EventTarget {
     this._emit("connection", { state: "connected", again });
     try {
       if (again) await this.loadRooms(); // rooms added while away
-      await Promise.all([...this.rooms.values()].filter((s) => s.loaded).map((s) => this.catchUp(s.room.id)));
+      await this.rt.whenCaughtUp(); // the package delivered what followed rooms missed
       await this.refreshPresence();
       await this._flushOutbox();
       this._emit("caughtup", { again });
     } catch (error) {
       this._emit("error", { error });
     }
-  }
-
-  async _refused(error) {
-    if (error.message === "unauthorized" && this.api.signedIn) {
-      // the access token expired while away: renew it, then connect again
-      try {
-        await this.api.refresh();
-      } catch (refreshError) {
-        this._emit("error", { error: refreshError });
-        return;
-      }
-      if (this.socket) this.socket.connect();
-      return;
-    }
-    this._emit("connection", { state: "reconnecting", reason: error.message });
   }
 
   // --- rooms and messages -----------------------------------------------------------------
@@ -155,9 +141,7 @@ export class Chat extends EventTarget {
   async createRoom(name, simulated) {
     const room = await this.api.createRoom(name, simulated);
     this._addRoom(room);
-    if (this.socket && this.socket.connected) {
-      await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck("room:join", { room_id: room.id });
-    }
+    if (this.connected) await this.rt.emit("room:join", { room_id: room.id });
     this._emit("rooms");
     return room;
   }
@@ -209,6 +193,8 @@ export class Chat extends EventTarget {
       state.lastSeq = seqs[0];
       while (state.messages.has(state.lastSeq + 1)) state.lastSeq += 1;
     }
+    // a reconnect's catch-up (the package's) starts from here
+    if (this.rt) this.rt.follow(state.room.id, state.lastSeq);
   }
 
   _received(message) {
@@ -247,7 +233,7 @@ export class Chat extends EventTarget {
   async _deliver(item) {
     let ack;
     try {
-      ack = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck("message:send", item);
+      ack = await this.rt.emit("message:send", item);
     } catch {
       return; // no answer (the connection dropped): it goes again on reconnect, same client_id
     }
@@ -277,7 +263,7 @@ export class Chat extends EventTarget {
     if (this._typingRoom !== roomId || now - this._typingSentAt > TYPING_RENEW_MS) {
       this._typingRoom = roomId;
       this._typingSentAt = now;
-      this.socket.emit("typing", { room_id: roomId, is_typing: true });
+      this.rt.socket.emit("typing", { room_id: roomId, is_typing: true }); // no ack awaited
     }
     clearTimeout(this._typingIdle);
     this._typingIdle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
@@ -286,7 +272,7 @@ export class Chat extends EventTarget {
   stopTyping() {
     clearTimeout(this._typingIdle);
     if (this._typingRoom && this.connected) {
-      this.socket.emit("typing", { room_id: this._typingRoom, is_typing: false });
+      this.rt.socket.emit("typing", { room_id: this._typingRoom, is_typing: false });
     }
     this._typingRoom = null;
     this._typingSentAt = 0;
