@@ -66,7 +66,8 @@ class FileMetaOut(BaseModel):
         "a ready file's download link (in `GET /files/{id}` and listings), valid 15 minutes"
     )
     thumbnails: list[ThumbnailOut] | None = omitted_when_none(
-        "`GET /files/{id}` of a ready image that has some: smaller WebP copies, largest first"
+        "a ready image that has some (in `GET /files/{id}` and listings): smaller WebP copies,"
+        " largest first, their links valid as long as `download_url`"
     )
 
     @classmethod
@@ -93,9 +94,10 @@ class FilePageOut(BaseModel):
     next_cursor: str | None = Field(description="pass as `cursor` for the next page")
 
     @classmethod
-    def from_domain(cls, page: FilePage, download_urls: Mapping[str, str]) -> Self:
+    def from_domain(cls, page: FilePage, ready: Mapping[str, FileMetaOut]) -> Self:
+        """`ready`: the signed metadata of the page's ready files, by id."""
         return cls(
-            items=[FileMetaOut.from_domain(f, download_urls.get(f.id)) for f in page.items],
+            items=[ready.get(f.id) or FileMetaOut.from_domain(f) for f in page.items],
             next_cursor=page.next_cursor,
         )
 

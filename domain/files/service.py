@@ -262,10 +262,19 @@ class FileService:
 
     async def download(self, owner_id: str, file_id: str) -> Download:
         """A presigned GET of a ready file, valid for the policy's download TTL."""
-        ttl = self._policy.download_url_ttl_s
         record = await self._owned(owner_id, file_id)
         if record.status is not FileStatus.READY:
             raise UploadIncomplete()
+        return await self._signed(record)
+
+    async def downloads(self, files: Iterable[StoredFile]) -> dict[str, Download]:
+        """The presigned GETs (file and thumbnails) of the ready ones among `files` (the
+        caller's, as a listing gave them), by id: a gallery gets every link in one request.
+        Signing reads no store."""
+        return {f.id: await self._signed(f) for f in files if f.status is FileStatus.READY}
+
+    async def _signed(self, record: StoredFile) -> Download:
+        ttl = self._policy.download_url_ttl_s
         url = await self._blobs.presign_get(
             record.object_key, record.name, record.content_type, ttl
         )
@@ -276,16 +285,6 @@ class FileService:
             thumbnails.append((thumb, thumb_url))
         expires_at = self._clock.now() + timedelta(seconds=ttl)
         return Download(record, url, expires_at, tuple(thumbnails))
-
-    async def download_urls(self, files: Iterable[StoredFile]) -> dict[str, str]:
-        """Presigned GETs of the ready ones among `files` (the caller's, as a listing gave
-        them), by id: a gallery gets every link in one request. Signing reads no store."""
-        ttl = self._policy.download_url_ttl_s
-        return {
-            f.id: await self._blobs.presign_get(f.object_key, f.name, f.content_type, ttl)
-            for f in files
-            if f.status is FileStatus.READY
-        }
 
     async def list(self, owner_id: str, limit: int | None, cursor: str | None) -> FilePage:
         policy = self._policy

@@ -21,6 +21,7 @@ from quart_schema import (
 
 from domain.auth.principal import Principal
 from domain.files.errors import PayloadTooLarge
+from domain.files.model import Download
 from domain.files.service import FileService
 from entrypoints.http.deps import container
 from entrypoints.http.errors import error_response
@@ -126,8 +127,8 @@ async def list_files(principal: Principal, query_args: FilesQuery) -> FilePageOu
     400 `invalid_cursor` for a cursor this listing did not give."""
     service = _files()
     page = await service.list(principal.user_id, query_args.limit, query_args.cursor)
-    urls = await service.download_urls(page.items)
-    return FilePageOut.from_domain(page, {id_: absolute(url) for id_, url in urls.items()})
+    signed = await service.downloads(page.items)
+    return FilePageOut.from_domain(page, {id_: _signed(d) for id_, d in signed.items()})
 
 
 @blueprint.get("/<file_id>")
@@ -140,7 +141,10 @@ async def get_file(principal: Principal, file_id: str) -> FileMetaOut:
     stored = await service.get(owner, file_id)
     if stored.status.value != "ready":
         return FileMetaOut.from_domain(stored)
-    download = await service.download(owner, file_id)
+    return _signed(await service.download(owner, file_id))
+
+
+def _signed(download: Download) -> FileMetaOut:
     thumbnails = [ThumbnailOut.from_domain(t, absolute(url)) for t, url in download.thumbnails]
     return FileMetaOut.from_domain(download.file, absolute(download.url), thumbnails)
 

@@ -59,6 +59,24 @@ async def test_an_uploaded_png_gets_thumbnail_urls_that_download_smaller_images(
     assert [(await api.fetch(t["url"]))[0] for t in thumbs] == [403] * 3
 
 
+async def test_a_listing_carries_each_ready_images_thumbnails(api: FilesClient) -> None:
+    """A gallery draws every preview from one listing, without a request per file."""
+    token = await api.token(ADA)
+    image = (await api.upload(token, png(800, 600), "a.png", "image/png"))[1]
+    text = (await api.upload(token, b"just words\n", "b.txt", "text/plain"))[1]
+
+    status, page, _ = await api.call("GET", "/files", token)
+    assert status == 200
+    listed = {item["id"]: item for item in page["items"]}
+    assert "thumbnails" not in listed[text["id"]]
+    thumbs = listed[image["id"]]["thumbnails"]
+    assert [t["size"] for t in thumbs] == [256, 64]  # 1024 is no smaller than 800x600
+    for thumb in thumbs:
+        status, data, headers = await api.fetch(thumb["url"])
+        assert (status, headers["Content-Type"]) == (200, "image/webp")
+        assert Image.open(io.BytesIO(data)).size == (thumb["width"], thumb["height"])
+
+
 async def test_a_photos_thumbnails_are_upright_and_carry_no_gps(api: FilesClient) -> None:
     token = await api.token(ADA)
     status, meta = await api.upload(token, jpeg_with_gps_rotated(800, 400), "me.jpg", None)

@@ -711,7 +711,7 @@ export interface components {
             download_url?: string;
             /**
              * Thumbnails
-             * @description `GET /files/{id}` of a ready image that has some: smaller WebP copies, largest first
+             * @description a ready image that has some (in `GET /files/{id}` and listings): smaller WebP copies, largest first, their links valid as long as `download_url`
              */
             thumbnails?: components["schemas"]["Thumbnail"][];
         };
