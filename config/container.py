@@ -48,6 +48,7 @@ from domain.auth.registration import Registration
 from domain.auth.reset import PasswordReset
 from domain.auth.secrets import Keyring
 from domain.auth.sessions import SessionIssuer, Sessions
+from domain.chat.edits import EditPolicy, MessageEdits
 from domain.chat.presence import Presence
 from domain.chat.service import ChatService
 from domain.files.service import FilePolicy, FileService
@@ -405,6 +406,15 @@ class Services(containers.DeclarativeContainer):
         clock=adapters.clock,
         ids=adapters.ids,
         turns=providers.Singleton(LocalRoomTurns),
+    )
+
+    message_edits = providers.Singleton(
+        MessageEdits,
+        rooms=adapters.rooms,
+        messages=adapters.messages,
+        broadcaster=adapters.broadcaster,
+        clock=adapters.clock,
+        policy=providers.Factory(EditPolicy, edit_window_s=settings.provided.message_edit_window_s),
     )
 
 

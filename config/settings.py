@@ -340,6 +340,9 @@ class Settings(BaseSettings):
     message_retention_days: Annotated[int, _between(1, 3650)] = _var(
         "MESSAGE_RETENTION_DAYS", default=30
     )
+    message_edit_window_s: Annotated[int, _between(0, 30 * 24 * 3600)] = _var(
+        "MESSAGE_EDIT_WINDOW_S", default=15 * 60
+    )
     allowed_content_types: Annotated[tuple[str, ...], BeforeValidator(_content_types)] = _var(
         "ALLOWED_CONTENT_TYPES", default=SNIFFABLE_TYPES
     )

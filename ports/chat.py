@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from domain.chat.model import Message, Room
@@ -49,6 +50,22 @@ class MessageRepository(Protocol):
         seq > after; otherwise the last ones with seq < before (or the latest)."""
         ...
 
+    async def get(self, room_id: str, message_id: str) -> Message | None:
+        """The message `message_id` of the room (a tombstone included)."""
+        ...
+
+    async def edit(
+        self, room_id: str, message_id: str, body: str, edited_at: datetime, edit_id: str | None
+    ) -> Message | None:
+        """Replace the body, in one atomic step that applies only while the message is not a
+        tombstone; the message as it is after, None when there is none or it was deleted."""
+        ...
+
+    async def delete(self, room_id: str, message_id: str) -> Message | None:
+        """Make the message a tombstone (`deleted`, body gone; seq, sender and times kept);
+        the tombstone, None when there is no such message. Deleting a tombstone keeps it."""
+        ...
+
 
 class ClusterLink(Protocol):
     """The other instances of this deployment, as far as this one knows them (none when it
@@ -69,6 +86,14 @@ class RealtimeBroadcaster(Protocol):
 
     async def message_new(self, message: Message) -> None:
         """`message:new` to every socket in the room, the sender's included."""
+        ...
+
+    async def message_updated(self, message: Message) -> None:
+        """`message:updated` (an edit) to every socket in the room."""
+        ...
+
+    async def message_deleted(self, message: Message) -> None:
+        """`message:deleted` (the tombstone) to every socket in the room."""
         ...
 
     async def typing(

@@ -43,6 +43,13 @@ class MessageIn(In):
     client_id: Annotated[str, Field(min_length=1, max_length=chat.CLIENT_ID_MAX)] | None = None
 
 
+class MessageEditIn(In):
+    body: Annotated[str, Field(min_length=1, max_length=chat.BODY_MAX, json_schema_extra=NOT_BLANK)]
+    client_id: Annotated[str, Field(min_length=1, max_length=chat.CLIENT_ID_MAX)] | None = Field(
+        default=None, description="this edit's own id: the same again changes nothing"
+    )
+
+
 class MessagesQuery(BaseModel):
     before: Seq | None = None
     after: Annotated[int, Field(ge=0, le=chat.SEQ_MAX)] | None = None
@@ -86,6 +93,22 @@ class TypingPayload(Payload):
     is_typing: bool
 
 
+class EditPayload(Payload):
+    """`message:edit`"""
+
+    room_id: str
+    message_id: str
+    body: str
+    client_id: str | None = None
+
+
+class DeletePayload(Payload):
+    """`message:delete`"""
+
+    room_id: str
+    message_id: str
+
+
 class JoinPayload(Payload):
     """`room:join`"""
 
@@ -127,10 +150,14 @@ class Message(BaseModel):
     id: str
     room_id: str
     sender_id: str
-    body: str
+    body: str = Field(description="empty once the message is deleted")
     seq: int = Field(description="per room: 1, 2, 3... with no gap")
     client_id: str | None = omitted_when_none("the sender's, when it gave one")
     created_at: Moment
+    edited_at: Moment | None = omitted_when_none("when its sender last edited it")
+    deleted: Literal[True] | None = omitted_when_none(
+        "a deleted message's tombstone: its seq stays, its body is gone"
+    )
 
     @classmethod
     def from_domain(cls, message: chat.Message) -> Self:
@@ -142,6 +169,8 @@ class Message(BaseModel):
             seq=message.seq,
             client_id=message.client_id,
             created_at=message.created_at,
+            edited_at=message.edited_at,
+            deleted=True if message.deleted else None,
         )
 
 

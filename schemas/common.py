@@ -118,6 +118,7 @@ class ErrorCode(StrEnum):
 
     bad_request = "bad_request"
     conflict = "conflict"
+    edit_window_closed = "edit_window_closed"
     email_not_verified = "email_not_verified"
     entity_too_small = "entity_too_small"
     forbidden = "forbidden"

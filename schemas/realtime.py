@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from schemas.chat import (
+    DeletePayload,
+    EditPayload,
     JoinPayload,
     Message,
     PresenceChange,
@@ -87,6 +89,22 @@ CLIENT_EVENTS: tuple[ClientEvent, ...] = (
         SendAck,
     ),
     ClientEvent(
+        "message:edit",
+        "editMessage",
+        "Edit one of the user's own messages within the edit window (15 min by default); the "
+        "same `client_id` again changes nothing. The room gets `message:updated`.",
+        EditPayload,
+        SendAck,
+    ),
+    ClientEvent(
+        "message:delete",
+        "deleteMessage",
+        "Delete one of the user's own messages: it stays as a tombstone (`deleted: true`, "
+        "no body) so `seq` has no gap. The room gets `message:deleted`; again, nothing more.",
+        DeletePayload,
+        SendAck,
+    ),
+    ClientEvent(
         "typing",
         "sendTyping",
         "Say the user is (or stopped) typing; a `true` not renewed within 3 s ends by itself, "
@@ -109,6 +127,18 @@ SERVER_EVENTS: tuple[ServerEvent, ...] = (
         "message:new",
         "onMessageNew",
         "A message in one of the user's rooms (the sender's own included), in `seq` order.",
+        Message,
+    ),
+    ServerEvent(
+        "message:updated",
+        "onMessageUpdated",
+        "A message of the room was edited: the whole message, with its `edited_at`.",
+        Message,
+    ),
+    ServerEvent(
+        "message:deleted",
+        "onMessageDeleted",
+        "A message of the room was deleted: its tombstone (`deleted: true`, empty body).",
         Message,
     ),
     ServerEvent(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from domain.chat.errors import DuplicateMessage
@@ -65,6 +66,30 @@ class MemoryMessageRepository:
             messages = [m for m in messages if m.seq < before]
         return messages[-limit:] if limit else []
 
+    async def get(self, room_id: str, message_id: str) -> Message | None:
+        found = (m for m in self._by_room.get(room_id, {}).values() if m.id == message_id)
+        return next(found, None)
+
+    async def edit(
+        self, room_id: str, message_id: str, body: str, edited_at: datetime, edit_id: str | None
+    ) -> Message | None:
+        message = await self.get(room_id, message_id)
+        if message is None or message.deleted:
+            return None
+        return self._put(replace(message, body=body, edited_at=edited_at, edit_id=edit_id))
+
+    async def delete(self, room_id: str, message_id: str) -> Message | None:
+        message = await self.get(room_id, message_id)
+        if message is None or message.deleted:
+            return message
+        return self._put(replace(message, body="", deleted=True, edit_id=None))
+
+    def _put(self, message: Message) -> Message:
+        self._by_room[message.room_id][message.seq] = message
+        if message.client_id:
+            self._by_client[(message.room_id, message.sender_id, message.client_id)] = message
+        return message
+
 
 class LoneInstance:
     """The cluster link of an instance without Redis: there is no other instance to tell.
@@ -95,6 +120,12 @@ class MemoryBroadcaster:
 
     async def message_new(self, message: Message) -> None:
         self.events.append(Emitted("message:new", message, f"room:{message.room_id}"))
+
+    async def message_updated(self, message: Message) -> None:
+        self.events.append(Emitted("message:updated", message, f"room:{message.room_id}"))
+
+    async def message_deleted(self, message: Message) -> None:
+        self.events.append(Emitted("message:deleted", message, f"room:{message.room_id}"))
 
     async def typing(
         self, room_id: str, user_id: str, is_typing: bool, *, here_only: bool = False

@@ -14,12 +14,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from adapters.mongo.client import Engine
-from adapters.mongo.support import document, entity, reachable
+from adapters.mongo.support import document, entity, reachable, stored_datetime
 from domain.chat.errors import DuplicateMessage
 from domain.chat.model import Message, Room, message_id_for
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
 
     from odmantic import Model
     from pymongo import IndexModel
@@ -96,6 +97,15 @@ class MongoRoomRepository:
         return None if found is None else entity(Room, RoomDocument.model_validate_doc(found))
 
 
+# Fields a new message leaves out when they hold these values; the model reads them back so.
+UNSET_WHEN_DEFAULT: dict[str, object] = {
+    "client_id": None,
+    "edited_at": None,
+    "deleted": False,
+    "edit_id": None,
+}
+
+
 class MongoMessageRepository:
     def __init__(
         self, client: ManagedClient[MongoClient], database: str, retention_days: int = 30
@@ -120,8 +130,9 @@ class MongoMessageRepository:
         from adapters.mongo.documents import MessageDocument
 
         stored = document(MessageDocument, message)
-        if message.client_id is None:
-            del stored["client_id"]  # absent, not null: no bytes for it
+        for field, unset in UNSET_WHEN_DEFAULT.items():
+            if stored.get(field) == unset:
+                del stored[field]  # absent, not null: no bytes for it
         async with reachable():
             engine = await self._engine.get()
             try:
@@ -158,3 +169,42 @@ class MongoMessageRepository:
                 entity(Message, m) for m in await engine.find(M, query, sort=order, limit=limit)
             ]
         return found if after is not None else found[::-1]
+
+    async def get(self, room_id: str, message_id: str) -> Message | None:
+        from adapters.mongo.documents import MessageDocument as M
+
+        async with reachable():
+            engine = await self._engine.get()
+            found = await engine.find_one(M, (M.id == message_id) & (M.room_id == room_id))
+        return None if found is None else entity(Message, found)
+
+    async def edit(
+        self, room_id: str, message_id: str, body: str, edited_at: datetime, edit_id: str | None
+    ) -> Message | None:
+        changes: dict[str, Any] = {"body": body, "edited_at": stored_datetime(edited_at)}
+        update: dict[str, Any] = {"$set": changes}
+        if edit_id is None:
+            update["$unset"] = {"edit_id": ""}
+        else:
+            changes["edit_id"] = edit_id
+        live = {"_id": message_id, "room_id": room_id, "deleted": {"$ne": True}}
+        return await self._update(live, update)
+
+    async def delete(self, room_id: str, message_id: str) -> Message | None:
+        update = {"$set": {"body": "", "deleted": True}, "$unset": {"edit_id": ""}}
+        return await self._update({"_id": message_id, "room_id": room_id}, update)
+
+    async def _update(self, query: dict[str, Any], update: dict[str, Any]) -> Message | None:
+        """One atomic update of a message, returning it as it is after."""
+        from pymongo import ReturnDocument
+
+        from adapters.mongo.documents import MessageDocument
+
+        async with reachable():
+            engine = await self._engine.get()
+            found = await engine.get_collection(MessageDocument).find_one_and_update(
+                query, update, return_document=ReturnDocument.AFTER
+            )
+        if found is None:
+            return None
+        return entity(Message, MessageDocument.model_validate_doc(found))

@@ -146,3 +146,7 @@ class MessageDocument(Model):
     seq: int
     created_at: datetime
     client_id: str | None = None
+    # absent until a message is edited or deleted: no bytes for them on every message
+    edited_at: datetime | None = None
+    deleted: bool = False
+    edit_id: str | None = None

@@ -56,6 +56,14 @@ class SocketIoBroadcaster:
         data = wire.Message.from_domain(message).model_dump(mode="json")
         await self._emit("message:new", data, room_of(message.room_id))
 
+    async def message_updated(self, message: Message) -> None:
+        data = wire.Message.from_domain(message).model_dump(mode="json")
+        await self._emit("message:updated", data, room_of(message.room_id))
+
+    async def message_deleted(self, message: Message) -> None:
+        data = wire.Message.from_domain(message).model_dump(mode="json")
+        await self._emit("message:deleted", data, room_of(message.room_id))
+
     async def typing(
         self, room_id: str, user_id: str, is_typing: bool, *, here_only: bool = False
     ) -> None:

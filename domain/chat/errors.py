@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from domain.errors import Conflict, DomainError, ServiceUnavailable
+from domain.errors import Conflict, DomainError, Forbidden, ServiceUnavailable
 
 
 class InvalidInput(DomainError):
@@ -19,3 +19,18 @@ class RoomBusy(ServiceUnavailable):
     client retries with the same client_id."""
 
     default_message = "The room is busy; try again shortly."
+
+
+class NotTheSender(Forbidden):
+    default_message = "Only its sender can edit or delete a message."
+
+
+class EditWindowClosed(Conflict):
+    code = "edit_window_closed"
+    default_message = "This message can no longer be edited."
+
+
+class MessageGone(Conflict):
+    """The message is a tombstone: it cannot be edited."""
+
+    default_message = "This message was deleted."

@@ -17,6 +17,7 @@ PAGE_MAX = 100
 SEQ_MAX = 2**63 - 1  # a seq is stored as a 64-bit integer; a larger one cannot be looked up
 PRESENCE_ASKED_MAX = 200  # the users one presence question names
 PEER_PREFIX = "peer-"
+EDIT_WINDOW_S = 15 * 60  # how long after sending its sender may edit a message (by default)
 
 
 class Status(StrEnum):
@@ -64,6 +65,9 @@ class Message:
     seq: int
     created_at: datetime
     client_id: str | None = None
+    edited_at: datetime | None = None
+    deleted: bool = False  # a tombstone: the body is gone, the seq stays (no gap)
+    edit_id: str | None = None  # the client_id of the last edit applied (a retry is a no-op)
 
 
 def message_id_for(room_id: str, sender_id: str, client_id: str) -> str:

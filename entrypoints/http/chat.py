@@ -12,12 +12,14 @@ from quart_schema import (
 )
 
 from domain.auth.principal import Principal
+from domain.chat.edits import MessageEdits
 from domain.chat.service import ChatService
 from entrypoints.http.deps import container
 from entrypoints.http.guard import authenticated
 from schemas.chat import (
     MemberIn,
     Message,
+    MessageEditIn,
     MessageIn,
     MessagePage,
     MessagesQuery,
@@ -36,6 +38,11 @@ presence_blueprint = Blueprint("presence", __name__, url_prefix="/presence")
 def _chat() -> ChatService:
     service: ChatService = container().services.chat()
     return service
+
+
+def _edits() -> MessageEdits:
+    edits: MessageEdits = container().services.message_edits()
+    return edits
 
 
 @blueprint.post("/rooms")
@@ -94,6 +101,34 @@ async def send_message(principal: Principal, room_id: str, data: MessageIn) -> t
     sender answers 200 with the first message, and stores nothing."""
     sent = await _chat().send(principal.user_id, room_id, data.body, data.client_id)
     return Message.from_domain(sent.message), 201 if sent.created else 200
+
+
+@blueprint.patch("/rooms/<room_id>/messages/<message_id>")
+@authenticated
+@validate_request(MessageEditIn)
+@validate_response(Message, 200)
+@document_response(ErrorResponse, 403)
+@document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
+async def edit_message(
+    principal: Principal, room_id: str, message_id: str, data: MessageEditIn
+) -> Message:
+    """Edit one of the caller's messages (the room gets `message:updated`): 403 for someone
+    else's, 409 `edit_window_closed` past the edit window, 409 `conflict` once deleted. The
+    same `client_id` again answers the message and changes nothing."""
+    edited = await _edits().edit(principal.user_id, room_id, message_id, data.body, data.client_id)
+    return Message.from_domain(edited)
+
+
+@blueprint.delete("/rooms/<room_id>/messages/<message_id>")
+@authenticated
+@validate_response(Message, 200)
+@document_response(ErrorResponse, 403)
+@document_response(ErrorResponse, 404)
+async def delete_message(principal: Principal, room_id: str, message_id: str) -> Message:
+    """Delete one of the caller's messages: 200 with its tombstone (`deleted: true`, empty
+    body, same seq); the room gets `message:deleted`. Deleting it again answers the same."""
+    return Message.from_domain(await _edits().delete(principal.user_id, room_id, message_id))
 
 
 @presence_blueprint.get("")

@@ -27,12 +27,20 @@ from adapters.socketio.manager import RoomJoiningRedisManager
 from adapters.telemetry import context as log_context
 from config.container import Container
 from domain.auth.principal import Principal
+from domain.chat.edits import MessageEdits
 from domain.chat.errors import InvalidInput
 from domain.chat.service import ChatService
 from domain.errors import DomainError, ServiceUnavailable, Unauthorized
 from entrypoints.realtime.runtime import ChatRuntime
 from ports.errors import ErrorContext
-from schemas.chat import JoinPayload, Message, SendPayload, TypingPayload
+from schemas.chat import (
+    DeletePayload,
+    EditPayload,
+    JoinPayload,
+    Message,
+    SendPayload,
+    TypingPayload,
+)
 
 log = logging.getLogger("flowhub.realtime")
 
@@ -52,6 +60,8 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     # event -> method: Socket.IO names (`message:send`) are not Python identifiers
     EVENTS: ClassVar[dict[str, str]] = {
         "message:send": "on_message_send",
+        "message:edit": "on_message_edit",
+        "message:delete": "on_message_delete",
         "typing": "on_typing",
         "room:join": "on_room_join",
     }
@@ -149,6 +159,24 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         )
         await self.runtime.sent(principal.user_id, payload.room_id)
         return {"ok": True, "message": Message.from_domain(sent.message).model_dump(mode="json")}
+
+    async def on_message_edit(self, sid: str, data: object = None) -> AckBody:
+        """`{room_id, message_id, body, client_id?}` -> `{"ok": true, "message": Message}`."""
+        payload = _payload(EditPayload, data)
+        principal = await self._require_principal(sid)
+        edits: MessageEdits = self._container.services.message_edits()
+        edited = await edits.edit(
+            principal.user_id, payload.room_id, payload.message_id, payload.body, payload.client_id
+        )
+        return {"ok": True, "message": Message.from_domain(edited).model_dump(mode="json")}
+
+    async def on_message_delete(self, sid: str, data: object = None) -> AckBody:
+        """`{room_id, message_id}` -> `{"ok": true, "message": tombstone}`."""
+        payload = _payload(DeletePayload, data)
+        principal = await self._require_principal(sid)
+        edits: MessageEdits = self._container.services.message_edits()
+        gone = await edits.delete(principal.user_id, payload.room_id, payload.message_id)
+        return {"ok": True, "message": Message.from_domain(gone).model_dump(mode="json")}
 
     async def on_typing(self, sid: str, data: object = None) -> AckBody:
         """`{room_id, is_typing}` -> `{"ok": true}`; the others in the room get `typing`."""

@@ -29,6 +29,14 @@ class AuthClient:
         response = await self.client.post(f"{API}{path}", json=body, headers=headers)
         return response.status_code, await response.get_json(), response.headers
 
+    async def send(
+        self, method: str, path: str, body: Any = None, token: str | None = None
+    ) -> tuple[int, Any, Headers]:
+        """Any method (PATCH, DELETE...) with an optional JSON body."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await self.client.open(f"{API}{path}", method=method, json=body, headers=headers)
+        return response.status_code, await response.get_json(), response.headers
+
     async def get(self, path: str, token: str | None = None) -> tuple[int, Any, Headers]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = await self.client.get(f"{API}{path}", headers=headers)

@@ -97,7 +97,14 @@ async def connect(base_url: str, account: Account) -> Socket:
 
         return handler
 
-    for event in ("message:new", "typing", "presence", "room:added"):
+    for event in (
+        "message:new",
+        "message:updated",
+        "message:deleted",
+        "typing",
+        "presence",
+        "room:added",
+    ):
         client.on(event, keep(event))
     await client.connect(
         base_url, transports=["websocket"], auth={"token": account.token}, wait_timeout=5

@@ -111,6 +111,13 @@ async def test_a_real_servers_acks_and_events_match_the_documented_models() -> N
             valid(client["typing"].ack, typing)
             await bobs.wait_for("message:new")
             await bobs.wait_for("typing")
+            mid = sent["message"]["id"]
+            edit = {"room_id": room["id"], "message_id": mid, "body": "hello!"}
+            valid(client["message:edit"].ack, await adas.ask("message:edit", edit))
+            await bobs.wait_for("message:updated")
+            gone = await adas.ask("message:delete", {"room_id": room["id"], "message_id": mid})
+            valid(client["message:delete"].ack, gone)
+            await bobs.wait_for("message:deleted")
             failed = await adas.ask("room:join", {"room_id": "no-such-room"})
             assert valid(ErrorAck, failed).error.code == "not_found"  # type: ignore[attr-defined]
             unknown = await adas.ask("no:such", {})

@@ -3,6 +3,7 @@ membership (IDOR) and idempotency included."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -180,3 +181,69 @@ async def test_the_openapi_document_describes_the_chat_routes(api: AuthClient) -
     assert "404" in paths["/api/v1/chat/rooms/{room_id}/members"]["post"]["responses"]
     assert "user_ids" in {p["name"] for p in paths["/api/v1/presence"]["get"]["parameters"]}
     assert messages["get"]["security"] == [{"bearer": []}]
+
+
+async def test_the_sender_edits_and_deletes_over_http_and_others_cannot(
+    api: AuthClient,
+) -> None:
+    _, ada_token = await user(api, "ada")
+    bob, bob_token = await user(api, "bob")
+    _, eve_token = await user(api, "eve")
+    status, room, _ = await api.post(
+        "/chat/rooms", {"name": "Edits", "member_ids": [bob]}, ada_token
+    )
+    rid = room["id"]
+    status, sent, _ = await api.post(f"/chat/rooms/{rid}/messages", {"body": "helo"}, ada_token)
+    assert status == 201
+    path = f"/chat/rooms/{rid}/messages/{sent['id']}"
+
+    status, edited, _ = await api.send(
+        "PATCH", path, {"body": "hello", "client_id": "e1"}, ada_token
+    )
+    assert status == 200, edited
+    assert (edited["body"], edited["seq"], edited["id"]) == ("hello", sent["seq"], sent["id"])
+    assert edited["edited_at"].endswith("Z") and "deleted" not in edited
+    status, again, _ = await api.send(
+        "PATCH", path, {"body": "hello", "client_id": "e1"}, ada_token
+    )
+    assert (status, again) == (200, edited)
+
+    status, body, _ = await api.send("PATCH", path, {"body": "mine now"}, bob_token)
+    assert (status, code(body)) == (403, "forbidden")
+    status, body, _ = await api.send("DELETE", path, None, bob_token)
+    assert (status, code(body)) == (403, "forbidden")
+    for method, payload in (("PATCH", {"body": "x"}), ("DELETE", None)):
+        status, body, _ = await api.send(method, path, payload, eve_token)
+        assert (status, code(body)) == (404, "not_found")  # not in the room
+    status, body, _ = await api.send("PATCH", path, {"body": ""}, ada_token)
+    assert (status, code(body)) == (422, "validation_error")
+    status, body, _ = await api.send(
+        "PATCH", f"/chat/rooms/{rid}/messages/nope", {"body": "x"}, ada_token
+    )
+    assert (status, code(body)) == (404, "not_found")
+
+    status, tombstone, _ = await api.send("DELETE", path, None, ada_token)
+    assert status == 200
+    assert (tombstone["deleted"], tombstone["body"], tombstone["seq"]) == (True, "", sent["seq"])
+    status, body, _ = await api.send("DELETE", path, None, ada_token)
+    assert (status, body) == (200, tombstone)
+    status, body, _ = await api.send("PATCH", path, {"body": "back"}, ada_token)
+    assert (status, code(body)) == (409, "conflict")
+    status, page, _ = await api.get(f"/chat/rooms/{rid}/messages?after=0", bob_token)
+    assert [(m["seq"], m.get("deleted"), m["body"]) for m in page["items"]] == [(1, True, "")]
+
+
+async def test_past_the_edit_window_an_edit_is_409(make_app: AppFactory) -> None:
+    app, container = make_app({"MESSAGE_EDIT_WINDOW_S": "0"})
+    use_fast_hasher(container)
+    async with app.test_app() as test_app:
+        api = AuthClient(test_app.test_client(), container)
+        _, token = await user(api, "ada")
+        _, room, _ = await api.post("/chat/rooms", {"name": "Late"}, token)
+        _, sent, _ = await api.post(f"/chat/rooms/{room['id']}/messages", {"body": "a"}, token)
+        await asyncio.sleep(0.01)
+        path = f"/chat/rooms/{room['id']}/messages/{sent['id']}"
+        status, body, _ = await api.send("PATCH", path, {"body": "b"}, token)
+        assert (status, code(body)) == (409, "edit_window_closed")
+        status, body, _ = await api.send("DELETE", path, None, token)
+        assert status == 200 and body["deleted"] is True  # deleting has no window

@@ -129,6 +129,67 @@ async def test_pages_are_ascending_by_seq_both_ways(
     assert one == a_message(clock, 5)
 
 
+async def test_an_edit_replaces_the_body_and_reads_back_everywhere(
+    messages: MessageRepository, clock: MemoryClock
+) -> None:
+    sent = a_message(clock, 1, "c-1")
+    await messages.add(sent)
+    await messages.add(a_message(clock, 2))
+    edited_at = clock.now() + timedelta(seconds=30)
+    edited = await messages.edit("r1", sent.id, "fixed ✨", edited_at, "e-1")
+    assert edited is not None
+    assert (edited.body, edited.edited_at, edited.edit_id) == ("fixed ✨", edited_at, "e-1")
+    assert (edited.seq, edited.sender_id, edited.created_at) == (1, "ada", sent.created_at)
+    assert await messages.get("r1", sent.id) == edited
+    assert await messages.by_client_id("r1", "ada", "c-1") == edited
+    assert (await messages.page("r1", 10))[0] == edited
+    again = await messages.edit("r1", sent.id, "once more", edited_at, None)
+    assert again is not None and again.edit_id is None
+    assert await messages.edit("r1", "no-such-id", "x", edited_at, None) is None
+    assert await messages.edit("other", sent.id, "x", edited_at, None) is None  # not its room
+    assert await messages.get("other", sent.id) is None
+
+
+async def test_a_delete_leaves_a_tombstone_that_cannot_be_edited(
+    messages: MessageRepository, clock: MemoryClock
+) -> None:
+    sent = a_message(clock, 1, "c-1")
+    await messages.add(sent)
+    await messages.edit("r1", sent.id, "edited", clock.now(), "e-1")
+    tombstone = await messages.delete("r1", sent.id)
+    assert tombstone is not None
+    assert (tombstone.deleted, tombstone.body, tombstone.edit_id) == (True, "", None)
+    assert (tombstone.seq, tombstone.client_id) == (1, "c-1")  # the seq stays: no gap
+    assert await messages.delete("r1", sent.id) == tombstone  # again: the same
+    assert await messages.edit("r1", sent.id, "back", clock.now(), None) is None
+    assert await messages.get("r1", sent.id) == tombstone
+    assert [m.deleted for m in await messages.page("r1", 10, after=0)] == [True]
+    assert await messages.by_client_id("r1", "ada", "c-1") == tombstone  # a retried send
+    assert await messages.delete("r1", "no-such-id") is None
+
+
+async def test_concurrent_edits_and_a_delete_end_deleted(
+    messages: MessageRepository, clock: MemoryClock
+) -> None:
+    sent = a_message(clock, 1)
+    await messages.add(sent)
+    edits = [messages.edit("r1", sent.id, f"v{i}", clock.now(), None) for i in range(10)]
+    await asyncio.gather(*edits[:5], messages.delete("r1", sent.id), *edits[5:])
+    final = await messages.get("r1", sent.id)
+    assert final is not None and final.deleted and final.body == ""
+
+
+async def test_mongo_stores_no_edit_fields_for_a_message_never_edited(
+    mongo_service: MongoService, clock: MemoryClock
+) -> None:
+    repository = MongoMessageRepository(mongo_service.managed, mongo_service.database)
+    await repository.add(a_message(clock, 1))
+    client = await mongo_service.managed.get()
+    raw = await client[mongo_service.database]["messages"].find_one({"seq": 1})
+    assert raw is not None
+    assert not {"client_id", "edited_at", "deleted", "edit_id"} & set(raw)
+
+
 async def test_mongo_has_the_ordering_and_retention_indexes_and_no_other(
     mongo_service: MongoService,
 ) -> None:

@@ -51,6 +51,7 @@ class Owned:
     file_id: str
     pending_id: str
     room_id: str
+    message_id: str
     message_client_id: str
     download_url: str
     upload_url: str
@@ -70,6 +71,14 @@ PATH_SWEEP: dict[tuple[str, str], PathProbe] = {
     ("POST", "/api/v1/chat/rooms/<room_id>/messages"): lambda o, b: (
         {"room_id": o.room_id},
         {"body": "from B", "client_id": o.message_client_id},
+    ),
+    ("PATCH", "/api/v1/chat/rooms/<room_id>/messages/<message_id>"): lambda o, b: (
+        {"room_id": o.room_id, "message_id": o.message_id},
+        {"body": "edited by B"},
+    ),
+    ("DELETE", "/api/v1/chat/rooms/<room_id>/messages/<message_id>"): lambda o, b: (
+        {"room_id": o.room_id, "message_id": o.message_id},
+        None,
     ),
     ("POST", "/api/v1/chat/rooms/<room_id>/members"): lambda o, b: (
         {"room_id": o.room_id},
@@ -96,6 +105,9 @@ ID_FIELDS: dict[tuple[str, str, str], str] = {
     ("POST", "/api/v1/chat/rooms", "member_ids"): "B's new room holds none of A's messages",
     ("POST", "/api/v1/chat/rooms/{room_id}/members", "user_id"): "the room is checked first: 404",
     ("POST", "/api/v1/chat/rooms/{room_id}/messages", "client_id"): "idempotency is per sender",
+    ("PATCH", "/api/v1/chat/rooms/{room_id}/messages/{message_id}", "client_id"): (
+        "an edit's own id, compared on a message the caller sent"
+    ),
     ("GET", "/api/v1/presence", "user_ids"): "users sharing no room with B are left out",
     ("GET", "/api/v1/files", "cursor"): "A's cursor lists B's files, or is refused",
     ("POST", "/api/v1/auth/logout", "refresh_token"): "A's session is not B's to revoke",
@@ -106,6 +118,8 @@ ID_FIELDS: dict[tuple[str, str, str], str] = {
 # Socket.IO events: the payload naming A's room. B gets an error ack `not_found`.
 EVENT_SWEEP: dict[str, Callable[[Owned], dict[str, object]]] = {
     "message:send": lambda o: {"room_id": o.room_id, "body": "from B"},
+    "message:edit": lambda o: {"room_id": o.room_id, "message_id": o.message_id, "body": "B"},
+    "message:delete": lambda o: {"room_id": o.room_id, "message_id": o.message_id},
     "typing": lambda o: {"room_id": o.room_id, "is_typing": True},
     "room:join": lambda o: {"room_id": o.room_id},
 }
@@ -228,6 +242,7 @@ async def owned(app: Served) -> AsyncIterator[Owned]:
         file_id=file_id,
         pending_id=ticket.json()["file"]["id"],
         room_id=room_id,
+        message_id=sent.json()["id"],
         message_client_id="a-1",
         download_url=meta["download_url"],
         upload_url=ticket.json()["upload"]["url"],
@@ -353,7 +368,7 @@ async def test_every_locked_operation_is_401_without_a_token(app: Served, owned:
         if operation.get("security")
     ]
     assert len(locked) >= 15
-    values = {"file_id": owned.file_id, "room_id": owned.room_id}
+    values = {"file_id": owned.file_id, "room_id": owned.room_id, "message_id": owned.message_id}
     async with httpx.AsyncClient(base_url=app.url, timeout=10) as http:
         for method, path in locked:
             url = re.sub(r"\{([^}]+)\}", lambda m: values[m.group(1)], path)

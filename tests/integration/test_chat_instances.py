@@ -101,6 +101,47 @@ async def test_a_member_added_on_one_instance_joins_on_the_other(
             await on_b.close()
 
 
+async def test_an_edit_and_a_delete_reach_sockets_on_both_instances(
+    redis_url: str, mongodb_uri: str, mongo_db_name: str
+) -> None:
+    with two_servers(redis_url, with_database(mongodb_uri, mongo_db_name)) as (a, b):
+        ada, bob, rid = await pair_in_a_room(a)
+        on_a: Socket = await connect(a.url, ada)
+        on_b: Socket = await connect(b.url, bob)
+        try:
+            ack = await on_b.ask("message:send", {"room_id": rid, "body": "helo"})
+            mid = ack["message"]["id"]
+            edit = {"room_id": rid, "message_id": mid, "body": "hello", "client_id": "e1"}
+            edited = await on_b.ask("message:edit", edit)
+            assert edited["ok"] is True and edited["message"]["body"] == "hello"
+            assert await on_b.ask("message:edit", edit) == edited  # retried: nothing more
+            for socket in (on_a, on_b):
+                [update] = await socket.wait_for("message:updated")
+                assert update == edited["message"]
+            refused = await on_a.ask("message:delete", {"room_id": rid, "message_id": mid})
+            assert refused == {
+                "ok": False,
+                "error": {
+                    "code": "forbidden",
+                    "message": "Only its sender can edit or delete a message.",
+                },
+            }
+            status, tombstone = await call(
+                b.url, bob, "DELETE", f"/chat/rooms/{rid}/messages/{mid}"
+            )
+            assert status == 200 and tombstone["deleted"] is True
+            for socket in (on_a, on_b):
+                [gone] = await socket.wait_for("message:deleted")
+                assert gone == tombstone
+            status, page = await call(a.url, ada, "GET", f"/chat/rooms/{rid}/messages?after=0")
+            assert [(m["seq"], m["body"], m.get("deleted")) for m in page["items"]] == [
+                (1, "", True)
+            ]
+        finally:
+            await on_a.close()
+            await on_b.close()
+
+
 @contextmanager
 def own_redis() -> Iterator[tuple[str, Callable[[], None]]]:
     binary = shutil.which("redis-server")

@@ -24,6 +24,33 @@ export interface components {
             token: string;
         };
         /**
+         * DeletePayload
+         * @description `message:delete`
+         */
+        DeletePayload: {
+            /** Room Id */
+            room_id: string;
+            /** Message Id */
+            message_id: string;
+        };
+        /**
+         * EditPayload
+         * @description `message:edit`
+         */
+        EditPayload: {
+            /** Room Id */
+            room_id: string;
+            /** Message Id */
+            message_id: string;
+            /** Body */
+            body: string;
+            /**
+             * Client Id
+             * @default null
+             */
+            client_id?: string | null;
+        };
+        /**
          * ErrorAck
          * @description Any client event's ack when it fails: a domain error's code (`not_found`,
          *     `validation_error`, `too_many_requests`, `service_unavailable`...), `unknown_event` for an
@@ -42,7 +69,7 @@ export interface components {
          * @description Every `error.code` the server sends, over HTTP and in Socket.IO acks (README "## Errors").
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "conflict" | "email_not_verified" | "entity_too_small" | "forbidden" | "headers_too_large" | "internal_error" | "invalid_credentials" | "invalid_cursor" | "invalid_json" | "invalid_otp" | "invalid_token" | "method_not_allowed" | "not_found" | "payload_too_large" | "quota_exceeded" | "request_timeout" | "service_unavailable" | "token_reused" | "too_many_requests" | "unauthorized" | "unknown_event" | "unsupported_media_type" | "upload_incomplete" | "validation_error";
+        ErrorCode: "bad_request" | "conflict" | "edit_window_closed" | "email_not_verified" | "entity_too_small" | "forbidden" | "headers_too_large" | "internal_error" | "invalid_credentials" | "invalid_cursor" | "invalid_json" | "invalid_otp" | "invalid_token" | "method_not_allowed" | "not_found" | "payload_too_large" | "quota_exceeded" | "request_timeout" | "service_unavailable" | "token_reused" | "too_many_requests" | "unauthorized" | "unknown_event" | "unsupported_media_type" | "upload_incomplete" | "validation_error";
         /**
          * JoinPayload
          * @description `room:join`
@@ -59,7 +86,10 @@ export interface components {
             room_id: string;
             /** Sender Id */
             sender_id: string;
-            /** Body */
+            /**
+             * Body
+             * @description empty once the message is deleted
+             */
             body: string;
             /**
              * Seq
@@ -77,6 +107,18 @@ export interface components {
              * @description ISO 8601 UTC with milliseconds
              */
             created_at: string;
+            /**
+             * Edited At
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds
+             */
+            edited_at?: string;
+            /**
+             * Deleted
+             * @description a deleted message's tombstone: its seq stays, its body is gone
+             * @constant
+             */
+            deleted?: true;
         };
         /** OkAck */
         OkAck: {
@@ -178,6 +220,10 @@ export type operations = Record<string, never>;
 export interface ClientEvents {
   /** Send a message to a room the user is in; the same `client_id` again answers the first message and stores nothing. (`sendMessage`) */
   "message:send": { payload: components["schemas"]["SendPayload"]; ack: components["schemas"]["SendAck"] | components["schemas"]["ErrorAck"] };
+  /** Edit one of the user's own messages within the edit window (15 min by default); the same `client_id` again changes nothing. The room gets `message:updated`. (`editMessage`) */
+  "message:edit": { payload: components["schemas"]["EditPayload"]; ack: components["schemas"]["SendAck"] | components["schemas"]["ErrorAck"] };
+  /** Delete one of the user's own messages: it stays as a tombstone (`deleted: true`, no body) so `seq` has no gap. The room gets `message:deleted`; again, nothing more. (`deleteMessage`) */
+  "message:delete": { payload: components["schemas"]["DeletePayload"]; ack: components["schemas"]["SendAck"] | components["schemas"]["ErrorAck"] };
   /** Say the user is (or stopped) typing; a `true` not renewed within 3 s ends by itself, and so does it at the user's `message:send` in that room. (`sendTyping`) */
   "typing": { payload: components["schemas"]["TypingPayload"]; ack: components["schemas"]["OkAck"] | components["schemas"]["ErrorAck"] };
   /** Join the Socket.IO room of a chat room the user is a member of (on connect the socket is already in all of them). (`joinRoom`) */
@@ -188,6 +234,10 @@ export interface ClientEvents {
 export interface ServerEvents {
   /** A message in one of the user's rooms (the sender's own included), in `seq` order. (`onMessageNew`) */
   "message:new": components["schemas"]["Message"];
+  /** A message of the room was edited: the whole message, with its `edited_at`. (`onMessageUpdated`) */
+  "message:updated": components["schemas"]["Message"];
+  /** A message of the room was deleted: its tombstone (`deleted: true`, empty body). (`onMessageDeleted`) */
+  "message:deleted": components["schemas"]["Message"];
   /** Someone else in the room started or stopped typing. (`onTyping`) */
   "typing": components["schemas"]["Typing"];
   /** A user sharing a room came online (first socket) or went offline (last socket). (`onPresence`) */
