@@ -13,6 +13,7 @@ from quart import Blueprint
 from config.container import Container, build_container
 from config.settings import Settings, load_settings
 from entrypoints.client_address import ClientAddress
+from entrypoints.health_probe import HealthProbe
 from entrypoints.http.app import create_http_app
 from entrypoints.http.shedding import InFlightLimit
 from entrypoints.realtime.server import create_realtime_server, start_realtime, stop_realtime
@@ -22,7 +23,7 @@ def create_app(
     settings: Settings | None = None,
     container: Container | None = None,
     extra_blueprints: list[Blueprint] | None = None,
-) -> ClientAddress:
+) -> HealthProbe:
     settings = settings or load_settings(os.environ)
     container = container or build_container(settings)
     http_app = create_http_app(container, extra_blueprints)
@@ -47,4 +48,8 @@ def create_app(
         per_client=settings.max_in_flight_per_client or None,
     )
     served = socketio.ASGIApp(sio, other_asgi_app=limited, socketio_path="socket.io")
-    return ClientAddress(served, settings.trusted_proxy)
+    # The platform's probe is answered before the shedder and the frameworks: it must answer when
+    # the app is busiest (entrypoints/health_probe.py).
+    return HealthProbe(
+        ClientAddress(served, settings.trusted_proxy), settings.version, settings.origins
+    )

@@ -4,6 +4,11 @@ Verification pins the algorithm (no `alg: none`, no HS512 or RS256 however they 
 requires every claim this codec writes, and judges time against the `now` it is given, not
 the system clock, so it agrees with the rest of the domain (and with a test's clock). Any
 failure is one `Unauthorized` whose message says nothing about why or about the library.
+
+A token whose signature and claims passed is remembered (the exact string, its claims), so a
+client's next requests with it skip the HMAC and the JSON: the time checks run again on every
+call, and a token is only ever found under the very string that was verified. A bounded,
+oldest-first memory keeps at most VERIFIED_TOKENS of them (a few MiB).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ MIN_SECRET_BYTES = 32  # HS256's digest size; what PyJWT recommends as the least
 MAX_TOKEN_CHARS = 4096
 MAX_CLOCK_SKEW_S = 30  # how far in the future `iat` may be (another instance's clock)
 INVALID_MESSAGE = "The access token is not valid."
+VERIFIED_TOKENS = 4096
 
 _REQUIRED_CLAIMS = ["iss", "aud", "sub", "typ", "iat", "exp", "jti", "sid"]
 
@@ -46,6 +52,7 @@ class JwtAccessTokenCodec:
         self._audience = audience
         self._ttl_s = ttl_s
         self._ids = ids
+        self._verified: dict[str, dict[str, Any]] = {}
 
     @property
     def ttl_s(self) -> int:
@@ -68,8 +75,23 @@ class JwtAccessTokenCodec:
     def verify(self, token: str, now: datetime) -> AccessClaims:
         if not token or len(token) > MAX_TOKEN_CHARS:
             raise Unauthorized(INVALID_MESSAGE)
+        known = self._verified.get(token)
+        if known is not None:
+            try:
+                return self._claims(known, now.timestamp())
+            except Unauthorized:
+                del self._verified[token]  # expired: it never becomes valid again
+                raise
+        claims = self._decode(token)
+        verified = self._claims(claims, now.timestamp())
+        if len(self._verified) >= VERIFIED_TOKENS:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = claims
+        return verified
+
+    def _decode(self, token: str) -> dict[str, Any]:
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 self._secret,
                 algorithms=[ALGORITHM],
@@ -86,7 +108,7 @@ class JwtAccessTokenCodec:
             )
         except jwt.PyJWTError:
             raise Unauthorized(INVALID_MESSAGE) from None
-        return self._claims(claims, now.timestamp())
+        return claims
 
     def _claims(self, claims: dict[str, Any], now: float) -> AccessClaims:
         user_id, session_id, token_id = claims["sub"], claims["sid"], claims["jti"]

@@ -8,12 +8,12 @@ from pydantic import BaseModel, Field
 from quart import Blueprint, Response, jsonify, request
 from quart_schema import document_querystring, document_response
 
+from entrypoints.health_probe import uptime_s
 from entrypoints.http.deps import container
 from ports.health import DependencyProbe
 from schemas.common import omitted_when_none
 
 blueprint = Blueprint("health", __name__)
-_STARTED = time.monotonic()
 
 
 class HealthQuery(BaseModel):
@@ -50,7 +50,7 @@ async def get_health() -> Response:
     body: dict[str, object] = {
         "status": "ok",
         "version": settings.version,
-        "uptime_s": round(time.monotonic() - _STARTED, 3),
+        "uptime_s": uptime_s(),
     }
     status = 200
     if request.args.get("deep") in ("1", "true"):

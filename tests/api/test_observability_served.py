@@ -51,7 +51,7 @@ def test_a_refusing_or_hanging_sink_never_holds_requests_or_the_shutdown() -> No
         time.sleep(1.2)  # the warm-up opens the Logtail shipper 1 s after start
         for server in servers.values():
             for _ in range(10):
-                assert http_get(server.port, "/health", timeout=5)[0] == 200
+                assert http_get(server.port, "/api/v1/_test/lifecycle", timeout=5)[0] == 200
             assert http_get(server.port, "/api/v1/_test/boom", timeout=5)[0] == 500
         # both sinks of the hanging one are stuck in an upload: a Logtail batch, a Rollbar item
         assert hanging.wait_for(lambda: hanging.hanging >= 2, timeout_s=15)
@@ -68,7 +68,7 @@ def test_a_refusing_or_hanging_sink_never_holds_requests_or_the_shutdown() -> No
         assert [e["route"] for e in errors] == ["/api/v1/_test/boom"], name
         assert "RuntimeError" in str(errors[0]["exc"])
         requests = [line for line in lines if line["logger"] == "flowhub.requests"]
-        assert len(requests) >= 11, name  # and the start-up polls of /health
+        assert len(requests) >= 11, name  # the plain /health probe logs no line
     refusing_lines = outcomes["refusing"][2]
     warnings = " ".join(str(line["msg"]) for line in refusing_lines if line["level"] == "WARNING")
     assert "logtail upload failed" in warnings

@@ -14,7 +14,7 @@ from typing import Any
 import jwt
 import pytest
 
-from adapters.jwt.access_tokens import INVALID_MESSAGE, JwtAccessTokenCodec
+from adapters.jwt.access_tokens import INVALID_MESSAGE, VERIFIED_TOKENS, JwtAccessTokenCodec
 from domain.errors import Unauthorized
 from ports.security import AccessTokenCodec
 
@@ -139,6 +139,38 @@ def test_a_token_is_valid_until_it_expires(codec: JwtAccessTokenCodec) -> None:
     assert codec.verify(token, NOW + timedelta(seconds=TTL - 1))
     assert_rejected(codec, token, NOW + timedelta(seconds=TTL))
     assert_rejected(codec, token, NOW + timedelta(days=365))
+
+
+def test_a_remembered_token_is_judged_by_the_clock_on_every_call(
+    codec: JwtAccessTokenCodec,
+) -> None:
+    token = codec.issue("user-1", "session-1", NOW).token
+    assert codec.verify(token, NOW).user_id == "user-1"  # verified once, now remembered
+
+    assert codec.verify(token, NOW + timedelta(seconds=TTL - 1)).session_id == "session-1"
+    assert_rejected(codec, token, NOW - timedelta(seconds=31))  # before it was issued
+    assert_rejected(codec, token, NOW + timedelta(seconds=TTL))
+    assert codec.verify(token, NOW)  # refused above for the time, never for the token
+
+
+def test_a_token_is_remembered_only_under_the_string_that_verified(
+    codec: JwtAccessTokenCodec,
+) -> None:
+    token = codec.issue("user-1", "session-1", NOW).token
+    assert codec.verify(token, NOW)
+    header, payload, signature = token.split(".")
+    assert_rejected(codec, f"{header}.{b64json(claims(sub='user-2'))}.{signature}", NOW)
+    assert_rejected(codec, f"{header}.{payload}.{signature[:-2]}AA", NOW)
+    assert_rejected(codec, token + " ", NOW)
+
+
+def test_the_memory_of_verified_tokens_is_bounded() -> None:
+    codec = JwtAccessTokenCodec(SECRET, ids=Sequence())
+    tokens = [codec.issue(f"user-{n}", "session-1", NOW).token for n in range(VERIFIED_TOKENS + 50)]
+    for token in tokens:
+        codec.verify(token, NOW)
+    assert len(codec._verified) == VERIFIED_TOKENS
+    assert codec.verify(tokens[0], NOW).user_id == "user-0"  # forgotten ones verify in full
 
 
 def test_a_small_clock_skew_between_instances_is_tolerated(codec: JwtAccessTokenCodec) -> None:
