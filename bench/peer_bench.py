@@ -92,6 +92,7 @@ FLOWHUB_VARS = frozenset({
     "LOGTAIL_TOKEN", "CORS_ORIGINS", "MAX_UPLOAD_BYTES", "MAX_JSON_BYTES", "SHUTDOWN_TIMEOUT_S",
     "HEALTH_CHECK_TIMEOUT_S", "ROLLBAR_ENDPOINT", "LOGTAIL_HOST", "ERROR_BUDGET_PER_DAY",
     "MESSAGE_RETENTION_DAYS", "ALLOWED_CONTENT_TYPES", "MAX_IN_FLIGHT_REQUESTS", "PEER_SEED",
+    "TRUSTED_PROXY",
 })  # fmt: skip
 
 
@@ -298,6 +299,7 @@ def flowhub_target(redis_port: int, secret: str, logs: Path) -> Target:
         JWT_SECRET=secret,
         JWT_REFRESH_SECRET=secrets.token_urlsafe(36),
         CORS_ORIGINS="https://app.example.com",
+        TRUSTED_PROXY="fly",  # the load generators stand for clients behind Fly's proxy
     )
     command = [sys.executable, "-m", "entrypoints"]
     return Target("FlowHub", FLOWHUB_CORE, PEER_CORE, redis_port, env, command, logs)
