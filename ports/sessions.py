@@ -28,6 +28,12 @@ class SessionRepository(Protocol):
         False when another rotation won the race (or the family is gone)."""
         ...
 
+    async def take_grace(self, family_id: str, generation: int) -> bool:
+        """Spend the refresh grace of `generation` atomically: True for the first call while
+        the family is at `generation`, False for every later one (a party already answered
+        the spent token), or when the family moved on or is gone."""
+        ...
+
     async def revoke(self, family_id: str) -> None: ...
 
     async def revoke_all(self, user_id: str) -> int:

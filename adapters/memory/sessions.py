@@ -43,6 +43,15 @@ class MemorySessionRepository:
         )
         return True
 
+    async def take_grace(self, family_id: str, generation: int) -> bool:
+        family = await self.get(family_id)
+        if family is None or family.generation != generation:
+            return False
+        if family.grace_generation == generation:
+            return False
+        self._families[family_id] = replace(family, grace_generation=generation)
+        return True
+
     async def revoke(self, family_id: str) -> None:
         self._families.pop(family_id, None)
 

@@ -55,6 +55,7 @@ class SessionDocument(Model):
     created_at: datetime
     rotated_at: datetime
     expires_at: datetime
+    grace_generation: int = -1  # missing in families stored before the field: none used
 
 
 class ThumbnailDocument(EmbeddedModel):

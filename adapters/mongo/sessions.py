@@ -100,6 +100,25 @@ class MongoSessionRepository:
             )
         return result.modified_count == 1
 
+    async def take_grace(self, family_id: str, generation: int) -> bool:
+        """One conditional update: of concurrent takers, the server lets exactly one set
+        `grace_generation` (`$ne` also matches a family stored before the field existed)."""
+        from adapters.mongo.documents import SessionDocument
+
+        now = stored_datetime(self._clock.now())
+        async with reachable():
+            engine = await self._engine.get()
+            result = await engine.get_collection(SessionDocument).update_one(
+                {
+                    "_id": family_id,
+                    "generation": generation,
+                    "grace_generation": {"$ne": generation},
+                    "expires_at": {"$gt": now},
+                },
+                {"$set": {"grace_generation": generation}},
+            )
+        return result.modified_count == 1
+
     async def revoke(self, family_id: str) -> None:
         from adapters.mongo.documents import SessionDocument
 

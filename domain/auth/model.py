@@ -98,7 +98,8 @@ class SessionFamily:
 
     `generation` counts rotations; the token of generation n is derived from the family's
     secret salt, so the current token can be handed out again inside the grace window
-    without ever storing it.
+    without ever storing it. `grace_generation` is the generation whose grace was handed out
+    (once per generation), -1 before any.
     """
 
     id: str
@@ -110,6 +111,7 @@ class SessionFamily:
     created_at: datetime
     rotated_at: datetime
     expires_at: datetime
+    grace_generation: int = -1
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class AuthPolicy:
     refresh_ttl_s: int = 30 * 24 * 3600
-    refresh_grace_s: int = 10
+    refresh_grace_s: int = 5  # once per generation (domain/auth/sessions.py)
     otp_ttl_s: int = 300
     otp_max_attempts: int = 5
     otp_wrong_per_client_hour: int = 10  # for one account from one client address

@@ -83,8 +83,9 @@ class Sessions:
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Spend the token for a new pair. A spent token presented again revokes its whole
-        family, except within the grace window right after it was spent, when it gets the
-        family's current refresh token (two tabs refreshing at once stay signed in)."""
+        family, except once within the grace window right after it was spent (the party that
+        just lost a race: two tabs refreshing at once stay signed in), when it gets the
+        family's current refresh token; each such answer is a `refresh_grace_used` event."""
         keys = self.keys
         parsed = keys.parse_refresh_token(refresh_token)
         family = await self.sessions.get(parsed[0]) if parsed else None
@@ -110,7 +111,18 @@ class Sessions:
             if family is None:
                 raise Unauthorized("The refresh token is not valid.")
         in_grace = now - family.rotated_at <= timedelta(seconds=self.policy.refresh_grace_s)
-        if generation == family.generation - 1 and in_grace:
+        if (
+            generation == family.generation - 1
+            and in_grace
+            and await self.sessions.take_grace(family_id, family.generation)
+        ):
+            # the party that just lost the race, once: a second presentation is a reuse
+            self.events.warn(
+                "refresh_grace_used",
+                user_id=family.user_id,
+                session_id=family_id,
+                generation=family.generation,
+            )
             current = keys.refresh_token(family_id, family.generation, family.salt)
             return await self.issuer.pair(family.user_id, family_id, current)
         await self.sessions.revoke(family_id)

@@ -174,6 +174,33 @@ async def test_hashes_that_look_like_field_paths_are_stored_as_given(
     assert (family.current_hash, family.previous_hash) == ("$current_hash", "hash-0")
 
 
+async def test_the_grace_of_a_generation_is_taken_once(
+    sessions: SessionRepository, clock: MemoryClock
+) -> None:
+    await sessions.add(a_family(clock))
+    assert await sessions.take_grace("f1", 1) is False  # not at that generation
+    assert await sessions.advance("f1", 0, "hash-1", clock.now(), clock.now() + DAY)
+
+    assert await sessions.take_grace("f1", 1) is True
+    assert await sessions.take_grace("f1", 1) is False
+    assert (await sessions.get("f1")).grace_generation == 1  # type: ignore[union-attr]
+    # the next generation has a grace of its own
+    assert await sessions.advance("f1", 1, "hash-2", clock.now(), clock.now() + DAY)
+    assert await sessions.take_grace("f1", 2) is True
+    assert await sessions.take_grace("gone", 0) is False
+
+
+async def test_ten_concurrent_grace_takers_get_one_grace(
+    sessions: SessionRepository, clock: MemoryClock
+) -> None:
+    await sessions.add(a_family(clock))
+    assert await sessions.advance("f1", 0, "hash-1", clock.now(), clock.now() + DAY)
+
+    taken = await asyncio.gather(*(sessions.take_grace("f1", 1) for _ in range(10)))
+
+    assert taken.count(True) == 1
+
+
 async def test_revoke_removes_one_family(sessions: SessionRepository, clock: MemoryClock) -> None:
     await sessions.add(a_family(clock, "f1"))
     await sessions.add(a_family(clock, "f2"))
@@ -282,6 +309,7 @@ async def test_mongo_down_is_service_unavailable(
         repository.add(a_family(clock)),
         repository.get("f1"),
         repository.advance("f1", 0, "hash-1", at, at + DAY),
+        repository.take_grace("f1", 1),
         repository.revoke("f1"),
         repository.revoke_all("u1"),
     ]

@@ -71,6 +71,17 @@ async def test_a_reused_refresh_token_is_a_notable_event(world: World) -> None:
     assert reused.fields["user_id"] == pair.user.id
 
 
+async def test_each_use_of_the_refresh_grace_is_a_notable_event(world: World) -> None:
+    pair = await world.verified_user(EMAIL)
+    await world.sessions.refresh(pair.refresh_token)
+    await world.sessions.refresh(pair.refresh_token)  # the late tab
+
+    [used] = [e for e in world.events.events if e.name == "refresh_grace_used"]
+    assert used.notable
+    assert used.fields["user_id"] == pair.user.id
+    assert used.fields["generation"] == 1
+
+
 async def test_events_carry_no_personal_data(world: World) -> None:
     pair = await world.verified_user(EMAIL)
     await world.password_login.login(EMAIL, PASSWORD, ip="10.0.0.1")

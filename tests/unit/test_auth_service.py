@@ -282,6 +282,27 @@ async def test_a_spent_token_within_the_grace_window_gets_the_current_token(
     assert await world.sessions.refresh(rotated.refresh_token)
 
 
+async def test_the_grace_answers_a_spent_token_once_then_it_is_a_reuse(
+    world: World,
+) -> None:
+    pair = await world.verified_user()
+    rotated = await world.sessions.refresh(pair.refresh_token)
+    late_tab = await world.sessions.refresh(pair.refresh_token)
+    assert late_tab.refresh_token == rotated.refresh_token
+    with pytest.raises(TokenReused):  # the thief replaying it inside the window too
+        await world.sessions.refresh(pair.refresh_token)
+    with pytest.raises(Unauthorized):
+        await world.sessions.refresh(rotated.refresh_token)
+
+
+async def test_the_grace_window_is_five_seconds(world: World) -> None:
+    pair = await world.verified_user()
+    await world.sessions.refresh(pair.refresh_token)
+    world.clock.advance(5.5)
+    with pytest.raises(TokenReused):
+        await world.sessions.refresh(pair.refresh_token)
+
+
 async def test_two_tabs_refreshing_at_once_both_stay_signed_in(world: World) -> None:
     pair = await world.verified_user()
     first, second = await asyncio.gather(
