@@ -333,6 +333,7 @@ class Services(containers.DeclarativeContainer):
         users=adapters.users,
         hasher=adapters.hasher,
         limiter=adapters.limiter,
+        events=adapters.events,
         issuer=session_issuer,
         keys=keyring,
         policy=auth_policy,

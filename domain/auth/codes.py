@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.auth.errors import InvalidOtp
-from domain.auth.limits import cooldown_key
+from domain.auth.limits import account, cooldown_key
 from domain.auth.mail import code_email, signup_attempt_email
 from domain.auth.model import CodeLimits, CodeVerdict, OtpPurpose, ResetGrant, TokenPair, User
 from domain.auth.policy import AuthPolicy
@@ -156,8 +156,12 @@ class EmailCodes:
         )
         check = await self.otp.attempt(subject, purpose, expected, client=ip, limits=limits)
         if check.verdict is CodeVerdict.LOCKED:
+            self.events.warn(
+                "otp_locked", **account(user), purpose=purpose.value, retry_in_s=check.retry_in_s
+            )
             raise TooManyRequests(check.retry_in_s, "Too many wrong codes; try again later.")
         if check.verdict is CodeVerdict.WRONG:
+            self.events.warn("otp_wrong", **account(user), purpose=purpose.value)
             raise InvalidOtp()
 
     async def _grant_reset(self, user: User) -> ResetGrant:

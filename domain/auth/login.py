@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from domain.auth.errors import EmailNotVerified, InvalidCredentials
-from domain.auth.limits import enforce, login_failures_key
+from domain.auth.limits import account, enforce, login_failures_key
 from domain.auth.model import NO_PASSWORD, TokenPair
 from domain.auth.policy import AuthPolicy
 from domain.auth.secrets import Keyring
 from domain.auth.sessions import SessionIssuer
 from domain.errors import TooManyRequests
+from ports.events import EventLog
 from ports.rate_limit import RateLimiter
 from ports.security import PasswordHasher
 from ports.users import UserRepository
@@ -30,6 +31,7 @@ class PasswordLogin:
     limiter: RateLimiter
     issuer: SessionIssuer
     keys: Keyring
+    events: EventLog
     policy: AuthPolicy
     _dummy_hash: str | None = field(default=None, init=False)
 
@@ -41,12 +43,12 @@ class PasswordLogin:
         reservation = await limiter.reserve(
             key, policy.login_failures_per_minute, 60, policy.login_check_hold_s
         )
-        if reservation.busy:
-            raise TooManyRequests(reservation.retry_in_s, BUSY)
-        if not reservation.granted:
-            raise TooManyRequests(
-                reservation.retry_in_s, "Too many failed logins; try again later."
+        if reservation.busy or not reservation.granted:
+            reason = "busy" if reservation.busy else "locked"
+            self.events.warn(
+                "login_refused", **account(user), reason=reason, retry_in_s=reservation.retry_in_s
             )
+            raise TooManyRequests(reservation.retry_in_s, BUSY if reservation.busy else LOCKED)
         matches = False
         try:
             # The same argon2 work for an unknown address and an account without a password.
@@ -56,6 +58,7 @@ class PasswordLogin:
         finally:
             await limiter.release(key, succeeded=user is not None and matches)
         if user is None or not matches:
+            self.events.warn("login_failed", **account(user))
             raise InvalidCredentials()
         if not user.email_verified:
             raise EmailNotVerified()

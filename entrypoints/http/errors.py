@@ -134,6 +134,7 @@ def register_error_handlers(app: Quart) -> None:
         headers = {}
         if isinstance(error, TooManyRequests):
             headers["Retry-After"] = str(error.retry_after_s)
+            _record_refusal(error)
         status = domain_status(error)
         if status >= 500:  # a dependency is down: an error, unlike the 4xx answers
             report_unexpected(error)
@@ -167,6 +168,17 @@ def register_error_handlers(app: Quart) -> None:
             _report(exception)
 
     got_request_exception.connect(outside_handlers, app, weak=False)
+
+
+def _record_refusal(error: TooManyRequests) -> None:
+    """Every limit that refuses a request is a security event: the route and the account,
+    never an address (the request line beside it carries the client's IP)."""
+    fields: dict[str, str | int] = {"route": current_route() or "unknown"}
+    fields["retry_in_s"] = error.retry_after_s
+    user_id = caller_id()
+    if user_id is not None:
+        fields["user_id"] = user_id
+    container().adapters.events().warn("rate_limited", **fields)
 
 
 def report_unexpected(error: Exception) -> None:

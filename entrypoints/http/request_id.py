@@ -3,7 +3,8 @@
 Every response carries `X-Request-ID` (the client's, if it sent a sane one). While a request is
 served, every log line carries its `request_id` (and `user_id` once the token is verified), and
 when it ends one `flowhub.requests` INFO line says what it was: method, route (the URL rule,
-`/api/v1/files/<id>`: no ids or query strings), status, duration in ms, request and user ids.
+`/api/v1/files/<id>`: no ids or query strings), status, duration in ms, request and user ids,
+and the client's IP as the trusted proxy reports it (entrypoints/client_address.py).
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def _log_request(status: int) -> None:
         "status": status,
         "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
         "request_id": current_request_id(),
+        "client_ip": request.remote_addr or "unknown",
     }
     if route is None:
         fields["path"] = request.path[:200]
