@@ -16,18 +16,12 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture
 def world() -> ChatWorld:
-    return build_chat_world()
+    return build_chat_world(edit_policy=EditPolicy(edit_window_s=60))
 
 
 @pytest.fixture
 def edits(world: ChatWorld) -> MessageEdits:
-    return MessageEdits(
-        rooms=world.rooms,
-        messages=world.messages,
-        broadcaster=world.broadcaster,
-        clock=world.clock,
-        policy=EditPolicy(edit_window_s=60),
-    )
+    return world.edits
 
 
 async def a_room(world: ChatWorld) -> Room:
