@@ -29,9 +29,7 @@ EVENT_WINDOW_S = 10.0
 class SocketLimits:
     """Sockets held per user and per address, and each socket's event budget."""
 
-    def __init__(
-        self, per_user: int, per_ip: int, events_per_window: int, clock: Clock
-    ) -> None:
+    def __init__(self, per_user: int, per_ip: int, events_per_window: int, clock: Clock) -> None:
         self.per_user = per_user
         self.per_ip = per_ip
         self.events_per_window = events_per_window

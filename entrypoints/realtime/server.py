@@ -101,20 +101,11 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in LIFECYCLE:
             handler = getattr(self, f"on_{event}")
-        elif not self.limits.spend(args[0]):
-            # over its budget: this event refused, the socket disconnected (once) after the ack
-            if self.limits.closing(args[0]):
-                log.warning("socket over its event budget; disconnecting it")
-                self._container.adapters.tasks().spawn(
-                    self._disconnect_later(args[0]), "socket-over-budget"
-                )
-            return {"ok": False, "error": OVER_BUDGET}
-        elif event in self.EVENTS:
-            if len(args) > 2:  # `emit(event, a, b)`: not a bug of ours
-                return {"ok": False, "error": ONE_PAYLOAD}
+        else:
+            refused = self._refusal(event, args)
+            if refused is not None:
+                return refused
             handler = getattr(self, self.EVENTS[event])
-        else:  # answered, so a client waiting for its ack is not left hanging
-            return {"ok": False, "error": UNKNOWN_EVENT}
         request_id = uuid.uuid4().hex
         token = log_context.bind(request_id=request_id)
         try:
@@ -136,6 +127,25 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return {"ok": False, "error": INTERNAL_ERROR}
         finally:
             log_context.unbind(token)
+
+    def _refusal(self, event: str, args: tuple[Any, ...]) -> AckBody | None:
+        """The ack of an event not dispatched; None for one that is."""
+        sid = args[0]
+        if not self.limits.spend(sid):
+            # over its budget: this event refused, the socket disconnected (once) after the ack
+            if self.limits.closing(sid):
+                log.warning("socket over its event budget; disconnecting it")
+                self._container.adapters.tasks().spawn(
+                    self._disconnect_later(sid), "socket-over-budget"
+                )
+            return {"ok": False, "error": OVER_BUDGET}
+        if (
+            event not in self.EVENTS
+        ):  # answered, so a client waiting for its ack is not left hanging
+            return {"ok": False, "error": UNKNOWN_EVENT}
+        if len(args) > 2:  # `emit(event, a, b)`: not a bug of ours
+            return {"ok": False, "error": ONE_PAYLOAD}
+        return None
 
     # lifecycle -----------------------------------------------------------------------
 
