@@ -92,7 +92,7 @@ FLOWHUB_VARS = frozenset({
     "LOGTAIL_TOKEN", "CORS_ORIGINS", "MAX_UPLOAD_BYTES", "MAX_JSON_BYTES", "SHUTDOWN_TIMEOUT_S",
     "HEALTH_CHECK_TIMEOUT_S", "ROLLBAR_ENDPOINT", "LOGTAIL_HOST", "ERROR_BUDGET_PER_DAY",
     "MESSAGE_RETENTION_DAYS", "ALLOWED_CONTENT_TYPES", "MAX_IN_FLIGHT_REQUESTS", "PEER_SEED",
-    "TRUSTED_PROXY",
+    "TRUSTED_PROXY", "SOCKETS_PER_USER", "SOCKETS_PER_IP", "SOCKET_EVENTS_PER_10S",
 })  # fmt: skip
 
 
@@ -300,6 +300,10 @@ def flowhub_target(redis_port: int, secret: str, logs: Path) -> Target:
         JWT_REFRESH_SECRET=secrets.token_urlsafe(36),
         CORS_ORIGINS="https://app.example.com",
         TRUSTED_PROXY="fly",  # the load generators stand for clients behind Fly's proxy
+        # the idle sockets and fan-out clients come from one address, many per user: not refused
+        SOCKETS_PER_USER="100000",
+        SOCKETS_PER_IP="100000",
+        SOCKET_EVENTS_PER_10S="100000",
     )
     command = [sys.executable, "-m", "entrypoints"]
     return Target("FlowHub", FLOWHUB_CORE, PEER_CORE, redis_port, env, command, logs)

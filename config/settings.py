@@ -357,6 +357,13 @@ class Settings(BaseSettings):
     max_in_flight_per_client: Annotated[int, _between(0, 100_000)] = _var(
         "MAX_IN_FLIGHT_PER_CLIENT", default=0
     )
+    # sockets one instance accepts per user and per client address, and the events one socket
+    # may send per 10 seconds before it is disconnected (entrypoints/realtime/runtime.py)
+    sockets_per_user: Annotated[int, _between(1, 100_000)] = _var("SOCKETS_PER_USER", default=20)
+    sockets_per_ip: Annotated[int, _between(1, 100_000)] = _var("SOCKETS_PER_IP", default=100)
+    socket_events_per_10s: Annotated[int, _between(1, 100_000)] = _var(
+        "SOCKET_EVENTS_PER_10S", default=100
+    )
     trusted_proxy: Annotated[TrustedProxy, _one_of(get_args(TrustedProxy))] = _var(
         "TRUSTED_PROXY", default="none"
     )

@@ -137,6 +137,7 @@ class ErrorCode(StrEnum):
     service_unavailable = "service_unavailable"
     token_reused = "token_reused"  # noqa: S105 (an error code)
     too_many_requests = "too_many_requests"
+    too_many_sockets = "too_many_sockets"
     unauthorized = "unauthorized"
     unknown_event = "unknown_event"
     unsupported_media_type = "unsupported_media_type"

@@ -2,7 +2,12 @@
 who is typing where (repeats absorbed, states not renewed ended by a timer), in memory. Each
 socket's connect and disconnect goes to ChatService, which counts them (presence changes at
 the first and the last). No store is written for either: a typing state is this instance's,
-and the room hears its start and end through the broadcaster."""
+and the room hears its start and end through the broadcaster.
+
+`SocketLimits` bounds what one client may take of this instance (issue 14 item 13): sockets
+per user and per client address (Fly's proxy allows 500 connections a machine, and one client
+should not hold them all), and events per socket in each 10-second window. All in memory, per
+instance: no Redis command per connect or event."""
 
 from __future__ import annotations
 
@@ -17,6 +22,87 @@ from ports.tasks import BackgroundTasks
 log = logging.getLogger("flowhub.realtime")
 
 type TypingKey = tuple[str, str]  # (room_id, user_id)
+
+EVENT_WINDOW_S = 10.0
+
+
+class SocketLimits:
+    """Sockets held per user and per address, and each socket's event budget."""
+
+    def __init__(self, per_user: int, per_ip: int, events_per_window: int, clock: Clock) -> None:
+        self.per_user = per_user
+        self.per_ip = per_ip
+        self.events_per_window = events_per_window
+        self._clock = clock
+        self._holders: dict[str, tuple[str, str]] = {}  # sid -> (user_id, ip)
+        self._by_user: dict[str, int] = {}
+        self._by_ip: dict[str, int] = {}
+        self._windows: dict[str, tuple[float, int]] = {}  # sid -> (window start, events)
+        self._over: set[str] = set()
+        self._closing: set[str] = set()
+
+    def admit(self, sid: str, user_id: str, ip: str) -> bool:
+        """Count the socket in, unless its user or its address holds the most already."""
+        if sid in self._holders:
+            return True
+        if self._by_user.get(user_id, 0) >= self.per_user:
+            return False
+        if self._by_ip.get(ip, 0) >= self.per_ip:
+            return False
+        self._holders[sid] = (user_id, ip)
+        self._by_user[user_id] = self._by_user.get(user_id, 0) + 1
+        self._by_ip[ip] = self._by_ip.get(ip, 0) + 1
+        return True
+
+    def release(self, sid: str) -> None:
+        """The socket is gone (or never opened): counted out; a second call does nothing."""
+        self._windows.pop(sid, None)
+        self._over.discard(sid)
+        self._closing.discard(sid)
+        held = self._holders.pop(sid, None)
+        if held is None:
+            return
+        user_id, ip = held
+        _decrement(self._by_user, user_id)
+        _decrement(self._by_ip, ip)
+
+    def spend(self, sid: str) -> bool:
+        """One event of the socket: False when it is over its budget for this window (and
+        every later one, the socket being on its way out)."""
+        if sid in self._over:
+            return False
+        now = self._clock.monotonic()
+        start, used = self._windows.get(sid, (now, 0))
+        if now - start >= EVENT_WINDOW_S:
+            start, used = now, 0
+        used += 1
+        self._windows[sid] = (start, used)
+        if used > self.events_per_window:
+            self._over.add(sid)
+            return False
+        return True
+
+    def closing(self, sid: str) -> bool:
+        """True the first time it is asked for a socket over its budget: the caller
+        disconnects it once, however many of its events are still arriving."""
+        if sid not in self._over or sid in self._closing:
+            return False
+        self._closing.add(sid)
+        return True
+
+    def user_sockets(self, user_id: str) -> int:
+        return self._by_user.get(user_id, 0)
+
+    def ip_sockets(self, ip: str) -> int:
+        return self._by_ip.get(ip, 0)
+
+
+def _decrement(counts: dict[str, int], key: str) -> None:
+    left = counts.get(key, 0) - 1
+    if left > 0:
+        counts[key] = left
+    else:
+        counts.pop(key, None)
 
 
 class ChatRuntime:

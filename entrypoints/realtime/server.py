@@ -31,7 +31,7 @@ from domain.chat.edits import MessageEdits
 from domain.chat.errors import InvalidInput
 from domain.chat.service import ChatService
 from domain.errors import DomainError, ServiceUnavailable, Unauthorized
-from entrypoints.realtime.runtime import ChatRuntime
+from entrypoints.realtime.runtime import ChatRuntime, SocketLimits
 from ports.errors import ErrorContext
 from schemas.chat import (
     DeletePayload,
@@ -48,6 +48,11 @@ type AckBody = dict[str, Any]
 
 INTERNAL_ERROR = {"code": "internal_error", "message": "Something went wrong on our side."}
 UNKNOWN_EVENT = {"code": "unknown_event", "message": "There is no such event."}
+TOO_MANY_SOCKETS = "too_many_sockets"
+OVER_BUDGET = {
+    "code": "too_many_requests",
+    "message": "Too many events from this socket; it is being disconnected.",
+}
 ONE_PAYLOAD = {"code": "validation_error", "message": "An event carries one payload object."}
 LIFECYCLE = frozenset({"connect", "disconnect"})
 BINARY_PACKETS = frozenset({"5", "6"})  # BINARY_EVENT, BINARY_ACK
@@ -76,6 +81,16 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         adapters = self._container.adapters
         return ChatRuntime(self._chat, adapters.clock(), adapters.tasks())
 
+    @cached_property
+    def limits(self) -> SocketLimits:
+        settings = self._container.settings()
+        return SocketLimits(
+            settings.sockets_per_user,
+            settings.sockets_per_ip,
+            settings.socket_events_per_10s,
+            self._container.adapters.clock(),
+        )
+
     @property
     def _chat(self) -> ChatService:
         service: ChatService = self._container.services.chat()
@@ -86,12 +101,11 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in LIFECYCLE:
             handler = getattr(self, f"on_{event}")
-        elif event in self.EVENTS:
-            if len(args) > 2:  # `emit(event, a, b)`: not a bug of ours
-                return {"ok": False, "error": ONE_PAYLOAD}
+        else:
+            refused = self._refusal(event, args)
+            if refused is not None:
+                return refused
             handler = getattr(self, self.EVENTS[event])
-        else:  # answered, so a client waiting for its ack is not left hanging
-            return {"ok": False, "error": UNKNOWN_EVENT}
         request_id = uuid.uuid4().hex
         token = log_context.bind(request_id=request_id)
         try:
@@ -114,10 +128,40 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         finally:
             log_context.unbind(token)
 
+    def _refusal(self, event: str, args: tuple[Any, ...]) -> AckBody | None:
+        """The ack of an event not dispatched; None for one that is."""
+        sid = args[0]
+        if not self.limits.spend(sid):
+            # over its budget: this event refused, the socket disconnected (once) after the ack
+            if self.limits.closing(sid):
+                log.warning("socket over its event budget; disconnecting it")
+                self._container.adapters.tasks().spawn(
+                    self._disconnect_later(sid), "socket-over-budget"
+                )
+            return {"ok": False, "error": OVER_BUDGET}
+        if (
+            event not in self.EVENTS
+        ):  # answered, so a client waiting for its ack is not left hanging
+            return {"ok": False, "error": UNKNOWN_EVENT}
+        if len(args) > 2:  # `emit(event, a, b)`: not a bug of ours
+            return {"ok": False, "error": ONE_PAYLOAD}
+        return None
+
     # lifecycle -----------------------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
         principal = await self._authenticate(auth)
+        if not self.limits.admit(sid, principal.user_id, _client_ip(environ)):
+            log.warning("socket refused: its user or address holds the most sockets here")
+            raise socketio.exceptions.ConnectionRefusedError(TOO_MANY_SOCKETS)
+        try:
+            await self._open(sid, principal)
+        except BaseException:
+            # refused or failed midway: python-socketio runs no disconnect handler for it
+            self.limits.release(sid)
+            raise
+
+    async def _open(self, sid: str, principal: Principal) -> None:
         await self.save_session(sid, {"principal": principal})
         await self.enter_room(sid, user_room(principal.user_id))
         for room in await self.runtime.connected(principal.user_id):
@@ -144,6 +188,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return principal
 
     async def on_disconnect(self, sid: str, *_: object) -> None:
+        self.limits.release(sid)
         principal = await self._principal(sid)
         if principal is not None:
             await self.runtime.disconnected(principal.user_id)
@@ -194,6 +239,11 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return OK
 
     # support -------------------------------------------------------------------------
+
+    async def _disconnect_later(self, sid: str) -> None:
+        """After the refused event's ack has gone out (it is sent when trigger_event returns)."""
+        await asyncio.sleep(0.05)
+        await self.server.disconnect(sid, namespace="/")
 
     async def _principal(self, sid: str) -> Principal | None:
         """The caller the socket opened as (saved at connect); None before that or once gone."""
@@ -370,6 +420,14 @@ def _manager(redis_url: str | None) -> socketio.AsyncManager | None:
             "socket_keepalive_options": KEEPALIVE,
         },
     )
+
+
+def _client_ip(environ: dict[str, Any]) -> str:
+    """The address entrypoints/client_address.py put in the ASGI scope (the trusted proxy's
+    word, else the TCP peer): python-engineio's own `REMOTE_ADDR` is always 127.0.0.1."""
+    scope = environ.get("asgi.scope")
+    client = scope.get("client") if isinstance(scope, dict) else None
+    return str(client[0]) if client else "unknown"
 
 
 def _gone(sio: socketio.AsyncServer, sid: str) -> bool:

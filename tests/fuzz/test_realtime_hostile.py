@@ -55,7 +55,9 @@ EVENTS = client_events()
 @pytest.fixture(scope="module", params=("memory", "real"))
 def app(request: pytest.FixtureRequest) -> Iterator[Served]:
     """The development shape, and the real services (Socket.IO's Redis manager, MongoDB)."""
-    env = {"APP_ENV": "development", **SECRETS}
+    # the per-socket event budget is tests/integration/test_socket_attacks.py's subject: here
+    # the junk and the flood reach the handlers
+    env = {"APP_ENV": "development", "SOCKET_EVENTS_PER_10S": "100000", **SECRETS}
     if request.param == "real":
         env |= request.getfixturevalue("real_env")
     with served("tests.support.server_app", env) as kept:

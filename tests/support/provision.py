@@ -323,6 +323,14 @@ def start_services(
         yield services
 
 
+# the Socket.IO caps lifted for load: many sockets of one user and one address, fast senders
+BENCH_SOCKET_CAPS = {
+    "SOCKETS_PER_USER": "100000",
+    "SOCKETS_PER_IP": "100000",
+    "SOCKET_EVENTS_PER_10S": "100000",
+}
+
+
 def app_env(
     *,
     redis: Service | str | None = None,
@@ -332,12 +340,14 @@ def app_env(
 ) -> dict[str, str]:
     """The integration shape: the given services real, mail in memory (the dev mailbox)."""
     # Simulated users come from 127.0.0.1, each with its own Fly-Client-IP, as behind Fly's
-    # proxy; their load is not one client's, so no per-address share of the places.
+    # proxy; their load is not one client's, so no per-address share of the places, and the
+    # benchmarks' idle sockets and message floods are not refused by the Socket.IO caps.
     env = {
         "APP_ENV": "development",
         "LOG_LEVEL": "WARNING",
         "TRUSTED_PROXY": "fly",
         "MAX_IN_FLIGHT_PER_CLIENT": "100000",
+        **BENCH_SOCKET_CAPS,
         **SECRETS,
     }
     if redis is not None:
