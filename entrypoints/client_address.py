@@ -10,7 +10,8 @@ Per-address limits are only as good as the address: a header anyone can send is 
 - `none` (the default): the peer of the TCP connection, headers ignored.
 
 The address replaces `scope["client"]`, which Quart (`request.remote_addr`), the load shedder
-and python-socketio (`REMOTE_ADDR`) all read, so every layer sees the same one.
+and the Socket.IO connect (from `environ["asgi.scope"]`: python-engineio's own `REMOTE_ADDR`
+is not it) all read, so every layer sees the same one.
 """
 
 from __future__ import annotations

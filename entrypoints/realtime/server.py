@@ -135,6 +135,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             # over its budget: this event refused, the socket disconnected (once) after the ack
             if self.limits.closing(sid):
                 log.warning("socket over its event budget; disconnecting it")
+                self._container.adapters.events().warn("rate_limited", route="socket:events")
                 self._container.adapters.tasks().spawn(
                     self._disconnect_later(sid), "socket-over-budget"
                 )
@@ -153,6 +154,9 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         principal = await self._authenticate(auth)
         if not self.limits.admit(sid, principal.user_id, _client_ip(environ)):
             log.warning("socket refused: its user or address holds the most sockets here")
+            self._container.adapters.events().warn(
+                "rate_limited", route="socket:connect", user_id=principal.user_id
+            )
             raise socketio.exceptions.ConnectionRefusedError(TOO_MANY_SOCKETS)
         try:
             await self._open(sid, principal)

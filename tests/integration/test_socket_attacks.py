@@ -13,6 +13,7 @@ import pytest
 import socketio
 
 from tests.api.realtime_client import Account, Socket, connect, sign_up
+from tests.integration.test_session_attacks import events_logged
 from tests.support.processes import ServerProcess, running_server
 
 pytestmark = pytest.mark.integration
@@ -81,6 +82,10 @@ async def test_one_user_past_the_cap_is_refused_and_a_closed_socket_frees_a_plac
     try:
         refused = await refusal(server.url, account, "10.1.0.200")
         assert refused == {"message": "too_many_sockets"}, refused
+        assert {"route": "socket:connect", "user_id": account.user_id} in [
+            {"route": e.get("route"), "user_id": e.get("user_id")}
+            for e in events_logged(server, "rate_limited")
+        ]
         # another user is not affected
         bystander = await open_socket(server.url, other, "10.1.0.201")
         await bystander.disconnect()
@@ -142,6 +147,7 @@ async def test_a_socket_flooding_events_is_disconnected_and_the_others_are_not(
             await flooder.client.emit("typing", {"room_id": "nope", "is_typing": True})
         await asyncio.wait_for(gone.wait(), 5)
         assert not flooder.client.connected
+        assert [e for e in events_logged(server, "rate_limited") if e["route"] == "socket:events"]
         # the other sockets, the same user's included, are unaffected
         for socket in (calm, sibling):
             ack = await socket.ask("room:join", {"room_id": "nope"})
