@@ -34,9 +34,11 @@ _hosts = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def server(redis_url: str) -> Iterator[ServerProcess]:
+def server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     env = {"LOG_LEVEL": "WARNING", "REDIS_URL": redis_url, "JWT_REFRESH_SECRET": REFRESH_SECRET}
-    with running_server(env=env) as process:
+    # to a file: the bursts' security events outgrow a pipe nobody reads, and a full pipe
+    # blocks the server's writes
+    with running_server(env=env, log_dir=tmp_path_factory.mktemp("auth-attacks")) as process:
         yield process
 
 
