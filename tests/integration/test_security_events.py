@@ -34,15 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 def log_records(server: ServerProcess) -> list[dict[str, Any]]:
-    records = []
-    for line in server.log_text().splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
+    return server.log_records()
 
 
 def named(server: ServerProcess, event: str) -> list[dict[str, Any]]:

@@ -5,7 +5,6 @@ or their session, and a client that opens sockets or sends events without bound.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -55,15 +54,7 @@ async def login(http: httpx.AsyncClient, email: str) -> dict[str, Any]:
 
 
 def events_logged(server: ServerProcess, name: str) -> list[dict[str, Any]]:
-    found = []
-    for line in server.log_text().splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and record.get("event") == name:
-            found.append(record)
-    return found
+    return [record for record in server.log_records() if record.get("event") == name]
 
 
 # item 14: the refresh grace ---------------------------------------------------------------

@@ -187,6 +187,18 @@ class ServerProcess:
             return self.log_path.read_text(errors="replace")
         return ""
 
+    def log_records(self) -> list[dict[str, Any]]:
+        """The JSON log lines written so far (other output skipped)."""
+        records = []
+        for line in self.log_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
     def log_tail(self, lines: int = 25) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
