@@ -23,6 +23,7 @@ from adapters.memory.health import MemoryProbe
 from adapters.memory.mail import MemoryMailer
 from adapters.memory.otp import MemoryOtpStore
 from adapters.memory.rate_limit import MemoryRateLimiter
+from adapters.memory.revocations import LoneRevocationFeed
 from adapters.memory.sessions import MemorySessionRepository
 from adapters.memory.users import MemoryUserRepository
 from adapters.mongo.client import MongoProbe, mongo_client
@@ -46,6 +47,7 @@ from domain.auth.profile import Profiles
 from domain.auth.quota import ApiQuota
 from domain.auth.registration import Registration
 from domain.auth.reset import PasswordReset
+from domain.auth.revocations import RevokedSessions
 from domain.auth.secrets import Keyring
 from domain.auth.sessions import SessionIssuer, Sessions
 from domain.chat.edits import EditPolicy, MessageEdits
@@ -264,6 +266,11 @@ class Adapters(containers.DeclarativeContainer):
         memory=providers.Singleton(LoneInstance),
     )
     broadcaster = providers.Singleton(SocketIoBroadcaster, presence)
+    # Session revocations reach the other instances over the same link (pushed, no read per
+    # request); alone, the instance's own memory is all there is.
+    revocation_feed = providers.Selector(
+        redis_profile, real=cluster, memory=providers.Singleton(LoneRevocationFeed)
+    )
 
     mongo_probe = providers.Selector(
         mongo_profile,
@@ -291,7 +298,12 @@ class Services(containers.DeclarativeContainer):
     # Auth: one use case per flow, each given only the ports it uses.
     auth_policy = providers.Singleton(_auth_policy, settings)
     keyring = providers.Singleton(Keyring, settings.provided.jwt_refresh_secret)
-    authenticator = providers.Singleton(Authenticator, adapters.tokens, adapters.clock)
+    revoked_sessions = providers.Singleton(
+        RevokedSessions, adapters.revocation_feed, adapters.clock, adapters.tokens.provided.ttl_s
+    )
+    authenticator = providers.Singleton(
+        Authenticator, adapters.tokens, adapters.clock, revoked_sessions
+    )
     # counted in the process: it guards each instance's work, not an account (redis-budget.md)
     api_quota = providers.Singleton(
         ApiQuota, adapters.local_limiter, auth_policy.provided.api_requests_per_minute
@@ -306,6 +318,7 @@ class Services(containers.DeclarativeContainer):
         ids=adapters.ids,
         events=adapters.events,
         policy=auth_policy,
+        revoked=revoked_sessions,
     )
     code_mailer = providers.Singleton(
         CodeMailer,
@@ -360,6 +373,7 @@ class Services(containers.DeclarativeContainer):
         keys=keyring,
         clock=adapters.clock,
         events=adapters.events,
+        revoked=revoked_sessions,
     )
     sessions = providers.Singleton(
         Sessions,
@@ -369,6 +383,7 @@ class Services(containers.DeclarativeContainer):
         clock=adapters.clock,
         events=adapters.events,
         policy=auth_policy,
+        revoked=revoked_sessions,
     )
     profiles = providers.Singleton(Profiles, adapters.cached_users, adapters.clock)
 

@@ -36,6 +36,7 @@ class SessionRepository(Protocol):
 
     async def revoke(self, family_id: str) -> None: ...
 
-    async def revoke_all(self, user_id: str) -> int:
-        """Revoke every family of the user; returns how many there were."""
+    async def revoke_all(self, user_id: str) -> list[str]:
+        """Revoke every family of the user; returns their ids (their access tokens are
+        refused from then on: domain/auth/revocations.py)."""
         ...

@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from domain.chat import model as chat
-from schemas.common import NOT_BLANK, In, Moment, omitted_when_none
+from schemas.common import NOT_BLANK, In, Moment, Token, omitted_when_none
 
 Id = Annotated[str, Field(min_length=1, max_length=chat.ID_MAX)]
 Seq = Annotated[int, Field(ge=1, le=chat.SEQ_MAX)]
@@ -113,6 +113,21 @@ class JoinPayload(Payload):
     """`room:join`"""
 
     room_id: str
+
+
+class RenewPayload(Payload):
+    """`auth:renew`"""
+
+    token: Token = Field(description="a renewed access token of the same user")
+
+
+class SessionEnded(BaseModel):
+    """`session:ended`, to one socket just before the server disconnects it. `expired`: its
+    access token's time is up (renew the token and connect again; `auth:renew` before the
+    expiry avoids the disconnect). `revoked`: its session was signed out (a logout,
+    logout-all or password reset), so renewing fails: sign in again."""
+
+    reason: Literal["expired", "revoked"]
 
 
 # What clients receive, over HTTP and Socket.IO -------------------------------------------

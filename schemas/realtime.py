@@ -17,8 +17,10 @@ from schemas.chat import (
     JoinPayload,
     Message,
     PresenceChange,
+    RenewPayload,
     Room,
     SendPayload,
+    SessionEnded,
     Typing,
     TypingPayload,
 )
@@ -120,6 +122,14 @@ CLIENT_EVENTS: tuple[ClientEvent, ...] = (
         JoinPayload,
         OkAck,
     ),
+    ClientEvent(
+        "auth:renew",
+        "renewToken",
+        "Go on with a renewed access token of the same user, before the current one expires "
+        "(at its expiry the socket gets `session:ended` and is disconnected).",
+        RenewPayload,
+        OkAck,
+    ),
 )
 
 SERVER_EVENTS: tuple[ServerEvent, ...] = (
@@ -158,5 +168,12 @@ SERVER_EVENTS: tuple[ServerEvent, ...] = (
         "onRoomAdded",
         "The user was added to a room; their sockets are in it already.",
         Room,
+    ),
+    ServerEvent(
+        "session:ended",
+        "onSessionEnded",
+        "This socket's access token expired or its session was revoked; the server "
+        "disconnects it right after.",
+        SessionEnded,
     ),
 )

@@ -55,8 +55,8 @@ class MemorySessionRepository:
     async def revoke(self, family_id: str) -> None:
         self._families.pop(family_id, None)
 
-    async def revoke_all(self, user_id: str) -> int:
+    async def revoke_all(self, user_id: str) -> list[str]:
         doomed = [f.id for f in self._families.values() if f.user_id == user_id]
         for family_id in doomed:
             del self._families[family_id]
-        return len(doomed)
+        return doomed

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from ports.clock import Clock
 
 
+# a user logging in faster than logout-all deletes: what the last round leaves is a new login
+REVOKE_ALL_ROUNDS = 3
+
+
 def _models() -> Sequence[type[Model]]:
     from adapters.mongo.documents import SessionDocument
 
@@ -126,9 +130,21 @@ class MongoSessionRepository:
             engine = await self._engine.get()
             await engine.remove(SessionDocument, SessionDocument.id == family_id, just_one=True)
 
-    async def revoke_all(self, user_id: str) -> int:
+    async def revoke_all(self, user_id: str) -> list[str]:
+        """The ids are read, then exactly those are deleted: a family whose id was not read
+        (a login racing this call) is deleted by the next round, never without its id being
+        returned, so no access token of a deleted family escapes the revocation list."""
         from adapters.mongo.documents import SessionDocument
 
+        revoked: list[str] = []
         async with reachable():
             engine = await self._engine.get()
-            return await engine.remove(SessionDocument, SessionDocument.user_id == user_id)
+            collection = engine.get_collection(SessionDocument)
+            for _ in range(REVOKE_ALL_ROUNDS):
+                cursor = collection.find({"user_id": user_id}, {"_id": 1})
+                ids = [str(doc["_id"]) async for doc in cursor]
+                if not ids:
+                    break
+                await collection.delete_many({"_id": {"$in": ids}})
+                revoked += ids
+        return revoked

@@ -11,6 +11,10 @@ Messages (JSON, `t` the type, `i` the sender's instance id):
   instance's users; a peer whose view differs answers `hello`, which resyncs everyone (a missed
   `on`/`off` is repaired within one interval).
 - `bye`: a graceful stop; the peers drop it at once.
+- `rv {s}`: sessions revoked here (`s` maps each id to the epoch second its last access token
+  has lapsed by); sent whether or not a peer is known (an instance may be starting). The same
+  revocations go to a sorted set, `<channel>:revoked`, that an instance reads each time it
+  (re)subscribes: one that starts, or comes back from an outage, knows what it missed.
 
 A peer not heard from for `lapse_s` (2.5 intervals) is taken for dead: its users not online
 elsewhere are announced offline by one survivor (the lowest instance id), checked every third
@@ -23,12 +27,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from domain.chat.presence import Presence
 from domain.errors import ServiceUnavailable
 from ports.clock import Clock
+from ports.revocations import RevocationsHeard
 
 log = logging.getLogger("flowhub.realtime")
 
@@ -37,6 +43,14 @@ type UsersChanged = Callable[[Sequence[str]], Awaitable[None]]
 
 class Publisher(Protocol):
     async def publish_cluster(self, data: str) -> bool: ...
+
+    async def keep_revocations(self, revoked: Mapping[str, float], data: str) -> bool:
+        """Store the revocations (id -> lapse, epoch seconds) and publish `data`."""
+        ...
+
+    async def kept_revocations(self, now: float) -> dict[str, float] | None:
+        """The stored revocations not lapsed at `now`; None when Redis cannot say."""
+        ...
 
 
 class SocketIoCluster:
@@ -51,6 +65,7 @@ class SocketIoCluster:
         self._publisher: Publisher | None = None
         self._users_gone: UsersChanged | None = None
         self._users_back: UsersChanged | None = None
+        self._revocations_heard: RevocationsHeard | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._last_alive = 0.0
         self.published: dict[str, int] = {}  # per message type, for the logs at stop
@@ -72,11 +87,34 @@ class SocketIoCluster:
         if self._presence.has_peers():
             await self._publish("off", u=user_id)
 
+    # RevocationFeed ------------------------------------------------------------------
+
+    async def publish(self, revoked: Mapping[str, datetime]) -> None:
+        if self._publisher is None:
+            return
+        lapses = {session_id: until.timestamp() for session_id, until in revoked.items()}
+        self.published["rv"] = self.published.get("rv", 0) + 1
+        message = json.dumps({"t": "rv", "i": self.instance_id, "s": lapses})
+        if not await self._publisher.keep_revocations(lapses, message):
+            log.warning("session revocations not shared: only this instance refuses them")
+
+    async def kept(self) -> Mapping[str, datetime]:
+        if self._publisher is None:
+            return {}
+        kept = await self._publisher.kept_revocations(self._clock.now().timestamp())
+        return _lapses(kept or {})
+
+    def subscribe(self, heard: RevocationsHeard) -> None:
+        self._revocations_heard = heard
+
     # from the manager ----------------------------------------------------------------
 
     async def subscribed(self) -> None:
-        """The listener (re)subscribed: whoever is there learns of this instance."""
+        """The listener (re)subscribed: whoever is there learns of this instance, and this
+        instance learns what was revoked while it was not listening."""
         await self._publish("hello", u=self._presence.here())
+        if self._revocations_heard is not None:  # not before the first use: it reads `kept`
+            await self._revocations_heard(await self.kept())
 
     async def received(self, raw: bytes | str) -> None:
         try:
@@ -86,6 +124,11 @@ class SocketIoCluster:
             log.warning("malformed cluster message ignored")
             return
         if not isinstance(sender, str) or sender == self.instance_id:
+            return
+        if kind == "rv":
+            revoked = message.get("s")
+            if isinstance(revoked, dict) and self._revocations_heard is not None:
+                await self._revocations_heard(_lapses(revoked))
             return
         now = self._clock.monotonic()
         presence = self._presence
@@ -169,6 +212,14 @@ class SocketIoCluster:
         await self._publisher.publish_cluster(
             json.dumps({"t": kind, "i": self.instance_id, **fields})
         )
+
+
+def _lapses(revoked: Mapping[Any, Any]) -> dict[str, datetime]:
+    return {
+        str(session_id): datetime.fromtimestamp(lapse, UTC)
+        for session_id, lapse in revoked.items()
+        if isinstance(lapse, int | float) and not isinstance(lapse, bool)
+    }
 
 
 def _users(value: object) -> list[str]:

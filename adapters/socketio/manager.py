@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import socketio
@@ -70,6 +71,45 @@ class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             self.connected = False
             log.warning("cluster message not published", extra={"redis_exception": str(error)})
             return False
+
+    @property
+    def revocations_key(self) -> str:
+        return f"{self.channel}:revoked"
+
+    async def keep_revocations(self, revoked: Mapping[str, float], data: str) -> bool:
+        """Add the revocations to the sorted set (scored by their lapse), drop the lapsed
+        ones, let the key expire with the last lapse, and publish `data` to the instances:
+        four commands in one round trip, once per logout. False when any of it failed."""
+        key, now = self.revocations_key, time.time()
+        try:
+            async with asyncio.timeout(self.publish_timeout_s):
+                if not self.connected:
+                    self._redis_connect()
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.zadd(key, dict(revoked))
+                    pipe.zremrangebyscore(key, "-inf", now)
+                    pipe.expireat(key, int(max(revoked.values())) + 1)
+                    pipe.publish(self.cluster_channel, data)
+                    await pipe.execute()
+                return True
+        except Exception as error:
+            self.connected = False
+            log.warning("revocations not kept", extra={"redis_exception": str(error)})
+            return False
+
+    async def kept_revocations(self, now: float) -> dict[str, float] | None:
+        try:
+            async with asyncio.timeout(self.publish_timeout_s):
+                if not self.connected:
+                    self._redis_connect()
+                kept = await self.redis.zrangebyscore(
+                    self.revocations_key, now, "+inf", withscores=True
+                )
+        except Exception as error:
+            self.connected = False
+            log.warning("revocations not read", extra={"redis_exception": str(error)})
+            return None
+        return {_text(member): float(score) for member, score in kept}
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         if message.get("event") == "room:added":
@@ -173,3 +213,7 @@ class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                 subscribed = False
                 await asyncio.sleep(retry_sleep)
                 retry_sleep = min(retry_sleep * 2, self.listen_retry_max_s)
+
+
+def _text(member: bytes | str) -> str:
+    return member.decode() if isinstance(member, bytes) else member

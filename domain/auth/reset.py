@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from domain.auth.errors import InvalidToken
 from domain.auth.limits import login_failures_key
+from domain.auth.revocations import RevokedSessions
 from domain.auth.secrets import Keyring
 from ports.clock import Clock
 from ports.events import EventLog
@@ -27,6 +28,7 @@ class PasswordReset:
     keys: Keyring
     clock: Clock
     events: EventLog
+    revoked: RevokedSessions
 
     async def reset_password(self, reset_token: str, new_password: str) -> None:
         opened = self.keys.open_reset_token(reset_token)
@@ -43,6 +45,7 @@ class PasswordReset:
         now = self.clock.now()
         new_hash = await self.hasher.hash(new_password)
         await self.users.save(user.with_password(new_hash, now).verified(now))
-        await self.sessions.revoke_all(user_id)
+        # signed out everywhere: refresh tokens, access tokens and sockets of every session
+        await self.revoked.revoke(await self.sessions.revoke_all(user_id))
         await self.limiter.reset(login_failures_key(user_id))
         self.events.record("password_reset", user_id=user_id)

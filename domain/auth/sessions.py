@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from domain.auth.errors import TokenReused
 from domain.auth.model import SessionFamily, TokenPair, User, UserProfile
 from domain.auth.policy import AuthPolicy
+from domain.auth.revocations import RevokedSessions
 from domain.auth.secrets import Keyring
 from domain.errors import Unauthorized
 from ports.clock import Clock
@@ -34,6 +35,7 @@ class SessionIssuer:
     ids: IdGenerator
     events: EventLog
     policy: AuthPolicy
+    revoked: RevokedSessions
 
     async def open(self, user: User, method: str) -> TokenPair:
         """A new session family (a login); `method` says how the user proved who they are:
@@ -62,6 +64,7 @@ class SessionIssuer:
         user = await self.users.get(user_id)
         if user is None:
             await self.sessions.revoke(family_id)
+            await self.revoked.revoke([family_id])
             raise Unauthorized("The refresh token is not valid.")
         return self._issue(user.profile(), family_id, refresh_token, self.clock.now())
 
@@ -80,6 +83,7 @@ class Sessions:
     clock: Clock
     events: EventLog
     policy: AuthPolicy
+    revoked: RevokedSessions
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Spend the token for a new pair. A spent token presented again revokes its whole
@@ -126,17 +130,20 @@ class Sessions:
             current = keys.refresh_token(family_id, family.generation, family.salt)
             return await self.issuer.pair(family.user_id, family_id, current)
         await self.sessions.revoke(family_id)
+        await self.revoked.revoke([family_id])  # the thief's access token dies with it
         self.events.warn("token_reused", user_id=family.user_id, session_id=family_id)
         raise TokenReused()
 
     async def logout(self, user_id: str, refresh_token: str) -> None:
-        """Revoke the session of `refresh_token` if it is the caller's; quietly otherwise."""
+        """Revoke the session of `refresh_token` if it is the caller's; quietly otherwise.
+        Its access tokens are refused and its sockets closed, on every instance."""
         parsed = self.keys.parse_refresh_token(refresh_token)
         family = await self.sessions.get(parsed[0]) if parsed else None
         if family is not None and family.user_id == user_id:
             await self.sessions.revoke(family.id)
+            await self.revoked.revoke([family.id])
             self.events.record("logout", user_id=user_id, session_id=family.id)
 
     async def logout_all(self, user_id: str) -> None:
-        await self.sessions.revoke_all(user_id)
+        await self.revoked.revoke(await self.sessions.revoke_all(user_id))
         self.events.record("logout_all", user_id=user_id)

@@ -7,13 +7,19 @@ and the room hears its start and end through the broadcaster.
 `SocketLimits` bounds what one client may take of this instance (issue 14 item 13): sockets
 per user and per client address (Fly's proxy allows 500 connections a machine, and one client
 should not hold them all), and events per socket in each 10-second window. All in memory, per
-instance: no Redis command per connect or event."""
+instance: no Redis command per connect or event.
+
+`SocketSessions` knows which session each socket opened with and ends each socket when its
+access token expires (a timer per socket), so a revoked session's sockets are found at once
+and an expired token does not keep a socket listening (issue 14 item 3)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Collection
 
+from domain.auth.principal import Principal
 from domain.chat.model import Room
 from domain.chat.service import ChatService
 from ports.clock import Clock
@@ -95,6 +101,46 @@ class SocketLimits:
 
     def ip_sockets(self, ip: str) -> int:
         return self._by_ip.get(ip, 0)
+
+
+class SocketSessions:
+    """The session each socket opened with (or renewed to), and a timer that calls
+    `expired(sid)` when that access token expires."""
+
+    def __init__(self, clock: Clock, expired: Callable[[str], None]) -> None:
+        self._clock = clock
+        self._expired = expired
+        self._of: dict[str, tuple[str, asyncio.TimerHandle]] = {}  # sid -> (session, timer)
+        self._by_session: dict[str, set[str]] = {}
+
+    def track(self, sid: str, principal: Principal) -> None:
+        """The socket holds `principal` now (at connect, or renewed): its expiry re-armed."""
+        self.forget(sid)
+        delay = (principal.expires_at - self._clock.now()).total_seconds()
+        timer = asyncio.get_running_loop().call_later(max(delay, 0.0), self._expired, sid)
+        self._of[sid] = (principal.session_id, timer)
+        self._by_session.setdefault(principal.session_id, set()).add(sid)
+
+    def forget(self, sid: str) -> bool:
+        """Stop following the socket; False when it was not followed (already forgotten)."""
+        held = self._of.pop(sid, None)
+        if held is None:
+            return False
+        session_id, timer = held
+        timer.cancel()
+        sids = self._by_session.get(session_id)
+        if sids is not None:
+            sids.discard(sid)
+            if not sids:
+                del self._by_session[session_id]
+        return True
+
+    def of_sessions(self, session_ids: Collection[str]) -> list[str]:
+        """This instance's sockets opened with any of those sessions."""
+        return [sid for s in session_ids for sid in self._by_session.get(s, ())]
+
+    def __len__(self) -> int:
+        return len(self._of)
 
 
 def _decrement(counts: dict[str, int], key: str) -> None:

@@ -15,6 +15,7 @@ import logging
 import socket
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -31,13 +32,14 @@ from domain.chat.edits import MessageEdits
 from domain.chat.errors import InvalidInput
 from domain.chat.service import ChatService
 from domain.errors import DomainError, ServiceUnavailable, Unauthorized
-from entrypoints.realtime.runtime import ChatRuntime, SocketLimits
+from entrypoints.realtime.runtime import ChatRuntime, SocketLimits, SocketSessions
 from ports.errors import ErrorContext
 from schemas.chat import (
     DeletePayload,
     EditPayload,
     JoinPayload,
     Message,
+    RenewPayload,
     SendPayload,
     TypingPayload,
 )
@@ -53,6 +55,9 @@ OVER_BUDGET = {
     "code": "too_many_requests",
     "message": "Too many events from this socket; it is being disconnected.",
 }
+SESSION_OVER = (
+    "The access token has expired or its session has ended; connect again with a renewed one."
+)
 ONE_PAYLOAD = {"code": "validation_error", "message": "An event carries one payload object."}
 LIFECYCLE = frozenset({"connect", "disconnect"})
 BINARY_PACKETS = frozenset({"5", "6"})  # BINARY_EVENT, BINARY_ACK
@@ -69,6 +74,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         "message:delete": "on_message_delete",
         "typing": "on_typing",
         "room:join": "on_room_join",
+        "auth:renew": "on_auth_renew",
     }
 
     def __init__(self, container: Container) -> None:
@@ -90,6 +96,14 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             settings.socket_events_per_10s,
             self._container.adapters.clock(),
         )
+
+    @cached_property
+    def sockets(self) -> SocketSessions:
+        """Built at the first socket, when it starts hearing of revoked sessions: none of
+        those before it had a socket here."""
+        sockets = SocketSessions(self._container.adapters.clock(), self._token_expired)
+        self._container.services.revoked_sessions().on_ended(self._sessions_ended)
+        return sockets
 
     @property
     def _chat(self) -> ChatService:
@@ -163,10 +177,12 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except BaseException:
             # refused or failed midway: python-socketio runs no disconnect handler for it
             self.limits.release(sid)
+            self.sockets.forget(sid)
             raise
 
     async def _open(self, sid: str, principal: Principal) -> None:
         await self.save_session(sid, {"principal": principal})
+        self.sockets.track(sid, principal)
         await self.enter_room(sid, user_room(principal.user_id))
         for room in await self.runtime.connected(principal.user_id):
             await self.enter_room(sid, room_of(room.id))
@@ -193,6 +209,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_disconnect(self, sid: str, *_: object) -> None:
         self.limits.release(sid)
+        self.sockets.forget(sid)
         principal = await self._principal(sid)
         if principal is not None:
             await self.runtime.disconnected(principal.user_id)
@@ -242,12 +259,44 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         await self.enter_room(sid, room_of(room.id))
         return OK
 
+    async def on_auth_renew(self, sid: str, data: object = None) -> AckBody:
+        """`{token}` -> `{"ok": true}`: the socket goes on with a renewed access token of the
+        same user (no reconnect, so no presence flicker and no rooms to rejoin)."""
+        payload = _payload(RenewPayload, data)
+        current = await self._require_principal(sid)
+        renewed = await self._container.services.authenticator().authenticate(payload.token)
+        if renewed.user_id != current.user_id:
+            raise Unauthorized("The token is another user's.")
+        await self.save_session(sid, {"principal": renewed})
+        self.sockets.track(sid, renewed)
+        return OK
+
+    # the end of a session ------------------------------------------------------------
+
+    def _token_expired(self, sid: str) -> None:
+        self._container.adapters.tasks().spawn(self._end(sid, "expired"), "socket-token-expired")
+
+    async def _sessions_ended(self, session_ids: Sequence[str]) -> None:
+        """Sessions revoked (here or on another instance): their sockets here are closed."""
+        for sid in self.sockets.of_sessions(session_ids):
+            await self._end(sid, "revoked")
+
+    async def _end(self, sid: str, reason: str) -> None:
+        """Tell the socket why (`session:ended`), then disconnect it, once. Local only
+        (`ignore_queue`): the socket is this instance's, and a publish is a billed command."""
+        if not self.sockets.forget(sid):
+            return
+        await self.server.emit(
+            "session:ended", {"reason": reason}, to=sid, namespace="/", ignore_queue=True
+        )
+        await self.server.disconnect(sid, namespace="/", ignore_queue=True)
+
     # support -------------------------------------------------------------------------
 
     async def _disconnect_later(self, sid: str) -> None:
         """After the refused event's ack has gone out (it is sent when trigger_event returns)."""
         await asyncio.sleep(0.05)
-        await self.server.disconnect(sid, namespace="/")
+        await self.server.disconnect(sid, namespace="/", ignore_queue=True)
 
     async def _principal(self, sid: str) -> Principal | None:
         """The caller the socket opened as (saved at connect); None before that or once gone."""
@@ -259,10 +308,24 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return principal if isinstance(principal, Principal) else None
 
     async def _require_principal(self, sid: str) -> Principal:
+        """The socket's caller; an expired token or a revoked session is refused, and the
+        socket ended once the refusal's ack has gone out."""
         principal = await self._principal(sid)
         if principal is None:
             raise Unauthorized()
+        if not self._container.services.authenticator().still_valid(principal):
+            reason = "expired" if principal.expires_at <= self._now() else "revoked"
+            self._container.adapters.tasks().spawn(self._end_later(sid, reason), "socket-ended")
+            raise Unauthorized(SESSION_OVER)
         return principal
+
+    async def _end_later(self, sid: str, reason: str) -> None:
+        await asyncio.sleep(0.05)  # after the refused event's ack
+        await self._end(sid, reason)
+
+    def _now(self) -> datetime:
+        now: datetime = self._container.adapters.clock().now()
+        return now
 
     async def _log_and_report(
         self, event: str, sid: str, request_id: str, error: Exception

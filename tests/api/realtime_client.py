@@ -104,6 +104,7 @@ async def connect(base_url: str, account: Account) -> Socket:
         "typing",
         "presence",
         "room:added",
+        "session:ended",
     ):
         client.on(event, keep(event))
     await client.connect(

@@ -124,6 +124,11 @@ async def test_a_real_servers_acks_and_events_match_the_documented_models() -> N
             assert valid(ErrorAck, unknown).error.code == "unknown_event"  # type: ignore[attr-defined]
             malformed = await adas.ask("message:send", {"room_id": room["id"]})
             assert valid(ErrorAck, malformed).error.code == "validation_error"  # type: ignore[attr-defined]
+            renewed = await adas.ask("auth:renew", {"token": ada.token})
+            valid(client["auth:renew"].ack, renewed)
+            out = await call(server.url, bob, "POST", "/auth/logout-all")
+            assert out[0] == 204
+            await bobs.wait_for("session:ended")
         finally:
             if adas is not None:
                 await adas.close()

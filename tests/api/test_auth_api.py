@@ -253,10 +253,14 @@ async def test_logout_and_logout_all(api: AuthClient) -> None:
     assert (status, body) == (204, None)
     status, _, _ = await api.post("/auth/refresh", {"refresh_token": first["refresh_token"]})
     assert status == 401
+    # the session's access token dies with it; the other session's lives on
+    assert (await api.get("/users/me", token=first["access_token"]))[0] == 401
+    assert (await api.get("/users/me", token=second["access_token"]))[0] == 200
     status, _, _ = await api.post("/auth/logout-all", token=second["access_token"])
     assert status == 204
     status, _, _ = await api.post("/auth/refresh", {"refresh_token": second["refresh_token"]})
     assert status == 401
+    assert (await api.get("/users/me", token=second["access_token"]))[0] == 401
     status, body, _ = await api.post("/auth/logout-all")
     assert (status, error_code(body)) == (401, "unauthorized")
 

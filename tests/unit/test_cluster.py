@@ -5,7 +5,8 @@ server processes: tests/integration/test_chat_instances.py."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -21,6 +22,7 @@ class Bus:
         self.members: list[Instance] = []
         self.sent: list[str] = []
         self.dropping = False
+        self.kept: dict[str, float] = {}  # the revocations' sorted set
 
     async def deliver(self, sender: Instance, data: str) -> None:
         self.sent.append(data)
@@ -47,6 +49,14 @@ class Instance:
     async def publish_cluster(self, data: str) -> bool:
         await self.bus.deliver(self, data)
         return True
+
+    async def keep_revocations(self, revoked: Mapping[str, float], data: str) -> bool:
+        self.bus.kept.update(revoked)
+        await self.bus.deliver(self, data)
+        return True
+
+    async def kept_revocations(self, now: float) -> dict[str, float] | None:
+        return {s: lapse for s, lapse in self.bus.kept.items() if lapse > now}
 
     async def _users_gone(self, users: Sequence[str]) -> None:
         self.gone += users
@@ -195,3 +205,51 @@ async def test_after_a_long_outage_the_instances_resync_and_tell_who_is_back(
     assert a.back == ["bob"]  # bob's rooms hear he is online again
     await a.cluster.subscribed()  # a's hello: nothing new for b
     assert b.back == []
+
+
+# session revocations ---------------------------------------------------------------------
+
+
+class Heard:
+    def __init__(self, instance: Instance) -> None:
+        self.revoked: dict[str, datetime] = {}
+        instance.cluster.subscribe(self.hear)
+
+    async def hear(self, revoked: Mapping[str, datetime]) -> None:
+        self.revoked.update(revoked)
+
+
+async def test_revocations_are_pushed_kept_for_later_instances_and_repaired_at_a_resubscribe(
+    clock: MemoryClock,
+) -> None:
+    bus = Bus()
+    a, b = Instance(bus, clock, "a"), Instance(bus, clock, "b")
+    heard_by_b = Heard(b)
+    for instance in (a, b):
+        await instance.start()
+    lapse = clock.now() + timedelta(seconds=930)
+
+    await a.cluster.publish({"s1": lapse})
+    assert heard_by_b.revoked == {"s1": lapse}  # pushed, whether or not a peer is known
+
+    c = Instance(bus, clock, "c")  # starts later: it never heard the push
+    assert await c.cluster.kept() == {"s1": lapse}
+
+    bus.dropping = True  # Redis away: b misses the next push
+    await a.cluster.publish({"s2": lapse})
+    bus.dropping = False
+    assert "s2" not in heard_by_b.revoked
+    await b.start()  # b's listener resubscribes after the outage
+    assert heard_by_b.revoked == {"s1": lapse, "s2": lapse}
+
+    clock.advance(931)
+    assert await c.cluster.kept() == {}  # lapsed: nothing left to refuse
+
+
+async def test_a_malformed_revocation_message_is_ignored(clock: MemoryClock) -> None:
+    bus = Bus()
+    b = Instance(bus, clock, "b")
+    heard = Heard(b)
+    for raw in ('{"t": "rv", "i": "a", "s": [1]}', '{"t": "rv", "i": "a", "s": {"x": "soon"}}'):
+        await b.cluster.received(raw)
+    assert heard.revoked == {}

@@ -21,11 +21,16 @@ type Listener<E extends ServerEvent> = (payload: ServerEvents[E]) => void;
 type MessageListener = (message: Message) => void;
 
 const PAGE = 100;
+// renew the socket's token this long before it expires (a minute of margin for slow networks)
+const RENEW_BEFORE_MS = 60_000;
 
 /** socket.io-client with FlowHub's events typed (generated from /asyncapi.json), the access
- * token sent on every (re)connect and renewed when the server refuses it, and catch-up after
- * a reconnect: for every room it saw a message of, what came after the last one is fetched
- * over HTTP and delivered as `message:new`, in `seq` order and never twice. */
+ * token sent on every (re)connect and renewed when the server refuses it, the connected
+ * socket's token renewed in place (`auth:renew`) a minute before it expires, and catch-up
+ * after a reconnect: for every room it saw a message of, what came after the last one is
+ * fetched over HTTP and delivered as `message:new`, in `seq` order and never twice. A socket
+ * the server ends (`session:ended`) reconnects with a renewed token when it had merely
+ * `expired`; a `revoked` one stays closed (the session was signed out). */
 export class Realtime {
   readonly socket: Socket;
   private readonly hub: FlowHub;
@@ -37,6 +42,8 @@ export class Realtime {
   private connectedOnce = false;
   private caughtUp: Promise<void> = Promise.resolve();
   private renewedForThisAttempt = false;
+  private renewal: ReturnType<typeof setTimeout> | undefined;
+  private ended: "expired" | "revoked" | null = null;
 
   constructor(hub: FlowHub, options: RealtimeOptions = {}) {
     this.hub = hub;
@@ -51,8 +58,23 @@ export class Realtime {
     this.socket.on("message:new", (message: Message) => this.deliver(message));
     this.socket.on("connect", () => {
       this.renewedForThisAttempt = false;
+      this.ended = null;
+      void this.scheduleRenewal();
       if (this.connectedOnce) this.caughtUp = this.catchUp();
       this.connectedOnce = true;
+    });
+    this.socket.on("session:ended", ({ reason }: ServerEvents["session:ended"]) => {
+      this.ended = reason;
+    });
+    this.socket.on("disconnect", (reason: string) => {
+      clearTimeout(this.renewal);
+      // the server ended it: socket.io-client does not reconnect by itself
+      if (reason === "io server disconnect" && this.ended === "expired") {
+        hub.refresh().then(
+          () => this.socket.connect(),
+          () => undefined,
+        );
+      }
     });
     this.socket.on("connect_error", (error: Error) => {
       // A refused token is not retried by socket.io-client: renew it once, then reconnect.
@@ -86,6 +108,7 @@ export class Realtime {
   }
 
   disconnect(): void {
+    clearTimeout(this.renewal);
     this.socket.disconnect();
   }
 
@@ -126,6 +149,29 @@ export class Realtime {
    * by then every missed message of a followed room has been delivered. Never rejects. */
   whenCaughtUp(): Promise<void> {
     return this.caughtUp;
+  }
+
+  private async scheduleRenewal(): Promise<void> {
+    clearTimeout(this.renewal);
+    const session = await this.hub.session();
+    if (session === null || !this.socket.connected) return;
+    const wait = Math.max(session.expiresAt - RENEW_BEFORE_MS - Date.now(), 0);
+    this.renewal = setTimeout(() => void this.renew(), wait);
+  }
+
+  /** Send the socket a fresh access token (the stored one when another call renewed it
+   * already, else a renewal), then plan the next. A failure leaves the socket to expire:
+   * the server then ends it and it reconnects. */
+  private async renew(): Promise<void> {
+    try {
+      let session = await this.hub.session();
+      if (session === null) return;
+      if (session.expiresAt - Date.now() <= RENEW_BEFORE_MS) session = await this.hub.refresh();
+      const ack = await this.emit("auth:renew", { token: session.accessToken });
+      if (ack.ok) await this.scheduleRenewal();
+    } catch {
+      // expiry ends the socket; the reconnect renews the token
+    }
   }
 
   private deliver(message: Message): void {

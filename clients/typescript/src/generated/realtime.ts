@@ -141,6 +141,17 @@ export interface components {
              */
             status: "online" | "offline";
         };
+        /**
+         * RenewPayload
+         * @description `auth:renew`
+         */
+        RenewPayload: {
+            /**
+             * Token
+             * @description a renewed access token of the same user
+             */
+            token: string;
+        };
         /** Room */
         Room: {
             /** Id */
@@ -183,6 +194,20 @@ export interface components {
              * @default null
              */
             client_id?: string | null;
+        };
+        /**
+         * SessionEnded
+         * @description `session:ended`, to one socket just before the server disconnects it. `expired`: its
+         *     access token's time is up (renew the token and connect again; `auth:renew` before the
+         *     expiry avoids the disconnect). `revoked`: its session was signed out (a logout,
+         *     logout-all or password reset), so renewing fails: sign in again.
+         */
+        SessionEnded: {
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "expired" | "revoked";
         };
         /**
          * Typing
@@ -228,6 +253,8 @@ export interface ClientEvents {
   "typing": { payload: components["schemas"]["TypingPayload"]; ack: components["schemas"]["OkAck"] | components["schemas"]["ErrorAck"] };
   /** Join the Socket.IO room of a chat room the user is a member of (on connect the socket is already in all of them). (`joinRoom`) */
   "room:join": { payload: components["schemas"]["JoinPayload"]; ack: components["schemas"]["OkAck"] | components["schemas"]["ErrorAck"] };
+  /** Go on with a renewed access token of the same user, before the current one expires (at its expiry the socket gets `session:ended` and is disconnected). (`renewToken`) */
+  "auth:renew": { payload: components["schemas"]["RenewPayload"]; ack: components["schemas"]["OkAck"] | components["schemas"]["ErrorAck"] };
 }
 
 /** Events the server emits to a client's sockets. */
@@ -244,4 +271,6 @@ export interface ServerEvents {
   "presence": components["schemas"]["PresenceChange"];
   /** The user was added to a room; their sockets are in it already. (`onRoomAdded`) */
   "room:added": components["schemas"]["Room"];
+  /** This socket's access token expired or its session was revoked; the server disconnects it right after. (`onSessionEnded`) */
+  "session:ended": components["schemas"]["SessionEnded"];
 }
