@@ -130,11 +130,10 @@ export async function everyFlow(baseUrl: string, tag: string): Promise<FlowRepor
       body: { reset_token: resetGrant.reset_token, new_password: `${PASSWORD}!` },
     }),
   );
-  const relogged = createFlowHub({ baseUrl });
-  await relogged.signIn(
-    await relogged.call(
-      relogged.api.POST("/api/v1/auth/login", { body: { email: adaEmail, password: `${PASSWORD}!` } }),
-    ),
+  // the reset (as the logout-all before it) ended every session of Ada's, access tokens and
+  // sockets included: she signs in again with the new password
+  await ada.signIn(
+    await ada.call(ada.api.POST("/api/v1/auth/login", { body: { email: adaEmail, password: `${PASSWORD}!` } })),
   );
   steps.push("password reset");
 
