@@ -96,3 +96,45 @@ test("a socket whose token was refused renews it and connects", async () => {
   assert.equal(ack.error.code, "not_found");
   realtime.disconnect();
 });
+
+const until = async (check, withinMs = 5000) => {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > withinMs) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+test("a connected socket renews its token in place a minute before it expires", async () => {
+  const hub = await signUp(BASE, `renew-${Date.now()}@example.com`, "Renew");
+  const session = await hub.session();
+  // as if the token had a minute and a second left: the renewal is due in a second
+  const store = memoryStore({ ...session, expiresAt: Date.now() + 61_000 });
+  const soon = createFlowHub({ baseUrl: BASE, store });
+  const realtime = connectRealtime(soon, { transports: ["websocket"] });
+  const sent = [];
+  realtime.socket.onAnyOutgoing((event, payload) => sent.push([event, payload]));
+  await realtime.connect();
+  await until(() => sent.some(([event]) => event === "auth:renew"), 4000);
+  const renewed = await store.load();
+  assert.notEqual(renewed.accessToken, session.accessToken); // renewed over HTTP first
+  assert.deepEqual(sent.find(([event]) => event === "auth:renew")[1], { token: renewed.accessToken });
+  await new Promise((r) => setTimeout(r, 200)); // its ack
+  assert.equal(realtime.socket.connected, true); // no reconnect
+  const ack = await realtime.emit("room:join", { room_id: "not-a-room" });
+  assert.equal(ack.error.code, "not_found");
+  realtime.disconnect();
+});
+
+test("a socket whose session is signed out is told, disconnected, and stays closed", async () => {
+  const hub = await signUp(BASE, `revoked-${Date.now()}@example.com`, "Revoked");
+  const realtime = connectRealtime(hub, { transports: ["websocket"] });
+  const ended = [];
+  realtime.on("session:ended", (payload) => ended.push(payload.reason));
+  await realtime.connect();
+  await hub.signOut();
+  await until(() => !realtime.socket.connected);
+  assert.deepEqual(ended, ["revoked"]);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(realtime.socket.connected, false); // no reconnect with a dead session
+});
