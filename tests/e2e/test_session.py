@@ -53,20 +53,19 @@ def test_an_expired_access_token_is_renewed_and_a_revoked_session_ends_cleanly(
     page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.locator("#file-list tr")).to_contain_text("late.txt")
     expect(page.locator("#token-status")).to_contain_text("renewed at")
+    # renewed before the upload (the socket renews its token at half its life) or at the
+    # upload's one 401, then sent again
     files_url = f"{browsing.server.url}/api/v1/files"
-    assert (401, files_url) in watch.api_errors  # the expired token was refused once...
+    assert watch.api_errors.count((401, files_url)) <= 1
     second = stored_session(page)
     assert second["access_token"] != first["access_token"]  # ...and replaced
     assert second["refresh_token"] != first["refresh_token"]  # rotated, stored
     shots(page, "renewed")
 
-    # signed out everywhere from elsewhere: once the access token runs out, the refresh is
-    # refused and the page says so
-    assert log_out_everywhere(browsing.server, second["access_token"]) == 204
-    wait_for_expiry()
-    page.locator("#room-form").get_by_label("New room name").fill("Too late")
-    page.locator("#room-form").get_by_label("New room name").press("Enter")
-    expect(page.locator("#auth")).to_be_visible()
+    # signed out everywhere from elsewhere: the page's socket is ended at once, its renewal is
+    # refused, and the page says so without a click
+    assert log_out_everywhere(browsing.server, stored_session(page)["access_token"]) == 204
+    expect(page.locator("#auth")).to_be_visible(timeout=3_000)
     expect(page.locator("#notices")).to_contain_text("Your session has ended. Please log in again.")
     expect(page.locator("#notices .notice.error")).to_have_count(0)  # said once, plainly
     assert stored_session_or_none(page) is None

@@ -21,8 +21,10 @@ type Listener<E extends ServerEvent> = (payload: ServerEvents[E]) => void;
 type MessageListener = (message: Message) => void;
 
 const PAGE = 100;
-// renew the socket's token this long before it expires (a minute of margin for slow networks)
+// renew the socket's token this long before it expires (a minute of margin for slow networks;
+// a token living less than two minutes is renewed at half its remaining life)
 const RENEW_BEFORE_MS = 60_000;
+const MIN_RENEWAL_GAP_MS = 500;
 
 /** socket.io-client with FlowHub's events typed (generated from /asyncapi.json), the access
  * token sent on every (re)connect and renewed when the server refuses it, the connected
@@ -155,7 +157,12 @@ export class Realtime {
     clearTimeout(this.renewal);
     const session = await this.hub.session();
     if (session === null || !this.socket.connected) return;
-    const wait = Math.max(session.expiresAt - RENEW_BEFORE_MS - Date.now(), 0);
+    const left = session.expiresAt - Date.now();
+    // an expiry the store does not know (0) or that has passed: the server ends the socket
+    // at its token's expiry and the reconnect renews it; never a renewal loop
+    if (left <= 0) return;
+    // a minute before the expiry, or at half of what is left for a short-lived token
+    const wait = Math.max(left - RENEW_BEFORE_MS, left / 2, MIN_RENEWAL_GAP_MS);
     this.renewal = setTimeout(() => void this.renew(), wait);
   }
 

@@ -108,8 +108,8 @@ const until = async (check, withinMs = 5000) => {
 test("a connected socket renews its token in place a minute before it expires", async () => {
   const hub = await signUp(BASE, `renew-${Date.now()}@example.com`, "Renew");
   const session = await hub.session();
-  // as if the token had a minute and a second left: the renewal is due in a second
-  const store = memoryStore({ ...session, expiresAt: Date.now() + 61_000 });
+  // as if the token had two seconds left: the renewal is due at half of that
+  const store = memoryStore({ ...session, expiresAt: Date.now() + 2_000 });
   const soon = createFlowHub({ baseUrl: BASE, store });
   const realtime = connectRealtime(soon, { transports: ["websocket"] });
   const sent = [];

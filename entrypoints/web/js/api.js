@@ -78,13 +78,18 @@ export class Api extends EventTarget {
         this.session && {
           accessToken: this.session.access_token,
           refreshToken: this.session.refresh_token,
-          expiresAt: 0,
+          expiresAt: this.session.expires_at ?? 0, // 0: unknown (a session stored before)
           user: this.session.user,
         },
       save: (renewed) => {
         if (renewed !== null) {
           this._store(
-            { access_token: renewed.accessToken, refresh_token: renewed.refreshToken, user: renewed.user },
+            {
+              access_token: renewed.accessToken,
+              refresh_token: renewed.refreshToken,
+              user: renewed.user,
+              expires_at: renewed.expiresAt,
+            },
             true,
           );
         }
@@ -119,6 +124,8 @@ export class Api extends EventTarget {
       access_token: pair.access_token,
       refresh_token: pair.refresh_token,
       user: pair.user,
+      // when the access token expires (ms since the epoch): the socket renews it before then
+      expires_at: pair.expires_at ?? Date.now() + pair.expires_in * 1000,
       renewed_at: renewed ? new Date().toISOString() : null,
     };
     localStorage.setItem(STORAGE_KEY, JSON.stringify(this.session));

@@ -80,6 +80,11 @@ export class Chat extends EventTarget {
       this.presence.set(event.user_id, event.status);
       this._emit("presence");
     });
+    rt.on("session:ended", ({ reason }) => {
+      // signed out elsewhere (logout-all, a password reset): the renewal is refused, and the
+      // page's session ends with its sentence; an expired token the package renews by itself
+      if (reason === "revoked") this.api.hub.refresh().catch(() => undefined);
+    });
     rt.on("room:added", (room) => {
       this._addRoom(room);
       this._emit("rooms");
