@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 
-import socketio
-
 from bench.echo import echo_blueprint, mark_lifespan
 from config.container import build_container
 from config.settings import load_settings
@@ -20,6 +18,10 @@ from entrypoints.health_probe import HealthProbe
 
 
 def create_flowhub_app() -> HealthProbe:
+    # imported here, after `entrypoints` (above): as in production, socketio is then the lean one
+    # without its client stack (entrypoints/lean_imports.py)
+    import socketio
+
     settings = load_settings(os.environ)
     container = build_container(settings)
 
