@@ -52,7 +52,7 @@ from domain.auth.secrets import Keyring
 from domain.auth.sessions import SessionIssuer, Sessions
 from domain.chat.edits import EditPolicy, MessageEdits
 from domain.chat.presence import Presence
-from domain.chat.service import ChatService
+from domain.chat.service import ChatPolicy, ChatService
 from domain.files.service import FilePolicy, FileService
 
 type Profile = Literal["real", "memory"]
@@ -422,6 +422,11 @@ class Services(containers.DeclarativeContainer):
         clock=adapters.clock,
         ids=adapters.ids,
         turns=providers.Singleton(LocalRoomTurns),
+        policy=providers.Singleton(
+            ChatPolicy,
+            rooms_per_hour=settings.provided.rooms_per_hour,
+            invitations_per_hour=settings.provided.invitations_per_hour,
+        ),
     )
 
     message_edits = providers.Singleton(

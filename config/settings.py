@@ -364,6 +364,11 @@ class Settings(BaseSettings):
     socket_events_per_10s: Annotated[int, _between(1, 100_000)] = _var(
         "SOCKET_EVENTS_PER_10S", default=100
     )
+    # rooms one user may create, and invitations one user may send, an hour (domain/chat)
+    rooms_per_hour: Annotated[int, _between(1, 100_000)] = _var("ROOMS_PER_HOUR", default=30)
+    invitations_per_hour: Annotated[int, _between(1, 100_000)] = _var(
+        "INVITATIONS_PER_HOUR", default=60
+    )
     trusted_proxy: Annotated[TrustedProxy, _one_of(get_args(TrustedProxy))] = _var(
         "TRUSTED_PROXY", default="none"
     )

@@ -20,8 +20,23 @@ class RoomRepository(Protocol):
         """The rooms `user_id` is a member of, oldest first."""
         ...
 
-    async def add_member(self, room_id: str, user_id: str) -> Room | None:
-        """Add a member (idempotent); the room as it is now, None when there is no room."""
+    async def invited_to(self, user_id: str) -> list[Room]:
+        """The rooms `user_id` is invited to (and not a member of), oldest first."""
+        ...
+
+    async def invite(self, room_id: str, user_id: str) -> Room | None:
+        """Invite a user who is not a member (idempotent): the room as it is now; None when
+        there is no room or the user is a member already."""
+        ...
+
+    async def accept(self, room_id: str, user_id: str) -> Room | None:
+        """Atomically make an invited user a member: the room as it is now; None when there
+        is no room or no such invitation (so of concurrent accepts, one changes the room)."""
+        ...
+
+    async def remove(self, room_id: str, user_id: str) -> Room | None:
+        """Take the user out of the members and the invitations: the room as it is now, None
+        when there is no room."""
         ...
 
     async def next_seq(self, room_id: str) -> int:
@@ -109,4 +124,22 @@ class RealtimeBroadcaster(Protocol):
 
     async def room_added(self, room: Room, user_id: str) -> None:
         """Put the user's connected sockets in the room and send them `room:added`."""
+        ...
+
+    async def room_invited(self, room: Room, user_id: str) -> None:
+        """`room:invited` (the room) to the invited user's sockets."""
+        ...
+
+    async def room_updated(self, room: Room) -> None:
+        """`room:updated` (the room: its name, members, invitations) to its members."""
+        ...
+
+    async def member_added(self, room: Room, user_id: str) -> None:
+        """`room:member_added` `{room_id, user_id}` to every socket in the room (the new
+        member's, put there by `room_added` before, included)."""
+        ...
+
+    async def member_left(self, room: Room, user_id: str) -> None:
+        """`room:member_left` `{room_id, user_id}` to every socket in the room, the one who
+        left included; then that user's sockets leave the room, on every instance."""
         ...

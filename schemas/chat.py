@@ -56,6 +56,11 @@ class MessagesQuery(BaseModel):
     limit: Annotated[int, Field(ge=1, le=chat.PAGE_MAX)] | None = None
 
 
+class RoomsQuery(BaseModel):
+    limit: Annotated[int, Field(ge=1, le=chat.PAGE_MAX)] | None = None
+    cursor: Annotated[str, Field(min_length=1, max_length=chat.ID_MAX)] | None = None
+
+
 class PresenceQuery(BaseModel):
     user_ids: Annotated[
         str,
@@ -137,6 +142,8 @@ class Room(BaseModel):
     id: str
     name: str
     member_ids: list[str]
+    invited_ids: list[str] = Field(description="invited, not yet members (they accept or decline)")
+    creator_id: str = Field(description="who may remove members; empty for an older room")
     simulated: bool
     created_at: Moment
     last_seq: int
@@ -147,6 +154,8 @@ class Room(BaseModel):
             id=room.id,
             name=room.name,
             member_ids=list(room.member_ids),
+            invited_ids=list(room.invited_ids),
+            creator_id=room.creator_id,
             simulated=room.simulated,
             created_at=room.created_at,
             last_seq=room.last_seq,
@@ -155,10 +164,20 @@ class Room(BaseModel):
 
 class RoomList(BaseModel):
     items: list[Room]
+    next_cursor: str | None = Field(
+        default=None, description="pass as `cursor` for the next page; null on the last"
+    )
 
     @classmethod
-    def from_domain(cls, rooms: list[chat.Room]) -> Self:
-        return cls(items=[Room.from_domain(r) for r in rooms])
+    def from_domain(cls, rooms: list[chat.Room], next_cursor: str | None = None) -> Self:
+        return cls(items=[Room.from_domain(r) for r in rooms], next_cursor=next_cursor)
+
+
+class Membership(BaseModel):
+    """`room:member_added` and `room:member_left`: who joined or left (or was removed)."""
+
+    room_id: str
+    user_id: str
 
 
 class Message(BaseModel):

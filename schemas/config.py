@@ -37,6 +37,8 @@ class ChatLimits(BaseModel):
     members_max: int = Field(description="`member_ids` a room is created with")
     page_max: int = Field(description="the largest `limit` of a messages page")
     typing_ttl_s: int = Field(description="a `typing: true` not renewed within this ends")
+    rooms_per_user: int = Field(description="rooms one user may be a member of")
+    invitations_pending_max: int = Field(description="invitations waiting for one user")
 
 
 class RateLimits(BaseModel):
@@ -45,6 +47,8 @@ class RateLimits(BaseModel):
     code_cooldown_s: int = Field(description="between two codes for one email and purpose")
     messages_per_window: int
     message_window_s: int
+    rooms_per_hour: int = Field(description="rooms one user may create an hour")
+    invitations_per_hour: int = Field(description="invitations one user may send an hour")
 
 
 class Features(BaseModel):

@@ -15,6 +15,7 @@ from schemas.chat import (
     DeletePayload,
     EditPayload,
     JoinPayload,
+    Membership,
     Message,
     PresenceChange,
     RenewPayload,
@@ -166,8 +167,33 @@ SERVER_EVENTS: tuple[ServerEvent, ...] = (
     ServerEvent(
         "room:added",
         "onRoomAdded",
-        "The user was added to a room; their sockets are in it already.",
+        "The user joined a room (they accepted its invitation); their sockets are in it already.",
         Room,
+    ),
+    ServerEvent(
+        "room:invited",
+        "onRoomInvited",
+        "The user was invited to a room: accept (`POST /chat/rooms/{id}/accept`) or decline.",
+        Room,
+    ),
+    ServerEvent(
+        "room:updated",
+        "onRoomUpdated",
+        "A room of the user changed (an invitation sent, declined or withdrawn): the room.",
+        Room,
+    ),
+    ServerEvent(
+        "room:member_added",
+        "onRoomMemberAdded",
+        "Someone accepted an invitation and is a member of the room now.",
+        Membership,
+    ),
+    ServerEvent(
+        "room:member_left",
+        "onRoomMemberLeft",
+        "A member left the room or was removed by its creator (to the one who left too, "
+        "whose sockets then leave the room).",
+        Membership,
     ),
     ServerEvent(
         "session:ended",

@@ -26,11 +26,37 @@ class MemoryRoomRepository:
         rooms = [r for r in self._rooms.values() if r.has_member(user_id)]
         return sorted(rooms, key=lambda r: (r.created_at, r.id))
 
-    async def add_member(self, room_id: str, user_id: str) -> Room | None:
+    async def invited_to(self, user_id: str) -> list[Room]:
+        rooms = [r for r in self._rooms.values() if r.has_invited(user_id)]
+        return sorted(rooms, key=lambda r: (r.created_at, r.id))
+
+    async def invite(self, room_id: str, user_id: str) -> Room | None:
+        room = self._rooms.get(room_id)
+        if room is None or room.has_member(user_id):
+            return None
+        if not room.has_invited(user_id):
+            room = replace(room, invited_ids=(*room.invited_ids, user_id))
+            self._rooms[room_id] = room
+        return room
+
+    async def accept(self, room_id: str, user_id: str) -> Room | None:
+        room = self._rooms.get(room_id)
+        if room is None or not room.has_invited(user_id):
+            return None
+        invited = tuple(u for u in room.invited_ids if u != user_id)
+        self._rooms[room_id] = room = replace(room.with_member(user_id), invited_ids=invited)
+        return room
+
+    async def remove(self, room_id: str, user_id: str) -> Room | None:
         room = self._rooms.get(room_id)
         if room is None:
             return None
-        self._rooms[room_id] = room = room.with_member(user_id)
+        room = replace(
+            room,
+            member_ids=tuple(u for u in room.member_ids if u != user_id),
+            invited_ids=tuple(u for u in room.invited_ids if u != user_id),
+        )
+        self._rooms[room_id] = room
         return room
 
     async def next_seq(self, room_id: str) -> int:
@@ -140,6 +166,20 @@ class MemoryBroadcaster:
 
     async def room_added(self, room: Room, user_id: str) -> None:
         self.events.append(Emitted("room:added", room, f"user:{user_id}"))
+
+    async def room_invited(self, room: Room, user_id: str) -> None:
+        self.events.append(Emitted("room:invited", room, f"user:{user_id}"))
+
+    async def room_updated(self, room: Room) -> None:
+        self.events.append(Emitted("room:updated", room, f"room:{room.id}"))
+
+    async def member_added(self, room: Room, user_id: str) -> None:
+        data = {"room_id": room.id, "user_id": user_id}
+        self.events.append(Emitted("room:member_added", data, f"room:{room.id}"))
+
+    async def member_left(self, room: Room, user_id: str) -> None:
+        data = {"room_id": room.id, "user_id": user_id}
+        self.events.append(Emitted("room:member_left", data, f"room:{room.id}"))
 
     def of(self, event: str) -> list[Emitted]:
         return [e for e in self.events if e.event == event]

@@ -74,8 +74,36 @@ class MongoRoomRepository:
             found = await engine.find(RoomDocument, {"member_ids": user_id}, sort=oldest)
         return [entity(Room, room) for room in found]
 
-    async def add_member(self, room_id: str, user_id: str) -> Room | None:
-        return await self._update(room_id, {"$addToSet": {"member_ids": user_id}})
+    async def invited_to(self, user_id: str) -> list[Room]:
+        from odmantic.query import asc
+
+        from adapters.mongo.documents import RoomDocument
+
+        oldest = (asc(RoomDocument.created_at), asc(RoomDocument.id))
+        async with reachable():
+            engine = await self._engine.get()
+            found = await engine.find(RoomDocument, {"invited_ids": user_id}, sort=oldest)
+        return [entity(Room, room) for room in found]
+
+    async def invite(self, room_id: str, user_id: str) -> Room | None:
+        return await self._update(
+            room_id,
+            {"$addToSet": {"invited_ids": user_id}},
+            where={"member_ids": {"$ne": user_id}},
+        )
+
+    async def accept(self, room_id: str, user_id: str) -> Room | None:
+        # conditional on the invitation: of concurrent accepts, one matches
+        return await self._update(
+            room_id,
+            {"$pull": {"invited_ids": user_id}, "$addToSet": {"member_ids": user_id}},
+            where={"invited_ids": user_id},
+        )
+
+    async def remove(self, room_id: str, user_id: str) -> Room | None:
+        return await self._update(
+            room_id, {"$pull": {"member_ids": user_id, "invited_ids": user_id}}
+        )
 
     async def next_seq(self, room_id: str) -> int:
         found = await self._update(room_id, {"$inc": {"last_seq": 1}})
@@ -83,8 +111,10 @@ class MongoRoomRepository:
             raise KeyError(room_id)
         return found.last_seq
 
-    async def _update(self, room_id: str, update: dict[str, Any]) -> Room | None:
-        """One atomic update of the room, returning it as it is after."""
+    async def _update(
+        self, room_id: str, update: dict[str, Any], where: dict[str, Any] | None = None
+    ) -> Room | None:
+        """One atomic update of the room (if it matches `where`), returning it as it is after."""
         from pymongo import ReturnDocument
 
         from adapters.mongo.documents import RoomDocument
@@ -92,7 +122,7 @@ class MongoRoomRepository:
         async with reachable():
             engine = await self._engine.get()
             found = await engine.get_collection(RoomDocument).find_one_and_update(
-                {"_id": room_id}, update, return_document=ReturnDocument.AFTER
+                {"_id": room_id, **(where or {})}, update, return_document=ReturnDocument.AFTER
             )
         return None if found is None else entity(Room, RoomDocument.model_validate_doc(found))
 

@@ -116,7 +116,10 @@ class RoomDocument(Model):
     model_config = ODMConfigDict(
         collection="rooms",
         indexes=lambda: [
-            IndexModel([("member_ids", ASCENDING), ("created_at", ASCENDING)], name="member_rooms")
+            IndexModel([("member_ids", ASCENDING), ("created_at", ASCENDING)], name="member_rooms"),
+            IndexModel(
+                [("invited_ids", ASCENDING), ("created_at", ASCENDING)], name="invited_rooms"
+            ),
         ],
     )
 
@@ -126,6 +129,8 @@ class RoomDocument(Model):
     simulated: bool
     created_at: datetime
     last_seq: int = 0
+    creator_id: str = ""
+    invited_ids: tuple[str, ...] = ()
 
 
 class MessageDocument(Model):

@@ -86,6 +86,27 @@ class SocketIoBroadcaster:
         data = wire.Room.from_domain(room).model_dump(mode="json")
         await self._emit("room:added", data, user_room(user_id))
 
+    async def room_invited(self, room: Room, user_id: str) -> None:
+        data = wire.Room.from_domain(room).model_dump(mode="json")
+        await self._emit("room:invited", data, user_room(user_id))
+
+    async def room_updated(self, room: Room) -> None:
+        data = wire.Room.from_domain(room).model_dump(mode="json")
+        await self._emit("room:updated", data, room_of(room.id))
+
+    async def member_added(self, room: Room, user_id: str) -> None:
+        data = wire.Membership(room_id=room.id, user_id=user_id).model_dump()
+        await self._emit("room:member_added", data, room_of(room.id))
+
+    async def member_left(self, room: Room, user_id: str) -> None:
+        data = wire.Membership(room_id=room.id, user_id=user_id).model_dump()
+        await self._emit("room:member_left", data, room_of(room.id))
+        # this instance's sockets of the user; the others' leave as they deliver the event
+        # (adapters/socketio/manager.py)
+        if self._sio is not None:
+            for sid in self._sids_of(user_id):
+                await self._sio.leave_room(sid, room_of(room.id), namespace=NAMESPACE)
+
     def _sids_of(self, user_id: str) -> list[str]:
         if self._sio is None:
             return []

@@ -1,6 +1,7 @@
 """python-socketio's Redis manager, plus what it cannot do by itself:
 
-- put the sockets of a user that are connected to *other* instances into a room:
+- put the sockets of a user that are connected to *other* instances into a room (and take them
+  out after `room:member_left` names that user):
   `room:added` is emitted to `user:<id>` (every socket of the user, wherever it is connected);
   each instance, as it delivers that event to its own sockets, makes them join `room:<id>` too.
   Local emits pass through the same `_handle_emit`, so one path serves both;
@@ -117,6 +118,22 @@ class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         if message.get("host_id") != self.host_id and not await self._follow_typing(message):
             return
         await super()._handle_emit(message)
+        if message.get("event") == "room:member_left":
+            await self._leave_left_room(message)
+
+    async def _leave_left_room(self, message: dict[str, Any]) -> None:
+        """After `room:member_left` reached this instance's sockets in the room, the ones of
+        the user who left are taken out of it."""
+        data = message.get("data")
+        item = data[0] if isinstance(data, list) and data else None
+        if not isinstance(item, dict):
+            return
+        room_id, user_id = item.get("room_id"), item.get("user_id")
+        if not (isinstance(room_id, str) and isinstance(user_id, str)):
+            return
+        namespace = message.get("namespace") or NAMESPACE
+        for sid, _ in list(self.get_participants(namespace, f"user:{user_id}")):
+            await socketio.AsyncManager.leave_room(self, sid, namespace, room_of(room_id))
 
     async def _follow_typing(self, message: dict[str, Any]) -> bool:
         """Another instance's `typing` and `message:new`, on their way to this one's sockets:

@@ -12,6 +12,8 @@ BODY_MAX = 4000
 CLIENT_ID_MAX = 100
 ID_MAX = 200  # a room or user id as a client may send it
 MEMBERS_MAX = 100  # the members a room is created with, its creator aside
+ROOMS_PER_USER = 200  # the rooms one user may be a member of (and so join at each connect)
+INVITATIONS_PENDING_MAX = 50  # the invitations one user may have waiting for an answer
 PAGE_DEFAULT = 50
 PAGE_MAX = 100
 SEQ_MAX = 2**63 - 1  # a seq is stored as a 64-bit integer; a larger one cannot be looked up
@@ -36,15 +38,23 @@ def is_peer(user_id: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Room:
+    """A room and who is in it. Nobody is put in a room: an invited user is in `invited_ids`
+    (no history, no events, no presence) until they accept. `creator_id` may remove members."""
+
     id: str
     name: str
     member_ids: tuple[str, ...]
     simulated: bool
     created_at: datetime
     last_seq: int = 0
+    creator_id: str = ""  # "" for a room created before invitations: nobody may remove
+    invited_ids: tuple[str, ...] = ()
 
     def has_member(self, user_id: str) -> bool:
         return user_id in self.member_ids
+
+    def has_invited(self, user_id: str) -> bool:
+        return user_id in self.invited_ids
 
     def with_member(self, user_id: str) -> Room:
         if self.has_member(user_id):

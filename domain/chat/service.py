@@ -3,6 +3,12 @@ and the simulated peer. HTTP and Socket.IO call the same methods, so a message p
 HTTP is delivered in realtime exactly like one sent over a socket.
 
 Membership: a room the caller is not in is `NotFound`, exactly like a room that does not exist.
+Consent: nobody is put in a room. Creating a room or adding a member invites (`room:invited`);
+the invitee accepts (a member: `room:added` to them, `room:member_added` to the room) or
+declines; a member leaves, the creator removes (`room:member_left`). Until they accept, an
+invitee sees no message, no presence and no typing of the room. Rooms created and invitations
+sent per hour are capped per user (in this process, like the message rate), and so are the
+rooms a user is in and the invitations waiting for them.
 Ordering: `seq` comes from the room's counter (atomic in the store); a room's sends take
 turns (`RoomTurns`), so this instance's `message:new` events leave in `seq` order.
 Idempotency: a (room, sender, client_id) seen before answers the first message.
@@ -26,9 +32,11 @@ from domain.chat.errors import DuplicateMessage, InvalidInput
 from domain.chat.model import (
     BODY_MAX,
     CLIENT_ID_MAX,
+    INVITATIONS_PENDING_MAX,
     PAGE_DEFAULT,
     PAGE_MAX,
     ROOM_NAME_MAX,
+    ROOMS_PER_USER,
     Message,
     MessagePage,
     Room,
@@ -39,7 +47,7 @@ from domain.chat.model import (
 )
 from domain.chat.presence import Presence
 from domain.chat.turns import RoomTurns
-from domain.errors import NotFound, ServiceUnavailable, TooManyRequests
+from domain.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyRequests
 from ports.chat import ClusterLink, MessageRepository, RealtimeBroadcaster, RoomRepository
 from ports.clock import Clock
 from ports.ids import IdGenerator
@@ -64,6 +72,11 @@ class ChatPolicy:
     # The most a send waits for its room's turn: past it, ServiceUnavailable (retry with the
     # same client_id) rather than a queue that grows while the store is slow.
     send_wait_s: float = 5.0
+    rooms_per_hour: int = 30  # rooms one user may create an hour
+    invitations_per_hour: int = 60  # invitations one user may send an hour
+    rooms_per_user: int = ROOMS_PER_USER
+    invitations_pending_max: int = INVITATIONS_PENDING_MAX
+    rooms_page_default: int = 50
 
 
 class ChatService:
@@ -105,34 +118,62 @@ class ChatService:
     async def create_room(
         self, user_id: str, name: str, member_ids: Sequence[str] = (), simulated: bool = False
     ) -> Room:
+        """A room with its creator as the one member; `member_ids` are invited."""
         name = name.strip()
         if not 1 <= len(name) <= ROOM_NAME_MAX:
             raise InvalidInput(f"A room name has 1 to {ROOM_NAME_MAX} characters.")
-        members = [user_id]
+        invited: list[str] = []
         for member in member_ids:
-            if member in members:
+            if member == user_id or member in invited:
                 continue
             if is_peer(member) or await self._users.get(member) is None:
                 raise NotFound("No such user.")
-            members.append(member)
+            invited.append(member)
+        await self._has_room_for(user_id)
+        await self._spend(user_id, "rooms", self._policy.rooms_per_hour)
+        for _ in invited:
+            await self._spend(user_id, "invitations", self._policy.invitations_per_hour)
         room_id = self._ids.new_id()
         room = Room(
             id=room_id,
             name=name,
-            member_ids=tuple(members),
+            member_ids=(user_id,),
             simulated=simulated,
             created_at=_ms(self._clock),
+            creator_id=user_id,
         )
         if simulated:
             room = room.with_member(peer.peer_id_of(room_id))
         await self._rooms.add(room)
-        for member in members[1:]:
-            await self._broadcaster.room_added(room, member)
         await self._broadcaster.room_added(room, user_id)
+        for member in invited:
+            try:
+                room = await self._invite(room, member)
+            except Conflict:
+                continue  # too many invitations waiting: the room's `invited_ids` shows it
         return room
 
     async def rooms(self, user_id: str) -> list[Room]:
         return await self._rooms.for_member(user_id)
+
+    async def rooms_page(
+        self, user_id: str, limit: int | None = None, cursor: str | None = None
+    ) -> tuple[list[Room], str | None]:
+        """The caller's rooms, oldest first, `limit` at a time; `cursor` is the id of the last
+        room of the page before (the rooms are few: `rooms_per_user` at most)."""
+        size = limit or self._policy.rooms_page_default
+        if not 1 <= size <= self._policy.page_max:
+            raise InvalidInput(f"limit is 1 to {self._policy.page_max}.")
+        rooms = await self._rooms.for_member(user_id)
+        start = 0
+        if cursor is not None:
+            ids = [r.id for r in rooms]
+            if cursor not in ids:
+                raise InvalidInput("The cursor is not one of your rooms.")
+            start = ids.index(cursor) + 1
+        page = rooms[start : start + size]
+        more = start + size < len(rooms)
+        return page, (page[-1].id if more and page else None)
 
     async def room(self, user_id: str, room_id: str) -> Room:
         """The room, if `user_id` is a member; `NotFound` otherwise."""
@@ -141,15 +182,91 @@ class ChatService:
             raise NotFound("No such room.")
         return room
 
-    async def add_member(self, user_id: str, room_id: str, new_member_id: str) -> Room:
-        await self.room(user_id, room_id)
-        if is_peer(new_member_id) or await self._users.get(new_member_id) is None:
+    # membership ----------------------------------------------------------------------
+
+    async def invite(self, user_id: str, room_id: str, invitee_id: str) -> Room:
+        """A member invites someone; inviting a member or an invitee again changes nothing."""
+        room = await self.room(user_id, room_id)
+        if is_peer(invitee_id) or await self._users.get(invitee_id) is None:
             raise NotFound("No such user.")
-        room = await self._rooms.add_member(room_id, new_member_id)
+        if room.has_member(invitee_id) or room.has_invited(invitee_id):
+            return room
+        await self._spend(user_id, "invitations", self._policy.invitations_per_hour)
+        return await self._invite(room, invitee_id)
+
+    async def _invite(self, room: Room, invitee_id: str) -> Room:
+        waiting = await self._rooms.invited_to(invitee_id)
+        if len(waiting) >= self._policy.invitations_pending_max:
+            # said to the inviter as a plain refusal: it tells only that the user is busy
+            raise Conflict("This user has too many invitations waiting.")
+        invited = await self._rooms.invite(room.id, invitee_id)
+        if invited is None:  # a member meanwhile (or the room is gone)
+            return await self._rooms.get(room.id) or room
+        await self._broadcaster.room_invited(invited, invitee_id)
+        await self._broadcaster.room_updated(invited)
+        return invited
+
+    async def invitations(self, user_id: str) -> list[Room]:
+        return await self._rooms.invited_to(user_id)
+
+    async def accept(self, user_id: str, room_id: str) -> Room:
+        """The invitee joins: their sockets enter the room, the room hears of them."""
+        await self._has_room_for(user_id)
+        room = await self._rooms.accept(room_id, user_id)
         if room is None:
-            raise NotFound("No such room.")
-        await self._broadcaster.room_added(room, new_member_id)
+            current = await self._rooms.get(room_id)
+            if current is not None and current.has_member(user_id):
+                return current  # accepted already (another tab)
+            raise NotFound("No such invitation.")
+        await self._broadcaster.room_added(room, user_id)
+        await self._broadcaster.member_added(room, user_id)
         return room
+
+    async def decline(self, user_id: str, room_id: str) -> None:
+        room = await self._rooms.get(room_id)
+        if room is None or not room.has_invited(user_id):
+            raise NotFound("No such invitation.")
+        after = await self._rooms.remove(room_id, user_id)
+        if after is not None:
+            await self._broadcaster.room_updated(after)
+
+    async def leave(self, user_id: str, room_id: str) -> None:
+        room = await self.room(user_id, room_id)
+        await self._out(room, user_id)
+
+    async def remove_member(self, user_id: str, room_id: str, member_id: str) -> Room:
+        """The creator takes a member out, or withdraws an invitation."""
+        room = await self.room(user_id, room_id)
+        if room.creator_id != user_id:
+            raise Forbidden("Only the room's creator removes members.")
+        if member_id == user_id:
+            raise InvalidInput("Leave the room instead.")
+        if room.has_member(member_id):
+            return await self._out(room, member_id)
+        if room.has_invited(member_id):
+            after = await self._rooms.remove(room_id, member_id)
+            if after is not None:
+                await self._broadcaster.room_updated(after)
+                return after
+        raise NotFound("No such member.")
+
+    async def _out(self, room: Room, user_id: str) -> Room:
+        after = await self._rooms.remove(room.id, user_id)
+        if after is None:
+            raise NotFound("No such room.")
+        await self._broadcaster.member_left(after, user_id)
+        return after
+
+    async def _has_room_for(self, user_id: str) -> None:
+        if len(await self._rooms.for_member(user_id)) >= self._policy.rooms_per_user:
+            raise Conflict(
+                f"You are in {self._policy.rooms_per_user} rooms, the most: leave one first."
+            )
+
+    async def _spend(self, user_id: str, what: str, per_hour: int) -> None:
+        window = await self._limiter.hit(f"rate:{user_id}:{what}", per_hour, 3600)
+        if window.exceeded:
+            raise TooManyRequests(window.reset_in_s)
 
     # messages ------------------------------------------------------------------------
 

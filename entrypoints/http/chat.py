@@ -3,7 +3,7 @@ methods the Socket.IO namespace calls. A room the caller is not in is 404."""
 
 from __future__ import annotations
 
-from quart import Blueprint
+from quart import Blueprint, Response
 from quart_schema import (
     document_response,
     validate_querystring,
@@ -16,6 +16,7 @@ from domain.chat.edits import MessageEdits
 from domain.chat.service import ChatService
 from entrypoints.http.deps import container
 from entrypoints.http.guard import authenticated
+from entrypoints.http.openapi import no_content
 from schemas.chat import (
     MemberIn,
     Message,
@@ -28,6 +29,7 @@ from schemas.chat import (
     Room,
     RoomIn,
     RoomList,
+    RoomsQuery,
 )
 from schemas.common import ErrorResponse
 
@@ -50,19 +52,31 @@ def _edits() -> MessageEdits:
 @validate_request(RoomIn)
 @validate_response(Room, 201)
 @document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
 async def create_room(principal: Principal, data: RoomIn) -> tuple[Room, int]:
-    """Create a room with the caller and `member_ids` in it; `simulated: true` adds a peer
-    that answers. 404 when a member is not a user."""
+    """Create a room with the caller in it and `member_ids` invited (`room:invited`; they
+    accept or decline); `simulated: true` adds a peer that answers. 404 when an invitee is not
+    a user; 409 when the caller is in the most rooms; 429 past the rooms created an hour."""
     room = await _chat().create_room(principal.user_id, data.name, data.member_ids, data.simulated)
     return Room.from_domain(room), 201
 
 
 @blueprint.get("/rooms")
 @authenticated
+@validate_querystring(RoomsQuery)
 @validate_response(RoomList, 200)
-async def list_rooms(principal: Principal) -> RoomList:
-    """The rooms the caller is a member of."""
-    return RoomList.from_domain(await _chat().rooms(principal.user_id))
+async def list_rooms(principal: Principal, query_args: RoomsQuery) -> RoomList:
+    """The rooms the caller is a member of, oldest first, `limit` (50) a page."""
+    rooms, cursor = await _chat().rooms_page(principal.user_id, query_args.limit, query_args.cursor)
+    return RoomList.from_domain(rooms, cursor)
+
+
+@blueprint.get("/invitations")
+@authenticated
+@validate_response(RoomList, 200)
+async def list_invitations(principal: Principal) -> RoomList:
+    """The rooms the caller is invited to: accept or decline each."""
+    return RoomList.from_domain(await _chat().invitations(principal.user_id))
 
 
 @blueprint.post("/rooms/<room_id>/members")
@@ -70,9 +84,53 @@ async def list_rooms(principal: Principal) -> RoomList:
 @validate_request(MemberIn)
 @validate_response(Room, 200)
 @document_response(ErrorResponse, 404)
-async def add_member(principal: Principal, room_id: str, data: MemberIn) -> Room:
-    """Add a user to a room the caller is in; their sockets join it and get `room:added`."""
-    return Room.from_domain(await _chat().add_member(principal.user_id, room_id, data.user_id))
+@document_response(ErrorResponse, 409)
+async def invite_member(principal: Principal, room_id: str, data: MemberIn) -> Room:
+    """Invite a user to a room the caller is in: they get `room:invited` and join when they
+    accept. Inviting a member or an invitee again changes nothing."""
+    return Room.from_domain(await _chat().invite(principal.user_id, room_id, data.user_id))
+
+
+@blueprint.delete("/rooms/<room_id>/members/<user_id>")
+@authenticated
+@validate_response(Room, 200)
+@document_response(ErrorResponse, 403)
+@document_response(ErrorResponse, 404)
+async def remove_member(principal: Principal, room_id: str, user_id: str) -> Room:
+    """The room's creator removes a member (`room:member_left`) or withdraws an invitation."""
+    room = await _chat().remove_member(principal.user_id, room_id, user_id)
+    return Room.from_domain(room)
+
+
+@blueprint.post("/rooms/<room_id>/accept")
+@authenticated
+@validate_response(Room, 200)
+@document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
+async def accept_invitation(principal: Principal, room_id: str) -> Room:
+    """Accept an invitation: the caller is a member (`room:added` to their sockets,
+    `room:member_added` to the room)."""
+    return Room.from_domain(await _chat().accept(principal.user_id, room_id))
+
+
+@blueprint.post("/rooms/<room_id>/decline")
+@authenticated
+@no_content
+@document_response(ErrorResponse, 404)
+async def decline_invitation(principal: Principal, room_id: str) -> Response:
+    """Decline an invitation (204)."""
+    await _chat().decline(principal.user_id, room_id)
+    return Response(status=204)
+
+
+@blueprint.post("/rooms/<room_id>/leave")
+@authenticated
+@no_content
+@document_response(ErrorResponse, 404)
+async def leave_room(principal: Principal, room_id: str) -> Response:
+    """Leave a room (204): the room gets `room:member_left`, the caller's sockets leave it."""
+    await _chat().leave(principal.user_id, room_id)
+    return Response(status=204)
 
 
 @blueprint.get("/rooms/<room_id>/messages")

@@ -57,6 +57,8 @@ async def get_config() -> ClientConfigOut:
             members_max=MEMBERS_MAX,
             page_max=chat.page_max,
             typing_ttl_s=chat.typing_ttl_s,
+            rooms_per_user=chat.rooms_per_user,
+            invitations_pending_max=chat.invitations_pending_max,
         ),
         rate_limits=RateLimits(
             api_requests_per_minute=auth.api_requests_per_minute,
@@ -64,6 +66,8 @@ async def get_config() -> ClientConfigOut:
             code_cooldown_s=auth.otp_cooldown_s,
             messages_per_window=chat.messages_per_window,
             message_window_s=chat.message_window_s,
+            rooms_per_hour=chat.rooms_per_hour,
+            invitations_per_hour=chat.invitations_per_hour,
         ),
         features=Features(
             direct_uploads=True,

@@ -56,6 +56,27 @@ async def call(
         return response.status_code, response.json() if response.content else None
 
 
+async def accept(base_url: str, account: Account, room_id: str) -> dict[str, Any]:
+    """The invitee accepts: a member from then on."""
+    status, room = await call(base_url, account, "POST", f"/chat/rooms/{room_id}/accept")
+    assert status == 200, room
+    joined: dict[str, Any] = room
+    return joined
+
+
+async def room_with(
+    base_url: str, owner: Account, *others: Account, name: str = "General", **extra: object
+) -> dict[str, Any]:
+    """A room of `owner` the others were invited to and joined."""
+    body = {"name": name, "member_ids": [o.user_id for o in others], **extra}
+    status, room = await call(base_url, owner, "POST", "/chat/rooms", body)
+    assert status == 201, room
+    for other in others:
+        room = await accept(base_url, other, room["id"])
+    made: dict[str, Any] = room
+    return made
+
+
 @dataclass
 class Socket:
     client: socketio.AsyncClient
@@ -104,6 +125,10 @@ async def connect(base_url: str, account: Account) -> Socket:
         "typing",
         "presence",
         "room:added",
+        "room:invited",
+        "room:updated",
+        "room:member_added",
+        "room:member_left",
         "session:ended",
     ):
         client.on(event, keep(event))

@@ -42,15 +42,83 @@ async def test_a_room_is_created_listed_and_hidden_from_others(api: AuthClient) 
         "/chat/rooms", {"name": "General", "member_ids": [bob]}, ada_token
     )
     assert status == 201, room
-    assert set(room) == {"id", "name", "member_ids", "simulated", "created_at", "last_seq"}
-    assert room["member_ids"] == [ada, bob]
+    fields = {"id", "name", "member_ids", "invited_ids", "creator_id", "simulated"}
+    assert set(room) == fields | {"created_at", "last_seq"}
+    assert (room["member_ids"], room["invited_ids"], room["creator_id"]) == ([ada], [bob], ada)
     assert (room["simulated"], room["last_seq"]) == (False, 0)
     assert room["created_at"].endswith("Z")
+    status, invitations, _ = await api.get("/chat/invitations", bob_token)
+    assert [r["id"] for r in invitations["items"]] == [room["id"]]
+    status, joined, _ = await api.post(f"/chat/rooms/{room['id']}/accept", None, bob_token)
+    assert (status, joined["member_ids"], joined["invited_ids"]) == (200, [ada, bob], [])
 
     for token, expected in ((ada_token, [room["id"]]), (bob_token, [room["id"]]), (eve_token, [])):
         status, body, _ = await api.get("/chat/rooms", token)
         assert status == 200
         assert [r["id"] for r in body["items"]] == expected
+        assert body["next_cursor"] is None
+
+
+async def test_nobody_is_put_in_a_room_without_accepting(api: AuthClient) -> None:
+    """The attack: a stranger who knows a user id put them in 500 rooms in 7 s, read their
+    presence and messaged them. Now an invitation is all a stranger can send."""
+    ada, ada_token = await user(api, "ada")
+    eve, eve_token = await user(api, "eve")
+    rooms = []
+    for n in range(3):
+        status, room, _ = await api.post(
+            "/chat/rooms", {"name": f"Spam {n}", "member_ids": [ada]}, eve_token
+        )
+        assert status == 201
+        rooms.append(room["id"])
+    status, mine, _ = await api.get("/chat/rooms", ada_token)
+    assert mine["items"] == []
+    await api.container.services.chat().socket_connected(ada)  # Ada is online
+    status, presence, _ = await api.get(f"/presence?user_ids={ada}", eve_token)
+    assert presence == {}  # nothing shared: Eve learns nothing
+    status, body, _ = await api.post(f"/chat/rooms/{rooms[0]}/messages", {"body": "hi"}, eve_token)
+    assert status == 201  # Eve talks to herself: Ada sees nothing of it
+    _, waiting, _ = await api.get("/chat/invitations", ada_token)
+    assert sorted(r["id"] for r in waiting["items"]) == sorted(rooms)
+    status, body, _ = await api.get(f"/chat/rooms/{rooms[0]}/messages", ada_token)
+    assert (status, code(body)) == (404, "not_found")
+    for rid in rooms:
+        status, _, _ = await api.post(f"/chat/rooms/{rid}/decline", None, ada_token)
+        assert status == 204
+    status, waiting, _ = await api.get("/chat/invitations", ada_token)
+    assert waiting["items"] == []
+
+
+async def test_a_member_leaves_and_the_creator_removes_over_http(api: AuthClient) -> None:
+    ada, ada_token = await user(api, "ada")
+    bob, bob_token = await user(api, "bob")
+    cy, cy_token = await user(api, "cy")
+    _, room, _ = await api.post("/chat/rooms", {"name": "R", "member_ids": [bob, cy]}, ada_token)
+    rid = room["id"]
+    for token in (bob_token, cy_token):
+        assert (await api.post(f"/chat/rooms/{rid}/accept", None, token))[0] == 200
+    status, body, _ = await api.send("DELETE", f"/chat/rooms/{rid}/members/{cy}", token=bob_token)
+    assert (status, code(body)) == (403, "forbidden")
+    status, after, _ = await api.send("DELETE", f"/chat/rooms/{rid}/members/{cy}", token=ada_token)
+    assert (status, after["member_ids"]) == (200, [ada, bob])
+    assert (await api.post(f"/chat/rooms/{rid}/leave", None, bob_token))[0] == 204
+    for token in (bob_token, cy_token):
+        status, body, _ = await api.get(f"/chat/rooms/{rid}/messages", token)
+        assert (status, code(body)) == (404, "not_found")
+    status, body, _ = await api.post(f"/chat/rooms/{rid}/leave", None, bob_token)
+    assert (status, code(body)) == (404, "not_found")
+
+
+async def test_the_rooms_list_pages_with_a_cursor(api: AuthClient) -> None:
+    _, token = await user(api, "ada")
+    made = [(await api.post("/chat/rooms", {"name": f"r{n}"}, token))[1]["id"] for n in range(3)]
+    _, first, _ = await api.get("/chat/rooms?limit=2", token)
+    assert first["next_cursor"] == made[1]
+    _, rest, _ = await api.get(f"/chat/rooms?limit=2&cursor={first['next_cursor']}", token)
+    assert [r["id"] for r in first["items"] + rest["items"]] == made
+    assert rest["next_cursor"] is None
+    status, body, _ = await api.get("/chat/rooms?cursor=nope", token)
+    assert (status, code(body)) == (422, "validation_error")
 
 
 async def test_room_creation_validates_and_refuses_unknown_members(api: AuthClient) -> None:
@@ -130,14 +198,19 @@ async def test_a_second_user_gets_404_on_every_room_route(api: AuthClient) -> No
     assert [m["body"] for m in page["items"]] == ["the plan"]
 
 
-async def test_a_member_adds_a_user_who_then_reads_the_room(api: AuthClient) -> None:
+async def test_a_member_invites_a_user_who_reads_the_room_once_they_accept(
+    api: AuthClient,
+) -> None:
     ada, ada_token = await user(api, "ada")
     bob, bob_token = await user(api, "bob")
     _, room, _ = await api.post("/chat/rooms", {"name": "General"}, ada_token)
     rid = room["id"]
     status, updated, _ = await api.post(f"/chat/rooms/{rid}/members", {"user_id": bob}, ada_token)
     assert status == 200
-    assert updated["member_ids"] == [ada, bob]
+    assert (updated["member_ids"], updated["invited_ids"]) == ([ada], [bob])
+    status, _, _ = await api.get(f"/chat/rooms/{rid}/messages", bob_token)
+    assert status == 404
+    await api.post(f"/chat/rooms/{rid}/accept", None, bob_token)
     status, _, _ = await api.get(f"/chat/rooms/{rid}/messages", bob_token)
     assert status == 200
     status, body, _ = await api.post(f"/chat/rooms/{rid}/members", {"user_id": "ghost"}, ada_token)
@@ -146,11 +219,12 @@ async def test_a_member_adds_a_user_who_then_reads_the_room(api: AuthClient) -> 
 
 async def test_presence_answers_for_users_sharing_a_room_only(api: AuthClient) -> None:
     ada, ada_token = await user(api, "ada")
-    bob, _ = await user(api, "bob")
+    bob, bob_token = await user(api, "bob")
     eve, _ = await user(api, "eve")
     _, room, _ = await api.post(
         "/chat/rooms", {"name": "Sim", "member_ids": [bob], "simulated": True}, ada_token
     )
+    await api.post(f"/chat/rooms/{room['id']}/accept", None, bob_token)
     peer = next(m for m in room["member_ids"] if m not in (ada, bob))
     await api.container.services.chat().socket_connected(bob)  # a socket of bob's
     status, body, _ = await api.get(f"/presence?user_ids={bob},{eve},{peer},{ada}", ada_token)
@@ -193,6 +267,7 @@ async def test_the_sender_edits_and_deletes_over_http_and_others_cannot(
         "/chat/rooms", {"name": "Edits", "member_ids": [bob]}, ada_token
     )
     rid = room["id"]
+    await api.post(f"/chat/rooms/{rid}/accept", None, bob_token)
     status, sent, _ = await api.post(f"/chat/rooms/{rid}/messages", {"body": "helo"}, ada_token)
     assert status == 201
     path = f"/chat/rooms/{rid}/messages/{sent['id']}"

@@ -36,8 +36,7 @@ def _stop(server: ServerProcess) -> tuple[int, float, list[dict[str, object]]]:
     server.process.send_signal(signal.SIGTERM)
     code = server.process.wait(timeout=60)
     elapsed = time.monotonic() - started
-    assert server.process.stdout is not None
-    lines = server.process.stdout.read().decode().splitlines()
+    lines = server.log_text().splitlines()
     return code, elapsed, [json.loads(line) for line in lines if line.strip()]
 
 

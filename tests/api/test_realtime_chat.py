@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import socketio
 
-from tests.api.realtime_client import Account, call, connect, sign_up
+from tests.api.realtime_client import Account, accept, call, connect, room_with, sign_up
 from tests.support.processes import ServerProcess, running_server
 
 pytestmark = pytest.mark.api
@@ -30,10 +30,7 @@ async def account(server: ServerProcess, name: str) -> Account:
 
 
 async def room_of(server: ServerProcess, owner: Account, *others: Account, **extra: object) -> str:
-    body = {"name": "General", "member_ids": [o.user_id for o in others], **extra}
-    status, room = await call(server.url, owner, "POST", "/chat/rooms", body)
-    assert status == 201, room
-    return str(room["id"])
+    return str((await room_with(server.url, owner, *others, **extra))["id"])
 
 
 async def test_a_bad_or_missing_token_is_refused(server: ServerProcess) -> None:
@@ -187,25 +184,51 @@ async def test_a_non_member_can_neither_join_nor_send(server: ServerProcess) -> 
         await ada_socket.close()
 
 
-async def test_an_added_member_gets_room_added_and_the_rooms_messages(
+async def test_an_invited_user_hears_nothing_until_they_accept_then_everything(
     server: ServerProcess,
 ) -> None:
     ada, bob = await account(server, "ada"), await account(server, "bob")
     rid = await room_of(server, ada)
-    bob_socket = await connect(server.url, bob)
+    ada_socket, bob_socket = await connect(server.url, ada), await connect(server.url, bob)
     try:
         status, _ = await call(
             server.url, ada, "POST", f"/chat/rooms/{rid}/members", {"user_id": bob.user_id}
         )
         assert status == 200
+        [invited] = await bob_socket.wait_for("room:invited")
+        assert (invited["id"], invited["invited_ids"]) == (rid, [bob.user_id])
+        await call(server.url, ada, "POST", f"/chat/rooms/{rid}/messages", {"body": "private"})
+        await ada_socket.wait_for("message:new")
+        # invited is not in: no message, no presence, no typing of the room
+        status, _ = await call(server.url, bob, "GET", f"/chat/rooms/{rid}/messages")
+        assert status == 404
+        joined = await bob_socket.ask("room:join", {"room_id": rid})
+        assert joined["error"]["code"] == "not_found"
+
+        await accept(server.url, bob, rid)
         [added] = await bob_socket.wait_for("room:added")
         assert added["id"] == rid
         assert added["member_ids"] == [ada.user_id, bob.user_id]
+        [member] = await ada_socket.wait_for("room:member_added")
+        assert member == {"room_id": rid, "user_id": bob.user_id}
         await call(server.url, ada, "POST", f"/chat/rooms/{rid}/messages", {"body": "welcome"})
         [message] = await bob_socket.wait_for("message:new")
         assert message["body"] == "welcome"
+        assert [m["body"] for m in bob_socket.of("message:new")] == ["welcome"]
+
+        # Bob leaves: both hear it, and Bob's socket is out of the room
+        status, _ = await call(server.url, bob, "POST", f"/chat/rooms/{rid}/leave")
+        assert status == 204
+        left = {"room_id": rid, "user_id": bob.user_id}
+        assert await bob_socket.wait_for("room:member_left") == [left]
+        assert await ada_socket.wait_for("room:member_left") == [left]
+        await call(server.url, ada, "POST", f"/chat/rooms/{rid}/messages", {"body": "gone?"})
+        await ada_socket.wait_for("message:new", lambda ms: len(ms) == 3)
+        await asyncio.sleep(0.2)
+        assert [m["body"] for m in bob_socket.of("message:new")] == ["welcome"]
     finally:
         await bob_socket.close()
+        await ada_socket.close()
 
 
 async def test_the_simulated_peer_types_replies_and_stops_typing(server: ServerProcess) -> None:

@@ -122,8 +122,7 @@ def test_sigterm_lets_in_flight_requests_finish_then_exits() -> None:
         thread.join(timeout=10)
         returncode = server.process.wait(timeout=10)
         stopped_after = time.monotonic() - started
-        assert server.process.stdout is not None
-        log = server.process.stdout.read().decode()
+        log = server.log_text()
 
     assert errors == []
     [(status, body)] = responses

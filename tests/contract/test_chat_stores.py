@@ -5,6 +5,7 @@ instance's memory (domain/chat/presence.py, tests/unit/test_cluster.py)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -79,13 +80,49 @@ async def test_a_room_reads_back_and_lists_for_its_members(
     assert await rooms.for_member("eve") == []
 
 
-async def test_adding_a_member_is_idempotent(rooms: RoomRepository, clock: MemoryClock) -> None:
+async def test_an_invitation_is_idempotent_and_lists_for_the_invitee(
+    rooms: RoomRepository, clock: MemoryClock
+) -> None:
+    await rooms.add(replace(a_room(clock), creator_id="ada"))
+    invited = await rooms.invite("r1", "cy")
+    assert invited is not None and invited.invited_ids == ("cy",)
+    assert invited.member_ids == ("ada", "bob") and invited.creator_id == "ada"
+    again = await rooms.invite("r1", "cy")
+    assert again is not None and again.invited_ids == ("cy",)
+    assert await rooms.invite("r1", "bob") is None  # a member already
+    assert await rooms.invite("nope", "cy") is None
+    assert [r.id for r in await rooms.invited_to("cy")] == ["r1"]
+    assert await rooms.invited_to("bob") == []
+    assert await rooms.for_member("cy") == []
+
+
+async def test_only_an_invited_user_is_accepted_and_once_of_many_concurrent_accepts(
+    rooms: RoomRepository, clock: MemoryClock
+) -> None:
     await rooms.add(a_room(clock))
-    added = await rooms.add_member("r1", "cy")
-    assert added is not None and added.member_ids == ("ada", "bob", "cy")
-    again = await rooms.add_member("r1", "cy")
-    assert again is not None and again.member_ids == ("ada", "bob", "cy")
-    assert await rooms.add_member("nope", "cy") is None
+    assert await rooms.accept("r1", "cy") is None  # not invited
+    await rooms.invite("r1", "cy")
+    accepted = await asyncio.gather(*(rooms.accept("r1", "cy") for _ in range(10)))
+    done = [room for room in accepted if room is not None]
+    assert len(done) == 1
+    assert done[0].member_ids == ("ada", "bob", "cy") and done[0].invited_ids == ()
+    assert await rooms.invited_to("cy") == []
+    assert await rooms.accept("nope", "cy") is None
+
+
+async def test_remove_takes_a_user_out_of_members_and_invitations(
+    rooms: RoomRepository, clock: MemoryClock
+) -> None:
+    await rooms.add(a_room(clock))
+    await rooms.invite("r1", "cy")
+    after = await rooms.remove("r1", "bob")
+    assert after is not None and after.member_ids == ("ada",) and after.invited_ids == ("cy",)
+    after = await rooms.remove("r1", "cy")
+    assert after is not None and after.invited_ids == ()
+    again = await rooms.remove("r1", "cy")
+    assert again is not None and again.member_ids == ("ada",)
+    assert await rooms.remove("nope", "cy") is None
+    assert await rooms.for_member("bob") == []
 
 
 async def test_concurrent_next_seq_gives_every_number_once(

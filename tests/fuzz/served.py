@@ -1,13 +1,12 @@
-"""A served FlowHub whose log is kept: its stdout (JSON lines) is drained into a list by a
-thread, so a chatty server never blocks on a full pipe and a test can assert on what it logged."""
+"""A served FlowHub whose log is kept (running_server writes it to a file, never a pipe), so a
+test can assert on what it logged."""
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tests.support.processes import ServerProcess, running_server
 
@@ -15,11 +14,14 @@ from tests.support.processes import ServerProcess, running_server
 @dataclass
 class Served:
     server: ServerProcess
-    lines: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
         return self.server.url
+
+    @property
+    def lines(self) -> list[str]:
+        return self.server.log_text().splitlines()
 
     def errors(self, *, allowed: tuple[str, ...] = ()) -> list[str]:
         """Log lines at ERROR or CRITICAL, and any line that is not a JSON log line (a
@@ -38,13 +40,4 @@ class Served:
 @contextmanager
 def served(module: str, env: Mapping[str, str]) -> Iterator[Served]:
     with running_server(module, env={"LOG_LEVEL": "WARNING", **env}) as server:
-        assert server.process.stdout is not None
-        stdout = server.process.stdout
-        kept = Served(server)
-
-        def drain() -> None:
-            for raw in iter(stdout.readline, b""):
-                kept.lines.append(raw.decode(errors="replace"))
-
-        threading.Thread(target=drain, daemon=True).start()
-        yield kept
+        yield Served(server)

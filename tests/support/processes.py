@@ -10,6 +10,7 @@ up and freezes a server that logs) or, for tests that read it after the exit, to
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import json
 import os
@@ -17,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -323,9 +325,11 @@ def start_server(
     timeout: float = 30.0,
 ) -> ServerProcess:
     """`python -m <module>` on a free port, once it answers `/health` (stopped if it never
-    does). With `log_dir` its output goes to `<name>-<port>.log` there, else to a pipe."""
+    does). Its output goes to `<name>-<port>.log` in `log_dir`, or in a directory of this test
+    session's: never to a pipe, which nobody reads while the server runs and which blocks the
+    server's writes once 64 KiB of log lines fill it (every request then hangs)."""
     port = free_port()
-    log_path = None if log_dir is None else log_dir / f"{name}-{port}.log"
+    log_path = (log_dir or _session_log_dir()) / f"{name}-{port}.log"
     server = ServerProcess(
         [sys.executable, "-m", module],
         env=server_env(env or {}, port),
@@ -339,6 +343,11 @@ def start_server(
         server.stop()
         raise
     return server
+
+
+@functools.cache
+def _session_log_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="flowhub-servers-"))
 
 
 @contextmanager

@@ -10,7 +10,7 @@ import pytest
 from domain.chat.errors import InvalidInput
 from domain.chat.model import Message, Room, is_peer
 from domain.chat.service import ChatPolicy
-from domain.errors import NotFound, ServiceUnavailable, TooManyRequests
+from domain.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyRequests
 from tests.unit.chat_fixtures import ChatWorld, build_chat_world
 
 pytestmark = pytest.mark.unit
@@ -22,16 +22,109 @@ def world() -> ChatWorld:
 
 
 async def two_users_room(world: ChatWorld) -> Room:
+    """Ada's room, Bob invited and accepted."""
     ada, bob = await world.user("ada"), await world.user("bob")
-    return await world.chat.create_room(ada, "General", [bob])
+    room = await world.chat.create_room(ada, "General", [bob])
+    return await world.chat.accept(bob, room.id)
 
 
-async def test_a_room_has_its_creator_and_members_and_tells_them(world: ChatWorld) -> None:
-    room = await two_users_room(world)
-    assert room.member_ids == ("ada", "bob")
+async def test_a_room_has_its_creator_and_invites_the_others_who_join_when_they_accept(
+    world: ChatWorld,
+) -> None:
+    ada, bob = await world.user("ada"), await world.user("bob")
+    room = await world.chat.create_room(ada, "General", [bob])
+    assert (room.member_ids, room.invited_ids, room.creator_id) == (("ada",), ("bob",), "ada")
     assert room.last_seq == 0
-    assert {e.to for e in world.broadcaster.of("room:added")} == {"user:ada", "user:bob"}
+    assert [e.to for e in world.broadcaster.of("room:added")] == ["user:ada"]
+    assert [e.to for e in world.broadcaster.of("room:invited")] == ["user:bob"]
+    assert await world.chat.rooms(bob) == []  # not in it before accepting
+    assert [r.id for r in await world.chat.invitations(bob)] == [room.id]
+    with pytest.raises(NotFound):
+        await world.chat.send(bob, room.id, "let me in")
+
+    joined = await world.chat.accept(bob, room.id)
+    assert (joined.member_ids, joined.invited_ids) == (("ada", "bob"), ())
+    assert world.broadcaster.of("room:added")[-1].to == "user:bob"
+    added = world.broadcaster.of("room:member_added")
+    assert [(e.data, e.to) for e in added] == [
+        ({"room_id": room.id, "user_id": "bob"}, f"room:{room.id}")
+    ]
     assert [r.id for r in await world.chat.rooms("bob")] == [room.id]
+    assert await world.chat.invitations(bob) == []
+    assert (await world.chat.accept(bob, room.id)).member_ids == ("ada", "bob")  # again: same
+
+
+async def test_a_declined_invitation_leaves_nothing_and_cannot_be_accepted(
+    world: ChatWorld,
+) -> None:
+    ada, bob = await world.user("ada"), await world.user("bob")
+    room = await world.chat.create_room(ada, "General", [bob])
+    await world.chat.decline(bob, room.id)
+    assert (await world.rooms.get(room.id)).invited_ids == ()  # type: ignore[union-attr]
+    assert world.broadcaster.of("room:updated")[-1].data.invited_ids == ()
+    for attempt in (world.chat.accept(bob, room.id), world.chat.decline(bob, room.id)):
+        with pytest.raises(NotFound):
+            await attempt
+
+
+async def test_a_member_leaves_and_the_creator_removes(world: ChatWorld) -> None:
+    room = await two_users_room(world)
+    cy = await world.user("cy")
+    await world.chat.invite("bob", room.id, cy)
+    await world.chat.accept(cy, room.id)
+    with pytest.raises(Forbidden):
+        await world.chat.remove_member("bob", room.id, cy)  # only the creator removes
+    await world.chat.leave("bob", room.id)
+    after = await world.chat.remove_member("ada", room.id, cy)
+    assert after.member_ids == ("ada",)
+    left = [e.data for e in world.broadcaster.of("room:member_left")]
+    assert left == [{"room_id": room.id, "user_id": u} for u in ("bob", "cy")]
+    for gone in ("bob", "cy"):
+        with pytest.raises(NotFound):
+            await world.chat.send(gone, room.id, "still here?")
+    with pytest.raises(NotFound):
+        await world.chat.leave("bob", room.id)
+
+
+async def test_the_creator_withdraws_an_invitation(world: ChatWorld) -> None:
+    ada, bob = await world.user("ada"), await world.user("bob")
+    room = await world.chat.create_room(ada, "General", [bob])
+    assert (await world.chat.remove_member(ada, room.id, bob)).invited_ids == ()
+    with pytest.raises(NotFound):
+        await world.chat.accept(bob, room.id)
+
+
+async def test_rooms_and_invitations_are_capped_per_user_and_per_hour() -> None:
+    policy = ChatPolicy(rooms_per_hour=3, invitations_per_hour=4, invitations_pending_max=2)
+    world = build_chat_world(policy)
+    ada, bob, cy = await world.user("ada"), await world.user("bob"), await world.user("cy")
+    rooms = [await world.chat.create_room(ada, f"r{i}") for i in range(3)]
+    with pytest.raises(TooManyRequests):
+        await world.chat.create_room(ada, "one too many")
+    await world.chat.invite(ada, rooms[0].id, bob)
+    await world.chat.invite(ada, rooms[1].id, bob)
+    with pytest.raises(Conflict):  # two waiting for Bob: the most
+        await world.chat.invite(ada, rooms[2].id, bob)
+    await world.chat.invite(ada, rooms[2].id, cy)
+    with pytest.raises(TooManyRequests):  # Ada's fourth invitation this hour was refused above
+        await world.chat.invite(ada, rooms[1].id, cy)
+    world.clock.advance(3600)
+    await world.chat.invite(ada, rooms[1].id, cy)  # a new hour
+
+
+async def test_the_rooms_list_is_paginated_oldest_first(world: ChatWorld) -> None:
+    ada = await world.user("ada")
+    made = []
+    for i in range(5):
+        made.append((await world.chat.create_room(ada, f"r{i}")).id)
+        world.clock.advance(1)
+    first, cursor = await world.chat.rooms_page(ada, 2)
+    second, cursor2 = await world.chat.rooms_page(ada, 2, cursor)
+    third, end = await world.chat.rooms_page(ada, 2, cursor2)
+    assert [r.id for r in first + second + third] == made
+    assert end is None
+    with pytest.raises(InvalidInput):
+        await world.chat.rooms_page(ada, 2, "not-a-room-of-hers")
 
 
 async def test_an_unknown_member_or_a_bad_name_creates_nothing(world: ChatWorld) -> None:
@@ -51,7 +144,9 @@ async def test_a_non_member_sees_no_room_at_all(world: ChatWorld) -> None:
     for attempt in (
         world.chat.messages(eve, room.id),
         world.chat.send(eve, room.id, "hi"),
-        world.chat.add_member(eve, room.id, eve),
+        world.chat.invite(eve, room.id, eve),
+        world.chat.leave(eve, room.id),
+        world.chat.remove_member(eve, room.id, "bob"),
         world.runtime.typing(eve, room.id, True),
         world.chat.room(eve, room.id),
     ):
@@ -60,14 +155,16 @@ async def test_a_non_member_sees_no_room_at_all(world: ChatWorld) -> None:
     assert world.broadcaster.of("message:new") == []
 
 
-async def test_adding_a_member_lets_them_in_and_tells_their_sockets(world: ChatWorld) -> None:
+async def test_a_member_invites_and_the_invitee_hears_it(world: ChatWorld) -> None:
     room = await two_users_room(world)
     cy = await world.user("cy")
-    updated = await world.chat.add_member("bob", room.id, cy)
-    assert updated.member_ids == ("ada", "bob", "cy")
-    assert world.broadcaster.of("room:added")[-1].to == "user:cy"
+    updated = await world.chat.invite("bob", room.id, cy)
+    assert (updated.member_ids, updated.invited_ids) == (("ada", "bob"), ("cy",))
+    assert world.broadcaster.of("room:invited")[-1].to == "user:cy"
+    assert world.broadcaster.of("room:updated")[-1].to == f"room:{room.id}"
+    assert await world.chat.invite("ada", room.id, cy) == updated  # again: nothing changes
     with pytest.raises(NotFound):
-        await world.chat.add_member("bob", room.id, "ghost")
+        await world.chat.invite("bob", room.id, "ghost")
 
 
 async def test_seq_starts_at_one_and_grows_by_one_per_message(world: ChatWorld) -> None:

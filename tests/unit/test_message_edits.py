@@ -27,7 +27,8 @@ def edits(world: ChatWorld) -> MessageEdits:
 async def a_room(world: ChatWorld) -> Room:
     ada, bob = await world.user("ada"), await world.user("bob")
     await world.user("eve")
-    return await world.chat.create_room(ada, "team", [bob])
+    room = await world.chat.create_room(ada, "team", [bob])
+    return await world.chat.accept(bob, room.id)
 
 
 async def test_the_sender_edits_and_the_room_hears_it(
