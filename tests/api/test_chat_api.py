@@ -63,7 +63,7 @@ async def test_nobody_is_put_in_a_room_without_accepting(api: AuthClient) -> Non
     """The attack: a stranger who knows a user id put them in 500 rooms in 7 s, read their
     presence and messaged them. Now an invitation is all a stranger can send."""
     ada, ada_token = await user(api, "ada")
-    eve, eve_token = await user(api, "eve")
+    _, eve_token = await user(api, "eve")
     rooms = []
     for n in range(3):
         status, room, _ = await api.post(
