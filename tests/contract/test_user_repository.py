@@ -97,6 +97,16 @@ async def test_get_many_finds_the_existing_users_each_once(users: UserRepository
     assert await users.get_many(["ghost", "nobody"]) == []
 
 
+async def test_get_many_reads_a_hundred_ids_at_once(users: UserRepository) -> None:
+    stored = [a_user(f"u{i}", f"u{i}@example.com", f"User {i}") for i in range(0, 100, 2)]
+    for user in stored:
+        await users.add(user)
+
+    found = await users.get_many([f"u{i}" for i in range(100)])
+
+    assert sorted(found, key=lambda u: u.id) == sorted(stored, key=lambda u: u.id)
+
+
 async def test_get_many_reads_back_a_saved_user(users: UserRepository) -> None:
     user = a_user()
     await users.add(user)
