@@ -43,7 +43,7 @@ from domain.auth.codes import CodeMailer, EmailCodes
 from domain.auth.login import PasswordLogin
 from domain.auth.policy import AuthPolicy
 from domain.auth.principal import Authenticator
-from domain.auth.profile import Profiles
+from domain.auth.profile import PeerProfiles, Profiles
 from domain.auth.quota import ApiQuota
 from domain.auth.registration import Registration
 from domain.auth.reset import PasswordReset
@@ -386,6 +386,8 @@ class Services(containers.DeclarativeContainer):
         revoked=revoked_sessions,
     )
     profiles = providers.Singleton(Profiles, adapters.cached_users, adapters.clock)
+    # GET /users?ids=: one rooms read, one users read (get_many goes to the store either way)
+    peer_profiles = providers.Singleton(PeerProfiles, adapters.users, adapters.rooms)
 
     files = providers.Singleton(
         FileService,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Protocol
 
 from domain.auth.model import User
@@ -13,6 +14,11 @@ class UserRepository(Protocol):
         ...
 
     async def get(self, user_id: str) -> User | None: ...
+
+    async def get_many(self, user_ids: Collection[str]) -> list[User]:
+        """The users among `user_ids` that exist, each once, in no particular order; ids
+        without a user are left out. One read of the store, however many ids."""
+        ...
 
     async def by_email(self, email: str) -> User | None: ...
 

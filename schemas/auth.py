@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, Field, RootModel
+from pydantic import BaseModel, Field, RootModel, field_validator
 
-from domain.auth.model import PASSWORD_MAX, ResetGrant, TokenPair, UserProfile
+from domain.auth.model import (
+    PASSWORD_MAX,
+    PROFILES_ASKED_MAX,
+    PublicProfile,
+    ResetGrant,
+    TokenPair,
+    UserProfile,
+)
+from domain.chat.model import ID_MAX
 from schemas.common import Code, DisplayName, EmailAddress, In, Moment, Password, Token
 
 Purpose = Literal["login", "password_reset", "verify_email"]
@@ -69,6 +77,46 @@ class UserOut(BaseModel):
             email_verified=user.email_verified,
             created_at=user.created_at,
         )
+
+
+class UsersQuery(BaseModel):
+    ids: Annotated[
+        str,
+        Field(
+            max_length=PROFILES_ASKED_MAX * (ID_MAX + 1),
+            description=f"comma-separated user ids, at most {PROFILES_ASKED_MAX} distinct",
+        ),
+    ] = ""
+
+    @field_validator("ids")
+    @classmethod
+    def _at_most_the_cap(cls, value: str) -> str:
+        ids = {part.strip() for part in value.split(",")} - {""}
+        if len(ids) > PROFILES_ASKED_MAX:
+            raise ValueError(f"names more than {PROFILES_ASKED_MAX} user ids")
+        if any(len(i) > ID_MAX for i in ids):
+            raise ValueError(f"names a user id longer than {ID_MAX} characters")
+        return value
+
+    def wanted(self) -> list[str]:
+        """The ids asked, each once, in the order first named."""
+        ids = (part.strip() for part in self.ids.split(","))
+        return list(dict.fromkeys(i for i in ids if i))
+
+
+class PublicUserOut(BaseModel):
+    id: str
+    name: str
+
+    @classmethod
+    def from_domain(cls, user: PublicProfile) -> Self:
+        return cls(id=user.id, name=user.name)
+
+
+class PublicUsersOut(BaseModel):
+    items: list[PublicUserOut] = Field(
+        description="the users asked for who share a room with the caller (the caller included)"
+    )
 
 
 class TokenPairOut(BaseModel):

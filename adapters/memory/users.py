@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from domain.auth.errors import EmailTaken
 from domain.auth.model import User
 
@@ -17,6 +19,9 @@ class MemoryUserRepository:
 
     async def get(self, user_id: str) -> User | None:
         return self._by_id.get(user_id)
+
+    async def get_many(self, user_ids: Collection[str]) -> list[User]:
+        return [self._by_id[u] for u in dict.fromkeys(user_ids) if u in self._by_id]
 
     async def by_email(self, email: str) -> User | None:
         user_id = self._id_by_email.get(email)

@@ -11,7 +11,7 @@ from domain.auth.model import User
 from domain.errors import Conflict
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
     from odmantic import Model
     from pymongo.errors import DuplicateKeyError
@@ -53,6 +53,18 @@ class MongoUserRepository:
             engine = await self._engine.get()
             found = await engine.find_one(UserDocument, UserDocument.id == user_id)
         return None if found is None else entity(User, found)
+
+    async def get_many(self, user_ids: Collection[str]) -> list[User]:
+        """One `find` with `_id: {$in: ids}`."""
+        from adapters.mongo.documents import UserDocument
+
+        wanted = list(dict.fromkeys(user_ids))
+        if not wanted:
+            return []
+        async with reachable():
+            engine = await self._engine.get()
+            found = await engine.find(UserDocument, {"_id": {"$in": wanted}})
+        return [entity(User, document) for document in found]
 
     async def by_email(self, email: str) -> User | None:
         from adapters.mongo.documents import UserDocument

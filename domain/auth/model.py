@@ -10,6 +10,7 @@ from enum import StrEnum
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256
+PROFILES_ASKED_MAX = 100  # the user ids one GET /users names
 EMAIL_MAX = 254
 NAME_MAX = 100
 
@@ -60,6 +61,9 @@ class User:
     def profile(self) -> UserProfile:
         return UserProfile(self.id, self.email, self.name, self.email_verified, self.created_at)
 
+    def public(self) -> PublicProfile:
+        return PublicProfile(self.id, self.name)
+
     def verified(self, at: datetime) -> User:
         return self if self.email_verified else replace(self, email_verified=True, updated_at=at)
 
@@ -90,6 +94,14 @@ class UserProfile:
     name: str
     email_verified: bool
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PublicProfile:
+    """What the users who share a room with a user may see of them: no email, nothing private."""
+
+    id: str
+    name: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -292,6 +292,86 @@ async def test_me_and_rename(api: AuthClient) -> None:
     assert response.status_code == 422
 
 
+# GET /users?ids= : the users who share a room with the caller ----------------------------
+
+
+async def people(api: AuthClient, *names: str) -> dict[str, tuple[str, str]]:
+    """name -> (user id, access token), each signed up and verified."""
+    found = {}
+    for name in names:
+        pair = await api.signed_up(f"{name}@example.com", name.title())
+        found[name] = (pair["user"]["id"], pair["access_token"])
+    return found
+
+
+async def test_users_answers_room_mates_names_and_leaves_the_others_out(api: AuthClient) -> None:
+    p = await people(api, "ada", "bob", "cy", "eve")
+    (ada, token), (bob, _), (cy, cy_token), (eve, _) = p["ada"], p["bob"], p["cy"], p["eve"]
+    status, _, _ = await api.post("/chat/rooms", {"name": "General", "member_ids": [bob]}, token)
+    assert status == 201
+    status, _, _ = await api.post("/chat/rooms", {"name": "Side", "member_ids": [ada]}, cy_token)
+    assert status == 201
+
+    ids = ",".join([bob, eve, "ghost", ada, cy, bob])
+    status, body, _ = await api.get(f"/users?ids={ids}", token)
+
+    assert status == 200
+    assert body == {
+        "items": [
+            {"id": bob, "name": "Bob"},
+            {"id": ada, "name": "Ada"},
+            {"id": cy, "name": "Cy"},
+        ]
+    }  # eve (unrelated) and ghost (unknown) absent; bob once; no email or other field
+
+
+async def test_users_cannot_tell_an_unrelated_id_from_an_unknown_one(api: AuthClient) -> None:
+    p = await people(api, "ada", "eve")
+    (_, token), (eve, _) = p["ada"], p["eve"]
+
+    unrelated = await api.get(f"/users?ids={eve}", token)
+    unknown = await api.get(f"/users?ids={'f' * len(eve)}", token)
+
+    assert unrelated[:2] == unknown[:2] == (200, {"items": []})
+    assert set(unrelated[2].keys()) == set(unknown[2].keys())  # the same headers
+
+
+async def test_users_without_ids_is_empty_and_the_caller_always_sees_themselves(
+    api: AuthClient,
+) -> None:
+    p = await people(api, "ada")
+    ada, token = p["ada"]
+
+    for query in ("", "?ids=", "?ids=%20,%20,,"):
+        assert (await api.get(f"/users{query}", token))[:2] == (200, {"items": []}), query
+    status, body, _ = await api.get(f"/users?ids={ada}", token)
+    assert (status, body) == (200, {"items": [{"id": ada, "name": "Ada"}]})
+
+
+async def test_users_takes_at_most_100_ids(api: AuthClient) -> None:
+    p = await people(api, "ada")
+    ada, token = p["ada"]
+    hundred = [f"id{i}" for i in range(99)] + [ada]
+
+    status, body, _ = await api.get(f"/users?ids={','.join(hundred + hundred)}", token)
+    assert (status, body) == (200, {"items": [{"id": ada, "name": "Ada"}]})  # 100 distinct
+
+    status, body, _ = await api.get(f"/users?ids={','.join([*hundred, 'one-more'])}", token)
+    assert status == 422
+    assert error_code(body) == "validation_error"
+    assert set(body["error"]) == {"code", "message", "request_id", "details"}
+    assert [d["field"] for d in body["error"]["details"]] == ["ids"]
+
+
+async def test_users_needs_a_token(api: AuthClient) -> None:
+    p = await people(api, "ada")
+    ada, _ = p["ada"]
+
+    for token in (None, "not-a-token"):
+        status, body, _ = await api.get(f"/users?ids={ada}", token)
+        assert (status, error_code(body)) == (401, "unauthorized")
+
+
 def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 

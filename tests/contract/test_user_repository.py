@@ -83,6 +83,41 @@ async def test_unknown_ids_and_emails_find_nothing(users: UserRepository) -> Non
     assert await users.by_email("bob@example.com") is None
 
 
+async def test_get_many_finds_the_existing_users_each_once(users: UserRepository) -> None:
+    ada = a_user("u1", "ada@example.com", "Ada")
+    bob = a_user("u2", "bob@example.com", "Bob")
+    await users.add(ada)
+    await users.add(bob)
+    await users.add(a_user("u3", "cy@example.com", "Cy"))
+
+    found = await users.get_many(["u2", "ghost", "u1", "u2"])
+
+    assert sorted(found, key=lambda u: u.id) == [ada, bob]
+    assert await users.get_many([]) == []
+    assert await users.get_many(["ghost", "nobody"]) == []
+
+
+async def test_get_many_reads_a_hundred_ids_at_once(users: UserRepository) -> None:
+    stored = [a_user(f"u{i}", f"u{i}@example.com", f"User {i}") for i in range(0, 100, 2)]
+    for user in stored:
+        await users.add(user)
+
+    found = await users.get_many([f"u{i}" for i in range(100)])
+
+    assert sorted(found, key=lambda u: u.id) == sorted(stored, key=lambda u: u.id)
+
+
+async def test_get_many_reads_back_a_saved_user(users: UserRepository) -> None:
+    user = a_user()
+    await users.add(user)
+    assert await users.get("u1") == user  # the caching decorator holds a copy now
+    renamed = replace(user, name="Ada Lovelace")
+
+    await users.save(renamed)
+
+    assert await users.get_many(["u1"]) == [renamed]
+
+
 async def test_an_email_belongs_to_one_user(users: UserRepository) -> None:
     first = a_user("u1")
     await users.add(first)
@@ -284,6 +319,7 @@ async def test_mongo_down_is_service_unavailable(dead_mongo: ManagedClient[Mongo
         repository.ensure_indexes(),
         repository.add(a_user()),
         repository.get("u1"),
+        repository.get_many(["u1", "u2"]),
         repository.by_email("ada@example.com"),
         repository.save(a_user()),
     ]

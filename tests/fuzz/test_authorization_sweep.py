@@ -39,7 +39,7 @@ from tests.fuzz.served import Served, served
 pytestmark = pytest.mark.fuzz
 
 BOUNDARY = "----FlowHubTestBoundary7MA4YWxkTrZu0gW"
-ID_FIELD = re.compile(r"(^id$|_id$|_ids$|_token$|^token$|^cursor$)")
+ID_FIELD = re.compile(r"(^ids?$|_id$|_ids$|_token$|^token$|^cursor$)")
 
 
 @dataclass
@@ -109,6 +109,7 @@ ID_FIELDS: dict[tuple[str, str, str], str] = {
         "an edit's own id, compared on a message the caller sent"
     ),
     ("GET", "/api/v1/presence", "user_ids"): "users sharing no room with B are left out",
+    ("GET", "/api/v1/users", "ids"): "users sharing no room with B are left out, as unknown ids",
     ("GET", "/api/v1/files", "cursor"): "A's cursor lists B's files, or is refused",
     ("POST", "/api/v1/auth/logout", "refresh_token"): "A's session is not B's to revoke",
     ("POST", "/api/v1/auth/refresh", "refresh_token"): "a bearer credential: its holder owns it",
@@ -320,6 +321,11 @@ async def test_id_fields_of_bodies_and_queries(
     stranger = await sign_up(app.url, f"stranger-{time.time_ns()}@example.com", "Cy")
     status, presence = await call(app.url, b, "GET", f"/presence?user_ids={stranger.user_id}")
     assert (status, presence) == (200, {})
+    # ids: a user sharing no room with B is absent, as an unknown id is; A (in B's room) is named
+    status, found = await call(app.url, b, "GET", f"/users?ids={stranger.user_id},nobody")
+    assert (status, found) == (200, {"items": []})
+    status, found = await call(app.url, b, "GET", f"/users?ids={owned.a.user_id}")
+    assert (status, found) == (200, {"items": [{"id": owned.a.user_id, "name": "Ada"}]})
     # cursor: A's cursor never lists A's files to B
     status, page = await call(app.url, b, "GET", f"/files?cursor={owned.cursor}")
     assert status in (200, 400), page
