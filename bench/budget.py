@@ -253,6 +253,11 @@ class Day:
                 "/chat/rooms", json=body, headers=self.auth(owner)
             )
             assert reply.status_code == 201, reply.text
+            for member in members[1:]:
+                joined = await self.client(member).post(
+                    f"/chat/rooms/{reply.json()['id']}/accept", headers=self.auth(member)
+                )
+                assert joined.status_code == 200, joined.text
             for member in members:
                 member.room_id = reply.json()["id"]
 

@@ -93,6 +93,12 @@ async def _run(
                 )
                 assert reply.status_code == 201, reply.text
                 room_ids.append(reply.json()["id"])
+                for _, token in members[1:]:  # each invitee accepts
+                    joined = await http.post(
+                        f"/chat/rooms/{room_ids[-1]}/accept",
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    assert joined.status_code == 200, joined.text
         rss_before = memory(server.pid).rss_kib
         latencies: list[float] = []
         received = 0

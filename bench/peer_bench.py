@@ -377,7 +377,15 @@ async def _populate(url: str, count: int, secret: str) -> tuple[list[User], list
             )
             if reply.status_code != 201:
                 raise BenchError(f"room creation answered {reply.status_code}: {reply.text[:200]}")
-            rooms.append([reply.json()["id"], *(m.id for m in members)])
+            room_id = reply.json()["id"]
+            for member in members[1:]:  # each invitee accepts
+                joined = await http.post(
+                    f"/api/v1/chat/rooms/{room_id}/accept",
+                    headers={"Authorization": f"Bearer {mint(secret, member.id)}"},
+                )
+                if joined.status_code != 200:
+                    raise BenchError(f"accepting answered {joined.status_code}: {joined.text}")
+            rooms.append([room_id, *(m.id for m in members)])
     return users, rooms
 
 

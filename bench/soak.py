@@ -113,6 +113,12 @@ async def make_accounts(soak: Soak) -> None:
             )
             assert response.status_code == 201, response.text
             room_id = response.json()["id"]
+            for invitee in members[1:]:
+                joined = await http.post(
+                    f"/chat/rooms/{room_id}/accept",
+                    headers={"Authorization": f"Bearer {invitee.token}"},
+                )
+                assert joined.status_code == 200, joined.text
             for offset, account in enumerate(members):
                 soak.clients.append(Client(first + offset, account, room_id))
 

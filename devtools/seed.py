@@ -165,6 +165,10 @@ def seed(api: Api) -> dict[str, Any]:
             raise SeedError(f"creating the room failed: {status} {_error_code(room)}")
     elif ids[1] not in room["member_ids"]:
         api.call("POST", f"/chat/rooms/{room['id']}/members", {"user_id": ids[1]}, tokens[0])
+    if ids[1] not in room["member_ids"]:  # Bob accepts Alice's invitation
+        status, room = api.call("POST", f"/chat/rooms/{room['id']}/accept", token=tokens[1])
+        if status != 200:
+            raise SeedError(f"accepting the invitation failed: {status} {_error_code(room)}")
     for who, client_id, text in MESSAGES:
         status, body = api.call(
             "POST",

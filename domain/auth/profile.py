@@ -36,8 +36,10 @@ class Profiles:
 @dataclass(slots=True)
 class PeerProfiles:
     """Other users' public profiles, for those who share a room with the caller (the caller
-    included). Unknown and unrelated ids are left out alike, so an answer never tells whether
-    an id exists. One rooms read and one users read, whatever the number of ids."""
+    included) or an invitation: the members and invitees of the caller's rooms, and the
+    members of the rooms the caller is invited to (who is asking them in). Unknown and
+    unrelated ids are left out alike, so an answer never tells whether an id exists. Two rooms
+    reads and one users read, whatever the number of ids."""
 
     users: UserRepository
     rooms: RoomRepository
@@ -50,7 +52,9 @@ class PeerProfiles:
         if not wanted:
             return []
         rooms = await self.rooms.for_member(user_id)
-        related = {user_id} | {m for r in rooms for m in r.member_ids}
+        invited_to = await self.rooms.invited_to(user_id)
+        related = {user_id} | {u for r in rooms for u in (*r.member_ids, *r.invited_ids)}
+        related |= {m for r in invited_to for m in r.member_ids}
         allowed = [u for u in wanted if u in related]
         if not allowed:
             return []

@@ -17,7 +17,7 @@ from config.settings import load_settings
 from entrypoints.http.app import create_http_app
 from entrypoints.realtime.server import ChatNamespace
 from schemas.realtime import CLIENT_EVENTS, SERVER_EVENTS, ErrorAck
-from tests.api.realtime_client import call, connect, sign_up
+from tests.api.realtime_client import accept, call, connect, sign_up
 from tests.support.node_tools import redocly_lint
 from tests.support.processes import running_server
 
@@ -98,7 +98,10 @@ async def test_a_real_servers_acks_and_events_match_the_documented_models() -> N
                 {"user_id": bob.user_id},
             )
             assert added[0] == 200
+            await bobs.wait_for("room:invited")
+            await accept(server.url, bob, room["id"])
             await bobs.wait_for("room:added")
+            await bobs.wait_for("room:member_added")
             adas = await connect(server.url, ada)  # Bob, in the room, sees Ada come online
             await bobs.wait_for("presence")
             joined = await bobs.ask("room:join", {"room_id": room["id"]})
@@ -126,6 +129,12 @@ async def test_a_real_servers_acks_and_events_match_the_documented_models() -> N
             assert valid(ErrorAck, malformed).error.code == "validation_error"  # type: ignore[attr-defined]
             renewed = await adas.ask("auth:renew", {"token": ada.token})
             valid(client["auth:renew"].ack, renewed)
+            cy = await sign_up(server.url, "asyncapi-cy@example.com", "Cy")
+            invite = {"user_id": cy.user_id}
+            await call(server.url, ada, "POST", f"/chat/rooms/{room['id']}/members", invite)
+            await bobs.wait_for("room:updated")
+            await call(server.url, ada, "POST", f"/chat/rooms/{room['id']}/leave")
+            await bobs.wait_for("room:member_left")
             out = await call(server.url, bob, "POST", "/auth/logout-all")
             assert out[0] == 204
             await bobs.wait_for("session:ended")

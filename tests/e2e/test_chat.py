@@ -28,7 +28,8 @@ def two_people_in_a_room(
     prefix: str,
     servers: tuple[ServerProcess, ServerProcess] | None = None,
 ) -> tuple[tuple[Page, Watch, str], tuple[Page, Watch, str]]:
-    """Ada creates `room` and adds Bob by his user id (which Bob reads off his page)."""
+    """Ada creates `room` and invites Bob by his user id (which Bob reads off his page); Bob
+    accepts the invitation his page shows."""
     on_ada, on_bob = servers or (browsing.server, browsing.server)
     ada, ada_watch = browsing.page(server=on_ada)
     bob, bob_watch = browsing.page(server=on_bob)
@@ -36,11 +37,14 @@ def two_people_in_a_room(
     bob_id = sign_up(bob, on_bob, "Bob", f"{prefix}-bob@example.com")
     create_room(ada, room)
     members = ada.locator("#member-form")
-    members.get_by_label("Add a member by user id").fill(bob_id)
-    members.get_by_label("Add a member by user id").press("Enter")
-    # Bob's socket joins the room as it is added: it shows up in his list without a reload
+    members.get_by_label("Invite by user id").fill(bob_id)
+    members.get_by_label("Invite by user id").press("Enter")
+    # the invitation reaches Bob's page without a reload; accepted, the room opens there
+    invitation = bob.locator("#invitation-list li", has_text=room)
+    invitation.get_by_role("button", name="Accept").click()
     expect(bob.locator("#room-list")).to_contain_text(room)
-    open_room(bob, room)
+    expect(bob.locator("#room-name")).to_have_text(room)
+    expect(ada.locator(member(ada, bob_id))).to_be_visible()  # room:member_added
     return (ada, ada_watch, ada_id), (bob, bob_watch, bob_id)
 
 

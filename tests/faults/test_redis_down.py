@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.realtime_client import PASSWORD, Account, Socket, call, connect, sign_up
+from tests.api.realtime_client import PASSWORD, Account, Socket, call, connect, room_with, sign_up
 from tests.support.faults import (
     Request,
     Traffic,
@@ -111,9 +111,8 @@ async def test_with_redis_down_reads_and_chat_go_on_auth_fails_closed_and_all_re
         # the readers are other users: each user has a quota of 120 requests a minute
         readers = [await sign_up(a.url, f"reader{n}-{stamp}@example.com") for n in range(2)]
         members = [bob.user_id, *(r.user_id for r in readers)]
-        status, room = await call(a.url, ada, "POST", "/chat/rooms",
-                                  {"name": "Outage", "member_ids": members})  # fmt: skip
-        assert status == 201
+        room = await room_with(a.url, ada, bob, *readers, name="Outage")
+        assert sorted(room["member_ids"]) == sorted([ada.user_id, *members])
         rid = room["id"]
         on_a = await connect(a.url, ada)
         on_b = await connect(b.url, bob)

@@ -84,6 +84,14 @@ PATH_SWEEP: dict[tuple[str, str], PathProbe] = {
         {"room_id": o.room_id},
         {"user_id": b.user_id},
     ),
+    ("DELETE", "/api/v1/chat/rooms/<room_id>/members/<user_id>"): lambda o, b: (
+        {"room_id": o.room_id, "user_id": o.a.user_id},
+        None,
+    ),
+    # B is not invited: no invitation of A's room to accept or decline
+    ("POST", "/api/v1/chat/rooms/<room_id>/accept"): lambda o, b: ({"room_id": o.room_id}, None),
+    ("POST", "/api/v1/chat/rooms/<room_id>/decline"): lambda o, b: ({"room_id": o.room_id}, None),
+    ("POST", "/api/v1/chat/rooms/<room_id>/leave"): lambda o, b: ({"room_id": o.room_id}, None),
 }
 
 # Routes whose path parameter is a capability, not a resource id: the signed token is the
@@ -111,6 +119,7 @@ ID_FIELDS: dict[tuple[str, str, str], str] = {
     ("GET", "/api/v1/presence", "user_ids"): "users sharing no room with B are left out",
     ("GET", "/api/v1/users", "ids"): "users sharing no room with B are left out, as unknown ids",
     ("GET", "/api/v1/files", "cursor"): "A's cursor lists B's files, or is refused",
+    ("GET", "/api/v1/chat/rooms", "cursor"): "a room id of A's is no cursor of B's: refused",
     ("POST", "/api/v1/auth/logout", "refresh_token"): "A's session is not B's to revoke",
     ("POST", "/api/v1/auth/refresh", "refresh_token"): "a bearer credential: its holder owns it",
     ("POST", "/api/v1/auth/password/reset", "reset_token"): "a bearer credential, from A's email",
@@ -124,6 +133,9 @@ EVENT_SWEEP: dict[str, Callable[[Owned], dict[str, object]]] = {
     "typing": lambda o: {"room_id": o.room_id, "is_typing": True},
     "room:join": lambda o: {"room_id": o.room_id},
 }
+# Socket.IO events that name no one's resource: `auth:renew` carries the caller's own token
+# (another user's is refused: tests/integration/test_revocation_attacks.py).
+OWN_EVENTS = {"auth:renew"}
 
 
 def http_app(env: dict[str, str]) -> Quart:
@@ -182,7 +194,7 @@ async def test_every_route_and_event_naming_an_id_is_in_the_sweep() -> None:
         assert fields == set(), f"id-like body/query fields not in ID_FIELDS: {fields}"
     sio = create_realtime_server(build_container(load_settings({"APP_ENV": "test"})))
     events = set(chat_namespace(sio).EVENTS)
-    assert events == set(EVENT_SWEEP), f"Socket.IO events not in EVENT_SWEEP: {events}"
+    assert events - OWN_EVENTS == set(EVENT_SWEEP), f"events not in EVENT_SWEEP: {events}"
 
 
 @pytest.fixture(scope="module", params=SHAPES)
@@ -317,7 +329,10 @@ async def test_id_fields_of_bodies_and_queries(
         {"body": "hi", "client_id": owned.message_client_id},
     )
     assert status == 201 and message["sender_id"] == b.user_id and message["body"] == "hi"
-    # user_ids: no room shared before this test's room... A is in B's room now: a fresh user
+    # cursor of rooms: A's room id does not page B's rooms
+    status, rooms = await call(app.url, b, "GET", f"/chat/rooms?cursor={owned.room_id}")
+    assert (status, rooms["error"]["code"]) == (422, "validation_error")
+    # user_ids: no room shared before this test's room... A is invited to B's: a fresh user
     stranger = await sign_up(app.url, f"stranger-{time.time_ns()}@example.com", "Cy")
     status, presence = await call(app.url, b, "GET", f"/presence?user_ids={stranger.user_id}")
     assert (status, presence) == (200, {})
@@ -374,7 +389,12 @@ async def test_every_locked_operation_is_401_without_a_token(app: Served, owned:
         if operation.get("security")
     ]
     assert len(locked) >= 15
-    values = {"file_id": owned.file_id, "room_id": owned.room_id, "message_id": owned.message_id}
+    values = {
+        "file_id": owned.file_id,
+        "room_id": owned.room_id,
+        "message_id": owned.message_id,
+        "user_id": owned.a.user_id,
+    }
     async with httpx.AsyncClient(base_url=app.url, timeout=10) as http:
         for method, path in locked:
             url = re.sub(r"\{([^}]+)\}", lambda m: values[m.group(1)], path)

@@ -25,7 +25,7 @@ import websockets
 from config.container import build_container
 from config.settings import load_settings
 from entrypoints.realtime.server import chat_namespace, create_realtime_server
-from tests.api.realtime_client import Account, Socket, call, connect, sign_up
+from tests.api.realtime_client import Account, Socket, call, connect, room_with, sign_up
 from tests.fuzz.conftest import SECRETS
 from tests.fuzz.served import Served, served
 from tests.support.processes import http_get
@@ -71,10 +71,7 @@ async def account(app: Served, name: str) -> Account:
 
 
 async def room(app: Served, owner: Account, *others: Account) -> str:
-    body = {"name": "Private", "member_ids": [o.user_id for o in others]}
-    status, created = await call(app.url, owner, "POST", "/chat/rooms", body)
-    assert status == 201, created
-    return str(created["id"])
+    return str((await room_with(app.url, owner, *others, name="Private"))["id"])
 
 
 def assert_error_ack(ack: Any, codes: set[str] = ERROR_CODES) -> None:

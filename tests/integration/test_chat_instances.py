@@ -14,7 +14,7 @@ from contextlib import ExitStack, contextmanager
 import pytest
 import redis
 
-from tests.api.realtime_client import Account, Socket, call, connect, sign_up
+from tests.api.realtime_client import Account, Socket, accept, call, connect, room_with, sign_up
 from tests.support.processes import ServerProcess, free_port, running_server
 from tests.support.services import with_database
 
@@ -44,10 +44,7 @@ async def pair_in_a_room(a: ServerProcess) -> tuple[Account, Account, str]:
     stamp = time.monotonic_ns()
     ada = await sign_up(a.url, f"ada{stamp}@example.com")
     bob = await sign_up(a.url, f"bob{stamp}@example.com", "Bob")
-    status, room = await call(
-        a.url, ada, "POST", "/chat/rooms", {"name": "Across", "member_ids": [bob.user_id]}
-    )
-    assert status == 201, room
+    room = await room_with(a.url, ada, bob, name="Across")
     return ada, bob, str(room["id"])
 
 
@@ -91,6 +88,15 @@ async def test_a_member_added_on_one_instance_joins_on_the_other(
                 a.url, ada, "POST", f"/chat/rooms/{room['id']}/members", {"user_id": bob.user_id}
             )
             assert status == 200
+            [invited] = await on_b.wait_for("room:invited")  # emitted on A, heard on B
+            assert invited["id"] == room["id"]
+            on_a = await connect(a.url, ada)
+            try:
+                await accept(b.url, bob, room["id"])  # accepted on B, heard by the inviter on A
+                [joined] = await on_a.wait_for("room:member_added")
+                assert joined == {"room_id": room["id"], "user_id": bob.user_id}
+            finally:
+                await on_a.close()
             [added] = await on_b.wait_for("room:added")
             assert added["id"] == room["id"]
             body = {"body": "welcome"}

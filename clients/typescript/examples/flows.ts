@@ -170,16 +170,25 @@ export async function everyFlow(baseUrl: string, tag: string): Promise<FlowRepor
   bobs.on("typing", (event) => typing.push(event.is_typing));
   bobs.on("presence", (event) => online.push(`${event.user_id}:${event.status}`));
   let added = "";
+  let invited = "";
   bobs.on("room:added", (event) => {
     added = event.id;
   });
+  bobs.on("room:invited", (event) => {
+    invited = event.id;
+  });
   await bobs.connect();
+  // an invitation: Bob is in the room once he accepts it
   await ada.call(
     ada.api.POST("/api/v1/chat/rooms/{room_id}/members", {
       params: { path: { room_id: room.id } },
       body: { user_id: bobId },
     }),
   );
+  await waitFor("room:invited", () => (invited === room.id ? true : undefined));
+  const waiting = await bob.call(bob.api.GET("/api/v1/chat/invitations"));
+  if (!waiting.items.some((r) => r.id === room.id)) throw new Error("no invitation listed");
+  await bob.call(bob.api.POST("/api/v1/chat/rooms/{room_id}/accept", { params: { path: { room_id: room.id } } }));
   await waitFor("room:added", () => (added === room.id ? true : undefined));
   const joined = await bobs.emit("room:join", { room_id: room.id });
   if (!joined.ok) throw new Error(joined.error.message);

@@ -290,8 +290,9 @@ export class Api extends EventTarget {
   }
 
   // --- chat -------------------------------------------------------------------------------
-  rooms() {
-    return this.request("GET", "/chat/rooms", { auth: true });
+  rooms(cursor = null) {
+    const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
+    return this.request("GET", `/chat/rooms${query}`, { auth: true });
   }
 
   createRoom(name, simulated) {
@@ -303,6 +304,15 @@ export class Api extends EventTarget {
       auth: true,
       json: { user_id: userId },
     });
+  }
+
+  invitations() {
+    return this.request("GET", "/chat/invitations", { auth: true });
+  }
+
+  // `accept`, `decline` or `leave`
+  membership(roomId, action) {
+    return this.request("POST", `/chat/rooms/${encodeURIComponent(roomId)}/${action}`, { auth: true });
   }
 
   messages(roomId, { after, before, limit } = {}) {

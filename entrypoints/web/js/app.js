@@ -375,7 +375,38 @@ function renderRooms() {
     }),
   );
   $("#room-empty").hidden = chat.currentRoomId !== null;
+  $("#room").hidden = chat.currentRoomId === null;
+  renderInvitations();
   if (chat.currentRoomId) renderMembers();
+}
+
+function renderInvitations() {
+  const invited = [...chat.invitations.values()];
+  $("#invitations").hidden = invited.length === 0;
+  $("#invitation-list").replaceChildren(
+    ...invited.map((room) =>
+      el(
+        "li",
+        { class: "invitation", dataset: { roomId: room.id } },
+        el("span", { class: "room-title" }, `${room.name} (from ${who(room.creator_id)})`),
+        el("button", { type: "button", onclick: () => answer(room.id, "accept") }, "Accept"),
+        el("button", { type: "button", class: "secondary", onclick: () => answer(room.id, "decline") }, "Decline"),
+      ),
+    ),
+  );
+}
+
+async function answer(roomId, action) {
+  try {
+    if (action === "accept") {
+      await chat.accept(roomId);
+      await openRoom(roomId);
+    } else {
+      await chat.decline(roomId);
+    }
+  } catch (error) {
+    showError(error);
+  }
 }
 
 function renderMembers() {
@@ -470,7 +501,15 @@ onSubmit("#room-form", async (data, form) => {
 onSubmit("#member-form", async (data, form) => {
   await chat.addMember(chat.currentRoomId, String(data.get("user_id")).trim());
   form.reset();
-  notify("Member added.", "success");
+  notify("Invitation sent: they join when they accept.", "success");
+});
+
+$("#leave-room").addEventListener("click", async () => {
+  try {
+    await chat.leave(chat.currentRoomId);
+  } catch (error) {
+    showError(error);
+  }
 });
 
 onSubmit("#message-form", async (data, form) => {

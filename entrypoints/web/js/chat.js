@@ -40,6 +40,7 @@ export class Chat extends EventTarget {
     this.api = api;
     this.rt = null; // the package's Realtime
     this.rooms = new Map(); // room_id -> RoomState
+    this.invitations = new Map(); // room_id -> Room the user is invited to
     this.presence = new Map(); // user_id -> "online" | "offline"
     this.outbox = []; // {room_id, body, client_id}
     this.currentRoomId = null;
@@ -85,7 +86,18 @@ export class Chat extends EventTarget {
       // page's session ends with its sentence; an expired token the package renews by itself
       if (reason === "revoked") this.api.hub.refresh().catch(() => undefined);
     });
+    rt.on("room:invited", (room) => {
+      this.invitations.set(room.id, room);
+      this._emit("rooms");
+    });
+    rt.on("room:updated", (room) => {
+      if (this.rooms.has(room.id)) this._addRoom(room);
+      this._emit("rooms");
+    });
+    rt.on("room:member_added", (event) => this._membership(event, true));
+    rt.on("room:member_left", (event) => this._membership(event, false));
     rt.on("room:added", (room) => {
+      this.invitations.delete(room.id);
       this._addRoom(room);
       this._emit("rooms");
     });
@@ -138,9 +150,57 @@ export class Chat extends EventTarget {
   }
 
   async loadRooms() {
-    const page = await this.api.rooms();
-    for (const room of page.items) this._addRoom(room);
+    for (let cursor = null, first = true; first || cursor; first = false) {
+      const page = await this.api.rooms(cursor);
+      for (const room of page.items) this._addRoom(room);
+      cursor = page.next_cursor;
+    }
+    const invited = await this.api.invitations();
+    for (const room of invited.items) this.invitations.set(room.id, room);
     this._emit("rooms");
+  }
+
+  async accept(roomId) {
+    const room = await this.api.membership(roomId, "accept");
+    this.invitations.delete(roomId);
+    this._addRoom(room);
+    this._emit("rooms");
+    return room;
+  }
+
+  async decline(roomId) {
+    await this.api.membership(roomId, "decline");
+    this.invitations.delete(roomId);
+    this._emit("rooms");
+  }
+
+  async leave(roomId) {
+    await this.api.membership(roomId, "leave");
+    this._forgetRoom(roomId);
+  }
+
+  _forgetRoom(roomId) {
+    this.rooms.delete(roomId);
+    if (this.currentRoomId === roomId) this.currentRoomId = null;
+    this._emit("rooms");
+  }
+
+  _membership(event, joined) {
+    const state = this.rooms.get(event.room_id);
+    if (!state) return;
+    if (!joined && event.user_id === this.me) {
+      this._forgetRoom(event.room_id); // left (another tab) or removed by the creator
+      return;
+    }
+    const others = state.room.member_ids.filter((id) => id !== event.user_id);
+    state.room = {
+      ...state.room,
+      member_ids: joined ? [...others, event.user_id] : others,
+      invited_ids: state.room.invited_ids.filter((id) => id !== event.user_id),
+    };
+    this._emit("rooms");
+    // a newcomer may have been online all along: no presence event says so, ask
+    if (joined) this.refreshPresence().catch(() => undefined);
   }
 
   async createRoom(name, simulated) {

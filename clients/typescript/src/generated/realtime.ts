@@ -78,6 +78,16 @@ export interface components {
             /** Room Id */
             room_id: string;
         };
+        /**
+         * Membership
+         * @description `room:member_added` and `room:member_left`: who joined or left (or was removed).
+         */
+        Membership: {
+            /** Room Id */
+            room_id: string;
+            /** User Id */
+            user_id: string;
+        };
         /** Message */
         Message: {
             /** Id */
@@ -160,6 +170,16 @@ export interface components {
             name: string;
             /** Member Ids */
             member_ids: string[];
+            /**
+             * Invited Ids
+             * @description invited, not yet members (they accept or decline)
+             */
+            invited_ids: string[];
+            /**
+             * Creator Id
+             * @description who may remove members; empty for an older room
+             */
+            creator_id: string;
             /** Simulated */
             simulated: boolean;
             /**
@@ -269,8 +289,16 @@ export interface ServerEvents {
   "typing": components["schemas"]["Typing"];
   /** A user sharing a room came online (first socket) or went offline (last socket). (`onPresence`) */
   "presence": components["schemas"]["PresenceChange"];
-  /** The user was added to a room; their sockets are in it already. (`onRoomAdded`) */
+  /** The user joined a room (they accepted its invitation); their sockets are in it already. (`onRoomAdded`) */
   "room:added": components["schemas"]["Room"];
+  /** The user was invited to a room: accept (`POST /chat/rooms/{id}/accept`) or decline. (`onRoomInvited`) */
+  "room:invited": components["schemas"]["Room"];
+  /** A room of the user changed (an invitation sent, declined or withdrawn): the room. (`onRoomUpdated`) */
+  "room:updated": components["schemas"]["Room"];
+  /** Someone accepted an invitation and is a member of the room now. (`onRoomMemberAdded`) */
+  "room:member_added": components["schemas"]["Membership"];
+  /** A member left the room or was removed by its creator (to the one who left too, whose sockets then leave the room). (`onRoomMemberLeft`) */
+  "room:member_left": components["schemas"]["Membership"];
   /** This socket's access token expired or its session was revoked; the server disconnects it right after. (`onSessionEnded`) */
   "session:ended": components["schemas"]["SessionEnded"];
 }
