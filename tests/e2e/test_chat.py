@@ -11,7 +11,7 @@ import redis
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Browsing, Shots, Watch
-from tests.e2e.helpers import create_room, messages, open_room, sees_typing, send, seqs, sign_up
+from tests.e2e.helpers import create_room, messages, sees_typing, send, seqs, sign_up
 from tests.support.processes import ServerProcess, running_server
 from tests.support.services import with_database
 
