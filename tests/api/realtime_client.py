@@ -65,10 +65,11 @@ async def accept(base_url: str, account: Account, room_id: str) -> dict[str, Any
 
 
 async def room_with(
-    base_url: str, owner: Account, *others: Account, name: str = "General", **extra: object
+    base_url: str, owner: Account, *others: Account, **extra: object
 ) -> dict[str, Any]:
-    """A room of `owner` the others were invited to and joined."""
-    body = {"name": name, "member_ids": [o.user_id for o in others], **extra}
+    """A room of `owner` (named "General" unless `name` says) the others were invited to
+    and joined."""
+    body = {"name": "General", **extra, "member_ids": [o.user_id for o in others]}
     status, room = await call(base_url, owner, "POST", "/chat/rooms", body)
     assert status == 201, room
     for other in others:
