@@ -65,5 +65,5 @@ def test_every_served_operation_is_in_the_tables(
 
 def test_the_realtime_section_lists_the_catalogs_events() -> None:
     section = API_MD.read_text().split("## Realtime", 1)[1].split("\n## ", 1)[0]
-    named = set(re.findall(r"^ {2}- `([a-z:]+)`", section, re.M))
+    named = set(re.findall(r"^ {2}- `([a-z:_]+)`", section, re.M))
     assert named == {e.name for e in CLIENT_EVENTS} | {e.name for e in SERVER_EVENTS}
