@@ -16,7 +16,12 @@ from adapters.caching.users import CachedUserRepository
 from adapters.disk.blobs import DiskBlobStorage, DiskProbe
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.cache import MemoryCache
-from adapters.memory.chat import LoneInstance, MemoryMessageRepository, MemoryRoomRepository
+from adapters.memory.chat import (
+    LoneInstance,
+    MemoryMessageRepository,
+    MemoryReadMarks,
+    MemoryRoomRepository,
+)
 from adapters.memory.errors import MemoryErrorReporter
 from adapters.memory.files import MemoryFileRepository
 from adapters.memory.health import MemoryProbe
@@ -52,6 +57,7 @@ from domain.auth.secrets import Keyring
 from domain.auth.sessions import SessionIssuer, Sessions
 from domain.chat.edits import EditPolicy, MessageEdits
 from domain.chat.presence import Presence
+from domain.chat.reads import ReadReceipts
 from domain.chat.service import ChatPolicy, ChatService
 from domain.files.service import FilePolicy, FileService
 
@@ -246,6 +252,11 @@ class Adapters(containers.DeclarativeContainer):
         ),
     )
 
+    reads = providers.Selector(
+        mongo_profile,
+        real=providers.Singleton(real.mongo_reads, clients.mongo, settings),
+        memory=providers.Singleton(MemoryReadMarks),
+    )
     rooms = providers.Selector(
         mongo_profile,
         real=providers.Singleton(real.mongo_rooms, clients.mongo, settings),
@@ -423,6 +434,13 @@ class Services(containers.DeclarativeContainer):
         tasks=adapters.tasks,
         clock=adapters.clock,
         ids=adapters.ids,
+        reads=providers.Singleton(
+            ReadReceipts,
+            adapters.reads,
+            adapters.broadcaster,
+            adapters.clock,
+            adapters.tasks,
+        ),
         turns=providers.Singleton(LocalRoomTurns),
         policy=providers.Singleton(
             ChatPolicy,
@@ -463,6 +481,7 @@ class Container(containers.DeclarativeContainer):
                 adapters.sessions.provider,
                 adapters.files.provider,
                 adapters.rooms.provider,
+                adapters.reads.provider,
                 adapters.messages.provider,
             )
         ),

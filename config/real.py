@@ -11,7 +11,7 @@ from config.settings import Settings
 from domain.chat.presence import Presence
 from ports.blobs import BlobStorage
 from ports.cache import Cache
-from ports.chat import ClusterLink, MessageRepository, RoomRepository
+from ports.chat import ClusterLink, MessageRepository, ReadMarks, RoomRepository
 from ports.clock import Clock
 from ports.errors import ErrorReporter
 from ports.files import FileRepository
@@ -117,6 +117,12 @@ def mongo_rooms(client: ManagedClient[Any], settings: Settings) -> RoomRepositor
     from adapters.mongo.chat import MongoRoomRepository
 
     return MongoRoomRepository(client, database_name(settings.mongodb_uri))
+
+
+def mongo_reads(client: ManagedClient[Any], settings: Settings) -> ReadMarks:
+    from adapters.mongo.chat import MongoReadMarks
+
+    return MongoReadMarks(client, database_name(settings.mongodb_uri))
 
 
 def mongo_messages(client: ManagedClient[Any], settings: Settings) -> MessageRepository:

@@ -82,6 +82,23 @@ class MessageRepository(Protocol):
         ...
 
 
+class ReadMarks(Protocol):
+    """How far each member has read each room: the highest `seq` they have seen, never
+    moving backwards."""
+
+    async def advance(self, room_id: str, user_id: str, seq: int) -> int:
+        """Move the mark up to `seq` (a lower one changes nothing); the mark as it is now."""
+        ...
+
+    async def of_user(self, user_id: str, room_ids: Sequence[str]) -> dict[str, int]:
+        """The user's marks in those rooms, by room (a room never read is absent)."""
+        ...
+
+    async def of_room(self, room_id: str) -> dict[str, int]:
+        """Every member's mark in the room, by user."""
+        ...
+
+
 class ClusterLink(Protocol):
     """The other instances of this deployment, as far as this one knows them (none when it
     runs alone): they hear this instance's presence transitions. Best effort: a transition
@@ -137,6 +154,11 @@ class RealtimeBroadcaster(Protocol):
     async def member_added(self, room: Room, user_id: str) -> None:
         """`room:member_added` `{room_id, user_id}` to every socket in the room (the new
         member's, put there by `room_added` before, included)."""
+        ...
+
+    async def receipt(self, room_id: str, user_id: str, seq: int) -> None:
+        """`receipt` `{room_id, user_id, seq}` to every socket in the room: that member has
+        read up to `seq`."""
         ...
 
     async def member_left(self, room: Room, user_id: str) -> None:

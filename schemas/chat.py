@@ -173,6 +173,57 @@ class RoomList(BaseModel):
         return cls(items=[Room.from_domain(r) for r in rooms], next_cursor=next_cursor)
 
 
+class Receipt(BaseModel):
+    """`receipt`: a member has read the room up to `seq`."""
+
+    room_id: str
+    user_id: str
+    seq: int
+
+
+class ReadStateOut(BaseModel):
+    """The caller's read state in a room."""
+
+    room_id: str
+    last_read_seq: int = Field(description="the highest seq the caller has read")
+    unread_count: int = Field(description="messages after it (the room's last_seq minus it)")
+
+    @classmethod
+    def from_domain(cls, read: chat.ReadState) -> Self:
+        return cls(
+            room_id=read.room_id, last_read_seq=read.last_read_seq, unread_count=read.unread_count
+        )
+
+
+class ReadIn(In):
+    seq: Annotated[int, Field(ge=0, le=chat.SEQ_MAX)]
+
+
+class ReadPayload(Payload):
+    """`room:read`"""
+
+    room_id: str
+    seq: int
+
+
+class ReceiptList(BaseModel):
+    items: list[Receipt]
+
+
+class RoomView(Room):
+    """A room as its member lists it: with their read state."""
+
+    last_read_seq: int = Field(description="the highest seq the caller has read")
+    unread_count: int = Field(description="messages after it")
+
+
+class RoomPage(BaseModel):
+    items: list[RoomView]
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null on the last"
+    )
+
+
 class Membership(BaseModel):
     """`room:member_added` and `room:member_left`: who joined or left (or was removed)."""
 

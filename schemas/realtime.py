@@ -18,6 +18,9 @@ from schemas.chat import (
     Membership,
     Message,
     PresenceChange,
+    ReadPayload,
+    ReadStateOut,
+    Receipt,
     RenewPayload,
     Room,
     SendPayload,
@@ -59,6 +62,11 @@ class OkAck(BaseModel):
 class SendAck(BaseModel):
     ok: Literal[True]
     message: Message
+
+
+class ReadAck(BaseModel):
+    ok: Literal[True]
+    read: ReadStateOut
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +130,13 @@ CLIENT_EVENTS: tuple[ClientEvent, ...] = (
         "socket is already in all of them).",
         JoinPayload,
         OkAck,
+    ),
+    ClientEvent(
+        "room:read",
+        "markRead",
+        "The user has read the room up to `seq` (never backwards); the room gets a `receipt`.",
+        ReadPayload,
+        ReadAck,
     ),
     ClientEvent(
         "auth:renew",
@@ -194,6 +209,12 @@ SERVER_EVENTS: tuple[ServerEvent, ...] = (
         "A member left the room or was removed by its creator (to the one who left too, "
         "whose sockets then leave the room).",
         Membership,
+    ),
+    ServerEvent(
+        "receipt",
+        "onReceipt",
+        "A member has read the room up to `seq` (coalesced: at most one every 2 s per member).",
+        Receipt,
     ),
     ServerEvent(
         "session:ended",

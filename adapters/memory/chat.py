@@ -65,6 +65,22 @@ class MemoryRoomRepository:
         return room.last_seq
 
 
+class MemoryReadMarks:
+    def __init__(self) -> None:
+        self._marks: dict[tuple[str, str], int] = {}
+
+    async def advance(self, room_id: str, user_id: str, seq: int) -> int:
+        key = (room_id, user_id)
+        self._marks[key] = max(seq, self._marks.get(key, 0))
+        return self._marks[key]
+
+    async def of_user(self, user_id: str, room_ids: Sequence[str]) -> dict[str, int]:
+        return {r: self._marks[(r, user_id)] for r in room_ids if (r, user_id) in self._marks}
+
+    async def of_room(self, room_id: str) -> dict[str, int]:
+        return {u: seq for (r, u), seq in self._marks.items() if r == room_id}
+
+
 class MemoryMessageRepository:
     def __init__(self) -> None:
         self._by_room: dict[str, dict[int, Message]] = {}
@@ -176,6 +192,10 @@ class MemoryBroadcaster:
     async def member_added(self, room: Room, user_id: str) -> None:
         data = {"room_id": room.id, "user_id": user_id}
         self.events.append(Emitted("room:member_added", data, f"room:{room.id}"))
+
+    async def receipt(self, room_id: str, user_id: str, seq: int) -> None:
+        data = {"room_id": room_id, "user_id": user_id, "seq": seq}
+        self.events.append(Emitted("receipt", data, f"room:{room_id}"))
 
     async def member_left(self, room: Room, user_id: str) -> None:
         data = {"room_id": room.id, "user_id": user_id}

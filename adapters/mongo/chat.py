@@ -127,6 +127,67 @@ class MongoRoomRepository:
         return None if found is None else entity(Room, RoomDocument.model_validate_doc(found))
 
 
+def _reads() -> Sequence[type[Model]]:
+    from adapters.mongo.documents import ReadDocument
+
+    return [ReadDocument]
+
+
+class MongoReadMarks:
+    """Read marks in `reads`, one small document per member and room, moved by `$max` (an
+    upsert: concurrent marks never move it backwards)."""
+
+    def __init__(self, client: ManagedClient[MongoClient], database: str) -> None:
+        self._engine = Engine(client, database, _reads)
+
+    async def ensure_indexes(self) -> None:
+        await self._engine.ensure_indexes()
+
+    async def advance(self, room_id: str, user_id: str, seq: int) -> int:
+        from pymongo import ReturnDocument
+        from pymongo.errors import DuplicateKeyError
+
+        from adapters.mongo.documents import ReadDocument
+
+        update = {"$max": {"seq": seq}, "$setOnInsert": {"room_id": room_id, "user_id": user_id}}
+        async with reachable():
+            collection = (await self._engine.get()).get_collection(ReadDocument)
+            for attempt in range(2):  # two first marks racing: one inserts, the other updates
+                try:
+                    found = await collection.find_one_and_update(
+                        {"_id": f"{room_id}:{user_id}"},
+                        update,
+                        upsert=True,
+                        return_document=ReturnDocument.AFTER,
+                    )
+                    return int(found["seq"])
+                except DuplicateKeyError:
+                    if attempt:
+                        raise
+        raise AssertionError("unreachable")
+
+    async def of_user(self, user_id: str, room_ids: Sequence[str]) -> dict[str, int]:
+        from adapters.mongo.documents import ReadDocument
+
+        if not room_ids:
+            return {}
+        ids = [f"{room_id}:{user_id}" for room_id in room_ids]
+        async with reachable():
+            collection = (await self._engine.get()).get_collection(ReadDocument)
+            return {
+                d["room_id"]: int(d["seq"]) async for d in collection.find({"_id": {"$in": ids}})
+            }
+
+    async def of_room(self, room_id: str) -> dict[str, int]:
+        from adapters.mongo.documents import ReadDocument
+
+        async with reachable():
+            collection = (await self._engine.get()).get_collection(ReadDocument)
+            return {
+                d["user_id"]: int(d["seq"]) async for d in collection.find({"room_id": room_id})
+            }
+
+
 # Fields a new message leaves out when they hold these values; the model reads them back so.
 UNSET_WHEN_DEFAULT: dict[str, object] = {
     "client_id": None,

@@ -133,6 +133,20 @@ class RoomDocument(Model):
     invited_ids: tuple[str, ...] = ()
 
 
+class ReadDocument(Model):
+    """`reads`: one member's read mark in one room (`_id` is `<room_id>:<user_id>`)."""
+
+    model_config = ODMConfigDict(
+        collection="reads",
+        indexes=lambda: [IndexModel([("room_id", ASCENDING)], name="room_reads")],
+    )
+
+    id: str = Field(primary_field=True)
+    room_id: str
+    user_id: str
+    seq: int
+
+
 class MessageDocument(Model):
     """`messages`: unique by (room_id, seq); a message sent with a `client_id` has an id
     derived from (room_id, sender_id, client_id), so `_id` makes a retry idempotent. The

@@ -98,6 +98,10 @@ class SocketIoBroadcaster:
         data = wire.Membership(room_id=room.id, user_id=user_id).model_dump()
         await self._emit("room:member_added", data, room_of(room.id))
 
+    async def receipt(self, room_id: str, user_id: str, seq: int) -> None:
+        data = wire.Receipt(room_id=room_id, user_id=user_id, seq=seq).model_dump()
+        await self._emit("receipt", data, room_of(room_id))
+
     async def member_left(self, room: Room, user_id: str) -> None:
         data = wire.Membership(room_id=room.id, user_id=user_id).model_dump()
         await self._emit("room:member_left", data, room_of(room.id))

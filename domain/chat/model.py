@@ -95,6 +95,15 @@ class MessagePage:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadState:
+    """A member's read state in a room."""
+
+    room_id: str
+    last_read_seq: int
+    unread_count: int
+
+
+@dataclass(frozen=True, slots=True)
 class Sent:
     message: Message
     created: bool  # False: the same client_id was sent before; this is the first message

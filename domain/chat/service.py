@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain.chat import peer
@@ -39,6 +39,7 @@ from domain.chat.model import (
     ROOMS_PER_USER,
     Message,
     MessagePage,
+    ReadState,
     Room,
     Sent,
     Status,
@@ -46,6 +47,7 @@ from domain.chat.model import (
     message_id_for,
 )
 from domain.chat.presence import Presence
+from domain.chat.reads import ReadReceipts
 from domain.chat.turns import RoomTurns
 from domain.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyRequests
 from ports.chat import ClusterLink, MessageRepository, RealtimeBroadcaster, RoomRepository
@@ -94,6 +96,7 @@ class ChatService:
         clock: Clock,
         ids: IdGenerator,
         turns: RoomTurns,
+        reads: ReadReceipts,
         policy: ChatPolicy | None = None,
     ) -> None:
         self._rooms = rooms
@@ -107,6 +110,7 @@ class ChatService:
         self._clock = clock
         self._ids = ids
         self._turns = turns
+        self._reads = reads
         self._policy = policy or ChatPolicy()
 
     @property
@@ -181,6 +185,23 @@ class ChatService:
         if room is None or not room.has_member(user_id):
             raise NotFound("No such room.")
         return room
+
+    # read state ----------------------------------------------------------------------
+
+    async def read_states(self, user_id: str, rooms: list[Room]) -> dict[str, ReadState]:
+        """The caller's read state in each of their rooms (one read of the marks)."""
+        marks = await self._reads.of_user(user_id, rooms)
+        return {r.id: self._reads.state(r, marks.get(r.id, 0)) for r in rooms}
+
+    async def mark_read(self, user_id: str, room_id: str, seq: int) -> ReadState:
+        """The caller has read the room up to `seq`; the room gets a `receipt`."""
+        if seq < 0:
+            raise InvalidInput("seq is 0 or more.")
+        return await self._reads.mark(await self.room(user_id, room_id), user_id, seq)
+
+    async def receipts(self, user_id: str, room_id: str) -> dict[str, int]:
+        """How far each member has read the room ("seen by")."""
+        return await self._reads.of_room(await self.room(user_id, room_id))
 
     # membership ----------------------------------------------------------------------
 
@@ -331,6 +352,8 @@ class ChatService:
                 raise
             return Sent(first, created=False)
         await self._broadcaster.message_new(message)
+        if not is_peer(sender_id):  # a sender has read their own message
+            await self._reads.mark(replace(room, last_seq=seq), sender_id, seq)
         return Sent(message, created=True)
 
     async def messages(

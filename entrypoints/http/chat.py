@@ -26,10 +26,16 @@ from schemas.chat import (
     MessagesQuery,
     Presence,
     PresenceQuery,
+    ReadIn,
+    ReadStateOut,
+    Receipt,
+    ReceiptList,
     Room,
     RoomIn,
     RoomList,
+    RoomPage,
     RoomsQuery,
+    RoomView,
 )
 from schemas.common import ErrorResponse
 
@@ -64,11 +70,45 @@ async def create_room(principal: Principal, data: RoomIn) -> tuple[Room, int]:
 @blueprint.get("/rooms")
 @authenticated
 @validate_querystring(RoomsQuery)
-@validate_response(RoomList, 200)
-async def list_rooms(principal: Principal, query_args: RoomsQuery) -> RoomList:
-    """The rooms the caller is a member of, oldest first, `limit` (50) a page."""
-    rooms, cursor = await _chat().rooms_page(principal.user_id, query_args.limit, query_args.cursor)
-    return RoomList.from_domain(rooms, cursor)
+@validate_response(RoomPage, 200)
+async def list_rooms(principal: Principal, query_args: RoomsQuery) -> RoomPage:
+    """The rooms the caller is a member of, oldest first, `limit` (50) a page, each with the
+    caller's `last_read_seq` and `unread_count`."""
+    chat = _chat()
+    rooms, cursor = await chat.rooms_page(principal.user_id, query_args.limit, query_args.cursor)
+    reads = await chat.read_states(principal.user_id, rooms)
+    items = [
+        RoomView(
+            **Room.from_domain(r).model_dump(),
+            last_read_seq=reads[r.id].last_read_seq,
+            unread_count=reads[r.id].unread_count,
+        )
+        for r in rooms
+    ]
+    return RoomPage(items=items, next_cursor=cursor)
+
+
+@blueprint.post("/rooms/<room_id>/read")
+@authenticated
+@validate_request(ReadIn)
+@validate_response(ReadStateOut, 200)
+@document_response(ErrorResponse, 404)
+async def mark_read(principal: Principal, room_id: str, data: ReadIn) -> ReadStateOut:
+    """The caller has read the room up to `seq` (never backwards; at most its last message):
+    the caller's read state; the room gets a `receipt`."""
+    return ReadStateOut.from_domain(await _chat().mark_read(principal.user_id, room_id, data.seq))
+
+
+@blueprint.get("/rooms/<room_id>/receipts")
+@authenticated
+@validate_response(ReceiptList, 200)
+@document_response(ErrorResponse, 404)
+async def list_receipts(principal: Principal, room_id: str) -> ReceiptList:
+    """How far each member has read the room ("seen by"); a member who never read is absent."""
+    marks = await _chat().receipts(principal.user_id, room_id)
+    return ReceiptList(
+        items=[Receipt(room_id=room_id, user_id=u, seq=seq) for u, seq in sorted(marks.items())]
+    )
 
 
 @blueprint.get("/invitations")

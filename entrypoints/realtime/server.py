@@ -39,6 +39,8 @@ from schemas.chat import (
     EditPayload,
     JoinPayload,
     Message,
+    ReadPayload,
+    ReadStateOut,
     RenewPayload,
     SendPayload,
     TypingPayload,
@@ -75,6 +77,7 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         "typing": "on_typing",
         "room:join": "on_room_join",
         "auth:renew": "on_auth_renew",
+        "room:read": "on_room_read",
     }
 
     def __init__(self, container: Container) -> None:
@@ -258,6 +261,13 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         room = await self._chat.room(principal.user_id, payload.room_id)
         await self.enter_room(sid, room_of(room.id))
         return OK
+
+    async def on_room_read(self, sid: str, data: object = None) -> AckBody:
+        """`{room_id, seq}` -> `{"ok": true, "read": ReadState}`, as `POST .../read`."""
+        payload = _payload(ReadPayload, data)
+        principal = await self._require_principal(sid)
+        read = await self._chat.mark_read(principal.user_id, payload.room_id, payload.seq)
+        return {"ok": True, "read": ReadStateOut.from_domain(read).model_dump()}
 
     async def on_auth_renew(self, sid: str, data: object = None) -> AckBody:
         """`{token}` -> `{"ok": true}`: the socket goes on with a renewed access token of the

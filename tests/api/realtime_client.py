@@ -130,6 +130,7 @@ async def connect(base_url: str, account: Account) -> Socket:
         "room:updated",
         "room:member_added",
         "room:member_left",
+        "receipt",
         "session:ended",
     ):
         client.on(event, keep(event))

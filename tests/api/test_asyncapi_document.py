@@ -127,6 +127,9 @@ async def test_a_real_servers_acks_and_events_match_the_documented_models() -> N
             assert valid(ErrorAck, unknown).error.code == "unknown_event"  # type: ignore[attr-defined]
             malformed = await adas.ask("message:send", {"room_id": room["id"]})
             assert valid(ErrorAck, malformed).error.code == "validation_error"  # type: ignore[attr-defined]
+            read = await bobs.ask("room:read", {"room_id": room["id"], "seq": 1})
+            valid(client["room:read"].ack, read)
+            await bobs.wait_for("receipt")
             renewed = await adas.ask("auth:renew", {"token": ada.token})
             valid(client["auth:renew"].ack, renewed)
             cy = await sign_up(server.url, "asyncapi-cy@example.com", "Cy")

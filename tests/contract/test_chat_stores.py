@@ -11,14 +11,14 @@ from datetime import timedelta
 import pytest
 
 from adapters.lifecycle import ManagedClient
-from adapters.memory.chat import MemoryMessageRepository, MemoryRoomRepository
+from adapters.memory.chat import MemoryMessageRepository, MemoryReadMarks, MemoryRoomRepository
 from adapters.memory.clock import MemoryClock
-from adapters.mongo.chat import MongoMessageRepository, MongoRoomRepository
+from adapters.mongo.chat import MongoMessageRepository, MongoReadMarks, MongoRoomRepository
 from adapters.mongo.client import MongoClient
 from domain.chat.errors import DuplicateMessage
 from domain.chat.model import Message, Room, message_id_for
 from domain.errors import ServiceUnavailable
-from ports.chat import MessageRepository, RoomRepository
+from ports.chat import MessageRepository, ReadMarks, RoomRepository
 from tests.contract.conftest import Backend, MongoService, make_backend
 
 pytestmark = pytest.mark.contract
@@ -34,6 +34,25 @@ def rooms(mongo_backend: Backend) -> RoomRepository:
     if mongo_backend.mongo is not None:
         return MongoRoomRepository(mongo_backend.mongo.managed, mongo_backend.mongo.database)
     return MemoryRoomRepository()
+
+
+@pytest.fixture
+def marks(mongo_backend: Backend) -> ReadMarks:
+    if mongo_backend.mongo is not None:
+        return MongoReadMarks(mongo_backend.mongo.managed, mongo_backend.mongo.database)
+    return MemoryReadMarks()
+
+
+async def test_a_read_mark_only_moves_forward_even_when_concurrent(marks: ReadMarks) -> None:
+    assert await marks.advance("r1", "ada", 3) == 3
+    assert await marks.advance("r1", "ada", 2) == 3  # never backwards
+    results = await asyncio.gather(*(marks.advance("r1", "bob", n) for n in range(1, 11)))
+    assert max(results) == 10 and await marks.advance("r1", "bob", 0) == 10
+    await marks.advance("r2", "ada", 7)
+    assert await marks.of_user("ada", ["r1", "r2", "r3"]) == {"r1": 3, "r2": 7}
+    assert await marks.of_user("ada", []) == {}
+    assert await marks.of_room("r1") == {"ada": 3, "bob": 10}
+    assert await marks.of_room("nope") == {}
 
 
 @pytest.fixture

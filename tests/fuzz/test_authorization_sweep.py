@@ -92,6 +92,11 @@ PATH_SWEEP: dict[tuple[str, str], PathProbe] = {
     ("POST", "/api/v1/chat/rooms/<room_id>/accept"): lambda o, b: ({"room_id": o.room_id}, None),
     ("POST", "/api/v1/chat/rooms/<room_id>/decline"): lambda o, b: ({"room_id": o.room_id}, None),
     ("POST", "/api/v1/chat/rooms/<room_id>/leave"): lambda o, b: ({"room_id": o.room_id}, None),
+    ("POST", "/api/v1/chat/rooms/<room_id>/read"): lambda o, b: (
+        {"room_id": o.room_id},
+        {"seq": 1},
+    ),
+    ("GET", "/api/v1/chat/rooms/<room_id>/receipts"): lambda o, b: ({"room_id": o.room_id}, None),
 }
 
 # Routes whose path parameter is a capability, not a resource id: the signed token is the
@@ -132,6 +137,7 @@ EVENT_SWEEP: dict[str, Callable[[Owned], dict[str, object]]] = {
     "message:delete": lambda o: {"room_id": o.room_id, "message_id": o.message_id},
     "typing": lambda o: {"room_id": o.room_id, "is_typing": True},
     "room:join": lambda o: {"room_id": o.room_id},
+    "room:read": lambda o: {"room_id": o.room_id, "seq": 1},
 }
 # Socket.IO events that name no one's resource: `auth:renew` carries the caller's own token
 # (another user's is refused: tests/integration/test_revocation_attacks.py).

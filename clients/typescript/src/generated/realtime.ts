@@ -151,6 +151,55 @@ export interface components {
              */
             status: "online" | "offline";
         };
+        /** ReadAck */
+        ReadAck: {
+            /**
+             * Ok
+             * @constant
+             */
+            ok: true;
+            read: components["schemas"]["ReadStateOut"];
+        };
+        /**
+         * ReadPayload
+         * @description `room:read`
+         */
+        ReadPayload: {
+            /** Room Id */
+            room_id: string;
+            /** Seq */
+            seq: number;
+        };
+        /**
+         * ReadStateOut
+         * @description The caller's read state in a room.
+         */
+        ReadStateOut: {
+            /** Room Id */
+            room_id: string;
+            /**
+             * Last Read Seq
+             * @description the highest seq the caller has read
+             */
+            last_read_seq: number;
+            /**
+             * Unread Count
+             * @description messages after it (the room's last_seq minus it)
+             */
+            unread_count: number;
+        };
+        /**
+         * Receipt
+         * @description `receipt`: a member has read the room up to `seq`.
+         */
+        Receipt: {
+            /** Room Id */
+            room_id: string;
+            /** User Id */
+            user_id: string;
+            /** Seq */
+            seq: number;
+        };
         /**
          * RenewPayload
          * @description `auth:renew`
@@ -273,6 +322,8 @@ export interface ClientEvents {
   "typing": { payload: components["schemas"]["TypingPayload"]; ack: components["schemas"]["OkAck"] | components["schemas"]["ErrorAck"] };
   /** Join the Socket.IO room of a chat room the user is a member of (on connect the socket is already in all of them). (`joinRoom`) */
   "room:join": { payload: components["schemas"]["JoinPayload"]; ack: components["schemas"]["OkAck"] | components["schemas"]["ErrorAck"] };
+  /** The user has read the room up to `seq` (never backwards); the room gets a `receipt`. (`markRead`) */
+  "room:read": { payload: components["schemas"]["ReadPayload"]; ack: components["schemas"]["ReadAck"] | components["schemas"]["ErrorAck"] };
   /** Go on with a renewed access token of the same user, before the current one expires (at its expiry the socket gets `session:ended` and is disconnected). (`renewToken`) */
   "auth:renew": { payload: components["schemas"]["RenewPayload"]; ack: components["schemas"]["OkAck"] | components["schemas"]["ErrorAck"] };
 }
@@ -299,6 +350,8 @@ export interface ServerEvents {
   "room:member_added": components["schemas"]["Membership"];
   /** A member left the room or was removed by its creator (to the one who left too, whose sockets then leave the room). (`onRoomMemberLeft`) */
   "room:member_left": components["schemas"]["Membership"];
+  /** A member has read the room up to `seq` (coalesced: at most one every 2 s per member). (`onReceipt`) */
+  "receipt": components["schemas"]["Receipt"];
   /** This socket's access token expired or its session was revoked; the server disconnects it right after. (`onSessionEnded`) */
   "session:ended": components["schemas"]["SessionEnded"];
 }
