@@ -574,7 +574,7 @@ async def test_deleting_a_public_file_deletes_its_public_copy_and_gives_its_byte
         assert stored_objects(api) == {}
         status, second = await api.upload(token, PNG, "b.png", "image/png")
         assert status == 201
-        _, third = await api.upload(token, PNG, "c.png", "image/png")
+        assert (await api.upload(token, PNG, "c.png", "image/png"))[0] == 201
         status, body = await set_public(api, token, second["id"], True)
         assert (status, error_code(body)) == (413, "quota_exceeded")
         assert (await set_public(api, token, second["id"], False))[0] == 200
