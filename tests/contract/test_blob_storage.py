@@ -40,7 +40,7 @@ from domain.files.names import content_disposition
 from entrypoints.http.app import create_http_app
 from ports.blobs import BlobStorage
 from tests.contract.conftest import unreachable_port
-from tests.support.moto import reset_moto
+from tests.support.moto import public_read_policy, reset_moto
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -76,22 +76,6 @@ async def _bucket(managed: ManagedClient[S3Client]) -> str:
         Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION}
     )
     return name
-
-
-def public_read_policy(bucket: str) -> dict[str, Any]:
-    """The bucket policy README "Files" documents: anyone may GET `public/*`, nothing else."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "PublicImages",
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/public/*",
-            }
-        ],
-    }
 
 
 async def _public_read_policy(managed: ManagedClient[S3Client], bucket: str) -> None:
@@ -339,6 +323,9 @@ async def test_a_published_object_is_read_without_a_token_until_it_is_deleted(
     assert response.headers["Content-Type"] == "image/png"
     assert response.headers["Cache-Control"] == PUBLIC_CACHE_CONTROL
     assert "X-Amz-Signature" not in url
+    # the same storage never serves the private key that way (S3: the policy; dev: the route)
+    private = (await storage.http.get(url.replace("public/t0k3n/a.png", "files/u/a"))).status_code
+    assert private in (403, 404)
     # the private object is untouched, and the copy does not follow a later write to it
     await storage.blobs.put("files/u/a", chunks(b"GIF89a" + b"x" * 10), "image/gif", MIB)
     assert await storage.blobs.read("public/t0k3n/a.png", 0, len(PNG)) == PNG
