@@ -325,15 +325,20 @@ class FileService:
         record = await self._owned(owner_id, file_id)
         if record.status is not FileStatus.READY:
             raise UploadIncomplete()
-        if not public:
-            if record.public_token is None:
-                return record
-            await self._unpublish(record)
-            private = replace(record, public_token=None)
-            await self._files.update(private)
+        if public:
+            return await self._make_public(record)
+        if record.public_token is None:
+            return record
+        await self._unpublish(record)
+        private = replace(record, public_token=None)
+        # of two made at once, only the one that changes the record gives the bytes back
+        if await self._files.set_public_token(record.id, record.public_token, None):
             await self._files.release(owner_id, record.public_bytes, files=0)
             self._events.record("file_private", user_id=owner_id, file_id=record.id)
-            return private
+        return private
+
+    async def _make_public(self, record: StoredFile) -> StoredFile:
+        owner_id = record.owner_id
         if record.content_type not in PUBLIC_TYPES:
             raise NotAnImage()
         if record.public_token is not None:
@@ -342,6 +347,7 @@ class FileService:
         extra = published.public_bytes
         if not await self._files.reserve(owner_id, extra, self._policy.quota, files=0):
             raise QuotaExceeded()
+        won = False
         try:
             if await self._blobs.publish(record.object_key, public_key(published)) is None:
                 raise UploadIncomplete()
@@ -349,11 +355,14 @@ class FileService:
                 await self._blobs.publish(
                     thumbnail_key(published, thumb.size), public_key(published, thumb.size)
                 )
-            await self._files.update(published)
-        except BaseException:
-            await self._unpublish(published)
-            await self._files.release(owner_id, extra, files=0)
-            raise
+            # of two made at once from private, one wins; the other undoes its copies
+            won = await self._files.set_public_token(record.id, None, published.public_token)
+        finally:
+            if not won:  # failed, or another request made it public (or deleted it) first
+                await self._unpublish(published)
+                await self._files.release(owner_id, extra, files=0)
+        if not won:
+            return await self._owned(owner_id, record.id)
         self._events.record("file_public", user_id=owner_id, file_id=record.id)
         return published
 

@@ -3,6 +3,8 @@ failure on the way leaves (nothing public, the quota given back), and the events
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from adapters.memory.blobs import MemoryBlobStorage
@@ -122,3 +124,31 @@ async def test_a_publish_failing_half_way_leaves_nothing_public_and_the_quota_as
     found = await world.files.get(stored.id)
     assert found is not None
     assert found.public_token is None
+
+
+class SlowPublish(MemoryBlobStorage):
+    """A copy that takes a while, so two requests really overlap."""
+
+    async def publish(self, key: str, public_key: str) -> BlobInfo | None:
+        await asyncio.sleep(0.01)
+        return await super().publish(key, public_key)
+
+
+async def test_two_requests_making_it_public_at_once_leave_one_copy_and_one_reservation() -> None:
+    world = build_files_world(blobs=SlowPublish(SECRET, MemoryClock()))
+    stored = await world.service.upload(ADA, "a.png", "image/png", chunks_of(PNG))
+
+    first, second = await asyncio.gather(
+        world.service.set_public(ADA, stored.id, True),
+        world.service.set_public(ADA, stored.id, True),
+    )
+
+    assert first.public_token == second.public_token is not None
+    assert public_keys(world) == [public_key(first)]
+    assert world.files._usage[ADA] == (2 * len(PNG), 1)
+    await asyncio.gather(
+        world.service.set_public(ADA, stored.id, False),
+        world.service.set_public(ADA, stored.id, False),
+    )
+    assert public_keys(world) == []
+    assert world.files._usage[ADA] == (len(PNG), 1)
