@@ -144,7 +144,14 @@ def s3_blobs(client: ManagedClient[Any], settings: Settings) -> BlobStorage:
     from adapters.s3.blobs import S3BlobStorage
 
     assert settings.s3_bucket_name is not None
-    return S3BlobStorage(client, settings.s3_bucket_name)
+    bucket = settings.s3_bucket_name
+    endpoint = settings.aws_endpoint_url_s3
+    public = settings.public_files_base_url or (
+        f"{endpoint.rstrip('/')}/{bucket}"
+        if endpoint
+        else f"https://{bucket}.s3.{settings.aws_region}.amazonaws.com"
+    )
+    return S3BlobStorage(client, bucket, public_base_url=public)
 
 
 @runtime_checkable

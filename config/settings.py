@@ -281,6 +281,11 @@ class Settings(BaseSettings):
     aws_endpoint_url_s3: Optional = _var("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
     aws_endpoint_url_ses: Optional = _var("AWS_ENDPOINT_URL_SES", "AWS_ENDPOINT_URL")
     files_dir: Optional = _var("FILES_DIR")
+    # where S3's `public/` prefix is read without a token: a CDN in front of the bucket
+    # (README "Files"); unset: the bucket's own URL
+    public_files_base_url: Annotated[
+        Optional, _matching(_HTTP_URL.match, "must be an http:// or https:// URL")
+    ] = _var("PUBLIC_FILES_BASE_URL")
     s3_bucket_name: Annotated[
         Optional, _matching(_BUCKET.match, "is not a valid S3 bucket name"), _Prod
     ] = _var("S3_BUCKET_NAME", check=True)

@@ -33,6 +33,22 @@ class BlobStorage(Protocol):
         whatever is posted to the staging key later never reaches what the app serves."""
         ...
 
+    async def publish(self, key: str, public_key: str) -> BlobInfo | None:
+        """Copy the object at `key` to `public_key` (a copy made by the storage) and return
+        what is now there; None when there is nothing at `key`.
+
+        `public_key` starts with `public/`. An object there is readable by anyone, without a
+        token, at `public_url(public_key)`, served with its content type and
+        `Cache-Control: public, max-age=31536000, immutable` (`PUBLIC_CACHE_CONTROL`): the
+        caller never writes other bytes under the same public key. `delete(public_key)` makes
+        it unreadable again (for the storage; a CDN may still hold a copy)."""
+        ...
+
+    def public_url(self, public_key: str) -> str:
+        """The stable, unsigned URL of a published object (absolute, or a path on this
+        server for the development storage)."""
+        ...
+
     async def delete(self, key: str) -> None:
         """Remove the object; nothing happens when there is none."""
         ...

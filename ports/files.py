@@ -27,6 +27,12 @@ class FileRepository(Protocol):
         """Replace the stored file that has `file.id`; nothing happens when there is none."""
         ...
 
+    async def set_public_token(self, file_id: str, expected: str | None, token: str | None) -> bool:
+        """Set the ready file's `public_token` to `token` when it is `expected` now (None:
+        private), and say whether it did. Atomic in the store: of two changes made at once
+        from the same state, one wins and the other is told it did not."""
+        ...
+
     async def delete(self, file_id: str) -> None: ...
 
     async def expired_uploads(self, limit: int) -> list[StoredFile]:

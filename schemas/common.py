@@ -130,6 +130,7 @@ class ErrorCode(StrEnum):
     invalid_otp = "invalid_otp"
     invalid_token = "invalid_token"  # noqa: S105 (an error code)
     method_not_allowed = "method_not_allowed"
+    not_an_image = "not_an_image"
     not_found = "not_found"
     payload_too_large = "payload_too_large"
     quota_exceeded = "quota_exceeded"

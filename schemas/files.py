@@ -37,21 +37,35 @@ class DirectUploadIn(In):
     content_type: Annotated[str, Field(min_length=1, max_length=CONTENT_TYPE_MAX)]
 
 
+class FilePatchIn(In):
+    public: Annotated[
+        bool,
+        Field(
+            strict=True,
+            description="true: make the image public (a stable URL, no token); false: private",
+        ),
+    ]
+
+
 class ThumbnailOut(BaseModel):
     size: int = Field(description="64 (square crop), 256 or 1024 (whole image within the box)")
     fit: Literal["cover", "contain"]
     width: int
     height: int
     url: str = Field(description="a WebP image, metadata stripped; valid 15 minutes")
+    public_url: str | None = omitted_when_none(
+        "a public image's thumbnail: its stable URL, no token, cacheable for a year"
+    )
 
     @classmethod
-    def from_domain(cls, thumbnail: Thumbnail, url: str) -> Self:
+    def from_domain(cls, thumbnail: Thumbnail, url: str, public_url: str | None = None) -> Self:
         return cls(
             size=thumbnail.size,
             fit="cover" if thumbnail.fit.value == "cover" else "contain",
             width=thumbnail.width,
             height=thumbnail.height,
             url=url,
+            public_url=public_url,
         )
 
 
@@ -69,6 +83,11 @@ class FileMetaOut(BaseModel):
         "a ready image that has some (in `GET /files/{id}` and listings): smaller WebP copies,"
         " largest first, their links valid as long as `download_url`"
     )
+    public: bool = Field(description="whether the file has a public URL (images only)")
+    public_url: str | None = omitted_when_none(
+        "a public image's stable URL: no token, immutable, cacheable for a year; gone once"
+        " the file is private again (a new URL each time it is made public)"
+    )
 
     @classmethod
     def from_domain(
@@ -76,6 +95,7 @@ class FileMetaOut(BaseModel):
         file: StoredFile,
         download_url: str | None = None,
         thumbnails: list[ThumbnailOut] | None = None,
+        public_url: str | None = None,
     ) -> Self:
         return cls(
             id=file.id,
@@ -86,6 +106,8 @@ class FileMetaOut(BaseModel):
             created_at=file.created_at,
             download_url=download_url,
             thumbnails=thumbnails or None,
+            public=file.public_token is not None,
+            public_url=public_url,
         )
 
 

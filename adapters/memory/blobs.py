@@ -16,6 +16,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from domain.errors import NotFound
 from domain.files.errors import (
     EntityTooSmall,
     InvalidSignedUrl,
@@ -27,6 +28,7 @@ from domain.files.names import content_disposition
 from ports.clock import Clock
 
 DEFAULT_BASE_PATH = "/api/v1/files/blob"
+PUBLIC_PREFIX = "public/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,18 @@ class MemoryBlobStorage:
         self._keep(key, found)
         return BlobInfo(len(found.data), found.content_type)
 
+    async def publish(self, key: str, public_key: str) -> BlobInfo | None:
+        if not public_key.startswith(PUBLIC_PREFIX):
+            raise ValueError("public objects live under public/")
+        found = self._find(key)
+        if found is None:
+            return None
+        self._keep(public_key, found)
+        return BlobInfo(len(found.data), found.content_type)
+
+    def public_url(self, public_key: str) -> str:
+        return f"{self._base}/{public_key}"
+
     async def delete(self, key: str) -> None:
         self._take(key)
 
@@ -110,6 +124,14 @@ class MemoryBlobStorage:
         return SignedDownload(
             found.data, str(claims["type"]), content_disposition(str(claims["name"]))
         )
+
+    def open_public(self, public_key: str) -> StoredObject:
+        """A published object, as S3 serves `public/` under its bucket policy; `NotFound`
+        for any other key, or when it is gone."""
+        found = self._find(public_key) if public_key.startswith(PUBLIC_PREFIX) else None
+        if found is None:
+            raise NotFound("The file does not exist or is not public.")
+        return found
 
     def upload_policy(self, token: str) -> UploadPolicy:
         claims = self._claims(token, "post")

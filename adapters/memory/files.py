@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from domain.files.model import FileCursor, FileStatus, StorageQuota, StoredFile
 from ports.clock import Clock
 
@@ -32,6 +34,14 @@ class MemoryFileRepository:
     async def update(self, file: StoredFile) -> None:
         if file.id in self._files:
             self._files[file.id] = file
+
+    async def set_public_token(self, file_id: str, expected: str | None, token: str | None) -> bool:
+        # no await between the read and the write: atomic on the event loop
+        found = self._files.get(file_id)
+        if found is None or found.status is not FileStatus.READY or found.public_token != expected:
+            return False
+        self._files[file_id] = replace(found, public_token=token)
+        return True
 
     async def delete(self, file_id: str) -> None:
         self._files.pop(file_id, None)

@@ -97,6 +97,7 @@ class FileDocument(Model):
     created_at: datetime
     expires_at: datetime | None
     thumbnails: list[ThumbnailDocument] = Field(default_factory=list)
+    public_token: str | None = None  # set while the file is public (its copies' keys)
 
 
 class FileUsageDocument(Model):

@@ -119,6 +119,18 @@ class MongoFileRepository:
                 {"_id": file.id}, document(FileDocument, file)
             )
 
+    async def set_public_token(self, file_id: str, expected: str | None, token: str | None) -> bool:
+        from adapters.mongo.documents import FileDocument
+
+        # `public_token: None` also matches a document written before the field existed
+        query = {"_id": file_id, "status": FileStatus.READY.value, "public_token": expected}
+        async with reachable():
+            engine = await self._engine.get()
+            done = await engine.get_collection(FileDocument).update_one(
+                query, {"$set": {"public_token": token}}
+            )
+        return done.modified_count == 1
+
     async def delete(self, file_id: str) -> None:
         from adapters.mongo.documents import FileDocument
 

@@ -13,6 +13,10 @@ the stream, S3), nothing is stored: a multipart upload is aborted.
 Presigned downloads name the file through `response-content-disposition` (an attachment with
 RFC 5987's `filename*`); presigned uploads are POST policies in which S3 itself enforces the
 Content-Type, the size range (`content-length-range`) and the expiry.
+
+Public files are copies under `public/` (CopyObject inside S3), the only prefix the bucket
+policy lets anyone read (README "Files" gives the policy), with their Cache-Control set on the
+object; their URL is `public_base_url` (a CDN, or the bucket) and the key.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from adapters.lifecycle import ManagedClient
 from domain.errors import ServiceUnavailable
 from domain.files.errors import PayloadTooLarge
-from domain.files.model import BlobInfo, PresignedPost
+from domain.files.model import PUBLIC_CACHE_CONTROL, BlobInfo, PresignedPost
 from domain.files.names import content_disposition
 
 if TYPE_CHECKING:
@@ -40,6 +45,7 @@ log = logging.getLogger("flowhub.s3")
 
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's smallest part (but the last)
 PART_SIZE = 16 * 1024 * 1024
+PUBLIC_PREFIX = "public/"  # the only prefix the bucket policy lets anyone read
 FAILURE_MESSAGE = "file storage is unavailable"
 
 
@@ -84,11 +90,18 @@ def _status(error: Exception) -> int | None:
 
 class S3BlobStorage:
     def __init__(
-        self, client: ManagedClient[S3Client], bucket: str, part_size: int = PART_SIZE
+        self,
+        client: ManagedClient[S3Client],
+        bucket: str,
+        part_size: int = PART_SIZE,
+        public_base_url: str | None = None,
     ) -> None:
+        """`public_base_url`: where `public/` is read from without a token (a CDN in front
+        of the bucket, or the bucket's own URL; README "Files")."""
         self._client = client
         self._bucket = bucket
         self._part_size = max(part_size, MIN_PART_SIZE)
+        self._public_base = (public_base_url or f"https://{bucket}.s3.amazonaws.com").rstrip("/")
 
     async def put(
         self, key: str, chunks: AsyncIterable[bytes], content_type: str, max_bytes: int
@@ -232,6 +245,37 @@ class S3BlobStorage:
                 raise
             await client.delete_object(Bucket=self._bucket, Key=source_key)
         return await self.head(key)
+
+    async def publish(self, key: str, public_key: str) -> BlobInfo | None:
+        """A copy inside S3 under `public/` (which the bucket policy lets anyone GET), its
+        Content-Type kept and its Cache-Control set on the object, so S3 and any CDN in
+        front of it serve both."""
+        from botocore.exceptions import ClientError
+
+        if not public_key.startswith(PUBLIC_PREFIX):
+            raise ValueError("public objects live under public/")
+        source = await self.head(key)
+        if source is None:
+            return None
+        async with _reachable(_deadline_for(source.size)):
+            client = await self._client.get()
+            try:
+                await client.copy_object(
+                    Bucket=self._bucket,
+                    Key=public_key,
+                    CopySource={"Bucket": self._bucket, "Key": key},
+                    MetadataDirective="REPLACE",
+                    ContentType=source.content_type or "application/octet-stream",
+                    CacheControl=PUBLIC_CACHE_CONTROL,
+                )
+            except ClientError as error:
+                if _status(error) == 404 or _code(error) == "NoSuchKey":
+                    return None
+                raise
+        return await self.head(public_key)
+
+    def public_url(self, public_key: str) -> str:
+        return f"{self._public_base}/{quote(public_key)}"
 
     async def delete(self, key: str) -> None:
         async with _reachable():

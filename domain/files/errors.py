@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from domain.errors import DomainError, Forbidden
+from domain.errors import Conflict, DomainError, Forbidden
 
 
 class PayloadTooLarge(DomainError):
@@ -37,3 +37,10 @@ class InvalidSignedUrl(Forbidden):
     """A presigned URL that is tampered with, expired or used outside its policy."""
 
     default_message = "The link is not valid or has expired."
+
+
+class NotAnImage(Conflict):
+    """Only a PNG, JPEG, GIF or WebP file can be made public."""
+
+    code = "not_an_image"
+    default_message = "Only PNG, JPEG, GIF and WebP images can be made public."

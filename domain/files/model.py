@@ -39,6 +39,10 @@ THUMBNAIL_SPECS = (
 )
 THUMBNAIL_TYPE = "image/webp"
 THUMBNAIL_SOURCE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+# Only images may be made public (avatars, pictures in pages): what a browser shows inline and
+# cannot run. Their public copies are served with this header (the key is new each time).
+PUBLIC_TYPES = THUMBNAIL_SOURCE_TYPES
+PUBLIC_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +83,24 @@ class StoredFile:
     # Derived images of a ready image, stored under `thumbnail_key`; their bytes count in the
     # owner's quota on top of `size` (no extra file).
     thumbnails: tuple[Thumbnail, ...] = ()
+    # Set while the file is public: the random, unguessable part of its public copies' keys,
+    # new each time it is made public (so an old, cached public URL never comes back).
+    public_token: str | None = None
 
     @property
     def thumbnail_bytes(self) -> int:
         return sum(t.bytes for t in self.thumbnails)
 
     @property
+    def public_bytes(self) -> int:
+        """The public copies' bytes (the file's and its thumbnails'); 0 while private."""
+        return self.size + self.thumbnail_bytes if self.public_token else 0
+
+    @property
     def quota_bytes(self) -> int:
-        """What this file holds of its owner's quota: its bytes and its thumbnails'."""
-        return self.size + self.thumbnail_bytes
+        """What this file holds of its owner's quota: its bytes, its thumbnails' and, while it
+        is public, its public copies'."""
+        return self.size + self.thumbnail_bytes + self.public_bytes
 
     def ready(self) -> StoredFile:
         return replace(self, status=FileStatus.READY, expires_at=None)
@@ -161,3 +174,5 @@ class Download:
     url: str
     expires_at: datetime
     thumbnails: tuple[tuple[Thumbnail, str], ...] = ()  # each with its presigned GET
+    public_url: str | None = None  # a public file's stable URL, served without a token
+    public_thumbnails: dict[int, str] = field(default_factory=dict)  # by size, when public

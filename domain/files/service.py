@@ -16,6 +16,11 @@ path), through the `ImageThumbnailer` port, stored under `thumbnail_key` and res
 quota together with the file (as bytes, not as more files). They are best effort: an image
 that cannot be thumbnailed, a thumbnailer that fails or times out, or a quota with room for
 the file but not its thumbnails leaves the file ready without them.
+Public files: the owner can make a ready image (PUBLIC_TYPES) public. Its bytes and its
+thumbnails are copied by the storage under `public/<token>/` (`public_key`), `token` random
+and new each time, so the URL is immutable (cached for a year) and unguessable, and a file
+made private then public again never gets its old URL back. The copies count in the quota
+as bytes (they are stored twice); making it private, or deleting it, deletes them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -30,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from domain.errors import NotFound, ServiceUnavailable, TooManyRequests
 from domain.files.errors import (
     InvalidCursor,
+    NotAnImage,
     PayloadTooLarge,
     QuotaExceeded,
     UnsupportedMediaType,
@@ -37,6 +44,7 @@ from domain.files.errors import (
 )
 from domain.files.model import (
     LIST_MAX,
+    PUBLIC_TYPES,
     THUMBNAIL_SOURCE_TYPES,
     THUMBNAIL_SPECS,
     THUMBNAIL_TYPE,
@@ -284,7 +292,19 @@ class FileService:
             thumb_url = await self._blobs.presign_get(key, name, THUMBNAIL_TYPE, ttl)
             thumbnails.append((thumb, thumb_url))
         expires_at = self._clock.now() + timedelta(seconds=ttl)
-        return Download(record, url, expires_at, tuple(thumbnails))
+        if record.public_token is None:
+            return Download(record, url, expires_at, tuple(thumbnails))
+        public = {
+            t.size: self._blobs.public_url(public_key(record, t.size)) for t in record.thumbnails
+        }
+        return Download(
+            record,
+            url,
+            expires_at,
+            tuple(thumbnails),
+            public_url=self._blobs.public_url(public_key(record)),
+            public_thumbnails=public,
+        )
 
     async def list(self, owner_id: str, limit: int | None, cursor: str | None) -> FilePage:
         policy = self._policy
@@ -294,6 +314,65 @@ class FileService:
         items = found[:size]
         more = len(found) > size
         return FilePage(items, encode_cursor(items[-1]) if more and items else None)
+
+    # public files --------------------------------------------------------------------------
+
+    async def set_public(self, owner_id: str, file_id: str, public: bool) -> StoredFile:
+        """Make a ready image public (its copies stored, their bytes reserved in the quota:
+        `QuotaExceeded` when they do not fit) or private again (the copies deleted first, so
+        the public URL stops working before the answer). Setting what already is changes
+        nothing. `NotAnImage` for any other type; `UploadIncomplete` for a pending file."""
+        record = await self._owned(owner_id, file_id)
+        if record.status is not FileStatus.READY:
+            raise UploadIncomplete()
+        if public:
+            return await self._make_public(record)
+        if record.public_token is None:
+            return record
+        await self._unpublish(record)
+        private = replace(record, public_token=None)
+        # of two made at once, only the one that changes the record gives the bytes back
+        if await self._files.set_public_token(record.id, record.public_token, None):
+            await self._files.release(owner_id, record.public_bytes, files=0)
+            self._events.record("file_private", user_id=owner_id, file_id=record.id)
+        return private
+
+    async def _make_public(self, record: StoredFile) -> StoredFile:
+        owner_id = record.owner_id
+        if record.content_type not in PUBLIC_TYPES:
+            raise NotAnImage()
+        if record.public_token is not None:
+            return record
+        published = replace(record, public_token=secrets.token_urlsafe(16))
+        extra = published.public_bytes
+        if not await self._files.reserve(owner_id, extra, self._policy.quota, files=0):
+            raise QuotaExceeded()
+        won = False
+        try:
+            if await self._blobs.publish(record.object_key, public_key(published)) is None:
+                raise UploadIncomplete()
+            for thumb in published.thumbnails:
+                await self._blobs.publish(
+                    thumbnail_key(published, thumb.size), public_key(published, thumb.size)
+                )
+            # of two made at once from private, one wins; the other undoes its copies
+            won = await self._files.set_public_token(record.id, None, published.public_token)
+        finally:
+            if not won:  # failed, or another request made it public (or deleted it) first
+                await self._unpublish(published)
+                await self._files.release(owner_id, extra, files=0)
+        if not won:
+            return await self._owned(owner_id, record.id)
+        self._events.record("file_public", user_id=owner_id, file_id=record.id)
+        return published
+
+    async def _unpublish(self, record: StoredFile) -> None:
+        """Delete a public file's copies (its own and every thumbnail size there could be)."""
+        if record.public_token is None:
+            return
+        await self._blobs.delete(public_key(record))
+        for spec in THUMBNAIL_SPECS:
+            await self._blobs.delete(public_key(record, spec.size))
 
     # deletion ----------------------------------------------------------------------------
 
@@ -305,6 +384,7 @@ class FileService:
             raise NotFound("The file does not exist.")
         if record.status is not FileStatus.DELETING:
             await self._files.update(record.deleting())
+        await self._unpublish(record)
         await self._blobs.delete(record.object_key)
         await self._blobs.delete(staging_key(record.object_key))
         await self._delete_thumbnails(record, every_size=True)
@@ -472,6 +552,20 @@ def thumbnail_key(record: StoredFile, size: int) -> str:
     """Where a file's thumbnail of `size` is stored: beside its object, opaque ids only
     (`files/<owner>/<file>` has its thumbnails under `thumbs/<owner>/<file>/`)."""
     return f"thumbs/{record.object_key.removeprefix('files/')}/{size}.webp"
+
+
+def public_key(record: StoredFile, size: int | None = None) -> str:
+    """Where a public file's copy (or its thumbnail of `size`) is stored: under `public/`,
+    the only prefix anyone may read, behind its random token; opaque ids only. The extension
+    lets a CDN or a browser that ignores Content-Type see an image."""
+    assert record.public_token is not None
+    if size is not None:
+        return f"public/{record.public_token}/{record.id}-{size}.webp"
+    extension = _EXTENSIONS.get(record.content_type, "bin")
+    return f"public/{record.public_token}/{record.id}.{extension}"
+
+
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
 
 
 def thumbnail_name(name: str, size: int) -> str:

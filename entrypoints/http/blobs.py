@@ -10,8 +10,9 @@ from __future__ import annotations
 from quart import Blueprint, Response, request
 from quart_schema import DataSource, document_request, document_response
 
-from adapters.memory.blobs import MemoryBlobStorage
+from adapters.memory.blobs import PUBLIC_PREFIX, MemoryBlobStorage
 from domain.files.errors import PayloadTooLarge
+from domain.files.model import PUBLIC_CACHE_CONTROL
 from entrypoints.http.deps import container
 from entrypoints.http.files import FILE_FIELD, missing_file
 from entrypoints.http.openapi import no_content
@@ -43,6 +44,20 @@ async def download_blob(token: str) -> Response:
             "Cache-Control": "private, no-store",
             "X-Content-Type-Options": "nosniff",
         },
+    )
+
+
+@blueprint.get("/public/<path:rest>")
+@document_response(ErrorResponse, 404)
+async def public_blob(rest: str) -> Response:
+    """A public image (development storage; on S3 the bucket serves it): its bytes with an
+    immutable, year-long Cache-Control, no token. 404 once the file is private again."""
+    found = _storage().open_public(PUBLIC_PREFIX + rest)
+    return Response(
+        found.data,
+        status=200,
+        content_type=found.content_type,
+        headers={"Cache-Control": PUBLIC_CACHE_CONTROL, "X-Content-Type-Options": "nosniff"},
     )
 
 

@@ -33,6 +33,7 @@ from schemas.files import (
     DirectUploadIn,
     FileMetaOut,
     FilePageOut,
+    FilePatchIn,
     FilesQuery,
     ThumbnailOut,
     UploadForm,
@@ -145,8 +146,31 @@ async def get_file(principal: Principal, file_id: str) -> FileMetaOut:
 
 
 def _signed(download: Download) -> FileMetaOut:
-    thumbnails = [ThumbnailOut.from_domain(t, absolute(url)) for t, url in download.thumbnails]
-    return FileMetaOut.from_domain(download.file, absolute(download.url), thumbnails)
+    public = {size: absolute(url) for size, url in download.public_thumbnails.items()}
+    thumbnails = [
+        ThumbnailOut.from_domain(t, absolute(url), public.get(t.size))
+        for t, url in download.thumbnails
+    ]
+    public_url = absolute(download.public_url) if download.public_url else None
+    return FileMetaOut.from_domain(download.file, absolute(download.url), thumbnails, public_url)
+
+
+@blueprint.patch("/<file_id>")
+@authenticated
+@validate_request(FilePatchIn)
+@validate_response(FileMetaOut, 200)
+@document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
+@document_response(ErrorResponse, 413)
+async def patch_file(principal: Principal, file_id: str, data: FilePatchIn) -> FileMetaOut:
+    """Make a ready image public (`public_url`: no token, immutable, cacheable for a year)
+    or private again (its public URL stops working; a new one each time it is made public).
+
+    409 `not_an_image` for anything but PNG, JPEG, GIF and WebP (409 `upload_incomplete`
+    while pending); 413 `quota_exceeded` when the public copy does not fit the quota."""
+    service, owner = _files(), principal.user_id
+    await service.set_public(owner, file_id, data.public)
+    return _signed(await service.download(owner, file_id))
 
 
 @blueprint.get("/<file_id>/download")

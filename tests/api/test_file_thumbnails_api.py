@@ -102,3 +102,29 @@ async def test_a_hostile_image_is_uploaded_without_thumbnails(api: FilesClient) 
     assert "download_url" in got
     assert "thumbnails" not in got
     assert (await api.fetch(got["download_url"]))[1] == bomb
+
+
+async def test_a_public_images_thumbnails_are_public_too_and_go_with_it(api: FilesClient) -> None:
+    token = await api.token(ADA)
+    _, meta = await api.upload(token, png(800, 600), "a.png", "image/png")
+    headers = {"Authorization": f"Bearer {token}"}
+    response = await api.client.patch(
+        f"/api/v1/files/{meta['id']}", json={"public": True}, headers=headers
+    )
+    assert response.status_code == 200
+    public = await response.get_json()
+    thumbs = public["thumbnails"]
+    assert [t["size"] for t in thumbs] == [256, 64]
+    for thumb in thumbs:
+        status, data, got = await api.fetch(thumb["public_url"])  # no token
+        assert status == 200
+        assert got["Content-Type"] == "image/webp"
+        assert got["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert Image.open(io.BytesIO(data)).size == (thumb["width"], thumb["height"])
+
+    response = await api.client.patch(
+        f"/api/v1/files/{meta['id']}", json={"public": False}, headers=headers
+    )
+    private = await response.get_json()
+    assert all("public_url" not in t for t in private["thumbnails"])
+    assert [(await api.fetch(t["public_url"]))[0] for t in thumbs] == [404, 404]

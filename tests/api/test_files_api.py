@@ -3,6 +3,7 @@ development shape (memory adapters, whose presigned URLs the app serves itself).
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -60,7 +61,8 @@ def error_code(body: Any) -> str:
 
 def assert_file_meta(body: Any, status: str) -> None:
     assert set(body) <= {"id", "name", "size", "content_type", "status", "created_at",
-                         "download_url"}  # fmt: skip
+                         "download_url", "public"}  # fmt: skip
+    assert body["public"] is False
     assert body["status"] == status
     assert body["created_at"].endswith("Z")
 
@@ -446,3 +448,147 @@ async def test_the_openapi_document_describes_the_upload_as_multipart(api: Files
     assert spec["components"]["schemas"][form]["properties"]["file"]["format"] == "binary"
     download = spec["paths"]["/api/v1/files/{file_id}/download"]["get"]["responses"]
     assert "Location" in download["302"]["headers"]
+
+
+# public files ----------------------------------------------------------------------------------
+
+
+async def set_public(
+    api: FilesClient, token: str | None, file_id: str, public: Any
+) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await api.client.patch(
+        f"{API}/files/{file_id}", json={"public": public}, headers=headers
+    )
+    return response.status_code, await response.get_json()
+
+
+async def anonymous_get(api: FilesClient, url: str) -> tuple[int, bytes, Any]:
+    """A GET with no token at all (as a browser's <img> or a CDN fetches it)."""
+    assert url.startswith("http://"), "a public URL is absolute"
+    response = await api.client.get(path_of(url))
+    return response.status_code, await response.get_data(as_text=False), response.headers
+
+
+async def test_a_public_image_is_served_without_a_token_until_it_is_private(
+    api: FilesClient,
+) -> None:
+    token = await api.token(ADA)
+    _, meta = await api.upload(token, PNG, "avatar.png", "image/png")
+    assert meta["public"] is False
+    assert "public_url" not in meta
+
+    status, public = await set_public(api, token, meta["id"], True)
+
+    assert status == 200, public
+    assert public["public"] is True
+    url = public["public_url"]
+    assert meta["id"] in url
+    assert "files/" not in path_of(url).removeprefix(f"{API}/files/blob/")
+    status, data, headers = await anonymous_get(api, url)
+    assert status == 200
+    assert data == PNG
+    assert headers["Content-Type"] == "image/png"
+    assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    # the same URL on every read (stable), and in the listing
+    _, got, _ = await api.call("GET", f"/files/{meta['id']}", token)
+    assert (got["public"], got["public_url"]) == (True, url)
+    _, page, _ = await api.call("GET", "/files", token)
+    assert page["items"][0]["public_url"] == url
+    status, again = await set_public(api, token, meta["id"], True)
+    assert (status, again["public_url"]) == (200, url)
+
+    status, private = await set_public(api, token, meta["id"], False)
+
+    assert status == 200
+    assert private["public"] is False
+    assert "public_url" not in private
+    status, data, _ = await anonymous_get(api, url)
+    assert status == 404
+    assert error_code(json.loads(data)) == "not_found"
+    assert not [k for k in stored_objects(api) if k.startswith("public/")]
+
+    # public again: a new URL, the old one stays dead (a CDN's cached copy is never reused)
+    _, republished = await set_public(api, token, meta["id"], True)
+    assert republished["public_url"] != url
+    assert (await anonymous_get(api, republished["public_url"]))[0] == 200
+    assert (await anonymous_get(api, url))[0] == 404
+
+
+async def test_only_images_can_be_made_public(api: FilesClient) -> None:
+    token = await api.token(ADA)
+    for data, name, kind in ((PDF, "a.pdf", "application/pdf"), (TEXT, "a.txt", "text/plain")):
+        _, meta = await api.upload(token, data, name, kind)
+
+        status, body = await set_public(api, token, meta["id"], True)
+
+        assert status == 409
+        assert error_code(body) == "not_an_image"
+        _, got, _ = await api.call("GET", f"/files/{meta['id']}", token)
+        assert got["public"] is False
+        assert "public_url" not in got
+    assert not [k for k in stored_objects(api) if k.startswith("public/")]
+
+
+async def test_another_users_file_cannot_be_made_public_or_private(api: FilesClient) -> None:
+    ada, bob = await api.token(ADA), await api.token(BOB)
+    _, meta = await api.upload(ada, PNG, "a.png", "image/png")
+
+    for public in (True, False):
+        status, body = await set_public(api, bob, meta["id"], public)
+        assert status == 404
+        assert error_code(body) == "not_found"
+    assert (await set_public(api, None, meta["id"], True))[0] == 401
+    assert (await set_public(api, bob, "nope", True))[0] == 404
+    _, got, _ = await api.call("GET", f"/files/{meta['id']}", ada)
+    assert got["public"] is False
+
+
+async def test_the_body_must_be_a_boolean(api: FilesClient) -> None:
+    token = await api.token(ADA)
+    _, meta = await api.upload(token, PNG, "a.png", "image/png")
+    for bad in ("yes", 1, None):
+        status, body = await set_public(api, token, meta["id"], bad)
+        assert status == 422, bad
+        assert error_code(body) == "validation_error"
+
+
+async def test_deleting_a_public_file_deletes_its_public_copy_and_gives_its_bytes_back(
+    make_app: AppFactory,
+) -> None:
+    # room for the file twice (it and its public copy), not three times
+    env = {"STORAGE_QUOTA_BYTES": str(2 * len(PNG) + 10)}
+    async for api in client_for(make_app, env):
+        token = await api.token(ADA)
+        _, meta = await api.upload(token, PNG, "a.png", "image/png")
+        _, public = await set_public(api, token, meta["id"], True)
+        url = public["public_url"]
+        status, body = await api.upload(token, PNG, "b.png", "image/png")
+        assert (status, error_code(body)) == (413, "quota_exceeded"), "the copy counts"
+
+        status, _, _ = await api.call("DELETE", f"/files/{meta['id']}", token)
+
+        assert status == 204
+        assert (await anonymous_get(api, url))[0] == 404
+        assert stored_objects(api) == {}
+        status, second = await api.upload(token, PNG, "b.png", "image/png")
+        assert status == 201
+        assert (await api.upload(token, PNG, "c.png", "image/png"))[0] == 201
+        status, body = await set_public(api, token, second["id"], True)
+        assert (status, error_code(body)) == (413, "quota_exceeded")
+        assert (await set_public(api, token, second["id"], False))[0] == 200
+
+
+async def test_a_pending_direct_upload_cannot_be_made_public(api: FilesClient) -> None:
+    token = await api.token(ADA)
+    response = await api.client.post(
+        f"{API}/files/uploads",
+        json={"name": "a.png", "size": len(PNG), "content_type": "image/png"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    ticket = await response.get_json()
+
+    status, body = await set_public(api, token, ticket["file"]["id"], True)
+
+    assert (status, error_code(body)) == (409, "upload_incomplete")

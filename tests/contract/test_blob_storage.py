@@ -35,11 +35,12 @@ from config.container import build_container
 from config.settings import load_settings
 from domain.errors import ServiceUnavailable
 from domain.files.errors import PayloadTooLarge
+from domain.files.model import PUBLIC_CACHE_CONTROL
 from domain.files.names import content_disposition
 from entrypoints.http.app import create_http_app
 from ports.blobs import BlobStorage
 from tests.contract.conftest import unreachable_port
-from tests.support.moto import reset_moto
+from tests.support.moto import public_read_policy, reset_moto
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -77,6 +78,11 @@ async def _bucket(managed: ManagedClient[S3Client]) -> str:
     return name
 
 
+async def _public_read_policy(managed: ManagedClient[S3Client], bucket: str) -> None:
+    client = await managed.get()
+    await client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public_read_policy(bucket)))
+
+
 @pytest.fixture(params=["memory", "disk", "s3"])
 def s3_or_memory(
     request: pytest.FixtureRequest,
@@ -103,7 +109,11 @@ async def storage(
     if not isinstance(s3_or_memory, str):
         managed, endpoint_url = s3_or_memory
         # the smallest parts S3 takes, so that a few MiB exercise multipart uploads
-        blobs = S3BlobStorage(managed, await _bucket(managed), part_size=MIN_PART_SIZE)
+        bucket = await _bucket(managed)
+        await _public_read_policy(managed, bucket)
+        blobs = S3BlobStorage(
+            managed, bucket, part_size=MIN_PART_SIZE, public_base_url=f"{endpoint_url}/{bucket}"
+        )
         async with httpx.AsyncClient(timeout=30) as http:
             yield Storage("s3", blobs, http, clock)
         await reset_moto(endpoint_url)
@@ -290,6 +300,62 @@ async def test_s3_presigned_get_names_the_attachment_and_expires(
     assert query["response-content-type"] == ["image/png"]
     assert "X-Amz-Signature" in query
     assert urlsplit(url).path.endswith("/files/u/f")
+
+
+# public objects: copies under public/, read without a token --------------------------------------
+
+
+async def test_a_published_object_is_read_without_a_token_until_it_is_deleted(
+    storage: Storage,
+) -> None:
+    await storage.blobs.put("files/u/a", chunks(PNG), "image/png", MIB)
+
+    info = await storage.blobs.publish("files/u/a", "public/t0k3n/a.png")
+
+    assert info is not None
+    assert (info.size, info.content_type) == (len(PNG), "image/png")
+    url = storage.blobs.public_url("public/t0k3n/a.png")
+    assert "t0k3n" in url
+    assert "files/u/a" not in url
+    response = await storage.http.get(url)  # no Authorization, no signature in the URL
+    assert response.status_code == 200
+    assert response.content == PNG
+    assert response.headers["Content-Type"] == "image/png"
+    assert response.headers["Cache-Control"] == PUBLIC_CACHE_CONTROL
+    assert "X-Amz-Signature" not in url
+    # the same storage never serves the private key that way (S3: the policy; dev: the route)
+    private = (await storage.http.get(url.replace("public/t0k3n/a.png", "files/u/a"))).status_code
+    assert private in (403, 404)
+    # the private object is untouched, and the copy does not follow a later write to it
+    await storage.blobs.put("files/u/a", chunks(b"GIF89a" + b"x" * 10), "image/gif", MIB)
+    assert await storage.blobs.read("public/t0k3n/a.png", 0, len(PNG)) == PNG
+
+    await storage.blobs.delete("public/t0k3n/a.png")
+
+    assert await storage.blobs.head("public/t0k3n/a.png") is None
+    assert (await storage.http.get(url)).status_code in (403, 404)
+    assert await storage.blobs.head("files/u/a") is not None
+
+
+async def test_publishing_nothing_is_none_and_only_public_keys_are_published(
+    storage: Storage,
+) -> None:
+    assert await storage.blobs.publish("files/u/none", "public/t/none.png") is None
+    assert await storage.blobs.head("public/t/none.png") is None
+    await storage.blobs.put("files/u/a", chunks(PNG), "image/png", MIB)
+    with pytest.raises(ValueError, match="public/"):
+        await storage.blobs.publish("files/u/a", "files/u/b")
+
+
+async def test_a_private_object_is_never_served_by_the_public_route(memory: Storage) -> None:
+    """The development storage's public route serves `public/` only, as the bucket policy."""
+    await memory.blobs.put("files/u/a", chunks(PNG), "image/png", MIB)
+    base = memory.blobs.public_url("public/x")[: -len("public/x")]
+
+    for path in ("files/u/a", "public/../files/u/a", "public/%2e%2e/files/u/a"):
+        response = await memory.http.get(base + path)
+        assert response.status_code == 404, path
+        assert response.json()["error"]["code"] == "not_found"
 
 
 # the memory and disk adapters' signed URLs, held to what S3 enforces ----------------------------

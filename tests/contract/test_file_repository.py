@@ -90,6 +90,30 @@ async def test_a_files_thumbnails_read_back_on_every_read(
     assert (await files.get(ready.id) or pending).quota_bytes == 1234 + 51_234 + 1_402
 
 
+async def test_a_public_files_token_reads_back_and_goes_when_it_turns_private(
+    files: FileRepository, clock: MemoryClock
+) -> None:
+    ready = replace(a_file(clock, status=FileStatus.PENDING).ready(), public_token="t0k3n")
+    await files.add(ready)
+    assert await files.get(ready.id) == ready
+    assert await files.list_by_owner("ada", 10) == [ready]
+    assert ready.quota_bytes == 2 * 1234  # the public copy is stored bytes too
+    assert not await files.set_public_token(ready.id, None, "other")  # not what it holds
+    assert await files.set_public_token(ready.id, "t0k3n", None)
+    found = await files.get(ready.id)
+    assert found is not None
+    assert found.public_token is None
+    assert not await files.set_public_token(ready.id, "t0k3n", None)
+    # of two at once from private, exactly one wins
+    won = await asyncio.gather(
+        files.set_public_token(ready.id, None, "a"), files.set_public_token(ready.id, None, "b")
+    )
+    assert sorted(won) == [False, True]
+    assert not await files.set_public_token("missing", None, "a")
+    await files.add(a_file(clock, "pending-1", status=FileStatus.PENDING))
+    assert not await files.set_public_token("pending-1", None, "a")  # ready files only
+
+
 async def test_update_replaces_and_delete_removes(
     files: FileRepository, clock: MemoryClock
 ) -> None:

@@ -66,6 +66,7 @@ PATH_SWEEP: dict[tuple[str, str], PathProbe] = {
     ("GET", "/api/v1/files/<file_id>"): lambda o, b: ({"file_id": o.file_id}, None),
     ("DELETE", "/api/v1/files/<file_id>"): lambda o, b: ({"file_id": o.file_id}, None),
     ("GET", "/api/v1/files/<file_id>/download"): lambda o, b: ({"file_id": o.file_id}, None),
+    ("PATCH", "/api/v1/files/<file_id>"): lambda o, b: ({"file_id": o.file_id}, {"public": True}),
     ("POST", "/api/v1/files/<file_id>/complete"): lambda o, b: ({"file_id": o.pending_id}, None),
     ("GET", "/api/v1/chat/rooms/<room_id>/messages"): lambda o, b: ({"room_id": o.room_id}, None),
     ("POST", "/api/v1/chat/rooms/<room_id>/messages"): lambda o, b: (
@@ -105,6 +106,9 @@ PATH_SWEEP: dict[tuple[str, str], PathProbe] = {
 CAPABILITY_ROUTES = {
     ("GET", "/api/v1/files/blob/<token>"),
     ("POST", "/api/v1/files/blob/<token>"),
+    # a public image's copy (development storage): its key holds 128 random bits, and only
+    # keys under public/ are served (tests/contract/test_blob_storage.py)
+    ("GET", "/api/v1/files/blob/public/<path:rest>"),
 }
 
 # Routes whose path parameter names no one's data: the reference web client's public static

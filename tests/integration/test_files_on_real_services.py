@@ -4,6 +4,7 @@ presigned URLs followed over real HTTP."""
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,7 +21,7 @@ from entrypoints.http.app import create_http_app
 from tests.api.auth_client import use_fast_hasher
 from tests.api.files_client import PNG, TEXT, FilesClient
 from tests.support.images import png
-from tests.support.moto import reset_moto
+from tests.support.moto import public_read_policy, reset_moto
 from tests.support.services import AwsCredentials
 
 pytestmark = pytest.mark.integration
@@ -42,6 +43,7 @@ async def api(
         await s3.create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-south-1"}
         )
+        await s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(public_read_policy(BUCKET)))
     uri = mongodb_uri.replace("/?", f"/{mongo_db_name}?") if "/?" in mongodb_uri else mongodb_uri
     settings = load_settings(
         {
@@ -143,3 +145,62 @@ async def test_an_image_direct_upload_gets_thumbnails_in_s3_and_mongodb_deleted_
     assert None not in [await blobs.head(key) for key in keys]
     assert (await api.call("DELETE", f"/files/{file_id}", token))[0] == 204
     assert [await blobs.head(key) for key in keys] == [None, None, None]
+
+
+async def test_a_public_image_is_read_from_s3_without_a_token_until_it_is_private(
+    api: FilesClient,
+) -> None:
+    """MongoDB keeps the public token, S3 the copies under `public/` (with their
+    Cache-Control on the object), read anonymously over real HTTP; private again, or deleted,
+    the copies are gone. The bucket has the policy README "Files" documents, which moto
+    evaluates for anonymous requests: the private object stays unreadable without a
+    signature."""
+    photo = png(800, 600)
+    token = await api.token("grace@example.com")
+    _, meta = await api.upload(token, photo, "avatar.png", "image/png")
+    patch = await api.client.patch(
+        f"/api/v1/files/{meta['id']}",
+        json={"public": True},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert patch.status_code == 200
+    public = await patch.get_json()
+    url = public["public_url"]
+    assert url.startswith("http://127.0.0.1") and f"/{BUCKET}/public/" in url
+    thumb_urls = [t["public_url"] for t in public["thumbnails"]]
+    assert len(thumb_urls) == 2
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.get(url)  # no token, no signature
+        assert response.status_code == 200
+        assert response.content == photo
+        assert response.headers["Content-Type"] == "image/png"
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        for thumb in thumb_urls:
+            got = await http.get(thumb)
+            assert (got.status_code, got.headers["Content-Type"]) == (200, "image/webp")
+        _, me, _ = await api.get("/users/me", token)
+        private = url.split("/public/")[0] + f"/files/{me['id']}/{meta['id']}"
+        assert (await http.get(private)).status_code == 403
+    _, again, _ = await api.call("GET", f"/files/{meta['id']}", token)
+    assert again["public_url"] == url  # read back from MongoDB
+
+    patch = await api.client.patch(
+        f"/api/v1/files/{meta['id']}",
+        json={"public": False},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert patch.status_code == 200
+    async with httpx.AsyncClient(timeout=30) as http:
+        assert [(await http.get(u)).status_code for u in [url, *thumb_urls]] == [404] * 3
+
+    # public again, then deleted: the new copies go with the file
+    patch = await api.client.patch(
+        f"/api/v1/files/{meta['id']}",
+        json={"public": True},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    republished = (await patch.get_json())["public_url"]
+    assert republished != url
+    assert (await api.call("DELETE", f"/files/{meta['id']}", token))[0] == 204
+    async with httpx.AsyncClient(timeout=30) as http:
+        assert (await http.get(republished)).status_code == 404

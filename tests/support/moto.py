@@ -28,3 +28,20 @@ async def reset_moto(endpoint_url: str) -> None:
 
     async with httpx.AsyncClient(base_url=endpoint_url, timeout=10) as http:
         await http.post("/moto-api/reset")
+
+
+def public_read_policy(bucket: str) -> dict[str, Any]:
+    """The bucket policy README "Files" documents: anyone may GET `public/*`, nothing else
+    (moto evaluates it for anonymous requests: without it they are 403)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublicImages",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/public/*",
+            }
+        ],
+    }
