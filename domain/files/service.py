@@ -33,9 +33,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from domain.errors import NotFound, ServiceUnavailable, TooManyRequests
+from domain.errors import InvalidCursor, NotFound, ServiceUnavailable, TooManyRequests
 from domain.files.errors import (
-    InvalidCursor,
     NotAnImage,
     PayloadTooLarge,
     QuotaExceeded,
