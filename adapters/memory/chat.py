@@ -3,7 +3,7 @@ instance, and a broadcaster that records events."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -23,12 +23,10 @@ class MemoryRoomRepository:
         return self._rooms.get(room_id)
 
     async def for_member(self, user_id: str) -> list[Room]:
-        rooms = [r for r in self._rooms.values() if r.has_member(user_id)]
-        return sorted(rooms, key=lambda r: (r.created_at, r.id))
+        return _oldest_first(r for r in self._rooms.values() if r.has_member(user_id))
 
     async def invited_to(self, user_id: str) -> list[Room]:
-        rooms = [r for r in self._rooms.values() if r.has_invited(user_id)]
-        return sorted(rooms, key=lambda r: (r.created_at, r.id))
+        return _oldest_first(r for r in self._rooms.values() if r.has_invited(user_id))
 
     async def invite(self, room_id: str, user_id: str) -> Room | None:
         room = self._rooms.get(room_id)
@@ -63,6 +61,10 @@ class MemoryRoomRepository:
         room = self._rooms[room_id]
         self._rooms[room_id] = room = replace(room, last_seq=room.last_seq + 1)
         return room.last_seq
+
+
+def _oldest_first(rooms: Iterable[Room]) -> list[Room]:
+    return sorted(rooms, key=lambda r: (r.created_at, r.id))
 
 
 class MemoryReadMarks:

@@ -64,17 +64,12 @@ class MongoRoomRepository:
         return None if found is None else entity(Room, found)
 
     async def for_member(self, user_id: str) -> list[Room]:
-        from odmantic.query import asc
-
-        from adapters.mongo.documents import RoomDocument
-
-        oldest = (asc(RoomDocument.created_at), asc(RoomDocument.id))
-        async with reachable():
-            engine = await self._engine.get()
-            found = await engine.find(RoomDocument, {"member_ids": user_id}, sort=oldest)
-        return [entity(Room, room) for room in found]
+        return await self._oldest_first({"member_ids": user_id})
 
     async def invited_to(self, user_id: str) -> list[Room]:
+        return await self._oldest_first({"invited_ids": user_id})
+
+    async def _oldest_first(self, query: dict[str, Any]) -> list[Room]:
         from odmantic.query import asc
 
         from adapters.mongo.documents import RoomDocument
@@ -82,7 +77,7 @@ class MongoRoomRepository:
         oldest = (asc(RoomDocument.created_at), asc(RoomDocument.id))
         async with reachable():
             engine = await self._engine.get()
-            found = await engine.find(RoomDocument, {"invited_ids": user_id}, sort=oldest)
+            found = await engine.find(RoomDocument, query, sort=oldest)
         return [entity(Room, room) for room in found]
 
     async def invite(self, room_id: str, user_id: str) -> Room | None:
