@@ -98,7 +98,7 @@ def test_two_people_see_each_other_online_typing_and_their_messages(
 
     # Ada types: Bob sees it; she sends: Bob gets the message and the indicator goes
     ada.get_by_label("Message", exact=True).press_sequentially("Hi Bob", delay=30)
-    sees_typing(bob, f"User {ada_id[:6]} is typing…")
+    sees_typing(bob, "Ada is typing…")  # her name, from GET /users
     shots(bob, "bob-sees-ada-typing")
     ada.get_by_label("Message", exact=True).press("Enter")
     expect(bob.locator("#message-list li.message")).to_have_count(1)
@@ -106,7 +106,7 @@ def test_two_people_see_each_other_online_typing_and_their_messages(
     expect(bob.locator("#typing")).to_have_text("")
 
     bob.get_by_label("Message", exact=True).press_sequentially("Hello Ada", delay=30)
-    sees_typing(ada, f"User {bob_id[:6]} is typing…")
+    sees_typing(ada, "Bob is typing…")
     bob.get_by_label("Message", exact=True).press("Enter")
     expect(ada.locator("#message-list li.message")).to_have_count(2)
     assert messages(ada) == messages(bob) == ["Hi Bob", "Hello Ada"]

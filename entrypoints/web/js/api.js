@@ -306,6 +306,10 @@ export class Api extends EventTarget {
     });
   }
 
+  users(ids) {
+    return this.request("GET", `/users?ids=${ids.map(encodeURIComponent).join(",")}`, { auth: true });
+  }
+
   invitations() {
     return this.request("GET", "/chat/invitations", { auth: true });
   }

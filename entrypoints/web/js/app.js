@@ -349,7 +349,8 @@ $("#files-more").addEventListener("click", () => loadFiles(true).catch(showError
 function who(userId) {
   if (chat && userId === chat.me) return "You";
   if (userId.startsWith("peer-")) return "Simulated peer";
-  return `User ${userId.slice(0, 6)}`;
+  const name = chat && chat.names.get(userId);
+  return name || `User ${userId.slice(0, 6)}`;
 }
 
 function renderConnection(state) {

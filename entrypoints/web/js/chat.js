@@ -41,6 +41,7 @@ export class Chat extends EventTarget {
     this.rt = null; // the package's Realtime
     this.rooms = new Map(); // room_id -> RoomState
     this.invitations = new Map(); // room_id -> Room the user is invited to
+    this.names = new Map(); // user_id -> display name (GET /users: room-mates and inviters)
     this.presence = new Map(); // user_id -> "online" | "offline"
     this.outbox = []; // {room_id, body, client_id}
     this.currentRoomId = null;
@@ -89,6 +90,7 @@ export class Chat extends EventTarget {
     rt.on("room:invited", (room) => {
       this.invitations.set(room.id, room);
       this._emit("rooms");
+      this._learnNames([room.creator_id]).catch(() => undefined);
     });
     rt.on("room:updated", (room) => {
       if (this.rooms.has(room.id)) this._addRoom(room);
@@ -168,6 +170,8 @@ export class Chat extends EventTarget {
     const invited = await this.api.invitations();
     for (const room of invited.items) this.invitations.set(room.id, room);
     this._emit("rooms");
+    const people = [...this.rooms.values()].flatMap((state) => state.room.member_ids || []);
+    await this._learnNames([...people, ...invited.items.map((room) => room.creator_id)]);
   }
 
   async accept(roomId) {
@@ -388,9 +392,19 @@ export class Chat extends EventTarget {
     for (const state of this.rooms.values()) {
       for (const id of state.room.member_ids || []) if (id !== this.me) others.add(id);
     }
+    await this._learnNames([...others, ...[...this.invitations.values()].map((r) => r.creator_id)]);
     if (!others.size) return;
     const found = await this.api.presence([...others].slice(0, 200));
     for (const [id, status] of Object.entries(found)) this.presence.set(id, status);
     this._emit("presence");
+  }
+
+  // The names of the users not known yet (one GET /users for up to 100 of them).
+  async _learnNames(userIds) {
+    const unknown = [...new Set(userIds)].filter((id) => id && !id.startsWith("peer-") && !this.names.has(id));
+    if (!unknown.length) return;
+    const found = await this.api.users(unknown.slice(0, 100)).catch(() => ({ items: [] }));
+    for (const user of found.items) this.names.set(user.id, user.name);
+    this._emit("rooms");
   }
 }
