@@ -513,3 +513,37 @@ async def test_an_account_without_a_password_is_told_to_set_one(api: AuthClient)
     assert (status, error_code(body)) == (409, "password_not_set")
     assert "password reset" in body["error"]["message"]
     assert (await api.get("/users/me", token=token))[0] == 200
+
+
+async def test_a_deletion_that_fails_half_way_is_finished_by_deleting_again(
+    api: AuthClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from domain.errors import ServiceUnavailable
+    from tests.api.files_client import PNG, FilesClient
+
+    pair = await api.signed_up(EMAIL)
+    user_id = pair["user"]["id"]
+    status, _ = await FilesClient(api.client, api.container).upload(pair["access_token"], PNG)
+    assert status == 201
+    blobs = api.container.adapters.blobs()
+    delete = blobs.delete
+
+    async def storage_down(key: str) -> None:
+        raise ServiceUnavailable()
+
+    monkeypatch.setattr(blobs, "delete", storage_down)
+    status, body, _ = await api.send(
+        "DELETE", "/users/me", {"password": PASSWORD}, pair["access_token"]
+    )
+    assert (status, error_code(body)) == (503, "service_unavailable")
+    # its sessions are gone already, the account is not: sign in and delete it again
+    assert (await api.get("/users/me", token=pair["access_token"]))[0] == 401
+    monkeypatch.setattr(blobs, "delete", delete)
+    status, again, _ = await api.post("/auth/login", {"email": EMAIL, "password": PASSWORD})
+    assert status == 200
+    status, _, _ = await api.send(
+        "DELETE", "/users/me", {"password": PASSWORD}, again["access_token"]
+    )
+    assert status == 204
+    assert await api.container.adapters.files().every_of_owner(user_id, 10) == []
+    assert await api.container.adapters.users().get(user_id) is None
