@@ -45,6 +45,7 @@ from config import real
 from config.lifecycle import Lifecycle
 from config.settings import Settings
 from domain.auth.codes import CodeMailer, EmailCodes
+from domain.auth.deletion import AccountDeletion
 from domain.auth.login import PasswordLogin
 from domain.auth.policy import AuthPolicy
 from domain.auth.principal import Authenticator
@@ -447,6 +448,21 @@ class Services(containers.DeclarativeContainer):
             rooms_per_hour=settings.provided.rooms_per_hour,
             invitations_per_hour=settings.provided.invitations_per_hour,
         ),
+    )
+
+    # DELETE /users/me: the user record goes last, through the same cache as its reads
+    account_deletion = providers.Singleton(
+        AccountDeletion,
+        users=adapters.cached_users,
+        hasher=adapters.hasher,
+        limiter=adapters.limiter,
+        otp=adapters.otp,
+        sessions=sessions,
+        chat=chat,
+        files=files,
+        keys=keyring,
+        events=adapters.events,
+        policy=auth_policy,
     )
 
     message_edits = providers.Singleton(

@@ -81,6 +81,12 @@ class MessageRepository(Protocol):
         the tombstone, None when there is no such message. Deleting a tombstone keeps it."""
         ...
 
+    async def tombstone_sender(self, sender_id: str) -> int:
+        """Make every message of `sender_id`, in every room, a tombstone like `delete` does
+        (body gone; seq, sender and times kept); how many changed. Tombstones stay as they
+        are, so calling it again changes nothing."""
+        ...
+
 
 class ReadMarks(Protocol):
     """How far each member has read each room: the highest `seq` they have seen, never
@@ -96,6 +102,10 @@ class ReadMarks(Protocol):
 
     async def of_room(self, room_id: str) -> dict[str, int]:
         """Every member's mark in the room, by user."""
+        ...
+
+    async def forget(self, user_id: str) -> None:
+        """Drop the user's marks in every room. Idempotent."""
         ...
 
 

@@ -49,3 +49,12 @@ class FileRepository(Protocol):
     async def release(self, owner_id: str, size: int, files: int = 1) -> None:
         """Take `files` files of `size` bytes off the owner's usage (never below zero)."""
         ...
+
+    async def every_of_owner(self, owner_id: str, limit: int) -> list[StoredFile]:
+        """At most `limit` of the owner's records of any status, expired pending uploads and
+        files being deleted included (an account's deletion removes them all)."""
+        ...
+
+    async def forget_usage(self, owner_id: str) -> None:
+        """Drop the owner's usage record. Idempotent."""
+        ...

@@ -41,3 +41,8 @@ class OtpStore(Protocol):
     async def take_reset(self, user_id: str, grant_id: str) -> bool:
         """Spend the reset grant atomically if it is `grant_id`: True exactly once."""
         ...
+
+    async def forget(self, user_id: str) -> None:
+        """Drop everything held for the user: its pending codes of every purpose, its reset
+        grant and its wrong-guess counts (from every client address). Idempotent."""
+        ...

@@ -42,3 +42,8 @@ class RateLimiter(Protocol):
     async def release(self, key: str, *, succeeded: bool) -> None:
         """Free the slot `reserve` granted; after a success the window's count starts over."""
         ...
+
+    async def forget(self, key: str) -> None:
+        """Drop the key's counter (or cooldown) and its evaluation slot, whatever they hold:
+        nothing of the key is left. Idempotent."""
+        ...

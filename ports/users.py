@@ -31,3 +31,7 @@ class UserRepository(Protocol):
         (another signup's registration, which belongs to nobody yet); False when it was
         verified meanwhile (or is gone), and then nothing changes."""
         ...
+
+    async def delete(self, user_id: str) -> None:
+        """Remove the user (its email is free again); nothing happens when there is none."""
+        ...

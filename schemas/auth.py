@@ -61,6 +61,12 @@ class RenameIn(In):
     name: DisplayName
 
 
+class DeleteAccountIn(In):
+    """The account's current password, checked again (counted like a login's)."""
+
+    password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+
+
 class UserOut(BaseModel):
     id: str
     email: str

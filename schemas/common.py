@@ -132,6 +132,7 @@ class ErrorCode(StrEnum):
     method_not_allowed = "method_not_allowed"
     not_an_image = "not_an_image"
     not_found = "not_found"
+    password_not_set = "password_not_set"  # noqa: S105 (an error code)
     payload_too_large = "payload_too_large"
     quota_exceeded = "quota_exceeded"
     request_timeout = "request_timeout"

@@ -68,6 +68,10 @@ class CachedUserRepository:
             await self._forget(user.id)
         return replaced
 
+    async def delete(self, user_id: str) -> None:
+        await self._users.delete(user_id)
+        await self._forget(user_id)
+
     async def _forget(self, user_id: str) -> None:
         try:
             await self._cache.delete(cache_key(user_id))

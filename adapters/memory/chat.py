@@ -82,6 +82,10 @@ class MemoryReadMarks:
     async def of_room(self, room_id: str) -> dict[str, int]:
         return {u: seq for (r, u), seq in self._marks.items() if r == room_id}
 
+    async def forget(self, user_id: str) -> None:
+        for key in [k for k in self._marks if k[1] == user_id]:
+            del self._marks[key]
+
 
 class MemoryMessageRepository:
     def __init__(self) -> None:
@@ -127,6 +131,17 @@ class MemoryMessageRepository:
         if message is None or message.deleted:
             return message
         return self._put(replace(message, body="", deleted=True, edit_id=None))
+
+    async def tombstone_sender(self, sender_id: str) -> int:
+        theirs = [
+            m
+            for room in self._by_room.values()
+            for m in room.values()
+            if m.sender_id == sender_id and not m.deleted
+        ]
+        for message in theirs:
+            self._put(replace(message, body="", deleted=True, edit_id=None))
+        return len(theirs)
 
     def _put(self, message: Message) -> Message:
         self._by_room[message.room_id][message.seq] = message

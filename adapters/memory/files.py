@@ -59,6 +59,12 @@ class MemoryFileRepository:
         if used >= size and count >= files:
             self._usage[owner_id] = (used - size, count - files)
 
+    async def every_of_owner(self, owner_id: str, limit: int) -> list[StoredFile]:
+        return [f for f in self._files.values() if f.owner_id == owner_id][:limit]
+
+    async def forget_usage(self, owner_id: str) -> None:
+        self._usage.pop(owner_id, None)
+
     async def expired_uploads(self, limit: int) -> list[StoredFile]:
         expired = [f for f in self._files.values() if _expired(f, self._clock)]
         expired.sort(key=lambda f: (f.expires_at, f.id))

@@ -66,3 +66,11 @@ class MemoryOtpStore:
             return False
         self._grants.delete(user_id)
         return True
+
+    async def forget(self, user_id: str) -> None:
+        for purpose in OtpPurpose:
+            self._codes.delete(f"{user_id}:{purpose}")
+        self._grants.delete(user_id)
+        for counter in self._wrong.keys():  # noqa: SIM118 (an ExpiringDict: no iteration)
+            if counter == user_id or counter.startswith(f"{user_id}|"):
+                self._wrong.delete(counter)

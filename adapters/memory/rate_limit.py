@@ -61,3 +61,7 @@ class MemoryRateLimiter:
         self._slots.delete(key)
         if succeeded:
             self._counts.delete(key)
+
+    async def forget(self, key: str) -> None:
+        self._slots.delete(key)
+        self._counts.delete(key)

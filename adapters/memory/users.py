@@ -44,3 +44,8 @@ class MemoryUserRepository:
             return False
         self._by_id[user.id] = user
         return True
+
+    async def delete(self, user_id: str) -> None:
+        user = self._by_id.pop(user_id, None)
+        if user is not None:
+            self._id_by_email.pop(user.email, None)

@@ -182,6 +182,15 @@ class MongoReadMarks:
                 d["user_id"]: int(d["seq"]) async for d in collection.find({"room_id": room_id})
             }
 
+    async def forget(self, user_id: str) -> None:
+        """One `delete_many` on `user_id` (no index of its own: a rare operation, an
+        account's deletion, scans the collection)."""
+        from adapters.mongo.documents import ReadDocument
+
+        async with reachable():
+            collection = (await self._engine.get()).get_collection(ReadDocument)
+            await collection.delete_many({"user_id": user_id})
+
 
 # Fields a new message leaves out when they hold these values; the model reads them back so.
 UNSET_WHEN_DEFAULT: dict[str, object] = {
@@ -279,6 +288,19 @@ class MongoMessageRepository:
     async def delete(self, room_id: str, message_id: str) -> Message | None:
         update = {"$set": {"body": "", "deleted": True}, "$unset": {"edit_id": ""}}
         return await self._update({"_id": message_id, "room_id": room_id}, update)
+
+    async def tombstone_sender(self, sender_id: str) -> int:
+        """One `update_many` with `delete`'s change, on the sender's live messages (no index
+        on `sender_id`: a rare operation, an account's deletion, scans the collection)."""
+        from adapters.mongo.documents import MessageDocument
+
+        update = {"$set": {"body": "", "deleted": True}, "$unset": {"edit_id": ""}}
+        async with reachable():
+            engine = await self._engine.get()
+            done = await engine.get_collection(MessageDocument).update_many(
+                {"sender_id": sender_id, "deleted": {"$ne": True}}, update
+            )
+        return int(done.modified_count)
 
     async def _update(self, query: dict[str, Any], update: dict[str, Any]) -> Message | None:
         """One atomic update of a message, returning it as it is after."""

@@ -170,6 +170,22 @@ class MongoFileRepository:
             usage = (await self._engine.get()).get_collection(FileUsageDocument)
             await usage.update_one(held, {"$inc": {"bytes": -size, "files": -files}})
 
+    async def every_of_owner(self, owner_id: str, limit: int) -> list[StoredFile]:
+        """On the listing index's `owner_id` prefix, whatever the status."""
+        from adapters.mongo.documents import FileDocument
+
+        async with reachable():
+            engine = await self._engine.get()
+            found = await engine.find(FileDocument, {"owner_id": owner_id}, limit=limit)
+        return [_loaded(file) for file in found]
+
+    async def forget_usage(self, owner_id: str) -> None:
+        from adapters.mongo.documents import FileUsageDocument
+
+        async with reachable():
+            usage = (await self._engine.get()).get_collection(FileUsageDocument)
+            await usage.delete_one({"_id": owner_id})
+
     async def expired_uploads(self, limit: int) -> list[StoredFile]:
         from odmantic.query import asc
 

@@ -102,6 +102,13 @@ class MongoUserRepository:
             )
         return bool(result.matched_count)
 
+    async def delete(self, user_id: str) -> None:
+        from adapters.mongo.documents import UserDocument
+
+        async with reachable():
+            engine = await self._engine.get()
+            await engine.get_collection(UserDocument).delete_one({"_id": user_id})
+
 
 def _conflict(error: DuplicateKeyError) -> Exception:
     """`EmailTaken` when the unique email index refused the write."""

@@ -137,3 +137,19 @@ class RedisOtpStore:
         async with reachable():
             redis = await self._client.get()
             return bool(await _TAKE_RESET(redis, [grant_key(user_id)], [grant_id]))
+
+    async def forget(self, user_id: str) -> None:
+        """A SCAN for the per-address counters (their addresses are not known), then one DEL
+        of every key: rare (an account's deletion), so its few commands do not matter."""
+        per_client = _glob_escaped(failures_key(user_id)) + ":*"
+        async with reachable():
+            redis = await self._client.get()
+            keys = [code_key(user_id, purpose) for purpose in OtpPurpose]
+            keys += [grant_key(user_id), failures_key(user_id)]
+            keys += [as_text(k) async for k in redis.scan_iter(match=per_client, count=1000)]
+            await redis.delete(*keys)
+
+
+def _glob_escaped(text: str) -> str:
+    """`text` matched literally by a SCAN pattern."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)

@@ -145,3 +145,8 @@ class RedisRateLimiter:
         async with reachable():
             redis = await self._client.get()
             await redis.delete(*((key, slot_key(key)) if succeeded else (slot_key(key),)))
+
+    async def forget(self, key: str) -> None:
+        async with reachable():
+            redis = await self._client.get()
+            await redis.delete(key, slot_key(key))

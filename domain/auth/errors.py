@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from domain.errors import DomainError, Forbidden, Unauthorized
+from domain.errors import Conflict, DomainError, Forbidden, Unauthorized
 
 
 class InvalidCredentials(Unauthorized):
@@ -33,3 +33,12 @@ class EmailTaken(DomainError):
 
     code = "email_taken"
     default_message = "An account with this email already exists."
+
+
+class PasswordNotSet(Conflict):
+    """A password check of an account that has none (it signs in with email codes)."""
+
+    code = "password_not_set"
+    default_message = (
+        "This account has no password; set one with a password reset first, then try again."
+    )

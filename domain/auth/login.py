@@ -9,19 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from domain.auth.errors import EmailNotVerified, InvalidCredentials
-from domain.auth.limits import account, enforce, login_failures_key
+from domain.auth.limits import account, enforce, guarded_guess, login_failures_key
 from domain.auth.model import NO_PASSWORD, TokenPair
 from domain.auth.policy import AuthPolicy
 from domain.auth.secrets import Keyring
 from domain.auth.sessions import SessionIssuer
-from domain.errors import TooManyRequests
 from ports.events import EventLog
 from ports.rate_limit import RateLimiter
 from ports.security import PasswordHasher
 from ports.users import UserRepository
-
-LOCKED = "Too many failed logins; try again later."
-BUSY = "Another sign-in to this account is being checked; try again in a moment."
 
 
 @dataclass(kw_only=True, slots=True)
@@ -40,23 +36,16 @@ class PasswordLogin:
         await enforce(limiter, f"rate:ip:{ip}:login", policy.login_attempts_per_ip_per_minute, 60)
         user = await self.users.by_email(email)
         key = login_failures_key(user.id if user else "email-" + self.keys.email_key(email))
-        reservation = await limiter.reserve(
-            key, policy.login_failures_per_minute, 60, policy.login_check_hold_s
-        )
-        if reservation.busy or not reservation.granted:
-            reason = "busy" if reservation.busy else "locked"
-            self.events.warn(
-                "login_refused", **account(user), reason=reason, retry_in_s=reservation.retry_in_s
-            )
-            raise TooManyRequests(reservation.retry_in_s, BUSY if reservation.busy else LOCKED)
-        matches = False
-        try:
+
+        async def check() -> bool:
             # The same argon2 work for an unknown address and an account without a password.
             has_password = user is not None and user.password_hash != NO_PASSWORD
             stored = user.password_hash if user and has_password else await self._dummy()
-            matches = await self.hasher.verify(stored, password) and has_password
-        finally:
-            await limiter.release(key, succeeded=user is not None and matches)
+            return await self.hasher.verify(stored, password) and has_password
+
+        matches = await guarded_guess(
+            limiter, policy=policy, events=self.events, key=key, user=user, check=check
+        )
         if user is None or not matches:
             self.events.warn("login_failed", **account(user))
             raise InvalidCredentials()

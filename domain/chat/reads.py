@@ -70,6 +70,15 @@ class ReadReceipts:
                 marks[user_id] = held
         return {u: seq for u, seq in marks.items() if room.has_member(u)}
 
+    async def forget(self, user_id: str) -> None:
+        """Drop the user's marks everywhere, the ones this instance still holds included (a
+        trailing write waiting then finds nothing to write)."""
+        for key in [k for k in self._pending if k[1] == user_id]:
+            del self._pending[key]
+        for key in [k for k in self._written if k[1] == user_id]:
+            del self._written[key]
+        await self._marks.forget(user_id)
+
     def state(self, room: Room, mark: int) -> ReadState:
         return self._state(room, mark)
 

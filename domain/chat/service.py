@@ -278,6 +278,23 @@ class ChatService:
                 return after
         raise NotFound("No such member.")
 
+    async def forget_user(self, user_id: str) -> int:
+        """An account's deletion: the user leaves every room (each hears `room:member_left`),
+        its invitations are withdrawn (`room:updated`), its messages become tombstones and
+        its read marks go. Repeating it after a failure finishes the work; how many messages
+        it tombstoned."""
+        for room in await self._rooms.for_member(user_id):
+            after = await self._rooms.remove(room.id, user_id)
+            if after is not None:
+                await self._broadcaster.member_left(after, user_id)
+        for room in await self._rooms.invited_to(user_id):
+            after = await self._rooms.remove(room.id, user_id)
+            if after is not None:
+                await self._broadcaster.room_updated(after)
+        tombstoned = await self._messages.tombstone_sender(user_id)
+        await self._reads.forget(user_id)
+        return tombstoned
+
     async def _out(self, room: Room, user_id: str) -> Room:
         after = await self._rooms.remove(room.id, user_id)
         if after is None:

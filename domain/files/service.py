@@ -381,6 +381,22 @@ class FileService:
         record = await self._files.get(file_id)
         if record is None or record.owner_id != owner_id:
             raise NotFound("The file does not exist.")
+        await self._remove(record)
+
+    async def delete_all(self, owner_id: str) -> int:
+        """Every file of the owner, each as `delete` removes one (pending, expired and
+        half-deleted ones too), then the owner's usage record: an account's deletion. An
+        interrupted run can be repeated. How many files it removed."""
+        removed = 0
+        while batch := await self._files.every_of_owner(owner_id, self._policy.sweep_batch):
+            for record in batch:
+                await self._remove(record)
+            removed += len(batch)
+        await self._files.forget_usage(owner_id)
+        return removed
+
+    async def _remove(self, record: StoredFile) -> None:
+        owner_id = record.owner_id
         if record.status is not FileStatus.DELETING:
             await self._files.update(record.deleting())
         await self._unpublish(record)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint
+from quart import Blueprint, Response
 from quart_schema import (
     document_response,
     validate_querystring,
@@ -14,7 +14,15 @@ from quart_schema import (
 from domain.auth.principal import Principal
 from entrypoints.http.deps import container
 from entrypoints.http.guard import authenticated
-from schemas.auth import PublicUserOut, PublicUsersOut, RenameIn, UserOut, UsersQuery
+from entrypoints.http.openapi import no_content
+from schemas.auth import (
+    DeleteAccountIn,
+    PublicUserOut,
+    PublicUsersOut,
+    RenameIn,
+    UserOut,
+    UsersQuery,
+)
 from schemas.common import ErrorResponse
 
 blueprint = Blueprint("users", __name__, url_prefix="/users")
@@ -38,6 +46,24 @@ async def update_me(principal: Principal, data: RenameIn) -> UserOut:
     """Change the caller's display name."""
     profile = await container().services.profiles().rename(principal.user_id, data.name)
     return UserOut.from_domain(profile)
+
+
+@blueprint.delete("/me")
+@authenticated
+@validate_request(DeleteAccountIn)
+@no_content
+@document_response(ErrorResponse, 401)
+@document_response(ErrorResponse, 409)
+@document_response(ErrorResponse, 429)
+async def delete_me(principal: Principal, data: DeleteAccountIn) -> Response:
+    """Delete the caller's account and everything of it (204).
+
+    The current password is checked again (401 `invalid_credentials`, counted with failed
+    logins: 429 past 5 a minute); an account without a password is 409 `password_not_set`
+    (set one with a password reset first). Sessions, sockets, rooms, invitations, files and
+    read marks go, messages become tombstones."""
+    await container().services.account_deletion().delete(principal.user_id, data.password)
+    return Response(status=204)
 
 
 @blueprint.get("")

@@ -424,3 +424,126 @@ async def test_more_than_ten_wrong_codes_an_hour_get_429_even_with_a_fresh_code(
         )
         assert (status, error_code(body)) == (429, "too_many_requests")
         assert int(headers["Retry-After"]) > 60
+
+
+# DELETE /users/me: account deletion -----------------------------------------------------
+
+
+async def test_deleting_the_account_removes_it_and_everything_of_it(api: AuthClient) -> None:
+    from tests.api.files_client import PNG, FilesClient
+
+    files = FilesClient(api.client, api.container)
+    ada = await api.signed_up(EMAIL)
+    bob = await api.signed_up("bob@example.com", "Bob")
+    a, b = ada["access_token"], bob["access_token"]
+    status, stored = await files.upload(a, PNG)
+    assert status == 201
+    status, room, _ = await api.post(
+        "/chat/rooms", {"name": "General", "member_ids": [bob["user"]["id"]]}, a
+    )
+    assert status == 201
+    await api.post(f"/chat/rooms/{room['id']}/accept", None, b)
+    status, sent, _ = await api.post(f"/chat/rooms/{room['id']}/messages", {"body": "hi"}, a)
+    assert status == 201
+    await api.post(f"/chat/rooms/{room['id']}/read", {"seq": 1}, a)
+    status, invited, _ = await api.post(  # an invitation of Ada's, never accepted
+        "/chat/rooms", {"name": "Later", "member_ids": [ada["user"]["id"]]}, b
+    )
+    assert status == 201
+
+    status, body, _ = await api.send("DELETE", "/users/me", {"password": "not the password"}, a)
+    assert (status, error_code(body)) == (401, "invalid_credentials")
+    status, body, _ = await api.send("DELETE", "/users/me", {}, a)
+    assert status == 422
+    status, body, _ = await api.send("DELETE", "/users/me", {"password": PASSWORD}, a)
+    assert (status, body) == (204, None)
+
+    # the access token is refused at once, the refresh token and the password too
+    assert (await api.get("/users/me", token=a))[0] == 401
+    status, _, _ = await api.post("/auth/refresh", {"refresh_token": ada["refresh_token"]})
+    assert status == 401
+    status, body, _ = await api.post("/auth/login", {"email": EMAIL, "password": PASSWORD})
+    assert (status, error_code(body)) == (401, "invalid_credentials")
+    # Bob's rooms no longer hold Ada; her message is a tombstone with its seq
+    _, rooms, _ = await api.get("/chat/rooms", b)
+    general = next(r for r in rooms["items"] if r["id"] == room["id"])
+    assert general["member_ids"] == [bob["user"]["id"]]
+    later = next(r for r in rooms["items"] if r["id"] == invited["id"])
+    assert "invited_ids" not in later or later["invited_ids"] == []
+    _, page, _ = await api.get(f"/chat/rooms/{room['id']}/messages", b)
+    assert [(m["seq"], m["body"], m.get("deleted")) for m in page["items"]] == [(1, "", True)]
+    _, receipts, _ = await api.get(f"/chat/rooms/{room['id']}/receipts", b)
+    assert ada["user"]["id"] not in {r["user_id"] for r in receipts["items"]}
+    # nothing of her files is stored; the address can sign up anew
+    assert await api.container.adapters.files().every_of_owner(ada["user"]["id"], 10) == []
+    blobs = api.container.adapters.blobs()
+    assert not [k for k in blobs._objects if ada["user"]["id"] in k]
+    assert stored["id"]
+    assert sent["seq"] == 1
+    again = await api.signed_up(EMAIL)
+    assert again["user"]["id"] != ada["user"]["id"]
+
+
+async def test_account_deletion_guesses_count_like_failed_logins(api: AuthClient) -> None:
+    pair = await api.signed_up(EMAIL)
+    token = pair["access_token"]
+    for _ in range(3):
+        status, body, _ = await api.send("DELETE", "/users/me", {"password": "wrong guess"}, token)
+        assert (status, error_code(body)) == (401, "invalid_credentials")
+    for _ in range(2):  # the same minute's five failures, logins and deletions together
+        status, _, _ = await api.post("/auth/login", {"email": EMAIL, "password": "wrong guess"})
+        assert status == 401
+    status, body, headers = await api.send("DELETE", "/users/me", {"password": PASSWORD}, token)
+    assert (status, error_code(body)) == (429, "too_many_requests")
+    assert int(headers["Retry-After"]) >= 1
+    assert (await api.get("/users/me", token=token))[0] == 200
+
+
+async def test_an_account_without_a_password_is_told_to_set_one(api: AuthClient) -> None:
+    # a login code verifies a never-verified account and leaves it without a password
+    await api.post("/auth/signup", {"email": EMAIL, "password": PASSWORD, "name": "Ada"})
+    await api.post("/auth/otp/request", {"email": EMAIL, "purpose": "login"})
+    code = await api.code(EMAIL, at_least=2)
+    status, pair, _ = await api.post(
+        "/auth/otp/verify", {"email": EMAIL, "purpose": "login", "code": code}
+    )
+    assert status == 200
+    token = pair["access_token"]
+    status, body, _ = await api.send("DELETE", "/users/me", {"password": PASSWORD}, token)
+    assert (status, error_code(body)) == (409, "password_not_set")
+    assert "password reset" in body["error"]["message"]
+    assert (await api.get("/users/me", token=token))[0] == 200
+
+
+async def test_a_deletion_that_fails_half_way_is_finished_by_deleting_again(
+    api: AuthClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from domain.errors import ServiceUnavailable
+    from tests.api.files_client import PNG, FilesClient
+
+    pair = await api.signed_up(EMAIL)
+    user_id = pair["user"]["id"]
+    status, _ = await FilesClient(api.client, api.container).upload(pair["access_token"], PNG)
+    assert status == 201
+    blobs = api.container.adapters.blobs()
+    delete = blobs.delete
+
+    async def storage_down(key: str) -> None:
+        raise ServiceUnavailable()
+
+    monkeypatch.setattr(blobs, "delete", storage_down)
+    status, body, _ = await api.send(
+        "DELETE", "/users/me", {"password": PASSWORD}, pair["access_token"]
+    )
+    assert (status, error_code(body)) == (503, "service_unavailable")
+    # its sessions are gone already, the account is not: sign in and delete it again
+    assert (await api.get("/users/me", token=pair["access_token"]))[0] == 401
+    monkeypatch.setattr(blobs, "delete", delete)
+    status, again, _ = await api.post("/auth/login", {"email": EMAIL, "password": PASSWORD})
+    assert status == 200
+    status, _, _ = await api.send(
+        "DELETE", "/users/me", {"password": PASSWORD}, again["access_token"]
+    )
+    assert status == 204
+    assert await api.container.adapters.files().every_of_owner(user_id, 10) == []
+    assert await api.container.adapters.users().get(user_id) is None

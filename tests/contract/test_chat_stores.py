@@ -224,6 +224,47 @@ async def test_a_delete_leaves_a_tombstone_that_cannot_be_edited(
     assert await messages.delete("r1", "no-such-id") is None
 
 
+async def test_tombstone_sender_makes_every_message_of_one_sender_a_tombstone(
+    messages: MessageRepository, clock: MemoryClock
+) -> None:
+    mine = [a_message(clock, 1, "c-1"), a_message(clock, 3)]
+    other_room = replace(a_message(clock, 1, sender="ada"), id="x1", room_id="r2")
+    theirs = a_message(clock, 2, sender="bob")
+    for message in (*mine, other_room, theirs):
+        await messages.add(message)
+    await messages.edit("r1", mine[0].id, "edited", clock.now(), "e-1")
+    await messages.delete("r1", mine[1].id)  # a tombstone already: it stays as it is
+
+    assert await messages.tombstone_sender("ada") == 2
+    assert await messages.tombstone_sender("ada") == 0  # again: nothing changes
+    assert await messages.tombstone_sender("nobody") == 0
+
+    page = await messages.page("r1", 10, after=0)
+    assert [(m.seq, m.sender_id, m.body, m.deleted) for m in page] == [
+        (1, "ada", "", True),
+        (2, "bob", theirs.body, False),
+        (3, "ada", "", True),
+    ]
+    first = page[0]
+    assert (first.client_id, first.edit_id, first.created_at) == ("c-1", None, mine[0].created_at)
+    assert first.edited_at is not None  # its times are kept, as a single delete keeps them
+    gone = await messages.get("r2", "x1")
+    assert gone is not None and (gone.deleted, gone.body, gone.seq) == (True, "", 1)
+
+
+async def test_forget_drops_one_users_read_marks_in_every_room(marks: ReadMarks) -> None:
+    await marks.advance("r1", "ada", 3)
+    await marks.advance("r2", "ada", 5)
+    await marks.advance("r1", "bob", 2)
+
+    await marks.forget("ada")
+    await marks.forget("ada")  # idempotent
+
+    assert await marks.of_user("ada", ["r1", "r2"]) == {}
+    assert await marks.of_room("r1") == {"bob": 2}
+    assert await marks.advance("r1", "ada", 1) == 1  # a fresh mark starts from nothing
+
+
 async def test_concurrent_edits_and_a_delete_end_deleted(
     messages: MessageRepository, clock: MemoryClock
 ) -> None:

@@ -243,3 +243,44 @@ async def test_an_unreachable_mongodb_is_service_unavailable(
     files = MongoFileRepository(dead_mongo, "flowhub", clock)
     with pytest.raises(ServiceUnavailable):
         await files.get("f1")
+
+
+async def test_every_of_owner_finds_each_status_and_forget_usage_drops_the_usage(
+    files: FileRepository, clock: MemoryClock
+) -> None:
+    quota = StorageQuota(max_bytes=10_000, max_files=10)
+    ready = a_file(clock, "f1")
+    pending = a_file(clock, "f2", status=FileStatus.PENDING)
+    expired = replace(a_file(clock, "f3", status=FileStatus.PENDING), expires_at=clock.now() - HOUR)
+    deleting = a_file(clock, "f4").deleting()
+    others = a_file(clock, "f5", owner_id="bob")
+    for file in (ready, pending, expired, deleting, others):
+        await files.add(file)
+    assert await files.reserve("ada", 3000, quota, files=3)
+    assert await files.reserve("bob", 100, quota)
+
+    found = await files.every_of_owner("ada", 10)
+    assert sorted(f.id for f in found) == ["f1", "f2", "f3", "f4"]
+    assert len(await files.every_of_owner("ada", 2)) == 2
+    assert await files.every_of_owner("nobody", 10) == []
+
+    await files.forget_usage("ada")
+    await files.forget_usage("ada")  # idempotent
+
+    # ada's usage starts from nothing: the whole quota fits again; bob's is untouched
+    assert await files.reserve("ada", 10_000, quota, files=10)
+    assert not await files.reserve("bob", 10_000 - 99, quota)
+
+
+async def test_mongo_forget_usage_removes_the_usage_document(
+    mongo_service: MongoService, clock: MemoryClock
+) -> None:
+    repository = MongoFileRepository(mongo_service.managed, mongo_service.database, clock)
+    assert await repository.reserve("ada", 10, StorageQuota(max_bytes=100, max_files=5))
+    client = await mongo_service.managed.get()
+    collection = client[mongo_service.database]["file_usage"]
+    assert await collection.count_documents({"_id": "ada"}) == 1
+
+    await repository.forget_usage("ada")
+
+    assert await collection.count_documents({"_id": "ada"}) == 0

@@ -308,3 +308,48 @@ async def test_redis_down_is_service_unavailable(dead_redis: ManagedClient[Redis
     results = await asyncio.gather(*calls, return_exceptions=True)
 
     assert all(isinstance(result, ServiceUnavailable) for result in results), results
+
+
+async def test_forget_drops_the_users_codes_grant_and_wrong_guesses(otp_store: OtpStore) -> None:
+    limits = CodeLimits(tries_per_code=5, wrong_per_hour=2, wrong_per_client_hour=2)
+    for purpose in OtpPurpose:
+        await otp_store.put("u1", purpose, f"hash-{purpose}", 300)
+    await otp_store.grant_reset("u1", "grant-1", 300)
+    for client in (IP, "10.0.0.2", IP):  # counted per address and for every address
+        await guess(otp_store, "wrong", client=client, limits=limits)
+    await otp_store.put("u2", LOGIN, "other", 300)
+    await otp_store.grant_reset("u2", "grant-2", 300)
+    assert await guess(otp_store, "hash-login", limits=limits) is LOCKED
+
+    await otp_store.forget("u1")
+    await otp_store.forget("u1")  # idempotent
+
+    for purpose in OtpPurpose:
+        assert await otp_store.get("u1", purpose) is None
+    assert not await otp_store.take_reset("u1", "grant-1")
+    await otp_store.put("u1", LOGIN, "fresh", 300)
+    assert await guess(otp_store, "fresh", limits=limits) is ACCEPTED  # no hour's count left
+    assert await otp_store.get("u2", LOGIN) == PendingCode(LOGIN, "other", 0)
+    assert await otp_store.take_reset("u2", "grant-2")
+
+
+async def test_redis_forget_leaves_no_key_naming_the_user(redis_service: RedisService) -> None:
+    store = RedisOtpStore(redis_service.managed)
+    for purpose in OtpPurpose:
+        await store.put("u1", purpose, "h", 300)
+    await store.grant_reset("u1", "g", 300)
+    for n in range(3):
+        await guess(store, "wrong", client=f"10.0.0.{n}")
+    await store.put("u10", LOGIN, "h", 300)  # a user whose id starts with the other's
+    await guess(store, "wrong", user_id="u10", client="10.0.0.9")
+    before = [k.decode() for k in await redis_service.keys()]
+    assert len([k for k in before if k.split(":")[1] == "u1"]) == 8
+
+    await store.forget("u1")
+
+    left = sorted(k.decode() for k in await redis_service.keys())
+    assert left == [
+        "otp:u10:login",
+        "rate:u10:otp_failures",
+        "rate:u10:otp_failures:10.0.0.9",
+    ]

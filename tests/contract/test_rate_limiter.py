@@ -313,3 +313,28 @@ async def test_redis_down_is_service_unavailable(dead_redis: ManagedClient[Redis
     results = await asyncio.gather(*calls, return_exceptions=True)
 
     assert all(isinstance(result, ServiceUnavailable) for result in results), results
+
+
+async def test_forget_drops_the_count_and_the_slot_of_a_key_only(limiter: RateLimiter) -> None:
+    assert await limiter.reserve(KEY, 5, 60, 10) == Reservation(True)  # slot held, 1 counted
+    await limiter.hit("rate:u2:login", 5, 60)
+    await limiter.claim("rate:email-x:otp:login", 60)
+
+    await limiter.forget(KEY)
+    await limiter.forget("rate:email-x:otp:login")
+    await limiter.forget("rate:never-used")  # idempotent, nothing to drop
+
+    assert (await limiter.peek(KEY, 5)).count == 0
+    assert await limiter.reserve(KEY, 5, 60, 10) == Reservation(True)  # the slot was free
+    assert await limiter.claim("rate:email-x:otp:login", 60) == 0
+    assert (await limiter.peek("rate:u2:login", 5)).count == 1
+
+
+async def test_redis_forget_leaves_no_key_behind(redis_service: RedisService) -> None:
+    limiter = RedisRateLimiter(redis_service.managed)
+    await limiter.reserve(KEY, 5, 60, 10)
+    assert sorted(await redis_service.keys()) == [KEY.encode(), f"{KEY}:slot".encode()]
+
+    await limiter.forget(KEY)
+
+    assert await redis_service.keys() == []

@@ -327,3 +327,22 @@ async def test_mongo_down_is_service_unavailable(dead_mongo: ManagedClient[Mongo
     results = await asyncio.gather(*calls, return_exceptions=True)
 
     assert all(isinstance(result, ServiceUnavailable) for result in results), results
+
+
+async def test_a_deleted_user_is_gone_by_id_and_email_and_its_email_free(
+    users: UserRepository,
+) -> None:
+    ada, bob = a_user(), a_user("u2", "bob@example.com")
+    await users.add(ada)
+    await users.add(bob)
+    assert await users.get(ada.id) == ada  # a cached copy, where there is a cache
+
+    await users.delete(ada.id)
+    await users.delete(ada.id)  # idempotent
+    await users.delete("nobody")
+
+    assert await users.get(ada.id) is None
+    assert await users.by_email(ada.email) is None
+    assert await users.get_many([ada.id, bob.id]) == [bob]
+    await users.add(replace(ada, id="u3"))  # the address is free again
+    assert (await users.by_email(ada.email)) == replace(ada, id="u3")
