@@ -167,7 +167,7 @@ class RealtimeBroadcaster(Protocol):
         ...
 
     async def receipt(self, room_id: str, user_id: str, seq: int) -> None:
-        """`receipt` `{room_id, user_id, seq}` to every socket in the room: that member has
+        """`receipt` `{room_id, user_id, seq}` to the others in the room: that member has
         read up to `seq`."""
         ...
 

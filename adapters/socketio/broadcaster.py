@@ -100,7 +100,8 @@ class SocketIoBroadcaster:
 
     async def receipt(self, room_id: str, user_id: str, seq: int) -> None:
         data = wire.Receipt(room_id=room_id, user_id=user_id, seq=seq).model_dump()
-        await self._emit("receipt", data, room_of(room_id))
+        # to the others: the reader's own sockets (on this instance) are skipped
+        await self._emit("receipt", data, room_of(room_id), skip_sid=self._sids_of(user_id))
 
     async def member_left(self, room: Room, user_id: str) -> None:
         data = wire.Membership(room_id=room.id, user_id=user_id).model_dump()

@@ -6,7 +6,8 @@ message arriving) costs few writes: per member and room, the first mark is writt
 at once, the ones within the next `interval_s` are coalesced into one trailing write and one
 `receipt` (the highest of them). What an instance holds for that moment is lost if it dies in
 between: the member's next mark repairs it. A sender has read their own message: sending
-marks it (through the same coalescing)."""
+marks it (through the same coalescing) without a `receipt`: the others know who sent it, and
+a receipt per message would be a PUBLISH per message with several instances."""
 
 from __future__ import annotations
 
@@ -36,8 +37,9 @@ class ReadReceipts:
         self._interval_s = interval_s
         self._written: dict[Key, tuple[float, int]] = {}  # when last written, and the mark
         self._pending: dict[Key, int] = {}  # marks waiting for their trailing write
+        self._told: set[Key] = set()  # pending marks the room is to hear of
 
-    async def mark(self, room: Room, user_id: str, seq: int) -> ReadState:
+    async def mark(self, room: Room, user_id: str, seq: int, *, tell: bool = True) -> ReadState:
         """The member has seen the room up to `seq` (clamped to its last message)."""
         seq = max(0, min(seq, room.last_seq))
         key = (room.id, user_id)
@@ -46,11 +48,13 @@ class ReadReceipts:
         if seq <= max(known, self._pending.get(key, 0)):
             return self._state(room, max(known, self._pending.get(key, 0)))
         if now - written_at >= self._interval_s:
-            stored = await self._write(key, seq, now)
+            stored = await self._write(key, seq, now, tell)
             return self._state(room, stored)
         if key not in self._pending:
             self._tasks.spawn(self._trailing(key, written_at), f"chat-read-{room.id}")
         self._pending[key] = seq
+        if tell:
+            self._told.add(key)
         return self._state(room, seq)
 
     async def of_user(self, user_id: str, rooms: list[Room]) -> dict[str, int]:
@@ -75,6 +79,7 @@ class ReadReceipts:
         trailing write waiting then finds nothing to write)."""
         for key in [k for k in self._pending if k[1] == user_id]:
             del self._pending[key]
+            self._told.discard(key)
         for key in [k for k in self._written if k[1] == user_id]:
             del self._written[key]
         await self._marks.forget(user_id)
@@ -88,15 +93,18 @@ class ReadReceipts:
     async def _trailing(self, key: Key, written_at: float) -> None:
         await asyncio.sleep(max(0.0, written_at + self._interval_s - self._clock.monotonic()))
         seq = self._pending.pop(key, None)
+        tell = key in self._told
+        self._told.discard(key)
         if seq is not None:
-            await self._write(key, seq, self._clock.monotonic())
+            await self._write(key, seq, self._clock.monotonic(), tell)
 
-    async def _write(self, key: Key, seq: int, now: float) -> int:
+    async def _write(self, key: Key, seq: int, now: float, tell: bool) -> int:
         room_id, user_id = key
         stored = await self._marks.advance(room_id, user_id, seq)
         self._written[key] = (now, stored)
         if len(self._written) > 10_000:  # marks older than the interval need no memory
             cutoff = now - self._interval_s
             self._written = {k: v for k, v in self._written.items() if v[0] > cutoff}
-        await self._broadcaster.receipt(room_id, user_id, stored)
+        if tell:
+            await self._broadcaster.receipt(room_id, user_id, stored)
         return stored

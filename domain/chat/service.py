@@ -377,7 +377,7 @@ class ChatService:
             return Sent(first, created=False)
         await self._broadcaster.message_new(message)
         if not is_peer(sender_id):  # a sender has read their own message
-            await self._reads.mark(replace(room, last_seq=seq), sender_id, seq)
+            await self._reads.mark(replace(room, last_seq=seq), sender_id, seq, tell=False)
         return Sent(message, created=True)
 
     async def messages(

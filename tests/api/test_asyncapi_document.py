@@ -127,7 +127,9 @@ async def test_a_real_servers_acks_and_events_match_the_documented_models() -> N
             assert valid(ErrorAck, unknown).error.code == "unknown_event"  # type: ignore[attr-defined]
             malformed = await adas.ask("message:send", {"room_id": room["id"]})
             assert valid(ErrorAck, malformed).error.code == "validation_error"  # type: ignore[attr-defined]
-            read = await bobs.ask("room:read", {"room_id": room["id"], "seq": 1})
+            from_bob = {"room_id": room["id"], "body": "seen?", "client_id": "b1"}
+            valid(client["message:send"].ack, await bobs.ask("message:send", from_bob))
+            read = await adas.ask("room:read", {"room_id": room["id"], "seq": 2})  # Bob's
             valid(client["room:read"].ack, read)
             await bobs.wait_for("receipt")
             renewed = await adas.ask("auth:renew", {"token": ada.token})
