@@ -126,6 +126,7 @@ class ErrorCode(StrEnum):
     internal_error = "internal_error"
     invalid_credentials = "invalid_credentials"
     invalid_cursor = "invalid_cursor"
+    invalid_part = "invalid_part"
     invalid_json = "invalid_json"
     invalid_otp = "invalid_otp"
     invalid_token = "invalid_token"  # noqa: S105 (an error code)

@@ -44,3 +44,10 @@ class NotAnImage(Conflict):
 
     code = "not_an_image"
     default_message = "Only PNG, JPEG, GIF and WebP images can be made public."
+
+
+class InvalidPart(DomainError):
+    """Part numbers outside a multipart upload, or a part list that is not what arrived."""
+
+    code = "invalid_part"
+    default_message = "The part numbers or ETags are not those of this upload."
