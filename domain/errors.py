@@ -50,3 +50,10 @@ class ServiceUnavailable(DomainError):
 
     code = "service_unavailable"
     default_message = "The service is temporarily unavailable; try again shortly."
+
+
+class InvalidCursor(DomainError):
+    """A listing's cursor it did not give (files, rooms): 400."""
+
+    code = "invalid_cursor"
+    default_message = "The cursor is not valid; start the listing again."

@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     RootModel,
@@ -15,7 +16,7 @@ from pydantic import (
 )
 
 from domain.chat import model as chat
-from schemas.common import NOT_BLANK, In, Moment, Token, omitted_when_none
+from schemas.common import NOT_BLANK, In, Moment, Token, json_integer, omitted_when_none
 
 Id = Annotated[str, Field(min_length=1, max_length=chat.ID_MAX)]
 Seq = Annotated[int, Field(ge=1, le=chat.SEQ_MAX)]
@@ -196,7 +197,7 @@ class ReadStateOut(BaseModel):
 
 
 class ReadIn(In):
-    seq: Annotated[int, Field(ge=0, le=chat.SEQ_MAX)]
+    seq: Annotated[int, Field(ge=0, le=chat.SEQ_MAX), BeforeValidator(json_integer)]
 
 
 class ReadPayload(Payload):

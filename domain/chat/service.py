@@ -49,7 +49,14 @@ from domain.chat.model import (
 from domain.chat.presence import Presence
 from domain.chat.reads import ReadReceipts
 from domain.chat.turns import RoomTurns
-from domain.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyRequests
+from domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCursor,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 from ports.chat import ClusterLink, MessageRepository, RealtimeBroadcaster, RoomRepository
 from ports.clock import Clock
 from ports.ids import IdGenerator
@@ -173,7 +180,7 @@ class ChatService:
         if cursor is not None:
             ids = [r.id for r in rooms]
             if cursor not in ids:
-                raise InvalidInput("The cursor is not one of your rooms.")
+                raise InvalidCursor()
             start = ids.index(cursor) + 1
         page = rooms[start : start + size]
         more = start + size < len(rooms)
@@ -261,7 +268,7 @@ class ChatService:
         if room.creator_id != user_id:
             raise Forbidden("Only the room's creator removes members.")
         if member_id == user_id:
-            raise InvalidInput("Leave the room instead.")
+            raise Conflict("The creator leaves the room instead.")
         if room.has_member(member_id):
             return await self._out(room, member_id)
         if room.has_invited(member_id):

@@ -23,11 +23,6 @@ class UploadIncomplete(DomainError):
     default_message = "The file has not been uploaded completely yet."
 
 
-class InvalidCursor(DomainError):
-    code = "invalid_cursor"
-    default_message = "The cursor is not valid; start the listing again."
-
-
 class EntityTooSmall(DomainError):
     code = "entity_too_small"
     default_message = "The upload is smaller than announced."

@@ -37,9 +37,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from domain.errors import NotFound, ServiceUnavailable, TooManyRequests
+from domain.errors import InvalidCursor, NotFound, ServiceUnavailable, TooManyRequests
 from domain.files.errors import (
-    InvalidCursor,
     InvalidPart,
     NotAnImage,
     PayloadTooLarge,

@@ -71,6 +71,7 @@ async def create_room(principal: Principal, data: RoomIn) -> tuple[Room, int]:
 @authenticated
 @validate_querystring(RoomsQuery)
 @validate_response(RoomPage, 200)
+@document_response(ErrorResponse, 400)
 async def list_rooms(principal: Principal, query_args: RoomsQuery) -> RoomPage:
     """The rooms the caller is a member of, oldest first, `limit` (50) a page, each with the
     caller's `last_read_seq` and `unread_count`."""
@@ -136,6 +137,7 @@ async def invite_member(principal: Principal, room_id: str, data: MemberIn) -> R
 @validate_response(Room, 200)
 @document_response(ErrorResponse, 403)
 @document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
 async def remove_member(principal: Principal, room_id: str, user_id: str) -> Room:
     """The room's creator removes a member (`room:member_left`) or withdraws an invitation."""
     room = await _chat().remove_member(principal.user_id, room_id, user_id)

@@ -2,7 +2,7 @@
 generators (openapi-typescript, openapi-generator) expect.
 
 quart-schema documents what a handler declares; the error shape, however, comes from the
-shared error handlers, so it is added here once for every operation: 500 everywhere; 400
+shared error handlers, so it is added here once for every operation: 431 and 500 everywhere; 400
 (invalid JSON), 413, 415 and 422 where there is a JSON body; 422 for query parameters; 503
 when a dependency is down; 401 and 429 on 🔒 routes; and the 204 of handlers marked
 `@no_content`. Then the whole document is made generator-friendly: every body is a named
@@ -242,6 +242,10 @@ class FlowHubOpenAPI(OpenAPIProvider):
                         },
                     )
                 extra: dict[int, str] = {
+                    # any request: the server reads at most a 32 KiB head (a long query string
+                    # counts) and 100 headers (entrypoints/http/streaming.py)
+                    431: "The request line and headers exceed 32 KiB, or there are over 100 "
+                    "headers (`headers_too_large`).",
                     500: "Something went wrong on our side (`internal_error`).",
                     503: "A service it needs is unavailable (`service_unavailable`).",
                 }

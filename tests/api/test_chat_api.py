@@ -119,7 +119,7 @@ async def test_the_rooms_list_pages_with_a_cursor(api: AuthClient) -> None:
     assert sorted(paged) == sorted(made)  # each once (rooms made in one millisecond: by id)
     assert rest["next_cursor"] is None
     status, body, _ = await api.get("/chat/rooms?cursor=nope", token)
-    assert (status, code(body)) == (422, "validation_error")
+    assert (status, code(body)) == (400, "invalid_cursor")
 
 
 async def test_room_creation_validates_and_refuses_unknown_members(api: AuthClient) -> None:

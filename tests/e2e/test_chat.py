@@ -144,3 +144,26 @@ def test_a_reconnect_loses_no_message_either_way(browsing: Browsing, shots: Shot
     expect(ada.locator("#message-list li.message")).to_have_count(6)
     assert messages(ada) == expected
     shots(bob, "bob-caught-up")
+
+
+def test_unread_counts_come_from_the_server_and_reading_clears_them(
+    browsing: Browsing, shots: Shots
+) -> None:
+    (ada, _, _), (bob, _, _) = two_people_in_a_room(browsing, "Unread", "unread")
+    bob.reload()  # no room open: what Ada sends now is unread for Bob
+    expect(bob.locator("#connection")).to_have_text("connected", timeout=15_000)
+    send(ada, "one")
+    send(ada, "two")
+    expect(ada.locator("#message-list li.message:not(.pending)")).to_have_count(2)
+    badge = bob.locator("#room-list .unread")
+    expect(badge).to_have_text("2")
+    bob.reload()  # the count survives a reload: it is the server's
+    expect(badge).to_have_text("2")
+    shots(bob, "unread")
+    bob.locator("#room-list").get_by_role("button", name="Unread").click()
+    expect(bob.locator("#message-list li.message")).to_have_count(2)
+    expect(badge).to_have_count(0)
+    bob.wait_for_timeout(300)  # the read mark reaches the server
+    bob.reload()
+    expect(bob.locator("#room-list")).to_contain_text("Unread")
+    expect(badge).to_have_count(0)  # read, as the server says

@@ -10,7 +10,14 @@ import pytest
 from domain.chat.errors import InvalidInput
 from domain.chat.model import Message, Room, is_peer
 from domain.chat.service import ChatPolicy
-from domain.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyRequests
+from domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCursor,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 from tests.unit.chat_fixtures import ChatWorld, build_chat_world
 
 pytestmark = pytest.mark.unit
@@ -123,7 +130,7 @@ async def test_the_rooms_list_is_paginated_oldest_first(world: ChatWorld) -> Non
     third, end = await world.chat.rooms_page(ada, 2, cursor2)
     assert [r.id for r in first + second + third] == made
     assert end is None
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidCursor):
         await world.chat.rooms_page(ada, 2, "not-a-room-of-hers")
 
 

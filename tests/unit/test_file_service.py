@@ -9,10 +9,9 @@ import pytest
 
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.clock import MemoryClock
-from domain.errors import NotFound, TooManyRequests
+from domain.errors import InvalidCursor, NotFound, TooManyRequests
 from domain.files.errors import (
     EntityTooSmall,
-    InvalidCursor,
     InvalidSignedUrl,
     PayloadTooLarge,
     QuotaExceeded,

@@ -141,12 +141,22 @@ export class Chat extends EventTarget {
   _addRoom(room) {
     const known = this.rooms.get(room.id);
     if (known) {
-      known.room = room;
+      known.room = { ...known.room, ...room };
       return known;
     }
     const state = new RoomState(room);
+    // the server's count of what came after the user's read mark (the rooms list has it)
+    if (typeof room.unread_count === "number") state.unread = room.unread_count;
     this.rooms.set(room.id, state);
     return state;
+  }
+
+  // Tell the server how far the user has read the open room (it coalesces a fast reader's
+  // marks); the other members get a receipt.
+  _markRead(state) {
+    if (!this.connected || state.lastSeq <= (state.readSent || 0)) return;
+    state.readSent = state.lastSeq;
+    this.rt.emit("room:read", { room_id: state.room.id, seq: state.lastSeq }).catch(() => undefined);
   }
 
   async loadRooms() {
@@ -231,6 +241,7 @@ export class Chat extends EventTarget {
       state.loaded = true;
       await this.catchUp(roomId); // anything that arrived while the page loaded
     }
+    this._markRead(state);
     this._emit("room", { roomId });
     await this.refreshPresence();
   }
@@ -277,6 +288,7 @@ export class Chat extends EventTarget {
     const gap = message.seq > state.lastSeq + 1;
     this._merge(state, [message]);
     if (message.room_id !== this.currentRoomId && message.sender_id !== this.me) state.unread += 1;
+    if (message.room_id === this.currentRoomId && message.sender_id !== this.me) this._markRead(state);
     this._emit("messages", { roomId: message.room_id });
     this._emit("rooms");
     if (gap) this.catchUp(message.room_id).catch((error) => this._emit("error", { error }));
