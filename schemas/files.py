@@ -12,9 +12,9 @@ from domain.files.model import (
     CURSOR_MAX,
     ETAG_MAX,
     LIST_MAX,
-    MULTIPART_MAX_PARTS,
     NAME_INPUT_MAX,
     PART_URLS_MAX,
+    UPLOAD_PARTS_MAX,
     FilePage,
     MultipartTicket,
     PartUrls,
@@ -159,7 +159,7 @@ class UploadTicketOut(BaseModel):
         )
 
 
-PartNumber = Annotated[int, Field(ge=1, le=MULTIPART_MAX_PARTS), BeforeValidator(json_integer)]
+PartNumber = Annotated[int, Field(ge=1, le=UPLOAD_PARTS_MAX), BeforeValidator(json_integer)]
 
 
 class MultipartUploadOut(BaseModel):
@@ -236,7 +236,7 @@ class MultipartCompleteIn(In):
         list[CompletedPartIn],
         Field(
             min_length=1,
-            max_length=MULTIPART_MAX_PARTS,
+            max_length=UPLOAD_PARTS_MAX,
             description="every part, 1..part_count in order, with the ETag its PUT answered",
         ),
     ]

@@ -49,7 +49,10 @@ PUBLIC_CACHE_CONTROL = "public, max-age=31536000, immutable"
 # last, and at most 10,000 parts). A request for part URLs names at most PART_URLS_MAX parts.
 MULTIPART_PART_SIZE = 8 * 1024 * 1024
 MULTIPART_MIN_PART_SIZE = 5 * 1024 * 1024
-MULTIPART_MAX_PARTS = 10_000
+MULTIPART_MAX_PARTS = 10_000  # S3's
+# FlowHub's: a completion lists every part with its ETag (~70 bytes of JSON each), and that
+# list must fit MAX_JSON_BYTES (64 KiB by default): 512 parts of 8 MiB, so at most 4 GiB.
+UPLOAD_PARTS_MAX = 512
 PART_URLS_MAX = 100
 ETAG_MAX = 200
 

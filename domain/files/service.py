@@ -48,13 +48,13 @@ from domain.files.errors import (
 )
 from domain.files.model import (
     LIST_MAX,
-    MULTIPART_MAX_PARTS,
     MULTIPART_MIN_PART_SIZE,
     MULTIPART_PART_SIZE,
     PUBLIC_TYPES,
     THUMBNAIL_SOURCE_TYPES,
     THUMBNAIL_SPECS,
     THUMBNAIL_TYPE,
+    UPLOAD_PARTS_MAX,
     DirectUpload,
     Download,
     FileCursor,
@@ -136,9 +136,11 @@ class FileService:
         self._last_sweep: float | None = None
         policy = self._policy
         if policy.multipart_part_size < MULTIPART_MIN_PART_SIZE or (
-            part_count(policy.multipart_max_bytes, policy.multipart_part_size) > MULTIPART_MAX_PARTS
+            part_count(policy.multipart_max_bytes, policy.multipart_part_size) > UPLOAD_PARTS_MAX
         ):
-            raise ValueError("multipart parts must be >= 5 MiB and at most 10,000 of them")
+            raise ValueError(
+                f"multipart parts must be >= 5 MiB and at most {UPLOAD_PARTS_MAX} of them"
+            )
         unknown = set(self._policy.allowed_types) - set(SNIFFABLE_TYPES)
         if unknown:
             raise ValueError(f"cannot verify the content of {sorted(unknown)}")

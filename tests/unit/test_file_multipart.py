@@ -96,9 +96,22 @@ async def test_deleting_a_pending_multipart_file_aborts_its_upload() -> None:
     "policy",
     [
         FilePolicy(multipart_part_size=PART - 1),
-        FilePolicy(multipart_part_size=PART, multipart_max_bytes=PART * 10_000 + 1),
+        FilePolicy(multipart_part_size=PART, multipart_max_bytes=PART * 512 + 1),
     ],
 )
 def test_a_policy_s3_could_not_serve_is_refused(policy: FilePolicy) -> None:
     with pytest.raises(ValueError, match="multipart"):
         build_files_world(policy)
+
+
+def test_a_completion_of_the_most_parts_fits_the_json_limit() -> None:
+    """512 parts, each with an S3-style quoted MD5 ETag, within MAX_JSON_BYTES' default."""
+    import json
+
+    from config.settings import load_settings
+    from domain.files.model import UPLOAD_PARTS_MAX
+
+    etag = '"' + "f" * 32 + '"'
+    parts = [{"part_number": n, "etag": etag} for n in range(1, UPLOAD_PARTS_MAX + 1)]
+    body = json.dumps({"parts": parts}).encode()
+    assert len(body) < load_settings({"APP_ENV": "test"}).max_json_bytes
