@@ -22,7 +22,7 @@ class UploadLimits(BaseModel):
     allowed_types: list[str] = Field(description="media types accepted (checked on the bytes)")
     quota_bytes: int = Field(description="all of a user's files together, pending ones included")
     quota_files: int
-    uploads_per_hour: int = Field(description="both upload paths together")
+    uploads_per_hour: int = Field(description="every upload path together (multipart included)")
     list_max: int = Field(description="the largest `limit` of `GET /files`")
 
 

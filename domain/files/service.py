@@ -102,7 +102,7 @@ class FilePolicy:
     sweep_every_s: float = 60.0  # starting uploads sweeps expired ones at most this often
     quota_bytes: int = 1024**3
     quota_files: int = 1000
-    uploads_per_hour: int = 100  # both upload paths together; the API allows 7,200 requests
+    uploads_per_hour: int = 100  # every upload path together; the API allows 7,200 requests
     thumbnails: bool = True
 
     @property

@@ -1677,7 +1677,7 @@ export interface components {
             quota_files: number;
             /**
              * Uploads Per Hour
-             * @description both upload paths together
+             * @description every upload path together (multipart included)
              */
             uploads_per_hour: number;
             /**
