@@ -131,6 +131,7 @@ class ErrorCode(StrEnum):
     invalid_otp = "invalid_otp"
     invalid_token = "invalid_token"  # noqa: S105 (an error code)
     method_not_allowed = "method_not_allowed"
+    no_multipart_upload = "no_multipart_upload"
     not_an_image = "not_an_image"
     not_found = "not_found"
     payload_too_large = "payload_too_large"

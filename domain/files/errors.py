@@ -46,3 +46,11 @@ class InvalidPart(DomainError):
 
     code = "invalid_part"
     default_message = "The part numbers or ETags are not those of this upload."
+
+
+class NoMultipartUpload(Conflict):
+    """The caller's file exists but is no multipart upload in progress (ready, or a form
+    upload): nothing to list, sign, complete or abort."""
+
+    code = "no_multipart_upload"
+    default_message = "No multipart upload is in progress for this file."

@@ -40,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 from domain.errors import InvalidCursor, NotFound, ServiceUnavailable, TooManyRequests
 from domain.files.errors import (
     InvalidPart,
+    NoMultipartUpload,
     NotAnImage,
     PayloadTooLarge,
     QuotaExceeded,
@@ -335,7 +336,7 @@ class FileService:
         if record.status is FileStatus.READY:
             return record
         if record.upload_id is None:
-            raise NotFound("No multipart upload is in progress for this file.")
+            raise NoMultipartUpload()
         staged = staging_key(record.object_key)
         assembled = await self._blobs.head(staged) is not None
         if not assembled and await self._blobs.head(record.object_key) is None:
@@ -380,7 +381,7 @@ class FileService:
     async def _in_progress(self, owner_id: str, file_id: str) -> tuple[StoredFile, str]:
         record = await self._owned(owner_id, file_id)
         if record.status is not FileStatus.PENDING or record.upload_id is None:
-            raise NotFound("No multipart upload is in progress for this file.")
+            raise NoMultipartUpload()
         return record, record.upload_id
 
     def _part_count(self, record: StoredFile) -> int:

@@ -145,10 +145,12 @@ async def start_multipart(
 @validate_response(PartUrlsOut, 200)
 @document_response(ErrorResponse, 400)
 @document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
 async def part_urls(principal: Principal, file_id: str, data: PartUrlsIn) -> PartUrlsOut:
     """Presigned PUT URLs of these parts, valid until `expires_at` (ask again after): PUT
     each part's exact bytes, keep the answer's `ETag`. 400 `invalid_part` for a number
-    outside 1..part_count or named twice."""
+    outside 1..part_count or named twice; 409 `no_multipart_upload` for a file that is not
+    one in progress."""
     urls = await _files().part_urls(principal.user_id, file_id, data.part_numbers)
     return PartUrlsOut.from_domain(urls, absolute)
 
@@ -157,10 +159,11 @@ async def part_urls(principal: Principal, file_id: str, data: PartUrlsIn) -> Par
 @authenticated
 @validate_response(MultipartStatusOut, 200)
 @document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
 async def multipart_status(principal: Principal, file_id: str) -> MultipartStatusOut:
     """The multipart upload in progress and the parts that arrived (size, ETag): to resume
-    after a lost connection or a reload, upload the others. 404 when none is in progress
-    (completed: `GET /files/{id}` says `ready`)."""
+    after a lost connection or a reload, upload the others. 409 `no_multipart_upload` when
+    none is in progress (completed: `GET /files/{id}` says `ready`)."""
     ticket, parts = await _files().multipart_status(principal.user_id, file_id)
     return MultipartStatusOut.from_status(ticket, parts)
 
@@ -189,6 +192,7 @@ async def complete_multipart(
 @authenticated
 @no_content
 @document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
 async def abort_multipart(principal: Principal, file_id: str) -> Response:
     """Abort the multipart upload in progress: its parts and the pending file go, and the
     quota they held is given back (204)."""

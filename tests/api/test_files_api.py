@@ -681,7 +681,13 @@ async def test_an_interrupted_multipart_upload_resumes_and_downloads_the_exact_b
         api, "POST", f"/files/{file_id}/multipart/complete", token, {"parts": parts}
     )
     assert (status, again["status"]) == (200, "ready")
-    assert (await jcall(api, "GET", f"/files/{file_id}/multipart", token))[0] == 404
+    for method, sub, body in (
+        ("GET", "", None),
+        ("POST", "/parts", {"part_numbers": [1]}),
+        ("DELETE", "", None),
+    ):
+        status, answer = await jcall(api, method, f"/files/{file_id}/multipart{sub}", token, body)
+        assert (status, error_code(answer)) == (409, "no_multipart_upload"), (method, sub)
 
 
 def _owner(api: FilesClient, file_id: str) -> str:
@@ -785,10 +791,20 @@ async def test_a_multipart_upload_over_its_limit_or_of_a_refused_type_is_refused
             api, "POST", "/files/multipart", token, {**body, "content_type": "text/html"}
         )
         assert (status, error_code(refused)) == (415, "unsupported_media_type")
-        # a multipart upload is not completed by the form upload's route
+        # a multipart upload is not completed by the form upload's route, nor the reverse
         file_id = (await start_multipart(api, token, BIG))["file"]["id"]
         status, refused = await jcall(api, "POST", f"/files/{file_id}/complete", token)
         assert (status, error_code(refused)) == (409, "upload_incomplete")
+        form = {"name": "f.png", "size": 100, "content_type": "image/png"}
+        _, ticket = await jcall(api, "POST", "/files/uploads", token, form)
+        status, refused = await jcall(
+            api,
+            "POST",
+            f"/files/{ticket['file']['id']}/multipart/complete",
+            token,
+            {"parts": [{"part_number": 1, "etag": "x"}]},
+        )
+        assert (status, error_code(refused)) == (409, "no_multipart_upload")
 
 
 async def test_another_users_multipart_upload_is_404_on_every_route(api: FilesClient) -> None:

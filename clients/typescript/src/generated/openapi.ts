@@ -369,7 +369,7 @@ export interface paths {
         put?: never;
         /**
          * Presigned PUT URLs of these parts, valid until `expires_at` (ask again after): PUT each part's exact bytes, keep the answer's `ETag`
-         * @description Presigned PUT URLs of these parts, valid until `expires_at` (ask again after): PUT each part's exact bytes, keep the answer's `ETag`. 400 `invalid_part` for a number outside 1..part_count or named twice.
+         * @description Presigned PUT URLs of these parts, valid until `expires_at` (ask again after): PUT each part's exact bytes, keep the answer's `ETag`. 400 `invalid_part` for a number outside 1..part_count or named twice; 409 `no_multipart_upload` for a file that is not one in progress.
          */
         post: operations["partUrls"];
         delete?: never;
@@ -387,7 +387,7 @@ export interface paths {
         };
         /**
          * The multipart upload in progress and the parts that arrived (size, ETag): to resume after a lost connection or a reload, upload the others
-         * @description The multipart upload in progress and the parts that arrived (size, ETag): to resume after a lost connection or a reload, upload the others. 404 when none is in progress (completed: `GET /files/{id}` says `ready`).
+         * @description The multipart upload in progress and the parts that arrived (size, ETag): to resume after a lost connection or a reload, upload the others. 409 `no_multipart_upload` when none is in progress (completed: `GET /files/{id}` says `ready`).
          */
         get: operations["multipartStatus"];
         put?: never;
@@ -948,7 +948,7 @@ export interface components {
          * @description Every `error.code` the server sends, over HTTP and in Socket.IO acks (README "## Errors").
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "conflict" | "edit_window_closed" | "email_not_verified" | "entity_too_small" | "forbidden" | "headers_too_large" | "internal_error" | "invalid_credentials" | "invalid_cursor" | "invalid_part" | "invalid_json" | "invalid_otp" | "invalid_token" | "method_not_allowed" | "not_an_image" | "not_found" | "payload_too_large" | "quota_exceeded" | "request_timeout" | "service_unavailable" | "token_reused" | "too_many_requests" | "too_many_sockets" | "unauthorized" | "unknown_event" | "unsupported_media_type" | "upload_incomplete" | "validation_error";
+        ErrorCode: "bad_request" | "conflict" | "edit_window_closed" | "email_not_verified" | "entity_too_small" | "forbidden" | "headers_too_large" | "internal_error" | "invalid_credentials" | "invalid_cursor" | "invalid_part" | "invalid_json" | "invalid_otp" | "invalid_token" | "method_not_allowed" | "no_multipart_upload" | "not_an_image" | "not_found" | "payload_too_large" | "quota_exceeded" | "request_timeout" | "service_unavailable" | "token_reused" | "too_many_requests" | "too_many_sockets" | "unauthorized" | "unknown_event" | "unsupported_media_type" | "upload_incomplete" | "validation_error";
         /**
          * ErrorDetail
          * @description One offending field of a `validation_error` (its value is never echoed).
@@ -3942,6 +3942,19 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description The body is too large (`payload_too_large`). */
             413: {
                 headers: {
@@ -4084,6 +4097,19 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Over the per-user quota (`too_many_requests`, with `Retry-After`). */
             429: {
                 headers: {
@@ -4174,6 +4200,19 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
