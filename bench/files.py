@@ -11,7 +11,13 @@ server and moto's S3 (all started here), FlowHub served by uvicorn exactly as in
   from this process to the same bucket (after one untimed warm-up of each): MB/s, median ms,
   and the ratio (target: >= 0.60);
 - memory: ten uploads of 10 MB started together (threads released by a barrier); the server's
-  VmRSS sampled every 20 ms (peak) and its VmHWM after a reset (target: peak < 250 MB).
+  VmRSS sampled every 20 ms (peak) and its VmHWM after a reset (target: peak < 250 MB);
+- multipart (`--multipart-only` runs just this): a 200 MiB resumable upload (`POST
+  /files/multipart`, presigned part PUTs straight to moto, 4 at a time as a browser would, then
+  complete: S3 assembles, the server checks and promotes) against one `PutObject` of the same
+  bytes, each way `--multipart-runs` times; then the same upload interrupted after 50% of its
+  parts and resumed (list what arrived, new URLs for the rest, upload them, complete): what the
+  resume itself costs and the whole against an uninterrupted one.
 
 Access tokens are minted with the server's JWT secret, one user per upload (the per-user API
 quota is not what is measured). Results go to stdout and bench/results/files-<timestamp>.md.
@@ -29,9 +35,11 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.harness import (
     Deadline,
@@ -68,6 +76,9 @@ THROUGHPUT_RATIO_MIN = 0.60
 PEAK_RSS_MAX_MB = 250.0
 BOUNDARY = "----FlowHubBenchBoundary0123456789"
 PNG_HEAD = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+MIB = 1024 * 1024
+MULTIPART_BYTES = 200 * MIB
+PART_PARALLEL = 4
 
 
 def payload(size: int) -> bytes:
@@ -140,11 +151,27 @@ class Concurrent:
 
 
 @dataclass(slots=True)
+class Multipart:
+    runs: int = 0
+    multipart_s: list[float] = field(default_factory=list)
+    complete_s: list[float] = field(default_factory=list)  # of which: POST .../complete
+    direct_s: list[float] = field(default_factory=list)
+    copy_s: list[float] = field(default_factory=list)  # a CopyObject of the same size
+    parts: int = 0
+    resumed_total_s: float | None = None
+    resume_overhead_s: float | None = None  # GET .../multipart: what arrived
+    resumed_half_s: float | None = None  # the second half's parts and the completion
+    exact: bool | None = None
+
+
+@dataclass(slots=True)
 class Report:
     uploads: int
     api: Series = field(default_factory=lambda: Series("POST /api/v1/files"))
     direct: Series = field(default_factory=lambda: Series("PutObject to the bucket"))
     concurrent: Concurrent = field(default_factory=Concurrent)
+    multipart: Multipart = field(default_factory=Multipart)
+    multipart_only: bool = False
     idle_kib: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -187,6 +214,11 @@ def run(report: Report, deadline: Deadline, logs: Path) -> None:
             time.sleep(1.0)
             report.idle_kib = status_kib(server.pid, ("VmRSS",)).get("VmRSS", 0)
 
+            if report.multipart_only:
+                measure_multipart(report.multipart, port, tokens, s3, deadline)
+                server.stop()
+                report.notes.extend(log_problems(log_path))
+                return
             for n in range(report.uploads):
                 if deadline.remaining() < 30:
                     report.notes.append(f"throughput stopped after {n} uploads: time budget")
@@ -208,8 +240,131 @@ def run(report: Report, deadline: Deadline, logs: Path) -> None:
                 f"{CONCURRENT} concurrent: peak RSS {report.concurrent.peak_kib / 1024:.1f} MiB, "
                 f"statuses {sorted(set(report.concurrent.statuses))}"
             )
+            measure_multipart(report.multipart, port, tokens, s3, deadline)
             server.stop()
         report.notes.extend(log_problems(log_path))
+
+
+class MultipartClient:
+    """A front end's resumable upload: JSON calls to the API, part PUTs to the part URLs."""
+
+    def __init__(self, port: int, token: str) -> None:
+        import httpx
+
+        self.api = httpx.Client(
+            base_url=f"http://{LOOPBACK}:{port}/api/v1",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=300,
+        )
+        self.storage = httpx.Client(timeout=300)
+
+    def close(self) -> None:
+        self.api.close()
+        self.storage.close()
+
+    def call(
+        self, method: str, path: str, body: object = None, expect: int = 200
+    ) -> dict[str, Any]:
+        response = self.api.request(method, path, json=body)
+        if response.status_code != expect:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:300]}")
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def start(self, size: int) -> dict[str, Any]:
+        body = {"name": "big.png", "size": size, "content_type": "image/png"}
+        return self.call("POST", "/files/multipart", body, expect=201)
+
+    def send(self, file_id: str, data: bytes, part_size: int, numbers: list[int]) -> None:
+        urls = self.call("POST", f"/files/{file_id}/multipart/parts", {"part_numbers": numbers})
+
+        def put(entry: dict[str, Any]) -> None:
+            n = entry["part_number"]
+            response = self.storage.put(
+                entry["url"], content=data[(n - 1) * part_size : n * part_size]
+            )
+            if response.status_code != 200:
+                raise RuntimeError(f"part {n}: {response.status_code} {response.text[:200]}")
+
+        with ThreadPoolExecutor(PART_PARALLEL) as pool:
+            list(pool.map(put, urls["parts"]))
+
+    def complete(self, file_id: str) -> dict[str, Any]:
+        listed = self.call("GET", f"/files/{file_id}/multipart")
+        parts = [{"part_number": p["part_number"], "etag": p["etag"]} for p in listed["parts"]]
+        return self.call("POST", f"/files/{file_id}/multipart/complete", {"parts": parts})
+
+
+def measure_multipart(
+    result: Multipart, port: int, tokens: Tokens, s3: Any, deadline: Deadline
+) -> None:
+    data = payload(MULTIPART_BYTES)
+    for n in range(result.runs):
+        if deadline.remaining() < 60:
+            break
+        client = MultipartClient(port, tokens.new())
+        try:
+            begun = time.perf_counter()
+            started = client.start(len(data))
+            file_id, part_size = started["file"]["id"], started["part_size"]
+            result.parts = started["part_count"]
+            client.send(file_id, data, part_size, list(range(1, result.parts + 1)))
+            completing = time.perf_counter()
+            ready = client.complete(file_id)
+            done = time.perf_counter()
+            if ready["status"] != "ready" or ready["size"] != len(data):
+                raise RuntimeError(f"the multipart upload ended {ready}")
+            result.multipart_s.append(done - begun)
+            result.complete_s.append(done - completing)
+        finally:
+            client.close()
+        begun = time.perf_counter()
+        s3.put_object(
+            Bucket=S3_BUCKET_NAME, Key=f"bench/direct/big-{n}", Body=data, ContentType="image/png"
+        )
+        result.direct_s.append(time.perf_counter() - begun)
+        begun = time.perf_counter()  # what the promotion from the staging key costs
+        s3.copy_object(
+            Bucket=S3_BUCKET_NAME,
+            Key=f"bench/copy/big-{n}",
+            CopySource={"Bucket": S3_BUCKET_NAME, "Key": f"bench/direct/big-{n}"},
+        )
+        result.copy_s.append(time.perf_counter() - begun)
+        progress(
+            f"200 MiB {n + 1}/{result.runs}: multipart {result.multipart_s[-1]:.2f} s "
+            f"(complete {result.complete_s[-1]:.2f} s), PutObject {result.direct_s[-1]:.2f} s"
+        )
+    if deadline.remaining() < 60:
+        return
+    client = MultipartClient(port, tokens.new())
+    try:
+        begun = time.perf_counter()
+        started = client.start(len(data))
+        file_id, part_size, count = (
+            started["file"]["id"],
+            started["part_size"],
+            started["part_count"],
+        )
+        client.send(file_id, data, part_size, list(range(1, count // 2 + 1)))
+        # the page reloads: it knows only the file's id
+        resuming = time.perf_counter()
+        listed = client.call("GET", f"/files/{file_id}/multipart")
+        arrived = {p["part_number"] for p in listed["parts"]}
+        rest = [n for n in range(1, listed["part_count"] + 1) if n not in arrived]
+        result.resume_overhead_s = time.perf_counter() - resuming
+        client.send(file_id, data, listed["part_size"], rest)  # asks for the rest's URLs
+        client.complete(file_id)
+        result.resumed_half_s = time.perf_counter() - resuming
+        result.resumed_total_s = time.perf_counter() - begun
+        got = client.call("GET", f"/files/{file_id}")
+        downloaded = client.storage.get(got["download_url"]).content
+        result.exact = downloaded == data
+    finally:
+        client.close()
+    progress(
+        f"resumed after 50%: total {result.resumed_total_s:.2f} s, resume "
+        f"{result.resume_overhead_s * 1000:.0f} ms, exact bytes {result.exact}"
+    )
 
 
 def measure_concurrent(
@@ -306,9 +461,72 @@ def render(report: Report, elapsed_s: float) -> str:
         f"Peak {peak_mb:.0f} MB (target < {PEAK_RSS_MAX_MB:.0f} MB: "
         f"{'pass' if c.peak_kib and peak_mb < PEAK_RSS_MAX_MB else 'FAIL'})",
     ]
+    if report.multipart_only:
+        lines = lines[:4]
+    lines += render_multipart(report.multipart, num)
     if report.notes:
         lines += ["", "Notes:", *(f"- {note}" for note in report.notes)]
     return "\n".join(lines) + "\n"
+
+
+def render_multipart(m: Multipart, num: Any) -> list[str]:
+    if not m.multipart_s and m.resumed_total_s is None:
+        return []
+    mean = statistics.mean
+    multipart = mean(m.multipart_s) if m.multipart_s else None
+    direct = mean(m.direct_s) if m.direct_s else None
+    complete = mean(m.complete_s) if m.complete_s else None
+    copy = mean(m.copy_s) if m.copy_s else None
+    size_mb = MULTIPART_BYTES / MB
+
+    def rate(seconds: float | None) -> float | None:
+        return size_mb / seconds if seconds else None
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return a / b if a and b else None
+
+    return [
+        "",
+        f"## Multipart upload of {MULTIPART_BYTES // MIB} MiB ({m.parts} parts of 8 MiB, "
+        f"{PART_PARALLEL} PUTs at a time; mean of {len(m.multipart_s)})",
+        "",
+        *markdown_table(
+            ["path", "s", "MB/s", "vs one PutObject (time)"],
+            [
+                [
+                    "multipart through the API (start, part URLs, PUTs, complete)",
+                    num(multipart, 2),
+                    num(rate(multipart)),
+                    num(ratio(multipart, direct), 2),
+                ],
+                [
+                    "  of which complete (assemble, check, promote)",
+                    num(complete, 2),
+                    "",
+                    num(ratio(complete, direct), 2),
+                ],
+                [
+                    "  (a CopyObject of 200 MiB alone, what promoting it costs)",
+                    num(copy, 2),
+                    "",
+                    num(ratio(copy, direct), 2),
+                ],
+                ["one PutObject of the same bytes", num(direct, 2), num(rate(direct)), "1.00"],
+                [
+                    "resumed after 50% (the whole upload)",
+                    num(m.resumed_total_s, 2),
+                    num(rate(m.resumed_total_s)),
+                    num(ratio(m.resumed_total_s, direct), 2),
+                ],
+            ],
+        ),
+        "",
+        f"Resume after 50%: listing what arrived (GET .../multipart) took "
+        f"{num(None if m.resume_overhead_s is None else m.resume_overhead_s * 1000, 0)} ms "
+        f"({num(ratio(m.resume_overhead_s, multipart), 4)} of an uninterrupted upload); the "
+        f"second half with its completion {num(m.resumed_half_s, 2)} s; resumed / uninterrupted: "
+        f"{num(ratio(m.resumed_total_s, multipart), 2)}; downloaded bytes exact: {m.exact}.",
+    ]
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -316,12 +534,16 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--uploads", type=int, default=None, help="sequential uploads each way")
     parser.add_argument("--quick", action="store_true", help="5 uploads each way")
     parser.add_argument("--budget", type=float, default=300.0, help="seconds for the whole run")
+    parser.add_argument("--multipart-runs", type=int, default=3, help="200 MiB uploads each way")
+    parser.add_argument("--multipart-only", action="store_true", help="only the multipart part")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     report = Report(uploads=args.uploads or (5 if args.quick else 15))
+    report.multipart.runs = args.multipart_runs
+    report.multipart_only = args.multipart_only
     deadline = Deadline(args.budget)
     began = time.monotonic()
     RESULTS.mkdir(parents=True, exist_ok=True)

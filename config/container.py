@@ -415,6 +415,7 @@ class Services(containers.DeclarativeContainer):
         policy=providers.Singleton(
             FilePolicy,
             max_upload_bytes=settings.provided.max_upload_bytes,
+            multipart_max_bytes=settings.provided.multipart_max_bytes,
             allowed_types=settings.provided.allowed_content_types,
             quota_bytes=settings.provided.storage_quota_bytes,
             quota_files=settings.provided.storage_quota_files,

@@ -318,6 +318,11 @@ class Settings(BaseSettings):
     max_upload_bytes: Annotated[int, _between(1, 1024**3)] = _var(
         "MAX_UPLOAD_BYTES", default=10 * 1024 * 1024
     )
+    # a multipart direct upload (POST /files/multipart): 8 MiB parts, at most 512 of them
+    # (a completion's part list fits MAX_JSON_BYTES' default)
+    multipart_max_bytes: Annotated[int, _between(1, 4 * 1024**3)] = _var(
+        "MULTIPART_MAX_BYTES", default=1024**3
+    )
     storage_quota_bytes: Annotated[int, _between(0, 1024**5)] = _var(
         "STORAGE_QUOTA_BYTES", default=1024**3
     )

@@ -28,7 +28,7 @@ PATH = "/health"
 _ACCEPTABLE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 _EXPOSE = (
     b"access-control-expose-headers",
-    b"X-Request-ID, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset",
+    b"X-Request-ID, ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset",
 )
 
 

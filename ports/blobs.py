@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Sequence
 from typing import Protocol
 
-from domain.files.model import BlobInfo, PresignedPost
+from domain.files.model import BlobInfo, PresignedPost, UploadedPart
 
 
 class BlobStorage(Protocol):
@@ -65,4 +65,38 @@ class BlobStorage(Protocol):
     ) -> PresignedPost:
         """A form upload to `key` that the storage itself accepts only within
         `expires_in_s`, with exactly this Content-Type and a size in [min_bytes, max_bytes]."""
+        ...
+
+    # multipart uploads: a client PUTs the parts straight to storage ------------------------
+
+    async def start_multipart(self, key: str, content_type: str) -> str:
+        """Begin a multipart upload to `key` of an object of `content_type`; its upload id.
+        Nothing is at `key` until `complete_multipart`."""
+        ...
+
+    async def presign_part(
+        self, key: str, upload_id: str, part_number: int, size: int, expires_in_s: int
+    ) -> str:
+        """A URL anyone holding it can PUT part `part_number` (1..10,000) of the upload to,
+        within `expires_in_s`, as a body of `size` bytes; the answer's `ETag` header names
+        what arrived. PUTting the same part again replaces it."""
+        ...
+
+    async def list_parts(self, key: str, upload_id: str) -> list[UploadedPart] | None:
+        """The parts that arrived, by part number; None when there is no such upload (never
+        started, completed or aborted)."""
+        ...
+
+    async def complete_multipart(
+        self, key: str, upload_id: str, parts: Sequence[tuple[int, str]]
+    ) -> BlobInfo | None:
+        """Assemble the listed `(part_number, etag)` parts, in increasing order, into the
+        object at `key` (the upload then ends) and return what is now there; None when there
+        is no such upload. `InvalidPart` when a part is not there or its ETag is another;
+        `EntityTooSmall` when a part but the last is under 5 MiB. Completing an upload twice
+        is undefined (S3 may accept a retry): a caller checks for the object first."""
+        ...
+
+    async def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Drop the upload and its parts; nothing happens when there is no such upload."""
         ...

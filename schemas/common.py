@@ -126,10 +126,12 @@ class ErrorCode(StrEnum):
     internal_error = "internal_error"
     invalid_credentials = "invalid_credentials"
     invalid_cursor = "invalid_cursor"
+    invalid_part = "invalid_part"
     invalid_json = "invalid_json"
     invalid_otp = "invalid_otp"
     invalid_token = "invalid_token"  # noqa: S105 (an error code)
     method_not_allowed = "method_not_allowed"
+    no_multipart_upload = "no_multipart_upload"
     not_an_image = "not_an_image"
     not_found = "not_found"
     password_not_set = "password_not_set"  # noqa: S105 (an error code)

@@ -10,11 +10,19 @@ from pydantic import BaseModel, Field
 
 
 class UploadLimits(BaseModel):
-    max_bytes: int = Field(description="`MAX_UPLOAD_BYTES`: a larger file is 413")
+    max_bytes: int = Field(
+        description="`MAX_UPLOAD_BYTES`: a larger file is 413 (`POST /files`, `/files/uploads`)"
+    )
+    multipart_max_bytes: int = Field(
+        description="`MULTIPART_MAX_BYTES`: the largest multipart upload (`POST /files/multipart`)"
+    )
+    multipart_part_size: int = Field(
+        description="bytes in each part of a multipart upload but the last"
+    )
     allowed_types: list[str] = Field(description="media types accepted (checked on the bytes)")
     quota_bytes: int = Field(description="all of a user's files together, pending ones included")
     quota_files: int
-    uploads_per_hour: int = Field(description="both upload paths together")
+    uploads_per_hour: int = Field(description="every upload path together (multipart included)")
     list_max: int = Field(description="the largest `limit` of `GET /files`")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, Field
@@ -10,11 +10,17 @@ from pydantic import BaseModel, BeforeValidator, Field
 from domain.files.model import (
     CONTENT_TYPE_MAX,
     CURSOR_MAX,
+    ETAG_MAX,
     LIST_MAX,
     NAME_INPUT_MAX,
+    PART_URLS_MAX,
+    UPLOAD_PARTS_MAX,
     FilePage,
+    MultipartTicket,
+    PartUrls,
     StoredFile,
     Thumbnail,
+    UploadedPart,
     UploadTicket,
 )
 from schemas.common import In, Moment, json_integer, omitted_when_none
@@ -151,6 +157,89 @@ class UploadTicketOut(BaseModel):
                 expires_at=ticket.upload.expires_at,
             ),
         )
+
+
+PartNumber = Annotated[int, Field(ge=1, le=UPLOAD_PARTS_MAX), BeforeValidator(json_integer)]
+
+
+class MultipartUploadOut(BaseModel):
+    file: FileMetaOut = Field(description="`pending` until the upload is completed")
+    upload_id: str = Field(description="storage's id of this multipart upload")
+    part_size: int = Field(description="bytes in every part but the last (which has the rest)")
+    part_count: int = Field(description="parts 1 to `part_count` make the file")
+
+    @classmethod
+    def from_domain(cls, ticket: MultipartTicket) -> Self:
+        return cls(
+            file=FileMetaOut.from_domain(ticket.file),
+            upload_id=ticket.upload_id,
+            part_size=ticket.part_size,
+            part_count=ticket.part_count,
+        )
+
+
+class PartUrlsIn(In):
+    part_numbers: Annotated[
+        list[PartNumber],
+        Field(min_length=1, max_length=PART_URLS_MAX, description="each once, 1..part_count"),
+    ]
+
+
+class PartUrlOut(BaseModel):
+    part_number: int
+    url: str = Field(description="PUT the part's bytes here (exactly its size); keep the ETag")
+
+
+class PartUrlsOut(BaseModel):
+    parts: list[PartUrlOut]
+    expires_at: Moment
+
+    @classmethod
+    def from_domain(cls, urls: PartUrls, absolute: Callable[[str], str]) -> Self:
+        return cls(
+            parts=[PartUrlOut(part_number=n, url=absolute(url)) for n, url in urls.urls],
+            expires_at=urls.expires_at,
+        )
+
+
+class UploadedPartOut(BaseModel):
+    part_number: int
+    size: int = Field(description="bytes")
+    etag: str = Field(description="the ETag storage answered the part's PUT with")
+
+    @classmethod
+    def from_domain(cls, part: UploadedPart) -> Self:
+        return cls(part_number=part.part_number, size=part.size, etag=part.etag)
+
+
+class MultipartStatusOut(MultipartUploadOut):
+    parts: list[UploadedPartOut] = Field(description="the parts that arrived, by number")
+
+    @classmethod
+    def from_status(cls, ticket: MultipartTicket, parts: list[UploadedPart]) -> Self:
+        return cls(
+            file=FileMetaOut.from_domain(ticket.file),
+            upload_id=ticket.upload_id,
+            part_size=ticket.part_size,
+            part_count=ticket.part_count,
+            parts=[UploadedPartOut.from_domain(p) for p in parts],
+        )
+
+
+class CompletedPartIn(In):
+    part_number: PartNumber
+    etag: Annotated[str, Field(min_length=1, max_length=ETAG_MAX)]
+
+
+class MultipartCompleteIn(In):
+    parts: Annotated[
+        list[CompletedPartIn],
+        Field(
+            min_length=1,
+            max_length=UPLOAD_PARTS_MAX,
+            description="every part, 1..part_count in order, with the ETag its PUT answered",
+        ),
+    ]
 
 
 class BlobUploadForm(BaseModel):

@@ -6,12 +6,20 @@ expiring on the injected clock, and served by the app itself (`GET` and `POST
 POST with `fields` then `file`) and download flows therefore work unchanged against a
 development deployment, and the upload URL enforces what an S3 POST policy does: the key, the
 exact Content-Type, the size range and the expiry.
+
+Multipart uploads work like S3's: `presign_part` gives a signed `PUT /api/v1/files/blob/<token>`
+for one part of one upload, of exactly the announced size (S3 holds the signed Content-Length
+the same way), answered with the part's `ETag` (the quoted MD5 of its bytes, as S3's); the
+parts are kept in memory (also by the disk adapter: an upload in progress does not outlive
+the process) until `complete_multipart` joins them under the key.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Mapping
-from dataclasses import dataclass
+import hashlib
+import secrets
+from collections.abc import AsyncIterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -19,11 +27,18 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from domain.errors import NotFound
 from domain.files.errors import (
     EntityTooSmall,
+    InvalidPart,
     InvalidSignedUrl,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from domain.files.model import BlobInfo, PresignedPost
+from domain.files.model import (
+    MULTIPART_MAX_PARTS,
+    MULTIPART_MIN_PART_SIZE,
+    BlobInfo,
+    PresignedPost,
+    UploadedPart,
+)
 from domain.files.names import content_disposition
 from ports.clock import Clock
 
@@ -52,12 +67,28 @@ class UploadPolicy:
     max_bytes: int
 
 
+@dataclass(slots=True)
+class _Multipart:
+    key: str
+    content_type: str
+    parts: dict[int, tuple[bytes, str]] = field(default_factory=dict)  # number: (data, etag)
+
+
+def _etag(data: bytes) -> str:
+    return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
+
+
+def _unquoted(etag: str) -> str:
+    return etag.strip().strip('"')
+
+
 class MemoryBlobStorage:
     def __init__(self, secret: str, clock: Clock, base_path: str = DEFAULT_BASE_PATH) -> None:
         self._signer = URLSafeSerializer(secret, salt="flowhub memory blob url v1")
         self._clock = clock
         self._base = base_path.rstrip("/")
         self._objects: dict[str, StoredObject] = {}
+        self._uploads: dict[str, _Multipart] = {}
 
     # the BlobStorage port ----------------------------------------------------------------
 
@@ -112,6 +143,58 @@ class MemoryBlobStorage:
         url = self._url(claims, expires_in_s)
         return PresignedPost(url, {"key": key, "Content-Type": content_type})
 
+    async def start_multipart(self, key: str, content_type: str) -> str:
+        upload_id = secrets.token_urlsafe(24)
+        self._uploads[upload_id] = _Multipart(key, content_type)
+        return upload_id
+
+    async def presign_part(
+        self, key: str, upload_id: str, part_number: int, size: int, expires_in_s: int
+    ) -> str:
+        if not 1 <= part_number <= MULTIPART_MAX_PARTS:
+            raise InvalidPart()
+        claims = {"op": "part", "key": key, "upload": upload_id, "n": part_number, "size": size}
+        return self._url(claims, expires_in_s)
+
+    async def list_parts(self, key: str, upload_id: str) -> list[UploadedPart] | None:
+        upload = self._upload(key, upload_id)
+        if upload is None:
+            return None
+        return [
+            UploadedPart(number, len(data), etag)
+            for number, (data, etag) in sorted(upload.parts.items())
+        ]
+
+    async def complete_multipart(
+        self, key: str, upload_id: str, parts: Sequence[tuple[int, str]]
+    ) -> BlobInfo | None:
+        upload = self._upload(key, upload_id)
+        if upload is None:
+            return None
+        numbers = [number for number, _ in parts]
+        if not parts or numbers != sorted(set(numbers)):
+            raise InvalidPart("The parts must be listed once each, in increasing order.")
+        chosen: list[bytes] = []
+        for number, etag in parts:
+            found = upload.parts.get(number)
+            if found is None or _unquoted(found[1]) != _unquoted(etag):
+                raise InvalidPart(f"Part {number} is not there or has another ETag.")
+            chosen.append(found[0])
+        if any(len(data) < MULTIPART_MIN_PART_SIZE for data in chosen[:-1]):
+            raise EntityTooSmall("Every part but the last must be at least 5 MiB.")
+        del self._uploads[upload_id]
+        data = b"".join(chosen)
+        self._keep(key, StoredObject(data, upload.content_type))
+        return BlobInfo(len(data), upload.content_type)
+
+    async def abort_multipart(self, key: str, upload_id: str) -> None:
+        if self._upload(key, upload_id) is not None:
+            del self._uploads[upload_id]
+
+    def _upload(self, key: str, upload_id: str) -> _Multipart | None:
+        upload = self._uploads.get(upload_id)
+        return upload if upload is not None and upload.key == key else None
+
     # what the app's routes serve ---------------------------------------------------------
 
     def open_download(self, token: str) -> SignedDownload:
@@ -155,6 +238,26 @@ class MemoryBlobStorage:
             raise EntityTooSmall()
         self._keep(policy.key, StoredObject(data, policy.content_type))
         return len(data)
+
+    def part_size(self, token: str) -> int:
+        """The exact size a presigned part PUT must have (`InvalidSignedUrl` for a bad link)."""
+        return int(self._claims(token, "part")["size"])
+
+    async def accept_part(self, token: str, chunks: AsyncIterable[bytes]) -> str:
+        """A part PUT through a presigned URL: exactly the signed size (`PayloadTooLarge`
+        over it, `EntityTooSmall` under it), to an upload still in progress (403 otherwise,
+        as S3's NoSuchUpload). Its ETag."""
+        claims = self._claims(token, "part")
+        upload = self._upload(str(claims["key"]), str(claims["upload"]))
+        if upload is None:
+            raise InvalidSignedUrl("The upload this link is for is over.")
+        size = int(claims["size"])
+        data = await _receive(chunks, size)
+        if len(data) < size:
+            raise EntityTooSmall()
+        etag = _etag(data)
+        upload.parts[int(claims["n"])] = (data, etag)
+        return etag
 
     # where the objects are kept (adapters/disk/blobs.py keeps them in files) ---------------
 

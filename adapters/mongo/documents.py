@@ -98,6 +98,7 @@ class FileDocument(Model):
     expires_at: datetime | None
     thumbnails: list[ThumbnailDocument] = Field(default_factory=list)
     public_token: str | None = None  # set while the file is public (its copies' keys)
+    upload_id: str | None = None  # set while a pending file is a multipart upload (S3's id)
 
 
 class FileUsageDocument(Model):

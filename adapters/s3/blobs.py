@@ -17,6 +17,11 @@ Content-Type, the size range (`content-length-range`) and the expiry.
 Public files are copies under `public/` (CopyObject inside S3), the only prefix the bucket
 policy lets anyone read (README "Files" gives the policy), with their Cache-Control set on the
 object; their URL is `public_base_url` (a CDN, or the bucket) and the key.
+
+Multipart direct uploads are S3's own: CreateMultipartUpload, presigned UploadPart URLs (the
+Content-Length signed, so a part PUT of another size is refused), ListParts (paginated),
+CompleteMultipartUpload (assembled inside S3) and AbortMultipartUpload. A browser needs the
+bucket's CORS rule to allow PUT and expose `ETag` (README "Files").
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
@@ -32,8 +37,8 @@ from urllib.parse import quote
 
 from adapters.lifecycle import ManagedClient
 from domain.errors import ServiceUnavailable
-from domain.files.errors import PayloadTooLarge
-from domain.files.model import PUBLIC_CACHE_CONTROL, BlobInfo, PresignedPost
+from domain.files.errors import EntityTooSmall, InvalidPart, PayloadTooLarge
+from domain.files.model import PUBLIC_CACHE_CONTROL, BlobInfo, PresignedPost, UploadedPart
 from domain.files.names import content_disposition
 
 if TYPE_CHECKING:
@@ -314,6 +319,102 @@ class S3BlobStorage:
                 ExpiresIn=expires_in_s,
             )
         return PresignedPost(post["url"], {k: str(v) for k, v in post["fields"].items()})
+
+    # multipart direct uploads ---------------------------------------------------------------
+
+    async def start_multipart(self, key: str, content_type: str) -> str:
+        async with _reachable():
+            client = await self._client.get()
+            started = await client.create_multipart_upload(
+                Bucket=self._bucket, Key=key, ContentType=content_type
+            )
+        return started["UploadId"]
+
+    async def presign_part(
+        self, key: str, upload_id: str, part_number: int, size: int, expires_in_s: int
+    ) -> str:
+        if not 1 <= part_number <= 10_000:
+            raise InvalidPart()
+        async with _reachable():
+            client = await self._client.get()
+            return await client.generate_presigned_url(
+                "upload_part",
+                Params={
+                    "Bucket": self._bucket,
+                    "Key": key,
+                    "UploadId": upload_id,
+                    "PartNumber": part_number,
+                    "ContentLength": size,
+                },
+                ExpiresIn=expires_in_s,
+            )
+
+    async def list_parts(self, key: str, upload_id: str) -> list[UploadedPart] | None:
+        from botocore.exceptions import ClientError
+
+        parts: list[UploadedPart] = []
+        marker = 0
+        async with _reachable():
+            client = await self._client.get()
+            while True:
+                try:
+                    page = await client.list_parts(
+                        Bucket=self._bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumberMarker=marker,
+                    )
+                except ClientError as error:
+                    if _code(error) == "NoSuchUpload" or _status(error) == 404:
+                        return None
+                    raise
+                for part in page.get("Parts", []):
+                    parts.append(UploadedPart(part["PartNumber"], part["Size"], part["ETag"]))
+                if not page.get("IsTruncated"):
+                    return parts
+                marker = int(page.get("NextPartNumberMarker", 0))
+
+    async def complete_multipart(
+        self, key: str, upload_id: str, parts: Sequence[tuple[int, str]]
+    ) -> BlobInfo | None:
+        from botocore.exceptions import ClientError
+
+        listed = [{"PartNumber": number, "ETag": etag} for number, etag in parts]
+        # S3 assembles the parts itself; a large object can take it a while
+        async with _reachable(_deadline_for(1024 * 1024 * 1024)):
+            client = await self._client.get()
+            try:
+                await client.complete_multipart_upload(
+                    Bucket=self._bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": listed},  # type: ignore[typeddict-item]
+                )
+            except ClientError as error:
+                code = _code(error)
+                if code == "NoSuchUpload" or _status(error) == 404:
+                    return None
+                if code in ("InvalidPart", "InvalidPartOrder", "MalformedXML"):
+                    raise InvalidPart() from error
+                if code == "EntityTooSmall":
+                    too_small = "Every part but the last must be at least 5 MiB."
+                    raise EntityTooSmall(too_small) from error
+                raise
+        return await self.head(key)
+
+    async def abort_multipart(self, key: str, upload_id: str) -> None:
+        from botocore.exceptions import ClientError
+
+        async with _reachable():
+            client = await self._client.get()
+            try:
+                await client.abort_multipart_upload(
+                    Bucket=self._bucket, Key=key, UploadId=upload_id
+                )
+            except ClientError as error:
+                if _code(error) == "NoSuchUpload" or _status(error) == 404:
+                    return
+                raise
 
 
 @dataclass(slots=True)

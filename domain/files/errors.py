@@ -39,3 +39,18 @@ class NotAnImage(Conflict):
 
     code = "not_an_image"
     default_message = "Only PNG, JPEG, GIF and WebP images can be made public."
+
+
+class InvalidPart(DomainError):
+    """Part numbers outside a multipart upload, or a part list that is not what arrived."""
+
+    code = "invalid_part"
+    default_message = "The part numbers or ETags are not those of this upload."
+
+
+class NoMultipartUpload(Conflict):
+    """The caller's file exists but is no multipart upload in progress (ready, or a form
+    upload): nothing to list, sign, complete or abort."""
+
+    code = "no_multipart_upload"
+    default_message = "No multipart upload is in progress for this file."

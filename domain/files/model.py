@@ -44,6 +44,18 @@ THUMBNAIL_SOURCE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 PUBLIC_TYPES = THUMBNAIL_SOURCE_TYPES
 PUBLIC_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
+# Multipart direct uploads (files up to the policy's `multipart_max_bytes`): the server fixes
+# the part size; every part but the last is exactly that (S3 takes no part under 5 MiB but the
+# last, and at most 10,000 parts). A request for part URLs names at most PART_URLS_MAX parts.
+MULTIPART_PART_SIZE = 8 * 1024 * 1024
+MULTIPART_MIN_PART_SIZE = 5 * 1024 * 1024
+MULTIPART_MAX_PARTS = 10_000  # S3's
+# FlowHub's: a completion lists every part with its ETag (~70 bytes of JSON each), and that
+# list must fit MAX_JSON_BYTES (64 KiB by default): 512 parts of 8 MiB, so at most 4 GiB.
+UPLOAD_PARTS_MAX = 512
+PART_URLS_MAX = 100
+ETAG_MAX = 200
+
 
 @dataclass(frozen=True, slots=True)
 class Thumbnail:
@@ -86,6 +98,9 @@ class StoredFile:
     # Set while the file is public: the random, unguessable part of its public copies' keys,
     # new each time it is made public (so an old, cached public URL never comes back).
     public_token: str | None = None
+    # Set while a pending file is a multipart upload: the storage's id of that upload (its
+    # parts go to the file's staging key).
+    upload_id: str | None = None
 
     @property
     def thumbnail_bytes(self) -> int:
@@ -103,7 +118,7 @@ class StoredFile:
         return self.size + self.thumbnail_bytes + self.public_bytes
 
     def ready(self) -> StoredFile:
-        return replace(self, status=FileStatus.READY, expires_at=None)
+        return replace(self, status=FileStatus.READY, expires_at=None, upload_id=None)
 
     def deleting(self) -> StoredFile:
         return replace(self, status=FileStatus.DELETING)
@@ -176,3 +191,38 @@ class Download:
     thumbnails: tuple[tuple[Thumbnail, str], ...] = ()  # each with its presigned GET
     public_url: str | None = None  # a public file's stable URL, served without a token
     public_thumbnails: dict[int, str] = field(default_factory=dict)  # by size, when public
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedPart:
+    """A part of a multipart upload that storage holds: its number (from 1), bytes, ETag."""
+
+    part_number: int
+    size: int
+    etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class MultipartTicket:
+    file: StoredFile
+    upload_id: str
+    part_size: int
+    part_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class PartUrls:
+    """Presigned PUTs of some parts of a multipart upload, by part number."""
+
+    urls: tuple[tuple[int, str], ...]
+    expires_at: datetime
+
+
+def part_count(size: int, part_size: int = MULTIPART_PART_SIZE) -> int:
+    """How many parts `size` bytes make (at least one)."""
+    return max(1, -(-size // part_size))
+
+
+def part_bytes(size: int, number: int, part_size: int = MULTIPART_PART_SIZE) -> int:
+    """The exact size part `number` (from 1) of a `size`-byte upload must have."""
+    return min(part_size, size - (number - 1) * part_size)

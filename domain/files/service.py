@@ -10,7 +10,11 @@ Quota: every file a user keeps, pending direct uploads included, is reserved aga
 and released when it goes. Uploads of either kind are also counted against an hourly rate,
 well below the general API rate, so a full quota cannot be churned.
 Direct uploads land on a staging key and are moved to the served key once checked, so bytes
-posted again with the same presigned form never replace what was verified.
+posted again with the same presigned form never replace what was verified. A multipart direct
+upload (files up to `multipart_max_bytes`) puts its parts through presigned PUTs to a storage
+multipart upload of the staging key; completing it assembles them there (once every part
+arrived with its exact size), then the same checks and promotion; an assembled upload takes no
+more parts, so the checked bytes cannot be replaced either.
 Thumbnails: a PNG, JPEG, GIF or WebP gets its `THUMBNAIL_SPECS` when it becomes ready (either
 path), through the `ImageThumbnailer` port, stored under `thumbnail_key` and reserved in the
 quota together with the file (as bytes, not as more files). They are best effort: an image
@@ -29,12 +33,14 @@ import base64
 import binascii
 import logging
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from domain.errors import InvalidCursor, NotFound, ServiceUnavailable, TooManyRequests
 from domain.files.errors import (
+    InvalidPart,
+    NoMultipartUpload,
     NotAnImage,
     PayloadTooLarge,
     QuotaExceeded,
@@ -43,20 +49,28 @@ from domain.files.errors import (
 )
 from domain.files.model import (
     LIST_MAX,
+    MULTIPART_MIN_PART_SIZE,
+    MULTIPART_PART_SIZE,
     PUBLIC_TYPES,
     THUMBNAIL_SOURCE_TYPES,
     THUMBNAIL_SPECS,
     THUMBNAIL_TYPE,
+    UPLOAD_PARTS_MAX,
     DirectUpload,
     Download,
     FileCursor,
     FilePage,
     FileStatus,
+    MultipartTicket,
+    PartUrls,
     StorageQuota,
     StoredFile,
     Thumbnail,
     ThumbnailImage,
+    UploadedPart,
     UploadTicket,
+    part_bytes,
+    part_count,
 )
 from domain.files.names import safe_display_name
 from domain.files.sniff import SNIFF_BYTES, SNIFFABLE_TYPES, TEXT, TextCheck, declared_type, sniff
@@ -76,7 +90,9 @@ TEXT_READ_BYTES = 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class FilePolicy:
-    max_upload_bytes: int = 10 * 1024 * 1024
+    max_upload_bytes: int = 10 * 1024 * 1024  # the API and the single-POST direct upload
+    multipart_max_bytes: int = 1024**3  # a multipart direct upload
+    multipart_part_size: int = MULTIPART_PART_SIZE
     allowed_types: tuple[str, ...] = SNIFFABLE_TYPES
     download_url_ttl_s: int = 15 * 60
     upload_url_ttl_s: int = 15 * 60
@@ -87,7 +103,7 @@ class FilePolicy:
     sweep_every_s: float = 60.0  # starting uploads sweeps expired ones at most this often
     quota_bytes: int = 1024**3
     quota_files: int = 1000
-    uploads_per_hour: int = 100  # both upload paths together; the API allows 7,200 requests
+    uploads_per_hour: int = 100  # every upload path together; the API allows 7,200 requests
     thumbnails: bool = True
 
     @property
@@ -119,6 +135,13 @@ class FileService:
         self._policy = policy or FilePolicy()
         self._thumbnailer = thumbnailer
         self._last_sweep: float | None = None
+        policy = self._policy
+        if policy.multipart_part_size < MULTIPART_MIN_PART_SIZE or (
+            part_count(policy.multipart_max_bytes, policy.multipart_part_size) > UPLOAD_PARTS_MAX
+        ):
+            raise ValueError(
+                f"multipart parts must be >= 5 MiB and at most {UPLOAD_PARTS_MAX} of them"
+            )
         unknown = set(self._policy.allowed_types) - set(SNIFFABLE_TYPES)
         if unknown:
             raise ValueError(f"cannot verify the content of {sorted(unknown)}")
@@ -196,7 +219,33 @@ class FileService:
         the announced size and type, until it expires. The form posts to a staging key:
         only `complete` moves checked bytes to the key downloads read."""
         policy = self._policy
-        if size > policy.max_upload_bytes:
+        record = await self._announce(owner_id, name, size, content_type, policy.max_upload_bytes)
+        try:
+            post = await self._blobs.presign_post(
+                staging_key(record.object_key),
+                record.content_type,
+                size,
+                size,
+                policy.upload_url_ttl_s,
+            )
+            await self._files.add(record)
+        except BaseException:
+            await self._files.release(owner_id, size)
+            raise
+        now = record.created_at
+        upload = DirectUpload(
+            post.url, "POST", post.fields, now + timedelta(seconds=policy.upload_url_ttl_s)
+        )
+        return UploadTicket(record, upload)
+
+    async def _announce(
+        self, owner_id: str, name: str, size: int, content_type: str, max_bytes: int
+    ) -> StoredFile:
+        """The pending record of a direct upload (either kind), its size reserved in the
+        quota (released by the caller if it fails to store the record), the upload counted
+        against the hourly rate."""
+        policy = self._policy
+        if size > max_bytes:
             raise PayloadTooLarge()
         declared = declared_type(content_type)
         if declared is None or declared not in policy.allowed_types:
@@ -217,18 +266,126 @@ class FileService:
             expires_at=now + timedelta(seconds=policy.pending_ttl_s),
         )
         await self._reserve(owner_id, size)
+        return record
+
+    # multipart direct upload -------------------------------------------------------------
+
+    async def start_multipart(
+        self, owner_id: str, name: str, size: int, content_type: str
+    ) -> MultipartTicket:
+        """A pending file of up to `multipart_max_bytes` and a storage multipart upload to its
+        staging key, in parts of the policy's `multipart_part_size` (the last one shorter);
+        reserved and rate-counted exactly as `start_upload`."""
+        policy = self._policy
+        record = await self._announce(
+            owner_id, name, size, content_type, policy.multipart_max_bytes
+        )
+        staged = staging_key(record.object_key)
+        upload_id: str | None = None
         try:
-            post = await self._blobs.presign_post(
-                staging_key(record.object_key), declared, size, size, policy.upload_url_ttl_s
-            )
+            upload_id = await self._blobs.start_multipart(staged, record.content_type)
+            record = replace(record, upload_id=upload_id)
             await self._files.add(record)
         except BaseException:
             await self._files.release(owner_id, size)
+            if upload_id is not None:
+                await self._blobs.abort_multipart(staged, upload_id)
             raise
-        upload = DirectUpload(
-            post.url, "POST", post.fields, now + timedelta(seconds=policy.upload_url_ttl_s)
+        return MultipartTicket(
+            record, upload_id, policy.multipart_part_size, self._part_count(record)
         )
-        return UploadTicket(record, upload)
+
+    async def part_urls(self, owner_id: str, file_id: str, numbers: Sequence[int]) -> PartUrls:
+        """Presigned PUTs of these parts (each of exactly its size), valid the policy's upload
+        TTL; `InvalidPart` for a number outside 1..part_count or named twice."""
+        record, upload_id = await self._in_progress(owner_id, file_id)
+        count = self._part_count(record)
+        if not numbers or len(set(numbers)) != len(numbers):
+            raise InvalidPart("Name each part once.")
+        if any(not 1 <= n <= count for n in numbers):
+            raise InvalidPart(f"This upload has parts 1 to {count}.")
+        ttl = self._policy.upload_url_ttl_s
+        staged = staging_key(record.object_key)
+        urls = []
+        for number in numbers:
+            size = part_bytes(record.size, number, self._policy.multipart_part_size)
+            urls.append(
+                (number, await self._blobs.presign_part(staged, upload_id, number, size, ttl))
+            )
+        return PartUrls(tuple(urls), self._clock.now() + timedelta(seconds=ttl))
+
+    async def multipart_status(
+        self, owner_id: str, file_id: str
+    ) -> tuple[MultipartTicket, list[UploadedPart]]:
+        """The upload (to resume it: its part size and count) and the parts that arrived."""
+        record, upload_id = await self._in_progress(owner_id, file_id)
+        parts = await self._blobs.list_parts(staging_key(record.object_key), upload_id)
+        ticket = MultipartTicket(
+            record, upload_id, self._policy.multipart_part_size, self._part_count(record)
+        )
+        return ticket, parts or []
+
+    async def complete_multipart(
+        self, owner_id: str, file_id: str, parts: Sequence[tuple[int, str]]
+    ) -> StoredFile:
+        """Assemble the parts on the staging key once every one of them arrived with its exact
+        size (`UploadIncomplete` before) and `parts` lists them all, 1..part_count, with their
+        ETags (`InvalidPart` otherwise); then `complete`'s checks and promotion. A completion
+        retried after the parts were assembled goes straight to those checks."""
+        record = await self._owned(owner_id, file_id)
+        if record.status is FileStatus.READY:
+            return record
+        if record.upload_id is None:
+            raise NoMultipartUpload()
+        staged = staging_key(record.object_key)
+        assembled = await self._blobs.head(staged) is not None
+        if not assembled and await self._blobs.head(record.object_key) is None:
+            await self._assemble(record, record.upload_id, parts)
+        return await self._complete_staged(record, "multipart")
+
+    async def abort_multipart(self, owner_id: str, file_id: str) -> None:
+        """Drop a multipart upload in progress: its parts, its record, its reservation."""
+        await self._in_progress(owner_id, file_id)
+        await self.delete(owner_id, file_id)
+
+    async def _assemble(
+        self, record: StoredFile, upload_id: str, parts: Sequence[tuple[int, str]]
+    ) -> None:
+        count = self._part_count(record)
+        numbers = [n for n, _ in parts]
+        if numbers != sorted(set(numbers)) or any(not 1 <= n <= count for n in numbers):
+            raise InvalidPart(f"List parts 1 to {count} once each, in increasing order.")
+        staged = staging_key(record.object_key)
+        arrived = await self._blobs.list_parts(staged, upload_id)
+        if arrived is None:
+            raise UploadIncomplete("The upload is over; start it again.")
+        by_number = {p.part_number: p for p in arrived}
+        part_size = self._policy.multipart_part_size
+        missing = [
+            n
+            for n in range(1, count + 1)
+            if n not in by_number or by_number[n].size != part_bytes(record.size, n, part_size)
+        ]
+        if missing:
+            shown = ", ".join(str(n) for n in missing[:20])
+            raise UploadIncomplete(f"Parts not (all) uploaded yet: {shown}.")
+        if len(numbers) != count or any(
+            _unquoted(etag) != _unquoted(by_number[n].etag) for n, etag in parts
+        ):
+            raise InvalidPart("The parts listed are not the parts uploaded.")
+        assembled = await self._blobs.complete_multipart(staged, upload_id, parts)
+        # None: another completion assembled it first, or the upload was aborted
+        if assembled is None and await self._blobs.head(staged) is None:
+            raise UploadIncomplete("The upload is over; start it again.")
+
+    async def _in_progress(self, owner_id: str, file_id: str) -> tuple[StoredFile, str]:
+        record = await self._owned(owner_id, file_id)
+        if record.status is not FileStatus.PENDING or record.upload_id is None:
+            raise NoMultipartUpload()
+        return record, record.upload_id
+
+    def _part_count(self, record: StoredFile) -> int:
+        return part_count(record.size, self._policy.multipart_part_size)
 
     async def complete(self, owner_id: str, file_id: str) -> StoredFile:
         """Make a direct upload `ready` once its staged object has the announced size and is
@@ -237,6 +394,12 @@ class FileService:
         record = await self._owned(owner_id, file_id)
         if record.status is FileStatus.READY:
             return record
+        if record.upload_id is not None:
+            raise UploadIncomplete("Complete a multipart upload with its parts.")
+        return await self._complete_staged(record, "direct")
+
+    async def _complete_staged(self, record: StoredFile, via: str) -> StoredFile:
+        owner_id = record.owner_id
         staged = staging_key(record.object_key)
         info = await self._blobs.head(staged)
         if info is None:
@@ -259,7 +422,7 @@ class FileService:
                 await self._files.release(owner_id, extra, files=0)
                 await self._delete_thumbnails(ready)
             raise
-        self._uploaded(ready, "direct")
+        self._uploaded(ready, via)
         return ready
 
     # reading -----------------------------------------------------------------------------
@@ -400,6 +563,7 @@ class FileService:
         if record.status is not FileStatus.DELETING:
             await self._files.update(record.deleting())
         await self._unpublish(record)
+        await self._abort_parts(record)
         await self._blobs.delete(record.object_key)
         await self._blobs.delete(staging_key(record.object_key))
         await self._delete_thumbnails(record, every_size=True)
@@ -408,9 +572,11 @@ class FileService:
         self._events.record("file_deleted", user_id=owner_id, file_id=record.id)
 
     async def sweep_expired_uploads(self) -> int:
-        """Remove the objects and records of direct uploads never completed in time."""
+        """Remove the objects and records of direct uploads never completed in time (a
+        multipart one's parts too: its storage upload is aborted)."""
         expired = await self._files.expired_uploads(self._policy.sweep_batch)
         for record in expired:
+            await self._abort_parts(record)
             await self._blobs.delete(staging_key(record.object_key))
             await self._blobs.delete(record.object_key)
             await self._delete_thumbnails(record, every_size=True)
@@ -419,6 +585,10 @@ class FileService:
         return len(expired)
 
     # internals ---------------------------------------------------------------------------
+
+    async def _abort_parts(self, record: StoredFile) -> None:
+        if record.upload_id is not None:
+            await self._blobs.abort_multipart(staging_key(record.object_key), record.upload_id)
 
     async def _limit(self, owner_id: str) -> None:
         """The hourly upload rate. It fails open: the quota, in the repository, still holds."""
@@ -545,6 +715,10 @@ class FileService:
         if declared is not None and declared != sniffed:
             raise UnsupportedMediaType("The file's content is not what its declared type says.")
         return sniffed
+
+
+def _unquoted(etag: str) -> str:
+    return etag.strip().strip('"')
 
 
 def _to_ms(moment: datetime) -> datetime:

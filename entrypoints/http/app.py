@@ -41,7 +41,7 @@ _STREAMED = re.compile(rf"^{API_PREFIX}/files(/blob/[^/]+)?/?$")
 class FlowHubRequest(Request):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.method == "POST" and _STREAMED.match(self.path):
+        if self.method in ("POST", "PUT") and _STREAMED.match(self.path):
             # Upload routes stream their body under their own limit (entrypoints/http/files.py)
             self.body = streaming.StreamedBody(self.content_length)
 
@@ -148,6 +148,7 @@ def _install_cors(app: Quart, origins: OriginPolicy) -> None:
         "allow_methods": ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
         "expose_headers": [
             REQUEST_ID_HEADER,
+            "ETag",  # a multipart part PUT's answer (development storage), as S3's CORS rule
             "Retry-After",
             "X-RateLimit-Limit",
             "X-RateLimit-Remaining",

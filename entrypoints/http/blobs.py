@@ -7,6 +7,8 @@ No bearer token: like an S3 presigned URL, the signed token in the path is the p
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from quart import Blueprint, Response, request
 from quart_schema import DataSource, document_request, document_response
 
@@ -84,3 +86,26 @@ async def upload_blob(token: str) -> Response:
     finally:
         release(request)
     return Response(status=204)
+
+
+@blueprint.put("/<token>")
+@document_response(ErrorResponse, 403)
+async def upload_part(token: str) -> Response:
+    """A presigned part PUT of a multipart upload (development storage), held to its link
+    like S3's: a raw body of exactly the signed size. 200 with the part's `ETag` (send it to
+    `POST /files/{id}/multipart/complete`); 403 for a bad or expired link or an upload that
+    is over; 413/400 for another size."""
+    storage = _storage()
+    size = storage.part_size(token)
+    try:
+        if request.content_length is not None and request.content_length > size:
+            raise PayloadTooLarge()
+        etag = await storage.accept_part(token, _body())
+    finally:
+        release(request)
+    return Response(status=200, headers={"ETag": etag})
+
+
+async def _body() -> AsyncIterator[bytes]:
+    async for chunk in request.body:
+        yield chunk

@@ -36,6 +36,8 @@ async def get_config() -> ClientConfigOut:
     return ClientConfigOut(
         uploads=UploadLimits(
             max_bytes=files.max_upload_bytes,
+            multipart_max_bytes=files.multipart_max_bytes,
+            multipart_part_size=files.multipart_part_size,
             allowed_types=list(files.allowed_types),
             quota_bytes=files.quota_bytes,
             quota_files=files.quota_files,

@@ -35,6 +35,11 @@ from schemas.files import (
     FilePageOut,
     FilePatchIn,
     FilesQuery,
+    MultipartCompleteIn,
+    MultipartStatusOut,
+    MultipartUploadOut,
+    PartUrlsIn,
+    PartUrlsOut,
     ThumbnailOut,
     UploadForm,
     UploadTicketOut,
@@ -114,6 +119,85 @@ async def complete_upload(principal: Principal, file_id: str) -> FileMetaOut:
     """The direct upload is done: 200 `ready` once the object has the announced size and
     type; 409 `upload_incomplete` before that; 415 (object deleted) for other bytes."""
     return FileMetaOut.from_domain(await _files().complete(principal.user_id, file_id))
+
+
+@blueprint.post("/multipart")
+@authenticated
+@validate_request(DirectUploadIn)
+@validate_response(MultipartUploadOut, 201)
+@document_response(ErrorResponse, 413)
+@document_response(ErrorResponse, 415)
+async def start_multipart(
+    principal: Principal, data: DirectUploadIn
+) -> tuple[MultipartUploadOut, int]:
+    """Announce a resumable multipart upload of up to `MULTIPART_MAX_BYTES`: a pending file
+    and its parts (`part_count` of `part_size` bytes, the last one the rest). Then ask for
+    part URLs, PUT the parts, and complete with their ETags."""
+    ticket = await _files().start_multipart(
+        principal.user_id, data.name, data.size, data.content_type
+    )
+    return MultipartUploadOut.from_domain(ticket), 201
+
+
+@blueprint.post("/<file_id>/multipart/parts")
+@authenticated
+@validate_request(PartUrlsIn)
+@validate_response(PartUrlsOut, 200)
+@document_response(ErrorResponse, 400)
+@document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
+async def part_urls(principal: Principal, file_id: str, data: PartUrlsIn) -> PartUrlsOut:
+    """Presigned PUT URLs of these parts, valid until `expires_at` (ask again after): PUT
+    each part's exact bytes, keep the answer's `ETag`. 400 `invalid_part` for a number
+    outside 1..part_count or named twice; 409 `no_multipart_upload` for a file that is not
+    one in progress."""
+    urls = await _files().part_urls(principal.user_id, file_id, data.part_numbers)
+    return PartUrlsOut.from_domain(urls, absolute)
+
+
+@blueprint.get("/<file_id>/multipart")
+@authenticated
+@validate_response(MultipartStatusOut, 200)
+@document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
+async def multipart_status(principal: Principal, file_id: str) -> MultipartStatusOut:
+    """The multipart upload in progress and the parts that arrived (size, ETag): to resume
+    after a lost connection or a reload, upload the others. 409 `no_multipart_upload` when
+    none is in progress (completed: `GET /files/{id}` says `ready`)."""
+    ticket, parts = await _files().multipart_status(principal.user_id, file_id)
+    return MultipartStatusOut.from_status(ticket, parts)
+
+
+@blueprint.post("/<file_id>/multipart/complete")
+@authenticated
+@validate_request(MultipartCompleteIn)
+@validate_response(FileMetaOut, 200)
+@document_response(ErrorResponse, 400)
+@document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
+@document_response(ErrorResponse, 415)
+async def complete_multipart(
+    principal: Principal, file_id: str, data: MultipartCompleteIn
+) -> FileMetaOut:
+    """Assemble the parts: 200 `ready` once every part arrived (409 `upload_incomplete`
+    before, naming the missing ones), the list is every part with its ETag (400
+    `invalid_part` otherwise) and the file has the announced size and type (415, the bytes
+    deleted, for another type)."""
+    parts = [(p.part_number, p.etag) for p in data.parts]
+    stored = await _files().complete_multipart(principal.user_id, file_id, parts)
+    return FileMetaOut.from_domain(stored)
+
+
+@blueprint.delete("/<file_id>/multipart")
+@authenticated
+@no_content
+@document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
+async def abort_multipart(principal: Principal, file_id: str) -> Response:
+    """Abort the multipart upload in progress: its parts and the pending file go, and the
+    quota they held is given back (204)."""
+    await _files().abort_multipart(principal.user_id, file_id)
+    return Response(status=204)
 
 
 @blueprint.get("")

@@ -16,7 +16,11 @@ from tests.api.files_client import FilesClient
 
 pytestmark = pytest.mark.api
 
-ENV = {"MAX_UPLOAD_BYTES": "2048", "ALLOWED_CONTENT_TYPES": "text/plain,image/png"}
+ENV = {
+    "MAX_UPLOAD_BYTES": "2048",
+    "ALLOWED_CONTENT_TYPES": "text/plain,image/png",
+    "MULTIPART_MAX_BYTES": str(100 * 1024 * 1024),
+}
 
 
 @pytest_asyncio.fixture
@@ -38,6 +42,8 @@ async def config(api: AuthClient) -> dict[str, Any]:
 async def test_the_config_is_public_and_follows_the_settings(api: FilesClient) -> None:
     body = await config(api)
     assert body["uploads"]["max_bytes"] == 2048
+    assert body["uploads"]["multipart_max_bytes"] == 100 * 1024 * 1024
+    assert body["uploads"]["multipart_part_size"] == 8 * 1024 * 1024
     assert body["uploads"]["allowed_types"] == ["text/plain", "image/png"]
     assert body["features"] == {
         "direct_uploads": True,

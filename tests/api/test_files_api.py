@@ -14,6 +14,7 @@ from dependency_injector import providers
 
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.clock import MemoryClock
+from adapters.memory.files import MemoryFileRepository
 from domain.files.names import content_disposition
 from tests.api.auth_client import API, use_fast_hasher
 from tests.api.conftest import AppFactory
@@ -592,3 +593,256 @@ async def test_a_pending_direct_upload_cannot_be_made_public(api: FilesClient) -
     status, body = await set_public(api, token, ticket["file"]["id"], True)
 
     assert (status, error_code(body)) == (409, "upload_incomplete")
+
+
+# resumable multipart direct uploads ----------------------------------------------------------
+
+PART = 8 * 1024 * 1024
+BIG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * ((2 * PART) // 256) + b"end"
+
+
+async def jcall(
+    api: FilesClient, method: str, path: str, token: str | None, body: Any = None
+) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await api.client.open(f"{API}{path}", method=method, headers=headers, json=body)
+    return response.status_code, await response.get_json()
+
+
+async def start_multipart(
+    api: FilesClient, token: str, data: bytes, content_type: str = "image/png"
+) -> Any:
+    body = {"name": "big.png", "size": len(data), "content_type": content_type}
+    status, started = await jcall(api, "POST", "/files/multipart", token, body)
+    assert status == 201, started
+    return started
+
+
+async def put_parts(
+    api: FilesClient, token: str, file_id: str, data: bytes, numbers: list[int]
+) -> dict[int, str]:
+    status, urls = await jcall(
+        api, "POST", f"/files/{file_id}/multipart/parts", token, {"part_numbers": numbers}
+    )
+    assert status == 200, urls
+    assert urls["expires_at"].endswith("Z")
+    etags: dict[int, str] = {}
+    for entry in urls["parts"]:
+        n = entry["part_number"]
+        assert entry["url"].startswith(f"http://localhost{API}/files/blob/")
+        response = await api.client.put(path_of(entry["url"]), data=data[(n - 1) * PART : n * PART])
+        assert response.status_code == 200, await response.get_data()
+        etags[n] = response.headers["ETag"]
+    return etags
+
+
+async def test_an_interrupted_multipart_upload_resumes_and_downloads_the_exact_bytes(
+    api: FilesClient,
+) -> None:
+    token = await api.token(ADA)
+    started = await start_multipart(api, token, BIG)
+    assert_file_meta(started["file"], "pending")
+    assert (started["part_size"], started["part_count"]) == (PART, 3)
+    assert started["upload_id"]
+    file_id = started["file"]["id"]
+
+    await put_parts(api, token, file_id, BIG, [1, 3])  # then the connection is lost
+    # completing now is 409, naming what is missing
+    partial = [{"part_number": n, "etag": "x"} for n in (1, 2, 3)]
+    status, body = await jcall(
+        api, "POST", f"/files/{file_id}/multipart/complete", token, {"parts": partial}
+    )
+    assert (status, error_code(body)) == (409, "upload_incomplete")
+    assert "2" in body["error"]["message"]
+
+    # after a reload: what arrived, then the rest
+    status, progress = await jcall(api, "GET", f"/files/{file_id}/multipart", token)
+    assert status == 200
+    assert (progress["part_size"], progress["part_count"]) == (PART, 3)
+    arrived = {p["part_number"]: p for p in progress["parts"]}
+    assert sorted(arrived) == [1, 3]
+    assert arrived[1]["size"] == PART and arrived[3]["size"] == len(BIG) - 2 * PART
+    etags = {n: p["etag"] for n, p in arrived.items()}
+    etags |= await put_parts(api, token, file_id, BIG, [2])
+
+    parts = [{"part_number": n, "etag": etags[n]} for n in (1, 2, 3)]
+    status, ready = await jcall(
+        api, "POST", f"/files/{file_id}/multipart/complete", token, {"parts": parts}
+    )
+    assert status == 200, ready
+    assert_file_meta(ready, "ready")
+    assert ready["size"] == len(BIG)
+    status, got, _ = await api.call("GET", f"/files/{file_id}", token)
+    assert (await api.fetch(got["download_url"]))[1] == BIG
+    # served from the promoted key only: nothing left on the staging key
+    assert set(stored_objects(api)) == {f"files/{_owner(api, file_id)}"}
+    # a retried completion answers the same; the upload takes no more parts
+    status, again = await jcall(
+        api, "POST", f"/files/{file_id}/multipart/complete", token, {"parts": parts}
+    )
+    assert (status, again["status"]) == (200, "ready")
+    for method, sub, body in (
+        ("GET", "", None),
+        ("POST", "/parts", {"part_numbers": [1]}),
+        ("DELETE", "", None),
+    ):
+        status, answer = await jcall(api, method, f"/files/{file_id}/multipart{sub}", token, body)
+        assert (status, error_code(answer)) == (409, "no_multipart_upload"), (method, sub)
+
+
+def _owner(api: FilesClient, file_id: str) -> str:
+    files = api.container.adapters.files()
+    assert isinstance(files, MemoryFileRepository)
+    return f"{files._files[file_id].owner_id}/{file_id}"
+
+
+async def test_multipart_part_numbers_and_part_lists_are_checked(api: FilesClient) -> None:
+    token = await api.token(ADA)
+    file_id = (await start_multipart(api, token, BIG))["file"]["id"]
+    path = f"/files/{file_id}/multipart"
+
+    for numbers in ([4], [1, 1]):
+        status, body = await jcall(api, "POST", f"{path}/parts", token, {"part_numbers": numbers})
+        assert (status, error_code(body)) == (400, "invalid_part"), numbers
+    invalid: list[list[object]] = [[], [0], [True]]
+    for wrong_type in invalid:
+        status, body = await jcall(
+            api, "POST", f"{path}/parts", token, {"part_numbers": wrong_type}
+        )
+        assert (status, error_code(body)) == (422, "validation_error"), wrong_type
+
+    etags = await put_parts(api, token, file_id, BIG, [1, 2, 3])
+    good = [{"part_number": n, "etag": etags[n]} for n in (1, 2, 3)]
+    for wrong in (
+        good[:2],  # not every part
+        [good[1], good[0], good[2]],  # out of order
+        [good[0], {"part_number": 2, "etag": etags[1]}, good[2]],  # another part's ETag
+        [*good, {"part_number": 4, "etag": "x"}],  # a part the upload does not have
+    ):
+        status, body = await jcall(api, "POST", f"{path}/complete", token, {"parts": wrong})
+        assert (status, error_code(body)) == (400, "invalid_part"), wrong
+    status, ready = await jcall(api, "POST", f"{path}/complete", token, {"parts": good})
+    assert (status, ready["status"]) == (200, "ready")
+
+
+async def test_a_part_of_another_size_is_refused_by_its_url(api: FilesClient) -> None:
+    token = await api.token(ADA)
+    file_id = (await start_multipart(api, token, BIG))["file"]["id"]
+    _, urls = await jcall(
+        api, "POST", f"/files/{file_id}/multipart/parts", token, {"part_numbers": [1]}
+    )
+    url = path_of(urls["parts"][0]["url"])
+
+    assert (await api.client.put(url, data=BIG[: PART + 1])).status_code == 413
+    assert (await api.client.put(url, data=BIG[: PART - 1])).status_code == 400
+    assert (await jcall(api, "GET", f"/files/{file_id}/multipart", token))[1]["parts"] == []
+
+
+async def test_a_multipart_upload_of_other_bytes_is_415_and_deleted(api: FilesClient) -> None:
+    token = await api.token(ADA)
+    data = b"%PDF-1.7\n" + bytes(PART)  # announced as an image
+    file_id = (await start_multipart(api, token, data))["file"]["id"]
+    etags = await put_parts(api, token, file_id, data, [1, 2])
+
+    parts = [{"part_number": n, "etag": etags[n]} for n in (1, 2)]
+    status, body = await jcall(
+        api, "POST", f"/files/{file_id}/multipart/complete", token, {"parts": parts}
+    )
+    assert (status, error_code(body)) == (415, "unsupported_media_type")
+    assert stored_objects(api) == {}
+
+
+async def test_aborting_a_multipart_upload_gives_the_quota_back(make_app: AppFactory) -> None:
+    env = {"STORAGE_QUOTA_BYTES": str(len(BIG) + 10)}
+    async for api in client_for(make_app, env):
+        token = await api.token(ADA)
+        file_id = (await start_multipart(api, token, BIG))["file"]["id"]
+        await put_parts(api, token, file_id, BIG, [1])
+        # the quota holds the announced size: a second upload does not fit
+        body = {"name": "b.png", "size": len(BIG), "content_type": "image/png"}
+        status, refused = await jcall(api, "POST", "/files/multipart", token, body)
+        assert (status, error_code(refused)) == (413, "quota_exceeded")
+        status, refused = await jcall(api, "POST", "/files/uploads", token, {**body, "size": 20})
+        assert (status, error_code(refused)) == (413, "quota_exceeded")
+
+        status, _ = await jcall(api, "DELETE", f"/files/{file_id}/multipart", token)
+        assert status == 204
+        assert (await jcall(api, "GET", f"/files/{file_id}", token))[0] == 404
+        assert (await jcall(api, "GET", f"/files/{file_id}/multipart", token))[0] == 404
+        blobs = api.container.adapters.blobs()
+        assert isinstance(blobs, MemoryBlobStorage)
+        assert blobs._uploads == {}
+        # the bytes are given back
+        assert (await jcall(api, "POST", "/files/multipart", token, body))[0] == 201
+
+
+async def test_a_multipart_upload_over_its_limit_or_of_a_refused_type_is_refused(
+    make_app: AppFactory,
+) -> None:
+    async for api in client_for(make_app, {"MULTIPART_MAX_BYTES": str(20 * 1024 * 1024)}):
+        token = await api.token(ADA)
+        body = {"name": "x.png", "size": 20 * 1024 * 1024 + 1, "content_type": "image/png"}
+        status, refused = await jcall(api, "POST", "/files/multipart", token, body)
+        assert (status, error_code(refused)) == (413, "payload_too_large")
+        # larger than MAX_UPLOAD_BYTES (10 MiB) is what multipart is for
+        body["size"] = 20 * 1024 * 1024
+        assert (await jcall(api, "POST", "/files/multipart", token, body))[0] == 201
+        status, refused = await jcall(
+            api, "POST", "/files/multipart", token, {**body, "content_type": "text/html"}
+        )
+        assert (status, error_code(refused)) == (415, "unsupported_media_type")
+        # a multipart upload is not completed by the form upload's route, nor the reverse
+        file_id = (await start_multipart(api, token, BIG))["file"]["id"]
+        status, refused = await jcall(api, "POST", f"/files/{file_id}/complete", token)
+        assert (status, error_code(refused)) == (409, "upload_incomplete")
+        form = {"name": "f.png", "size": 100, "content_type": "image/png"}
+        _, ticket = await jcall(api, "POST", "/files/uploads", token, form)
+        status, refused = await jcall(
+            api,
+            "POST",
+            f"/files/{ticket['file']['id']}/multipart/complete",
+            token,
+            {"parts": [{"part_number": 1, "etag": "x"}]},
+        )
+        assert (status, error_code(refused)) == (409, "no_multipart_upload")
+
+
+async def test_another_users_multipart_upload_is_404_on_every_route(api: FilesClient) -> None:
+    ada, bob = await api.token(ADA), await api.token(BOB)
+    file_id = (await start_multipart(api, ada, BIG))["file"]["id"]
+    etags = await put_parts(api, ada, file_id, BIG, [1])
+    path = f"/files/{file_id}/multipart"
+
+    for method, sub, body in (
+        ("GET", "", None),
+        ("POST", "/parts", {"part_numbers": [1]}),
+        ("POST", "/complete", {"parts": [{"part_number": 1, "etag": etags[1]}]}),
+        ("DELETE", "", None),
+    ):
+        status, answer = await jcall(api, method, path + sub, bob, body)
+        assert (status, error_code(answer)) == (404, "not_found"), (method, sub)
+        status, answer = await jcall(api, method, path + sub, None, body)
+        assert (status, error_code(answer)) == (401, "unauthorized"), (method, sub)
+    status, progress = await jcall(api, "GET", path, ada)
+    assert [p["part_number"] for p in progress["parts"]] == [1]
+
+
+async def test_an_expired_multipart_upload_is_swept_with_its_parts(make_app: AppFactory) -> None:
+    app, container = make_app({})
+    use_fast_hasher(container)
+    clock = MemoryClock(datetime.now(UTC))
+    container.adapters.clock.override(providers.Object(clock))
+    async with app.test_app() as test_app:
+        api = FilesClient(test_app.test_client(), container)
+        token = await api.token(ADA)
+        file_id = (await start_multipart(api, token, BIG))["file"]["id"]
+        await put_parts(api, token, file_id, BIG, [1])
+        blobs = api.container.adapters.blobs()
+        assert isinstance(blobs, MemoryBlobStorage)
+        assert len(blobs._uploads) == 1
+
+        clock.advance(3601)
+
+        assert await api.container.services.files().sweep_expired_uploads() == 1
+        assert blobs._uploads == {}
+        assert await api.container.adapters.files().get(file_id) is None

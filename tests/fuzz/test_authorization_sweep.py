@@ -50,11 +50,13 @@ class Owned:
     refresh_token: str
     file_id: str
     pending_id: str
+    multipart_id: str  # a multipart upload in progress, one part sent
     room_id: str
     message_id: str
     message_client_id: str
     download_url: str
     upload_url: str
+    part_url: str
     cursor: str
 
 
@@ -68,6 +70,19 @@ PATH_SWEEP: dict[tuple[str, str], PathProbe] = {
     ("GET", "/api/v1/files/<file_id>/download"): lambda o, b: ({"file_id": o.file_id}, None),
     ("PATCH", "/api/v1/files/<file_id>"): lambda o, b: ({"file_id": o.file_id}, {"public": True}),
     ("POST", "/api/v1/files/<file_id>/complete"): lambda o, b: ({"file_id": o.pending_id}, None),
+    ("GET", "/api/v1/files/<file_id>/multipart"): lambda o, b: ({"file_id": o.multipart_id}, None),
+    ("DELETE", "/api/v1/files/<file_id>/multipart"): lambda o, b: (
+        {"file_id": o.multipart_id},
+        None,
+    ),
+    ("POST", "/api/v1/files/<file_id>/multipart/parts"): lambda o, b: (
+        {"file_id": o.multipart_id},
+        {"part_numbers": [1]},
+    ),
+    ("POST", "/api/v1/files/<file_id>/multipart/complete"): lambda o, b: (
+        {"file_id": o.multipart_id},
+        {"parts": [{"part_number": 1, "etag": "x"}]},
+    ),
     ("GET", "/api/v1/chat/rooms/<room_id>/messages"): lambda o, b: ({"room_id": o.room_id}, None),
     ("POST", "/api/v1/chat/rooms/<room_id>/messages"): lambda o, b: (
         {"room_id": o.room_id},
@@ -106,6 +121,7 @@ PATH_SWEEP: dict[tuple[str, str], PathProbe] = {
 CAPABILITY_ROUTES = {
     ("GET", "/api/v1/files/blob/<token>"),
     ("POST", "/api/v1/files/blob/<token>"),
+    ("PUT", "/api/v1/files/blob/<token>"),  # a multipart upload's part
     # a public image's copy (development storage): its key holds 128 random bits, and only
     # keys under public/ are served (tests/contract/test_blob_storage.py)
     ("GET", "/api/v1/files/blob/public/<path:rest>"),
@@ -252,6 +268,17 @@ async def owned(app: Served) -> AsyncIterator[Owned]:
             "/files/uploads", json={"name": "b.png", "size": len(PNG), "content_type": "image/png"}
         )
         assert ticket.status_code == 201, ticket.text
+        started = await http.post(
+            "/files/multipart",
+            json={"name": "c.png", "size": len(PNG), "content_type": "image/png"},
+        )
+        assert started.status_code == 201, started.text
+        multipart_id = started.json()["file"]["id"]
+        urls = await http.post(f"/files/{multipart_id}/multipart/parts", json={"part_numbers": [1]})
+        assert urls.status_code == 200, urls.text
+        part_url = urls.json()["parts"][0]["url"]
+        async with httpx.AsyncClient(timeout=10) as raw:
+            assert (await raw.put(part_url, content=PNG)).status_code == 200
         meta = (await http.get(f"/files/{file_id}")).json()
         room = await http.post("/chat/rooms", json={"name": "A's room"})
         room_id = room.json()["id"]
@@ -264,11 +291,13 @@ async def owned(app: Served) -> AsyncIterator[Owned]:
         refresh_token=refresh,
         file_id=file_id,
         pending_id=ticket.json()["file"]["id"],
+        multipart_id=multipart_id,
         room_id=room_id,
         message_id=sent.json()["id"],
         message_client_id="a-1",
         download_url=meta["download_url"],
         upload_url=ticket.json()["upload"]["url"],
+        part_url=part_url,
         cursor=page["next_cursor"],
     )
 
@@ -287,6 +316,8 @@ async def assert_a_untouched(app: Served, o: Owned) -> None:
     assert status == 200 and meta["status"] == "ready"
     status, pending = await call(app.url, o.a, "GET", f"/files/{o.pending_id}")
     assert status == 200 and pending["status"] == "pending"
+    status, progress = await call(app.url, o.a, "GET", f"/files/{o.multipart_id}/multipart")
+    assert status == 200 and [p["part_number"] for p in progress["parts"]] == [1]
     status, page = await call(app.url, o.a, "GET", f"/chat/rooms/{o.room_id}/messages")
     assert status == 200 and [m["body"] for m in page["items"]] == ["A's secret"]
     _, rooms = await call(app.url, o.a, "GET", "/chat/rooms")
@@ -309,7 +340,7 @@ async def test_another_users_id_in_the_path_is_404(
 
 
 async def test_a_tampered_capability_url_is_403(app: Served, owned: Owned) -> None:
-    paths = {"GET": owned.download_url, "POST": owned.upload_url}
+    paths = {"GET": owned.download_url, "POST": owned.upload_url, "PUT": owned.part_url}
     async with httpx.AsyncClient(timeout=10) as http:
         for method, url in paths.items():
             if not urlsplit(url).path.startswith("/api/v1/files/blob/"):
