@@ -252,6 +252,9 @@ class ChatService:
 
     async def decline(self, user_id: str, room_id: str) -> None:
         room = await self._rooms.get(room_id)
+        if room is not None and room.has_member(user_id):
+            # the room is there (it is the caller's): a conflict, not a missing resource
+            raise Conflict("You are a member of this room: leave it instead.")
         if room is None or not room.has_invited(user_id):
             raise NotFound("No such invitation.")
         after = await self._rooms.remove(room_id, user_id)

@@ -159,6 +159,7 @@ async def accept_invitation(principal: Principal, room_id: str) -> Room:
 @authenticated
 @no_content
 @document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
 async def decline_invitation(principal: Principal, room_id: str) -> Response:
     """Decline an invitation (204)."""
     await _chat().decline(principal.user_id, room_id)

@@ -72,6 +72,8 @@ async def test_a_declined_invitation_leaves_nothing_and_cannot_be_accepted(
     for attempt in (world.chat.accept(bob, room.id), world.chat.decline(bob, room.id)):
         with pytest.raises(NotFound):
             await attempt
+    with pytest.raises(Conflict):  # Ada is a member: she leaves, she does not decline
+        await world.chat.decline(ada, room.id)
 
 
 async def test_a_member_leaves_and_the_creator_removes(world: ChatWorld) -> None:
