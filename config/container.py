@@ -80,11 +80,13 @@ def _auth_policy(s: Settings) -> AuthPolicy:
         return AuthPolicy(
             mail_requests_per_ip_per_hour=s.code_mails_per_ip_per_hour,
             mail_requests_per_hour=s.code_mails_per_hour,
+            api_requests_per_minute=s.api_requests_per_minute,
         )
     return AuthPolicy(
         mail_requests_per_ip_per_hour=RELAXED_PER_ADDRESS_LIMIT,
         mail_requests_per_hour=s.code_mails_per_hour,
         login_attempts_per_ip_per_minute=RELAXED_PER_ADDRESS_LIMIT,
+        api_requests_per_minute=s.api_requests_per_minute,
     )
 
 

@@ -374,6 +374,10 @@ class Settings(BaseSettings):
     socket_events_per_10s: Annotated[int, _between(1, 100_000)] = _var(
         "SOCKET_EVENTS_PER_10S", default=100
     )
+    # authenticated requests one user may make a minute on one instance (X-RateLimit-*)
+    api_requests_per_minute: Annotated[int, _between(1, 100_000)] = _var(
+        "API_REQUESTS_PER_MINUTE", default=120
+    )
     # rooms one user may create, and invitations one user may send, an hour (domain/chat)
     rooms_per_hour: Annotated[int, _between(1, 100_000)] = _var("ROOMS_PER_HOUR", default=30)
     invitations_per_hour: Annotated[int, _between(1, 100_000)] = _var(

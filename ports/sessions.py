@@ -34,6 +34,10 @@ class SessionRepository(Protocol):
         the spent token), or when the family moved on or is gone."""
         ...
 
+    async def for_user(self, user_id: str) -> list[SessionFamily]:
+        """The user's families that have not expired (any order)."""
+        ...
+
     async def revoke(self, family_id: str) -> None: ...
 
     async def revoke_all(self, user_id: str) -> list[str]:

@@ -12,6 +12,7 @@ from domain.auth.model import (
     PROFILES_ASKED_MAX,
     PublicProfile,
     ResetGrant,
+    SessionFamily,
     TokenPair,
     UserProfile,
 )
@@ -190,3 +191,27 @@ class MailboxOut(BaseModel):
 
 class MailboxQuery(BaseModel):
     to: str
+
+
+class SessionOut(BaseModel):
+    """One of the user's sessions (one per sign-in)."""
+
+    id: str
+    created_at: Moment = Field(description="when the user signed in")
+    last_used_at: Moment = Field(description="when its token was last renewed")
+    client: str = Field(description='a coarse description: "Firefox on Linux"')
+    current: bool = Field(description="the session of the request that asks")
+
+    @classmethod
+    def from_domain(cls, family: SessionFamily, *, current: bool) -> Self:
+        return cls(
+            id=family.id,
+            created_at=family.created_at,
+            last_used_at=family.rotated_at,
+            client=family.client or "an unknown client",
+            current=current,
+        )
+
+
+class SessionListOut(BaseModel):
+    items: list[SessionOut]

@@ -52,6 +52,10 @@ class MemorySessionRepository:
         self._families[family_id] = replace(family, grace_generation=generation)
         return True
 
+    async def for_user(self, user_id: str) -> list[SessionFamily]:
+        now = self._clock.now()
+        return [f for f in self._families.values() if f.user_id == user_id and f.expires_at > now]
+
     async def revoke(self, family_id: str) -> None:
         self._families.pop(family_id, None)
 

@@ -56,6 +56,7 @@ class SessionDocument(Model):
     rotated_at: datetime
     expires_at: datetime
     grace_generation: int = -1  # missing in families stored before the field: none used
+    client: str = ""
 
 
 class ThumbnailDocument(EmbeddedModel):

@@ -71,6 +71,20 @@ class MongoSessionRepository:
             )
         return None if found is None else entity(SessionFamily, found)
 
+    async def for_user(self, user_id: str) -> list[SessionFamily]:
+        """One query on the `user_id` index."""
+        from adapters.mongo.documents import SessionDocument
+
+        now = stored_datetime(self._clock.now())
+        async with reachable():
+            engine = await self._engine.get()
+            found = await engine.find(
+                SessionDocument,
+                SessionDocument.user_id == user_id,
+                SessionDocument.expires_at > now,
+            )
+        return [entity(SessionFamily, family) for family in found]
+
     async def advance(
         self,
         family_id: str,

@@ -114,16 +114,17 @@ class EmailCodes:
         way. At most one code per address and purpose per cooldown."""
         await self.code_mailer.request(email, purpose, ip)
 
-    async def verify_email(self, email: str, code: str, ip: str) -> TokenPair:
-        pair = await self.verify_code(email, OtpPurpose.VERIFY_EMAIL, code, ip)
+    async def verify_email(self, email: str, code: str, ip: str, client: str = "") -> TokenPair:
+        pair = await self.verify_code(email, OtpPurpose.VERIFY_EMAIL, code, ip, client)
         assert isinstance(pair, TokenPair)
         return pair
 
     async def verify_code(
-        self, email: str, purpose: OtpPurpose, code: str, ip: str
+        self, email: str, purpose: OtpPurpose, code: str, ip: str, client: str = ""
     ) -> TokenPair | ResetGrant:
         """`ip`, the client's address: its wrong guesses lock it out of the account's codes
-        sooner than they lock the account (`CodeLimits`)."""
+        sooner than they lock the account (`CodeLimits`); `client`, how the session it opens
+        is described in the user's session list."""
         user = await self.users.by_email(email)
         await self._check_code(email, user, purpose, code, ip)
         if user is None:  # an unknown address got the same check and the same counters
@@ -139,7 +140,7 @@ class EmailCodes:
         if verified is not user:
             await self.users.save(verified)
             self.events.record("email_verified", user_id=user.id)
-        return await self.issuer.open(verified, f"code:{purpose.value}")
+        return await self.issuer.open(verified, f"code:{purpose.value}", client)
 
     async def _check_code(
         self, email: str, user: User | None, purpose: OtpPurpose, code: str, ip: str

@@ -31,7 +31,7 @@ class PasswordLogin:
     policy: AuthPolicy
     _dummy_hash: str | None = field(default=None, init=False)
 
-    async def login(self, email: str, password: str, ip: str) -> TokenPair:
+    async def login(self, email: str, password: str, ip: str, client: str = "") -> TokenPair:
         policy, limiter = self.policy, self.limiter
         await enforce(limiter, f"rate:ip:{ip}:login", policy.login_attempts_per_ip_per_minute, 60)
         user = await self.users.by_email(email)
@@ -51,7 +51,7 @@ class PasswordLogin:
             raise InvalidCredentials()
         if not user.email_verified:
             raise EmailNotVerified()
-        return await self.issuer.open(user, "password")
+        return await self.issuer.open(user, "password", client)
 
     async def _dummy(self) -> str:
         """A hash to check unknown addresses against, so they cost the same work."""

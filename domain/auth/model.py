@@ -124,6 +124,7 @@ class SessionFamily:
     rotated_at: datetime
     expires_at: datetime
     grace_generation: int = -1
+    client: str = ""  # a coarse description of the client that signed in ("Firefox on Linux")
 
 
 @dataclass(frozen=True, slots=True)

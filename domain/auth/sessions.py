@@ -14,13 +14,15 @@ from domain.auth.model import SessionFamily, TokenPair, User, UserProfile
 from domain.auth.policy import AuthPolicy
 from domain.auth.revocations import RevokedSessions
 from domain.auth.secrets import Keyring
-from domain.errors import Unauthorized
+from domain.errors import NotFound, Unauthorized
 from ports.clock import Clock
 from ports.events import EventLog
 from ports.ids import IdGenerator
 from ports.security import AccessTokenCodec
 from ports.sessions import SessionRepository
 from ports.users import UserRepository
+
+CLIENT_MAX = 80  # a session's client description, as stored
 
 
 @dataclass(kw_only=True, slots=True)
@@ -37,9 +39,10 @@ class SessionIssuer:
     policy: AuthPolicy
     revoked: RevokedSessions
 
-    async def open(self, user: User, method: str) -> TokenPair:
+    async def open(self, user: User, method: str, client: str = "") -> TokenPair:
         """A new session family (a login); `method` says how the user proved who they are:
-        `password`, or `code:<purpose>` for an email code."""
+        `password`, or `code:<purpose>` for an email code; `client` describes the client for
+        the session list."""
         keys, now = self.keys, self.clock.now()
         family_id, salt = self.ids.new_id(), keys.new_salt()
         token = keys.refresh_token(family_id, 0, salt)
@@ -54,6 +57,7 @@ class SessionIssuer:
                 created_at=now,
                 rotated_at=now,
                 expires_at=now + timedelta(seconds=self.policy.refresh_ttl_s),
+                client=client[:CLIENT_MAX],
             )
         )
         self.events.record("login", user_id=user.id, session_id=family_id, method=method)
@@ -143,6 +147,20 @@ class Sessions:
             await self.sessions.revoke(family.id)
             await self.revoked.revoke([family.id])
             self.events.record("logout", user_id=user_id, session_id=family.id)
+
+    async def of_user(self, user_id: str) -> list[SessionFamily]:
+        """The user's sessions, newest first."""
+        families = await self.sessions.for_user(user_id)
+        return sorted(families, key=lambda f: (f.created_at, f.id), reverse=True)
+
+    async def end(self, user_id: str, session_id: str) -> None:
+        """End one of the user's sessions (as its logout would): `NotFound` for any other."""
+        family = await self.sessions.get(session_id)
+        if family is None or family.user_id != user_id:
+            raise NotFound("No such session.")
+        await self.sessions.revoke(family.id)
+        await self.revoked.revoke([family.id])
+        self.events.record("session_ended", user_id=user_id, session_id=family.id)
 
     async def logout_all(self, user_id: str) -> None:
         await self.revoked.revoke(await self.sessions.revoke_all(user_id))

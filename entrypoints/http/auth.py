@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response
+from quart import Blueprint, Response, request
 from quart_schema import document_response, validate_request, validate_response
 
 from domain.auth.model import OtpPurpose
@@ -10,6 +10,7 @@ from domain.auth.principal import Principal
 from entrypoints.http.deps import container
 from entrypoints.http.guard import authenticated, client_ip
 from entrypoints.http.openapi import no_content
+from entrypoints.http.user_agent import describe
 from schemas.auth import (
     CodeSentOut,
     LoginIn,
@@ -18,6 +19,8 @@ from schemas.auth import (
     OtpVerifyOut,
     PasswordResetIn,
     RefreshIn,
+    SessionListOut,
+    SessionOut,
     SignupIn,
     TokenPairOut,
     VerificationSentOut,
@@ -30,6 +33,10 @@ blueprint = Blueprint("auth", __name__, url_prefix="/auth")
 
 def _no_content() -> Response:
     return Response(status=204)
+
+
+def _client() -> str:
+    return describe(request.headers.get("User-Agent"))
 
 
 @blueprint.post("/signup")
@@ -50,7 +57,8 @@ async def signup(data: SignupIn) -> tuple[VerificationSentOut, int]:
 @document_response(ErrorResponse, 429)
 async def verify_email(data: VerifyEmailIn) -> TokenPairOut:
     """Verify the address with its emailed code: the user is signed in."""
-    pair = await container().services.email_codes().verify_email(data.email, data.code, client_ip())
+    codes = container().services.email_codes()
+    pair = await codes.verify_email(data.email, data.code, client_ip(), _client())
     return TokenPairOut.from_domain(pair)
 
 
@@ -62,7 +70,8 @@ async def verify_email(data: VerifyEmailIn) -> TokenPairOut:
 @document_response(ErrorResponse, 429)
 async def login(data: LoginIn) -> TokenPairOut:
     """Sign in with email and password."""
-    pair = await container().services.password_login().login(data.email, data.password, client_ip())
+    login = container().services.password_login()
+    pair = await login.login(data.email, data.password, client_ip(), _client())
     return TokenPairOut.from_domain(pair)
 
 
@@ -88,7 +97,7 @@ async def verify_code(data: OtpVerifyIn) -> OtpVerifyOut:
     result = (
         await container()
         .services.email_codes()
-        .verify_code(data.email, OtpPurpose(data.purpose), data.code, client_ip())
+        .verify_code(data.email, OtpPurpose(data.purpose), data.code, client_ip(), _client())
     )
     return OtpVerifyOut.from_domain(result)
 
@@ -129,4 +138,27 @@ async def logout(principal: Principal, data: RefreshIn) -> Response:
 async def logout_all(principal: Principal) -> Response:
     """Revoke every session of the caller (204)."""
     await container().services.sessions().logout_all(principal.user_id)
+    return _no_content()
+
+
+@blueprint.get("/sessions")
+@authenticated
+@validate_response(SessionListOut, 200)
+async def list_sessions(principal: Principal) -> SessionListOut:
+    """The caller's sessions, newest first: when each began, when it last renewed its token,
+    the client that opened it (coarse), and which one is this request's."""
+    families = await container().services.sessions().of_user(principal.user_id)
+    return SessionListOut(
+        items=[SessionOut.from_domain(f, current=f.id == principal.session_id) for f in families]
+    )
+
+
+@blueprint.delete("/sessions/<session_id>")
+@authenticated
+@no_content
+@document_response(ErrorResponse, 404)
+async def end_session(principal: Principal, session_id: str) -> Response:
+    """End one of the caller's sessions (204), as its own logout would: its refresh and access
+    tokens stop working and its sockets are disconnected, on every instance."""
+    await container().services.sessions().end(principal.user_id, session_id)
     return _no_content()

@@ -547,3 +547,37 @@ async def test_a_deletion_that_fails_half_way_is_finished_by_deleting_again(
     assert status == 204
     assert await api.container.adapters.files().every_of_owner(user_id, 10) == []
     assert await api.container.adapters.users().get(user_id) is None
+
+
+async def test_the_session_list_names_each_client_and_one_session_can_be_ended(
+    api: AuthClient,
+) -> None:
+    firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+    first = await api.signed_up(EMAIL)
+    body = {"email": EMAIL, "password": PASSWORD}
+    _, second, _ = await api.post("/auth/login", body, **{"User-Agent": firefox})
+    status, listed, _ = await api.get("/auth/sessions", token=second["access_token"])
+    assert status == 200
+    [newest, oldest] = listed["items"]
+    assert (newest["client"], newest["current"], oldest["current"]) == (
+        "Firefox on Linux",
+        True,
+        False,
+    )
+    assert set(newest) == {"id", "created_at", "last_used_at", "client", "current"}
+
+    # the other session ends: its tokens stop working at once; this one goes on
+    status, body_out, _ = await api.send(
+        "DELETE", f"/auth/sessions/{oldest['id']}", token=second["access_token"]
+    )
+    assert (status, body_out) == (204, None)
+    assert (await api.get("/users/me", token=first["access_token"]))[0] == 401
+    refresh = await api.post("/auth/refresh", {"refresh_token": first["refresh_token"]})
+    assert refresh[0] == 401
+    assert (await api.get("/users/me", token=second["access_token"]))[0] == 200
+    _, listed, _ = await api.get("/auth/sessions", token=second["access_token"])
+    assert [s["id"] for s in listed["items"]] == [newest["id"]]
+    status, body_out, _ = await api.send(
+        "DELETE", f"/auth/sessions/{oldest['id']}", token=second["access_token"]
+    )
+    assert (status, error_code(body_out)) == (404, "not_found")  # gone, or never the caller's

@@ -317,3 +317,17 @@ async def test_mongo_down_is_service_unavailable(
     results = await asyncio.gather(*calls, return_exceptions=True)
 
     assert all(isinstance(result, ServiceUnavailable) for result in results), results
+
+
+async def test_a_users_live_families_are_listed_with_their_client(
+    sessions: SessionRepository, clock: MemoryClock
+) -> None:
+    await sessions.add(replace(a_family(clock, "a1", "ann"), client="Firefox on Linux"))
+    await sessions.add(a_family(clock, "a2", "ann", lifetime=timedelta(seconds=5)))
+    await sessions.add(a_family(clock, "b1", "bob"))
+    listed = {f.id: f for f in await sessions.for_user("ann")}
+    assert set(listed) == {"a1", "a2"} and listed["a1"].client == "Firefox on Linux"
+    assert listed["a2"].client == ""
+    clock.advance(6)
+    assert [f.id for f in await sessions.for_user("ann")] == ["a1"]  # expired: gone
+    assert await sessions.for_user("nobody") == []

@@ -59,12 +59,22 @@ class Owned:
     part_url: str
     cursor: str
 
+    @property
+    def session_id(self) -> str:
+        """A's session: a refresh token is `<session id>.<generation>.<mac>`."""
+        return self.refresh_token.split(".", 1)[0]
+
 
 type PathProbe = Callable[[Owned, Account], tuple[dict[str, str], object]]
 
 # Every (method, rule) with a path parameter: the parameters that name A's resource, and the
 # JSON body B sends (None: no body). B must get 404 not_found.
 PATH_SWEEP: dict[tuple[str, str], PathProbe] = {
+    # B names A's session: 404, and A's session lives on (assert_a_untouched refreshes with it)
+    ("DELETE", "/api/v1/auth/sessions/<session_id>"): lambda o, b: (
+        {"session_id": o.session_id},
+        None,
+    ),
     ("GET", "/api/v1/files/<file_id>"): lambda o, b: ({"file_id": o.file_id}, None),
     ("DELETE", "/api/v1/files/<file_id>"): lambda o, b: ({"file_id": o.file_id}, None),
     ("GET", "/api/v1/files/<file_id>/download"): lambda o, b: ({"file_id": o.file_id}, None),
@@ -230,7 +240,8 @@ def shape(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="module")
 def app(shape: str, request: pytest.FixtureRequest) -> Iterator[Served]:
-    env = {"APP_ENV": "development", **SECRETS}
+    # A's every resource is checked after each probe: more requests a minute than a user's 120
+    env = {"APP_ENV": "development", "API_REQUESTS_PER_MINUTE": "1000", **SECRETS}
     if shape == "real":  # tests/fuzz/conftest.py
         env |= request.getfixturevalue("real_env")
     with served("tests.support.server_app", env) as kept:
@@ -435,6 +446,7 @@ async def test_every_locked_operation_is_401_without_a_token(app: Served, owned:
         "room_id": owned.room_id,
         "message_id": owned.message_id,
         "user_id": owned.a.user_id,
+        "session_id": owned.session_id,
     }
     async with httpx.AsyncClient(base_url=app.url, timeout=10) as http:
         for method, path in locked:

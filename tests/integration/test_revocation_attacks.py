@@ -292,3 +292,23 @@ async def test_a_revoked_token_cannot_open_a_socket_or_renew_one(
     assert ack["error"]["code"] == "unauthorized"
     assert socket.client.connected  # its own token is still good
     await socket.close()
+
+
+async def test_ending_a_session_from_the_list_ends_its_sockets_on_every_instance(
+    deployment: tuple[ServerProcess, ServerProcess, dict[str, str]],
+) -> None:
+    a, b, _ = deployment
+    email = unique_email("listed")
+    account = await sign_up(a.url, email)
+    lost_phone, laptop = await login(a, email), await login(a, email)
+    phone_socket = await socket_of(b, account.user_id, lost_phone["access_token"])
+    async with httpx.AsyncClient(base_url=f"{a.url}/api/v1", timeout=10) as http:
+        bearer = {"Authorization": f"Bearer {laptop['access_token']}"}
+        listed = (await http.get("/auth/sessions", headers=bearer)).json()["items"]
+        phone = listed[1]  # newest first: the laptop (current), then the phone
+        assert listed[0]["current"] and not phone["current"]
+        answer = await http.delete(f"/auth/sessions/{phone['id']}", headers=bearer)
+    assert answer.status_code == 204
+    assert await ended(phone_socket) == [{"reason": "revoked"}]
+    await refused_within(b, lost_phone["access_token"], 2.0)
+    assert await me(a, laptop["access_token"]) == 200
