@@ -149,6 +149,10 @@ class RealtimeBroadcaster(Protocol):
         """`presence` to the rooms of that user."""
         ...
 
+    async def presence_snapshot(self, user_id: str, online_ids: Sequence[str]) -> None:
+        """`presence` `online` for each of `online_ids`, to `user_id`'s sockets only."""
+        ...
+
     async def room_added(self, room: Room, user_id: str) -> None:
         """Put the user's connected sockets in the room and send them `room:added`."""
         ...

@@ -197,6 +197,11 @@ class MemoryBroadcaster:
             data = {"user_id": user_id, "status": str(status)}
             self.events.append(Emitted("presence", data, f"room:{room_id}"))
 
+    async def presence_snapshot(self, user_id: str, online_ids: Sequence[str]) -> None:
+        for online_id in online_ids:
+            data = {"user_id": online_id, "status": "online"}
+            self.events.append(Emitted("presence", data, f"user:{user_id}"))
+
     async def room_added(self, room: Room, user_id: str) -> None:
         self.events.append(Emitted("room:added", room, f"user:{user_id}"))
 

@@ -79,6 +79,13 @@ class SocketIoBroadcaster:
         for room_id in room_ids:
             await self._emit("presence", data, room_of(room_id))
 
+    async def presence_snapshot(self, user_id: str, online_ids: Sequence[str]) -> None:
+        for online_id in online_ids:
+            data = wire.PresenceChange.model_validate(
+                {"user_id": online_id, "status": "online"}
+            ).model_dump()
+            await self._emit("presence", data, user_room(user_id))
+
     async def room_added(self, room: Room, user_id: str) -> None:
         if self._sio is not None:
             for sid in self._sids_of(user_id):

@@ -248,6 +248,13 @@ class ChatService:
             raise NotFound("No such invitation.")
         await self._broadcaster.room_added(room, user_id)
         await self._broadcaster.member_added(room, user_id)
+        # the newcomer sees who is online there, and the room sees the newcomer: no presence
+        # transition happens at a join, so neither would hear it otherwise
+        online = self._presence.is_online
+        others = [m for m in room.member_ids if m != user_id and (is_peer(m) or online(m))]
+        await self._broadcaster.presence_snapshot(user_id, others)
+        if online(user_id):
+            await self._broadcaster.presence(user_id, Status.ONLINE, [room.id])
         return room
 
     async def decline(self, user_id: str, room_id: str) -> None:

@@ -360,3 +360,20 @@ async def test_the_peer_is_deterministic_given_its_seed_and_not_an_echo() -> Non
     assert a == reply(16, "room", 1, "Tell me about sailing boats")
     assert len({reply(16, "room", seq, "Tell me about sailing boats") for seq in range(10)}) > 3
     assert a != "Tell me about sailing boats"
+
+
+async def test_a_newcomer_hears_who_is_online_and_the_room_hears_the_newcomer(
+    world: ChatWorld,
+) -> None:
+    ada, bob, cy = await world.user("ada"), await world.user("bob"), await world.user("cy")
+    room = await world.chat.create_room(ada, "General", [bob, cy])
+    await world.chat.accept(bob, room.id)
+    for user in (ada, cy):  # Ada and Cy are online; Bob is not
+        await world.chat.socket_connected(user)
+    before = len(world.broadcaster.of("presence"))
+    await world.chat.accept(cy, room.id)
+    told = [(e.data, e.to) for e in world.broadcaster.of("presence")[before:]]
+    assert told == [
+        ({"user_id": "ada", "status": "online"}, "user:cy"),  # the snapshot: Ada, not Bob
+        ({"user_id": "cy", "status": "online"}, f"room:{room.id}"),
+    ]
