@@ -176,7 +176,8 @@ SERVER_EVENTS: tuple[ServerEvent, ...] = (
     ServerEvent(
         "presence",
         "onPresence",
-        "A user sharing a room came online (first socket) or went offline (last socket).",
+        "A user sharing a room came online (first socket) or went offline (last socket); "
+        "after joining a room, one for each member online there.",
         PresenceChange,
     ),
     ServerEvent(

@@ -338,7 +338,7 @@ export interface ServerEvents {
   "message:deleted": components["schemas"]["Message"];
   /** Someone else in the room started or stopped typing. (`onTyping`) */
   "typing": components["schemas"]["Typing"];
-  /** A user sharing a room came online (first socket) or went offline (last socket). (`onPresence`) */
+  /** A user sharing a room came online (first socket) or went offline (last socket); after joining a room, one for each member online there. (`onPresence`) */
   "presence": components["schemas"]["PresenceChange"];
   /** The user joined a room (they accepted its invitation); their sockets are in it already. (`onRoomAdded`) */
   "room:added": components["schemas"]["Room"];
