@@ -56,6 +56,7 @@ from domain.auth.reset import PasswordReset
 from domain.auth.revocations import RevokedSessions
 from domain.auth.secrets import Keyring
 from domain.auth.sessions import SessionIssuer, Sessions
+from domain.chat.attachments import AttachmentReader
 from domain.chat.edits import EditPolicy, MessageEdits
 from domain.chat.presence import Presence
 from domain.chat.reads import ReadReceipts
@@ -451,6 +452,11 @@ class Services(containers.DeclarativeContainer):
             rooms_per_hour=settings.provided.rooms_per_hour,
             invitations_per_hour=settings.provided.invitations_per_hour,
         ),
+        files=adapters.files,
+    )
+
+    attachments = providers.Singleton(
+        AttachmentReader, rooms=adapters.rooms, messages=adapters.messages, files=files
     )
 
     # DELETE /users/me: the user record goes last, through the same cache as its reads
@@ -475,6 +481,7 @@ class Services(containers.DeclarativeContainer):
         broadcaster=adapters.broadcaster,
         clock=adapters.clock,
         policy=providers.Factory(EditPolicy, edit_window_s=settings.provided.message_edit_window_s),
+        files=adapters.files,
     )
 
 

@@ -81,6 +81,10 @@ class MessageRepository(Protocol):
         the tombstone, None when there is no such message. Deleting a tombstone keeps it."""
         ...
 
+    async def has_attachment(self, room_id: str, file_id: str) -> bool:
+        """Whether a message of the room that is not a tombstone references the file."""
+        ...
+
     async def tombstone_sender(self, sender_id: str) -> int:
         """Make every message of `sender_id`, in every room, a tombstone like `delete` does
         (body gone; seq, sender and times kept); how many changed. Tombstones stay as they

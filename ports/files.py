@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from domain.files.model import FileCursor, StorageQuota, StoredFile
@@ -15,6 +16,11 @@ class FileRepository(Protocol):
     async def add(self, file: StoredFile) -> None: ...
 
     async def get(self, file_id: str) -> StoredFile | None: ...
+
+    async def get_many(self, file_ids: Sequence[str]) -> dict[str, StoredFile]:
+        """The files of `file_ids` that `get` would answer, by id, in one read of the store
+        (unknown ids, and pending files past their expiry, are absent)."""
+        ...
 
     async def list_by_owner(
         self, owner_id: str, limit: int, after: FileCursor | None = None

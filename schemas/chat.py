@@ -39,9 +39,22 @@ class MemberIn(In):
     user_id: Id
 
 
+AttachmentIds = Annotated[
+    list[Id],
+    Field(
+        max_length=chat.ATTACHMENTS_MAX,
+        description=(
+            f"at most {chat.ATTACHMENTS_MAX} ids of the sender's ready files (a file named twice"
+            " is attached once); room members can then read them"
+        ),
+    ),
+]
+
+
 class MessageIn(In):
     body: Annotated[str, Field(min_length=1, max_length=chat.BODY_MAX, json_schema_extra=NOT_BLANK)]
     client_id: Annotated[str, Field(min_length=1, max_length=chat.CLIENT_ID_MAX)] | None = None
+    attachment_ids: AttachmentIds = Field(default_factory=list)
 
 
 class MessageEditIn(In):
@@ -90,6 +103,11 @@ class SendPayload(Payload):
     room_id: str
     body: str
     client_id: str | None = None
+    attachment_ids: list[str] = Field(
+        default_factory=list,
+        max_length=chat.ATTACHMENTS_MAX,
+        description=f"at most {chat.ATTACHMENTS_MAX} ids of the sender's ready files",
+    )
 
 
 class TypingPayload(Payload):
@@ -232,6 +250,27 @@ class Membership(BaseModel):
     user_id: str
 
 
+class AttachmentOut(BaseModel):
+    """A file a message references, as it was when it was sent; room members read it at
+    `GET /chat/rooms/{room_id}/attachments/{id}` while it exists."""
+
+    id: str = Field(description="the file's id")
+    name: str
+    content_type: str
+    size: int = Field(description="bytes")
+    deleted: bool = Field(description="the file was deleted since: it can no longer be read")
+
+    @classmethod
+    def from_domain(cls, attachment: chat.Attachment) -> Self:
+        return cls(
+            id=attachment.id,
+            name=attachment.name,
+            content_type=attachment.content_type,
+            size=attachment.size,
+            deleted=attachment.deleted,
+        )
+
+
 class Message(BaseModel):
     id: str
     room_id: str
@@ -243,6 +282,9 @@ class Message(BaseModel):
     edited_at: Moment | None = omitted_when_none("when its sender last edited it")
     deleted: Literal[True] | None = omitted_when_none(
         "a deleted message's tombstone: its seq stays, its body is gone"
+    )
+    attachments: list[AttachmentOut] | None = omitted_when_none(
+        "the files the message references, in the order sent (none on a tombstone)"
     )
 
     @classmethod
@@ -257,6 +299,9 @@ class Message(BaseModel):
             created_at=message.created_at,
             edited_at=message.edited_at,
             deleted=True if message.deleted else None,
+            attachments=[AttachmentOut.from_domain(a) for a in message.attachments]
+            if message.attachments and not message.deleted
+            else None,
         )
 
 

@@ -132,6 +132,12 @@ class MemoryMessageRepository:
             return message
         return self._put(replace(message, body="", deleted=True, edit_id=None))
 
+    async def has_attachment(self, room_id: str, file_id: str) -> bool:
+        return any(
+            file_id in m.attachment_ids and not m.deleted
+            for m in self._by_room.get(room_id, {}).values()
+        )
+
     async def tombstone_sender(self, sender_id: str) -> int:
         theirs = [
             m

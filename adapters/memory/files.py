@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from domain.files.model import FileCursor, FileStatus, StorageQuota, StoredFile
@@ -20,6 +21,10 @@ class MemoryFileRepository:
         if file is None or _expired(file, self._clock):
             return None
         return file
+
+    async def get_many(self, file_ids: Sequence[str]) -> dict[str, StoredFile]:
+        found = {i: self._files.get(i) for i in file_ids}
+        return {i: f for i, f in found.items() if f is not None and not _expired(f, self._clock)}
 
     async def list_by_owner(
         self, owner_id: str, limit: int, after: FileCursor | None = None

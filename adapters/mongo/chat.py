@@ -11,12 +11,13 @@ idempotent without an index of its own (one index entry less per message). Messa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from adapters.mongo.client import Engine
 from adapters.mongo.support import document, entity, reachable, stored_datetime
 from domain.chat.errors import DuplicateMessage
-from domain.chat.model import Message, Room, message_id_for
+from domain.chat.model import Attachment, Message, Room, message_id_for
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -198,7 +199,16 @@ UNSET_WHEN_DEFAULT: dict[str, object] = {
     "edited_at": None,
     "deleted": False,
     "edit_id": None,
+    "attachments": [],
 }
+
+
+def _message(found: Model) -> Message:
+    """The entity of a message document: its embedded attachments back into `Attachment`s."""
+    message = entity(Message, found)
+    embedded = getattr(found, "attachments", [])
+    attachments = tuple(Attachment(**a.model_dump() | {"deleted": False}) for a in embedded)
+    return replace(message, attachments=attachments)
 
 
 class MongoMessageRepository:
@@ -241,7 +251,7 @@ class MongoMessageRepository:
         async with reachable():
             engine = await self._engine.get()
             found = await engine.find_one(M, M.id == message_id_for(room_id, sender_id, client_id))
-        return None if found is None else entity(Message, found)
+        return None if found is None else _message(found)
 
     async def page(
         self, room_id: str, limit: int, before: int | None = None, after: int | None = None
@@ -260,9 +270,7 @@ class MongoMessageRepository:
         order = asc(M.seq) if after is not None else desc(M.seq)
         async with reachable():
             engine = await self._engine.get()
-            found = [
-                entity(Message, m) for m in await engine.find(M, query, sort=order, limit=limit)
-            ]
+            found = [_message(m) for m in await engine.find(M, query, sort=order, limit=limit)]
         return found if after is not None else found[::-1]
 
     async def get(self, room_id: str, message_id: str) -> Message | None:
@@ -271,7 +279,7 @@ class MongoMessageRepository:
         async with reachable():
             engine = await self._engine.get()
             found = await engine.find_one(M, (M.id == message_id) & (M.room_id == room_id))
-        return None if found is None else entity(Message, found)
+        return None if found is None else _message(found)
 
     async def edit(
         self, room_id: str, message_id: str, body: str, edited_at: datetime, edit_id: str | None
@@ -288,6 +296,18 @@ class MongoMessageRepository:
     async def delete(self, room_id: str, message_id: str) -> Message | None:
         update = {"$set": {"body": "", "deleted": True}, "$unset": {"edit_id": ""}}
         return await self._update({"_id": message_id, "room_id": room_id}, update)
+
+    async def has_attachment(self, room_id: str, file_id: str) -> bool:
+        """One `find_one` on the partial index `attachment_rooms`."""
+        from adapters.mongo.documents import MessageDocument
+
+        query = {"attachments.id": file_id, "room_id": room_id, "deleted": {"$ne": True}}
+        async with reachable():
+            engine = await self._engine.get()
+            found = await engine.get_collection(MessageDocument).find_one(
+                query, projection={"_id": 1}
+            )
+        return found is not None
 
     async def tombstone_sender(self, sender_id: str) -> int:
         """One `update_many` with `delete`'s change, on the sender's live messages (no index
@@ -315,4 +335,4 @@ class MongoMessageRepository:
             )
         if found is None:
             return None
-        return entity(Message, MessageDocument.model_validate_doc(found))
+        return _message(MessageDocument.model_validate_doc(found))

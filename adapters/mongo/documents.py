@@ -150,6 +150,17 @@ class ReadDocument(Model):
     seq: int
 
 
+class AttachmentDocument(EmbeddedModel):
+    """A file a message references, as it was when it was sent (`deleted` is computed at
+    reads: always stored false)."""
+
+    id: str
+    name: str
+    content_type: str
+    size: int
+    deleted: bool = False
+
+
 class MessageDocument(Model):
     """`messages`: unique by (room_id, seq); a message sent with a `client_id` has an id
     derived from (room_id, sender_id, client_id), so `_id` makes a retry idempotent. The
@@ -159,6 +170,12 @@ class MessageDocument(Model):
         collection="messages",
         indexes=lambda: [
             IndexModel([("room_id", ASCENDING), ("seq", ASCENDING)], name="room_seq", unique=True),
+            # partial: only messages with attachments have an entry (most have none)
+            IndexModel(
+                [("attachments.id", ASCENDING), ("room_id", ASCENDING)],
+                name="attachment_rooms",
+                partialFilterExpression={"attachments.id": {"$exists": True}},
+            ),
         ],
     )
 
@@ -173,3 +190,6 @@ class MessageDocument(Model):
     edited_at: datetime | None = None
     deleted: bool = False
     edit_id: str | None = None
+    attachments: list[
+        AttachmentDocument
+    ] = []  # absent when none (a default_factory is not read back)

@@ -82,6 +82,26 @@ class MongoFileRepository:
             found = await engine.find_one(FileDocument, query)
         return None if found is None else _loaded(found)
 
+    async def get_many(self, file_ids: Sequence[str]) -> dict[str, StoredFile]:
+        """One `find` on `_id` `$in` the ids (the primary key), with `get`'s expiry filter."""
+        from adapters.mongo.documents import FileDocument
+
+        wanted = list(dict.fromkeys(file_ids))
+        if not wanted:
+            return {}
+        now = stored_datetime(self._clock.now())
+        query = {
+            "_id": {"$in": wanted},
+            "$or": [
+                {"status": {"$ne": FileStatus.PENDING.value}},
+                {"expires_at": {"$gt": now}},
+            ],
+        }
+        async with reachable():
+            engine = await self._engine.get()
+            found = await engine.find(FileDocument, query, limit=len(wanted))
+        return {f.id: f for f in map(_loaded, found)}
+
     async def list_by_owner(
         self, owner_id: str, limit: int, after: FileCursor | None = None
     ) -> list[StoredFile]:

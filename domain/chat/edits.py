@@ -7,14 +7,16 @@ nothing the second time, and deleting a tombstone answers it again; neither emit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from domain.chat.attachments import as_read
 from domain.chat.errors import EditWindowClosed, InvalidInput, MessageGone, NotTheSender
 from domain.chat.model import BODY_MAX, CLIENT_ID_MAX, EDIT_WINDOW_S, Message
 from domain.errors import NotFound
 from ports.chat import MessageRepository, RealtimeBroadcaster, RoomRepository
 from ports.clock import Clock
+from ports.files import FileRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +33,9 @@ class MessageEdits:
         broadcaster: RealtimeBroadcaster,
         clock: Clock,
         policy: EditPolicy | None = None,
+        files: FileRepository | None = None,  # to mark an edited message's deleted files
     ) -> None:
+        self._files = files
         self._rooms = rooms
         self._messages = messages
         self._broadcaster = broadcaster
@@ -54,23 +58,25 @@ class MessageEdits:
         if message.deleted:
             raise MessageGone()
         if client_id is not None and message.edit_id == client_id:
-            return message  # this edit, retried
+            return (await as_read(self._files, [message]))[0]  # this edit, retried
         now = self._clock.now()
         if now - message.created_at > timedelta(seconds=self._policy.edit_window_s):
             raise EditWindowClosed()
         edited = await self._messages.edit(room_id, message_id, body, _ms(now), client_id)
         if edited is None:  # deleted meanwhile
             raise MessageGone()
+        [edited] = await as_read(self._files, [edited])  # attachments kept, deleted files marked
         await self._broadcaster.message_updated(edited)
         return edited
 
     async def delete(self, user_id: str, room_id: str, message_id: str) -> Message:
         message = await self._own(user_id, room_id, message_id)
         if message.deleted:
-            return message
+            return replace(message, attachments=())
         tombstone = await self._messages.delete(room_id, message_id)
         if tombstone is None:
             raise NotFound("No such message.")
+        tombstone = replace(tombstone, attachments=())  # a tombstone shows no attachment
         await self._broadcaster.message_deleted(tombstone)
         return tombstone
 

@@ -20,6 +20,7 @@ SEQ_MAX = 2**63 - 1  # a seq is stored as a 64-bit integer; a larger one cannot 
 PRESENCE_ASKED_MAX = 200  # the users one presence question names
 PEER_PREFIX = "peer-"
 EDIT_WINDOW_S = 15 * 60  # how long after sending its sender may edit a message (by default)
+ATTACHMENTS_MAX = 4  # the files one message may reference
 
 
 class Status(StrEnum):
@@ -67,6 +68,19 @@ class Room:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file a message references, as it was when the message was sent (its sender's ready
+    file): the name, type and size stay readable once the file is deleted. `deleted` is never
+    stored: a read computes it from the file's absence."""
+
+    id: str
+    name: str
+    content_type: str
+    size: int
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     id: str
     room_id: str
@@ -78,6 +92,11 @@ class Message:
     edited_at: datetime | None = None
     deleted: bool = False  # a tombstone: the body is gone, the seq stays (no gap)
     edit_id: str | None = None  # the client_id of the last edit applied (a retry is a no-op)
+    attachments: tuple[Attachment, ...] = ()  # kept by edits and in a tombstone's record
+
+    @property
+    def attachment_ids(self) -> tuple[str, ...]:
+        return tuple(a.id for a in self.attachments)
 
 
 def message_id_for(room_id: str, sender_id: str, client_id: str) -> str:

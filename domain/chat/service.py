@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain.chat import peer
+from domain.chat.attachments import as_read, attachments_of
 from domain.chat.errors import DuplicateMessage, InvalidInput
 from domain.chat.model import (
     BODY_MAX,
@@ -37,6 +38,7 @@ from domain.chat.model import (
     PAGE_MAX,
     ROOM_NAME_MAX,
     ROOMS_PER_USER,
+    Attachment,
     Message,
     MessagePage,
     ReadState,
@@ -59,6 +61,7 @@ from domain.errors import (
 )
 from ports.chat import ClusterLink, MessageRepository, RealtimeBroadcaster, RoomRepository
 from ports.clock import Clock
+from ports.files import FileRepository
 from ports.ids import IdGenerator
 from ports.rate_limit import RateLimiter
 from ports.tasks import BackgroundTasks
@@ -105,7 +108,9 @@ class ChatService:
         turns: RoomTurns,
         reads: ReadReceipts,
         policy: ChatPolicy | None = None,
+        files: FileRepository | None = None,  # None: no message can attach a file
     ) -> None:
+        self._files = files
         self._rooms = rooms
         self._messages = messages
         self._presence = presence
@@ -326,8 +331,14 @@ class ChatService:
     # messages ------------------------------------------------------------------------
 
     async def send(
-        self, user_id: str, room_id: str, body: str, client_id: str | None = None
+        self,
+        user_id: str,
+        room_id: str,
+        body: str,
+        client_id: str | None = None,
+        attachment_ids: Sequence[str] = (),
     ) -> Sent:
+        """`attachment_ids`: files of the sender's, each ready (at most ATTACHMENTS_MAX)."""
         if not 1 <= len(body) <= BODY_MAX or not body.strip():
             raise InvalidInput(f"A message has 1 to {BODY_MAX} characters.")
         if client_id is not None and not 1 <= len(client_id) <= CLIENT_ID_MAX:
@@ -336,9 +347,10 @@ class ChatService:
         if client_id is not None:
             first = await self._messages.by_client_id(room_id, user_id, client_id)
             if first is not None:
-                return Sent(first, created=False)
+                return Sent((await as_read(self._files, [first]))[0], created=False)
+        attachments = await attachments_of(self._files, user_id, attachment_ids)
         await self._limit(user_id)
-        sent = await self._append(room, user_id, body, client_id)
+        sent = await self._append(room, user_id, body, client_id, attachments)
         if sent.created and room.simulated and not is_peer(user_id):
             self._tasks.spawn(self._peer_answers(room, sent.message), f"chat-peer-{room_id}")
         return sent
@@ -355,12 +367,24 @@ class ChatService:
         if window.exceeded:
             raise TooManyRequests(window.reset_in_s)
 
-    async def _append(self, room: Room, sender_id: str, body: str, client_id: str | None) -> Sent:
+    async def _append(
+        self,
+        room: Room,
+        sender_id: str,
+        body: str,
+        client_id: str | None,
+        attachments: tuple[Attachment, ...] = (),
+    ) -> Sent:
         async with self._turns.turn(room.id, self._policy.send_wait_s):
-            return await self._append_in_turn(room, sender_id, body, client_id)
+            return await self._append_in_turn(room, sender_id, body, client_id, attachments)
 
     async def _append_in_turn(
-        self, room: Room, sender_id: str, body: str, client_id: str | None
+        self,
+        room: Room,
+        sender_id: str,
+        body: str,
+        client_id: str | None,
+        attachments: tuple[Attachment, ...],
     ) -> Sent:
         seq = await self._rooms.next_seq(room.id)
         message = Message(
@@ -373,6 +397,7 @@ class ChatService:
             seq=seq,
             created_at=_ms(self._clock),
             client_id=client_id,
+            attachments=attachments,
         )
         try:
             await self._messages.add(message)
@@ -384,7 +409,7 @@ class ChatService:
             first = await self._messages.by_client_id(room.id, sender_id, client_id)
             if first is None:
                 raise
-            return Sent(first, created=False)
+            return Sent((await as_read(self._files, [first]))[0], created=False)
         await self._broadcaster.message_new(message)
         if not is_peer(sender_id):  # a sender has read their own message
             await self._reads.mark(replace(room, last_seq=seq), sender_id, seq, tell=False)
@@ -404,10 +429,11 @@ class ChatService:
             raise InvalidInput(f"limit is 1 to {self._policy.page_max}.")
         items = await self._messages.page(room_id, size + 1, before=before, after=after)
         if after is not None:
-            return MessagePage(items[:size], None)
+            return MessagePage(await as_read(self._files, items[:size]), None)
         more = len(items) > size
         items = items[-size:]
-        return MessagePage(items, items[0].seq if more and items else None)
+        shown = await as_read(self._files, items)
+        return MessagePage(shown, items[0].seq if more and items else None)
 
     # typing: the caller checks membership with `room()` and keeps the state and its timer
 

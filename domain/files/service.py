@@ -437,6 +437,16 @@ class FileService:
             raise UploadIncomplete()
         return await self._signed(record)
 
+    async def download_attached(self, file_id: str) -> Download:
+        """A presigned GET of a ready file for someone who is not its owner, when the caller
+        has decided they may read it (a chat attachment: domain/chat/attachments.py). The
+        same URLs and thumbnails as the owner's download; a file that is not ready, or gone,
+        is NotFound."""
+        record = await self._files.get(file_id)
+        if record is None or record.status is not FileStatus.READY:
+            raise NotFound("The file does not exist.")
+        return await self._signed(record)
+
     async def downloads(self, files: Iterable[StoredFile]) -> dict[str, Download]:
         """The presigned GETs (file and thumbnails) of the ready ones among `files` (the
         caller's, as a listing gave them), by id: a gallery gets every link in one request.

@@ -12,9 +12,11 @@ from quart_schema import (
 )
 
 from domain.auth.principal import Principal
+from domain.chat.attachments import AttachmentReader
 from domain.chat.edits import MessageEdits
 from domain.chat.service import ChatService
 from entrypoints.http.deps import container
+from entrypoints.http.files import signed_meta
 from entrypoints.http.guard import authenticated
 from entrypoints.http.openapi import no_content
 from schemas.chat import (
@@ -38,6 +40,7 @@ from schemas.chat import (
     RoomView,
 )
 from schemas.common import ErrorResponse
+from schemas.files import FileMetaOut
 
 blueprint = Blueprint("chat", __name__, url_prefix="/chat")
 presence_blueprint = Blueprint("presence", __name__, url_prefix="/presence")
@@ -199,8 +202,11 @@ async def list_messages(
 @document_response(ErrorResponse, 404)
 async def send_message(principal: Principal, room_id: str, data: MessageIn) -> tuple[Message, int]:
     """Send a message (delivered in realtime too). The same `client_id` again from the same
-    sender answers 200 with the first message, and stores nothing."""
-    sent = await _chat().send(principal.user_id, room_id, data.body, data.client_id)
+    sender answers 200 with the first message, and stores nothing. `attachment_ids`: the
+    sender's ready files (404 for any other id, whoever owns it; 422 past the most)."""
+    sent = await _chat().send(
+        principal.user_id, room_id, data.body, data.client_id, data.attachment_ids
+    )
     return Message.from_domain(sent.message), 201 if sent.created else 200
 
 
@@ -230,6 +236,18 @@ async def delete_message(principal: Principal, room_id: str, message_id: str) ->
     """Delete one of the caller's messages: 200 with its tombstone (`deleted: true`, empty
     body, same seq); the room gets `message:deleted`. Deleting it again answers the same."""
     return Message.from_domain(await _edits().delete(principal.user_id, room_id, message_id))
+
+
+@blueprint.get("/rooms/<room_id>/attachments/<file_id>")
+@authenticated
+@validate_response(FileMetaOut, 200)
+@document_response(ErrorResponse, 404)
+async def read_attachment(principal: Principal, room_id: str, file_id: str) -> FileMetaOut:
+    """A file attached to a message of the room, for its members: its metadata, a
+    `download_url` valid 15 minutes and an image's `thumbnails`. 404 for a room the caller is
+    not in, a file no (undeleted) message of the room attaches, or a file deleted since."""
+    reader: AttachmentReader = container().services.attachments()
+    return signed_meta(await reader.read(principal.user_id, room_id, file_id))
 
 
 @presence_blueprint.get("")

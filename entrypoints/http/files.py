@@ -213,7 +213,7 @@ async def list_files(principal: Principal, query_args: FilesQuery) -> FilePageOu
     service = _files()
     page = await service.list(principal.user_id, query_args.limit, query_args.cursor)
     signed = await service.downloads(page.items)
-    return FilePageOut.from_domain(page, {id_: _signed(d) for id_, d in signed.items()})
+    return FilePageOut.from_domain(page, {id_: signed_meta(d) for id_, d in signed.items()})
 
 
 @blueprint.get("/<file_id>")
@@ -226,10 +226,10 @@ async def get_file(principal: Principal, file_id: str) -> FileMetaOut:
     stored = await service.get(owner, file_id)
     if stored.status.value != "ready":
         return FileMetaOut.from_domain(stored)
-    return _signed(await service.download(owner, file_id))
+    return signed_meta(await service.download(owner, file_id))
 
 
-def _signed(download: Download) -> FileMetaOut:
+def signed_meta(download: Download) -> FileMetaOut:
     public = {size: absolute(url) for size, url in download.public_thumbnails.items()}
     thumbnails = [
         ThumbnailOut.from_domain(t, absolute(url), public.get(t.size))
@@ -254,7 +254,7 @@ async def patch_file(principal: Principal, file_id: str, data: FilePatchIn) -> F
     while pending); 413 `quota_exceeded` when the public copy does not fit the quota."""
     service, owner = _files(), principal.user_id
     await service.set_public(owner, file_id, data.public)
-    return _signed(await service.download(owner, file_id))
+    return signed_meta(await service.download(owner, file_id))
 
 
 @blueprint.get("/<file_id>/download")

@@ -220,11 +220,15 @@ class ChatNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     # events --------------------------------------------------------------------------
 
     async def on_message_send(self, sid: str, data: object = None) -> AckBody:
-        """`{room_id, body, client_id?}` -> `{"ok": true, "message": Message}`."""
+        """`{room_id, body, client_id?, attachment_ids?}` -> `{"ok": true, "message": Message}`."""
         payload = _payload(SendPayload, data)
         principal = await self._require_principal(sid)
         sent = await self._chat.send(
-            principal.user_id, payload.room_id, payload.body, payload.client_id
+            principal.user_id,
+            payload.room_id,
+            payload.body,
+            payload.client_id,
+            payload.attachment_ids,
         )
         await self.runtime.sent(principal.user_id, payload.room_id)
         return {"ok": True, "message": Message.from_domain(sent.message).model_dump(mode="json")}

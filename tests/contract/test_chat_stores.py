@@ -16,7 +16,7 @@ from adapters.memory.clock import MemoryClock
 from adapters.mongo.chat import MongoMessageRepository, MongoReadMarks, MongoRoomRepository
 from adapters.mongo.client import MongoClient
 from domain.chat.errors import DuplicateMessage
-from domain.chat.model import Message, Room, message_id_for
+from domain.chat.model import Attachment, Message, Room, message_id_for
 from domain.errors import ServiceUnavailable
 from ports.chat import MessageRepository, ReadMarks, RoomRepository
 from tests.contract.conftest import Backend, MongoService, make_backend
@@ -284,7 +284,7 @@ async def test_mongo_stores_no_edit_fields_for_a_message_never_edited(
     client = await mongo_service.managed.get()
     raw = await client[mongo_service.database]["messages"].find_one({"seq": 1})
     assert raw is not None
-    assert not {"client_id", "edited_at", "deleted", "edit_id"} & set(raw)
+    assert not {"client_id", "edited_at", "deleted", "edit_id", "attachments"} & set(raw)
 
 
 async def test_mongo_has_the_ordering_and_retention_indexes_and_no_other(
@@ -299,7 +299,32 @@ async def test_mongo_has_the_ordering_and_retention_indexes_and_no_other(
     assert indexes["retention_ttl"]["expireAfterSeconds"] == 90 * 24 * 3600
     assert "member_rooms" in await mongo_service.index_keys("rooms")
     # idempotency is the derived `_id`'s (message_id_for): no index of its own
-    assert sorted(indexes) == ["_id_", "retention_ttl", "room_seq"]
+    assert sorted(indexes) == ["_id_", "attachment_rooms", "retention_ttl", "room_seq"]
+    # attachments: a partial index, no entry for the many messages without any
+    assert indexes["attachment_rooms"]["key"] == [("attachments.id", 1), ("room_id", 1)]
+    assert indexes["attachment_rooms"]["partialFilterExpression"] == {
+        "attachments.id": {"$exists": True}
+    }
+
+
+async def test_attachments_are_kept_by_edits_and_found_until_the_tombstone(
+    messages: MessageRepository, clock: MemoryClock
+) -> None:
+    photo = Attachment(id="f1", name="Grüße.png", content_type="image/png", size=1234)
+    notes = Attachment(id="f2", name="notes.txt", content_type="text/plain", size=5)
+    await messages.add(replace(a_message(clock, 1), attachments=(photo, notes)))
+    await messages.add(a_message(clock, 2))
+    [first, second] = await messages.page("r1", 10)
+    assert first.attachments == (photo, notes) and first.attachment_ids == ("f1", "f2")
+    assert second.attachments == ()
+    assert (await messages.get("r1", first.id)) == first
+    edited = await messages.edit("r1", first.id, "new words", clock.now(), None)
+    assert edited is not None and edited.attachments == (photo, notes)
+    assert await messages.has_attachment("r1", "f1") and await messages.has_attachment("r1", "f2")
+    assert not await messages.has_attachment("r1", "f3")
+    assert not await messages.has_attachment("r2", "f1")  # another room
+    await messages.delete("r1", first.id)
+    assert not await messages.has_attachment("r1", "f1")  # a tombstone opens no file
 
 
 async def test_unreachable_stores_are_service_unavailable(

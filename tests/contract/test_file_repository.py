@@ -158,6 +158,22 @@ async def test_listing_continues_after_a_cursor(files: FileRepository, clock: Me
     assert seen == ["e", "d", "c", "b", "a"]
 
 
+async def test_get_many_answers_what_get_would_in_one_read(
+    files: FileRepository, backend: Backend
+) -> None:
+    clock = backend.clock
+    ready, theirs = a_file(clock, "r"), a_file(clock, "t", owner_id="bob")
+    pending = a_file(clock, "p", status=FileStatus.PENDING)
+    for file in (ready, theirs, pending):
+        await files.add(file)
+    found = await files.get_many(["r", "t", "p", "nope", "r"])
+    assert found == {"r": ready, "t": theirs, "p": pending}  # any owner's: the caller decides
+    assert await files.get_many([]) == {}
+    await files.delete("t")
+    await backend.pass_time(3600)  # the pending upload expires
+    assert await files.get_many(["r", "t", "p"]) == {"r": ready}
+
+
 async def test_a_pending_file_is_gone_once_it_expires_but_listed_as_expired(
     files: FileRepository, backend: Backend
 ) -> None:
