@@ -199,7 +199,7 @@ UNSET_WHEN_DEFAULT: dict[str, object] = {
     "edited_at": None,
     "deleted": False,
     "edit_id": None,
-    "attachments": [],
+    "attachments": [],  # stored as a list
 }
 
 

@@ -190,6 +190,4 @@ class MessageDocument(Model):
     edited_at: datetime | None = None
     deleted: bool = False
     edit_id: str | None = None
-    attachments: list[
-        AttachmentDocument
-    ] = []  # absent when none (a default_factory is not read back)
+    attachments: tuple[AttachmentDocument, ...] = ()  # absent when none
