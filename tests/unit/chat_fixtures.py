@@ -16,12 +16,14 @@ from adapters.memory.chat import (
     MemoryRoomRepository,
 )
 from adapters.memory.clock import MemoryClock
+from adapters.memory.files import MemoryFileRepository
 from adapters.memory.users import MemoryUserRepository
 from adapters.system.tasks import AsyncioBackgroundTasks
 from adapters.system.turns import LocalRoomTurns
 from config.container import build_container
 from config.settings import load_settings
 from domain.auth.model import User
+from domain.chat.attachments import AttachmentReader
 from domain.chat.edits import EditPolicy, MessageEdits
 from domain.chat.presence import Presence
 from domain.chat.service import ChatPolicy, ChatService
@@ -44,6 +46,8 @@ class ChatWorld:
     tasks: AsyncioBackgroundTasks
     turns: LocalRoomTurns
     runtime: ChatRuntime
+    files: MemoryFileRepository
+    attachments: AttachmentReader
 
     async def user(self, user_id: str) -> str:
         now = self.clock.now()
@@ -78,6 +82,8 @@ def build_chat_world(
     assert isinstance(messages, MemoryMessageRepository)
     assert isinstance(cluster, LoneInstance)
     assert isinstance(tasks, AsyncioBackgroundTasks)
+    files = adapters.files()
+    assert isinstance(files, MemoryFileRepository)
     chat = services.chat()
     return ChatWorld(
         chat,
@@ -92,4 +98,6 @@ def build_chat_world(
         tasks,
         turns,
         ChatRuntime(chat, clock, tasks),
+        files,
+        services.attachments(),
     )
