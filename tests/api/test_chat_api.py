@@ -12,6 +12,8 @@ import pytest_asyncio
 
 from tests.api.auth_client import AuthClient, use_fast_hasher
 from tests.api.conftest import AppFactory
+from tests.api.files_client import TEXT, FilesClient
+from tests.support.images import png
 
 pytestmark = pytest.mark.api
 
@@ -343,3 +345,114 @@ async def test_read_state_unread_counts_and_receipts_over_http(api: AuthClient) 
     status, seen, _ = await api.get(f"/chat/rooms/{rid}/receipts", ada_token)
     assert status == 200
     assert {(r["user_id"], r["seq"]) for r in seen["items"]} == {(ada, 3), (bob, 2)}  # her own
+
+
+# attachments --------------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture
+async def files_api(make_app: AppFactory) -> AsyncIterator[FilesClient]:
+    app, container = make_app({})
+    use_fast_hasher(container)
+    async with app.test_app() as test_app:
+        yield FilesClient(test_app.test_client(), container)
+
+
+async def a_joined_room(api: AuthClient) -> tuple[str, str, str, str, str]:
+    """Ada's room with Bob in it; Eve a stranger: (room, ada's, bob's, eve's token, bob)."""
+    _, ada_token = await user(api, "ada")
+    bob, bob_token = await user(api, "bob")
+    _, eve_token = await user(api, "eve")
+    _, room, _ = await api.post("/chat/rooms", {"name": "Pics", "member_ids": [bob]}, ada_token)
+    await api.post(f"/chat/rooms/{room['id']}/accept", None, bob_token)
+    return room["id"], ada_token, bob_token, eve_token, bob
+
+
+async def test_a_member_reads_and_downloads_an_attachment_a_stranger_404(
+    files_api: FilesClient,
+) -> None:
+    api = files_api
+    room, ada_token, bob_token, eve_token, _ = await a_joined_room(api)
+    image = png(600, 400)
+    status, photo = await api.upload(ada_token, image, "Grüße.png", "image/png")
+    assert status == 201, photo
+    status, notes = await api.upload(ada_token, TEXT, "notes.txt", "text/plain")
+    body = {"body": "look", "attachment_ids": [photo["id"], notes["id"]]}
+    status, sent, _ = await api.post(f"/chat/rooms/{room}/messages", body, ada_token)
+    assert status == 201, sent
+    assert sent["attachments"] == [
+        {"id": photo["id"], "name": "Grüße.png", "content_type": "image/png",
+         "size": len(image), "deleted": False},
+        {"id": notes["id"], "name": "notes.txt", "content_type": "text/plain",
+         "size": len(TEXT), "deleted": False},
+    ]  # fmt: skip
+    _, page, _ = await api.get(f"/chat/rooms/{room}/messages", bob_token)
+    assert page["items"][0]["attachments"] == sent["attachments"]
+
+    status, meta, _ = await api.get(f"/chat/rooms/{room}/attachments/{photo['id']}", bob_token)
+    assert status == 200, meta
+    assert (meta["id"], meta["name"], meta["status"]) == (photo["id"], "Grüße.png", "ready")
+    assert [t["size"] for t in meta["thumbnails"]] == [256, 64]
+    assert (await api.fetch(meta["download_url"]))[1] == image
+    thumb = await api.fetch(meta["thumbnails"][0]["url"])
+    assert (thumb[0], thumb[2]["Content-Type"]) == (200, "image/webp")
+
+    for path in (f"/files/{photo['id']}", f"/chat/rooms/{room}/attachments/{photo['id']}"):
+        status, refused, _ = await api.get(path, eve_token)  # not hers, not in the room
+        assert (status, code(refused)) == (404, "not_found")
+    _, eves_room, _ = await api.post("/chat/rooms", {"name": "Eve's"}, eve_token)
+    path = f"/chat/rooms/{eves_room['id']}/attachments/{photo['id']}"
+    assert (await api.get(path, eve_token))[0] == 404  # no message of her room attaches it
+    status, _, _ = await api.get(f"/chat/rooms/{room}/attachments/nope", bob_token)
+    assert status == 404
+
+
+async def test_only_the_senders_ready_files_attach_at_most_four(files_api: FilesClient) -> None:
+    api = files_api
+    room, ada_token, bob_token, _, _ = await a_joined_room(api)
+    _, bobs = await api.upload(bob_token, TEXT, "bob.txt", "text/plain")
+    _, mine = await api.upload(ada_token, TEXT, "ada.txt", "text/plain")
+    _, ticket, _ = await api.post(
+        "/files/uploads", {"name": "p.txt", "size": 5, "content_type": "text/plain"}, ada_token
+    )
+    pending = ticket["file"]["id"]
+    for other in (bobs["id"], pending, "nope"):
+        body = {"body": "x", "attachment_ids": [mine["id"], other]}
+        status, refused, _ = await api.post(f"/chat/rooms/{room}/messages", body, ada_token)
+        assert (status, code(refused)) == (404, "not_found"), refused
+        assert refused["error"]["message"] == f"No such file: {other}."  # not whose it is
+    five = {"body": "x", "attachment_ids": [mine["id"]] * 4 + [bobs["id"]]}
+    status, refused, _ = await api.post(f"/chat/rooms/{room}/messages", five, ada_token)
+    assert (status, code(refused)) == (422, "validation_error")
+    _, page, _ = await api.get(f"/chat/rooms/{room}/messages", bob_token)
+    assert page["items"] == []  # nothing was sent
+    status, sent, _ = await api.post(f"/chat/rooms/{room}/messages", {"body": "plain"}, ada_token)
+    assert status == 201 and "attachments" not in sent  # omitted when there are none
+
+
+async def test_a_deleted_file_is_marked_edits_keep_and_a_delete_drops_attachments(
+    files_api: FilesClient,
+) -> None:
+    api = files_api
+    room, ada_token, bob_token, _, _ = await a_joined_room(api)
+    _, one = await api.upload(ada_token, TEXT, "one.txt", "text/plain")
+    _, two = await api.upload(ada_token, TEXT, "two.txt", "text/plain")
+    body = {"body": "files", "attachment_ids": [one["id"], two["id"]]}
+    _, sent, _ = await api.post(f"/chat/rooms/{room}/messages", body, ada_token)
+    status, _, _ = await api.send("DELETE", f"/files/{one['id']}", None, ada_token)
+    assert status == 204
+    _, page, _ = await api.get(f"/chat/rooms/{room}/messages", bob_token)
+    [shown] = page["items"]
+    assert [(a["name"], a["deleted"]) for a in shown["attachments"]] == [
+        ("one.txt", True),
+        ("two.txt", False),
+    ]
+    assert (await api.get(f"/chat/rooms/{room}/attachments/{one['id']}", bob_token))[0] == 404
+    path = f"/chat/rooms/{room}/messages/{sent['id']}"
+    status, edited, _ = await api.send("PATCH", path, {"body": "edited"}, ada_token)
+    assert status == 200 and edited["attachments"] == shown["attachments"]
+    status, tombstone, _ = await api.send("DELETE", path, None, ada_token)
+    assert status == 200 and tombstone["deleted"] is True and "attachments" not in tombstone
+    _, page, _ = await api.get(f"/chat/rooms/{room}/messages", bob_token)
+    assert "attachments" not in page["items"][0]
+    assert (await api.get(f"/chat/rooms/{room}/attachments/{two['id']}", bob_token))[0] == 404
