@@ -8,6 +8,7 @@ import asyncio
 import itertools
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import socketio
 
@@ -70,6 +71,48 @@ async def test_two_users_exchange_messages_with_acks(server: ServerProcess) -> N
             assert [m["body"] for m in got] == ["hi", "hello", "3"]
         bad = await ada_socket.ask("message:send", {"room_id": rid, "body": ""})
         assert bad["ok"] is False and bad["error"]["code"] == "validation_error"
+    finally:
+        await ada_socket.close()
+        await bob_socket.close()
+
+
+async def test_a_message_sent_over_a_socket_carries_its_attachments(
+    server: ServerProcess,
+) -> None:
+    ada, bob = await account(server, "ada"), await account(server, "bob")
+    rid = await room_of(server, ada, bob)
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=10) as http:
+        uploaded = await http.post(
+            "/files",
+            files={"file": ("notes.txt", b"hello there", "text/plain")},
+            headers={"Authorization": f"Bearer {ada.token}"},
+        )
+    assert uploaded.status_code == 201, uploaded.text
+    file_id = uploaded.json()["id"]
+    ada_socket, bob_socket = await connect(server.url, ada), await connect(server.url, bob)
+    try:
+        ack = await ada_socket.ask(
+            "message:send", {"room_id": rid, "body": "see", "attachment_ids": [file_id]}
+        )
+        assert ack["ok"] is True, ack
+        expected = [
+            {"id": file_id, "name": "notes.txt", "content_type": "text/plain", "size": 11,
+             "deleted": False}
+        ]  # fmt: skip
+        assert ack["message"]["attachments"] == expected
+        [new] = await bob_socket.wait_for("message:new", lambda m: len(m) >= 1)
+        assert new["attachments"] == expected
+        refused = await bob_socket.ask(
+            "message:send", {"room_id": rid, "body": "mine?", "attachment_ids": [file_id]}
+        )
+        assert refused["ok"] is False and refused["error"]["code"] == "not_found"
+        five = {"room_id": rid, "body": "x", "attachment_ids": [file_id] * 5}
+        over = await ada_socket.ask("message:send", five)
+        assert over["ok"] is False and over["error"]["code"] == "validation_error"
+        status, meta = await call(
+            server.url, bob, "GET", f"/chat/rooms/{rid}/attachments/{file_id}"
+        )
+        assert status == 200 and meta["download_url"]
     finally:
         await ada_socket.close()
         await bob_socket.close()

@@ -123,6 +123,11 @@ PATH_SWEEP: dict[tuple[str, str], PathProbe] = {
         {"seq": 1},
     ),
     ("GET", "/api/v1/chat/rooms/<room_id>/receipts"): lambda o, b: ({"room_id": o.room_id}, None),
+    # A's message attaches A's file: B is not in the room
+    ("GET", "/api/v1/chat/rooms/<room_id>/attachments/<file_id>"): lambda o, b: (
+        {"room_id": o.room_id, "file_id": o.file_id},
+        None,
+    ),
 }
 
 # Routes whose path parameter is a capability, not a resource id: the signed token is the
@@ -148,6 +153,9 @@ ID_FIELDS: dict[tuple[str, str, str], str] = {
     ("POST", "/api/v1/chat/rooms", "member_ids"): "B's new room holds none of A's messages",
     ("POST", "/api/v1/chat/rooms/{room_id}/members", "user_id"): "the room is checked first: 404",
     ("POST", "/api/v1/chat/rooms/{room_id}/messages", "client_id"): "idempotency is per sender",
+    ("POST", "/api/v1/chat/rooms/{room_id}/messages", "attachment_ids"): (
+        "only the sender's own files attach: A's file is 404, in B's own room too"
+    ),
     ("PATCH", "/api/v1/chat/rooms/{room_id}/messages/{message_id}", "client_id"): (
         "an edit's own id, compared on a message the caller sent"
     ),
@@ -294,7 +302,8 @@ async def owned(app: Served) -> AsyncIterator[Owned]:
         room = await http.post("/chat/rooms", json={"name": "A's room"})
         room_id = room.json()["id"]
         sent = await http.post(
-            f"/chat/rooms/{room_id}/messages", json={"body": "A's secret", "client_id": "a-1"}
+            f"/chat/rooms/{room_id}/messages",
+            json={"body": "A's secret", "client_id": "a-1", "attachment_ids": [file_id]},
         )
         assert sent.status_code == 201
     yield Owned(
@@ -381,6 +390,21 @@ async def test_id_fields_of_bodies_and_queries(
         {"body": "hi", "client_id": owned.message_client_id},
     )
     assert status == 201 and message["sender_id"] == b.user_id and message["body"] == "hi"
+    # attachment_ids: A's file attaches to no message of B's, in B's own room
+    status, refused = await call(
+        app.url,
+        b,
+        "POST",
+        f"/chat/rooms/{room['id']}/messages",
+        {"body": "A's file?", "attachment_ids": [owned.file_id]},
+    )
+    assert (status, refused["error"]["code"]) == (404, "not_found")
+    assert owned.a.user_id not in refused["error"]["message"]
+    status, page = await call(app.url, b, "GET", f"/chat/rooms/{room['id']}/messages")
+    assert [m["body"] for m in page["items"]] == ["hi"]  # nothing sent
+    path = f"/chat/rooms/{room['id']}/attachments/{owned.file_id}"
+    status, refused = await call(app.url, b, "GET", path)  # nor can B read it through a room
+    assert (status, refused["error"]["code"]) == (404, "not_found")
     # cursor of rooms: A's room id does not page B's rooms
     status, rooms = await call(app.url, b, "GET", f"/chat/rooms?cursor={owned.room_id}")
     assert (status, rooms["error"]["code"]) == (400, "invalid_cursor")
