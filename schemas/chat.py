@@ -250,7 +250,7 @@ class Membership(BaseModel):
     user_id: str
 
 
-class AttachmentOut(BaseModel):
+class Attachment(BaseModel):
     """A file a message references, as it was when it was sent; room members read it at
     `GET /chat/rooms/{room_id}/attachments/{id}` while it exists."""
 
@@ -283,7 +283,7 @@ class Message(BaseModel):
     deleted: Literal[True] | None = omitted_when_none(
         "a deleted message's tombstone: its seq stays, its body is gone"
     )
-    attachments: list[AttachmentOut] | None = omitted_when_none(
+    attachments: list[Attachment] | None = omitted_when_none(
         "the files the message references, in the order sent (none on a tombstone)"
     )
 
@@ -299,7 +299,7 @@ class Message(BaseModel):
             created_at=message.created_at,
             edited_at=message.edited_at,
             deleted=True if message.deleted else None,
-            attachments=[AttachmentOut.from_domain(a) for a in message.attachments]
+            attachments=[Attachment.from_domain(a) for a in message.attachments]
             if message.attachments and not message.deleted
             else None,
         )

@@ -10,6 +10,8 @@ export type TokenPair = Schemas["TokenPair"];
 export type FileMeta = Schemas["FileMeta"];
 export type Room = Schemas["Room"];
 export type Message = Schemas["Message"];
+/** A file a message references (`message.attachments`); `deleted` once the file is gone. */
+export type Attachment = Schemas["Attachment"];
 
 export interface FlowHubOptions {
   /** The server's origin (`https://api.example.com`) or its API base

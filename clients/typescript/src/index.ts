@@ -1,4 +1,5 @@
 export {
+  type Attachment,
   createFlowHub,
   FlowHub,
   type FileMeta,

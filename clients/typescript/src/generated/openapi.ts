@@ -717,7 +717,7 @@ export interface paths {
         put?: never;
         /**
          * Send a message (delivered in realtime too)
-         * @description Send a message (delivered in realtime too). The same `client_id` again from the same sender answers 200 with the first message, and stores nothing.
+         * @description Send a message (delivered in realtime too). The same `client_id` again from the same sender answers 200 with the first message, and stores nothing. `attachment_ids`: the sender's ready files (404 for any other id, whoever owns it; 422 past the most).
          */
         post: operations["sendMessage"];
         delete?: never;
@@ -748,6 +748,26 @@ export interface paths {
          * @description Edit one of the caller's messages (the room gets `message:updated`): 403 for someone else's, 409 `edit_window_closed` past the edit window, 409 `conflict` once deleted. The same `client_id` again answers the message and changes nothing.
          */
         patch: operations["editMessage"];
+        trace?: never;
+    };
+    "/api/v1/chat/rooms/{room_id}/attachments/{file_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A file attached to a message of the room, for its members: its metadata, a `download_url` valid 15 minutes and an image's `thumbnails`
+         * @description A file attached to a message of the room, for its members: its metadata, a `download_url` valid 15 minutes and an image's `thumbnails`. 404 for a room the caller is not in, a file no (undeleted) message of the room attaches, or a file deleted since.
+         */
+        get: operations["readAttachment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/presence": {
@@ -842,6 +862,32 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * Attachment
+         * @description A file a message references, as it was when it was sent; room members read it at
+         *     `GET /chat/rooms/{room_id}/attachments/{id}` while it exists.
+         */
+        Attachment: {
+            /**
+             * Id
+             * @description the file's id
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Content Type */
+            content_type: string;
+            /**
+             * Size
+             * @description bytes
+             */
+            size: number;
+            /**
+             * Deleted
+             * @description the file was deleted since: it can no longer be read
+             */
+            deleted: boolean;
+        };
         /**
          * BlobUploadForm
          * @description The fields the upload ticket gave (`key`, `Content-Type`), in that order, then `file`.
@@ -1215,6 +1261,11 @@ export interface components {
              * @constant
              */
             deleted?: true;
+            /**
+             * Attachments
+             * @description the files the message references, in the order sent (none on a tombstone)
+             */
+            attachments?: components["schemas"]["Attachment"][];
         };
         /** MessageEditRequest */
         MessageEditRequest: {
@@ -1249,6 +1300,11 @@ export interface components {
              * @default null
              */
             client_id?: string | null;
+            /**
+             * Attachment Ids
+             * @description at most 4 ids of the sender's ready files (a file named twice is attached once); room members can then read them
+             */
+            attachment_ids?: string[];
         };
         /** MultipartCompleteRequest */
         MultipartCompleteRequest: {
@@ -7174,6 +7230,110 @@ export interface operations {
             };
             /** @description The body does not match the schema (`validation_error`, with `details`). */
             422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over the per-user quota (`too_many_requests`, with `Retry-After`). */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request line and headers exceed 32 KiB, or there are over 100 headers (`headers_too_large`). */
+            431: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Something went wrong on our side (`internal_error`). */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A service it needs is unavailable (`service_unavailable`). */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    readAttachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room_id: string;
+                file_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileMeta"];
+                };
+            };
+            /** @description Missing, malformed, expired or tampered access token (`unauthorized`). */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];

@@ -12,6 +12,32 @@ export interface components {
             message: string;
         };
         /**
+         * Attachment
+         * @description A file a message references, as it was when it was sent; room members read it at
+         *     `GET /chat/rooms/{room_id}/attachments/{id}` while it exists.
+         */
+        Attachment: {
+            /**
+             * Id
+             * @description the file's id
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Content Type */
+            content_type: string;
+            /**
+             * Size
+             * @description bytes
+             */
+            size: number;
+            /**
+             * Deleted
+             * @description the file was deleted since: it can no longer be read
+             */
+            deleted: boolean;
+        };
+        /**
          * ConnectAuth
          * @description `io(URL, {auth: {token}})`: a missing, expired or tampered token is refused with
          *     `connect_error` whose message is `unauthorized`.
@@ -129,6 +155,11 @@ export interface components {
              * @constant
              */
             deleted?: true;
+            /**
+             * Attachments
+             * @description the files the message references, in the order sent (none on a tombstone)
+             */
+            attachments?: components["schemas"]["Attachment"][];
         };
         /** OkAck */
         OkAck: {
@@ -263,6 +294,11 @@ export interface components {
              * @default null
              */
             client_id?: string | null;
+            /**
+             * Attachment Ids
+             * @description at most 4 ids of the sender's ready files
+             */
+            attachment_ids?: string[];
         };
         /**
          * SessionEnded
