@@ -130,7 +130,7 @@ class MemoryMessageRepository:
         message = await self.get(room_id, message_id)
         if message is None or message.deleted:
             return message
-        return self._put(replace(message, body="", deleted=True, edit_id=None))
+        return self._put(replace(message, body="", deleted=True, edit_id=None, attachments=()))
 
     async def has_attachment(self, room_id: str, file_id: str) -> bool:
         return any(
@@ -146,7 +146,7 @@ class MemoryMessageRepository:
             if m.sender_id == sender_id and not m.deleted
         ]
         for message in theirs:
-            self._put(replace(message, body="", deleted=True, edit_id=None))
+            self._put(replace(message, body="", deleted=True, edit_id=None, attachments=()))
         return len(theirs)
 
     def _put(self, message: Message) -> Message:

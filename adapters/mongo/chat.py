@@ -294,7 +294,11 @@ class MongoMessageRepository:
         return await self._update(live, update)
 
     async def delete(self, room_id: str, message_id: str) -> Message | None:
-        update = {"$set": {"body": "", "deleted": True}, "$unset": {"edit_id": ""}}
+        update = {
+            "$set": {"body": "", "deleted": True},
+            # a tombstone keeps no trace of its files either (names are the sender's words)
+            "$unset": {"edit_id": "", "attachments": ""},
+        }
         return await self._update({"_id": message_id, "room_id": room_id}, update)
 
     async def has_attachment(self, room_id: str, file_id: str) -> bool:
@@ -314,7 +318,11 @@ class MongoMessageRepository:
         on `sender_id`: a rare operation, an account's deletion, scans the collection)."""
         from adapters.mongo.documents import MessageDocument
 
-        update = {"$set": {"body": "", "deleted": True}, "$unset": {"edit_id": ""}}
+        update = {
+            "$set": {"body": "", "deleted": True},
+            # a tombstone keeps no trace of its files either (names are the sender's words)
+            "$unset": {"edit_id": "", "attachments": ""},
+        }
         async with reachable():
             engine = await self._engine.get()
             done = await engine.get_collection(MessageDocument).update_many(

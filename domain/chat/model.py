@@ -92,7 +92,7 @@ class Message:
     edited_at: datetime | None = None
     deleted: bool = False  # a tombstone: the body is gone, the seq stays (no gap)
     edit_id: str | None = None  # the client_id of the last edit applied (a retry is a no-op)
-    attachments: tuple[Attachment, ...] = ()  # kept by edits and in a tombstone's record
+    attachments: tuple[Attachment, ...] = ()  # kept by edits; a tombstone keeps none
 
     @property
     def attachment_ids(self) -> tuple[str, ...]:

@@ -307,7 +307,7 @@ async def test_mongo_has_the_ordering_and_retention_indexes_and_no_other(
     }
 
 
-async def test_attachments_are_kept_by_edits_and_found_until_the_tombstone(
+async def test_attachments_are_kept_by_edits_and_gone_with_the_tombstone(
     messages: MessageRepository, clock: MemoryClock
 ) -> None:
     photo = Attachment(id="f1", name="Grüße.png", content_type="image/png", size=1234)
@@ -325,6 +325,8 @@ async def test_attachments_are_kept_by_edits_and_found_until_the_tombstone(
     assert not await messages.has_attachment("r2", "f1")  # another room
     await messages.delete("r1", first.id)
     assert not await messages.has_attachment("r1", "f1")  # a tombstone opens no file
+    gone = await messages.get("r1", first.id)
+    assert gone is not None and gone.attachments == ()  # nor keeps the files' names
 
 
 async def test_unreachable_stores_are_service_unavailable(
