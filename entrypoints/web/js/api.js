@@ -277,6 +277,59 @@ export class Api extends EventTarget {
     return this.request("POST", `/files/${encodeURIComponent(ticket.file.id)}/complete`, { auth: true });
   }
 
+  // A resumable multipart upload (the page's ResumableUpload in upload.js drives it): start,
+  // presigned part URLs, the parts that arrived, complete, abort.
+  startMultipart(file) {
+    return this.request("POST", "/files/multipart", {
+      auth: true,
+      json: { name: file.name, size: file.size, content_type: file.type || "application/octet-stream" },
+    });
+  }
+
+  multipartUrls(id, partNumbers) {
+    return this.request("POST", `/files/${encodeURIComponent(id)}/multipart/parts`, {
+      auth: true,
+      json: { part_numbers: partNumbers },
+    });
+  }
+
+  multipartStatus(id) {
+    return this.request("GET", `/files/${encodeURIComponent(id)}/multipart`, { auth: true });
+  }
+
+  completeMultipart(id, parts) {
+    return this.request("POST", `/files/${encodeURIComponent(id)}/multipart/complete`, {
+      auth: true,
+      json: { parts },
+    });
+  }
+
+  abortMultipart(id) {
+    return this.request("DELETE", `/files/${encodeURIComponent(id)}/multipart`, { auth: true });
+  }
+
+  // PUT one part's bytes to its presigned URL; the answer's ETag names it in the completion.
+  async putPart(url, blob, signal) {
+    let response;
+    try {
+      response = await fetch(url, { method: "PUT", body: blob, signal, cache: "no-store" });
+    } catch (error) {
+      if (signal && signal.aborted) throw error; // paused or cancelled: not a failure
+      throw networkError();
+    }
+    if (!response.ok) {
+      const error = await errorFrom(response);
+      error.message = `Storage refused a part: ${error.message}`;
+      throw error;
+    }
+    const etag = response.headers.get("ETag");
+    if (!etag) {
+      // S3 sends it only if the bucket's CORS rules expose it (ExposeHeaders: ETag)
+      throw new ApiError(0, "no_etag", "Storage answered a part without its ETag header (the bucket's CORS rules must expose ETag).");
+    }
+    return etag;
+  }
+
   listFiles(cursor) {
     return this.request("GET", "/files", { auth: true, query: { limit: 20, cursor } });
   }

@@ -3,9 +3,11 @@
 
 import { Api } from "./api.js";
 import { Chat } from "./chat.js";
+import { ResumableUpload } from "./upload.js";
 
 const api = new Api();
 let chat = null;
+let uploader = null; // the resumable upload of the signed-in user
 let nextCursor = null;
 let resetToken = null;
 
@@ -257,12 +259,14 @@ async function enter() {
   if (chat) chat.stop();
   chat = new Chat(api);
   wireChat(chat);
+  startUploader();
   await Promise.all([loadFiles(), chat.start()]);
 }
 
 function leave(reason) {
   if (chat) chat.stop();
   chat = null;
+  stopUploader();
   renderAccount();
   $("#file-list").replaceChildren();
   $("#room-list").replaceChildren();
@@ -344,6 +348,108 @@ function uploadWith(selector, upload, how) {
 uploadWith("#upload-api-form", (file) => api.uploadFile(file), "through the API");
 uploadWith("#upload-direct-form", (file) => api.uploadDirect(file), "straight to storage");
 $("#files-more").addEventListener("click", () => loadFiles(true).catch(showError));
+
+// --- the resumable upload (upload.js): progress, pause, resume (also after a reload), cancel
+function startUploader() {
+  stopUploader();
+  uploader = new ResumableUpload(api, api.user.id);
+  uploader.addEventListener("change", renderUpload);
+  renderUpload();
+}
+
+function stopUploader() {
+  if (!uploader) return;
+  uploader.removeEventListener("change", renderUpload);
+  uploader.pause();
+  uploader = null;
+}
+
+function renderUpload() {
+  if (!uploader) return;
+  const { state, record } = uploader;
+  const form = $("#upload-resumable-form");
+  const active = record !== null;
+  $("#resumable-start").hidden = active;
+  $("#resumable-pause").hidden = state !== "uploading";
+  $("#resumable-resume").hidden = state !== "paused";
+  $("#resumable-cancel").hidden = !active;
+  $("#resumable-cancel").disabled = state === "completing";
+  $("input[name=file]", form).required = !active || !uploader.file;
+  $("#resumable-progress").hidden = !active;
+  const status = $("#resumable-status");
+  if (!active) {
+    status.textContent = "";
+    return;
+  }
+  const percent = record.size ? Math.floor((uploader.sent / record.size) * 100) : 100;
+  const bar = $("#resumable-bar");
+  bar.max = Math.max(record.size, 1);
+  bar.value = uploader.sent;
+  $("#resumable-percent").textContent = `${percent}%`;
+  $(".progress-label", form).textContent = `Upload progress of ${record.name}`;
+  const amount = `${size(uploader.sent)} of ${size(record.size)}`;
+  status.textContent = {
+    uploading: `Uploading ${record.name}: ${amount}…`,
+    completing: `Assembling ${record.name}…`,
+    paused: uploader.file
+      ? `Paused at ${amount}. Resume to go on.`
+      : `An unfinished upload of ${record.name} (${size(record.size)}), ${size(uploader.sent)} sent. Choose the same file, then Resume.`,
+  }[state] || "";
+}
+
+async function runUpload(action) {
+  const stored = await action();
+  if (!stored) return; // paused or cancelled on the way
+  $("#upload-resumable-form").reset();
+  notify(`Uploaded ${stored.name} (${size(stored.size)}) in parts.`, "success");
+  await loadFiles();
+}
+
+function chosenFile() {
+  const file = $("#upload-resumable-form input[name=file]").files[0];
+  return file && file.name ? file : null;
+}
+
+// Enter in the form (or Start) starts a new upload, or resumes the one under way.
+onSubmit("#upload-resumable-form", async () => {
+  if (uploader.record) {
+    await runUpload(() => uploader.resume(chosenFile()));
+    return;
+  }
+  const file = chosenFile();
+  if (!file) throw new Error("Choose a file first.");
+  // the pending file shows in the list as soon as it is announced
+  const listed = () => loadFiles().catch(showError);
+  uploader.addEventListener("change", listed, { once: true });
+  try {
+    await runUpload(() => uploader.start(file));
+  } finally {
+    uploader.removeEventListener("change", listed);
+  }
+});
+
+$("#resumable-pause").addEventListener("click", () => {
+  uploader.pause();
+  $("#resumable-resume").focus();
+});
+
+$("#resumable-resume").addEventListener("click", () => {
+  runUpload(() => uploader.resume(chosenFile())).catch(showError);
+  if (!$("#resumable-pause").hidden) $("#resumable-pause").focus();
+});
+
+$("#resumable-cancel").addEventListener("click", async () => {
+  const name = uploader.record && uploader.record.name;
+  try {
+    await uploader.cancel();
+    $("#upload-resumable-form").reset();
+    notify(`Cancelled the upload of ${name}.`, "info");
+    $("#resumable-start").focus();
+    await loadFiles();
+  } catch (error) {
+    showError(error);
+  }
+});
 
 // --- chat ---------------------------------------------------------------------------------
 function who(userId) {
