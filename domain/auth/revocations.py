@@ -21,6 +21,7 @@ type SessionsEnded = Callable[[Sequence[str]], Awaitable[None]]
 # how long past its lifetime an access token may still pass: another instance's clock may run
 # ahead by as much (adapters/jwt/access_tokens.py accepts the same skew)
 CLOCK_SKEW_S = 30
+PRUNE_AT_LEAST = 256
 
 
 class RevokedSessions:
@@ -29,6 +30,7 @@ class RevokedSessions:
         self._clock = clock
         self._keep = timedelta(seconds=token_ttl_s + CLOCK_SKEW_S)
         self._until: dict[str, datetime] = {}
+        self._prune_at = PRUNE_AT_LEAST
         self._listeners: list[SessionsEnded] = []
         self._loaded = False
         self._loading = asyncio.Lock()
@@ -65,8 +67,11 @@ class RevokedSessions:
     async def heard(self, revoked: Mapping[str, datetime]) -> None:
         """Revocations learned (from this instance, another one, or the feed at a (re)join)."""
         now = self._clock.now()
-        if len(self._until) > 256:
+        if len(self._until) > self._prune_at:
+            # lapsed ones dropped when the set has doubled since: a burst of logouts costs
+            # amortized O(1) each, not a pass over every live revocation per logout
             self._until = {s: until for s, until in self._until.items() if until > now}
+            self._prune_at = max(PRUNE_AT_LEAST, 2 * len(self._until))
         new = [s for s, until in revoked.items() if until > now and s not in self._until]
         for session_id, until in revoked.items():
             if until > self._until.get(session_id, now):

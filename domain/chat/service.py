@@ -22,6 +22,7 @@ the transitions, and only while there are other instances.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -299,9 +300,8 @@ class ChatService:
         its read marks go. Repeating it after a failure finishes the work; how many messages
         it tombstoned."""
         for room in await self._rooms.for_member(user_id):
-            after = await self._rooms.remove(room.id, user_id)
-            if after is not None:
-                await self._broadcaster.member_left(after, user_id)
+            with contextlib.suppress(NotFound):  # gone meanwhile: nothing to leave
+                await self._out(room, user_id)
         for room in await self._rooms.invited_to(user_id):
             after = await self._rooms.remove(room.id, user_id)
             if after is not None:

@@ -75,3 +75,15 @@ async def test_the_first_check_reads_what_was_revoked_before_the_instance_starte
     assert feed.heard is not None  # another instance's push
     await feed.heard({"pushed": clock.now() + timedelta(seconds=60)})
     assert revoked.known("pushed")
+
+
+async def test_a_burst_of_revocations_keeps_the_live_ones_and_drops_the_lapsed() -> None:
+    clock = MemoryClock()
+    revoked = RevokedSessions(LoneRevocationFeed(), clock, TTL_S)
+    await revoked.revoke([f"old{n}" for n in range(300)])
+    clock.advance(TTL_S + CLOCK_SKEW_S)  # all of those lapsed
+    for n in range(600):
+        await revoked.revoke([f"new{n}"])
+    assert all(revoked.known(f"new{n}") for n in range(600))
+    assert not revoked.known("old0")
+    assert len(revoked._until) < 900  # the lapsed were dropped on the way
