@@ -447,6 +447,7 @@ class Services(containers.DeclarativeContainer):
             adapters.tasks,
         ),
         turns=providers.Singleton(LocalRoomTurns),
+        address_key=keyring.provided.email_key,
         policy=providers.Singleton(
             ChatPolicy,
             rooms_per_hour=settings.provided.rooms_per_hour,
