@@ -473,6 +473,8 @@ class Services(containers.DeclarativeContainer):
         keys=keyring,
         events=adapters.events,
         policy=auth_policy,
+        codes=email_codes,
+        code_mailer=code_mailer,
     )
 
     message_edits = providers.Singleton(

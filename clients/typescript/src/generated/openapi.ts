@@ -282,7 +282,7 @@ export interface paths {
          * Delete the caller's account and everything of it (204)
          * @description Delete the caller's account and everything of it (204).
          *
-         *     The current password is checked again (401 `invalid_credentials`, counted with failed logins: 429 past 5 a minute); an account without a password is 409 `password_not_set` (set one with a password reset first). Sessions, sockets, rooms, invitations, files and read marks go, messages become tombstones.
+         *     Confirmed by `{password}`, the current password checked again (401 `invalid_credentials`, counted with failed logins: 429 past 5 a minute; an account without a password is 409 `password_not_set`), or by `{code}`, the code `POST /users/me/deletion-code` mailed (400 `invalid_otp`, counted and locked like sign-in codes). Sessions, sockets, rooms, invitations, files and read marks go, messages become tombstones.
          */
         delete: operations["deleteMe"];
         options?: never;
@@ -292,6 +292,26 @@ export interface paths {
          * @description Change the caller's display name.
          */
         patch: operations["updateMe"];
+        trace?: never;
+    };
+    "/api/v1/users/me/deletion-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail the caller a code that confirms deleting the account (`DELETE /users/me {code}`), valid like a sign-in code; 429 within the cooldown of the last one
+         * @description Mail the caller a code that confirms deleting the account (`DELETE /users/me {code}`), valid like a sign-in code; 429 within the cooldown of the last one.
+         */
+        post: operations["requestDeletionCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/users": {
@@ -1009,6 +1029,14 @@ export interface components {
             rate_limits: components["schemas"]["RateLimits"];
             features: components["schemas"]["Features"];
         };
+        /**
+         * CodeConfirmation
+         * @description A `delete_account` code from `POST /users/me/deletion-code`'s mail.
+         */
+        CodeConfirmation: {
+            /** Code */
+            code: string;
+        };
         /** CodeSent */
         CodeSent: {
             /**
@@ -1026,11 +1054,16 @@ export interface components {
         };
         /**
          * DeleteAccountRequest
-         * @description The account's current password, checked again (counted like a login's).
+         * @description Exactly one of the two (both, or neither, is 422).
          */
-        DeleteAccountRequest: {
-            /** Password */
-            password: string;
+        DeleteAccountRequest: components["schemas"]["PasswordConfirmation"] | components["schemas"]["CodeConfirmation"];
+        /** DeletionCodeSent */
+        DeletionCodeSent: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "sent";
         };
         /** DirectUpload */
         DirectUpload: {
@@ -1486,6 +1519,14 @@ export interface components {
              * @description each once, 1..part_count
              */
             part_numbers: number[];
+        };
+        /**
+         * PasswordConfirmation
+         * @description The account's current password, checked again (counted like a login's).
+         */
+        PasswordConfirmation: {
+            /** Password */
+            password: string;
         };
         /** PasswordResetRequest */
         PasswordResetRequest: {
@@ -3385,7 +3426,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The body is not valid JSON (`invalid_json`). */
+            /** @description Bad Request */
             400: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -3605,6 +3646,94 @@ export interface operations {
                 };
             };
             /** @description Over the per-user quota (`too_many_requests`, with `Retry-After`). */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request line and headers exceed 32 KiB, or there are over 100 headers (`headers_too_large`). */
+            431: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Something went wrong on our side (`internal_error`). */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A service it needs is unavailable (`service_unavailable`). */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    requestDeletionCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletionCodeSent"];
+                };
+            };
+            /** @description Missing, malformed, expired or tampered access token (`unauthorized`). */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
             429: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
