@@ -524,7 +524,7 @@ async def test_an_account_is_deleted_with_a_code_mailed_for_it(api: AuthClient) 
     [mail, _] = await api.mailbox(EMAIL, at_least=2)
     assert mail["subject"].startswith("Confirm deleting your account")
     code = await api.code(EMAIL, at_least=2)
-    status, body, headers = await api.post("/users/me/deletion-code", None, token)
+    status, body, _ = await api.post("/users/me/deletion-code", None, token)
     assert (status, error_code(body)) == (429, "too_many_requests")  # the codes' cooldown
     wrong = "000000" if code != "000000" else "111111"
     status, body, _ = await api.send("DELETE", "/users/me", {"code": wrong}, token)
