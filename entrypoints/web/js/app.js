@@ -528,20 +528,123 @@ function renderMembers() {
   );
 }
 
+// The message being edited (one at a time): its room, seq and the draft, kept across the
+// list's re-renders (a message arriving meanwhile redraws the list).
+let editing = null;
+
+function messageItem(roomId, m) {
+  const mine = m.sender_id === chat.me;
+  const classes = ["message", mine ? "mine" : "", m.deleted ? "deleted" : ""].filter(Boolean).join(" ");
+  const meta = el(
+    "span",
+    { class: "meta" },
+    `${who(m.sender_id)} · `,
+    el("time", { datetime: m.created_at }, new Date(m.created_at).toLocaleTimeString()),
+    m.edited_at && !m.deleted ? el("span", { class: "edited", title: `edited ${when(m.edited_at)}` }, " · edited") : null,
+  );
+  const item = el("li", { class: classes, dataset: { seq: String(m.seq), sender: m.sender_id, messageId: m.id } }, meta);
+  if (m.deleted) {
+    item.append(el("span", { class: "tombstone" }, "message deleted"));
+    return item;
+  }
+  if (editing && editing.roomId === roomId && editing.seq === m.seq) {
+    item.append(editForm(roomId, m));
+    return item;
+  }
+  item.append(el("span", { class: "body" }, m.body));
+  if (mine) {
+    const actions = el("span", { class: "message-actions" });
+    if (chat.editable(m)) {
+      actions.append(
+        el("button", { type: "button", class: "link", "aria-label": `Edit message: ${m.body.slice(0, 40)}`, onclick: () => startEdit(roomId, m) }, "Edit"),
+      );
+    }
+    actions.append(
+      el("button", { type: "button", class: "link danger", "aria-label": `Delete message: ${m.body.slice(0, 40)}`, onclick: () => deleteMessage(roomId, m) }, "Delete"),
+    );
+    item.append(actions);
+  }
+  return item;
+}
+
+function editForm(roomId, m) {
+  const input = el("input", { name: "body", maxlength: "4000", required: true, autocomplete: "off", "aria-label": "Edit the message" });
+  input.value = editing.draft;
+  input.addEventListener("input", () => {
+    if (editing) editing.draft = input.value;
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      stopEdit(m.seq);
+    }
+  });
+  const form = el(
+    "form",
+    { class: "edit-form" },
+    input,
+    el("button", { type: "submit" }, "Save"),
+    el("button", { type: "button", class: "secondary", onclick: () => stopEdit(m.seq) }, "Cancel"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = input.value.trim();
+    if (!body) return;
+    form.setAttribute("aria-busy", "true");
+    try {
+      await chat.edit(roomId, m.id, body);
+      stopEdit(m.seq);
+    } catch (error) {
+      form.removeAttribute("aria-busy");
+      if (error.code === "edit_window_closed") {
+        notify(`Not edited: ${readable(error)} Its edit window has closed.`, "error");
+        stopEdit(m.seq);
+      } else {
+        showError(error);
+      }
+    }
+  });
+  return form;
+}
+
+function startEdit(roomId, m) {
+  editing = { roomId, seq: m.seq, draft: m.body };
+  renderMessages();
+  const input = $(`#message-list li[data-seq="${m.seq}"] .edit-form input`);
+  if (input) {
+    input.focus();
+    input.select();
+  }
+}
+
+function stopEdit(seq) {
+  editing = null;
+  renderMessages();
+  const button = $(`#message-list li[data-seq="${seq}"] .message-actions button`);
+  (button || $("#message-input")).focus();
+}
+
+async function deleteMessage(roomId, m) {
+  try {
+    await chat.remove(roomId, m.id);
+    $("#message-input").focus();
+  } catch (error) {
+    showError(error);
+  }
+}
+
 function renderMessages() {
   const roomId = chat.currentRoomId;
   const state = chat.rooms.get(roomId);
   if (!state) return;
   const list = $("#message-list");
   const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
-  const items = state.sorted.map((m) =>
-    el(
-      "li",
-      { class: m.sender_id === chat.me ? "message mine" : "message", dataset: { seq: String(m.seq), sender: m.sender_id } },
-      el("span", { class: "meta" }, `${who(m.sender_id)} · `, el("time", { datetime: m.created_at }, new Date(m.created_at).toLocaleTimeString())),
-      el("span", { class: "body" }, m.body),
-    ),
-  );
+  // the edit box keeps its focus (and caret) across a redraw
+  const active = document.activeElement;
+  const editFocused = active && active.closest && active.closest(".edit-form") && active.tagName === "INPUT";
+  const caret = editFocused ? [active.selectionStart, active.selectionEnd] : null;
+  if (editing && (editing.roomId !== roomId || !state.messages.has(editing.seq) || state.messages.get(editing.seq).deleted)) editing = null;
+  const items = state.sorted.map((m) => messageItem(roomId, m));
   const held = new Set(state.sorted.filter((m) => m.client_id).map((m) => m.client_id));
   for (const item of chat.pending(roomId)) {
     if (held.has(item.client_id)) continue;
@@ -557,6 +660,13 @@ function renderMessages() {
   list.replaceChildren(...items);
   if (!state.messages.size && !items.length) list.append(el("li", { class: "hint" }, "No messages yet. Say hello."));
   if (nearBottom || items.length < 3) list.scrollTop = list.scrollHeight;
+  if (caret && editing) {
+    const input = $(`#message-list li[data-seq="${editing.seq}"] .edit-form input`);
+    if (input) {
+      input.focus();
+      input.setSelectionRange(caret[0], caret[1]);
+    }
+  }
 }
 
 function renderTyping() {

@@ -49,6 +49,7 @@ export class Chat extends EventTarget {
     this._typingSentAt = 0;
     this._typingRoom = null;
     this._typingIdle = null;
+    this.editWindowS = null; // GET /config's chat.edit_window_s, when the server reports it
   }
 
   _emit(type, detail = {}) {
@@ -65,6 +66,13 @@ export class Chat extends EventTarget {
 
   // --- connection -------------------------------------------------------------------------
   async start() {
+    this.api
+      .config()
+      .then((config) => {
+        const window = config && config.chat && config.chat.edit_window_s;
+        if (typeof window === "number") this.editWindowS = window;
+      })
+      .catch(() => undefined); // without it, the server's 409 says when an edit is too late
     await this.loadRooms();
     const rt = connectRealtime(this.api.hub);
     this.rt = rt;
@@ -77,6 +85,8 @@ export class Chat extends EventTarget {
       this._emit("connection", { state: "reconnecting", reason: error.message });
     });
     rt.on("message:new", (message) => this._received(message));
+    rt.on("message:updated", (message) => this._changed(message));
+    rt.on("message:deleted", (message) => this._changed(message));
     rt.on("typing", (event) => this._typingSeen(event));
     rt.on("presence", (event) => {
       this.presence.set(event.user_id, event.status);
@@ -296,6 +306,30 @@ export class Chat extends EventTarget {
     this._emit("messages", { roomId: message.room_id });
     this._emit("rooms");
     if (gap) this.catchUp(message.room_id).catch((error) => this._emit("error", { error }));
+  }
+
+  // An edit or a deletion (a tombstone keeps its seq): replaces the message if the room holds it.
+  _changed(message) {
+    const state = this.rooms.get(message.room_id);
+    if (!state || !state.messages.has(message.seq)) return;
+    state.messages.set(message.seq, message);
+    this._emit("messages", { roomId: message.room_id });
+  }
+
+  // Whether the page offers to edit `message`: the user's own, not deleted, and (when the
+  // server reports its edit window) young enough.
+  editable(message) {
+    if (message.sender_id !== this.me || message.deleted) return false;
+    if (this.editWindowS === null) return true;
+    return Date.now() - new Date(message.created_at).getTime() < this.editWindowS * 1000;
+  }
+
+  async edit(roomId, messageId, body) {
+    this._changed(await this.api.editMessage(roomId, messageId, body));
+  }
+
+  async remove(roomId, messageId) {
+    this._changed(await this.api.deleteMessage(roomId, messageId));
   }
 
   // Pending messages of a room (sent, no answer yet), in the order they were written.
