@@ -4,18 +4,82 @@ receipts, and attachments with image previews."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Browsing, Shots
-from tests.e2e.helpers import send
+from tests.e2e.helpers import create_room, send, sign_up
 from tests.e2e.test_chat import two_people_in_a_room
+from tests.support.processes import ServerProcess, http_call, running_server
 
 pytestmark = pytest.mark.e2e
 
 
 def item(page: Page, seq: int) -> str:
     return f"#message-list li.message[data-seq='{seq}']"
+
+
+def token(page: Page) -> str:
+    found: str = page.evaluate("JSON.parse(localStorage.getItem('flowhub.session')).access_token")
+    return found
+
+
+def room_id(page: Page) -> str:
+    found: str = page.locator("#room-list button[aria-current='true']").get_attribute(
+        "data-room-id"
+    ) or ""
+    assert found
+    return found
+
+
+def post(server: ServerProcess, page: Page, room: str, body: str, **extra: object) -> dict:
+    """A message sent over HTTP with `page`'s session (faster than typing it)."""
+    reply = http_call(
+        server.port,
+        "POST",
+        f"/api/v1/chat/rooms/{room}/messages",
+        body=json.dumps({"body": body, **extra}),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token(page)}"},
+    )
+    assert reply.status == 201, reply.body
+    answer: dict = reply.json()
+    return answer
+
+
+def invite(page: Page, user_id: str) -> None:
+    members = page.locator("#member-form")
+    members.get_by_label("Invite by user id").fill(user_id)
+    members.get_by_label("Invite by user id").press("Enter")
+    sent = page.locator(".notice.success", has_text="Invitation sent")
+    expect(sent).to_have_count(1)
+    sent.get_by_role("button", name="Dismiss").click()
+    expect(sent).to_have_count(0)
+
+
+def accept(page: Page, room: str) -> None:
+    page.locator("#invitation-list li", has_text=room).get_by_role("button", name="Accept").click()
+    expect(page.locator("#room-name")).to_have_text(room)
+
+
+def three_people_in_a_room(
+    browsing: Browsing, room: str, prefix: str
+) -> list[tuple[Page, str]]:
+    """Ada creates `room`, invites Bob and Carol, who accept: [(page, user id)] in that order."""
+    people = []
+    for name in ("Ada", "Bob", "Carol"):
+        page, _ = browsing.page()
+        people.append((page, sign_up(page, browsing.server, name, f"{prefix}-{name.lower()}@example.com")))
+    (ada, _), (bob, bob_id), (carol, carol_id) = people
+    create_room(ada, room)
+    invite(ada, bob_id)
+    invite(ada, carol_id)
+    accept(bob, room)
+    accept(carol, room)
+    for _, user_id in people[1:]:
+        expect(ada.locator(f"#member-list li[data-user-id='{user_id}']")).to_be_visible()
+    return people
 
 
 def test_edits_and_deletions_reach_the_other_person(browsing: Browsing, shots: Shots) -> None:
@@ -75,3 +139,63 @@ def test_a_body_edited_into_markup_stays_text(browsing: Browsing) -> None:
     expect(bob.locator(item(bob, 1)).locator(".body")).to_have_text(attack)
     assert bob.locator(item(bob, 1)).locator("img, b").count() == 0
     assert bob.evaluate("document.body.dataset.owned") is None
+
+
+def test_an_edit_after_the_window_shows_the_servers_refusal(
+    browsing: Browsing, shots: Shots
+) -> None:
+    """GET /config does not report the edit window: the page offers Edit, and a late edit
+    shows the server's 409 `edit_window_closed` as a sentence, the message unchanged."""
+    env = {"APP_ENV": "development", "MESSAGE_EDIT_WINDOW_S": "0"}
+    with running_server("tests.e2e.server_app", env=env) as strict:
+        ada, ada_watch = browsing.page(server=strict)
+        sign_up(ada, strict, "Ada", "late-ada@example.com")
+        create_room(ada, "Late")
+        send(ada, "too late to fix")
+        expect(ada.locator(item(ada, 1)).locator(".body")).to_have_text("too late to fix")
+        ada.locator(item(ada, 1)).get_by_role("button", name="Edit message").click()
+        ada.get_by_label("Edit the message").fill("fixed")
+        ada.get_by_label("Edit the message").press("Enter")
+        expect(ada.locator(".notice.error")).to_contain_text("edit window has closed")
+        expect(ada.locator(item(ada, 1)).locator(".body")).to_have_text("too late to fix")
+        shots(ada, "edit-refused")
+        assert [status for status, _ in ada_watch.api_errors] == [409]
+        ada.context.close()
+
+
+def test_earlier_messages_load_above_and_keep_the_view(browsing: Browsing, shots: Shots) -> None:
+    """60 messages (20 from each of three people: the per-sender rate limit): the room opens
+    on the latest 50, "Load earlier messages" fetches the 10 before them."""
+    people = three_people_in_a_room(browsing, "History", "history")
+    ada = people[0][0]
+    room = room_id(ada)
+    for n in range(60):
+        post(browsing.server, people[n % 3][0], room, f"message {n + 1}")
+    bob = people[1][0]
+    bob.reload()
+    bob.locator("#room-list").get_by_role("button", name="History").click()
+    shown = bob.locator("#message-list li.message")
+    expect(shown).to_have_count(50)
+    expect(shown.first.locator(".body")).to_have_text("message 11")
+    expect(shown.last.locator(".body")).to_have_text("message 60")
+    earlier = bob.get_by_role("button", name="Load earlier messages")
+    expect(earlier).to_be_visible()
+
+    # scrolled to the top, the oldest shown message stays in view after the load
+    bob.locator("#message-list").evaluate("list => { list.scrollTop = 0; }")
+    top_before = bob.locator(item(bob, 11)).evaluate(
+        "li => li.getBoundingClientRect().top - li.parentElement.getBoundingClientRect().top"
+    )
+    earlier.focus()
+    bob.keyboard.press("Enter")  # keyboard
+    expect(shown).to_have_count(60)
+    expect(shown.first.locator(".body")).to_have_text("message 1")
+    top_after = bob.locator(item(bob, 11)).evaluate(
+        "li => li.getBoundingClientRect().top - li.parentElement.getBoundingClientRect().top"
+    )
+    assert abs(top_after - top_before) < 4, (top_before, top_after)
+    expect(earlier).to_be_hidden()  # nothing older
+    assert [int(s) for s in shown.evaluate_all("i => i.map(x => x.dataset.seq)")] == list(
+        range(1, 61)
+    )
+    shots(bob, "history-loaded")

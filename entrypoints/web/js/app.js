@@ -658,6 +658,7 @@ function renderMessages() {
     );
   }
   list.replaceChildren(...items);
+  $("#load-earlier").hidden = state.nextBefore === null || state.nextBefore === undefined;
   if (!state.messages.size && !items.length) list.append(el("li", { class: "hint" }, "No messages yet. Say hello."));
   if (nearBottom || items.length < 3) list.scrollTop = list.scrollHeight;
   if (caret && editing) {
@@ -726,6 +727,24 @@ $("#leave-room").addEventListener("click", async () => {
     await chat.leave(chat.currentRoomId);
   } catch (error) {
     showError(error);
+  }
+});
+
+// Older history above what is shown; the messages in view stay where they are.
+$("#load-earlier").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  const list = $("#message-list");
+  const roomId = chat.currentRoomId;
+  const fromBottom = list.scrollHeight - list.scrollTop;
+  button.disabled = true;
+  try {
+    await chat.loadEarlier(roomId);
+    if (chat.currentRoomId === roomId) list.scrollTop = list.scrollHeight - fromBottom;
+  } catch (error) {
+    showError(error);
+  } finally {
+    button.disabled = false;
+    if (button.hidden) $("#message-list").focus();
   }
 });
 

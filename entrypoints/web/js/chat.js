@@ -12,6 +12,7 @@ const TYPING_RENEW_MS = 2000; // the server forgets a typing state after 3 s
 const TYPING_IDLE_MS = 2500;
 const TYPING_SHOWN_MS = 4000;
 const PAGE = 100;
+const HISTORY_PAGE = 50; // the latest page a room opens with, and each "Load earlier"
 
 function newClientId() {
   const bytes = new Uint8Array(16);
@@ -27,6 +28,7 @@ class RoomState {
     this.loaded = false;
     this.unread = 0;
     this.typing = new Map(); // user_id -> timer
+    this.nextBefore = null; // the history page's next_before: older messages exist below it
   }
 
   get sorted() {
@@ -250,14 +252,26 @@ export class Chat extends EventTarget {
     this.currentRoomId = roomId;
     state.unread = 0;
     if (!state.loaded) {
-      const page = await this.api.messages(roomId, { limit: 50 });
+      const page = await this.api.messages(roomId, { limit: HISTORY_PAGE });
       this._merge(state, page.items);
+      state.nextBefore = page.next_before;
       state.loaded = true;
       await this.catchUp(roomId); // anything that arrived while the page loaded
     }
     this._markRead(state);
     this._emit("room", { roomId });
     await this.refreshPresence();
+  }
+
+  // The page of history before the oldest message held (the server pages by seq).
+  async loadEarlier(roomId) {
+    const state = this.rooms.get(roomId);
+    if (!state || state.nextBefore === null) return 0;
+    const page = await this.api.messages(roomId, { before: state.nextBefore, limit: HISTORY_PAGE });
+    this._merge(state, page.items);
+    state.nextBefore = page.next_before;
+    this._emit("messages", { roomId });
+    return page.items.length;
   }
 
   // Everything after the last seq this room holds, page by page.
