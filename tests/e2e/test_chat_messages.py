@@ -5,6 +5,7 @@ receipts, and attachments with image previews."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -27,14 +28,14 @@ def token(page: Page) -> str:
 
 
 def room_id(page: Page) -> str:
-    found: str = page.locator("#room-list button[aria-current='true']").get_attribute(
-        "data-room-id"
-    ) or ""
+    found: str = (
+        page.locator("#room-list button[aria-current='true']").get_attribute("data-room-id") or ""
+    )
     assert found
     return found
 
 
-def post(server: ServerProcess, page: Page, room: str, body: str, **extra: object) -> dict:
+def post(server: ServerProcess, page: Page, room: str, body: str, **extra: object) -> dict[str, Any]:
     """A message sent over HTTP with `page`'s session (faster than typing it)."""
     reply = http_call(
         server.port,
@@ -44,7 +45,8 @@ def post(server: ServerProcess, page: Page, room: str, body: str, **extra: objec
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token(page)}"},
     )
     assert reply.status == 201, reply.body
-    answer: dict = reply.json()
+    answer = reply.json()
+    assert isinstance(answer, dict)
     return answer
 
 
@@ -63,14 +65,13 @@ def accept(page: Page, room: str) -> None:
     expect(page.locator("#room-name")).to_have_text(room)
 
 
-def three_people_in_a_room(
-    browsing: Browsing, room: str, prefix: str
-) -> list[tuple[Page, str]]:
+def three_people_in_a_room(browsing: Browsing, room: str, prefix: str) -> list[tuple[Page, str]]:
     """Ada creates `room`, invites Bob and Carol, who accept: [(page, user id)] in that order."""
     people = []
     for name in ("Ada", "Bob", "Carol"):
         page, _ = browsing.page()
-        people.append((page, sign_up(page, browsing.server, name, f"{prefix}-{name.lower()}@example.com")))
+        email = f"{prefix}-{name.lower()}@example.com"
+        people.append((page, sign_up(page, browsing.server, name, email)))
     (ada, _), (bob, bob_id), (carol, carol_id) = people
     create_room(ada, room)
     invite(ada, bob_id)
@@ -89,8 +90,9 @@ def test_edits_and_deletions_reach_the_other_person(browsing: Browsing, shots: S
     expect(bob.locator("#message-list li.message:not(.pending)")).to_have_count(2)
 
     # only her own messages offer Edit and Delete; Bob's page offers none for hers
-    expect(bob.locator("#message-list").get_by_role("button", name="Edit message")).to_have_count(0)
-    expect(bob.locator("#message-list").get_by_role("button", name="Delete message")).to_have_count(0)
+    on_bob = bob.locator("#message-list")
+    expect(on_bob.get_by_role("button", name="Edit message")).to_have_count(0)
+    expect(on_bob.get_by_role("button", name="Delete message")).to_have_count(0)
 
     # Ada edits with the keyboard: Edit, type, Enter
     ada.locator(item(ada, 1)).get_by_role("button", name="Edit message").click()
