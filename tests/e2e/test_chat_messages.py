@@ -35,7 +35,9 @@ def room_id(page: Page) -> str:
     return found
 
 
-def post(server: ServerProcess, page: Page, room: str, body: str, **extra: object) -> dict[str, Any]:
+def post(
+    server: ServerProcess, page: Page, room: str, body: str, **extra: object
+) -> dict[str, Any]:
     """A message sent over HTTP with `page`'s session (faster than typing it)."""
     reply = http_call(
         server.port,
