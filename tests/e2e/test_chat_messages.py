@@ -203,3 +203,42 @@ def test_earlier_messages_load_above_and_keep_the_view(browsing: Browsing, shots
         range(1, 61)
     )
     shots(bob, "history-loaded")
+
+
+def test_seen_by_names_the_members_who_read_the_last_message(
+    browsing: Browsing, shots: Shots
+) -> None:
+    """Three people: both readers show under Ada's message, from `receipt` events live and
+    from GET .../receipts after a reload; one who has not read it yet is not named."""
+    (ada, _), (bob, _), (carol, _) = three_people_in_a_room(browsing, "Readers", "readers")
+    seen = ada.locator("#message-list li.seen-by")
+    send(ada, "anyone there?")
+    expect(bob.locator(item(bob, 1))).to_be_visible()
+    expect(carol.locator(item(carol, 1))).to_be_visible()
+    expect(seen).to_have_text("Seen by Bob, Carol")  # live, from their receipts
+    expect(seen).to_have_attribute("data-seq", "1")  # under the last message
+    # on Carol's page: Bob read it (Ada sent it, Carol is herself)
+    expect(carol.locator("#message-list li.seen-by")).to_have_text("Seen by Bob")
+    shots(ada, "seen-by-both")
+
+    # Carol is away from the room (reloaded, no room open): the next message is Bob's read only
+    carol.reload()
+    expect(carol.locator("#connection")).to_have_text("connected", timeout=15_000)
+    send(ada, "Carol?")
+    expect(bob.locator(item(bob, 2))).to_be_visible()
+    expect(seen).to_have_text("Seen by Bob")
+    expect(seen).to_have_attribute("data-seq", "2")
+    carol.locator("#room-list").get_by_role("button", name="Readers").click()
+    expect(seen).to_have_text("Seen by Bob, Carol")
+
+    # a reload reads the receipts from the server
+    ada.reload()
+    ada.locator("#room-list").get_by_role("button", name="Readers").click()
+    expect(seen).to_have_text("Seen by Bob, Carol")
+    expect(seen).to_have_attribute("data-seq", "2")
+    # Bob answers: under his message, the readers are the others (Ada and Carol read it live)
+    send(bob, "here")
+    expect(seen).to_have_attribute("data-seq", "3")
+    expect(seen).to_have_text("Seen by Carol")
+    expect(bob.locator("#message-list li.seen-by")).to_have_text("Seen by Ada, Carol")
+    shots(bob, "seen-by-on-bobs-message")

@@ -645,6 +645,12 @@ function renderMessages() {
   const caret = editFocused ? [active.selectionStart, active.selectionEnd] : null;
   if (editing && (editing.roomId !== roomId || !state.messages.has(editing.seq) || state.messages.get(editing.seq).deleted)) editing = null;
   const items = state.sorted.map((m) => messageItem(roomId, m));
+  const last = state.sorted.at(-1);
+  const readers = last ? chat.seenBy(roomId, last) : [];
+  if (readers.length) {
+    const names = readers.map(who).sort((a, b) => a.localeCompare(b));
+    items.push(el("li", { class: "seen-by", dataset: { seq: String(last.seq) } }, `Seen by ${names.join(", ")}`));
+  }
   const held = new Set(state.sorted.filter((m) => m.client_id).map((m) => m.client_id));
   for (const item of chat.pending(roomId)) {
     if (held.has(item.client_id)) continue;

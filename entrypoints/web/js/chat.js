@@ -29,6 +29,7 @@ class RoomState {
     this.unread = 0;
     this.typing = new Map(); // user_id -> timer
     this.nextBefore = null; // the history page's next_before: older messages exist below it
+    this.receipts = new Map(); // user_id -> the seq that member has read up to ("seen by")
   }
 
   get sorted() {
@@ -90,6 +91,7 @@ export class Chat extends EventTarget {
     rt.on("message:updated", (message) => this._changed(message));
     rt.on("message:deleted", (message) => this._changed(message));
     rt.on("typing", (event) => this._typingSeen(event));
+    rt.on("receipt", (event) => this._receipt(event));
     rt.on("presence", (event) => {
       this.presence.set(event.user_id, event.status);
       this._emit("presence");
@@ -144,6 +146,7 @@ export class Chat extends EventTarget {
       if (again) await this.loadRooms(); // rooms added while away
       await this.rt.whenCaughtUp(); // the package delivered what followed rooms missed
       await this.refreshPresence();
+      if (again && this.currentRoomId) await this.loadReceipts(this.currentRoomId); // missed ones
       await this._flushOutbox();
       this._emit("caughtup", { again });
     } catch (error) {
@@ -257,10 +260,40 @@ export class Chat extends EventTarget {
       state.nextBefore = page.next_before;
       state.loaded = true;
       await this.catchUp(roomId); // anything that arrived while the page loaded
+      await this.loadReceipts(roomId);
     }
     this._markRead(state);
     this._emit("room", { roomId });
     await this.refreshPresence();
+  }
+
+  // How far each member has read (GET .../receipts); `receipt` events keep it current.
+  async loadReceipts(roomId) {
+    const state = this.rooms.get(roomId);
+    if (!state) return;
+    const found = await this.api.receipts(roomId);
+    for (const receipt of found.items) this._raise(state, receipt.user_id, receipt.seq);
+    this._emit("messages", { roomId });
+  }
+
+  _raise(state, userId, seq) {
+    if (seq > (state.receipts.get(userId) || 0)) state.receipts.set(userId, seq);
+  }
+
+  _receipt(event) {
+    const state = this.rooms.get(event.room_id);
+    if (!state) return;
+    this._raise(state, event.user_id, event.seq);
+    this._emit("messages", { roomId: event.room_id });
+  }
+
+  // The members (not the user, not its sender) who have read up to `message`.
+  seenBy(roomId, message) {
+    const state = this.rooms.get(roomId);
+    if (!state) return [];
+    return (state.room.member_ids || []).filter(
+      (id) => id !== this.me && id !== message.sender_id && (state.receipts.get(id) || 0) >= message.seq,
+    );
   }
 
   // The page of history before the oldest message held (the server pages by seq).
