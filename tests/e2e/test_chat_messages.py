@@ -4,10 +4,13 @@ receipts, and attachments with image previews."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Browsing, Shots
@@ -242,3 +245,77 @@ def test_seen_by_names_the_members_who_read_the_last_message(
     expect(seen).to_have_text("Seen by Carol")
     expect(bob.locator("#message-list li.seen-by")).to_have_text("Seen by Ada, Carol")
     shots(bob, "seen-by-on-bobs-message")
+
+
+def png(width: int, height: int) -> bytes:
+    image = Image.new("RGB", (width, height), (30, 120, 200))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_attachments_show_image_previews_and_deleted_files(
+    browsing: Browsing, shots: Shots
+) -> None:
+    """Ada (wide screen) attaches an image she uploaded, a text file she uploads from the
+    composer, and sends; Bob (a phone) sees the image's thumbnail (GET .../attachments) and the
+    file's name as text; once Ada deletes the image from her files, Bob's page says so."""
+    ada, _ = browsing.page()
+    bob, _ = browsing.page(viewport=(390, 844), mobile=True)
+    sign_up(ada, browsing.server, "Ada", "attach-ada@example.com")
+    bob_id = sign_up(bob, browsing.server, "Bob", "attach-bob@example.com")
+    create_room(ada, "Pictures")
+    invite(ada, bob_id)
+    accept(bob, "Pictures")
+
+    # a file in the Files panel first; its name is markup, which must stay text
+    image_name = "<img src=x onerror=alert(1)>cat.png"
+    ada.get_by_label("Upload through the API").set_input_files(
+        {"name": image_name, "mimeType": "image/png", "buffer": png(600, 400)}
+    )
+    ada.locator("#upload-api-form").get_by_role("button", name="Upload", exact=True).click()
+    expect(ada.locator("#file-list tr", has_text="cat.png")).to_contain_text("ready")
+
+    ada.locator("#attach-toggle").click()
+    expect(ada.locator("#attach-toggle")).to_have_attribute("aria-expanded", "true")
+    picker = ada.locator("#attach-panel")
+    picker.get_by_label(image_name).check()
+    # a second one, uploaded from the composer, is attached at once
+    picker.get_by_label("Upload a file to attach").set_input_files(
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"shopping list\n"}
+    )
+    picker.get_by_role("button", name="Upload and attach").click()
+    expect(ada.locator("#attach-chosen")).to_have_text(f"Attaching 2: {image_name}, notes.txt")
+    send(ada, "two files")
+    expect(ada.locator("#attach-chosen")).to_have_text("")
+    expect(ada.locator("#attach-panel")).to_be_hidden()
+
+    message = bob.locator(item(bob, 1))
+    expect(message.locator(".body")).to_have_text("two files")
+    thumb = message.locator("img.thumb")
+    expect(thumb).to_have_attribute("alt", image_name)
+    expect(thumb).to_have_attribute("src", re.compile(r".+"))
+    bob.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    width = thumb.evaluate("img => img.naturalWidth")
+    assert 0 < width <= 256, width  # a thumbnail, not the 600 px original
+    expect(message.get_by_role("button", name="Download notes.txt")).to_have_text(
+        "notes.txt (14 B)"
+    )
+    assert bob.evaluate("document.querySelectorAll('#message-list img:not(.thumb)').length") == 0
+    # the thumbnail fits a phone's message bubble
+    box = thumb.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390
+    shots(bob, "bob-sees-the-preview-on-a-phone")
+
+    # Ada deletes the image from her files: Bob's page (after a reload) says it is gone
+    ada.locator("#file-list tr", has_text="cat.png").get_by_role("button", name="Delete").click()
+    expect(ada.locator("#file-list tr", has_text="cat.png")).to_have_count(0)
+    bob.reload()
+    bob.locator("#room-list").get_by_role("button", name="Pictures").click()
+    gone = bob.locator(item(bob, 1)).locator(".attachment.gone")
+    expect(gone).to_have_text(f"{image_name}: file deleted")
+    expect(bob.locator(item(bob, 1)).locator("img")).to_have_count(0)
+    expect(
+        bob.locator(item(bob, 1)).get_by_role("button", name="Download notes.txt")
+    ).to_be_visible()
+    shots(bob, "bob-sees-file-deleted")

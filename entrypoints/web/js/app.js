@@ -2,7 +2,7 @@
 // put on the page as text (textContent), never as HTML.
 
 import { Api } from "./api.js";
-import { Chat } from "./chat.js";
+import { ATTACHMENTS_MAX, Chat } from "./chat.js";
 import { ResumableUpload } from "./upload.js";
 
 const api = new Api();
@@ -552,6 +552,7 @@ function messageItem(roomId, m) {
     return item;
   }
   item.append(el("span", { class: "body" }, m.body));
+  if (m.attachments && m.attachments.length) item.append(attachmentList(roomId, m.attachments));
   if (mine) {
     const actions = el("span", { class: "message-actions" });
     if (chat.editable(m)) {
@@ -565,6 +566,52 @@ function messageItem(roomId, m) {
     item.append(actions);
   }
   return item;
+}
+
+const IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+
+// The thumbnail a message shows: the 256 px "contain" one, else the nearest, else the image.
+function previewUrl(meta) {
+  const thumbs = meta.thumbnails || [];
+  const contain = thumbs.filter((t) => t.fit === "contain");
+  const pick = contain.find((t) => t.size === 256) || contain.at(-1) || thumbs.at(-1);
+  return pick ? pick.url : meta.download_url;
+}
+
+function attachmentList(roomId, attachments) {
+  return el(
+    "ul",
+    { class: "attachments", "aria-label": "Attachments" },
+    attachments.map((a) => {
+      const entry = a.deleted ? { meta: null } : chat.attachment(roomId, a.id, () => renderMessages());
+      if (entry.meta === null) {
+        return el("li", { class: "attachment gone", dataset: { fileId: a.id } }, el("span", { class: "file-name" }, a.name), ": file deleted");
+      }
+      const open = () => openAttachment(roomId, a).catch(showError);
+      if (IMAGE_TYPES.has(a.content_type)) {
+        const image = el("img", { alt: a.name, width: "160", height: "120", class: "thumb" });
+        if (entry.meta) image.src = previewUrl(entry.meta);
+        return el(
+          "li",
+          { class: "attachment image", dataset: { fileId: a.id } },
+          el("button", { type: "button", class: "thumb-button", "aria-label": `Open ${a.name}`, onclick: open }, image),
+        );
+      }
+      return el(
+        "li",
+        { class: "attachment", dataset: { fileId: a.id } },
+        el("button", { type: "button", class: "link", "aria-label": `Download ${a.name}`, onclick: open }, `${a.name} (${size(a.size)})`),
+      );
+    }),
+  );
+}
+
+async function openAttachment(roomId, a) {
+  const meta = await api.attachment(roomId, a.id); // a fresh download_url
+  const link = el("a", { href: meta.download_url, download: a.name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
 }
 
 function editForm(roomId, m) {
@@ -754,11 +801,85 @@ $("#load-earlier").addEventListener("click", async (event) => {
   }
 });
 
+// --- attachments: up to 4 of the user's ready files go with the next message -------------
+const chosen = new Map(); // file id -> name
+
+function renderChosen() {
+  const names = [...chosen.values()];
+  $("#attach-chosen").textContent = names.length ? `Attaching ${names.length}: ${names.join(", ")}` : "";
+  $("#attach-toggle").textContent = names.length ? `Attach (${names.length})` : "Attach";
+  const full = chosen.size >= ATTACHMENTS_MAX;
+  for (const box of document.querySelectorAll("#attach-list input[type=checkbox]")) box.disabled = full && !box.checked;
+}
+
+async function loadAttachable() {
+  const page = await api.listFiles();
+  const ready = page.items.filter((f) => f.status === "ready");
+  $("#attach-empty").hidden = ready.length > 0;
+  $("#attach-list").replaceChildren(
+    ...ready.map((file) => {
+      const box = el("input", { type: "checkbox", value: file.id });
+      box.checked = chosen.has(file.id);
+      box.addEventListener("change", () => {
+        if (box.checked) chosen.set(file.id, file.name);
+        else chosen.delete(file.id);
+        renderChosen();
+      });
+      return el("li", {}, el("label", { class: "check" }, box, el("span", { class: "file-name" }, file.name), el("span", { class: "hint" }, ` ${size(file.size)}`)));
+    }),
+  );
+  renderChosen();
+}
+
+function showAttachPanel(open) {
+  $("#attach-panel").hidden = !open;
+  $("#attach-toggle").setAttribute("aria-expanded", String(open));
+}
+
+function clearAttachments() {
+  chosen.clear();
+  showAttachPanel(false);
+  renderChosen();
+}
+
+$("#attach-toggle").addEventListener("click", async () => {
+  const open = $("#attach-panel").hidden;
+  showAttachPanel(open);
+  if (!open) return;
+  try {
+    await loadAttachable();
+    const first = $("#attach-list input:not(:disabled)") || $("#attach-upload-form input");
+    first.focus();
+  } catch (error) {
+    showError(error);
+  }
+});
+
+$("#attach-panel").addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    showAttachPanel(false);
+    $("#attach-toggle").focus();
+  }
+});
+
+onSubmit("#attach-upload-form", async (data, form) => {
+  const file = data.get("file");
+  if (!(file instanceof File) || !file.name) throw new Error("Choose a file first.");
+  if (chosen.size >= ATTACHMENTS_MAX) throw new Error(`At most ${ATTACHMENTS_MAX} files go with one message.`);
+  const stored = await api.uploadFile(file);
+  form.reset();
+  chosen.set(stored.id, stored.name);
+  await Promise.all([loadAttachable(), loadFiles()]);
+  $("#message-input").focus();
+});
+
 onSubmit("#message-form", async (data, form) => {
   const body = String(data.get("body")).trim();
   if (!body) return;
   form.reset();
-  await chat.send(chat.currentRoomId, body);
+  const attachmentIds = [...chosen.keys()];
+  clearAttachments();
+  await chat.send(chat.currentRoomId, body, attachmentIds);
   $("#message-input").focus();
 });
 

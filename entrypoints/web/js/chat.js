@@ -12,6 +12,8 @@ const TYPING_RENEW_MS = 2000; // the server forgets a typing state after 3 s
 const TYPING_IDLE_MS = 2500;
 const TYPING_SHOWN_MS = 4000;
 const PAGE = 100;
+const ATTACHMENT_FRESH_MS = 10 * 60 * 1000; // an attachment's URLs are valid 15 min
+export const ATTACHMENTS_MAX = 4; // the server's limit per message
 const HISTORY_PAGE = 50; // the latest page a room opens with, and each "Load earlier"
 
 function newClientId() {
@@ -53,6 +55,7 @@ export class Chat extends EventTarget {
     this._typingRoom = null;
     this._typingIdle = null;
     this.editWindowS = null; // GET /config's chat.edit_window_s, when the server reports it
+    this.attachments = new Map(); // "room/file" -> {at, meta | null (gone), promise}
   }
 
   _emit(type, detail = {}) {
@@ -384,9 +387,10 @@ export class Chat extends EventTarget {
     return this.outbox.filter((m) => m.room_id === roomId);
   }
 
-  async send(roomId, body) {
+  async send(roomId, body, attachmentIds = []) {
     this.stopTyping();
     const item = { room_id: roomId, body, client_id: newClientId() };
+    if (attachmentIds.length) item.attachment_ids = attachmentIds.slice(0, ATTACHMENTS_MAX);
     this.outbox.push(item);
     this._emit("messages", { roomId });
     if (this.connected) await this._deliver(item);
@@ -415,6 +419,36 @@ export class Chat extends EventTarget {
       if (!this.connected) return;
       await this._deliver(item);
     }
+  }
+
+  // An attached file as the room's members read it (GET .../attachments/{file_id}): its
+  // download_url and thumbnails, fetched once per 10 minutes; null once the server says it is
+  // gone (deleted since). `onReady` runs when a fetch in flight ends.
+  attachment(roomId, fileId, onReady) {
+    const key = `${roomId}/${fileId}`;
+    const known = this.attachments.get(key);
+    if (known && (known.meta === null || Date.now() - known.at < ATTACHMENT_FRESH_MS)) {
+      if (known.promise && onReady) known.promise.then(onReady, () => undefined);
+      return known;
+    }
+    const entry = { at: Date.now(), meta: undefined, promise: null };
+    entry.promise = this.api
+      .attachment(roomId, fileId)
+      .then(
+        (meta) => {
+          entry.meta = meta;
+        },
+        (error) => {
+          if (error.status === 404) entry.meta = null;
+          else this.attachments.delete(key); // asked again at the next render
+        },
+      )
+      .finally(() => {
+        entry.promise = null;
+      });
+    this.attachments.set(key, entry);
+    if (onReady) entry.promise.then(onReady, () => undefined);
+    return entry;
   }
 
   // --- typing -----------------------------------------------------------------------------
