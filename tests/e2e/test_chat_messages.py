@@ -104,7 +104,13 @@ def test_edits_and_deletions_reach_the_other_person(browsing: Browsing, shots: S
     box = ada.get_by_label("Edit the message")
     expect(box).to_be_focused()
     expect(box).to_have_value("helo Bob")
-    box.fill("hello Bob")
+    box.fill("hello Bo")
+    # a message arriving meanwhile redraws the list: the draft, the focus and the caret stay
+    send(bob, "hi?")
+    expect(ada.locator(item(ada, 3))).to_be_visible()
+    expect(box).to_be_focused()
+    expect(box).to_have_value("hello Bo")
+    box.press_sequentially("b")
     box.press("Enter")
     expect(ada.locator(item(ada, 1)).locator(".body")).to_have_text("hello Bob")
     expect(ada.locator(item(ada, 1)).locator(".edited")).to_be_visible()
@@ -119,8 +125,12 @@ def test_edits_and_deletions_reach_the_other_person(browsing: Browsing, shots: S
     expect(ada.locator(item(ada, 2)).locator(".body")).to_have_text("a mistake")
     expect(ada.locator(item(ada, 2)).get_by_role("button", name="Edit message")).to_be_focused()
 
-    # Ada deletes the second: both pages show a tombstone in its place, same seq
+    # Ada deletes the second (Delete asks once more): both pages show a tombstone, same seq
     ada.locator(item(ada, 2)).get_by_role("button", name="Delete message").click()
+    really = ada.locator(item(ada, 2)).get_by_role("button", name="Really delete the message")
+    expect(really).to_be_focused()
+    expect(ada.locator(item(ada, 2)).locator(".body")).to_have_text("a mistake")
+    ada.keyboard.press("Enter")
     expect(ada.locator(item(ada, 2)).locator(".tombstone")).to_have_text("message deleted")
     expect(bob.locator(item(bob, 2)).locator(".tombstone")).to_have_text("message deleted")
     expect(bob.locator(item(bob, 2)).locator(".body")).to_have_count(0)

@@ -531,6 +531,8 @@ function renderMembers() {
 // The message being edited (one at a time): its room, seq and the draft, kept across the
 // list's re-renders (a message arriving meanwhile redraws the list).
 let editing = null;
+// The message whose Delete was pressed once: a second press deletes it.
+let confirming = null;
 
 function messageItem(roomId, m) {
   const mine = m.sender_id === chat.me;
@@ -557,11 +559,22 @@ function messageItem(roomId, m) {
     const actions = el("span", { class: "message-actions" });
     if (chat.editable(m)) {
       actions.append(
-        el("button", { type: "button", class: "link", "aria-label": `Edit message: ${m.body.slice(0, 40)}`, onclick: () => startEdit(roomId, m) }, "Edit"),
+        el("button", { type: "button", class: "link", "aria-label": `Edit message: ${m.body.slice(0, 40)}`, dataset: { focus: "edit" }, onclick: () => startEdit(roomId, m) }, "Edit"),
       );
     }
+    const sure = confirming && confirming.roomId === roomId && confirming.seq === m.seq;
     actions.append(
-      el("button", { type: "button", class: "link danger", "aria-label": `Delete message: ${m.body.slice(0, 40)}`, onclick: () => deleteMessage(roomId, m) }, "Delete"),
+      el(
+        "button",
+        {
+          type: "button",
+          class: sure ? "link danger confirm" : "link danger",
+          dataset: { focus: "delete" },
+          "aria-label": sure ? `Really delete the message: ${m.body.slice(0, 40)}` : `Delete message: ${m.body.slice(0, 40)}`,
+          onclick: () => (sure ? deleteMessage(roomId, m) : askDelete(roomId, m)),
+        },
+        sure ? "Really delete?" : "Delete",
+      ),
     );
     item.append(actions);
   }
@@ -594,13 +607,13 @@ function attachmentList(roomId, attachments) {
         return el(
           "li",
           { class: "attachment image", dataset: { fileId: a.id } },
-          el("button", { type: "button", class: "thumb-button", "aria-label": `Open ${a.name}`, onclick: open }, image),
+          el("button", { type: "button", class: "thumb-button", "aria-label": `Open ${a.name}`, dataset: { focus: `file-${a.id}` }, onclick: open }, image),
         );
       }
       return el(
         "li",
         { class: "attachment", dataset: { fileId: a.id } },
-        el("button", { type: "button", class: "link", "aria-label": `Download ${a.name}`, onclick: open }, `${a.name} (${size(a.size)})`),
+        el("button", { type: "button", class: "link", "aria-label": `Download ${a.name}`, dataset: { focus: `file-${a.id}` }, onclick: open }, `${a.name} (${size(a.size)})`),
       );
     }),
   );
@@ -615,7 +628,7 @@ async function openAttachment(roomId, a) {
 }
 
 function editForm(roomId, m) {
-  const input = el("input", { name: "body", maxlength: "4000", required: true, autocomplete: "off", "aria-label": "Edit the message" });
+  const input = el("input", { name: "body", maxlength: "4000", required: true, autocomplete: "off", "aria-label": "Edit the message", dataset: { focus: "edit-input" } });
   input.value = editing.draft;
   input.addEventListener("input", () => {
     if (editing) editing.draft = input.value;
@@ -630,8 +643,8 @@ function editForm(roomId, m) {
     "form",
     { class: "edit-form" },
     input,
-    el("button", { type: "submit" }, "Save"),
-    el("button", { type: "button", class: "secondary", onclick: () => stopEdit(m.seq) }, "Cancel"),
+    el("button", { type: "submit", dataset: { focus: "save" } }, "Save"),
+    el("button", { type: "button", class: "secondary", dataset: { focus: "cancel" }, onclick: () => stopEdit(m.seq) }, "Cancel"),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -671,7 +684,21 @@ function stopEdit(seq) {
   (button || $("#message-input")).focus();
 }
 
+function askDelete(roomId, m) {
+  confirming = { roomId, seq: m.seq };
+  renderMessages();
+  $(`#message-list li[data-seq="${m.seq}"] .message-actions button.danger`).focus();
+  // the question lapses after a few seconds
+  setTimeout(() => {
+    if (confirming && confirming.roomId === roomId && confirming.seq === m.seq) {
+      confirming = null;
+      if (chat && chat.currentRoomId === roomId) renderMessages();
+    }
+  }, 5000);
+}
+
 async function deleteMessage(roomId, m) {
+  confirming = null;
   try {
     await chat.remove(roomId, m.id);
     $("#message-input").focus();
@@ -686,10 +713,11 @@ function renderMessages() {
   if (!state) return;
   const list = $("#message-list");
   const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
-  // the edit box keeps its focus (and caret) across a redraw
+  // what had the focus in the list keeps it across the redraw (the edit box its caret too)
   const active = document.activeElement;
-  const editFocused = active && active.closest && active.closest(".edit-form") && active.tagName === "INPUT";
-  const caret = editFocused ? [active.selectionStart, active.selectionEnd] : null;
+  const owner = active && list.contains(active) && active.dataset.focus ? active.closest("li[data-seq]") : null;
+  const focused = owner ? { seq: owner.dataset.seq, key: active.dataset.focus } : null;
+  const caret = focused && active.tagName === "INPUT" ? [active.selectionStart, active.selectionEnd] : null;
   if (editing && (editing.roomId !== roomId || !state.messages.has(editing.seq) || state.messages.get(editing.seq).deleted)) editing = null;
   const items = state.sorted.map((m) => messageItem(roomId, m));
   const last = state.sorted.at(-1);
@@ -714,11 +742,11 @@ function renderMessages() {
   $("#load-earlier").hidden = state.nextBefore === null || state.nextBefore === undefined;
   if (!state.messages.size && !items.length) list.append(el("li", { class: "hint" }, "No messages yet. Say hello."));
   if (nearBottom || items.length < 3) list.scrollTop = list.scrollHeight;
-  if (caret && editing) {
-    const input = $(`#message-list li[data-seq="${editing.seq}"] .edit-form input`);
-    if (input) {
-      input.focus();
-      input.setSelectionRange(caret[0], caret[1]);
+  if (focused) {
+    const again = $(`#message-list li[data-seq="${focused.seq}"] [data-focus="${focused.key}"]`);
+    if (again) {
+      again.focus({ preventScroll: true });
+      if (caret) again.setSelectionRange(caret[0], caret[1]);
     }
   }
 }

@@ -423,14 +423,12 @@ export class Chat extends EventTarget {
 
   // An attached file as the room's members read it (GET .../attachments/{file_id}): its
   // download_url and thumbnails, fetched once per 10 minutes; null once the server says it is
-  // gone (deleted since). `onReady` runs when a fetch in flight ends.
+  // gone (deleted since). `onReady` runs when the fetch this call starts ends (a call while
+  // one is in flight adds nothing: the first caller's redraw shows it).
   attachment(roomId, fileId, onReady) {
     const key = `${roomId}/${fileId}`;
     const known = this.attachments.get(key);
-    if (known && (known.meta === null || Date.now() - known.at < ATTACHMENT_FRESH_MS)) {
-      if (known.promise && onReady) known.promise.then(onReady, () => undefined);
-      return known;
-    }
+    if (known && (known.meta === null || Date.now() - known.at < ATTACHMENT_FRESH_MS)) return known;
     const entry = { at: Date.now(), meta: undefined, promise: null };
     entry.promise = this.api
       .attachment(roomId, fileId)
