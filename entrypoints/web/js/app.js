@@ -271,6 +271,11 @@ function leave(reason) {
   $("#file-list").replaceChildren();
   $("#room-list").replaceChildren();
   $("#room").hidden = true;
+  // nothing of this user's stays on the page: chosen files, the picker's list, an edit
+  editing = null;
+  confirming = null;
+  clearAttachments();
+  $("#attach-list").replaceChildren();
   if (reason) notify(reason, "info");
   selectTab("login");
 }
