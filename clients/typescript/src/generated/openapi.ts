@@ -997,6 +997,16 @@ export interface components {
              * @description invitations waiting for one user
              */
             invitations_pending_max: number;
+            /**
+             * Edit Window S
+             * @description how long after sending its sender may edit a message
+             */
+            edit_window_s: number;
+            /**
+             * Attachments Max
+             * @description files one message may attach
+             */
+            attachments_max: number;
         };
         /** Check */
         Check: {
@@ -1587,6 +1597,21 @@ export interface components {
              * @description rooms one user may create an hour
              */
             rooms_per_hour: number;
+            /**
+             * Sockets Per User
+             * @description Socket.IO connections one user may hold (per instance)
+             */
+            sockets_per_user: number;
+            /**
+             * Sockets Per Ip
+             * @description Socket.IO connections from one address (per instance)
+             */
+            sockets_per_ip: number;
+            /**
+             * Socket Events Per 10S
+             * @description events one socket may send in 10 s; past it the socket is disconnected
+             */
+            socket_events_per_10s: number;
             /**
              * Invitations Per Hour
              * @description invitations one user may send an hour
