@@ -9,6 +9,26 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 
+class ThumbnailSize(BaseModel):
+    size: int = Field(description="pixels of the longer side (`cover`: both sides)")
+    fit: Literal["cover", "contain"] = Field(
+        description="`cover`: a square crop; `contain`: the whole image, proportions kept"
+    )
+
+
+class ThumbnailLimits(BaseModel):
+    enabled: bool = Field(description="images get thumbnails when they become ready")
+    source_types: list[str] = Field(description="the types thumbnails are made of")
+    content_type: str = Field(description="every thumbnail's type")
+    sizes: list[ThumbnailSize] = Field(
+        description="made only when the image is larger (never upscaled); the keys of "
+        "`FileMeta.thumbnails`"
+    )
+    max_pixels: int = Field(
+        description="`THUMBNAIL_MAX_PIXELS`: a larger image stays ready without thumbnails"
+    )
+
+
 class UploadLimits(BaseModel):
     max_bytes: int = Field(
         description="`MAX_UPLOAD_BYTES`: a larger file is 413 (`POST /files`, `/files/uploads`)"
@@ -19,11 +39,29 @@ class UploadLimits(BaseModel):
     multipart_part_size: int = Field(
         description="bytes in each part of a multipart upload but the last"
     )
+    multipart_max_parts: int = Field(
+        description="parts of the largest multipart upload (`part_count` never exceeds it)"
+    )
+    part_urls_max: int = Field(
+        description="`part_numbers` one `POST /files/{id}/multipart/parts` may ask for"
+    )
+    upload_url_ttl_s: int = Field(
+        description="a presigned upload's or part URL's life: ask again after it (403)"
+    )
+    pending_ttl_s: int = Field(
+        description="an upload not completed by then is given up (its parts deleted): "
+        "the window to resume one"
+    )
     allowed_types: list[str] = Field(description="media types accepted (checked on the bytes)")
     quota_bytes: int = Field(description="all of a user's files together, pending ones included")
     quota_files: int
     uploads_per_hour: int = Field(description="every upload path together (multipart included)")
     list_max: int = Field(description="the largest `limit` of `GET /files`")
+    public_types: list[str] = Field(
+        description="the types a file may be made public in (`PATCH /files/{id}` "
+        "`public: true`): the images among `allowed_types`; any other is 409 `not_an_image`"
+    )
+    thumbnails: ThumbnailLimits
 
 
 class TokenLifetimes(BaseModel):

@@ -9,7 +9,15 @@ from quart_schema import validate_response
 from domain.auth.model import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 from domain.auth.policy import AuthPolicy
 from domain.chat.model import ATTACHMENTS_MAX, BODY_MAX, MEMBERS_MAX, ROOM_NAME_MAX
-from domain.files.model import LIST_MAX
+from domain.files.model import (
+    LIST_MAX,
+    PART_URLS_MAX,
+    PUBLIC_TYPES,
+    THUMBNAIL_SOURCE_TYPES,
+    THUMBNAIL_SPECS,
+    THUMBNAIL_TYPE,
+    part_count,
+)
 from entrypoints.http.deps import container
 from schemas.config import (
     ChatLimits,
@@ -17,6 +25,8 @@ from schemas.config import (
     Features,
     PasswordRules,
     RateLimits,
+    ThumbnailLimits,
+    ThumbnailSize,
     TokenLifetimes,
     UploadLimits,
 )
@@ -38,11 +48,25 @@ async def get_config() -> ClientConfigOut:
             max_bytes=files.max_upload_bytes,
             multipart_max_bytes=files.multipart_max_bytes,
             multipart_part_size=files.multipart_part_size,
+            multipart_max_parts=part_count(files.multipart_max_bytes, files.multipart_part_size),
+            part_urls_max=PART_URLS_MAX,
+            upload_url_ttl_s=files.upload_url_ttl_s,
+            pending_ttl_s=files.pending_ttl_s,
             allowed_types=list(files.allowed_types),
             quota_bytes=files.quota_bytes,
             quota_files=files.quota_files,
             uploads_per_hour=files.uploads_per_hour,
             list_max=min(files.list_max, LIST_MAX),
+            # a file's type is one of allowed_types, so only these can ever be made public
+            public_types=[t for t in PUBLIC_TYPES if t in files.allowed_types],
+            thumbnails=ThumbnailLimits(
+                # THUMBNAIL_CONCURRENCY 0 wires no thumbnailer (config/real.py)
+                enabled=files.thumbnails and settings.thumbnail_concurrency > 0,
+                source_types=[t for t in THUMBNAIL_SOURCE_TYPES if t in files.allowed_types],
+                content_type=THUMBNAIL_TYPE,
+                sizes=[ThumbnailSize(size=t.size, fit=t.fit.value) for t in THUMBNAIL_SPECS],
+                max_pixels=settings.thumbnail_max_pixels,
+            ),
         ),
         tokens=TokenLifetimes(
             access_s=c.adapters.tokens().ttl_s,

@@ -13,11 +13,12 @@ from schemas.config import ClientConfigOut
 from tests.api.auth_client import API, AuthClient, use_fast_hasher
 from tests.api.conftest import AppFactory
 from tests.api.files_client import FilesClient
+from tests.support.images import png
 
 pytestmark = pytest.mark.api
 
 ENV = {
-    "MAX_UPLOAD_BYTES": "2048",
+    "MAX_UPLOAD_BYTES": "4096",
     "ALLOWED_CONTENT_TYPES": "text/plain,image/png",
     "MULTIPART_MAX_BYTES": str(100 * 1024 * 1024),
     "MESSAGE_EDIT_WINDOW_S": "120",
@@ -43,13 +44,31 @@ async def config(api: AuthClient) -> dict[str, Any]:
 
 async def test_the_config_is_public_and_follows_the_settings(api: FilesClient) -> None:
     body = await config(api)
-    assert body["uploads"]["max_bytes"] == 2048
+    assert body["uploads"]["max_bytes"] == 4096
     assert body["uploads"]["multipart_max_bytes"] == 100 * 1024 * 1024
     assert body["uploads"]["multipart_part_size"] == 8 * 1024 * 1024
     assert body["uploads"]["allowed_types"] == ["text/plain", "image/png"]
     assert (body["chat"]["edit_window_s"], body["chat"]["attachments_max"]) == (120, 4)
     assert body["rate_limits"]["sockets_per_user"] == 7
     assert body["rate_limits"]["socket_events_per_10s"] == 100
+    # 100 MiB in parts of 8 MiB: 13 parts at most; part URLs live 15 minutes, an upload an hour
+    assert body["uploads"]["multipart_max_parts"] == 13
+    assert body["uploads"]["part_urls_max"] == 100
+    assert body["uploads"]["upload_url_ttl_s"] == 15 * 60
+    assert body["uploads"]["pending_ttl_s"] == 60 * 60
+    # of the allowed types only the image may be public, and only it gets thumbnails
+    assert body["uploads"]["public_types"] == ["image/png"]
+    assert body["uploads"]["thumbnails"] == {
+        "enabled": True,
+        "source_types": ["image/png"],
+        "content_type": "image/webp",
+        "sizes": [
+            {"size": 64, "fit": "cover"},
+            {"size": 256, "fit": "contain"},
+            {"size": 1024, "fit": "contain"},
+        ],
+        "max_pixels": 25_000_000,
+    }
     assert body["features"] == {
         "direct_uploads": True,
         "storage": "memory",
@@ -67,6 +86,39 @@ async def test_the_advertised_limits_are_the_enforced_ones(api: FilesClient) -> 
     limit = body["uploads"]["max_bytes"]
     assert (await api.upload(token, b"a" * limit, "fits.txt", "text/plain"))[0] == 201
     assert (await api.upload(token, b"a" * (limit + 1), "over.txt", "text/plain"))[0] == 413
+
+    uploads = body["uploads"]
+    largest = uploads["multipart_max_bytes"]
+    big = {"name": "big.png", "size": largest + 1, "content_type": "image/png"}
+    assert (await api.post("/files/multipart", big, token))[0] == 413
+    status, started, _ = await api.post("/files/multipart", {**big, "size": largest}, token)
+    assert status == 201
+    assert started["part_size"] == uploads["multipart_part_size"]
+    assert started["part_count"] == uploads["multipart_max_parts"]
+    parts = f"/files/{started['file']['id']}/multipart/parts"
+    numbers = list(range(1, uploads["multipart_max_parts"] + 1))
+    assert len(numbers) <= uploads["part_urls_max"]
+    assert (await api.post(parts, {"part_numbers": numbers}, token))[0] == 200
+    too_many = {"part_numbers": list(range(1, uploads["part_urls_max"] + 2))}
+    assert (await api.post(parts, too_many, token))[0] == 422
+
+    # a type outside public_types is never made public; one inside is
+    status, text = await api.upload(token, b"plain words", "words.txt", "text/plain")
+    assert status == 201
+    assert "text/plain" not in uploads["public_types"]
+    made = await api.client.patch(
+        f"{API}/files/{text['id']}", json={"public": True},
+        headers={"Authorization": f"Bearer {token}"},
+    )  # fmt: skip
+    assert made.status_code == 409
+    status, image = await api.upload(token, png(8, 8), "dot.png", "image/png")
+    assert status == 201
+    assert image["content_type"] in uploads["public_types"]
+    made = await api.client.patch(
+        f"{API}/files/{image['id']}", json={"public": True},
+        headers={"Authorization": f"Bearer {token}"},
+    )  # fmt: skip
+    assert made.status_code == 200
 
     shortest = body["passwords"]["min_length"]
     for password, status in (("p" * (shortest - 1), 422), ("p" * shortest, 202)):

@@ -1,4 +1,4 @@
-"""The ImageThumbnailer contract on real Pillow: each format and orientation right, every
+"""The ImageThumbnailer contract on real Pillow: each format and EXIF orientation (1-8) right, every
 derived image without metadata, hostile images refused without raising, work bounded."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image
 
 from adapters.pillow.thumbnails import PillowThumbnailer, make_thumbnails
 from domain.files.model import THUMBNAIL_SPECS, ThumbnailFit, ThumbnailImage
@@ -114,6 +114,65 @@ async def test_exif_orientation_is_applied_and_gps_and_comments_are_gone(
         assert_no_metadata(thumb)
         assert COMMENT not in thumb.data
         assert b"FlowHubCam" not in thumb.data
+
+
+# What a viewer does to the stored pixels to show an image of each EXIF orientation (Pillow's
+# own table, ImageOps.exif_transpose), and its inverse: what a camera stored for an upright
+# picture. 2, 3, 4, 5 and 7 undo themselves; 6 and 8 undo each other.
+SHOWN = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+STORED = {**SHOWN, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+QUADRANTS = {"top left": (220, 0, 0), "top right": (0, 200, 0),
+             "bottom left": (0, 0, 220), "bottom right": (230, 230, 0)}  # fmt: skip
+
+
+def quadrants(width: int, height: int) -> Image.Image:
+    image = Image.new("RGB", (width, height))
+    w, h = width // 2, height // 2
+    for name, color in QUADRANTS.items():
+        x = w if "right" in name else 0
+        y = h if "bottom" in name else 0
+        image.paste(color, (x, y, x + w, y + h))
+    return image
+
+
+def near(pixel: object, color: tuple[int, int, int]) -> bool:
+    assert isinstance(pixel, tuple)
+    return all(abs(int(a) - b) < 60 for a, b in zip(pixel[:3], color, strict=True))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("kind", ["JPEG", "PNG", "WEBP"])
+async def test_every_exif_orientation_of_every_format_that_carries_one_is_shown_upright(
+    thumbnailer: PillowThumbnailer, kind: str, orientation: int
+) -> None:
+    upright = quadrants(600, 300)
+    stored = upright if orientation == 1 else upright.transpose(STORED[orientation])
+    if orientation > 1:  # the table is right: shown, the stored pixels are the upright picture
+        assert stored.transpose(SHOWN[orientation]).tobytes() == upright.tobytes()
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    source = encoded(stored, kind, exif=exif.tobytes())
+    assert Image.open(io.BytesIO(source)).getexif().get(ExifTags.Base.Orientation) == orientation
+
+    thumbs = by_size(await thumbnailer.thumbnails(source, THUMBNAIL_SPECS))
+
+    box = opened(thumbs[256]).convert("RGB")
+    assert box.size == (256, 128), "landscape once upright, whatever was stored"
+    w, h = box.size
+    for name, color in QUADRANTS.items():
+        x = w * 3 // 4 if "right" in name else w // 4
+        y = h * 3 // 4 if "bottom" in name else h // 4
+        assert near(box.getpixel((x, y)), color), (name, box.getpixel((x, y)))
+    for thumb in thumbs.values():
+        assert_no_metadata(thumb)  # the orientation tag too: the pixels are upright now
 
 
 async def test_small_images_are_never_upscaled(thumbnailer: PillowThumbnailer) -> None:

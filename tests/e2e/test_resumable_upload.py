@@ -30,14 +30,15 @@ BIG: FilePayload = {"name": "big.txt", "mimeType": "text/plain", "buffer": DATA}
 
 
 class Parts:
-    """The part PUTs the page sends, held (not answered) while `hold` is set."""
+    """The part PUTs the page sends (to `pattern`: the app's part URLs, or a bucket's), held
+    (not answered) while `hold` is set; a held one goes on to its real destination."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, pattern: str = PARTS) -> None:
         self.page = page
         self.sent = 0
         self.held: list[Route] = []
         self.hold = True
-        page.route(PARTS, self._route)
+        page.route(pattern, self._route)
 
     def _route(self, route: Route) -> None:
         if route.request.method != "PUT":

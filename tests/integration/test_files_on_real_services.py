@@ -270,3 +270,29 @@ async def test_an_aborted_multipart_upload_on_s3_leaves_no_upload_behind(api: Fi
     key = f"staging/files/{me['id']}/{file_id}"
     assert await blobs.list_parts(key, started["upload_id"]) is None
     assert (await api.get(f"/files/{file_id}/multipart", token))[0] == 404
+
+
+async def test_no_public_url_is_ever_issued_for_a_file_that_is_not_an_image_on_s3(
+    api: FilesClient, aws_endpoint_url: str, aws_credentials: AwsCredentials
+) -> None:
+    """A PDF's owner asks for it public: 409 `not_an_image`, MongoDB keeps it private, and
+    nothing is copied under the bucket's anonymously readable `public/` prefix."""
+    token = await api.token("grace@example.com")
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    status, meta = await api.upload(token, pdf, "paper.pdf", "application/pdf")
+    assert status == 201, meta
+    patch = await api.client.patch(
+        f"/api/v1/files/{meta['id']}",
+        json={"public": True},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert patch.status_code == 409
+    assert (await patch.get_json())["error"]["code"] == "not_an_image"
+    _, again, _ = await api.call("GET", f"/files/{meta['id']}", token)
+    assert again["public"] is False
+    assert "public_url" not in again
+    async with get_session().create_client(
+        "s3", endpoint_url=aws_endpoint_url, **aws_credentials
+    ) as s3:
+        listed = await s3.list_objects_v2(Bucket=BUCKET, Prefix="public/")
+    assert listed.get("KeyCount", 0) == 0

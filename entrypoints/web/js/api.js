@@ -58,6 +58,30 @@ function fromClient(error) {
   );
 }
 
+// A part PUT the storage refused: S3's XML error (<Code>, <Message>) or the contract's JSON.
+async function storageError(response) {
+  const text = await response.text().catch(() => "");
+  const tag = (name) => {
+    const found = new RegExp(`<${name}>([^<]{0,300})</${name}>`).exec(text);
+    return found ? found[1].trim() : "";
+  };
+  let code = tag("Code");
+  let message = tag("Message");
+  if (!code) {
+    try {
+      const body = JSON.parse(text);
+      code = String(body.error.code);
+      message = String(body.error.message);
+    } catch {
+      code = ""; // an empty answer (S3 sends one to a refused PUT now and then)
+    }
+  }
+  let said = `HTTP ${response.status}`;
+  if (code) said += ` ${code}`;
+  if (message) said += `: ${message}`;
+  return new ApiError(response.status, code || `http_${response.status}`, `Storage refused a part (${said}).`);
+}
+
 function networkError() {
   return new ApiError(0, "network_error", "Cannot reach the server. Are you offline?");
 }
@@ -309,19 +333,21 @@ export class Api extends EventTarget {
   }
 
   // PUT one part's bytes to its presigned URL; the answer's ETag names it in the completion.
+  // Every way it can fail ends in an ApiError a person can act on: S3 answers errors in XML
+  // (its <Code> and <Message> are shown), the app's own part URLs in the contract's JSON.
   async putPart(url, blob, signal) {
     let response;
     try {
       response = await fetch(url, { method: "PUT", body: blob, signal, cache: "no-store" });
     } catch (error) {
       if (signal && signal.aborted) throw error; // paused or cancelled: not a failure
-      throw networkError();
+      // a refused CORS preflight (PUT not allowed for this origin) fails exactly like a
+      // network outage: fetch tells the page nothing more
+      throw new ApiError(0, "storage_unreachable", "Could not send a part to the storage: the network failed, or the bucket's CORS rules do not allow PUT from this page.");
     }
-    if (!response.ok) {
-      const error = await errorFrom(response);
-      error.message = `Storage refused a part: ${error.message}`;
-      throw error;
-    }
+    if (!response.ok) throw await storageError(response);
+    // read to its end, so the browser does not count the answer as aborted
+    await response.arrayBuffer().catch(() => undefined);
     const etag = response.headers.get("ETag");
     if (!etag) {
       // S3 sends it only if the bucket's CORS rules expose it (ExposeHeaders: ETag)

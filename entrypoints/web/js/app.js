@@ -396,7 +396,9 @@ function renderUpload() {
   status.textContent = {
     uploading: `Uploading ${record.name}: ${amount}…`,
     completing: `Assembling ${record.name}…`,
-    paused: uploader.file
+    paused: uploader.failure
+      ? `Stopped at ${amount}: ${uploader.failure} Resume to try again.`
+      : uploader.file
       ? `Paused at ${amount}. Resume to go on.`
       : `An unfinished upload of ${record.name} (${size(record.size)}), ${size(uploader.sent)} sent. Choose the same file, then Resume.`,
   }[state] || "";

@@ -7,7 +7,9 @@
 //
 // The upload's file id and the chosen file's name and size live in localStorage (per user), so
 // a reload can resume it. Events: "change" (state or progress), with `this.state`:
-// idle | uploading | paused | completing | done.
+// idle | uploading | paused | completing | done. A run that fails (a part the storage refused
+// or could not be sent, a completion refused) throws to the page and leaves the upload paused
+// with `this.failure` saying why: Resume tries again from the parts that arrived.
 
 import { ApiError } from "./api.js";
 
@@ -25,6 +27,9 @@ export class ResumableUpload extends EventTarget {
     this.state = "idle";
     this._controller = null;
     this._stopping = null; // "pause" | "cancel" while stopping on purpose
+    // why the upload stopped when it failed (not paused on purpose): the page keeps it in the
+    // upload's status line, where it outlives the notice, until the next run
+    this.failure = null;
     try {
       this.record = JSON.parse(localStorage.getItem(this.key) || "null");
     } catch {
@@ -136,6 +141,7 @@ export class ResumableUpload extends EventTarget {
     const controller = new AbortController();
     this._controller = controller;
     this._stopping = null;
+    this.failure = null;
     this._set("uploading");
     const id = this.record.file_id;
     const missing = [];
@@ -162,6 +168,7 @@ export class ResumableUpload extends EventTarget {
       const onPurpose = this._stopping !== null && this._controller === controller;
       controller.abort(); // the other parts in flight stop too
       if (onPurpose || this._controller !== controller) return null; // paused or cancelled
+      this.failure = (error && (error.readable || error.message)) || "Something went wrong.";
       this._set("paused"); // Resume goes on from the parts that arrived
       throw error;
     }
@@ -193,6 +200,7 @@ export class ResumableUpload extends EventTarget {
 
   _forget() {
     this.record = null;
+    this.failure = null;
     this.etags = new Map();
     localStorage.removeItem(this.key);
   }

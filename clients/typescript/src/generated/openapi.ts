@@ -1874,6 +1874,48 @@ export interface components {
              */
             public_url?: string;
         };
+        /** ThumbnailLimits */
+        ThumbnailLimits: {
+            /**
+             * Enabled
+             * @description images get thumbnails when they become ready
+             */
+            enabled: boolean;
+            /**
+             * Source Types
+             * @description the types thumbnails are made of
+             */
+            source_types: string[];
+            /**
+             * Content Type
+             * @description every thumbnail's type
+             */
+            content_type: string;
+            /**
+             * Sizes
+             * @description made only when the image is larger (never upscaled); the keys of `FileMeta.thumbnails`
+             */
+            sizes: components["schemas"]["ThumbnailSize"][];
+            /**
+             * Max Pixels
+             * @description `THUMBNAIL_MAX_PIXELS`: a larger image stays ready without thumbnails
+             */
+            max_pixels: number;
+        };
+        /** ThumbnailSize */
+        ThumbnailSize: {
+            /**
+             * Size
+             * @description pixels of the longer side (`cover`: both sides)
+             */
+            size: number;
+            /**
+             * Fit
+             * @description `cover`: a square crop; `contain`: the whole image, proportions kept
+             * @enum {string}
+             */
+            fit: "cover" | "contain";
+        };
         /** TokenLifetimes */
         TokenLifetimes: {
             /**
@@ -1950,6 +1992,26 @@ export interface components {
              */
             multipart_part_size: number;
             /**
+             * Multipart Max Parts
+             * @description parts of the largest multipart upload (`part_count` never exceeds it)
+             */
+            multipart_max_parts: number;
+            /**
+             * Part Urls Max
+             * @description `part_numbers` one `POST /files/{id}/multipart/parts` may ask for
+             */
+            part_urls_max: number;
+            /**
+             * Upload Url Ttl S
+             * @description a presigned upload's or part URL's life: ask again after it (403)
+             */
+            upload_url_ttl_s: number;
+            /**
+             * Pending Ttl S
+             * @description an upload not completed by then is given up (its parts deleted): the window to resume one
+             */
+            pending_ttl_s: number;
+            /**
              * Allowed Types
              * @description media types accepted (checked on the bytes)
              */
@@ -1971,6 +2033,12 @@ export interface components {
              * @description the largest `limit` of `GET /files`
              */
             list_max: number;
+            /**
+             * Public Types
+             * @description the types a file may be made public in (`PATCH /files/{id}` `public: true`): the images among `allowed_types`; any other is 409 `not_an_image`
+             */
+            public_types: string[];
+            thumbnails: components["schemas"]["ThumbnailLimits"];
         };
         /** UploadTicket */
         UploadTicket: {
