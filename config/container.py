@@ -44,6 +44,7 @@ from adapters.telemetry.throttle import ThrottledErrorReporter
 from config import real
 from config.lifecycle import Lifecycle
 from config.settings import Settings
+from domain.auth.avatars import Avatars
 from domain.auth.codes import CodeMailer, EmailCodes
 from domain.auth.deletion import AccountDeletion
 from domain.auth.login import PasswordLogin
@@ -400,9 +401,6 @@ class Services(containers.DeclarativeContainer):
         policy=auth_policy,
         revoked=revoked_sessions,
     )
-    profiles = providers.Singleton(Profiles, adapters.cached_users, adapters.clock)
-    # GET /users?ids=: one rooms read, one users read (get_many goes to the store either way)
-    peer_profiles = providers.Singleton(PeerProfiles, adapters.users, adapters.rooms)
 
     files = providers.Singleton(
         FileService,
@@ -426,6 +424,13 @@ class Services(containers.DeclarativeContainer):
         ),
         thumbnailer=adapters.thumbnailer,
     )
+    # the avatar's URL is worked out from the file's record at each read (one files read per
+    # page of profiles), so the cached user never holds a URL that could go stale
+    avatars = providers.Singleton(Avatars, files)
+    profiles = providers.Singleton(Profiles, adapters.cached_users, adapters.clock, avatars)
+    # GET /users?ids=: two rooms reads, one users read (get_many goes to the store either
+    # way), one files read when any of them has an avatar
+    peer_profiles = providers.Singleton(PeerProfiles, adapters.users, adapters.rooms, avatars)
 
     chat = providers.Singleton(
         ChatService,

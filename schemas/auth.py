@@ -17,7 +17,16 @@ from domain.auth.model import (
     UserProfile,
 )
 from domain.chat.model import ID_MAX
-from schemas.common import Code, DisplayName, EmailAddress, In, Moment, Password, Token
+from schemas.common import (
+    Code,
+    DisplayName,
+    EmailAddress,
+    In,
+    Moment,
+    Password,
+    Token,
+    omitted_when_none,
+)
 
 Purpose = Literal["login", "password_reset", "verify_email"]
 
@@ -58,8 +67,22 @@ class RefreshIn(In):
     refresh_token: Token
 
 
-class RenameIn(In):
-    name: DisplayName
+class ProfileUpdateIn(In):
+    """What `PATCH /users/me` changes: the fields sent, each optional."""
+
+    name: DisplayName | None = Field(default=None, description="a new display name")
+    avatar_file_id: Annotated[str, Field(min_length=1, max_length=ID_MAX)] | None = Field(
+        default=None,
+        description=(
+            "one of the caller's ready images (PNG, JPEG, GIF, WebP) as the avatar: the file is"
+            " made public if it is not (its public copies count in the storage quota); null"
+            " clears the avatar (the file stays as it is)"
+        ),
+    )
+
+    def avatar_sent(self) -> bool:
+        """Whether `avatar_file_id` was sent (null included): left out, the avatar stays."""
+        return "avatar_file_id" in self.model_fields_set
 
 
 class DeleteAccountIn(In):
@@ -68,12 +91,20 @@ class DeleteAccountIn(In):
     password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
 
 
+AVATAR_URL_DOC = (
+    "the avatar's stable public URL (no token, immutable, cacheable): its 256 px WebP"
+    " thumbnail, or the image itself when it has none; absent without an avatar, and once"
+    " its file is deleted or made private"
+)
+
+
 class UserOut(BaseModel):
     id: str
     email: str
     name: str
     email_verified: bool
     created_at: Moment
+    avatar_url: str | None = omitted_when_none(AVATAR_URL_DOC)
 
     @classmethod
     def from_domain(cls, user: UserProfile) -> Self:
@@ -83,6 +114,7 @@ class UserOut(BaseModel):
             name=user.name,
             email_verified=user.email_verified,
             created_at=user.created_at,
+            avatar_url=user.avatar_url,
         )
 
 
@@ -113,10 +145,11 @@ class UsersQuery(BaseModel):
 class PublicUserOut(BaseModel):
     id: str
     name: str
+    avatar_url: str | None = omitted_when_none(AVATAR_URL_DOC)
 
     @classmethod
     def from_domain(cls, user: PublicProfile) -> Self:
-        return cls(id=user.id, name=user.name)
+        return cls(id=user.id, name=user.name, avatar_url=user.avatar_url)
 
 
 class PublicUsersOut(BaseModel):

@@ -12,14 +12,15 @@ from quart_schema import (
 )
 
 from domain.auth.principal import Principal
+from domain.auth.profile import KEEP
 from entrypoints.http.deps import container
 from entrypoints.http.guard import authenticated
 from entrypoints.http.openapi import no_content
 from schemas.auth import (
     DeleteAccountIn,
+    ProfileUpdateIn,
     PublicUserOut,
     PublicUsersOut,
-    RenameIn,
     UserOut,
     UsersQuery,
 )
@@ -39,12 +40,29 @@ async def get_me(principal: Principal) -> UserOut:
 
 @blueprint.patch("/me")
 @authenticated
-@validate_request(RenameIn)
+@validate_request(ProfileUpdateIn)
 @validate_response(UserOut, 200)
 @document_response(ErrorResponse, 401)
-async def update_me(principal: Principal, data: RenameIn) -> UserOut:
-    """Change the caller's display name."""
-    profile = await container().services.profiles().rename(principal.user_id, data.name)
+@document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
+@document_response(ErrorResponse, 413)
+async def update_me(principal: Principal, data: ProfileUpdateIn) -> UserOut:
+    """Change the caller's display name and/or avatar (only the fields sent).
+
+    `avatar_file_id`: one of the caller's ready images, made public if it is not, shown as
+    `avatar_url` wherever the caller's profile is (404 for a file that is not the caller's,
+    409 `not_an_image`, 409 `upload_incomplete` for a pending file, 413 `quota_exceeded` when
+    its public copies do not fit); null clears it. The avatar goes when its file is deleted
+    or made private."""
+    profile = (
+        await container()
+        .services.profiles()
+        .update(
+            principal.user_id,
+            name=data.name,
+            avatar_file_id=data.avatar_file_id if data.avatar_sent() else KEEP,
+        )
+    )
     return UserOut.from_domain(profile)
 
 
@@ -72,10 +90,11 @@ async def delete_me(principal: Principal, data: DeleteAccountIn) -> Response:
 @validate_response(PublicUsersOut, 200)
 @document_response(ErrorResponse, 401)
 async def get_users(principal: Principal, query_args: UsersQuery) -> PublicUsersOut:
-    """Names of the users who share a room with the caller.
+    """Names and avatars of the users who share a room with the caller.
 
-    The `id` and `name` of those of `ids` who share a room with the caller (the caller
-    included), each once; unknown and unrelated ids are left out alike, never 404."""
+    The `id`, `name` and `avatar_url` (when they have one) of those of `ids` who share a room
+    with the caller (the caller included), each once; unknown and unrelated ids are left out
+    alike, never 404."""
     found = (
         await container().services.peer_profiles().related(principal.user_id, query_args.wanted())
     )
