@@ -70,7 +70,8 @@ class RefreshIn(In):
 class ProfileUpdateIn(In):
     """What `PATCH /users/me` changes: the fields sent, each optional."""
 
-    name: DisplayName | None = Field(default=None, description="a new display name")
+    # left out: the name stays (a null is refused, like any value that is not a name)
+    name: DisplayName = Field(default=None, description="a new display name")
     avatar_file_id: Annotated[str, Field(min_length=1, max_length=ID_MAX)] | None = Field(
         default=None,
         description=(
@@ -79,6 +80,10 @@ class ProfileUpdateIn(In):
             " clears the avatar (the file stays as it is)"
         ),
     )
+
+    def new_name(self) -> str | None:
+        """The name sent, None when it was left out."""
+        return self.name if "name" in self.model_fields_set else None
 
     def avatar_sent(self) -> bool:
         """Whether `avatar_file_id` was sent (null included): left out, the avatar stays."""

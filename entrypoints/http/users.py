@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from quart import Blueprint, Response
 from quart_schema import (
     document_response,
@@ -11,9 +13,11 @@ from quart_schema import (
     validate_response,
 )
 
+from domain.auth.model import PublicProfile, UserProfile
 from domain.auth.principal import Principal
 from domain.auth.profile import KEEP
 from entrypoints.http.deps import container
+from entrypoints.http.files import absolute
 from entrypoints.http.guard import authenticated
 from entrypoints.http.openapi import no_content
 from schemas.auth import (
@@ -35,7 +39,7 @@ blueprint = Blueprint("users", __name__, url_prefix="/users")
 @document_response(ErrorResponse, 401)
 async def get_me(principal: Principal) -> UserOut:
     """The caller's profile."""
-    return UserOut.from_domain(await container().services.profiles().me(principal.user_id))
+    return _out(await container().services.profiles().me(principal.user_id))
 
 
 @blueprint.patch("/me")
@@ -59,11 +63,11 @@ async def update_me(principal: Principal, data: ProfileUpdateIn) -> UserOut:
         .services.profiles()
         .update(
             principal.user_id,
-            name=data.name,
+            name=data.new_name(),
             avatar_file_id=data.avatar_file_id if data.avatar_sent() else KEEP,
         )
     )
-    return UserOut.from_domain(profile)
+    return _out(profile)
 
 
 @blueprint.delete("/me")
@@ -98,4 +102,15 @@ async def get_users(principal: Principal, query_args: UsersQuery) -> PublicUsers
     found = (
         await container().services.peer_profiles().related(principal.user_id, query_args.wanted())
     )
-    return PublicUsersOut(items=[PublicUserOut.from_domain(p) for p in found])
+    return PublicUsersOut(items=[PublicUserOut.from_domain(_absolute_avatar(p)) for p in found])
+
+
+def _out(profile: UserProfile) -> UserOut:
+    return UserOut.from_domain(_absolute_avatar(profile))
+
+
+def _absolute_avatar[P: (UserProfile, PublicProfile)](profile: P) -> P:
+    """An avatar URL of the development storage (a path on this server) made absolute."""
+    if profile.avatar_url is None:
+        return profile
+    return replace(profile, avatar_url=absolute(profile.avatar_url))
