@@ -71,7 +71,8 @@ class ProfileUpdateIn(In):
     """What `PATCH /users/me` changes: the fields sent, each optional."""
 
     # left out: the name stays (a null is refused, like any value that is not a name)
-    name: DisplayName = Field(default=None, description="a new display name")
+    # (the default is never used: `new_name` reads what was sent)
+    name: DisplayName = Field(default="", description="a new display name; left out, it stays")
     avatar_file_id: Annotated[str, Field(min_length=1, max_length=ID_MAX)] | None = Field(
         default=None,
         description=(
