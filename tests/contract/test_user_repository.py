@@ -288,7 +288,9 @@ async def test_a_cached_copy_from_before_avatars_reads_back_without_one(
     user = a_user()
     await users.add(user)
     await users.get("u1")
-    raw = json.loads(await redis_service.raw.get(cache_key("u1")))
+    copy = await redis_service.raw.get(cache_key("u1"))
+    assert copy is not None
+    raw = json.loads(copy)
     for field in ("avatar_file_id", "avatar_token"):
         raw.pop(field)
     await redis_service.raw.set(cache_key("u1"), json.dumps(raw))
