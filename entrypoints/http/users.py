@@ -13,7 +13,7 @@ from quart_schema import (
     validate_response,
 )
 
-from domain.auth.model import PublicProfile, UserProfile
+from domain.auth.model import PublicProfile, TokenPair, UserProfile
 from domain.auth.principal import Principal
 from domain.auth.profile import KEEP
 from entrypoints.http.deps import container
@@ -107,6 +107,11 @@ async def get_users(principal: Principal, query_args: UsersQuery) -> PublicUsers
 
 def _out(profile: UserProfile) -> UserOut:
     return UserOut.from_domain(_absolute_avatar(profile))
+
+
+def absolute_pair(pair: TokenPair) -> TokenPair:
+    """A token pair whose user's avatar URL is absolute (the auth routes answer pairs)."""
+    return replace(pair, user=_absolute_avatar(pair.user))
 
 
 def _absolute_avatar[P: (UserProfile, PublicProfile)](profile: P) -> P:

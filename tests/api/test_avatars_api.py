@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.api.auth_client import use_fast_hasher
+from tests.api.auth_client import PASSWORD, use_fast_hasher
 from tests.api.conftest import AppFactory
 from tests.api.files_client import PDF, FilesClient
 from tests.support.images import png
@@ -185,3 +185,19 @@ async def test_someone_elses_file_cannot_become_an_avatar_nor_public(api: FilesC
     _, meta, _ = await api.call("GET", f"/files/{bobs}", bob_token)
     assert meta["public"] is False
     assert "public_url" not in meta
+
+
+async def test_a_token_pair_carries_the_users_avatar(api: FilesClient) -> None:
+    pair = await api.signed_up("ada@example.com", "Ada")
+    assert "avatar_url" not in pair["user"]
+    token = pair["access_token"]
+    _, chosen = await choose(api, token, await image(api, token))
+
+    status, login, _ = await api.post(
+        "/auth/login", {"email": "ada@example.com", "password": PASSWORD}
+    )
+    assert status == 200
+    assert login["user"]["avatar_url"] == chosen["avatar_url"]
+    status, refreshed, _ = await api.post("/auth/refresh", {"refresh_token": pair["refresh_token"]})
+    assert status == 200
+    assert refreshed["user"]["avatar_url"] == chosen["avatar_url"]
