@@ -453,6 +453,7 @@ class Services(containers.DeclarativeContainer):
             adapters.tasks,
         ),
         turns=providers.Singleton(LocalRoomTurns),
+        address_key=keyring.provided.email_key,
         policy=providers.Singleton(
             ChatPolicy,
             rooms_per_hour=settings.provided.rooms_per_hour,
@@ -478,6 +479,8 @@ class Services(containers.DeclarativeContainer):
         keys=keyring,
         events=adapters.events,
         policy=auth_policy,
+        codes=email_codes,
+        code_mailer=code_mailer,
     )
 
     message_edits = providers.Singleton(

@@ -29,9 +29,11 @@ class RoomRepository(Protocol):
         there is no room or the user is a member already."""
         ...
 
-    async def accept(self, room_id: str, user_id: str) -> Room | None:
+    async def accept(self, room_id: str, user_id: str, invitee: str | None = None) -> Room | None:
         """Atomically make an invited user a member: the room as it is now; None when there
-        is no room or no such invitation (so of concurrent accepts, one changes the room)."""
+        is no room or no such invitation (so of concurrent accepts, one changes the room).
+        `invitee` answers an invitation made under another name (an email invitation's): it
+        must be invited, and both it and `user_id` leave the invitations."""
         ...
 
     async def remove(self, room_id: str, user_id: str) -> Room | None:

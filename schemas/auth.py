@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, Field, RootModel, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
 from domain.auth.model import (
     PASSWORD_MAX,
@@ -91,10 +91,22 @@ class ProfileUpdateIn(In):
         return "avatar_file_id" in self.model_fields_set
 
 
-class DeleteAccountIn(In):
+class PasswordConfirmation(In):
     """The account's current password, checked again (counted like a login's)."""
 
+    model_config = ConfigDict(extra="forbid")
     password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+
+
+class CodeConfirmation(In):
+    """A `delete_account` code from `POST /users/me/deletion-code`'s mail."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: Code
+
+
+class DeleteAccountIn(RootModel[PasswordConfirmation | CodeConfirmation]):
+    """Exactly one of the two (both, or neither, is 422)."""
 
 
 AVATAR_URL_DOC = (
@@ -215,6 +227,10 @@ class VerificationSentOut(BaseModel):
 
 class CodeSentOut(BaseModel):
     status: Literal["sent_if_exists"]
+
+
+class DeletionCodeSentOut(BaseModel):
+    status: Literal["sent"]
 
 
 class MailOut(BaseModel):

@@ -16,7 +16,15 @@ from pydantic import (
 )
 
 from domain.chat import model as chat
-from schemas.common import NOT_BLANK, In, Moment, Token, json_integer, omitted_when_none
+from schemas.common import (
+    NOT_BLANK,
+    EmailAddress,
+    In,
+    Moment,
+    Token,
+    json_integer,
+    omitted_when_none,
+)
 
 Id = Annotated[str, Field(min_length=1, max_length=chat.ID_MAX)]
 Seq = Annotated[int, Field(ge=1, le=chat.SEQ_MAX)]
@@ -37,6 +45,10 @@ class RoomIn(In):
 
 class MemberIn(In):
     user_id: Id
+
+
+class EmailInvitationIn(In):
+    email: EmailAddress
 
 
 AttachmentIds = Annotated[
@@ -157,11 +169,22 @@ class SessionEnded(BaseModel):
 # What clients receive, over HTTP and Socket.IO -------------------------------------------
 
 
+class EmailInvitation(BaseModel):
+    """An invitation waiting for whoever verifies an address: the room never learns whether
+    an account has it until that account accepts."""
+
+    id: str = Field(description="`email:` and a keyed hash of the address; withdraw it by this")
+    hint: str = Field(description="the address's first character and its domain: `b…@example.com`")
+
+
 class Room(BaseModel):
     id: str
     name: str
     member_ids: list[str]
     invited_ids: list[str] = Field(description="invited, not yet members (they accept or decline)")
+    email_invitations: list[EmailInvitation] = Field(
+        description="invitations sent to an address, waiting for its account to answer"
+    )
     creator_id: str = Field(description="who may remove members; empty for an older room")
     simulated: bool
     created_at: Moment
@@ -173,7 +196,11 @@ class Room(BaseModel):
             id=room.id,
             name=room.name,
             member_ids=list(room.member_ids),
-            invited_ids=list(room.invited_ids),
+            invited_ids=list(room.invited_users),
+            email_invitations=[
+                EmailInvitation(id=chat.email_invitation_id(i), hint=chat.email_hint(i))
+                for i in room.invited_emails
+            ],
             creator_id=room.creator_id,
             simulated=room.simulated,
             created_at=room.created_at,

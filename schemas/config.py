@@ -47,6 +47,8 @@ class ChatLimits(BaseModel):
     typing_ttl_s: int = Field(description="a `typing: true` not renewed within this ends")
     rooms_per_user: int = Field(description="rooms one user may be a member of")
     invitations_pending_max: int = Field(description="invitations waiting for one user")
+    edit_window_s: int = Field(description="how long after sending its sender may edit a message")
+    attachments_max: int = Field(description="files one message may attach")
 
 
 class RateLimits(BaseModel):
@@ -56,6 +58,13 @@ class RateLimits(BaseModel):
     messages_per_window: int
     message_window_s: int
     rooms_per_hour: int = Field(description="rooms one user may create an hour")
+    sockets_per_user: int = Field(
+        description="Socket.IO connections one user may hold (per instance)"
+    )
+    sockets_per_ip: int = Field(description="Socket.IO connections from one address (per instance)")
+    socket_events_per_10s: int = Field(
+        description="events one socket may send in 10 s; past it the socket is disconnected"
+    )
     invitations_per_hour: int = Field(description="invitations one user may send an hour")
 
 

@@ -37,11 +37,11 @@ class MemoryRoomRepository:
             self._rooms[room_id] = room
         return room
 
-    async def accept(self, room_id: str, user_id: str) -> Room | None:
+    async def accept(self, room_id: str, user_id: str, invitee: str | None = None) -> Room | None:
         room = self._rooms.get(room_id)
-        if room is None or not room.has_invited(user_id):
+        if room is None or not room.has_invited(invitee or user_id):
             return None
-        invited = tuple(u for u in room.invited_ids if u != user_id)
+        invited = tuple(u for u in room.invited_ids if u not in (user_id, invitee))
         self._rooms[room_id] = room = replace(room.with_member(user_id), invited_ids=invited)
         return room
 

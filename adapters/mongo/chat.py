@@ -88,12 +88,15 @@ class MongoRoomRepository:
             where={"member_ids": {"$ne": user_id}},
         )
 
-    async def accept(self, room_id: str, user_id: str) -> Room | None:
+    async def accept(self, room_id: str, user_id: str, invitee: str | None = None) -> Room | None:
         # conditional on the invitation: of concurrent accepts, one matches
         return await self._update(
             room_id,
-            {"$pull": {"invited_ids": user_id}, "$addToSet": {"member_ids": user_id}},
-            where={"invited_ids": user_id},
+            {
+                "$pullAll": {"invited_ids": list({user_id, invitee or user_id})},
+                "$addToSet": {"member_ids": user_id},
+            },
+            where={"invited_ids": invitee or user_id},
         )
 
     async def remove(self, room_id: str, user_id: str) -> Room | None:

@@ -142,6 +142,12 @@ class EmailCodes:
             self.events.record("email_verified", user_id=user.id)
         return await self.issuer.open(verified, f"code:{purpose.value}", client)
 
+    async def confirm(self, user: User, purpose: OtpPurpose, code: str, ip: str) -> None:
+        """A signed-in user's code for an action (`InvalidOtp`, or 429 once locked), spent by
+        its check; counted and locked exactly as a sign-in code is."""
+        await self._check_code(user.email, user, purpose, code, ip)
+        self.events.record("otp_verified", user_id=user.id, purpose=purpose.value)
+
     async def _check_code(
         self, email: str, user: User | None, purpose: OtpPurpose, code: str, ip: str
     ) -> None:

@@ -1,4 +1,5 @@
-"""Account deletion: a fresh password check, then everything of the account goes.
+"""Account deletion: a fresh check (the password, or a code mailed to the address for it),
+then everything of the account goes.
 
 In this order: every session (refresh and access tokens refused on every instance, sockets
 disconnected), the rooms (each hears `room:member_left`), invitations, messages (tombstones:
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.auth.codes import CodeMailer, EmailCodes
 from domain.auth.errors import InvalidCredentials, PasswordNotSet
 from domain.auth.limits import cooldown_key, guarded_guess, login_failures_key
-from domain.auth.model import NO_PASSWORD, OtpPurpose
+from domain.auth.model import NO_PASSWORD, OtpPurpose, User
 from domain.auth.policy import AuthPolicy
 from domain.auth.secrets import Keyring
 from domain.auth.sessions import Sessions
@@ -39,14 +41,32 @@ class AccountDeletion:
     keys: Keyring
     events: EventLog
     policy: AuthPolicy
+    codes: EmailCodes
+    code_mailer: CodeMailer
+
+    async def request_code(self, user_id: str, ip: str) -> None:
+        """Mail the signed-in user a `delete_account` code (for an account that signs in with
+        codes only, or a user who prefers it); 429 inside the cooldown, like every code."""
+        user = await self._user(user_id)
+        await self.code_mailer.request(user.email, OtpPurpose.DELETE_ACCOUNT, ip)
+
+    async def delete_with_code(self, user_id: str, code: str, ip: str) -> None:
+        """`InvalidOtp` for a wrong code (counted and locked like a sign-in code's)."""
+        user = await self._user(user_id)
+        await self.codes.confirm(user, OtpPurpose.DELETE_ACCOUNT, code, ip)
+        await self._erase(user)
+
+    async def _user(self, user_id: str) -> User:
+        user = await self.users.get(user_id)
+        if user is None:
+            raise Unauthorized()
+        return user
 
     async def delete(self, user_id: str, password: str) -> None:
         """`InvalidCredentials` for a wrong password (counted like a failed login: the sixth
         guess in a minute is 429), `PasswordNotSet` for an account that signs in with codes
-        only (set a password with a reset first)."""
-        user = await self.users.get(user_id)
-        if user is None:
-            raise Unauthorized()
+        only (confirm with a code instead)."""
+        user = await self._user(user_id)
         if user.password_hash == NO_PASSWORD:
             raise PasswordNotSet()
 
@@ -59,13 +79,15 @@ class AccountDeletion:
         ):
             self.events.warn("account_deletion_refused", user_id=user.id)
             raise InvalidCredentials("The password is not correct.")
+        await self._erase(user)
 
+    async def _erase(self, user: User) -> None:
         await self.sessions.logout_all(user.id)
         tombstoned = await self.chat.forget_user(user.id)
         files = await self.files.delete_all(user.id)
         await self.otp.forget(user.id)
         email_key = "email-" + self.keys.email_key(user.email)
-        for counter in (key, login_failures_key(email_key)):
+        for counter in (login_failures_key(user.id), login_failures_key(email_key)):
             await self.limiter.forget(counter)
         for purpose in OtpPurpose:
             await self.limiter.forget(cooldown_key(self.keys, user.email, purpose))

@@ -40,5 +40,6 @@ class PasswordNotSet(Conflict):
 
     code = "password_not_set"
     default_message = (
-        "This account has no password; set one with a password reset first, then try again."
+        "This account has no password; confirm with a code (POST /users/me/deletion-code), or"
+        " set a password with a reset first."
     )

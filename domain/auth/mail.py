@@ -10,6 +10,10 @@ _PURPOSE = {
     OtpPurpose.VERIFY_EMAIL: ("Verify your email", "verify your email address"),
     OtpPurpose.LOGIN: ("Your sign-in code", "sign in"),
     OtpPurpose.PASSWORD_RESET: ("Reset your password", "reset your password"),
+    OtpPurpose.DELETE_ACCOUNT: (
+        "Confirm deleting your account",
+        "delete your account and everything in it",
+    ),
 }
 
 

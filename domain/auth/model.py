@@ -46,6 +46,9 @@ class OtpPurpose(StrEnum):
     LOGIN = "login"
     PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose, not a password)
     VERIFY_EMAIL = "verify_email"
+    # confirms a signed-in user's account deletion (mailed by POST /users/me/deletion-code);
+    # the code routes of API.md do not take it
+    DELETE_ACCOUNT = "delete_account"
 
 
 @dataclass(frozen=True, slots=True)

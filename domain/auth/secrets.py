@@ -60,7 +60,8 @@ class Keyring:
         return hmac.new(self._otp, message, hashlib.sha256).hexdigest()
 
     def email_key(self, email: str) -> str:
-        """A stable, non-reversible key for an address (rate limits of unknown users)."""
+        """A stable, non-reversible key for an address (rate limits of unknown users, the
+        invitations waiting for an address)."""
         return hmac.new(self._otp, email.encode(), hashlib.sha256).hexdigest()[:32]
 
     # password reset tokens ----------------------------------------------------------------

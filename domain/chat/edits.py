@@ -42,6 +42,10 @@ class MessageEdits:
         self._clock = clock
         self._policy = policy or EditPolicy()
 
+    @property
+    def policy(self) -> EditPolicy:
+        return self._policy
+
     async def edit(
         self,
         user_id: str,

@@ -19,6 +19,7 @@ PAGE_MAX = 100
 SEQ_MAX = 2**63 - 1  # a seq is stored as a 64-bit integer; a larger one cannot be looked up
 PRESENCE_ASKED_MAX = 200  # the users one presence question names
 PEER_PREFIX = "peer-"
+EMAIL_INVITEE_PREFIX = "email:"
 EDIT_WINDOW_S = 15 * 60  # how long after sending its sender may edit a message (by default)
 ATTACHMENTS_MAX = 4  # the files one message may reference
 
@@ -35,6 +36,27 @@ def peer_id(room_id: str) -> str:
 
 def is_peer(user_id: str) -> bool:
     return user_id.startswith(PEER_PREFIX)
+
+
+def email_invitee(address_key: str, address: str) -> str:
+    """The invitee an email invitation waits under: a keyed hash of the normalized address
+    (never the address) and a hint for the room's members (`b…@example.com`). The account that
+    verifies that address answers it, so an invitation says nothing of whether one exists."""
+    local, _, domain = address.rpartition("@")
+    return f"{EMAIL_INVITEE_PREFIX}{address_key}:{local[:1]}\u2026@{domain}"
+
+
+def is_email_invitee(invitee: str) -> bool:
+    return invitee.startswith(EMAIL_INVITEE_PREFIX)
+
+
+def email_invitation_id(invitee: str) -> str:
+    """How clients name an email invitation (to withdraw it): its invitee without the hint."""
+    return invitee.rsplit(":", 1)[0]
+
+
+def email_hint(invitee: str) -> str:
+    return invitee.split(":", 2)[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +78,15 @@ class Room:
 
     def has_invited(self, user_id: str) -> bool:
         return user_id in self.invited_ids
+
+    @property
+    def invited_users(self) -> tuple[str, ...]:
+        """The invited users, without the invitations waiting for an address."""
+        return tuple(i for i in self.invited_ids if not is_email_invitee(i))
+
+    @property
+    def invited_emails(self) -> tuple[str, ...]:
+        return tuple(i for i in self.invited_ids if is_email_invitee(i))
 
     def with_member(self, user_id: str) -> Room:
         if self.has_member(user_id):

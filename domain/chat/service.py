@@ -24,10 +24,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from domain.auth.model import is_valid_email, normalize_email
 from domain.chat import peer
 from domain.chat.attachments import as_read, attachments_of
 from domain.chat.errors import DuplicateMessage, InvalidInput
@@ -46,6 +47,9 @@ from domain.chat.model import (
     Room,
     Sent,
     Status,
+    email_invitation_id,
+    email_invitee,
+    is_email_invitee,
     is_peer,
     message_id_for,
 )
@@ -110,8 +114,11 @@ class ChatService:
         reads: ReadReceipts,
         policy: ChatPolicy | None = None,
         files: FileRepository | None = None,  # None: no message can attach a file
+        # the keyed hash an email invitation waits under (Keyring.email_key); None: none can
+        address_key: Callable[[str], str] | None = None,
     ) -> None:
         self._files = files
+        self._address_key = address_key
         self._rooms = rooms
         self._messages = messages
         self._presence = presence
@@ -228,6 +235,40 @@ class ChatService:
         await self._spend(user_id, "invitations", self._policy.invitations_per_hour)
         return await self._invite(room, invitee_id)
 
+    async def invite_email(self, user_id: str, room_id: str, email: str) -> Room:
+        """A member invites an address. The invitation waits under the address's keyed hash
+        and the room shows only its hint, whether or not an account has the address, so the
+        answer is the same either way; the account that has verified the address sees it
+        (`room:invited` now if there is one, `GET /chat/invitations` whenever) and answers."""
+        room = await self.room(user_id, room_id)
+        address = normalize_email(email)
+        if self._address_key is None or not is_valid_email(address):
+            raise InvalidInput("That is not an email address.")
+        invitee = email_invitee(self._address_key(address), address)
+        if room.has_invited(invitee):
+            return room
+        await self._spend(user_id, "invitations", self._policy.invitations_per_hour)
+        invited = await self._invite(room, invitee)
+        account = await self._users.by_email(address)
+        if (
+            invited.has_invited(invitee)
+            and account is not None
+            and account.email_verified
+            and not invited.has_member(account.id)
+        ):
+            await self._broadcaster.room_invited(invited, account.id)
+        return invited
+
+    async def _email_invitee_of(self, user_id: str) -> str | None:
+        """The invitee the user's verified address is invited as (an unverified address is
+        not the user's yet: answering its invitations would let a squatter in)."""
+        if self._address_key is None:
+            return None
+        user = await self._users.get(user_id)
+        if user is None or not user.email_verified:
+            return None
+        return email_invitee(self._address_key(user.email), user.email)
+
     async def _invite(self, room: Room, invitee_id: str) -> Room:
         waiting = await self._rooms.invited_to(invitee_id)
         if len(waiting) >= self._policy.invitations_pending_max:
@@ -236,17 +277,30 @@ class ChatService:
         invited = await self._rooms.invite(room.id, invitee_id)
         if invited is None:  # a member meanwhile (or the room is gone)
             return await self._rooms.get(room.id) or room
-        await self._broadcaster.room_invited(invited, invitee_id)
+        if not is_email_invitee(invitee_id):
+            await self._broadcaster.room_invited(invited, invitee_id)
         await self._broadcaster.room_updated(invited)
         return invited
 
     async def invitations(self, user_id: str) -> list[Room]:
-        return await self._rooms.invited_to(user_id)
+        """The invitations to the user and to the user's verified address, oldest first."""
+        rooms = await self._rooms.invited_to(user_id)
+        invitee = await self._email_invitee_of(user_id)
+        if invitee is not None:
+            known = {r.id for r in rooms}
+            by_address = await self._rooms.invited_to(invitee)
+            rooms += [r for r in by_address if r.id not in known and not r.has_member(user_id)]
+            rooms.sort(key=lambda r: (r.created_at, r.id))
+        return rooms
 
     async def accept(self, user_id: str, room_id: str) -> Room:
         """The invitee joins: their sockets enter the room, the room hears of them."""
         await self._has_room_for(user_id)
         room = await self._rooms.accept(room_id, user_id)
+        if room is None:
+            invitee = await self._email_invitee_of(user_id)
+            if invitee is not None:
+                room = await self._rooms.accept(room_id, user_id, invitee=invitee)
         if room is None:
             current = await self._rooms.get(room_id)
             if current is not None and current.has_member(user_id):
@@ -268,9 +322,14 @@ class ChatService:
         if room is not None and room.has_member(user_id):
             # the room is there (it is the caller's): a conflict, not a missing resource
             raise Conflict("You are a member of this room: leave it instead.")
-        if room is None or not room.has_invited(user_id):
+        invitees = [user_id]
+        if (invitee := await self._email_invitee_of(user_id)) is not None:
+            invitees.append(invitee)
+        if room is None or not any(room.has_invited(i) for i in invitees):
             raise NotFound("No such invitation.")
-        after = await self._rooms.remove(room_id, user_id)
+        after = None
+        for invitee in invitees:
+            after = await self._rooms.remove(room_id, invitee)
         if after is not None:
             await self._broadcaster.room_updated(after)
 
@@ -287,6 +346,9 @@ class ChatService:
             raise Conflict("The creator leaves the room instead.")
         if room.has_member(member_id):
             return await self._out(room, member_id)
+        if is_email_invitee(member_id):  # an email invitation is named without its hint
+            named = (i for i in room.invited_emails if email_invitation_id(i) == member_id)
+            member_id = next(named, "")
         if room.has_invited(member_id):
             after = await self._rooms.remove(room_id, member_id)
             if after is not None:
@@ -306,6 +368,12 @@ class ChatService:
             after = await self._rooms.remove(room.id, user_id)
             if after is not None:
                 await self._broadcaster.room_updated(after)
+        # the invitations waiting for its address go too (before the user, who names it)
+        if (invitee := await self._email_invitee_of(user_id)) is not None:
+            for room in await self._rooms.invited_to(invitee):
+                after = await self._rooms.remove(room.id, invitee)
+                if after is not None:
+                    await self._broadcaster.room_updated(after)
         tombstoned = await self._messages.tombstone_sender(user_id)
         await self._reads.forget(user_id)
         return tombstoned

@@ -14,12 +14,15 @@ from quart_schema import (
 from domain.auth.principal import Principal
 from domain.chat.attachments import AttachmentReader
 from domain.chat.edits import MessageEdits
+from domain.chat.model import is_email_invitee
 from domain.chat.service import ChatService
+from domain.errors import NotFound
 from entrypoints.http.deps import container
 from entrypoints.http.files import signed_meta
 from entrypoints.http.guard import authenticated
 from entrypoints.http.openapi import no_content
 from schemas.chat import (
+    EmailInvitationIn,
     MemberIn,
     Message,
     MessageEditIn,
@@ -133,6 +136,34 @@ async def invite_member(principal: Principal, room_id: str, data: MemberIn) -> R
     """Invite a user to a room the caller is in: they get `room:invited` and join when they
     accept. Inviting a member or an invitee again changes nothing."""
     return Room.from_domain(await _chat().invite(principal.user_id, room_id, data.user_id))
+
+
+@blueprint.post("/rooms/<room_id>/email-invitations")
+@authenticated
+@validate_request(EmailInvitationIn)
+@validate_response(Room, 200)
+@document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
+async def invite_email(principal: Principal, room_id: str, data: EmailInvitationIn) -> Room:
+    """Invite an address to a room the caller is in. The room shows the invitation by a hint
+    (`email_invitations`) whether or not an account has the address, so the answer never tells;
+    the account that has verified the address sees it in `GET /chat/invitations` (and gets
+    `room:invited` if it exists now) and accepts or declines it like any other. FlowHub sends
+    no mail for it. Inviting the same address again changes nothing."""
+    return Room.from_domain(await _chat().invite_email(principal.user_id, room_id, data.email))
+
+
+@blueprint.delete("/rooms/<room_id>/email-invitations/<invitation_id>")
+@authenticated
+@validate_response(Room, 200)
+@document_response(ErrorResponse, 403)
+@document_response(ErrorResponse, 404)
+async def withdraw_email_invitation(principal: Principal, room_id: str, invitation_id: str) -> Room:
+    """The room's creator withdraws an email invitation (its `id` in `email_invitations`)."""
+    if not is_email_invitee(invitation_id):
+        raise NotFound("No such invitation.")
+    room = await _chat().remove_member(principal.user_id, room_id, invitation_id)
+    return Room.from_domain(room)
 
 
 @blueprint.delete("/rooms/<room_id>/members/<user_id>")

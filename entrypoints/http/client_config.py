@@ -8,7 +8,7 @@ from quart_schema import validate_response
 
 from domain.auth.model import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 from domain.auth.policy import AuthPolicy
-from domain.chat.model import BODY_MAX, MEMBERS_MAX, ROOM_NAME_MAX
+from domain.chat.model import ATTACHMENTS_MAX, BODY_MAX, MEMBERS_MAX, ROOM_NAME_MAX
 from domain.files.model import LIST_MAX
 from entrypoints.http.deps import container
 from schemas.config import (
@@ -61,6 +61,8 @@ async def get_config() -> ClientConfigOut:
             typing_ttl_s=chat.typing_ttl_s,
             rooms_per_user=chat.rooms_per_user,
             invitations_pending_max=chat.invitations_pending_max,
+            edit_window_s=c.services.message_edits().policy.edit_window_s,
+            attachments_max=ATTACHMENTS_MAX,
         ),
         rate_limits=RateLimits(
             api_requests_per_minute=auth.api_requests_per_minute,
@@ -70,6 +72,9 @@ async def get_config() -> ClientConfigOut:
             message_window_s=chat.message_window_s,
             rooms_per_hour=chat.rooms_per_hour,
             invitations_per_hour=chat.invitations_per_hour,
+            sockets_per_user=settings.sockets_per_user,
+            sockets_per_ip=settings.sockets_per_ip,
+            socket_events_per_10s=settings.socket_events_per_10s,
         ),
         features=Features(
             direct_uploads=True,

@@ -18,10 +18,12 @@ from domain.auth.principal import Principal
 from domain.auth.profile import KEEP
 from entrypoints.http.deps import container
 from entrypoints.http.files import absolute
-from entrypoints.http.guard import authenticated
+from entrypoints.http.guard import authenticated, client_ip
 from entrypoints.http.openapi import no_content
 from schemas.auth import (
     DeleteAccountIn,
+    DeletionCodeSentOut,
+    PasswordConfirmation,
     ProfileUpdateIn,
     PublicUserOut,
     PublicUsersOut,
@@ -75,17 +77,35 @@ async def update_me(principal: Principal, data: ProfileUpdateIn) -> UserOut:
 @validate_request(DeleteAccountIn)
 @no_content
 @document_response(ErrorResponse, 401)
+@document_response(ErrorResponse, 400)
 @document_response(ErrorResponse, 409)
 @document_response(ErrorResponse, 429)
 async def delete_me(principal: Principal, data: DeleteAccountIn) -> Response:
     """Delete the caller's account and everything of it (204).
 
-    The current password is checked again (401 `invalid_credentials`, counted with failed
-    logins: 429 past 5 a minute); an account without a password is 409 `password_not_set`
-    (set one with a password reset first). Sessions, sockets, rooms, invitations, files and
-    read marks go, messages become tombstones."""
-    await container().services.account_deletion().delete(principal.user_id, data.password)
+    Confirmed by `{password}`, the current password checked again (401 `invalid_credentials`,
+    counted with failed logins: 429 past 5 a minute; an account without a password is 409
+    `password_not_set`), or by `{code}`, the code `POST /users/me/deletion-code` mailed (400
+    `invalid_otp`, counted and locked like sign-in codes). Sessions, sockets, rooms,
+    invitations, files and read marks go, messages become tombstones."""
+    deletion = container().services.account_deletion()
+    confirmation = data.root
+    if isinstance(confirmation, PasswordConfirmation):
+        await deletion.delete(principal.user_id, confirmation.password)
+    else:
+        await deletion.delete_with_code(principal.user_id, confirmation.code, client_ip())
     return Response(status=204)
+
+
+@blueprint.post("/me/deletion-code")
+@authenticated
+@validate_response(DeletionCodeSentOut, 202)
+@document_response(ErrorResponse, 429)
+async def request_deletion_code(principal: Principal) -> tuple[DeletionCodeSentOut, int]:
+    """Mail the caller a code that confirms deleting the account (`DELETE /users/me
+    {code}`), valid like a sign-in code; 429 within the cooldown of the last one."""
+    await container().services.account_deletion().request_code(principal.user_id, client_ip())
+    return DeletionCodeSentOut(status="sent"), 202
 
 
 @blueprint.get("")

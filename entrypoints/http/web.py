@@ -1,7 +1,8 @@
 """The reference web client (entrypoints/web/): static files at `/` and `/client/...`.
 
 Served in every shape, with a strict Content-Security-Policy: scripts, styles and connections
-from this origin only (plus the object storage's origin for direct uploads when S3 serves),
+from this origin only (plus the object storage's origin when S3 serves: direct uploads connect
+to it, and the chat's attachment previews are its presigned thumbnail URLs),
 no inline code, no framing. Nothing is fetched from a CDN: socket.io-client and Swagger UI
 (the API docs at `/docs`) are vendored (entrypoints/web/vendor/). These routes are hidden
 from the OpenAPI document: they are not part of the API.
@@ -26,22 +27,24 @@ _ASSET_DIRS = ("js", "css", "img", "vendor")
 
 
 def content_security_policy(settings: Settings, images: str = "'self'") -> str:
-    connect = ["'self'"]
+    storage: list[str] = []
     if settings.uses_s3:
-        # direct uploads POST to the bucket (presigned form); downloads are navigations
+        # direct uploads POST to the bucket (presigned form), and attachment previews are its
+        # presigned thumbnail URLs; downloads are navigations
         if settings.aws_endpoint_url_s3:
             parts = urlsplit(settings.aws_endpoint_url_s3)
-            connect.append(f"{parts.scheme}://{parts.netloc}")
+            storage.append(f"{parts.scheme}://{parts.netloc}")
             if parts.hostname and _named(parts.hostname):
                 # virtual-hosted style: the bucket is a subdomain of the endpoint
-                connect.append(f"{parts.scheme}://*.{parts.netloc}")
+                storage.append(f"{parts.scheme}://*.{parts.netloc}")
         else:
-            connect.append("https://*.amazonaws.com")
+            storage.append("https://*.amazonaws.com")
+    connect = ["'self'", *storage]
     directives = {
         "default-src": "'none'",
         "script-src": "'self'",
         "style-src": "'self'",
-        "img-src": images,
+        "img-src": " ".join([images, *storage]),
         "connect-src": " ".join(connect),
         "form-action": "'self'",
         "base-uri": "'none'",

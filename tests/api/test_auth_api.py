@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -511,7 +512,56 @@ async def test_an_account_without_a_password_is_told_to_set_one(api: AuthClient)
     token = pair["access_token"]
     status, body, _ = await api.send("DELETE", "/users/me", {"password": PASSWORD}, token)
     assert (status, error_code(body)) == (409, "password_not_set")
-    assert "password reset" in body["error"]["message"]
+    assert "/users/me/deletion-code" in body["error"]["message"]
+    assert (await api.get("/users/me", token=token))[0] == 200
+
+
+async def test_an_account_is_deleted_with_a_code_mailed_for_it(api: AuthClient) -> None:
+    pair = await api.signed_up(EMAIL)
+    token = pair["access_token"]
+    status, body, _ = await api.post("/users/me/deletion-code", None, token)
+    assert (status, body) == (202, {"status": "sent"})
+    [mail, _] = await api.mailbox(EMAIL, at_least=2)
+    assert mail["subject"].startswith("Confirm deleting your account")
+    code = await api.code(EMAIL, at_least=2)
+    status, body, _ = await api.post("/users/me/deletion-code", None, token)
+    assert (status, error_code(body)) == (429, "too_many_requests")  # the codes' cooldown
+    wrong = "000000" if code != "000000" else "111111"
+    status, body, _ = await api.send("DELETE", "/users/me", {"code": wrong}, token)
+    assert (status, error_code(body)) == (400, "invalid_otp")
+    for both_or_junk in ({"code": code, "password": PASSWORD}, {"code": ""}, {"code": 7}):
+        status, body, _ = await api.send("DELETE", "/users/me", both_or_junk, token)
+        assert status == 422, both_or_junk
+    # the code routes for signing in neither mail nor spend a deletion code
+    for path, body in (
+        ("/auth/otp/request", {"email": EMAIL, "purpose": "delete_account"}),
+        ("/auth/otp/verify", {"email": EMAIL, "purpose": "delete_account", "code": code}),
+    ):
+        status, _, _ = await api.post(path, body)
+        assert status == 422
+    status, body, _ = await api.send("DELETE", "/users/me", {"code": code}, token)
+    assert (status, body) == (204, None)
+    assert (await api.get("/users/me", token=token))[0] == 401
+    status, _, _ = await api.post("/auth/login", {"email": EMAIL, "password": PASSWORD})
+    assert status == 401
+
+
+async def test_50_parallel_guesses_of_a_deletion_code_delete_nothing(api: AuthClient) -> None:
+    """The attack: a stolen access token and a burst of guesses at the 6-digit code. The
+    guesses are counted atomically, so the code is burnt after the allowed tries."""
+    pair = await api.signed_up(EMAIL)
+    token = pair["access_token"]
+    await api.post("/users/me/deletion-code", None, token)
+    code = await api.code(EMAIL, at_least=2)
+    guesses = [f"{n:06d}" for n in range(50) if f"{n:06d}" != code][:50]
+    answers = await asyncio.gather(
+        *(api.send("DELETE", "/users/me", {"code": g}, token) for g in guesses)
+    )
+    statuses = sorted({status for status, _, _ in answers})
+    assert set(statuses) <= {400, 429}, statuses
+    assert 429 in statuses
+    status, body, _ = await api.send("DELETE", "/users/me", {"code": code}, token)
+    assert status in (400, 429), body  # the right code no longer opens it
     assert (await api.get("/users/me", token=token))[0] == 200
 
 

@@ -44,7 +44,8 @@ async def test_a_room_is_created_listed_and_hidden_from_others(api: AuthClient) 
         "/chat/rooms", {"name": "General", "member_ids": [bob]}, ada_token
     )
     assert status == 201, room
-    fields = {"id", "name", "member_ids", "invited_ids", "creator_id", "simulated"}
+    fields = {"id", "name", "member_ids", "invited_ids", "email_invitations", "creator_id"}
+    fields |= {"simulated"}
     assert set(room) == fields | {"created_at", "last_seq"}
     assert (room["member_ids"], room["invited_ids"], room["creator_id"]) == ([ada], [bob], ada)
     assert (room["simulated"], room["last_seq"]) == (False, 0)
@@ -218,6 +219,74 @@ async def test_a_member_invites_a_user_who_reads_the_room_once_they_accept(
     assert status == 200
     status, body, _ = await api.post(f"/chat/rooms/{rid}/members", {"user_id": "ghost"}, ada_token)
     assert (status, code(body)) == (404, "not_found")
+
+
+async def test_an_email_invitation_answers_alike_and_only_the_verified_address_accepts(
+    api: AuthClient,
+) -> None:
+    """The attack: inviting addresses to learn which have accounts. The two answers (and the
+    rooms as their members read them) differ only in the hint of the address typed."""
+    _, ada_token = await user(api, "ada")
+    bob, bob_token = await user(api, "bob")
+    answers = []
+    for address in ("bob@example.com", "nobody@example.com"):
+        _, room, _ = await api.post("/chat/rooms", {"name": "General"}, ada_token)
+        status, body, _ = await api.post(
+            f"/chat/rooms/{room['id']}/email-invitations", {"email": address}, ada_token
+        )
+        assert status == 200, body
+        assert body["invited_ids"] == [] and len(body["email_invitations"]) == 1
+        answers.append((status, body))
+    (_, seen), (_, unseen) = answers
+    assert set(seen) == set(unseen)
+    hints = [b["email_invitations"][0]["hint"] for _, b in answers]
+    assert hints == ["b\u2026@example.com", "n\u2026@example.com"]
+    ids = [b["email_invitations"][0]["id"] for _, b in answers]
+    assert all(i.startswith("email:") and len(i) == len(ids[0]) and bob not in i for i in ids)
+
+    status, invitations, _ = await api.get("/chat/invitations", bob_token)
+    assert [r["id"] for r in invitations["items"]] == [seen["id"]]
+    status, joined, _ = await api.post(f"/chat/rooms/{seen['id']}/accept", None, bob_token)
+    assert status == 200 and bob in joined["member_ids"] and joined["email_invitations"] == []
+
+    # an address invited before it has an account: answered once the account is verified
+    newbie = await api.signed_up("nobody@example.com", "Newbie")
+    newbie_token = newbie["access_token"]
+    status, invitations, _ = await api.get("/chat/invitations", newbie_token)
+    assert [r["id"] for r in invitations["items"]] == [unseen["id"]]
+    status, _, _ = await api.post(f"/chat/rooms/{unseen['id']}/decline", None, newbie_token)
+    assert status == 204
+    status, body, _ = await api.post(f"/chat/rooms/{unseen['id']}/accept", None, newbie_token)
+    assert (status, code(body)) == (404, "not_found")
+
+
+async def test_email_invitations_refuse_bad_input_and_only_the_creator_withdraws(
+    api: AuthClient,
+) -> None:
+    _, ada_token = await user(api, "ada")
+    bob, bob_token = await user(api, "bob")
+    _, eve_token = await user(api, "eve")
+    _, room, _ = await api.post("/chat/rooms", {"name": "General", "member_ids": [bob]}, ada_token)
+    rid = room["id"]
+    await api.post(f"/chat/rooms/{rid}/accept", None, bob_token)
+    for bad in ({"email": "not an address"}, {"email": ""}, {}, {"email": 7}):
+        status, body, _ = await api.post(f"/chat/rooms/{rid}/email-invitations", bad, bob_token)
+        assert (status, code(body)) == (422, "validation_error"), bad
+    status, body, _ = await api.post(
+        f"/chat/rooms/{rid}/email-invitations", {"email": "cy@example.com"}, eve_token
+    )
+    assert (status, code(body)) == (404, "not_found")  # not Eve's room
+    _, invited, _ = await api.post(
+        f"/chat/rooms/{rid}/email-invitations", {"email": "cy@example.com"}, bob_token
+    )
+    invitation = invited["email_invitations"][0]["id"]
+    path = f"/chat/rooms/{rid}/email-invitations/{invitation}"
+    status, body, _ = await api.send("DELETE", path, None, bob_token)
+    assert (status, code(body)) == (403, "forbidden")
+    status, body, _ = await api.send("DELETE", f"{path}x", None, ada_token)
+    assert (status, code(body)) == (404, "not_found")
+    status, body, _ = await api.send("DELETE", path, None, ada_token)
+    assert status == 200 and body["email_invitations"] == []
 
 
 async def test_presence_answers_for_users_sharing_a_room_only(api: AuthClient) -> None:

@@ -20,6 +20,8 @@ ENV = {
     "MAX_UPLOAD_BYTES": "2048",
     "ALLOWED_CONTENT_TYPES": "text/plain,image/png",
     "MULTIPART_MAX_BYTES": str(100 * 1024 * 1024),
+    "MESSAGE_EDIT_WINDOW_S": "120",
+    "SOCKETS_PER_USER": "7",
 }
 
 
@@ -45,6 +47,9 @@ async def test_the_config_is_public_and_follows_the_settings(api: FilesClient) -
     assert body["uploads"]["multipart_max_bytes"] == 100 * 1024 * 1024
     assert body["uploads"]["multipart_part_size"] == 8 * 1024 * 1024
     assert body["uploads"]["allowed_types"] == ["text/plain", "image/png"]
+    assert (body["chat"]["edit_window_s"], body["chat"]["attachments_max"]) == (120, 4)
+    assert body["rate_limits"]["sockets_per_user"] == 7
+    assert body["rate_limits"]["socket_events_per_10s"] == 100
     assert body["features"] == {
         "direct_uploads": True,
         "storage": "memory",

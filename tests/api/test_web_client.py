@@ -117,7 +117,7 @@ async def test_the_client_routes_are_not_in_the_openapi_document(make_app: AppFa
     assert not [p for p in spec["paths"] if p.startswith("/client")]
 
 
-async def test_with_s3_the_policy_lets_the_page_upload_straight_to_the_bucket(
+async def test_with_s3_the_policy_lets_the_page_upload_to_the_bucket_and_show_its_images(
     make_app: AppFactory,
 ) -> None:
     aws = {
@@ -129,12 +129,17 @@ async def test_with_s3_the_policy_lets_the_page_upload_straight_to_the_bucket(
     local, _ = make_app({**aws, "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9000"})
     named, _ = make_app({**aws, "AWS_ENDPOINT_URL_S3": "https://storage.example.net"})
     policies = []
+    images = []
     for each in (app, local, named):
         async with each.test_app() as test_app:
             response = await test_app.test_client().get("/")
             policies.append(csp(response.headers["Content-Security-Policy"])["connect-src"])
-    assert policies == [
+            images.append(csp(response.headers["Content-Security-Policy"])["img-src"])
+    expected = [
         "'self' https://*.amazonaws.com",
         "'self' http://127.0.0.1:9000",
         "'self' https://storage.example.net https://*.storage.example.net",
     ]
+    assert policies == expected
+    # the chat's attachment previews are the bucket's presigned thumbnail URLs
+    assert images == expected

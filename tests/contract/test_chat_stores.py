@@ -129,6 +129,23 @@ async def test_only_an_invited_user_is_accepted_and_once_of_many_concurrent_acce
     assert await rooms.accept("nope", "cy") is None
 
 
+async def test_an_invitation_under_another_name_is_accepted_by_the_user_it_names(
+    rooms: RoomRepository, clock: MemoryClock
+) -> None:
+    await rooms.add(a_room(clock))
+    await rooms.invite("r1", "email:k1:c\u2026@example.com")
+    await rooms.invite("r1", "cy")
+    assert await rooms.accept("r1", "cy", invitee="email:k2:c\u2026@example.com") is None
+    accepted = await asyncio.gather(
+        *(rooms.accept("r1", "cy", invitee="email:k1:c\u2026@example.com") for _ in range(5))
+    )
+    done = [room for room in accepted if room is not None]
+    assert len(done) == 1
+    # both the address's invitation and the user's own are answered
+    assert done[0].member_ids == ("ada", "bob", "cy") and done[0].invited_ids == ()
+    assert await rooms.invited_to("email:k1:c\u2026@example.com") == []
+
+
 async def test_remove_takes_a_user_out_of_members_and_invitations(
     rooms: RoomRepository, clock: MemoryClock
 ) -> None:

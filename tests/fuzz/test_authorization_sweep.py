@@ -114,6 +114,15 @@ PATH_SWEEP: dict[tuple[str, str], PathProbe] = {
         {"room_id": o.room_id, "user_id": o.a.user_id},
         None,
     ),
+    ("POST", "/api/v1/chat/rooms/<room_id>/email-invitations"): lambda o, b: (
+        {"room_id": o.room_id},
+        {"email": "someone@example.com"},
+    ),
+    # the room is checked first: whichever invitation B names, A's room is not B's
+    ("DELETE", "/api/v1/chat/rooms/<room_id>/email-invitations/<invitation_id>"): lambda o, b: (
+        {"room_id": o.room_id, "invitation_id": "email:" + "0" * 32},
+        None,
+    ),
     # B is not invited: no invitation of A's room to accept or decline
     ("POST", "/api/v1/chat/rooms/<room_id>/accept"): lambda o, b: ({"room_id": o.room_id}, None),
     ("POST", "/api/v1/chat/rooms/<room_id>/decline"): lambda o, b: ({"room_id": o.room_id}, None),
@@ -483,6 +492,7 @@ async def test_every_locked_operation_is_401_without_a_token(app: Served, owned:
         "message_id": owned.message_id,
         "user_id": owned.a.user_id,
         "session_id": owned.session_id,
+        "invitation_id": "email:" + "0" * 32,
     }
     async with httpx.AsyncClient(base_url=app.url, timeout=10) as http:
         for method, path in locked:

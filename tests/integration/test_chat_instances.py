@@ -148,6 +148,50 @@ async def test_an_edit_and_a_delete_reach_sockets_on_both_instances(
             await on_b.close()
 
 
+async def test_unread_counts_are_right_after_a_reconnect_with_catch_up_and_receipts_cross(
+    redis_url: str, mongodb_uri: str, mongo_db_name: str
+) -> None:
+    with two_servers(redis_url, with_database(mongodb_uri, mongo_db_name)) as (a, b):
+        ada, bob, rid = await pair_in_a_room(a)
+        on_a: Socket = await connect(a.url, ada)
+        on_b: Socket = await connect(b.url, bob)
+        try:
+            await on_a.ask("message:send", {"room_id": rid, "body": "one"})
+            await on_b.wait_for("message:new")
+            read = await on_b.ask("room:read", {"room_id": rid, "seq": 1})
+            assert read["read"] == {"room_id": rid, "last_read_seq": 1, "unread_count": 0}
+            [receipt] = await on_a.wait_for("receipt")  # read on B, seen by the sender on A
+            assert receipt == {"room_id": rid, "user_id": bob.user_id, "seq": 1}
+            await on_b.close()  # Bob's connection drops; Ada goes on writing on A
+            for body in ("two", "three", "four"):
+                await on_a.ask("message:send", {"room_id": rid, "body": body})
+            on_b = await connect(b.url, bob)  # back, on B
+            status, rooms = await call(b.url, bob, "GET", "/chat/rooms")
+            assert status == 200
+            [room] = rooms["items"]
+            assert (room["last_read_seq"], room["unread_count"], room["last_seq"]) == (1, 3, 4)
+            # catch-up from the mark: exactly the three unread
+            status, page = await call(b.url, bob, "GET", f"/chat/rooms/{rid}/messages?after=1")
+            assert [m["body"] for m in page["items"]] == ["two", "three", "four"]
+            status, done = await call(b.url, bob, "POST", f"/chat/rooms/{rid}/read", {"seq": 4})
+            assert (status, done["unread_count"]) == (200, 0)
+            await on_a.wait_for("receipt", lambda r: r[-1]["seq"] == 4)
+            # sending marks it read for the sender, coalesced: written within 2 s
+            deadline = time.monotonic() + 5
+            while True:
+                status, receipts = await call(a.url, ada, "GET", f"/chat/rooms/{rid}/receipts")
+                seen = {r["user_id"]: r["seq"] for r in receipts["items"]}
+                if seen.get(ada.user_id) == 4 or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.2)
+            assert (seen[bob.user_id], seen.get(ada.user_id)) == (4, 4)
+            status, rooms = await call(a.url, bob, "GET", "/chat/rooms")  # the same on A
+            assert rooms["items"][0]["unread_count"] == 0
+        finally:
+            await on_a.close()
+            await on_b.close()
+
+
 @contextmanager
 def own_redis() -> Iterator[tuple[str, Callable[[], None]]]:
     binary = shutil.which("redis-server")

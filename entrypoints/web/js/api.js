@@ -386,6 +386,34 @@ export class Api extends EventTarget {
     });
   }
 
+  editMessage(roomId, messageId, body) {
+    return this.request("PATCH", `/chat/rooms/${encodeURIComponent(roomId)}/messages/${encodeURIComponent(messageId)}`, {
+      auth: true,
+      json: { body },
+    });
+  }
+
+  deleteMessage(roomId, messageId) {
+    return this.request("DELETE", `/chat/rooms/${encodeURIComponent(roomId)}/messages/${encodeURIComponent(messageId)}`, {
+      auth: true,
+    });
+  }
+
+  receipts(roomId) {
+    return this.request("GET", `/chat/rooms/${encodeURIComponent(roomId)}/receipts`, { auth: true });
+  }
+
+  // An attached file as a member of the room reads it: its download_url and an image's thumbnails.
+  attachment(roomId, fileId) {
+    return this.request("GET", `/chat/rooms/${encodeURIComponent(roomId)}/attachments/${encodeURIComponent(fileId)}`, {
+      auth: true,
+    });
+  }
+
+  config() {
+    return this.request("GET", "/config");
+  }
+
   presence(userIds) {
     return this.request("GET", "/presence", { auth: true, query: { user_ids: userIds.join(",") } });
   }

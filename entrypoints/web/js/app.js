@@ -2,7 +2,7 @@
 // put on the page as text (textContent), never as HTML.
 
 import { Api } from "./api.js";
-import { Chat } from "./chat.js";
+import { ATTACHMENTS_MAX, Chat } from "./chat.js";
 import { ResumableUpload } from "./upload.js";
 
 const api = new Api();
@@ -271,6 +271,11 @@ function leave(reason) {
   $("#file-list").replaceChildren();
   $("#room-list").replaceChildren();
   $("#room").hidden = true;
+  // nothing of this user's stays on the page: chosen files, the picker's list, an edit
+  editing = null;
+  confirming = null;
+  clearAttachments();
+  $("#attach-list").replaceChildren();
   if (reason) notify(reason, "info");
   selectTab("login");
 }
@@ -528,20 +533,204 @@ function renderMembers() {
   );
 }
 
+// The message being edited (one at a time): its room, seq and the draft, kept across the
+// list's re-renders (a message arriving meanwhile redraws the list).
+let editing = null;
+// The message whose Delete was pressed once: a second press deletes it.
+let confirming = null;
+
+function messageItem(roomId, m) {
+  const mine = m.sender_id === chat.me;
+  const classes = ["message", mine ? "mine" : "", m.deleted ? "deleted" : ""].filter(Boolean).join(" ");
+  const meta = el(
+    "span",
+    { class: "meta" },
+    `${who(m.sender_id)} · `,
+    el("time", { datetime: m.created_at }, new Date(m.created_at).toLocaleTimeString()),
+    m.edited_at && !m.deleted ? el("span", { class: "edited", title: `edited ${when(m.edited_at)}` }, " · edited") : null,
+  );
+  const item = el("li", { class: classes, dataset: { seq: String(m.seq), sender: m.sender_id, messageId: m.id } }, meta);
+  if (m.deleted) {
+    item.append(el("span", { class: "tombstone" }, "message deleted"));
+    return item;
+  }
+  if (editing && editing.roomId === roomId && editing.seq === m.seq) {
+    item.append(editForm(roomId, m));
+    return item;
+  }
+  item.append(el("span", { class: "body" }, m.body));
+  if (m.attachments && m.attachments.length) item.append(attachmentList(roomId, m.attachments));
+  if (mine) {
+    const actions = el("span", { class: "message-actions" });
+    if (chat.editable(m)) {
+      actions.append(
+        el("button", { type: "button", class: "link", "aria-label": `Edit message: ${m.body.slice(0, 40)}`, dataset: { focus: "edit" }, onclick: () => startEdit(roomId, m) }, "Edit"),
+      );
+    }
+    const sure = confirming && confirming.roomId === roomId && confirming.seq === m.seq;
+    actions.append(
+      el(
+        "button",
+        {
+          type: "button",
+          class: sure ? "link danger confirm" : "link danger",
+          dataset: { focus: "delete" },
+          "aria-label": sure ? `Really delete the message: ${m.body.slice(0, 40)}` : `Delete message: ${m.body.slice(0, 40)}`,
+          onclick: () => (sure ? deleteMessage(roomId, m) : askDelete(roomId, m)),
+        },
+        sure ? "Really delete?" : "Delete",
+      ),
+    );
+    item.append(actions);
+  }
+  return item;
+}
+
+const IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+
+// The thumbnail a message shows: the 256 px "contain" one, else the nearest, else the image.
+function previewUrl(meta) {
+  const thumbs = meta.thumbnails || [];
+  const contain = thumbs.filter((t) => t.fit === "contain");
+  const pick = contain.find((t) => t.size === 256) || contain.at(-1) || thumbs.at(-1);
+  return pick ? pick.url : meta.download_url;
+}
+
+function attachmentList(roomId, attachments) {
+  return el(
+    "ul",
+    { class: "attachments", "aria-label": "Attachments" },
+    attachments.map((a) => {
+      const entry = a.deleted ? { meta: null } : chat.attachment(roomId, a.id, () => renderMessages());
+      if (entry.meta === null) {
+        return el("li", { class: "attachment gone", dataset: { fileId: a.id } }, el("span", { class: "file-name" }, a.name), ": file deleted");
+      }
+      const open = () => openAttachment(roomId, a).catch(showError);
+      if (IMAGE_TYPES.has(a.content_type)) {
+        const image = el("img", { alt: a.name, width: "160", height: "120", class: "thumb" });
+        if (entry.meta) image.src = previewUrl(entry.meta);
+        return el(
+          "li",
+          { class: "attachment image", dataset: { fileId: a.id } },
+          el("button", { type: "button", class: "thumb-button", "aria-label": `Open ${a.name}`, dataset: { focus: `file-${a.id}` }, onclick: open }, image),
+        );
+      }
+      return el(
+        "li",
+        { class: "attachment", dataset: { fileId: a.id } },
+        el("button", { type: "button", class: "link", "aria-label": `Download ${a.name}`, dataset: { focus: `file-${a.id}` }, onclick: open }, `${a.name} (${size(a.size)})`),
+      );
+    }),
+  );
+}
+
+async function openAttachment(roomId, a) {
+  const meta = await api.attachment(roomId, a.id); // a fresh download_url
+  const link = el("a", { href: meta.download_url, download: a.name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+function editForm(roomId, m) {
+  const input = el("input", { name: "body", maxlength: "4000", required: true, autocomplete: "off", "aria-label": "Edit the message", dataset: { focus: "edit-input" } });
+  input.value = editing.draft;
+  input.addEventListener("input", () => {
+    if (editing) editing.draft = input.value;
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      stopEdit(m.seq);
+    }
+  });
+  const form = el(
+    "form",
+    { class: "edit-form" },
+    input,
+    el("button", { type: "submit", dataset: { focus: "save" } }, "Save"),
+    el("button", { type: "button", class: "secondary", dataset: { focus: "cancel" }, onclick: () => stopEdit(m.seq) }, "Cancel"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = input.value.trim();
+    if (!body) return;
+    form.setAttribute("aria-busy", "true");
+    try {
+      await chat.edit(roomId, m.id, body);
+      stopEdit(m.seq);
+    } catch (error) {
+      form.removeAttribute("aria-busy");
+      if (error.code === "edit_window_closed") {
+        notify(`Not edited: ${readable(error)} Its edit window has closed.`, "error");
+        stopEdit(m.seq);
+      } else {
+        showError(error);
+      }
+    }
+  });
+  return form;
+}
+
+function startEdit(roomId, m) {
+  editing = { roomId, seq: m.seq, draft: m.body };
+  renderMessages();
+  const input = $(`#message-list li[data-seq="${m.seq}"] .edit-form input`);
+  if (input) {
+    input.focus();
+    input.select();
+  }
+}
+
+function stopEdit(seq) {
+  editing = null;
+  renderMessages();
+  const button = $(`#message-list li[data-seq="${seq}"] .message-actions button`);
+  (button || $("#message-input")).focus();
+}
+
+function askDelete(roomId, m) {
+  confirming = { roomId, seq: m.seq };
+  renderMessages();
+  $(`#message-list li[data-seq="${m.seq}"] .message-actions button.danger`).focus();
+  // the question lapses after a few seconds
+  setTimeout(() => {
+    if (confirming && confirming.roomId === roomId && confirming.seq === m.seq) {
+      confirming = null;
+      if (chat && chat.currentRoomId === roomId) renderMessages();
+    }
+  }, 5000);
+}
+
+async function deleteMessage(roomId, m) {
+  confirming = null;
+  try {
+    await chat.remove(roomId, m.id);
+    $("#message-input").focus();
+  } catch (error) {
+    showError(error);
+  }
+}
+
 function renderMessages() {
   const roomId = chat.currentRoomId;
   const state = chat.rooms.get(roomId);
   if (!state) return;
   const list = $("#message-list");
   const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
-  const items = state.sorted.map((m) =>
-    el(
-      "li",
-      { class: m.sender_id === chat.me ? "message mine" : "message", dataset: { seq: String(m.seq), sender: m.sender_id } },
-      el("span", { class: "meta" }, `${who(m.sender_id)} · `, el("time", { datetime: m.created_at }, new Date(m.created_at).toLocaleTimeString())),
-      el("span", { class: "body" }, m.body),
-    ),
-  );
+  // what had the focus in the list keeps it across the redraw (the edit box its caret too)
+  const active = document.activeElement;
+  const owner = active && list.contains(active) && active.dataset.focus ? active.closest("li[data-seq]") : null;
+  const focused = owner ? { seq: owner.dataset.seq, key: active.dataset.focus } : null;
+  const caret = focused && active.tagName === "INPUT" ? [active.selectionStart, active.selectionEnd] : null;
+  if (editing && (editing.roomId !== roomId || !state.messages.has(editing.seq) || state.messages.get(editing.seq).deleted)) editing = null;
+  const items = state.sorted.map((m) => messageItem(roomId, m));
+  const last = state.sorted.at(-1);
+  const readers = last ? chat.seenBy(roomId, last) : [];
+  if (readers.length) {
+    const names = readers.map(who).sort((a, b) => a.localeCompare(b));
+    items.push(el("li", { class: "seen-by", dataset: { seq: String(last.seq) } }, `Seen by ${names.join(", ")}`));
+  }
   const held = new Set(state.sorted.filter((m) => m.client_id).map((m) => m.client_id));
   for (const item of chat.pending(roomId)) {
     if (held.has(item.client_id)) continue;
@@ -555,8 +744,16 @@ function renderMessages() {
     );
   }
   list.replaceChildren(...items);
+  $("#load-earlier").hidden = state.nextBefore === null || state.nextBefore === undefined;
   if (!state.messages.size && !items.length) list.append(el("li", { class: "hint" }, "No messages yet. Say hello."));
   if (nearBottom || items.length < 3) list.scrollTop = list.scrollHeight;
+  if (focused) {
+    const again = $(`#message-list li[data-seq="${focused.seq}"] [data-focus="${focused.key}"]`);
+    if (again) {
+      again.focus({ preventScroll: true });
+      if (caret) again.setSelectionRange(caret[0], caret[1]);
+    }
+  }
 }
 
 function renderTyping() {
@@ -619,11 +816,103 @@ $("#leave-room").addEventListener("click", async () => {
   }
 });
 
+// Older history above what is shown; the messages in view stay where they are.
+$("#load-earlier").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  const list = $("#message-list");
+  const roomId = chat.currentRoomId;
+  const fromBottom = list.scrollHeight - list.scrollTop;
+  button.disabled = true;
+  try {
+    await chat.loadEarlier(roomId);
+    if (chat.currentRoomId === roomId) list.scrollTop = list.scrollHeight - fromBottom;
+  } catch (error) {
+    showError(error);
+  } finally {
+    button.disabled = false;
+    if (button.hidden) $("#message-list").focus();
+  }
+});
+
+// --- attachments: up to 4 of the user's ready files go with the next message -------------
+const chosen = new Map(); // file id -> name
+
+function renderChosen() {
+  const names = [...chosen.values()];
+  $("#attach-chosen").textContent = names.length ? `Attaching ${names.length}: ${names.join(", ")}` : "";
+  $("#attach-toggle").textContent = names.length ? `Attach (${names.length})` : "Attach";
+  const full = chosen.size >= ATTACHMENTS_MAX;
+  for (const box of document.querySelectorAll("#attach-list input[type=checkbox]")) box.disabled = full && !box.checked;
+}
+
+async function loadAttachable() {
+  const page = await api.listFiles();
+  const ready = page.items.filter((f) => f.status === "ready");
+  $("#attach-empty").hidden = ready.length > 0;
+  $("#attach-list").replaceChildren(
+    ...ready.map((file) => {
+      const box = el("input", { type: "checkbox", value: file.id });
+      box.checked = chosen.has(file.id);
+      box.addEventListener("change", () => {
+        if (box.checked) chosen.set(file.id, file.name);
+        else chosen.delete(file.id);
+        renderChosen();
+      });
+      return el("li", {}, el("label", { class: "check" }, box, el("span", { class: "file-name" }, file.name), el("span", { class: "hint" }, ` ${size(file.size)}`)));
+    }),
+  );
+  renderChosen();
+}
+
+function showAttachPanel(open) {
+  $("#attach-panel").hidden = !open;
+  $("#attach-toggle").setAttribute("aria-expanded", String(open));
+}
+
+function clearAttachments() {
+  chosen.clear();
+  showAttachPanel(false);
+  renderChosen();
+}
+
+$("#attach-toggle").addEventListener("click", async () => {
+  const open = $("#attach-panel").hidden;
+  showAttachPanel(open);
+  if (!open) return;
+  try {
+    await loadAttachable();
+    const first = $("#attach-list input:not(:disabled)") || $("#attach-upload-form input");
+    first.focus();
+  } catch (error) {
+    showError(error);
+  }
+});
+
+$("#attach-panel").addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    showAttachPanel(false);
+    $("#attach-toggle").focus();
+  }
+});
+
+onSubmit("#attach-upload-form", async (data, form) => {
+  const file = data.get("file");
+  if (!(file instanceof File) || !file.name) throw new Error("Choose a file first.");
+  if (chosen.size >= ATTACHMENTS_MAX) throw new Error(`At most ${ATTACHMENTS_MAX} files go with one message.`);
+  const stored = await api.uploadFile(file);
+  form.reset();
+  chosen.set(stored.id, stored.name);
+  await Promise.all([loadAttachable(), loadFiles()]);
+  $("#message-input").focus();
+});
+
 onSubmit("#message-form", async (data, form) => {
   const body = String(data.get("body")).trim();
   if (!body) return;
   form.reset();
-  await chat.send(chat.currentRoomId, body);
+  const attachmentIds = [...chosen.keys()];
+  clearAttachments();
+  await chat.send(chat.currentRoomId, body, attachmentIds);
   $("#message-input").focus();
 });
 

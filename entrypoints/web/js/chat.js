@@ -12,6 +12,9 @@ const TYPING_RENEW_MS = 2000; // the server forgets a typing state after 3 s
 const TYPING_IDLE_MS = 2500;
 const TYPING_SHOWN_MS = 4000;
 const PAGE = 100;
+const ATTACHMENT_FRESH_MS = 10 * 60 * 1000; // an attachment's URLs are valid 15 min
+export const ATTACHMENTS_MAX = 4; // the server's limit per message
+const HISTORY_PAGE = 50; // the latest page a room opens with, and each "Load earlier"
 
 function newClientId() {
   const bytes = new Uint8Array(16);
@@ -27,6 +30,8 @@ class RoomState {
     this.loaded = false;
     this.unread = 0;
     this.typing = new Map(); // user_id -> timer
+    this.nextBefore = null; // the history page's next_before: older messages exist below it
+    this.receipts = new Map(); // user_id -> the seq that member has read up to ("seen by")
   }
 
   get sorted() {
@@ -49,6 +54,8 @@ export class Chat extends EventTarget {
     this._typingSentAt = 0;
     this._typingRoom = null;
     this._typingIdle = null;
+    this.editWindowS = null; // GET /config's chat.edit_window_s, when the server reports it
+    this.attachments = new Map(); // "room/file" -> {at, meta | null (gone), promise}
   }
 
   _emit(type, detail = {}) {
@@ -65,6 +72,13 @@ export class Chat extends EventTarget {
 
   // --- connection -------------------------------------------------------------------------
   async start() {
+    this.api
+      .config()
+      .then((config) => {
+        const window = config && config.chat && config.chat.edit_window_s;
+        if (typeof window === "number") this.editWindowS = window;
+      })
+      .catch(() => undefined); // without it, the server's 409 says when an edit is too late
     await this.loadRooms();
     const rt = connectRealtime(this.api.hub);
     this.rt = rt;
@@ -77,7 +91,10 @@ export class Chat extends EventTarget {
       this._emit("connection", { state: "reconnecting", reason: error.message });
     });
     rt.on("message:new", (message) => this._received(message));
+    rt.on("message:updated", (message) => this._changed(message));
+    rt.on("message:deleted", (message) => this._changed(message));
     rt.on("typing", (event) => this._typingSeen(event));
+    rt.on("receipt", (event) => this._receipt(event));
     rt.on("presence", (event) => {
       this.presence.set(event.user_id, event.status);
       this._emit("presence");
@@ -132,6 +149,7 @@ export class Chat extends EventTarget {
       if (again) await this.loadRooms(); // rooms added while away
       await this.rt.whenCaughtUp(); // the package delivered what followed rooms missed
       await this.refreshPresence();
+      if (again && this.currentRoomId) await this.loadReceipts(this.currentRoomId); // missed ones
       await this._flushOutbox();
       this._emit("caughtup", { again });
     } catch (error) {
@@ -240,14 +258,56 @@ export class Chat extends EventTarget {
     this.currentRoomId = roomId;
     state.unread = 0;
     if (!state.loaded) {
-      const page = await this.api.messages(roomId, { limit: 50 });
+      const page = await this.api.messages(roomId, { limit: HISTORY_PAGE });
       this._merge(state, page.items);
+      state.nextBefore = page.next_before;
       state.loaded = true;
       await this.catchUp(roomId); // anything that arrived while the page loaded
+      await this.loadReceipts(roomId);
     }
     this._markRead(state);
     this._emit("room", { roomId });
     await this.refreshPresence();
+  }
+
+  // How far each member has read (GET .../receipts); `receipt` events keep it current.
+  async loadReceipts(roomId) {
+    const state = this.rooms.get(roomId);
+    if (!state) return;
+    const found = await this.api.receipts(roomId);
+    for (const receipt of found.items) this._raise(state, receipt.user_id, receipt.seq);
+    this._emit("messages", { roomId });
+  }
+
+  _raise(state, userId, seq) {
+    if (seq > (state.receipts.get(userId) || 0)) state.receipts.set(userId, seq);
+  }
+
+  _receipt(event) {
+    const state = this.rooms.get(event.room_id);
+    if (!state) return;
+    this._raise(state, event.user_id, event.seq);
+    this._emit("messages", { roomId: event.room_id });
+  }
+
+  // The members (not the user, not its sender) who have read up to `message`.
+  seenBy(roomId, message) {
+    const state = this.rooms.get(roomId);
+    if (!state) return [];
+    return (state.room.member_ids || []).filter(
+      (id) => id !== this.me && id !== message.sender_id && (state.receipts.get(id) || 0) >= message.seq,
+    );
+  }
+
+  // The page of history before the oldest message held (the server pages by seq).
+  async loadEarlier(roomId) {
+    const state = this.rooms.get(roomId);
+    if (!state || state.nextBefore === null) return 0;
+    const page = await this.api.messages(roomId, { before: state.nextBefore, limit: HISTORY_PAGE });
+    this._merge(state, page.items);
+    state.nextBefore = page.next_before;
+    this._emit("messages", { roomId });
+    return page.items.length;
   }
 
   // Everything after the last seq this room holds, page by page.
@@ -298,14 +358,39 @@ export class Chat extends EventTarget {
     if (gap) this.catchUp(message.room_id).catch((error) => this._emit("error", { error }));
   }
 
+  // An edit or a deletion (a tombstone keeps its seq): replaces the message if the room holds it.
+  _changed(message) {
+    const state = this.rooms.get(message.room_id);
+    if (!state || !state.messages.has(message.seq)) return;
+    state.messages.set(message.seq, message);
+    this._emit("messages", { roomId: message.room_id });
+  }
+
+  // Whether the page offers to edit `message`: the user's own, not deleted, and (when the
+  // server reports its edit window) young enough.
+  editable(message) {
+    if (message.sender_id !== this.me || message.deleted) return false;
+    if (this.editWindowS === null) return true;
+    return Date.now() - new Date(message.created_at).getTime() < this.editWindowS * 1000;
+  }
+
+  async edit(roomId, messageId, body) {
+    this._changed(await this.api.editMessage(roomId, messageId, body));
+  }
+
+  async remove(roomId, messageId) {
+    this._changed(await this.api.deleteMessage(roomId, messageId));
+  }
+
   // Pending messages of a room (sent, no answer yet), in the order they were written.
   pending(roomId) {
     return this.outbox.filter((m) => m.room_id === roomId);
   }
 
-  async send(roomId, body) {
+  async send(roomId, body, attachmentIds = []) {
     this.stopTyping();
     const item = { room_id: roomId, body, client_id: newClientId() };
+    if (attachmentIds.length) item.attachment_ids = attachmentIds.slice(0, ATTACHMENTS_MAX);
     this.outbox.push(item);
     this._emit("messages", { roomId });
     if (this.connected) await this._deliver(item);
@@ -334,6 +419,34 @@ export class Chat extends EventTarget {
       if (!this.connected) return;
       await this._deliver(item);
     }
+  }
+
+  // An attached file as the room's members read it (GET .../attachments/{file_id}): its
+  // download_url and thumbnails, fetched once per 10 minutes; null once the server says it is
+  // gone (deleted since). `onReady` runs when the fetch this call starts ends (a call while
+  // one is in flight adds nothing: the first caller's redraw shows it).
+  attachment(roomId, fileId, onReady) {
+    const key = `${roomId}/${fileId}`;
+    const known = this.attachments.get(key);
+    if (known && (known.meta === null || Date.now() - known.at < ATTACHMENT_FRESH_MS)) return known;
+    const entry = { at: Date.now(), meta: undefined, promise: null };
+    entry.promise = this.api
+      .attachment(roomId, fileId)
+      .then(
+        (meta) => {
+          entry.meta = meta;
+        },
+        (error) => {
+          if (error.status === 404) entry.meta = null;
+          else this.attachments.delete(key); // asked again at the next render
+        },
+      )
+      .finally(() => {
+        entry.promise = null;
+      });
+    this.attachments.set(key, entry);
+    if (onReady) entry.promise.then(onReady, () => undefined);
+    return entry;
   }
 
   // --- typing -----------------------------------------------------------------------------

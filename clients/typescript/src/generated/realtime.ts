@@ -77,6 +77,23 @@ export interface components {
             client_id?: string | null;
         };
         /**
+         * EmailInvitation
+         * @description An invitation waiting for whoever verifies an address: the room never learns whether
+         *     an account has it until that account accepts.
+         */
+        EmailInvitation: {
+            /**
+             * Id
+             * @description `email:` and a keyed hash of the address; withdraw it by this
+             */
+            id: string;
+            /**
+             * Hint
+             * @description the address's first character and its domain: `b…@example.com`
+             */
+            hint: string;
+        };
+        /**
          * ErrorAck
          * @description Any client event's ack when it fails: a domain error's code (`not_found`,
          *     `validation_error`, `too_many_requests`, `service_unavailable`...), `unknown_event` for an
@@ -255,6 +272,11 @@ export interface components {
              * @description invited, not yet members (they accept or decline)
              */
             invited_ids: string[];
+            /**
+             * Email Invitations
+             * @description invitations sent to an address, waiting for its account to answer
+             */
+            email_invitations: components["schemas"]["EmailInvitation"][];
             /**
              * Creator Id
              * @description who may remove members; empty for an older room
