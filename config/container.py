@@ -44,6 +44,7 @@ from adapters.telemetry.throttle import ThrottledErrorReporter
 from config import real
 from config.lifecycle import Lifecycle
 from config.settings import Settings
+from domain.auth.avatars import Avatars
 from domain.auth.codes import CodeMailer, EmailCodes
 from domain.auth.deletion import AccountDeletion
 from domain.auth.login import PasswordLogin
@@ -323,6 +324,36 @@ class Services(containers.DeclarativeContainer):
     api_quota = providers.Singleton(
         ApiQuota, adapters.local_limiter, auth_policy.provided.api_requests_per_minute
     )
+    files = providers.Singleton(
+        FileService,
+        files=adapters.files,
+        blobs=adapters.blobs,
+        # the hourly upload rate guards each instance's work (the storage quota, exact, is
+        # MongoDB's): counted in the process (redis-budget.md)
+        limiter=adapters.local_limiter,
+        tasks=adapters.tasks,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        events=adapters.events,
+        policy=providers.Singleton(
+            FilePolicy,
+            max_upload_bytes=settings.provided.max_upload_bytes,
+            multipart_max_bytes=settings.provided.multipart_max_bytes,
+            allowed_types=settings.provided.allowed_content_types,
+            quota_bytes=settings.provided.storage_quota_bytes,
+            quota_files=settings.provided.storage_quota_files,
+            uploads_per_hour=settings.provided.uploads_per_hour,
+        ),
+        thumbnailer=adapters.thumbnailer,
+    )
+    # the avatar's URL is worked out from the file's record at each read (one files read per
+    # page of profiles), so the cached user never holds a URL that could go stale
+    avatars = providers.Singleton(Avatars, files)
+    profiles = providers.Singleton(Profiles, adapters.cached_users, adapters.clock, avatars)
+    # GET /users?ids=: two rooms reads, one users read (get_many goes to the store either
+    # way), one files read when any of them has an avatar
+    peer_profiles = providers.Singleton(PeerProfiles, adapters.users, adapters.rooms, avatars)
+
     session_issuer = providers.Singleton(
         SessionIssuer,
         users=adapters.users,
@@ -334,6 +365,7 @@ class Services(containers.DeclarativeContainer):
         events=adapters.events,
         policy=auth_policy,
         revoked=revoked_sessions,
+        avatars=avatars,  # a token pair's user shows their avatar as GET /users/me does
     )
     code_mailer = providers.Singleton(
         CodeMailer,
@@ -399,32 +431,6 @@ class Services(containers.DeclarativeContainer):
         events=adapters.events,
         policy=auth_policy,
         revoked=revoked_sessions,
-    )
-    profiles = providers.Singleton(Profiles, adapters.cached_users, adapters.clock)
-    # GET /users?ids=: one rooms read, one users read (get_many goes to the store either way)
-    peer_profiles = providers.Singleton(PeerProfiles, adapters.users, adapters.rooms)
-
-    files = providers.Singleton(
-        FileService,
-        files=adapters.files,
-        blobs=adapters.blobs,
-        # the hourly upload rate guards each instance's work (the storage quota, exact, is
-        # MongoDB's): counted in the process (redis-budget.md)
-        limiter=adapters.local_limiter,
-        tasks=adapters.tasks,
-        clock=adapters.clock,
-        ids=adapters.ids,
-        events=adapters.events,
-        policy=providers.Singleton(
-            FilePolicy,
-            max_upload_bytes=settings.provided.max_upload_bytes,
-            multipart_max_bytes=settings.provided.multipart_max_bytes,
-            allowed_types=settings.provided.allowed_content_types,
-            quota_bytes=settings.provided.storage_quota_bytes,
-            quota_files=settings.provided.storage_quota_files,
-            uploads_per_hour=settings.provided.uploads_per_hour,
-        ),
-        thumbnailer=adapters.thumbnailer,
     )
 
     chat = providers.Singleton(

@@ -17,7 +17,16 @@ from domain.auth.model import (
     UserProfile,
 )
 from domain.chat.model import ID_MAX
-from schemas.common import Code, DisplayName, EmailAddress, In, Moment, Password, Token
+from schemas.common import (
+    Code,
+    DisplayName,
+    EmailAddress,
+    In,
+    Moment,
+    Password,
+    Token,
+    omitted_when_none,
+)
 
 Purpose = Literal["login", "password_reset", "verify_email"]
 
@@ -58,8 +67,28 @@ class RefreshIn(In):
     refresh_token: Token
 
 
-class RenameIn(In):
-    name: DisplayName
+class ProfileUpdateIn(In):
+    """What `PATCH /users/me` changes: the fields sent, each optional."""
+
+    # left out: the name stays (a null is refused, like any value that is not a name)
+    # (the default is never used: `new_name` reads what was sent)
+    name: DisplayName = Field(default="", description="a new display name; left out, it stays")
+    avatar_file_id: Annotated[str, Field(min_length=1, max_length=ID_MAX)] | None = Field(
+        default=None,
+        description=(
+            "one of the caller's ready images (PNG, JPEG, GIF, WebP) as the avatar: the file is"
+            " made public if it is not (its public copies count in the storage quota); null"
+            " clears the avatar (the file stays as it is)"
+        ),
+    )
+
+    def new_name(self) -> str | None:
+        """The name sent, None when it was left out."""
+        return self.name if "name" in self.model_fields_set else None
+
+    def avatar_sent(self) -> bool:
+        """Whether `avatar_file_id` was sent (null included): left out, the avatar stays."""
+        return "avatar_file_id" in self.model_fields_set
 
 
 class PasswordConfirmation(In):
@@ -80,12 +109,20 @@ class DeleteAccountIn(RootModel[PasswordConfirmation | CodeConfirmation]):
     """Exactly one of the two (both, or neither, is 422)."""
 
 
+AVATAR_URL_DOC = (
+    "the avatar's stable public URL (no token, immutable, cacheable): its 256 px WebP"
+    " thumbnail, or the image itself when it has none; absent without an avatar, and once"
+    " its file is deleted or made private"
+)
+
+
 class UserOut(BaseModel):
     id: str
     email: str
     name: str
     email_verified: bool
     created_at: Moment
+    avatar_url: str | None = omitted_when_none(AVATAR_URL_DOC)
 
     @classmethod
     def from_domain(cls, user: UserProfile) -> Self:
@@ -95,6 +132,7 @@ class UserOut(BaseModel):
             name=user.name,
             email_verified=user.email_verified,
             created_at=user.created_at,
+            avatar_url=user.avatar_url,
         )
 
 
@@ -125,10 +163,11 @@ class UsersQuery(BaseModel):
 class PublicUserOut(BaseModel):
     id: str
     name: str
+    avatar_url: str | None = omitted_when_none(AVATAR_URL_DOC)
 
     @classmethod
     def from_domain(cls, user: PublicProfile) -> Self:
-        return cls(id=user.id, name=user.name)
+        return cls(id=user.id, name=user.name, avatar_url=user.avatar_url)
 
 
 class PublicUsersOut(BaseModel):

@@ -89,6 +89,8 @@ def _to_json(user: User) -> bytes:
             "email_verified": user.email_verified,
             "created_at": user.created_at.isoformat(),
             "updated_at": user.updated_at.isoformat(),
+            "avatar_file_id": user.avatar_file_id,
+            "avatar_token": user.avatar_token,
         }
     ).encode()
 
@@ -103,4 +105,7 @@ def _from_json(raw: bytes) -> User:
         data["email_verified"],
         datetime.fromisoformat(data["created_at"]),
         datetime.fromisoformat(data["updated_at"]),
+        # a copy written before avatars existed has none (and lives at most `ttl_s`)
+        data.get("avatar_file_id"),
+        data.get("avatar_token"),
     )

@@ -32,6 +32,9 @@ class UserDocument(Model):
     email_verified: bool
     created_at: datetime
     updated_at: datetime
+    # the avatar's file and the public token it had when chosen (absent in older documents)
+    avatar_file_id: str | None = None
+    avatar_token: str | None = None
 
 
 class SessionDocument(Model):

@@ -60,12 +60,20 @@ class User:
     email_verified: bool
     created_at: datetime
     updated_at: datetime
+    # The avatar: one of the user's own images, public, with the public token it had when it
+    # was chosen (domain/auth/avatars.py). Shown only while the file still has that token, so
+    # a file deleted or made private (then perhaps public again, for something else) is no
+    # longer the avatar.
+    avatar_file_id: str | None = None
+    avatar_token: str | None = None
 
-    def profile(self) -> UserProfile:
-        return UserProfile(self.id, self.email, self.name, self.email_verified, self.created_at)
+    def profile(self, avatar_url: str | None = None) -> UserProfile:
+        return UserProfile(
+            self.id, self.email, self.name, self.email_verified, self.created_at, avatar_url
+        )
 
-    def public(self) -> PublicProfile:
-        return PublicProfile(self.id, self.name)
+    def public(self, avatar_url: str | None = None) -> PublicProfile:
+        return PublicProfile(self.id, self.name, avatar_url)
 
     def verified(self, at: datetime) -> User:
         return self if self.email_verified else replace(self, email_verified=True, updated_at=at)
@@ -84,6 +92,13 @@ class User:
     def renamed(self, name: str, at: datetime) -> User:
         return replace(self, name=name, updated_at=at)
 
+    def with_avatar(self, file_id: str | None, token: str | None, at: datetime) -> User:
+        """The avatar set to the public image `file_id` (with its public `token`), or
+        cleared (None)."""
+        if file_id is None or token is None:
+            return replace(self, avatar_file_id=None, avatar_token=None, updated_at=at)
+        return replace(self, avatar_file_id=file_id, avatar_token=token, updated_at=at)
+
     def with_password(self, password_hash: str, at: datetime) -> User:
         return replace(self, password_hash=password_hash, updated_at=at)
 
@@ -97,6 +112,7 @@ class UserProfile:
     name: str
     email_verified: bool
     created_at: datetime
+    avatar_url: str | None = None  # a public, token-free URL; None without an avatar
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +121,7 @@ class PublicProfile:
 
     id: str
     name: str
+    avatar_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,36 +1,70 @@
-"""The signed-in user's own profile (GET/PATCH /users/me), and the names of the users they
-share a room with (GET /users?ids=...)."""
+"""The signed-in user's own profile (GET/PATCH /users/me: name and avatar), and the public
+profiles of the users they share a room with (GET /users?ids=...)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 
-from domain.auth.model import PROFILES_ASKED_MAX, PublicProfile, UserProfile
+from domain.auth.avatars import Avatars
+from domain.auth.model import PROFILES_ASKED_MAX, PublicProfile, User, UserProfile
 from domain.errors import NotFound
 from ports.chat import RoomRepository
 from ports.clock import Clock
 from ports.users import UserRepository
 
 
+class Keep(Enum):
+    """An update's "leave this as it is" (None clears an avatar)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
 @dataclass(slots=True)
 class Profiles:
     users: UserRepository
     clock: Clock
+    avatars: Avatars
 
     async def me(self, user_id: str) -> UserProfile:
-        user = await self.users.get(user_id)
-        if user is None:
-            raise NotFound("The user no longer exists.")
-        return user.profile()
+        return await self._profile(await self._user(user_id))
 
     async def rename(self, user_id: str, name: str) -> UserProfile:
+        return await self.update(user_id, name=name)
+
+    async def update(
+        self, user_id: str, *, name: str | None = None, avatar_file_id: str | Keep | None = KEEP
+    ) -> UserProfile:
+        """Rename (a `name`) and set the avatar (a ready image file of the user's, made public
+        here) or clear it (None); the file is checked before anything changes. Clearing, or
+        choosing another, leaves the former file public: it may be in use elsewhere
+        (PATCH /files/{id} makes it private)."""
+        user = await self._user(user_id)
+        token = None
+        if isinstance(avatar_file_id, str):
+            token = await self.avatars.publish(user_id, avatar_file_id)
+        now = self.clock.now()
+        changed = user
+        if name is not None:
+            changed = changed.renamed(name, now)
+        if avatar_file_id is not KEEP:
+            changed = changed.with_avatar(avatar_file_id, token, now)
+        if changed is not user:
+            await self.users.save(changed)
+        return await self._profile(changed)
+
+    async def _user(self, user_id: str) -> User:
         user = await self.users.get(user_id)
         if user is None:
             raise NotFound("The user no longer exists.")
-        renamed = user.renamed(name, self.clock.now())
-        await self.users.save(renamed)
-        return renamed.profile()
+        return user
+
+    async def _profile(self, user: User) -> UserProfile:
+        return user.profile((await self.avatars.urls([user])).get(user.id))
 
 
 @dataclass(slots=True)
@@ -39,10 +73,12 @@ class PeerProfiles:
     included) or an invitation: the members and invitees of the caller's rooms, and the
     members of the rooms the caller is invited to (who is asking them in). Unknown and
     unrelated ids are left out alike, so an answer never tells whether an id exists. Two rooms
-    reads and one users read, whatever the number of ids."""
+    reads, one users read and (when any of them has an avatar) one files read, whatever the
+    number of ids."""
 
     users: UserRepository
     rooms: RoomRepository
+    avatars: Avatars
 
     async def related(self, user_id: str, user_ids: Sequence[str]) -> list[PublicProfile]:
         """The public profiles of those of `user_ids` (at most `PROFILES_ASKED_MAX`; the wire
@@ -59,4 +95,5 @@ class PeerProfiles:
         if not allowed:
             return []
         found = {u.id: u for u in await self.users.get_many(allowed)}
-        return [found[u].public() for u in allowed if u in found]
+        urls = await self.avatars.urls(found.values())
+        return [found[u].public(urls.get(u)) for u in allowed if u in found]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from domain.auth.avatars import Avatars
 from domain.auth.errors import TokenReused
 from domain.auth.model import SessionFamily, TokenPair, User, UserProfile
 from domain.auth.policy import AuthPolicy
@@ -38,6 +39,7 @@ class SessionIssuer:
     events: EventLog
     policy: AuthPolicy
     revoked: RevokedSessions
+    avatars: Avatars
 
     async def open(self, user: User, method: str, client: str = "") -> TokenPair:
         """A new session family (a login); `method` says how the user proved who they are:
@@ -61,7 +63,7 @@ class SessionIssuer:
             )
         )
         self.events.record("login", user_id=user.id, session_id=family_id, method=method)
-        return self._issue(user.profile(), family_id, token, now)
+        return self._issue(await self._profile(user), family_id, token, now)
 
     async def pair(self, user_id: str, family_id: str, refresh_token: str) -> TokenPair:
         """A pair for an existing session; a user gone since revokes the session."""
@@ -70,7 +72,12 @@ class SessionIssuer:
             await self.sessions.revoke(family_id)
             await self.revoked.revoke([family_id])
             raise Unauthorized("The refresh token is not valid.")
-        return self._issue(user.profile(), family_id, refresh_token, self.clock.now())
+        return self._issue(await self._profile(user), family_id, refresh_token, self.clock.now())
+
+    async def _profile(self, user: User) -> UserProfile:
+        """The profile a pair carries, its avatar included (a files read only for a user who
+        has one)."""
+        return user.profile((await self.avatars.urls([user])).get(user.id))
 
     def _issue(self, user: UserProfile, family_id: str, refresh: str, now: datetime) -> TokenPair:
         access = self.tokens.issue(user.id, family_id, now)

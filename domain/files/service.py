@@ -478,6 +478,35 @@ class FileService:
             public_thumbnails=public,
         )
 
+    async def public_images(
+        self, wanted: Iterable[tuple[str, str, str]], size: int
+    ) -> dict[str, str]:
+        """The stable public URLs of public images named by `(file id, owner id, public
+        token)`, by file id: each one's public thumbnail of `size` when it has one (an image
+        no larger has none; thumbnails are best effort), else the image's own public copy.
+        Only those still ready, of that owner, and public with that very token are answered:
+        one deleted, made private, or made private and public again since is left out, so no
+        URL answered points at nothing. One read of the repository, none for nothing wanted."""
+        refs = {file_id: (owner_id, token) for file_id, owner_id, token in wanted}
+        if not refs:
+            return {}
+        found = await self._files.get_many(list(refs))
+        urls: dict[str, str] = {}
+        for file_id, (owner_id, token) in refs.items():
+            record = found.get(file_id)
+            if (
+                record is None
+                or record.owner_id != owner_id
+                or record.status is not FileStatus.READY
+                or record.public_token is None
+                or record.public_token != token
+                or record.content_type not in PUBLIC_TYPES
+            ):
+                continue
+            sized = any(t.size == size for t in record.thumbnails)
+            urls[file_id] = self._blobs.public_url(public_key(record, size if sized else None))
+        return urls
+
     async def list(self, owner_id: str, limit: int | None, cursor: str | None) -> FilePage:
         policy = self._policy
         size = max(1, min(limit or policy.list_default, policy.list_max))

@@ -5,12 +5,13 @@ from __future__ import annotations
 from quart import Blueprint, Response, request
 from quart_schema import document_response, validate_request, validate_response
 
-from domain.auth.model import OtpPurpose
+from domain.auth.model import OtpPurpose, TokenPair
 from domain.auth.principal import Principal
 from entrypoints.http.deps import container
 from entrypoints.http.guard import authenticated, client_ip
 from entrypoints.http.openapi import no_content
 from entrypoints.http.user_agent import describe
+from entrypoints.http.users import absolute_pair
 from schemas.auth import (
     CodeSentOut,
     LoginIn,
@@ -59,7 +60,7 @@ async def verify_email(data: VerifyEmailIn) -> TokenPairOut:
     """Verify the address with its emailed code: the user is signed in."""
     codes = container().services.email_codes()
     pair = await codes.verify_email(data.email, data.code, client_ip(), _client())
-    return TokenPairOut.from_domain(pair)
+    return TokenPairOut.from_domain(absolute_pair(pair))
 
 
 @blueprint.post("/login")
@@ -72,7 +73,7 @@ async def login(data: LoginIn) -> TokenPairOut:
     """Sign in with email and password."""
     login = container().services.password_login()
     pair = await login.login(data.email, data.password, client_ip(), _client())
-    return TokenPairOut.from_domain(pair)
+    return TokenPairOut.from_domain(absolute_pair(pair))
 
 
 @blueprint.post("/otp/request")
@@ -99,7 +100,9 @@ async def verify_code(data: OtpVerifyIn) -> OtpVerifyOut:
         .services.email_codes()
         .verify_code(data.email, OtpPurpose(data.purpose), data.code, client_ip(), _client())
     )
-    return OtpVerifyOut.from_domain(result)
+    return OtpVerifyOut.from_domain(
+        absolute_pair(result) if isinstance(result, TokenPair) else result
+    )
 
 
 @blueprint.post("/password/reset")
@@ -119,7 +122,7 @@ async def reset_password(data: PasswordResetIn) -> Response:
 async def refresh(data: RefreshIn) -> TokenPairOut:
     """Spend the refresh token for a new pair (rotation); a spent token revokes its family."""
     pair = await container().services.sessions().refresh(data.refresh_token)
-    return TokenPairOut.from_domain(pair)
+    return TokenPairOut.from_domain(absolute_pair(pair))
 
 
 @blueprint.post("/logout")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from quart import Blueprint, Response
 from quart_schema import (
     document_response,
@@ -11,17 +13,20 @@ from quart_schema import (
     validate_response,
 )
 
+from domain.auth.model import PublicProfile, TokenPair, UserProfile
 from domain.auth.principal import Principal
+from domain.auth.profile import KEEP
 from entrypoints.http.deps import container
+from entrypoints.http.files import absolute
 from entrypoints.http.guard import authenticated, client_ip
 from entrypoints.http.openapi import no_content
 from schemas.auth import (
     DeleteAccountIn,
     DeletionCodeSentOut,
     PasswordConfirmation,
+    ProfileUpdateIn,
     PublicUserOut,
     PublicUsersOut,
-    RenameIn,
     UserOut,
     UsersQuery,
 )
@@ -36,18 +41,35 @@ blueprint = Blueprint("users", __name__, url_prefix="/users")
 @document_response(ErrorResponse, 401)
 async def get_me(principal: Principal) -> UserOut:
     """The caller's profile."""
-    return UserOut.from_domain(await container().services.profiles().me(principal.user_id))
+    return _out(await container().services.profiles().me(principal.user_id))
 
 
 @blueprint.patch("/me")
 @authenticated
-@validate_request(RenameIn)
+@validate_request(ProfileUpdateIn)
 @validate_response(UserOut, 200)
 @document_response(ErrorResponse, 401)
-async def update_me(principal: Principal, data: RenameIn) -> UserOut:
-    """Change the caller's display name."""
-    profile = await container().services.profiles().rename(principal.user_id, data.name)
-    return UserOut.from_domain(profile)
+@document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 409)
+@document_response(ErrorResponse, 413)
+async def update_me(principal: Principal, data: ProfileUpdateIn) -> UserOut:
+    """Change the caller's display name and/or avatar (only the fields sent).
+
+    `avatar_file_id`: one of the caller's ready images, made public if it is not, shown as
+    `avatar_url` wherever the caller's profile is (404 for a file that is not the caller's,
+    409 `not_an_image`, 409 `upload_incomplete` for a pending file, 413 `quota_exceeded` when
+    its public copies do not fit); null clears it. The avatar goes when its file is deleted
+    or made private."""
+    profile = (
+        await container()
+        .services.profiles()
+        .update(
+            principal.user_id,
+            name=data.new_name(),
+            avatar_file_id=data.avatar_file_id if data.avatar_sent() else KEEP,
+        )
+    )
+    return _out(profile)
 
 
 @blueprint.delete("/me")
@@ -92,11 +114,28 @@ async def request_deletion_code(principal: Principal) -> tuple[DeletionCodeSentO
 @validate_response(PublicUsersOut, 200)
 @document_response(ErrorResponse, 401)
 async def get_users(principal: Principal, query_args: UsersQuery) -> PublicUsersOut:
-    """Names of the users who share a room with the caller.
+    """Names and avatars of the users who share a room with the caller.
 
-    The `id` and `name` of those of `ids` who share a room with the caller (the caller
-    included), each once; unknown and unrelated ids are left out alike, never 404."""
+    The `id`, `name` and `avatar_url` (when they have one) of those of `ids` who share a room
+    with the caller (the caller included), each once; unknown and unrelated ids are left out
+    alike, never 404."""
     found = (
         await container().services.peer_profiles().related(principal.user_id, query_args.wanted())
     )
-    return PublicUsersOut(items=[PublicUserOut.from_domain(p) for p in found])
+    return PublicUsersOut(items=[PublicUserOut.from_domain(_absolute_avatar(p)) for p in found])
+
+
+def _out(profile: UserProfile) -> UserOut:
+    return UserOut.from_domain(_absolute_avatar(profile))
+
+
+def absolute_pair(pair: TokenPair) -> TokenPair:
+    """A token pair whose user's avatar URL is absolute (the auth routes answer pairs)."""
+    return replace(pair, user=_absolute_avatar(pair.user))
+
+
+def _absolute_avatar[P: (UserProfile, PublicProfile)](profile: P) -> P:
+    """An avatar URL of the development storage (a path on this server) made absolute."""
+    if profile.avatar_url is None:
+        return profile
+    return replace(profile, avatar_url=absolute(profile.avatar_url))

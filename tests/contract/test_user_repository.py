@@ -4,6 +4,7 @@ decorator (over the memory adapter, its copies in the real Redis) alike."""
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -264,6 +265,39 @@ async def test_a_cached_copy_reads_back_equal_and_a_save_drops_it(
     assert await users.get("u1") == renamed
 
 
+async def test_an_avatar_reads_back_and_clears(users: UserRepository) -> None:
+    user = a_user()
+    await users.add(user)
+    await users.get("u1")  # a cached copy, where there is a cache
+    chosen = user.with_avatar("f" * 32, "Yp-3E8vYvrJ4vekt6SZD4w", user.updated_at)
+
+    await users.save(chosen)
+
+    assert await users.get("u1") == chosen
+    assert await users.get("u1") == chosen  # the copy, where there is one, holds it too
+    assert await users.get_many(["u1"]) == [chosen]
+    cleared = chosen.with_avatar(None, None, user.updated_at)
+    await users.save(cleared)
+    assert await users.get("u1") == cleared == user
+
+
+async def test_a_cached_copy_from_before_avatars_reads_back_without_one(
+    redis_service: RedisService,
+) -> None:
+    users = CachedUserRepository(MemoryUserRepository(), RedisCache(redis_service.managed))
+    user = a_user()
+    await users.add(user)
+    await users.get("u1")
+    copy = await redis_service.raw.get(cache_key("u1"))
+    assert copy is not None
+    raw = json.loads(copy)
+    for field in ("avatar_file_id", "avatar_token"):
+        raw.pop(field)
+    await redis_service.raw.set(cache_key("u1"), json.dumps(raw))
+
+    assert await users.get("u1") == user
+
+
 async def test_a_cache_that_is_down_reads_through() -> None:
     dead = RedisCache(redis_client(f"redis://127.0.0.1:{free_port()}/0", 0.2))
     users = CachedUserRepository(MemoryUserRepository(), dead)
@@ -311,6 +345,24 @@ async def test_mongo_stores_one_document_per_user_in_users(mongo_service: MongoS
     assert stored["email"] == "ada@example.com"
     assert stored["email_verified"] is False
     assert stored["created_at"] == user.created_at
+
+
+async def test_mongo_reads_a_user_stored_before_avatars_without_one(
+    mongo_service: MongoService,
+) -> None:
+    repository = MongoUserRepository(mongo_service.managed, mongo_service.database)
+    user = a_user()
+    await repository.add(user)
+    client = await mongo_service.managed.get()
+    collection = client[mongo_service.database]["users"]
+    await collection.update_one(
+        {"_id": "u1"}, {"$unset": {"avatar_file_id": "", "avatar_token": ""}}
+    )
+    stored = await collection.find_one({"_id": "u1"})
+    assert stored is not None and "avatar_file_id" not in stored
+
+    assert await repository.get("u1") == user
+    assert await repository.get_many(["u1"]) == [user]
 
 
 async def test_mongo_down_is_service_unavailable(dead_mongo: ManagedClient[MongoClient]) -> None:

@@ -168,6 +168,9 @@ ID_FIELDS: dict[tuple[str, str, str], str] = {
     ("PATCH", "/api/v1/chat/rooms/{room_id}/messages/{message_id}", "client_id"): (
         "an edit's own id, compared on a message the caller sent"
     ),
+    ("PATCH", "/api/v1/users/me", "avatar_file_id"): (
+        "only the caller's own images: A's file is 404 and stays private"
+    ),
     ("GET", "/api/v1/presence", "user_ids"): "users sharing no room with B are left out",
     ("GET", "/api/v1/users", "ids"): "users sharing no room with B are left out, as unknown ids",
     ("GET", "/api/v1/files", "cursor"): "A's cursor lists B's files, or is refused",
@@ -414,6 +417,15 @@ async def test_id_fields_of_bodies_and_queries(
     path = f"/chat/rooms/{room['id']}/attachments/{owned.file_id}"
     status, refused = await call(app.url, b, "GET", path)  # nor can B read it through a room
     assert (status, refused["error"]["code"]) == (404, "not_found")
+    # avatar_file_id: A's image is no avatar of B's, nor made public through one
+    status, refused = await call(
+        app.url, b, "PATCH", "/users/me", {"avatar_file_id": owned.file_id}
+    )
+    assert (status, refused["error"]["code"]) == (404, "not_found")
+    status, me = await call(app.url, b, "GET", "/users/me")
+    assert status == 200 and "avatar_url" not in me
+    status, meta = await call(app.url, owned.a, "GET", f"/files/{owned.file_id}")
+    assert status == 200 and meta["public"] is False and "public_url" not in meta
     # cursor of rooms: A's room id does not page B's rooms
     status, rooms = await call(app.url, b, "GET", f"/chat/rooms?cursor={owned.room_id}")
     assert (status, rooms["error"]["code"]) == (400, "invalid_cursor")

@@ -296,3 +296,30 @@ async def test_no_public_url_is_ever_issued_for_a_file_that_is_not_an_image_on_s
     ) as s3:
         listed = await s3.list_objects_v2(Bucket=BUCKET, Prefix="public/")
     assert listed.get("KeyCount", 0) == 0
+
+
+async def test_an_avatar_is_an_s3_public_thumbnail_gone_with_its_file(api: FilesClient) -> None:
+    """The avatar's file and token live in MongoDB's user document, its URL is S3's public
+    copy of the 256 px thumbnail, read anonymously; the file deleted, the profile has no
+    avatar and the URL is gone."""
+    token = await api.token("grace@example.com")
+    _, meta = await api.upload(token, png(800, 600), "me.png", "image/png")
+    status, chosen, _ = await api.send("PATCH", "/users/me", {"avatar_file_id": meta["id"]}, token)
+    assert status == 200, chosen
+    url = chosen["avatar_url"]
+    assert url.startswith("http://127.0.0.1") and f"/{BUCKET}/public/" in url
+    assert url.endswith(f"/{meta['id']}-256.webp") and "?" not in url
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.get(url)
+        assert (response.status_code, response.headers["Content-Type"]) == (200, "image/webp")
+        assert Image.open(io.BytesIO(response.content)).size == (256, 192)
+    _, me, _ = await api.get("/users/me", token)
+    assert me["avatar_url"] == url  # read back from MongoDB
+    _, users, _ = await api.get(f"/users?ids={me['id']}", token)
+    assert users["items"] == [{"id": me["id"], "name": "Ada", "avatar_url": url}]
+
+    assert (await api.call("DELETE", f"/files/{meta['id']}", token))[0] == 204
+    _, me, _ = await api.get("/users/me", token)
+    assert "avatar_url" not in me
+    async with httpx.AsyncClient(timeout=30) as http:
+        assert (await http.get(url)).status_code == 404

@@ -9,11 +9,14 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import httpx
 import pytest
 import redis
 
+from tests.api.files_client import MULTIPART, file_part, multipart
 from tests.api.realtime_client import Socket, call, connect
 from tests.integration.test_chat_instances import SECRETS, own_redis, pair_in_a_room
+from tests.support.images import png
 from tests.support.processes import ServerProcess, running_server
 from tests.support.services import with_database
 
@@ -165,3 +168,35 @@ async def typed_message_on_two(url: str, a: ServerProcess, b: ServerProcess) -> 
     finally:
         await on_a.close()
         await on_b.close()
+
+
+async def test_avatars_cost_no_redis_command_on_a_lone_instance(
+    mongodb_uri: str, mongo_db_name: str
+) -> None:
+    """Choosing an avatar and reading it back in profiles (GET /users/me, GET /users?ids=)
+    spend no Redis command: the file read is MongoDB's, the URL computed in the process."""
+    with (
+        own_redis() as (url, _),
+        running_server(env=env(url, with_database(mongodb_uri, mongo_db_name))) as server,
+    ):
+        ada, bob, _ = await pair_in_a_room(server)
+        form = multipart(file_part(png(400, 300), "me.png", "image/png"))
+        async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=10) as http:
+            uploaded = await http.post(
+                "/files",
+                content=form,
+                headers={"Authorization": f"Bearer {ada.token}", "Content-Type": MULTIPART},
+            )
+        assert uploaded.status_code == 201, uploaded.text
+        counter = redis.Redis.from_url(url)
+        await asyncio.sleep(1)
+        before = commands(counter)
+        status, me = await call(
+            server.url, ada, "PATCH", "/users/me", {"avatar_file_id": uploaded.json()["id"]}
+        )
+        assert status == 200 and me["avatar_url"], me
+        for account, path in ((ada, "/users/me"), (bob, f"/users?ids={ada.user_id}")):
+            status, body = await call(server.url, account, "GET", path)
+            assert status == 200 and me["avatar_url"] in str(body), body
+        spent = commands(counter) - before
+        assert spent == Counter(), f"an avatar chosen and read: {dict(spent)}"

@@ -288,8 +288,10 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change the caller's display name
-         * @description Change the caller's display name.
+         * Change the caller's display name and/or avatar (only the fields sent)
+         * @description Change the caller's display name and/or avatar (only the fields sent).
+         *
+         *     `avatar_file_id`: one of the caller's ready images, made public if it is not, shown as `avatar_url` wherever the caller's profile is (404 for a file that is not the caller's, 409 `not_an_image`, 409 `upload_incomplete` for a pending file, 413 `quota_exceeded` when its public copies do not fit); null clears it. The avatar goes when its file is deleted or made private.
          */
         patch: operations["updateMe"];
         trace?: never;
@@ -322,10 +324,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Names of the users who share a room with the caller
-         * @description Names of the users who share a room with the caller.
+         * Names and avatars of the users who share a room with the caller
+         * @description Names and avatars of the users who share a room with the caller.
          *
-         *     The `id` and `name` of those of `ids` who share a room with the caller (the caller included), each once; unknown and unrelated ids are left out alike, never 404.
+         *     The `id`, `name` and `avatar_url` (when they have one) of those of `ids` who share a room with the caller (the caller included), each once; unknown and unrelated ids are left out alike, never 404.
          */
         get: operations["getUsers"];
         put?: never;
@@ -1556,12 +1558,35 @@ export interface components {
         Presence: {
             [key: string]: "online" | "offline";
         };
+        /**
+         * ProfileUpdateRequest
+         * @description What `PATCH /users/me` changes: the fields sent, each optional.
+         */
+        ProfileUpdateRequest: {
+            /**
+             * Name
+             * @description a new display name; left out, it stays
+             * @default
+             */
+            name?: string;
+            /**
+             * Avatar File Id
+             * @description one of the caller's ready images (PNG, JPEG, GIF, WebP) as the avatar: the file is made public if it is not (its public copies count in the storage quota); null clears the avatar (the file stays as it is)
+             * @default null
+             */
+            avatar_file_id?: string | null;
+        };
         /** PublicUser */
         PublicUser: {
             /** Id */
             id: string;
             /** Name */
             name: string;
+            /**
+             * Avatar Url
+             * @description the avatar's stable public URL (no token, immutable, cacheable): its 256 px WebP thumbnail, or the image itself when it has none; absent without an avatar, and once its file is deleted or made private
+             */
+            avatar_url?: string;
         };
         /** PublicUsers */
         PublicUsers: {
@@ -1662,11 +1687,6 @@ export interface components {
         RefreshRequest: {
             /** Refresh Token */
             refresh_token: string;
-        };
-        /** RenameRequest */
-        RenameRequest: {
-            /** Name */
-            name: string;
         };
         /** ResetGrant */
         ResetGrant: {
@@ -2076,6 +2096,11 @@ export interface components {
              * @description ISO 8601 UTC with milliseconds
              */
             created_at: string;
+            /**
+             * Avatar Url
+             * @description the avatar's stable public URL (no token, immutable, cacheable): its 256 px WebP thumbnail, or the image itself when it has none; absent without an avatar, and once its file is deleted or made private
+             */
+            avatar_url?: string;
         };
         /** VerificationSent */
         VerificationSent: {
@@ -3659,7 +3684,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RenameRequest"];
+                "application/json": components["schemas"]["ProfileUpdateRequest"];
             };
         };
         responses: {
@@ -3699,7 +3724,33 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The body is too large (`payload_too_large`). */
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Content Too Large */
             413: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
