@@ -42,3 +42,20 @@ class PasswordNotSet(Conflict):
     default_message = (
         "This account has no password; set one with a password reset first, then try again."
     )
+
+
+class InvalidMfaChallenge(Unauthorized):
+    """A second-factor challenge that is tampered, expired, spent, or whose factor is gone."""
+
+    code = "invalid_mfa_challenge"
+    default_message = "The sign-in challenge is not valid; it may have expired or been used."
+
+
+class MfaAlreadyEnabled(Conflict):
+    code = "mfa_already_enabled"
+    default_message = "A second factor is already enabled; disable it first."
+
+
+class MfaNotEnabled(Conflict):
+    code = "mfa_not_enabled"
+    default_message = "No second factor is enabled for this account."
