@@ -7,13 +7,13 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, Field, RootModel, field_validator
 
-from domain.auth.mfa import SecondFactorStatus
 from domain.auth.model import (
     PASSWORD_MAX,
     PROFILES_ASKED_MAX,
     MfaChallenge,
     PublicProfile,
     ResetGrant,
+    SecondFactorStatus,
     SessionFamily,
     TokenPair,
     TotpEnrolment,

@@ -30,6 +30,7 @@ from domain.auth.model import (
     CodeVerdict,
     MfaChallenge,
     SecondFactor,
+    SecondFactorStatus,
     TokenPair,
     TotpEnrolment,
     User,
@@ -174,13 +175,6 @@ class SecondFactorLogin:
             raise InvalidMfaChallenge()
         guess = await self.check.prove(factor, code, ip, issued_ms=issued_ms)
         return await self.issuer.open(user, f"{method}+{guess.proof.value}", client)
-
-
-@dataclass(frozen=True, slots=True)
-class SecondFactorStatus:
-    enabled: bool
-    pending: bool
-    recovery_codes_left: int
 
 
 @dataclass(kw_only=True, slots=True)

@@ -263,3 +263,10 @@ class MfaChallenge:
 class TotpEnrolment:
     secret: str  # base32, for typing into an authenticator app
     uri: str  # otpauth://totp/..., for a QR code
+
+
+@dataclass(frozen=True, slots=True)
+class SecondFactorStatus:
+    enabled: bool
+    pending: bool  # an enrolment started, not yet confirmed
+    recovery_codes_left: int
