@@ -29,6 +29,7 @@ from adapters.memory.mail import MemoryMailer
 from adapters.memory.otp import MemoryOtpStore
 from adapters.memory.rate_limit import MemoryRateLimiter
 from adapters.memory.revocations import LoneRevocationFeed
+from adapters.memory.second_factor import MemorySecondFactorStore
 from adapters.memory.sessions import MemorySessionRepository
 from adapters.memory.users import MemoryUserRepository
 from adapters.mongo.client import MongoProbe, mongo_client
@@ -48,6 +49,12 @@ from domain.auth.avatars import Avatars
 from domain.auth.codes import CodeMailer, EmailCodes
 from domain.auth.deletion import AccountDeletion
 from domain.auth.login import PasswordLogin
+from domain.auth.mfa import (
+    SecondFactorCheck,
+    SecondFactorGate,
+    SecondFactorLogin,
+    SecondFactorSettings,
+)
 from domain.auth.policy import AuthPolicy
 from domain.auth.principal import Authenticator
 from domain.auth.profile import PeerProfiles, Profiles
@@ -203,6 +210,12 @@ class Adapters(containers.DeclarativeContainer):
         real=providers.Singleton(real.mongo_sessions, clients.mongo, settings, clock),
         memory=providers.Singleton(MemorySessionRepository, clock),
     )
+    second_factors = providers.Selector(
+        mongo_profile,
+        real=providers.Singleton(real.mongo_second_factors, clients.mongo, settings),
+        memory=providers.Singleton(MemorySecondFactorStore),
+    )
+    totp = providers.Singleton(real.totp_codec)
     otp = providers.Selector(
         redis_profile,
         real=providers.Singleton(real.redis_otp, clients.redis),
@@ -388,13 +401,54 @@ class Services(containers.DeclarativeContainer):
         events=adapters.events,
         policy=auth_policy,
     )
+    second_factor_check = providers.Singleton(
+        SecondFactorCheck,
+        factors=adapters.second_factors,
+        otp=adapters.otp,
+        totp=adapters.totp,
+        keys=keyring,
+        clock=adapters.clock,
+        events=adapters.events,
+        policy=auth_policy,
+    )
+    second_factor_gate = providers.Singleton(
+        SecondFactorGate,
+        factors=adapters.second_factors,
+        issuer=session_issuer,
+        keys=keyring,
+        clock=adapters.clock,
+        events=adapters.events,
+        policy=auth_policy,
+    )
+    second_factor_login = providers.Singleton(
+        SecondFactorLogin,
+        users=adapters.users,
+        factors=adapters.second_factors,
+        check=second_factor_check,
+        issuer=session_issuer,
+        keys=keyring,
+        clock=adapters.clock,
+        policy=auth_policy,
+    )
+    second_factor_settings = providers.Singleton(
+        SecondFactorSettings,
+        users=adapters.cached_users,
+        factors=adapters.second_factors,
+        check=second_factor_check,
+        totp=adapters.totp,
+        hasher=adapters.hasher,
+        limiter=adapters.limiter,
+        keys=keyring,
+        events=adapters.events,
+        policy=auth_policy,
+    )
     password_login = providers.Singleton(
         PasswordLogin,
         users=adapters.users,
         hasher=adapters.hasher,
         limiter=adapters.limiter,
         events=adapters.events,
-        issuer=session_issuer,
+        gate=second_factor_gate,
         keys=keyring,
         policy=auth_policy,
     )
@@ -403,7 +457,7 @@ class Services(containers.DeclarativeContainer):
         users=adapters.cached_users,
         otp=adapters.otp,
         code_mailer=code_mailer,
-        issuer=session_issuer,
+        gate=second_factor_gate,
         keys=keyring,
         clock=adapters.clock,
         ids=adapters.ids,
@@ -473,6 +527,7 @@ class Services(containers.DeclarativeContainer):
         hasher=adapters.hasher,
         limiter=adapters.limiter,
         otp=adapters.otp,
+        factors=adapters.second_factors,
         sessions=sessions,
         chat=chat,
         files=files,

@@ -19,6 +19,7 @@ from ports.images import ImageThumbnailer
 from ports.mail import Mailer
 from ports.otp import OtpStore
 from ports.rate_limit import RateLimiter
+from ports.second_factor import SecondFactorStore, TotpCodec
 from ports.security import AccessTokenCodec
 from ports.sessions import SessionRepository
 from ports.users import UserRepository
@@ -73,6 +74,18 @@ def mongo_users(client: ManagedClient[Any], settings: Settings) -> UserRepositor
     from adapters.mongo.users import MongoUserRepository
 
     return MongoUserRepository(client, database_name(settings.mongodb_uri))
+
+
+def mongo_second_factors(client: ManagedClient[Any], settings: Settings) -> SecondFactorStore:
+    from adapters.mongo.second_factor import MongoSecondFactorStore
+
+    return MongoSecondFactorStore(client, database_name(settings.mongodb_uri))
+
+
+def totp_codec() -> TotpCodec:
+    from adapters.pyotp.totp import PyotpCodec
+
+    return PyotpCodec()
 
 
 def mongo_sessions(

@@ -36,6 +36,17 @@ class OtpStore(Protocol):
         and the pending code, which burns at `limits.tries_per_code`."""
         ...
 
+    async def judge(
+        self, user_id: str, *, correct: bool, client: str, limits: CodeLimits
+    ) -> CodeCheck:
+        """A second-factor guess the caller evaluated (`correct`), honoured or refused in one
+        atomic step under its own hourly counts (apart from email codes'): `LOCKED` once the
+        hour holds `limits.wrong_per_client_hour` wrong guesses for this user from `client`,
+        or `limits.wrong_per_hour` from all; else `ACCEPTED` when `correct`, else `WRONG`,
+        counted against both hours. So however many guesses run at once, no more than the
+        limits are ever answered. `limits.tries_per_code` is not used."""
+        ...
+
     async def grant_reset(self, user_id: str, grant_id: str, ttl_s: int) -> None: ...
 
     async def take_reset(self, user_id: str, grant_id: str) -> bool:
@@ -44,5 +55,6 @@ class OtpStore(Protocol):
 
     async def forget(self, user_id: str) -> None:
         """Drop everything held for the user: its pending codes of every purpose, its reset
-        grant and its wrong-guess counts (from every client address). Idempotent."""
+        grant and its wrong-guess counts, of codes and second factors alike (from every
+        client address). Idempotent."""
         ...

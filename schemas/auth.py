@@ -10,10 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 from domain.auth.model import (
     PASSWORD_MAX,
     PROFILES_ASKED_MAX,
+    MfaChallenge,
     PublicProfile,
     ResetGrant,
+    SecondFactorStatus,
     SessionFamily,
     TokenPair,
+    TotpEnrolment,
     UserProfile,
 )
 from domain.chat.model import ID_MAX
@@ -208,17 +211,112 @@ class ResetGrantOut(BaseModel):
         )
 
 
-class OtpVerifyOut(
-    RootModel[Annotated[TokenPairOut | ResetGrantOut, Field(discriminator="token_type")]]
-):
-    """`login` and `verify_email` codes: a TokenPair (`token_type: "bearer"`); a
-    `password_reset` code: a ResetGrant (`token_type: "reset"`)."""
+class MfaChallengeOut(BaseModel):
+    """A login's answer when the user has a second factor: no tokens yet; complete it with
+    `POST /auth/mfa` `{challenge, code}`."""
+
+    token_type: Literal["mfa"] = Field(description="tells a challenge from a TokenPair")
+    mfa_required: Literal[True]
+    challenge: str = Field(description="opaque; for `POST /auth/mfa`, once")
+    expires_in: int = Field(description="seconds until the challenge expires")
 
     @classmethod
-    def from_domain(cls, result: TokenPair | ResetGrant) -> Self:
+    def from_domain(cls, challenge: MfaChallenge) -> Self:
+        return cls(
+            token_type="mfa",  # noqa: S106 (a token kind, not a secret)
+            mfa_required=True,
+            challenge=challenge.challenge,
+            expires_in=challenge.expires_in,
+        )
+
+
+def _signed_in(result: TokenPair | MfaChallenge) -> TokenPairOut | MfaChallengeOut:
+    if isinstance(result, MfaChallenge):
+        return MfaChallengeOut.from_domain(result)
+    return TokenPairOut.from_domain(result)
+
+
+class LoginOut(
+    RootModel[Annotated[TokenPairOut | MfaChallengeOut, Field(discriminator="token_type")]]
+):
+    """A TokenPair (`token_type: "bearer"`), or an MfaChallenge (`token_type: "mfa"`) when
+    the user has a second factor enabled."""
+
+    @classmethod
+    def from_domain(cls, result: TokenPair | MfaChallenge) -> Self:
+        return cls(_signed_in(result))
+
+
+class OtpVerifyOut(
+    RootModel[
+        Annotated[TokenPairOut | ResetGrantOut | MfaChallengeOut, Field(discriminator="token_type")]
+    ]
+):
+    """`login` and `verify_email` codes: a TokenPair (`token_type: "bearer"`), or an
+    MfaChallenge (`token_type: "mfa"`) when the user has a second factor; a `password_reset`
+    code: a ResetGrant (`token_type: "reset"`)."""
+
+    @classmethod
+    def from_domain(cls, result: TokenPair | MfaChallenge | ResetGrant) -> Self:
         if isinstance(result, ResetGrant):
             return cls(ResetGrantOut.from_domain(result))
-        return cls(TokenPairOut.from_domain(result))
+        return cls(_signed_in(result))
+
+
+MfaCode = Annotated[
+    str,
+    Field(
+        min_length=6,
+        max_length=32,
+        description="a 6-digit code of the authenticator app, or a recovery code (once)",
+    ),
+]
+
+
+class MfaIn(In):
+    challenge: Token
+    code: MfaCode
+
+
+class TotpConfirmIn(In):
+    code: Annotated[str, Field(min_length=6, max_length=6, pattern=r"^[0-9]{6}$")]
+
+
+class MfaProofIn(In):
+    """A fresh code (or a recovery code), or the account's password (counted like a
+    login's); one of the two."""
+
+    code: MfaCode | None = None
+    password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)] | None = None
+
+
+class TotpEnrolmentOut(BaseModel):
+    secret: str = Field(description="base32, for typing into an authenticator app")
+    uri: str = Field(description="`otpauth://totp/...`, for a QR code")
+
+    @classmethod
+    def from_domain(cls, enrolment: TotpEnrolment) -> Self:
+        return cls(secret=enrolment.secret, uri=enrolment.uri)
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str] = Field(
+        description="shown this once (only their hashes are kept); each signs in once"
+    )
+
+
+class MfaStatusOut(BaseModel):
+    enabled: bool
+    pending: bool = Field(description="an enrolment is started, not yet confirmed")
+    recovery_codes_left: int
+
+    @classmethod
+    def from_domain(cls, status: SecondFactorStatus) -> Self:
+        return cls(
+            enabled=status.enabled,
+            pending=status.pending,
+            recovery_codes_left=status.recovery_codes_left,
+        )
 
 
 class VerificationSentOut(BaseModel):

@@ -128,9 +128,12 @@ class ErrorCode(StrEnum):
     invalid_cursor = "invalid_cursor"
     invalid_part = "invalid_part"
     invalid_json = "invalid_json"
+    invalid_mfa_challenge = "invalid_mfa_challenge"
     invalid_otp = "invalid_otp"
     invalid_token = "invalid_token"  # noqa: S105 (an error code)
     method_not_allowed = "method_not_allowed"
+    mfa_already_enabled = "mfa_already_enabled"
+    mfa_not_enabled = "mfa_not_enabled"
     no_multipart_upload = "no_multipart_upload"
     not_an_image = "not_an_image"
     not_found = "not_found"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 from dataclasses import replace
 
 from adapters.memory.ttl import ExpiringDict
@@ -57,6 +58,30 @@ class MemoryOtpStore:
                 self._wrong.replace(counter, wrong + 1)
         return CodeCheck(CodeVerdict.WRONG)
 
+    async def judge(
+        self, user_id: str, *, correct: bool, client: str, limits: CodeLimits
+    ) -> CodeCheck:
+        # No await inside: atomic on the event loop, as the Redis script is on the server.
+        counters = (
+            (f"mfa:{user_id}", limits.wrong_per_hour),
+            (f"mfa:{user_id}|{client}", limits.wrong_per_client_hour),
+        )
+        for counter, limit in counters:
+            if (self._wrong.get(counter) or 0) >= limit:
+                return CodeCheck(CodeVerdict.LOCKED, self._wrong.ttl(counter))
+        if correct:
+            return CodeCheck(CodeVerdict.ACCEPTED)
+        self._count_wrong(counter for counter, _ in counters)
+        return CodeCheck(CodeVerdict.WRONG)
+
+    def _count_wrong(self, counters: Iterable[str]) -> None:
+        for counter in counters:
+            wrong = self._wrong.get(counter)
+            if wrong is None:
+                self._wrong.set(counter, 1, HOUR_S)
+            else:
+                self._wrong.replace(counter, wrong + 1)
+
     async def grant_reset(self, user_id: str, grant_id: str, ttl_s: int) -> None:
         self._grants.set(user_id, grant_id, ttl_s)
 
@@ -72,5 +97,6 @@ class MemoryOtpStore:
             self._codes.delete(f"{user_id}:{purpose}")
         self._grants.delete(user_id)
         for counter in self._wrong.keys():  # noqa: SIM118 (an ExpiringDict: no iteration)
-            if counter == user_id or counter.startswith(f"{user_id}|"):
+            subject = counter.removeprefix("mfa:")
+            if subject == user_id or subject.startswith(f"{user_id}|"):
                 self._wrong.delete(counter)

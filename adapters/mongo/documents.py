@@ -37,6 +37,21 @@ class UserDocument(Model):
     avatar_token: str | None = None
 
 
+class SecondFactorDocument(Model):
+    """`second_factors`: a user's TOTP factor, `_id` the user's id. `secret` is stored as is
+    (base32: codes are computed from it, so it cannot be hashed); `recovery_hashes` are keyed
+    hashes of the unused recovery codes."""
+
+    model_config = ODMConfigDict(collection="second_factors")
+
+    id: str = Field(primary_field=True)
+    secret: str
+    enabled: bool
+    recovery_hashes: list[str] = Field(default_factory=list)
+    last_step: int = -1
+    spent_before_ms: int = 0
+
+
 class SessionDocument(Model):
     """`sessions`: one refresh-token family per login. expireAfterSeconds=0: MongoDB's TTL
     monitor (every 60 s) deletes a family once `expires_at` has passed; reads filter on

@@ -4,6 +4,8 @@ deployment's keys:
     otp:<userId>:<purpose>            hash {purpose, code_hash, attempts}, TTL = the code's ttl_s
     rate:<userId>:otp_failures        wrong guesses this hour, from every client, TTL = 1 h
     rate:<userId>:otp_failures:<ip>   wrong guesses this hour from one client address, TTL = 1 h
+    rate:<userId>:mfa_failures        wrong second-factor codes this hour, from every client
+    rate:<userId>:mfa_failures:<ip>   wrong second-factor codes this hour from one client
     session:<userId>:otp              string: the reset grant id, TTL = the grant's ttl_s
 
 Every operation is one command; read-modify-write runs as a Lua script (atomic, EVALSHA).
@@ -59,6 +61,31 @@ end
 return {1, 0}
 """)
 
+# KEYS[1] the user's wrong second-factor codes this hour, KEYS[2] those from the client;
+# ARGV correct (1/0), wrong_per_hour, wrong_per_client_hour, window_s. Returns {verdict,
+# pttl_ms} as _ATTEMPT. Commands: MGET, then SET or INCR of each key for a wrong code.
+_JUDGE = LuaScript("""
+local wrong = redis.call('MGET', KEYS[1], KEYS[2])
+local user, client = tonumber(wrong[1] or '0'), tonumber(wrong[2] or '0')
+if client >= tonumber(ARGV[3]) then
+  return {2, redis.call('PTTL', KEYS[2])}
+end
+if user >= tonumber(ARGV[2]) then
+  return {2, redis.call('PTTL', KEYS[1])}
+end
+if ARGV[1] == '1' then
+  return {0, 0}
+end
+for i, count in ipairs({user, client}) do
+  if count == 0 then
+    redis.call('SET', KEYS[i], 1, 'EX', ARGV[4])
+  else
+    redis.call('INCR', KEYS[i])
+  end
+end
+return {1, 0}
+""")
+
 # KEYS[1] grant key; ARGV grant_id. 1 exactly once for the right grant.
 _TAKE_RESET = LuaScript("""
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -78,6 +105,11 @@ def code_key(user_id: str, purpose: OtpPurpose) -> str:
 
 def failures_key(user_id: str, client: str | None = None) -> str:
     base = f"rate:{user_id}:otp_failures"
+    return base if client is None else f"{base}:{client}"
+
+
+def mfa_failures_key(user_id: str, client: str | None = None) -> str:
+    base = f"rate:{user_id}:mfa_failures"
     return base if client is None else f"{base}:{client}"
 
 
@@ -127,6 +159,21 @@ class RedisOtpStore:
             verdict, pttl = await _ATTEMPT(redis, keys, args)
         return CodeCheck(_VERDICTS[int(verdict)], seconds_left(int(pttl)) if pttl else 0)
 
+    async def judge(
+        self, user_id: str, *, correct: bool, client: str, limits: CodeLimits
+    ) -> CodeCheck:
+        keys = [mfa_failures_key(user_id), mfa_failures_key(user_id, client)]
+        args: list[str | int] = [
+            1 if correct else 0,
+            limits.wrong_per_hour,
+            limits.wrong_per_client_hour,
+            HOUR_S,
+        ]
+        async with reachable():
+            redis = await self._client.get()
+            verdict, pttl = await _JUDGE(redis, keys, args)
+        return CodeCheck(_VERDICTS[int(verdict)], seconds_left(int(pttl)) if pttl else 0)
+
     async def grant_reset(self, user_id: str, grant_id: str, ttl_s: int) -> None:
         ttl = positive_ttl(ttl_s)
         async with reachable():
@@ -141,12 +188,13 @@ class RedisOtpStore:
     async def forget(self, user_id: str) -> None:
         """A SCAN for the per-address counters (their addresses are not known), then one DEL
         of every key: rare (an account's deletion), so its few commands do not matter."""
-        per_client = _glob_escaped(failures_key(user_id)) + ":*"
         async with reachable():
             redis = await self._client.get()
             keys = [code_key(user_id, purpose) for purpose in OtpPurpose]
-            keys += [grant_key(user_id), failures_key(user_id)]
-            keys += [as_text(k) async for k in redis.scan_iter(match=per_client, count=1000)]
+            keys += [grant_key(user_id), failures_key(user_id), mfa_failures_key(user_id)]
+            for counted in (failures_key(user_id), mfa_failures_key(user_id)):
+                per_client = _glob_escaped(counted) + ":*"
+                keys += [as_text(k) async for k in redis.scan_iter(match=per_client, count=1000)]
             await redis.delete(*keys)
 
 

@@ -13,10 +13,18 @@ from dataclasses import dataclass
 from domain.auth.errors import InvalidOtp
 from domain.auth.limits import account, cooldown_key
 from domain.auth.mail import code_email, signup_attempt_email
-from domain.auth.model import CodeLimits, CodeVerdict, OtpPurpose, ResetGrant, TokenPair, User
+from domain.auth.mfa import SecondFactorGate
+from domain.auth.model import (
+    CodeLimits,
+    CodeVerdict,
+    MfaChallenge,
+    OtpPurpose,
+    ResetGrant,
+    TokenPair,
+    User,
+)
 from domain.auth.policy import AuthPolicy
 from domain.auth.secrets import Keyring
-from domain.auth.sessions import SessionIssuer
 from domain.errors import TooManyRequests
 from ports.clock import Clock
 from ports.events import EventLog
@@ -102,7 +110,7 @@ class EmailCodes:
     users: UserRepository
     otp: OtpStore
     code_mailer: CodeMailer
-    issuer: SessionIssuer
+    gate: SecondFactorGate
     keys: Keyring
     clock: Clock
     ids: IdGenerator
@@ -114,14 +122,16 @@ class EmailCodes:
         way. At most one code per address and purpose per cooldown."""
         await self.code_mailer.request(email, purpose, ip)
 
-    async def verify_email(self, email: str, code: str, ip: str, client: str = "") -> TokenPair:
+    async def verify_email(
+        self, email: str, code: str, ip: str, client: str = ""
+    ) -> TokenPair | MfaChallenge:
         pair = await self.verify_code(email, OtpPurpose.VERIFY_EMAIL, code, ip, client)
-        assert isinstance(pair, TokenPair)
+        assert not isinstance(pair, ResetGrant)
         return pair
 
     async def verify_code(
         self, email: str, purpose: OtpPurpose, code: str, ip: str, client: str = ""
-    ) -> TokenPair | ResetGrant:
+    ) -> TokenPair | MfaChallenge | ResetGrant:
         """`ip`, the client's address: its wrong guesses lock it out of the account's codes
         sooner than they lock the account (`CodeLimits`); `client`, how the session it opens
         is described in the user's session list."""
@@ -140,7 +150,8 @@ class EmailCodes:
         if verified is not user:
             await self.users.save(verified)
             self.events.record("email_verified", user_id=user.id)
-        return await self.issuer.open(verified, f"code:{purpose.value}", client)
+        # a user with a second factor completes the sign-in with it (domain/auth/mfa.py)
+        return await self.gate.open(verified, f"code:{purpose.value}", client)
 
     async def confirm(self, user: User, purpose: OtpPurpose, code: str, ip: str) -> None:
         """A signed-in user's code for an action (`InvalidOtp`, or 429 once locked), spent by

@@ -25,6 +25,7 @@ from domain.files.service import FileService
 from ports.events import EventLog
 from ports.otp import OtpStore
 from ports.rate_limit import RateLimiter
+from ports.second_factor import SecondFactorStore
 from ports.security import PasswordHasher
 from ports.users import UserRepository
 
@@ -35,6 +36,7 @@ class AccountDeletion:
     hasher: PasswordHasher
     limiter: RateLimiter
     otp: OtpStore
+    factors: SecondFactorStore
     sessions: Sessions
     chat: ChatService
     files: FileService
@@ -86,6 +88,7 @@ class AccountDeletion:
         tombstoned = await self.chat.forget_user(user.id)
         files = await self.files.delete_all(user.id)
         await self.otp.forget(user.id)
+        await self.factors.delete(user.id)
         email_key = "email-" + self.keys.email_key(user.email)
         for counter in (login_failures_key(user.id), login_failures_key(email_key)):
             await self.limiter.forget(counter)

@@ -43,3 +43,20 @@ class PasswordNotSet(Conflict):
         "This account has no password; confirm with a code (POST /users/me/deletion-code), or"
         " set a password with a reset first."
     )
+
+
+class InvalidMfaChallenge(Unauthorized):
+    """A second-factor challenge that is tampered, expired, spent, or whose factor is gone."""
+
+    code = "invalid_mfa_challenge"
+    default_message = "The sign-in challenge is not valid; it may have expired or been used."
+
+
+class MfaAlreadyEnabled(Conflict):
+    code = "mfa_already_enabled"
+    default_message = "A second factor is already enabled; disable it first."
+
+
+class MfaNotEnabled(Conflict):
+    code = "mfa_not_enabled"
+    default_message = "No second factor is enabled for this account."

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 from domain.auth.errors import EmailNotVerified, InvalidCredentials
 from domain.auth.limits import account, enforce, guarded_guess, login_failures_key
-from domain.auth.model import NO_PASSWORD, TokenPair
+from domain.auth.mfa import SecondFactorGate
+from domain.auth.model import NO_PASSWORD, MfaChallenge, TokenPair
 from domain.auth.policy import AuthPolicy
 from domain.auth.secrets import Keyring
-from domain.auth.sessions import SessionIssuer
 from ports.events import EventLog
 from ports.rate_limit import RateLimiter
 from ports.security import PasswordHasher
@@ -25,13 +25,16 @@ class PasswordLogin:
     users: UserRepository
     hasher: PasswordHasher
     limiter: RateLimiter
-    issuer: SessionIssuer
+    gate: SecondFactorGate
     keys: Keyring
     events: EventLog
     policy: AuthPolicy
     _dummy_hash: str | None = field(default=None, init=False)
 
-    async def login(self, email: str, password: str, ip: str, client: str = "") -> TokenPair:
+    async def login(
+        self, email: str, password: str, ip: str, client: str = ""
+    ) -> TokenPair | MfaChallenge:
+        """Tokens, or a challenge to complete with a second factor (domain/auth/mfa.py)."""
         policy, limiter = self.policy, self.limiter
         await enforce(limiter, f"rate:ip:{ip}:login", policy.login_attempts_per_ip_per_minute, 60)
         user = await self.users.by_email(email)
@@ -51,7 +54,7 @@ class PasswordLogin:
             raise InvalidCredentials()
         if not user.email_verified:
             raise EmailNotVerified()
-        return await self.issuer.open(user, "password", client)
+        return await self.gate.open(user, "password", client)
 
     async def _dummy(self) -> str:
         """A hash to check unknown addresses against, so they cost the same work."""

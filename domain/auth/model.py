@@ -250,3 +250,43 @@ class CodeLimits:
 class CodeCheck:
     verdict: CodeVerdict
     retry_in_s: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SecondFactor:
+    """A user's TOTP second factor: pending from enrolment until a code confirms it.
+
+    `secret` is the base32 TOTP secret as the authenticator app holds it (it cannot be hashed:
+    codes are computed from it); `recovery_hashes`, SHA-256 of the unused recovery codes;
+    `last_step`, the TOTP time step last spent (a code of it or an earlier one is refused);
+    `spent_before_ms`, the issue time of the last challenge completed (a challenge issued at or
+    before it is spent)."""
+
+    user_id: str
+    secret: str
+    enabled: bool
+    recovery_hashes: tuple[str, ...] = ()
+    last_step: int = -1
+    spent_before_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MfaChallenge:
+    """What a login answers instead of tokens when the user has a second factor: complete it
+    with a code at `POST /auth/mfa` within `expires_in` seconds."""
+
+    challenge: str
+    expires_in: int
+
+
+@dataclass(frozen=True, slots=True)
+class TotpEnrolment:
+    secret: str  # base32, for typing into an authenticator app
+    uri: str  # otpauth://totp/..., for a QR code
+
+
+@dataclass(frozen=True, slots=True)
+class SecondFactorStatus:
+    enabled: bool
+    pending: bool  # an enrolment started, not yet confirmed
+    recovery_codes_left: int

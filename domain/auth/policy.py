@@ -21,4 +21,6 @@ class AuthPolicy:
     mail_requests_per_ip_per_hour: int = 20
     mail_requests_per_hour: int = 1000
     reset_ttl_s: int = 300
+    mfa_challenge_ttl_s: int = 300  # a login's second step, completed at POST /auth/mfa
+    recovery_codes: int = 10
     api_requests_per_minute: int = 120

@@ -24,6 +24,8 @@ class Keyring:
         self._refresh = hmac.new(root, b"flowhub refresh token v1", hashlib.sha256).digest()
         self._otp = hmac.new(root, b"flowhub email code v1", hashlib.sha256).digest()
         self._reset = hmac.new(root, b"flowhub password reset v1", hashlib.sha256).digest()
+        self._mfa = hmac.new(root, b"flowhub mfa challenge v1", hashlib.sha256).digest()
+        self._recovery = hmac.new(root, b"flowhub recovery code v1", hashlib.sha256).digest()
 
     # refresh tokens -----------------------------------------------------------------------
 
@@ -81,6 +83,40 @@ class Keyring:
         if not hmac.compare_digest(expected, mac):
             return None
         return user_id, grant_id, int(expires_at)
+
+    # second-factor challenges and recovery codes ------------------------------------------
+
+    def mfa_challenge(self, user_id: str, method: str, issued_ms: int) -> str:
+        """A login's pending second step, `<user id>.<method>.<issued ms>.<mac>`: bound to the
+        user and to how the first factor was proven; its age and single use are checked
+        against `issued_ms` (domain/auth/mfa.py)."""
+        message = f"{user_id}.{method}.{issued_ms}"
+        mac = _b64(hmac.new(self._mfa, message.encode(), hashlib.sha256).digest())
+        return f"{message}.{mac}"
+
+    def open_mfa_challenge(self, token: str) -> tuple[str, str, int] | None:
+        """(user id, method, issue time in ms) of an authentic challenge, else None."""
+        parts = token.split(".")
+        if len(parts) != 4 or not parts[2].isdigit() or len(parts[2]) > 15:
+            return None
+        user_id, method, issued_ms, mac = parts
+        expected = self.mfa_challenge(user_id, method, int(issued_ms)).rsplit(".", 1)[1]
+        if not hmac.compare_digest(expected, mac):
+            return None
+        return user_id, method, int(issued_ms)
+
+    @staticmethod
+    def new_recovery_code() -> str:
+        """50 random bits as `xxxxx-xxxxx` (base32, no 0/1/8/9 to misread)."""
+        raw = base64.b32encode(secrets.token_bytes(10)).decode()[:10].lower()
+        return f"{raw[:5]}-{raw[5:]}"
+
+    def recovery_hash(self, user_id: str, code: str) -> str:
+        """Keyed, so a leaked database alone allows no offline guessing of the codes; a fast
+        hash suffices (no argon2): the codes are random, not chosen by a person."""
+        normalized = code.strip().lower().replace("-", "").replace(" ", "")
+        message = f"{user_id}:{normalized}".encode()
+        return hmac.new(self._recovery, message, hashlib.sha256).hexdigest()
 
     def authentic_refresh(self, token: str, salt: str) -> bool:
         parsed = self.parse_refresh_token(token)

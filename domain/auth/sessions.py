@@ -43,8 +43,9 @@ class SessionIssuer:
 
     async def open(self, user: User, method: str, client: str = "") -> TokenPair:
         """A new session family (a login); `method` says how the user proved who they are:
-        `password`, or `code:<purpose>` for an email code; `client` describes the client for
-        the session list."""
+        `password`, or `code:<purpose>` for an email code, followed by `+totp` or `+recovery`
+        when a second factor completed it; `client` describes the client for the session
+        list."""
         keys, now = self.keys, self.clock.now()
         family_id, salt = self.ids.new_id(), keys.new_salt()
         token = keys.refresh_token(family_id, 0, salt)

@@ -15,15 +15,22 @@ from entrypoints.http.users import absolute_pair
 from schemas.auth import (
     CodeSentOut,
     LoginIn,
+    LoginOut,
+    MfaIn,
+    MfaProofIn,
+    MfaStatusOut,
     OtpSendIn,
     OtpVerifyIn,
     OtpVerifyOut,
     PasswordResetIn,
+    RecoveryCodesOut,
     RefreshIn,
     SessionListOut,
     SessionOut,
     SignupIn,
     TokenPairOut,
+    TotpConfirmIn,
+    TotpEnrolmentOut,
     VerificationSentOut,
     VerifyEmailIn,
 )
@@ -53,27 +60,107 @@ async def signup(data: SignupIn) -> tuple[VerificationSentOut, int]:
 
 @blueprint.post("/verify-email")
 @validate_request(VerifyEmailIn)
-@validate_response(TokenPairOut, 200)
+@validate_response(LoginOut, 200)
 @document_response(ErrorResponse, 400)
 @document_response(ErrorResponse, 429)
-async def verify_email(data: VerifyEmailIn) -> TokenPairOut:
-    """Verify the address with its emailed code: the user is signed in."""
+async def verify_email(data: VerifyEmailIn) -> LoginOut:
+    """Verify the address with its emailed code: the user is signed in (or gets a second-factor
+    challenge)."""
     codes = container().services.email_codes()
     pair = await codes.verify_email(data.email, data.code, client_ip(), _client())
-    return TokenPairOut.from_domain(absolute_pair(pair))
+    return LoginOut.from_domain(_absolute(pair))
 
 
 @blueprint.post("/login")
 @validate_request(LoginIn)
-@validate_response(TokenPairOut, 200)
+@validate_response(LoginOut, 200)
 @document_response(ErrorResponse, 401)
 @document_response(ErrorResponse, 403)
 @document_response(ErrorResponse, 429)
-async def login(data: LoginIn) -> TokenPairOut:
-    """Sign in with email and password."""
+async def login(data: LoginIn) -> LoginOut:
+    """Sign in with email and password: a TokenPair, or a challenge (`token_type: "mfa"`) to
+    complete at `POST /auth/mfa` when the user has a second factor."""
     login = container().services.password_login()
     pair = await login.login(data.email, data.password, client_ip(), _client())
+    return LoginOut.from_domain(_absolute(pair))
+
+
+@blueprint.post("/mfa")
+@validate_request(MfaIn)
+@validate_response(TokenPairOut, 200)
+@document_response(ErrorResponse, 400)
+@document_response(ErrorResponse, 401)
+@document_response(ErrorResponse, 429)
+async def complete_mfa(data: MfaIn) -> TokenPairOut:
+    """Complete a login's second-factor challenge with a TOTP code or a recovery code."""
+    mfa = container().services.second_factor_login()
+    pair = await mfa.complete(data.challenge, data.code, client_ip(), _client())
     return TokenPairOut.from_domain(absolute_pair(pair))
+
+
+@blueprint.get("/mfa/totp")
+@authenticated
+@validate_response(MfaStatusOut, 200)
+async def mfa_status(principal: Principal) -> MfaStatusOut:
+    """Whether the caller has a second factor (enabled, or an enrolment pending)."""
+    status = await container().services.second_factor_settings().status(principal.user_id)
+    return MfaStatusOut.from_domain(status)
+
+
+@blueprint.post("/mfa/totp")
+@authenticated
+@validate_response(TotpEnrolmentOut, 200)
+@document_response(ErrorResponse, 409)
+async def start_totp(principal: Principal) -> TotpEnrolmentOut:
+    """Start an enrolment: a fresh secret, pending until confirmed (replaces a pending one)."""
+    enrolment = await container().services.second_factor_settings().start(principal.user_id)
+    return TotpEnrolmentOut.from_domain(enrolment)
+
+
+@blueprint.post("/mfa/totp/confirm")
+@authenticated
+@validate_request(TotpConfirmIn)
+@validate_response(RecoveryCodesOut, 200)
+@document_response(ErrorResponse, 400)
+@document_response(ErrorResponse, 409)
+@document_response(ErrorResponse, 429)
+async def confirm_totp(principal: Principal, data: TotpConfirmIn) -> RecoveryCodesOut:
+    """Enable the pending factor with a current code: its recovery codes, shown this once."""
+    settings = container().services.second_factor_settings()
+    codes = await settings.confirm(principal.user_id, data.code, client_ip())
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@blueprint.post("/mfa/totp/recovery-codes")
+@authenticated
+@validate_request(MfaProofIn)
+@validate_response(RecoveryCodesOut, 200)
+@document_response(ErrorResponse, 400)
+@document_response(ErrorResponse, 401)
+@document_response(ErrorResponse, 409)
+@document_response(ErrorResponse, 429)
+async def regenerate_recovery_codes(principal: Principal, data: MfaProofIn) -> RecoveryCodesOut:
+    """New recovery codes (the old ones stop working), proven by a fresh code or the password."""
+    settings = container().services.second_factor_settings()
+    codes = await settings.regenerate(
+        principal.user_id, client_ip(), code=data.code, password=data.password
+    )
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@blueprint.delete("/mfa/totp")
+@authenticated
+@validate_request(MfaProofIn)
+@no_content
+@document_response(ErrorResponse, 400)
+@document_response(ErrorResponse, 401)
+@document_response(ErrorResponse, 409)
+@document_response(ErrorResponse, 429)
+async def disable_totp(principal: Principal, data: MfaProofIn) -> Response:
+    """Disable the second factor (204), proven by a fresh code or the password."""
+    settings = container().services.second_factor_settings()
+    await settings.disable(principal.user_id, client_ip(), code=data.code, password=data.password)
+    return _no_content()
 
 
 @blueprint.post("/otp/request")
@@ -100,9 +187,7 @@ async def verify_code(data: OtpVerifyIn) -> OtpVerifyOut:
         .services.email_codes()
         .verify_code(data.email, OtpPurpose(data.purpose), data.code, client_ip(), _client())
     )
-    return OtpVerifyOut.from_domain(
-        absolute_pair(result) if isinstance(result, TokenPair) else result
-    )
+    return OtpVerifyOut.from_domain(_absolute(result))
 
 
 @blueprint.post("/password/reset")
@@ -165,3 +250,8 @@ async def end_session(principal: Principal, session_id: str) -> Response:
     tokens stop working and its sockets are disconnected, on every instance."""
     await container().services.sessions().end(principal.user_id, session_id)
     return _no_content()
+
+
+def _absolute[R](result: R) -> R:
+    """A sign-in's answer with its user's avatar URL absolute (a challenge carries none)."""
+    return absolute_pair(result) if isinstance(result, TokenPair) else result  # type: ignore[return-value]

@@ -97,9 +97,15 @@ def test_literals_times_and_the_otp_answer_are_typed(document: Document) -> None
     assert answer["discriminator"]["propertyName"] == "token_type"
     assert answer["discriminator"]["mapping"] == {
         "bearer": "#/components/schemas/TokenPair",
+        "mfa": "#/components/schemas/MfaChallenge",
         "reset": "#/components/schemas/ResetGrant",
     }
     assert "token_type" in schema(document, "ResetGrant")["required"]
+    login = schema(document, "Login")
+    assert login["discriminator"]["mapping"] == {
+        "bearer": "#/components/schemas/TokenPair",
+        "mfa": "#/components/schemas/MfaChallenge",
+    }
 
 
 def test_headers_ids_tags_and_security(document: Document) -> None:

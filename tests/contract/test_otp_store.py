@@ -343,7 +343,8 @@ async def test_redis_forget_leaves_no_key_naming_the_user(redis_service: RedisSe
     await store.put("u10", LOGIN, "h", 300)  # a user whose id starts with the other's
     await guess(store, "wrong", user_id="u10", client="10.0.0.9")
     before = [k.decode() for k in await redis_service.keys()]
-    assert len([k for k in before if k.split(":")[1] == "u1"]) == 8
+    # a code per purpose, the grant, the hour's count and the three per-client counts
+    assert len([k for k in before if k.split(":")[1] == "u1"]) == len(OtpPurpose) + 5
 
     await store.forget("u1")
 
@@ -353,3 +354,68 @@ async def test_redis_forget_leaves_no_key_naming_the_user(redis_service: RedisSe
         "rate:u10:otp_failures",
         "rate:u10:otp_failures:10.0.0.9",
     ]
+
+
+# second-factor guesses: evaluated by the caller, honoured or refused here ----------------
+
+
+async def judged(
+    store: OtpStore, *, correct: bool, user_id: str = "u1", client: str = IP
+) -> CodeVerdict:
+    check = await store.judge(user_id, correct=correct, client=client, limits=LIMITS)
+    return check.verdict
+
+
+async def test_a_right_second_factor_guess_is_accepted_and_not_counted(
+    otp_store: OtpStore,
+) -> None:
+    for _ in range(LIMITS.wrong_per_client_hour + 5):
+        assert await judged(otp_store, correct=True) is ACCEPTED
+    assert await judged(otp_store, correct=False) is WRONG
+
+
+async def test_second_factor_guesses_lock_like_codes_apart_from_them(otp_store: OtpStore) -> None:
+    for _ in range(LIMITS.wrong_per_client_hour):
+        assert await judged(otp_store, correct=False) is WRONG
+    locked = await otp_store.judge("u1", correct=True, client=IP, limits=LIMITS)
+    assert locked.verdict is LOCKED  # the right code is not honoured either
+    assert 0 < locked.retry_in_s <= 3600
+    assert await judged(otp_store, correct=True, client="10.0.0.2") is ACCEPTED
+    await otp_store.put("u1", LOGIN, "h", 300)  # email codes keep their own counts
+    assert await guess(otp_store, "h") is ACCEPTED
+    for n in range(LIMITS.wrong_per_hour - LIMITS.wrong_per_client_hour):
+        assert await judged(otp_store, correct=False, client=f"10.1.{n}.1") is WRONG
+    assert await judged(otp_store, correct=True, client="10.9.9.9") is LOCKED
+
+
+async def test_of_fifty_concurrent_second_factor_guesses_the_limits_hold(
+    otp_store: OtpStore,
+) -> None:
+    verdicts = await asyncio.gather(*(judged(otp_store, correct=False) for _ in range(50)))
+    assert verdicts.count(WRONG) == LIMITS.wrong_per_client_hour
+    assert verdicts.count(LOCKED) == 50 - LIMITS.wrong_per_client_hour
+
+
+async def test_forget_drops_second_factor_counts(otp_store: OtpStore) -> None:
+    for _ in range(LIMITS.wrong_per_client_hour):
+        await judged(otp_store, correct=False)
+    await otp_store.forget("u1")
+    assert await judged(otp_store, correct=True) is ACCEPTED
+
+
+async def test_redis_second_factor_counts_under_their_keys(redis_service: RedisService) -> None:
+    store = RedisOtpStore(redis_service.managed)
+    await judged(store, correct=False)
+    await judged(store, correct=False, user_id="u10", client="10.0.0.9")
+    keys = {k.decode() for k in await redis_service.keys()}
+    assert keys == {
+        "rate:u1:mfa_failures",
+        f"rate:u1:mfa_failures:{IP}",
+        "rate:u10:mfa_failures",
+        "rate:u10:mfa_failures:10.0.0.9",
+    }
+    for key in keys:
+        assert 0 < await redis_service.raw.ttl(key) <= 3600
+    await store.forget("u1")
+    left = {k.decode() for k in await redis_service.keys()}
+    assert left == {"rate:u10:mfa_failures", "rate:u10:mfa_failures:10.0.0.9"}

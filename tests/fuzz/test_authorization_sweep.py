@@ -39,7 +39,7 @@ from tests.fuzz.served import Served, served
 pytestmark = pytest.mark.fuzz
 
 BOUNDARY = "----FlowHubTestBoundary7MA4YWxkTrZu0gW"
-ID_FIELD = re.compile(r"(^ids?$|_id$|_ids$|_token$|^token$|^cursor$)")
+ID_FIELD = re.compile(r"(^ids?$|_id$|_ids$|_token$|^token$|^cursor$|^challenge$)")
 
 
 @dataclass
@@ -178,6 +178,9 @@ ID_FIELDS: dict[tuple[str, str, str], str] = {
     ("POST", "/api/v1/auth/logout", "refresh_token"): "A's session is not B's to revoke",
     ("POST", "/api/v1/auth/refresh", "refresh_token"): "a bearer credential: its holder owns it",
     ("POST", "/api/v1/auth/password/reset", "reset_token"): "a bearer credential, from A's email",
+    ("POST", "/api/v1/auth/mfa", "challenge"): (
+        "signed and bound to A (after A's password): one naming A that B makes is refused"
+    ),
 }
 
 # Socket.IO events: the payload naming A's room. B gets an error ack `not_found`.
@@ -456,6 +459,11 @@ async def test_id_fields_of_bodies_and_queries(
     assert refreshed.status_code == 200, "B's logout revoked A's session"
     assert refreshed.json()["user"]["id"] == owned.a.user_id
     owned.refresh_token = refreshed.json()["refresh_token"]
+    # challenge: B cannot make one of A's (it is signed), so no code of B's reaches A's account
+    forged = f"{owned.a.user_id}.password.{int(time.time() * 1000)}.{'A' * 43}"
+    async with httpx.AsyncClient(base_url=f"{app.url}/api/v1", timeout=10) as http:
+        refused = await http.post("/auth/mfa", json={"challenge": forged, "code": "123456"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (401, "invalid_mfa_challenge")
 
 
 async def test_another_users_room_in_an_event_is_an_error_ack(

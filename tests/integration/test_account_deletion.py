@@ -161,6 +161,10 @@ async def everything_of(a: ServerProcess, ada: Account, email: str, bob: Account
         body={"email": email, "purpose": "password_reset", "code": code},
     )
     assert granted.status_code == 200, granted.text
+
+    # a second factor (an enrolment pending) and a wrong code for it
+    assert (await api(a, "POST", "/auth/mfa/totp", ada.token)).status_code == 200
+    await api(a, "POST", "/auth/mfa/totp/confirm", ada.token, {"code": "000000"})
     return str(room_id)
 
 
@@ -184,6 +188,7 @@ async def test_deleting_an_account_leaves_nothing_of_it_in_mongodb_redis_and_s3(
         f"rate:{uid}:login",
         f"rate:{uid}:otp_failures",
         f"rate:{uid}:otp_failures:{IP['Fly-Client-IP']}",
+        f"rate:{uid}:mfa_failures",
     } <= set(keys), keys
     assert len(await s3_keys(aws_endpoint_url, aws_credentials)) >= 5  # files, thumbs, copies
 
@@ -217,6 +222,7 @@ async def test_deleting_an_account_leaves_nothing_of_it_in_mongodb_redis_and_s3(
         assert await database["users"].count_documents({"_id": ada.user_id}) == 0
         assert await database["users"].count_documents({"email": email}) == 0
         assert await database["sessions"].count_documents({"user_id": ada.user_id}) == 0
+        assert await database["second_factors"].count_documents({"_id": ada.user_id}) == 0
         assert await database["files"].count_documents({"owner_id": ada.user_id}) == 0
         assert await database["file_usage"].count_documents({"_id": ada.user_id}) == 0
         assert await database["reads"].count_documents({"user_id": ada.user_id}) == 0

@@ -12,6 +12,7 @@ import itertools
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -391,3 +392,126 @@ async def test_many_addresses_cannot_pass_the_services_hourly_mail_cap(
 
     assert statuses == [202] * cap + [429] * 3
     assert signup.status_code == 429
+
+
+# the second factor (TOTP): a stolen password meets guessing limits --------------------------
+
+
+def totp_codes(secret: str, ahead: int = 0) -> tuple[str, set[str]]:
+    """The code `ahead` steps from now (the server accepts one step either way; the
+    enrolment spent the current step's), and every code the server accepts now."""
+    import pyotp
+
+    totp = pyotp.TOTP(secret)
+    step = totp.timecode(datetime.now(UTC))
+    return totp.generate_otp(step + ahead), {totp.generate_otp(step + d) for d in (-1, 0, 1)}
+
+
+def wrong_codes(valid: set[str], count: int) -> list[str]:
+    return [c for c in (f"{n:06d}" for n in range(count + len(valid))) if c not in valid][:count]
+
+
+async def with_second_factor(server: ServerProcess, who: str) -> tuple[str, str]:
+    """A verified user with TOTP enabled: (email, secret)."""
+    email = unique_email(who)
+    account = await sign_up(server.url, email)
+    bearer = {"Authorization": f"Bearer {account.token}"}
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        started = await http.post("/auth/mfa/totp", headers=bearer | new_address())
+        assert started.status_code == 200, started.text
+        secret = started.json()["secret"]
+        code, _ = totp_codes(secret)
+        confirmed = await http.post(
+            "/auth/mfa/totp/confirm", json={"code": code}, headers=bearer | new_address()
+        )
+        assert confirmed.status_code == 200, confirmed.text
+    return email, secret
+
+
+async def challenge_of(http: httpx.AsyncClient, email: str) -> str:
+    answer = await post(http, "/auth/login", {"email": email, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["token_type"] == "mfa" and body["mfa_required"] is True, body
+    assert "access_token" not in body
+    return str(body["challenge"])
+
+
+async def test_a_burst_of_codes_on_one_challenge_gets_at_most_the_limit_answered(
+    server: ServerProcess,
+) -> None:
+    email, secret = await with_second_factor(server, "mfa-one")
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        challenge = await challenge_of(http, email)
+        right, valid = totp_codes(secret, ahead=1)
+        guesses = [
+            asyncio.create_task(post(http, "/auth/mfa", {"challenge": challenge, "code": c}))
+            for c in wrong_codes(valid, BURST)
+        ]
+        await asyncio.sleep(0)  # every wrong guess is on its way before the right one
+        last = asyncio.create_task(post(http, "/auth/mfa", {"challenge": challenge, "code": right}))
+        statuses = [a.status_code for a in await asyncio.gather(*guesses)]
+        right_in_burst = await last
+        # the account's hour is used up: a fresh challenge and the right code are refused
+        after = await post(
+            http, "/auth/mfa", {"challenge": await challenge_of(http, email), "code": right}
+        )
+
+    assert set(statuses) <= {400, 429}, statuses
+    answered = statuses.count(400) + (right_in_burst.status_code == 200)
+    assert answered <= OTP_WRONG_PER_HOUR, (statuses, right_in_burst.status_code)
+    if right_in_burst.status_code != 200:
+        assert right_in_burst.status_code == 429, right_in_burst.text
+        assert after.status_code == 429, after.text
+
+
+async def test_bursts_across_fresh_challenges_share_the_accounts_limit(
+    server: ServerProcess,
+) -> None:
+    email, secret = await with_second_factor(server, "mfa-many")
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        challenges = [await challenge_of(http, email) for _ in range(5)]
+        right, valid = totp_codes(secret, ahead=1)
+        codes = iter(wrong_codes(valid, BURST))
+        answers = await asyncio.gather(
+            *(
+                post(http, "/auth/mfa", {"challenge": challenge, "code": next(codes)})
+                for challenge in challenges
+                for _ in range(BURST // len(challenges))
+            )
+        )
+        statuses = [a.status_code for a in answers]
+        after = await post(
+            http, "/auth/mfa", {"challenge": await challenge_of(http, email), "code": right}
+        )
+
+    assert set(statuses) <= {400, 429}, statuses
+    assert statuses.count(400) <= OTP_WRONG_PER_HOUR, statuses
+    assert statuses.count(429) >= BURST - OTP_WRONG_PER_HOUR, statuses
+    assert after.status_code == 429, after.text  # locked: not honoured, right or wrong
+
+
+async def test_one_address_is_locked_out_before_the_account(server: ServerProcess) -> None:
+    email, secret = await with_second_factor(server, "mfa-address")
+    attacker = new_address()
+    async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=30) as http:
+        challenge = await challenge_of(http, email)
+        right, valid = totp_codes(secret, ahead=1)
+        wrong = wrong_codes(valid, BURST)
+        statuses: list[int] = []
+        for first in range(0, BURST, 10):  # within one client's share of the in-flight places
+            answers = await asyncio.gather(
+                *(
+                    post(http, "/auth/mfa", {"challenge": challenge, "code": c}, attacker)
+                    for c in wrong[first : first + 10]
+                )
+            )
+            statuses += [a.status_code for a in answers]
+        blocked = await post(http, "/auth/mfa", {"challenge": challenge, "code": right}, attacker)
+        owner = await post(http, "/auth/mfa", {"challenge": challenge, "code": right})
+
+    assert statuses.count(400) == OTP_WRONG_PER_CLIENT_HOUR, statuses
+    assert statuses.count(429) == BURST - OTP_WRONG_PER_CLIENT_HOUR, statuses
+    assert blocked.status_code == 429, blocked.text
+    assert owner.status_code == 200, owner.text  # the owner's own address still signs in
+    assert owner.json()["token_type"] == "bearer"

@@ -20,7 +20,8 @@ from config.container import build_container
 from config.settings import load_settings
 from domain.auth.codes import EmailCodes
 from domain.auth.login import PasswordLogin
-from domain.auth.model import OtpPurpose, TokenPair
+from domain.auth.mfa import SecondFactorLogin, SecondFactorSettings
+from domain.auth.model import MfaChallenge, OtpPurpose, ResetGrant, TokenPair
 from domain.auth.principal import Authenticator
 from domain.auth.profile import Profiles
 from domain.auth.registration import Registration
@@ -49,6 +50,8 @@ class World:
     tasks: AsyncioBackgroundTasks
     tokens: AccessTokenCodec
     events: MemoryEventLog
+    mfa_settings: SecondFactorSettings
+    mfa_login: SecondFactorLogin
 
     async def mail_to(self, email: str) -> list[str]:
         await self.tasks.drain(5)
@@ -64,13 +67,19 @@ class World:
 
     async def verified_user(self, email: str = "ada@example.com") -> TokenPair:
         await self.registration.signup(email, PASSWORD, "Ada", ip="10.0.0.1")
-        return await self.email_codes.verify_email(
-            email, await self.last_code(email), ip="10.0.0.1"
+        return tokens(
+            await self.email_codes.verify_email(email, await self.last_code(email), ip="10.0.0.1")
         )
 
     async def request_and_read(self, email: str, purpose: OtpPurpose) -> str:
         await self.email_codes.request_code(email, purpose, ip="10.0.0.1")
         return await self.last_code(email)
+
+
+def tokens(result: TokenPair | MfaChallenge | ResetGrant) -> TokenPair:
+    """The TokenPair a sign-in answered (not a second-factor challenge, not a reset grant)."""
+    assert isinstance(result, TokenPair), result
+    return result
 
 
 class Recording:
@@ -132,4 +141,6 @@ def build_world(calls: list[str] | None = None) -> World:
         tasks,
         adapters.tokens(),
         events,
+        services.second_factor_settings(),
+        services.second_factor_login(),
     )

@@ -7,6 +7,12 @@ import { memoryStore, type Session, sessionOf, type TokenStore } from "./store.j
 export type Schemas = components["schemas"];
 export type User = Schemas["User"];
 export type TokenPair = Schemas["TokenPair"];
+/** What a login of a user with a second factor answers instead of a TokenPair: complete it with
+ * `POST /api/v1/auth/mfa` `{challenge, code}`, then `signIn` the pair that answers. */
+export type MfaChallenge = Schemas["MfaChallenge"];
+/** `POST /auth/login`'s answer: `token_type` tells a TokenPair (`"bearer"`) from an
+ * MfaChallenge (`"mfa"`). */
+export type LoginAnswer = Schemas["Login"];
 export type FileMeta = Schemas["FileMeta"];
 export type Room = Schemas["Room"];
 export type Message = Schemas["Message"];
