@@ -13,11 +13,21 @@ from dataclasses import dataclass
 from domain.auth.errors import InvalidOtp
 from domain.auth.limits import account, cooldown_key
 from domain.auth.mail import code_email, signup_attempt_email
-from domain.auth.model import CodeLimits, CodeVerdict, OtpPurpose, ResetGrant, TokenPair, User
+from domain.auth.model import (
+    CodeLimits,
+    CodeVerdict,
+    Email,
+    OtpPurpose,
+    ResetGrant,
+    TokenPair,
+    User,
+)
 from domain.auth.policy import AuthPolicy
 from domain.auth.secrets import Keyring
 from domain.auth.sessions import SessionIssuer
 from domain.errors import TooManyRequests
+from domain.mail.model import MailOutcome
+from domain.mail.reputation import MailReputation
 from ports.clock import Clock
 from ports.events import EventLog
 from ports.ids import IdGenerator
@@ -41,6 +51,7 @@ class CodeMailer:
     keys: Keyring
     events: EventLog
     policy: AuthPolicy
+    reputation: MailReputation
 
     async def count_request(self, ip: str) -> None:
         """Every request that may mail counts against its client address's hour and the
@@ -73,7 +84,7 @@ class CodeMailer:
             self.tasks.spawn(self._mail_code(user, OtpPurpose.VERIFY_EMAIL), name="otp-signup")
         elif free:
             message = signup_attempt_email(user.email, user.name)
-            self.tasks.spawn(self.mailer.send(message), name="mail-notice")
+            self.tasks.spawn(self._send(message), name="mail-notice")
 
     async def _claim(self, email: str, purpose: str) -> int:
         key = cooldown_key(self.keys, email, purpose)
@@ -86,13 +97,33 @@ class CodeMailer:
         await self._mail_code(user, purpose)
 
     async def _mail_code(self, user: User, purpose: OtpPurpose) -> None:
+        if await self._suppressed(user.email):
+            return
         code, ttl = self.keys.new_code(), self.policy.otp_ttl_s
         code_hash = self.keys.code_hash(user.id, purpose, code, binding(user, purpose))
         await self.otp.put(user.id, purpose, code_hash, ttl)
         # A name chosen at signup is nobody's until the address is verified: not in the mail.
         name = user.name if user.email_verified else None
-        await self.mailer.send(code_email(user.email, name, purpose, code, ttl // 60))
+        await self._deliver(code_email(user.email, name, purpose, code, ttl // 60))
         self.events.record("otp_sent", user_id=user.id, purpose=purpose.value)
+
+    async def _suppressed(self, email: str) -> bool:
+        """An address SES reported a permanent bounce or a complaint for gets no mail again
+        (SES suspends senders whose rates climb). Checked in the background task, after the
+        answer: the caller is told the same as for any other address."""
+        if not await self.reputation.is_suppressed(email):
+            return False
+        await self.reputation.counted(MailOutcome.SUPPRESSED)
+        self.events.record("mail_suppressed")
+        return True
+
+    async def _send(self, message: Email) -> None:
+        if not await self._suppressed(message.to):
+            await self._deliver(message)
+
+    async def _deliver(self, message: Email) -> None:
+        await self.mailer.send(message)
+        await self.reputation.counted(MailOutcome.SENT)
 
 
 @dataclass(kw_only=True, slots=True)
