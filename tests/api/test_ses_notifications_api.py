@@ -24,6 +24,7 @@ from cryptography.x509.oid import NameOID
 from adapters.memory.mail import MemoryMailer
 from config.container import Container
 from domain.mail.model import MailDay
+from domain.mail.reputation import MailReputation
 from tests.api.auth_client import AuthClient, use_fast_hasher
 from tests.api.conftest import AppFactory
 
@@ -173,12 +174,16 @@ class Sns:
         )
         return response.status_code, await response.get_json()
 
+    @property
+    def reputation(self) -> MailReputation:
+        reputation: MailReputation = self.container.services.mail_reputation()
+        return reputation
+
     async def suppressed(self, email: str) -> bool:
-        return await self.container.services.mail_reputation().is_suppressed(email)
+        return await self.reputation.is_suppressed(email)
 
     async def today(self) -> MailDay:
-        rates = await self.container.services.mail_reputation().rates(1)
-        return rates.days[-1]
+        return (await self.reputation.rates(1)).days[-1]
 
 
 def env(server: CertServer, **extra: str) -> dict[str, str]:
