@@ -13,6 +13,7 @@ import logging
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
+from domain.errors import ServiceUnavailable
 from domain.mail.sns import SnsPolicy
 from ports.clock import Clock
 
@@ -55,7 +56,14 @@ class HttpSnsSignatures:
         return True
 
     async def confirm(self, subscribe_url: str) -> None:
-        await self._get(subscribe_url)
+        """A SubscribeURL that cannot be reached is a 503: SNS retries the confirmation."""
+        try:
+            await self._get(subscribe_url)
+        except ServiceUnavailable:
+            raise
+        except Exception as error:  # aiohttp's ClientError, a timeout, a non-2xx answer
+            log.warning("sns subscription not confirmed: %s", type(error).__name__)
+            raise ServiceUnavailable() from error
 
     async def _key(self, cert_url: str) -> RSAPublicKey | None:
         now = self._clock.monotonic()

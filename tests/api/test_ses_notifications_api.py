@@ -430,3 +430,34 @@ async def test_no_code_is_mailed_to_a_suppressed_address_and_the_answer_is_the_s
     today = await sns.today()
     assert today.suppressed >= 1
     assert today.sent >= 3  # two signups' codes and the other address's login code
+
+
+async def test_an_unreachable_subscribe_url_is_503_so_sns_retries(
+    make_app: AppFactory, cert_server: CertServer
+) -> None:
+    from tests.support.processes import free_port
+
+    closed = free_port()
+    app, _ = make_app(
+        env(cert_server, SES_SNS_CERT_HOSTS=rf"127\.0\.0\.1:({cert_server.port}|{closed})")
+    )
+    message = signed(
+        {
+            "Type": "SubscriptionConfirmation",
+            "MessageId": "sub-3",
+            "Token": "tok",
+            "TopicArn": TOPIC,
+            "Message": "You have chosen to subscribe...",
+            "SubscribeURL": f"http://127.0.0.1:{closed}/?Action=ConfirmSubscription",
+            "Timestamp": now_iso(),
+            "SigningCertURL": cert_server.cert_url,
+        }
+    )
+    async with app.test_app() as test_app:
+        response = await test_app.test_client().post(
+            PATH,
+            data=json.dumps(message),
+            headers={"x-amz-sns-message-type": "SubscriptionConfirmation"},
+        )
+        assert response.status_code == 503
+        assert (await response.get_json())["error"]["code"] == "service_unavailable"
