@@ -25,7 +25,7 @@ from domain.auth.model import (
 from domain.auth.policy import AuthPolicy
 from domain.auth.secrets import Keyring
 from domain.auth.sessions import SessionIssuer
-from domain.errors import TooManyRequests
+from domain.errors import ServiceUnavailable, TooManyRequests
 from domain.mail.model import MailOutcome
 from domain.mail.reputation import MailReputation
 from ports.clock import Clock
@@ -111,9 +111,15 @@ class CodeMailer:
         """An address SES reported a permanent bounce or a complaint for gets no mail again
         (SES suspends senders whose rates climb). Checked in the background task, after the
         answer: the caller is told the same as for any other address."""
-        if not await self.reputation.is_suppressed(email):
+        try:
+            if not await self.reputation.is_suppressed(email):
+                return False
+        except ServiceUnavailable:
+            # a code that never arrives locks its user out; one mail to a suppressed address
+            # while MongoDB is away costs SES one bounce: the mail goes
+            self.events.warn("mail_suppression_unchecked")
             return False
-        await self.reputation.counted(MailOutcome.SUPPRESSED)
+        await self._count(MailOutcome.SUPPRESSED)
         self.events.record("mail_suppressed")
         return True
 
@@ -123,7 +129,14 @@ class CodeMailer:
 
     async def _deliver(self, message: Email) -> None:
         await self.mailer.send(message)
-        await self.reputation.counted(MailOutcome.SENT)
+        await self._count(MailOutcome.SENT)
+
+    async def _count(self, outcome: MailOutcome) -> None:
+        """The operator's counters are best effort: a lost count is no failed mail."""
+        try:
+            await self.reputation.counted(outcome)
+        except ServiceUnavailable:
+            self.events.warn("mail_count_lost", outcome=outcome.value)
 
 
 @dataclass(kw_only=True, slots=True)

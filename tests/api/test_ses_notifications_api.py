@@ -461,3 +461,28 @@ async def test_an_unreachable_subscribe_url_is_503_so_sns_retries(
         )
         assert response.status_code == 503
         assert (await response.get_json())["error"]["code"] == "service_unavailable"
+
+
+async def test_codes_still_go_out_when_the_suppression_list_is_unreachable(
+    make_app: AppFactory,
+) -> None:
+    """MongoDB away (a closed port): the check fails open and the counts are dropped, so a
+    user is never locked out by the reputation bookkeeping."""
+    from dependency_injector import providers
+
+    from adapters.mongo.client import mongo_client
+    from adapters.mongo.reputation import MongoMailReputation
+    from tests.support.processes import free_port
+
+    managed = mongo_client(f"mongodb://127.0.0.1:{free_port()}/?directConnection=true", 0.2)
+    app, container = make_app({})
+    use_fast_hasher(container)
+    container.adapters.mail_reputation.override(
+        providers.Object(MongoMailReputation(managed, "flowhub"))
+    )
+    try:
+        async with app.test_app() as test_app:
+            api = AuthClient(test_app.test_client(), container)
+            await api.signed_up("ada@example.com")  # its verification code arrived
+    finally:
+        await managed.aclose()
