@@ -1,6 +1,6 @@
 """The suppression list (`mail_suppressions`) and the daily mail counters (`mail_days`).
 
-Both are small: one ~90-byte document per suppressed address, one per day with counters.
+Both are small: one 113-byte document per suppressed address, one 95-byte document per day.
 """
 
 from __future__ import annotations
