@@ -139,7 +139,7 @@ class SesNotifications:
         policy = self.policy
         message = _fields(body)
         kind = message.get("Type")
-        if kind not in MESSAGE_TYPES or kind != message_type:
+        if kind not in MESSAGE_TYPES or kind != message_type or not message.get("MessageId"):
             raise InvalidNotification("The message type is not one this endpoint accepts.")
         if message.get("TopicArn") != policy.topic_arn:
             raise InvalidNotification("The message is not from the configured topic.")

@@ -486,3 +486,10 @@ async def test_codes_still_go_out_when_the_suppression_list_is_unreachable(
             await api.signed_up("ada@example.com")  # its verification code arrived
     finally:
         await managed.aclose()
+
+
+async def test_a_message_without_a_message_id_is_refused(sns: Sns) -> None:
+    message = notification(sns.server, bounce(BOUNCED))
+    del message["MessageId"]
+    refused(*await sns.deliver(signed(message)))
+    await assert_nothing_recorded(sns)
