@@ -28,6 +28,7 @@ from adapters.memory.health import MemoryProbe
 from adapters.memory.mail import MemoryMailer
 from adapters.memory.otp import MemoryOtpStore
 from adapters.memory.rate_limit import MemoryRateLimiter
+from adapters.memory.reputation import MemoryMailReputation
 from adapters.memory.revocations import LoneRevocationFeed
 from adapters.memory.second_factor import MemorySecondFactorStore
 from adapters.memory.sessions import MemorySessionRepository
@@ -35,6 +36,7 @@ from adapters.memory.users import MemoryUserRepository
 from adapters.mongo.client import MongoProbe, mongo_client
 from adapters.redis.client import RedisProbe, redis_client
 from adapters.s3.client import AwsConfig, S3Probe, aws_client
+from adapters.sns.signatures import HttpSnsSignatures
 from adapters.socketio.broadcaster import SocketIoBroadcaster
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
@@ -70,6 +72,8 @@ from domain.chat.presence import Presence
 from domain.chat.reads import ReadReceipts
 from domain.chat.service import ChatPolicy, ChatService
 from domain.files.service import FilePolicy, FileService
+from domain.mail.reputation import MailReputation
+from domain.mail.sns import SesNotifications, SnsPolicy
 
 type Profile = Literal["real", "memory"]
 type StorageProfile = Literal["real", "disk", "memory"]
@@ -96,6 +100,14 @@ def _auth_policy(s: Settings) -> AuthPolicy:
         mail_requests_per_hour=s.code_mails_per_hour,
         login_attempts_per_ip_per_minute=RELAXED_PER_ADDRESS_LIMIT,
         api_requests_per_minute=s.api_requests_per_minute,
+    )
+
+
+def _sns_policy(s: Settings) -> SnsPolicy:
+    return SnsPolicy(
+        topic_arn=s.ses_sns_topic_arn,
+        host_pattern=s.ses_sns_cert_hosts,
+        allow_http=s.ses_sns_allow_http,
     )
 
 
@@ -249,6 +261,14 @@ class Adapters(containers.DeclarativeContainer):
         real=providers.Singleton(real.ses_mailer, clients.ses, settings.provided.from_email),
         memory=providers.Singleton(MemoryMailer, clock),
     )
+    # the suppression list and the daily mail counters (README "Mail reputation")
+    mail_reputation = providers.Selector(
+        mongo_profile,
+        real=providers.Singleton(real.mongo_mail_reputation, clients.mongo, settings),
+        memory=providers.Singleton(MemoryMailReputation),
+    )
+    sns_policy = providers.Singleton(_sns_policy, settings)
+    sns_signatures = providers.Singleton(HttpSnsSignatures, sns_policy, clock)
     files = providers.Selector(
         mongo_profile,
         real=providers.Singleton(real.mongo_files, clients.mongo, settings, clock),
@@ -380,8 +400,21 @@ class Services(containers.DeclarativeContainer):
         revoked=revoked_sessions,
         avatars=avatars,  # a token pair's user shows their avatar as GET /users/me does
     )
+    # bounces, complaints and sends per day; `rates()` is the operator's view (admin console)
+    mail_reputation = providers.Singleton(
+        MailReputation, store=adapters.mail_reputation, keys=keyring, clock=adapters.clock
+    )
+    ses_notifications = providers.Singleton(
+        SesNotifications,
+        policy=adapters.sns_policy,
+        signatures=adapters.sns_signatures,
+        reputation=mail_reputation,
+        clock=adapters.clock,
+        events=adapters.events,
+    )
     code_mailer = providers.Singleton(
         CodeMailer,
+        reputation=mail_reputation,
         users=adapters.users,
         otp=adapters.otp,
         limiter=adapters.limiter,

@@ -16,7 +16,7 @@ from ports.clock import Clock
 from ports.errors import ErrorReporter
 from ports.files import FileRepository
 from ports.images import ImageThumbnailer
-from ports.mail import Mailer
+from ports.mail import Mailer, MailReputationStore
 from ports.otp import OtpStore
 from ports.rate_limit import RateLimiter
 from ports.second_factor import SecondFactorStore, TotpCodec
@@ -94,6 +94,12 @@ def mongo_sessions(
     from adapters.mongo.sessions import MongoSessionRepository
 
     return MongoSessionRepository(client, database_name(settings.mongodb_uri), clock)
+
+
+def mongo_mail_reputation(client: ManagedClient[Any], settings: Settings) -> MailReputationStore:
+    from adapters.mongo.reputation import MongoMailReputation
+
+    return MongoMailReputation(client, database_name(settings.mongodb_uri))
 
 
 def redis_otp(client: ManagedClient[Any]) -> OtpStore:

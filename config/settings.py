@@ -33,6 +33,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from config.origins import OriginPolicy
 from config.origins import problem as origin_problem
 from domain.files.sniff import SNIFFABLE_TYPES
+from domain.mail.sns import AWS_SNS_HOSTS
 
 AppEnv = Literal["development", "test", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -46,6 +47,7 @@ _AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
+_SNS_TOPIC = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 _HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$")
 
 # Every variable of the production deployment; all are required there.
@@ -233,6 +235,22 @@ def _content_types(raw: object) -> object:
 
 
 type Optional = str | None
+
+
+def _host_pattern(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error:
+        raise _problem("must be a regular expression") from None
+    return value
+
+
+def _not_in_production(value: bool, info: Info) -> bool:
+    if value and _production(info):
+        raise _problem("must not be set in production (it allows plain http)")
+    return value
+
+
 _Prod = AfterValidator(_required_in_production)
 _IS_REGION = "is not an AWS region name"
 
@@ -294,6 +312,19 @@ class Settings(BaseSettings):
     )
     from_email: Annotated[Optional, _matching(_EMAIL.match, "must be an email address"), _Prod] = (
         _var("FROM_EMAIL", check=True)
+    )
+    # SES's bounce and complaint notifications through SNS (README "Mail reputation"): the
+    # topic they come from (unset: POST /ses/notifications answers 404), the hosts whose
+    # certificates and subscription URLs may be fetched (a regex on `host[:port]`; AWS's by
+    # default), and plain http for those URLs (tests only: refused in production)
+    ses_sns_topic_arn: Annotated[
+        Optional, _matching(_SNS_TOPIC.match, "must be an SNS topic ARN (arn:aws:sns:...)")
+    ] = _var("SES_SNS_TOPIC_ARN")
+    ses_sns_cert_hosts: Annotated[str, AfterValidator(_host_pattern)] = _var(
+        "SES_SNS_CERT_HOSTS", default=AWS_SNS_HOSTS
+    )
+    ses_sns_allow_http: Annotated[bool, AfterValidator(_not_in_production)] = _var(
+        "SES_SNS_ALLOW_HTTP", default=False
     )
     rollbar_token: Annotated[Optional, _Prod] = _var("ROLLBAR_TOKEN", secret=True, check=True)
     logtail_token: Annotated[Optional, _Prod] = _var("LOGTAIL_TOKEN", secret=True, check=True)

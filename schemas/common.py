@@ -129,6 +129,7 @@ class ErrorCode(StrEnum):
     invalid_part = "invalid_part"
     invalid_json = "invalid_json"
     invalid_mfa_challenge = "invalid_mfa_challenge"
+    invalid_notification = "invalid_notification"
     invalid_otp = "invalid_otp"
     invalid_token = "invalid_token"  # noqa: S105 (an error code)
     method_not_allowed = "method_not_allowed"

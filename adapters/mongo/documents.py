@@ -209,3 +209,27 @@ class MessageDocument(Model):
     deleted: bool = False
     edit_id: str | None = None
     attachments: tuple[AttachmentDocument, ...] = ()  # absent when none
+
+
+class SuppressionDocument(Model):
+    """`mail_suppressions`: one address SES reported a permanent bounce or a complaint for;
+    `_id` is the address's keyed hash (domain/auth/secrets.py), never the address."""
+
+    model_config = ODMConfigDict(collection="mail_suppressions")
+
+    id: str = Field(primary_field=True)
+    reason: str
+    at: datetime
+
+
+class MailDayDocument(Model):
+    """`mail_days`: one UTC day's mail counters (`_id` is `YYYY-MM-DD`), each `$inc`ed."""
+
+    model_config = ODMConfigDict(collection="mail_days")
+
+    id: str = Field(primary_field=True)
+    sent: int = 0
+    bounced: int = 0
+    transient: int = 0
+    complained: int = 0
+    suppressed: int = 0

@@ -17,6 +17,7 @@ from domain.auth.mfa import SecondFactorGate
 from domain.auth.model import (
     CodeLimits,
     CodeVerdict,
+    Email,
     MfaChallenge,
     OtpPurpose,
     ResetGrant,
@@ -25,7 +26,9 @@ from domain.auth.model import (
 )
 from domain.auth.policy import AuthPolicy
 from domain.auth.secrets import Keyring
-from domain.errors import TooManyRequests
+from domain.errors import ServiceUnavailable, TooManyRequests
+from domain.mail.model import MailOutcome
+from domain.mail.reputation import MailReputation
 from ports.clock import Clock
 from ports.events import EventLog
 from ports.ids import IdGenerator
@@ -49,6 +52,7 @@ class CodeMailer:
     keys: Keyring
     events: EventLog
     policy: AuthPolicy
+    reputation: MailReputation
 
     async def count_request(self, ip: str) -> None:
         """Every request that may mail counts against its client address's hour and the
@@ -81,7 +85,7 @@ class CodeMailer:
             self.tasks.spawn(self._mail_code(user, OtpPurpose.VERIFY_EMAIL), name="otp-signup")
         elif free:
             message = signup_attempt_email(user.email, user.name)
-            self.tasks.spawn(self.mailer.send(message), name="mail-notice")
+            self.tasks.spawn(self._send(message), name="mail-notice")
 
     async def _claim(self, email: str, purpose: str) -> int:
         key = cooldown_key(self.keys, email, purpose)
@@ -94,13 +98,46 @@ class CodeMailer:
         await self._mail_code(user, purpose)
 
     async def _mail_code(self, user: User, purpose: OtpPurpose) -> None:
+        if await self._suppressed(user.email):
+            return
         code, ttl = self.keys.new_code(), self.policy.otp_ttl_s
         code_hash = self.keys.code_hash(user.id, purpose, code, binding(user, purpose))
         await self.otp.put(user.id, purpose, code_hash, ttl)
         # A name chosen at signup is nobody's until the address is verified: not in the mail.
         name = user.name if user.email_verified else None
-        await self.mailer.send(code_email(user.email, name, purpose, code, ttl // 60))
+        await self._deliver(code_email(user.email, name, purpose, code, ttl // 60))
         self.events.record("otp_sent", user_id=user.id, purpose=purpose.value)
+
+    async def _suppressed(self, email: str) -> bool:
+        """An address SES reported a permanent bounce or a complaint for gets no mail again
+        (SES suspends senders whose rates climb). Checked in the background task, after the
+        answer: the caller is told the same as for any other address."""
+        try:
+            if not await self.reputation.is_suppressed(email):
+                return False
+        except ServiceUnavailable:
+            # a code that never arrives locks its user out; one mail to a suppressed address
+            # while MongoDB is away costs SES one bounce: the mail goes
+            self.events.warn("mail_suppression_unchecked")
+            return False
+        await self._count(MailOutcome.SUPPRESSED)
+        self.events.record("mail_suppressed")
+        return True
+
+    async def _send(self, message: Email) -> None:
+        if not await self._suppressed(message.to):
+            await self._deliver(message)
+
+    async def _deliver(self, message: Email) -> None:
+        await self.mailer.send(message)
+        await self._count(MailOutcome.SENT)
+
+    async def _count(self, outcome: MailOutcome) -> None:
+        """The operator's counters are best effort: a lost count is no failed mail."""
+        try:
+            await self.reputation.counted(outcome)
+        except ServiceUnavailable:
+            self.events.warn("mail_count_lost", outcome=outcome.value)
 
 
 @dataclass(kw_only=True, slots=True)

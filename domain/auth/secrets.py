@@ -26,6 +26,7 @@ class Keyring:
         self._reset = hmac.new(root, b"flowhub password reset v1", hashlib.sha256).digest()
         self._mfa = hmac.new(root, b"flowhub mfa challenge v1", hashlib.sha256).digest()
         self._recovery = hmac.new(root, b"flowhub recovery code v1", hashlib.sha256).digest()
+        self._suppression = hmac.new(root, b"flowhub mail suppression v1", hashlib.sha256).digest()
 
     # refresh tokens -----------------------------------------------------------------------
 
@@ -65,6 +66,12 @@ class Keyring:
         """A stable, non-reversible key for an address (rate limits of unknown users, the
         invitations waiting for an address)."""
         return hmac.new(self._otp, email.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def suppression_key(self, email: str) -> str:
+        """The key an address is kept under on the mail suppression list: a keyed hash, so
+        the list names nobody to whoever reads the database (an unkeyed hash of an address
+        is found by hashing guesses). `email` is normalized by the caller."""
+        return hmac.new(self._suppression, email.encode(), hashlib.sha256).hexdigest()
 
     # password reset tokens ----------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from entrypoints.http import (
     errors,
     files,
     health,
+    mail,
     streaming,
     users,
     web,
@@ -108,6 +109,7 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     api.register_blueprint(files.blueprint)
     api.register_blueprint(chat.blueprint)
     api.register_blueprint(chat.presence_blueprint)
+    api.register_blueprint(mail.blueprint)
     if not settings.uses_s3:
         api.register_blueprint(blobs.blueprint)
     if not settings.is_production and not settings.uses_ses:

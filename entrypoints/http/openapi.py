@@ -86,13 +86,17 @@ _TAGS: dict[str, str] = {
     "dev": "dev",
     "health": "operations",
     "client_config": "operations",
+    "ses": "operations",
 }
 TAGS: list[dict[str, str]] = [
     {"name": "auth", "description": "Sign up, log in (password or email code), tokens, reset."},
     {"name": "users", "description": "The signed-in user."},
     {"name": "files", "description": "Uploads (multipart or direct to storage) and downloads."},
     {"name": "chat", "description": "Rooms, messages and presence (realtime: /asyncapi.json)."},
-    {"name": "operations", "description": "Health checks; this deployment's limits."},
+    {
+        "name": "operations",
+        "description": "Health checks; this deployment's limits; SES's notifications.",
+    },
     {
         "name": "dev",
         "description": "Development only (`x-dev-only`): the mailbox and the in-memory "

@@ -97,6 +97,9 @@ def test_problems_are_all_reported_at_once_and_never_show_values() -> None:
         ("CORS_ORIGINS", "https://app.example.com/path", "exact origin"),
         ("JWT_REFRESH_SECRET", SECRET_A, "differ from JWT_SECRET"),
         ("LOG_LEVEL", "LOUD", "one of"),
+        ("SES_SNS_TOPIC_ARN", "flowhub-ses", "SNS topic ARN"),
+        ("SES_SNS_CERT_HOSTS", "sns\\.(", "regular expression"),
+        ("SES_SNS_ALLOW_HTTP", "1", "must not be set in production"),
     ],
 )
 def test_malformed_values_are_rejected(name: str, value: str, why: str) -> None:
@@ -238,3 +241,27 @@ def test_development_loads_without_importing_the_drivers() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_sns_notifications_accept_only_aws_hosts_over_https_by_default() -> None:
+    settings = load_settings(
+        production_env(SES_SNS_TOPIC_ARN="arn:aws:sns:ap-south-1:123456789012:flowhub-ses")
+    )
+    assert settings.ses_sns_topic_arn == "arn:aws:sns:ap-south-1:123456789012:flowhub-ses"
+    assert not settings.ses_sns_allow_http
+    from config.container import build_container
+
+    policy = build_container(settings).adapters.sns_policy()
+    assert policy.allowed_url(
+        "https://sns.ap-south-1.amazonaws.com/SimpleNotificationService-x.pem", suffix=".pem"
+    )
+    for url in (
+        "http://sns.ap-south-1.amazonaws.com/x.pem",
+        "https://sns.ap-south-1.amazonaws.com:8443/x.pem",
+        "https://sns.ap-south-1.amazonaws.com.evil.example/x.pem",
+        "https://evil.example/sns.ap-south-1.amazonaws.com/x.pem",
+        "https://sns.ap-south-1.amazonaws.com@evil.example/x.pem",
+        "https://evil.example#@sns.ap-south-1.amazonaws.com/x.pem",
+        "https://127.0.0.1/x.pem",
+    ):
+        assert not policy.allowed_url(url, suffix=".pem"), url

@@ -940,6 +940,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ses/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive one SNS message of the SES topic (204): a bounce or complaint notification, or a subscription confirmation (confirmed by GETting its SubscribeURL)
+         * @description Receive one SNS message of the SES topic (204): a bounce or complaint notification, or a subscription confirmation (confirmed by GETting its SubscribeURL).
+         *
+         *     403 `invalid_notification` for a message that is not authentic (signature, topic, certificate host, signature version, older than an hour); 404 when no topic is configured.
+         */
+        post: operations["receiveNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/files/blob/{token}": {
         parameters: {
             query?: never;
@@ -1246,7 +1268,7 @@ export interface components {
          * @description Every `error.code` the server sends, over HTTP and in Socket.IO acks (README "## Errors").
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "conflict" | "edit_window_closed" | "email_not_verified" | "entity_too_small" | "forbidden" | "headers_too_large" | "internal_error" | "invalid_credentials" | "invalid_cursor" | "invalid_part" | "invalid_json" | "invalid_mfa_challenge" | "invalid_otp" | "invalid_token" | "method_not_allowed" | "mfa_already_enabled" | "mfa_not_enabled" | "no_multipart_upload" | "not_an_image" | "not_found" | "password_not_set" | "payload_too_large" | "quota_exceeded" | "request_timeout" | "service_unavailable" | "token_reused" | "too_many_requests" | "too_many_sockets" | "unauthorized" | "unknown_event" | "unsupported_media_type" | "upload_incomplete" | "validation_error";
+        ErrorCode: "bad_request" | "conflict" | "edit_window_closed" | "email_not_verified" | "entity_too_small" | "forbidden" | "headers_too_large" | "internal_error" | "invalid_credentials" | "invalid_cursor" | "invalid_part" | "invalid_json" | "invalid_mfa_challenge" | "invalid_notification" | "invalid_otp" | "invalid_token" | "method_not_allowed" | "mfa_already_enabled" | "mfa_not_enabled" | "no_multipart_upload" | "not_an_image" | "not_found" | "password_not_set" | "payload_too_large" | "quota_exceeded" | "request_timeout" | "service_unavailable" | "token_reused" | "too_many_requests" | "too_many_sockets" | "unauthorized" | "unknown_event" | "unsupported_media_type" | "upload_incomplete" | "validation_error";
         /**
          * ErrorDetail
          * @description One offending field of a `validation_error` (its value is never echoed).
@@ -2035,6 +2057,72 @@ export interface components {
             password: string;
             /** Name */
             name: string;
+        };
+        /**
+         * SnsMessageRequest
+         * @description An Amazon SNS HTTP(S) message (AWS's field names). `Subject` on notifications only;
+         *     `SubscribeURL` and `Token` on (un)subscribe confirmations only.
+         */
+        SnsMessageRequest: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            Type: "Notification" | "SubscriptionConfirmation" | "UnsubscribeConfirmation";
+            /** Messageid */
+            MessageId: string;
+            /**
+             * Topicarn
+             * @description must be `SES_SNS_TOPIC_ARN`
+             */
+            TopicArn: string;
+            /**
+             * Message
+             * @description a notification's SES event (JSON text): Bounce, Complaint
+             */
+            Message: string;
+            /**
+             * Timestamp
+             * @description ISO 8601; at most one hour old
+             */
+            Timestamp: string;
+            /**
+             * Signatureversion
+             * @description 1: SHA1withRSA, 2: SHA256withRSA
+             * @enum {string}
+             */
+            SignatureVersion: "1" | "2";
+            /**
+             * Signature
+             * @description base64, over the canonical string AWS documents
+             */
+            Signature: string;
+            /**
+             * Signingcerturl
+             * @description https on sns.<region>.amazonaws.com, ending .pem
+             */
+            SigningCertURL: string;
+            /**
+             * Subject
+             * @default null
+             */
+            Subject?: string | null;
+            /**
+             * Subscribeurl
+             * @description same host rule
+             * @default null
+             */
+            SubscribeURL?: string | null;
+            /**
+             * Token
+             * @default null
+             */
+            Token?: string | null;
+            /**
+             * Unsubscribeurl
+             * @default null
+             */
+            UnsubscribeURL?: string | null;
         };
         /** Thumbnail */
         Thumbnail: {
@@ -9103,6 +9191,123 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    receiveNotification: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description SNS's `x-amz-sns-message-type`; must equal the body's `Type` */
+                "x-amz-sns-message-type"?: "Notification" | "SubscriptionConfirmation" | "UnsubscribeConfirmation";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SnsMessageRequest"];
+            };
+        };
+        responses: {
+            /** @description Done; no content. */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is not valid JSON (`invalid_json`). */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is too large (`payload_too_large`). */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not JSON (`unsupported_media_type`). */
+            415: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body does not match the schema (`validation_error`, with `details`). */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request line and headers exceed 32 KiB, or there are over 100 headers (`headers_too_large`). */
+            431: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Something went wrong on our side (`internal_error`). */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A service it needs is unavailable (`service_unavailable`). */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
