@@ -68,6 +68,12 @@ class CachedUserRepository:
             await self._forget(user.id)
         return replaced
 
+    async def search(self, text: str, offset: int, limit: int) -> list[User]:
+        return await self._users.search(text, offset, limit)
+
+    async def count(self) -> int:
+        return await self._users.count()
+
     async def delete(self, user_id: str) -> None:
         await self._users.delete(user_id)
         await self._forget(user_id)

@@ -32,6 +32,7 @@ class UserDocument(Model):
     email_verified: bool
     created_at: datetime
     updated_at: datetime
+    disabled: bool = False  # missing in users stored before the field: not disabled
 
 
 class SessionDocument(Model):

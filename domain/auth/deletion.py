@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from domain.auth.errors import InvalidCredentials, PasswordNotSet
 from domain.auth.limits import cooldown_key, guarded_guess, login_failures_key
-from domain.auth.model import NO_PASSWORD, OtpPurpose
+from domain.auth.model import NO_PASSWORD, OtpPurpose, User
 from domain.auth.policy import AuthPolicy
 from domain.auth.secrets import Keyring
 from domain.auth.sessions import Sessions
@@ -59,7 +59,12 @@ class AccountDeletion:
         ):
             self.events.warn("account_deletion_refused", user_id=user.id)
             raise InvalidCredentials("The password is not correct.")
+        await self.erase(user)
 
+    async def erase(self, user: User) -> None:
+        """Everything of the account goes, with no check: the caller decided (the owner's
+        fresh password above, or an administrator)."""
+        key = login_failures_key(user.id)
         await self.sessions.logout_all(user.id)
         tombstoned = await self.chat.forget_user(user.id)
         files = await self.files.delete_all(user.id)

@@ -57,6 +57,8 @@ class User:
     email_verified: bool
     created_at: datetime
     updated_at: datetime
+    # set by an administrator: the account cannot sign in or refresh (README "Administration")
+    disabled: bool = False
 
     def profile(self) -> UserProfile:
         return UserProfile(self.id, self.email, self.name, self.email_verified, self.created_at)
@@ -83,6 +85,11 @@ class User:
 
     def with_password(self, password_hash: str, at: datetime) -> User:
         return replace(self, password_hash=password_hash, updated_at=at)
+
+    def with_disabled(self, disabled: bool, at: datetime) -> User:
+        if self.disabled == disabled:
+            return self
+        return replace(self, disabled=disabled, updated_at=at)
 
 
 @dataclass(frozen=True, slots=True)
