@@ -90,6 +90,8 @@ class MongoRoomRepository:
         async with reachable():
             engine = await self._engine.get()
             count = int(await engine.get_collection(RoomDocument).count_documents({}))
+            if limit <= 0:
+                return RoomsOverview(count, (), ())
             busiest = await engine.find(
                 RoomDocument,
                 {},

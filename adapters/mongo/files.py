@@ -238,6 +238,8 @@ class MongoFileRepository:
             total = 0
             async for row in files.aggregate(pipeline):
                 total = int(row["size"] or 0) + int(row["thumbnails"] or 0)
+            if limit <= 0:  # the counts only (the gauges): no find
+                return FilesOverview(count, total, (), ())
             largest = await engine.find(
                 FileDocument,
                 ready,

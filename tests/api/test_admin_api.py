@@ -59,8 +59,8 @@ async def test_every_admin_route_is_the_unknown_routes_404_to_anyone_but_an_admi
     _, unknown, _ = await api.get("/no/such/route")
     assert unknown["error"]["code"] == "not_found"
     for token in (None, ada["access_token"], "not.a.token"):
-        for method, path in ROUTES:
-            path = path.format(id=ada["user"]["id"])
+        for method, route in ROUTES:
+            path = route.format(id=ada["user"]["id"])
             status, body, _ = await api.send(method, path, token=token)
             assert status == 404, (method, path, token, body)
             assert without_request_id(body) == without_request_id(unknown)
