@@ -53,8 +53,9 @@ def redis_client(
         return client
 
     async def close_client(client: Redis) -> None:
-        if meter is not None:
-            await meter.flush()  # what this instance counted since the last flush
+        if meter is not None:  # what this instance counted since the last flush
+            await meter.flush_done()
+            await meter.flush()
         await client.aclose()
 
     return ManagedClient("redis", open_client, close_client)

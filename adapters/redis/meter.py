@@ -12,7 +12,7 @@ first time in a month), at most every `flush_every_s` and only from a command's 
 idle instance sends nothing), and at shutdown. So the gauge costs one INCRBY per busy
 10 minutes per instance: at most 30 x 144 = 4,320 a month, plus 12 EXPIREs a year
 (docs/decisions/admin-gauges.md). A flush whose only news is the previous flush's own INCRBY
-is skipped: that command waits for the next real one (or the shutdown flush)."""
+is skipped: those commands wait for the next real one (or the shutdown flush)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,11 @@ class RedisCommandMeter:
             except RuntimeError:  # no loop (a synchronous caller): the next count flushes
                 return
 
+    async def flush_done(self) -> None:
+        """Wait for a flush under way, if any."""
+        if self._flushing is not None:
+            await asyncio.shield(self._flushing)
+
     async def flush(self) -> None:
         """Add the pending count to the month's key; best effort (logged)."""
         self._last_flush = self._clock.now()
@@ -78,10 +83,11 @@ class RedisCommandMeter:
         try:
             # counted by pack_command like any other command: the next flush's `_own`
             stored = int(await redis.incrby(key, pending))
-            self._own = 1
             if stored == pending:  # the first flush of the month made the key
                 await redis.expire(key, KEEP_S)
-                self._own = 2
+            # what was counted while flushing is taken as the flush's own (its commands, a
+            # new connection's handshake): alone, it waits; it is never lost
+            self._own = self.pending
         except Exception as error:
             self.pending += pending  # tried again at the next flush
             log.warning("redis meter: flush failed: %r", error)
