@@ -519,6 +519,7 @@ class Services(containers.DeclarativeContainer):
         files=adapters.files,
         memory=adapters.machine_memory,
         meter=adapters.command_meter,
+        errors=adapters.errors,
         clock=adapters.clock,
         events=adapters.events,
         limits=providers.Singleton(
@@ -526,6 +527,7 @@ class Services(containers.DeclarativeContainer):
             mongo_bytes=settings.provided.mongodb_storage_limit_bytes,
             s3_bytes=settings.provided.s3_storage_limit_bytes,
             redis_commands_per_month=settings.provided.redis_commands_per_month,
+            error_reports_per_day=settings.provided.error_budget_per_day,
         ),
     )
 

@@ -29,3 +29,9 @@ class CommandMeter(Protocol):
         """Every instance's commands in the current calendar month (UTC) so far, as far as
         they were flushed, plus this instance's not yet flushed."""
         ...
+
+
+class ErrorBudget(Protocol):
+    def used_today(self) -> int:
+        """Error reports this instance sent to the error tracker this UTC day."""
+        ...

@@ -129,11 +129,12 @@ class AdminRoomsOut(BaseModel):
 
 class GaugeOut(BaseModel):
     name: str = Field(
-        description="redis_commands_month, mongodb_storage, s3_storage or machine_memory"
+        description="redis_commands_month, mongodb_storage, s3_storage, machine_memory or "
+        "rollbar_reports_today"
     )
     used: int
     limit: int = Field(description="0 when unknown (no container limit, no setting)")
-    unit: str = Field(description="bytes or commands")
+    unit: str = Field(description="bytes, commands or reports")
     percent: float
     projected: int | None = Field(
         default=None, description="redis_commands_month: at the month's end at this pace"

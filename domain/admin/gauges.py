@@ -14,7 +14,7 @@ from domain.admin.model import Gauge, GaugeLimits
 from ports.clock import Clock
 from ports.events import EventLog
 from ports.files import FileRepository
-from ports.gauges import CommandMeter, DatabaseUsage, MachineMemory
+from ports.gauges import CommandMeter, DatabaseUsage, ErrorBudget, MachineMemory
 
 WARN_AT_PERCENT = 80.0
 
@@ -35,6 +35,7 @@ class FreeTierGauges:
     files: FileRepository
     memory: MachineMemory
     meter: CommandMeter
+    errors: ErrorBudget
     clock: Clock
     events: EventLog
     limits: GaugeLimits
@@ -63,6 +64,13 @@ class FreeTierGauges:
             # bucket holds for them, without a billed LIST of the bucket
             Gauge("s3_storage", files.bytes, self.limits.s3_bytes, "bytes"),
             Gauge("machine_memory", self.memory.used_bytes(), self.memory.limit_bytes(), "bytes"),
+            # this instance's reports against ERROR_BUDGET_PER_DAY (its throttle's own count)
+            Gauge(
+                "rollbar_reports_today",
+                self.errors.used_today(),
+                self.limits.error_reports_per_day,
+                "reports",
+            ),
         ]
         for gauge in gauges:
             self._warn_if_high(gauge, now.date())

@@ -28,6 +28,7 @@ class GaugeLimits:
     mongo_bytes: int
     s3_bytes: int
     redis_commands_per_month: int
+    error_reports_per_day: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,7 @@ _TAGS: dict[str, str] = {
     "dev": "dev",
     "health": "operations",
     "client_config": "operations",
+    "admin": "admin",
 }
 TAGS: list[dict[str, str]] = [
     {"name": "auth", "description": "Sign up, log in (password or email code), tokens, reset."},
@@ -93,6 +94,11 @@ TAGS: list[dict[str, str]] = [
     {"name": "files", "description": "Uploads (multipart or direct to storage) and downloads."},
     {"name": "chat", "description": "Rooms, messages and presence (realtime: /asyncapi.json)."},
     {"name": "operations", "description": "Health checks; this deployment's limits."},
+    {
+        "name": "admin",
+        "description": "Administrators only (ADMIN_EMAILS): users, rooms, files, free-tier "
+        "gauges. Anyone else gets the unknown route's 404.",
+    },
     {
         "name": "dev",
         "description": "Development only (`x-dev-only`): the mailbox and the in-memory "

@@ -421,6 +421,8 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
     settings = container.settings()
     origins = settings.origins
     manager = _manager(settings.redis_url)
+    if isinstance(manager, RoomJoiningRedisManager):
+        manager.meter = container.clients.redis_meter()
     sio = FlowHubSocketServer(
         client_manager=manager,
         async_mode="asgi",

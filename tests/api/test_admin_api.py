@@ -268,6 +268,7 @@ async def test_gauges_and_their_warning_once_a_day(
         "mongodb_storage",
         "s3_storage",
         "machine_memory",
+        "rollbar_reports_today",
     }
     redis = gauges["redis_commands_month"]
     assert (redis["used"], redis["limit"], redis["unit"]) == (0, 500_000, "commands")
@@ -277,6 +278,8 @@ async def test_gauges_and_their_warning_once_a_day(
     memory = gauges["machine_memory"]
     assert memory["limit"] == 2**40 and 10 * 2**20 < memory["used"] < 2**40
     assert gauges["s3_storage"]["limit"] == 5 * 1024**3
+    rollbar = gauges["rollbar_reports_today"]
+    assert (rollbar["used"], rollbar["limit"], rollbar["unit"]) == (0, 150, "reports")
     high = [r for r in caplog.records if getattr(r, "event", "") == "gauge_high"]
     assert [(r.levelno, getattr(r, "gauge", "")) for r in high] == [
         (logging.WARNING, "mongodb_storage")
