@@ -29,6 +29,7 @@ def redis_client(
     async def open_client() -> Redis:
         from redis.asyncio import BlockingConnectionPool, Redis
         from redis.backoff import ExponentialBackoff
+        from redis.maint_notifications import MaintNotificationsConfig
         from redis.retry import Retry
 
         pool = BlockingConnectionPool.from_url(
@@ -42,6 +43,13 @@ def redis_client(
             # fails that command, which the retry repeats on a new one.
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=1),
             decode_responses=False,
+            # no CLIENT SETINFO on each new connection: two billed commands that tell Redis
+            # the driver's name and version, which nothing here reads
+            driver_info=None,
+            # nor CLIENT MAINT_NOTIFICATIONS (redis-py's handshake for a managed cluster's
+            # maintenance pushes): one more billed command per connection, for a feature of
+            # Redis Cloud's that Upstash does not send
+            maint_notifications_config=MaintNotificationsConfig(enabled=False),
         )
         if meter is not None:
             from adapters.redis.meter import counting
