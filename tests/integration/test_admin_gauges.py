@@ -95,6 +95,15 @@ async def test_the_redis_gauge_is_what_redis_server_counted(
         assert status == 200, gauges
         after = calls(redis_counter)
         seen, rejected = after[0] - before[0], after[1] - before[1]
+
+        # disabled on MongoDB: the token is refused, the right password answers 403
+        status, out = await call(a.url, root, "POST", f"/admin/users/{ada.user_id}/disable")
+        assert (status, out["disabled"]) == (200, True)
+        assert (await call(a.url, ada, "GET", "/users/me"))[0] == 401
+        async with httpx.AsyncClient(timeout=10) as http:
+            right = {"email": ada_email, "password": PASSWORD}
+            refused = await http.post(f"{a.url}/api/v1/auth/login", json=right)
+        assert (refused.status_code, refused.json()["error"]["code"]) == (403, "account_disabled")
     redis_gauge = {g["name"]: g for g in gauges["items"]}["redis_commands_month"]
     used = redis_gauge["used"] - already
     assert redis_gauge["limit"] == 500_000
