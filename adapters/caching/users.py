@@ -95,6 +95,7 @@ def _to_json(user: User) -> bytes:
             "email_verified": user.email_verified,
             "created_at": user.created_at.isoformat(),
             "updated_at": user.updated_at.isoformat(),
+            "disabled": user.disabled,
         }
     ).encode()
 
@@ -109,4 +110,5 @@ def _from_json(raw: bytes) -> User:
         data["email_verified"],
         datetime.fromisoformat(data["created_at"]),
         datetime.fromisoformat(data["updated_at"]),
+        bool(data.get("disabled", False)),  # absent in copies cached before the field
     )

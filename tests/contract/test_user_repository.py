@@ -358,6 +358,7 @@ async def test_the_disabled_flag_reads_back_and_defaults_to_false(users: UserRep
     disabled = user.with_disabled(True, now_ms())
     await users.save(disabled)
     assert (await users.get("u1")) == disabled
+    assert (await users.get("u1")) == disabled  # again: from a cache, if any
     assert (await users.by_email(user.email)) == disabled
     assert [u.disabled for u in await users.get_many(["u1"])] == [True]
 
