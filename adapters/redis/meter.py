@@ -4,8 +4,10 @@ Counted in the process, at no Redis cost: every command the client puts on the w
 connections' `pack_command`: single commands, each one of a pipeline, the `CLIENT SETINFO` of
 a new connection, a `SCRIPT LOAD`), and for each Lua script the commands it ran
 (adapters/redis/support.py's `LuaScript` has each script count its `redis.call`s and return
-the figure with its answer). The Socket.IO manager's connection (its PUBLISHes and
-SUBSCRIBE) is counted too (entrypoints/realtime/server.py passes the same connection class).
+the figure with its answer). The Socket.IO manager's connections (PUBLISH, SUBSCRIBE, the
+revocations it keeps) are counted too: adapters/socketio/manager.py gives its pool the same
+counting class. Neither client sends redis-py's per-connection CLIENT SETINFO or CLIENT
+MAINT_NOTIFICATIONS (adapters/redis/client.py), which redis-server 7.0 does not even count.
 
 The count is flushed to one key per month, `meter:redis:YYYY-MM` (INCRBY; an EXPIRE the
 first time in a month), at most every `flush_every_s` and only from a command's count (an
