@@ -32,14 +32,17 @@ from adapters.memory.reputation import MemoryMailReputation
 from adapters.memory.revocations import LoneRevocationFeed
 from adapters.memory.second_factor import MemorySecondFactorStore
 from adapters.memory.sessions import MemorySessionRepository
+from adapters.memory.usage import MemoryDatabaseUsage, NoCommandMeter
 from adapters.memory.users import MemoryUserRepository
 from adapters.mongo.client import MongoProbe, mongo_client
 from adapters.redis.client import RedisProbe, redis_client
+from adapters.redis.meter import RedisCommandMeter
 from adapters.s3.client import AwsConfig, S3Probe, aws_client
 from adapters.sns.signatures import HttpSnsSignatures
 from adapters.socketio.broadcaster import SocketIoBroadcaster
 from adapters.system.clock import SystemClock
 from adapters.system.ids import RandomIdGenerator
+from adapters.system.machine import ProcessMemory
 from adapters.system.tasks import AsyncioBackgroundTasks
 from adapters.system.turns import LocalRoomTurns
 from adapters.telemetry.events import LoggingEventLog
@@ -47,6 +50,11 @@ from adapters.telemetry.throttle import ThrottledErrorReporter
 from config import real
 from config.lifecycle import Lifecycle
 from config.settings import Settings
+from domain.admin.access import AdminAccess
+from domain.admin.gauges import FreeTierGauges
+from domain.admin.model import GaugeLimits
+from domain.admin.overview import AdminOverview
+from domain.admin.users import AdminUsers
 from domain.auth.avatars import Avatars
 from domain.auth.codes import CodeMailer, EmailCodes
 from domain.auth.deletion import AccountDeletion
@@ -130,8 +138,12 @@ def _mongo(s: Settings) -> object | None:
     return mongo_client(s.mongodb_uri, s.health_check_timeout_s * 2) if s.mongodb_uri else None
 
 
-def _redis(s: Settings) -> object | None:
-    return redis_client(s.redis_url, s.health_check_timeout_s) if s.redis_url else None
+def _redis_meter(s: Settings) -> RedisCommandMeter | None:
+    return RedisCommandMeter(SystemClock()) if s.redis_url else None
+
+
+def _redis(s: Settings, meter: RedisCommandMeter | None) -> object | None:
+    return redis_client(s.redis_url, s.health_check_timeout_s, meter) if s.redis_url else None
 
 
 def _s3(s: Settings) -> object | None:
@@ -169,7 +181,9 @@ class Clients(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     mongo = providers.Singleton(_mongo, settings)
-    redis = providers.Singleton(_redis, settings)
+    # counts what the client sends, for the admin gauge (adapters/redis/meter.py)
+    redis_meter = providers.Singleton(_redis_meter, settings)
+    redis = providers.Singleton(_redis, settings, redis_meter)
     s3 = providers.Singleton(_s3, settings)
     ses = providers.Singleton(_ses, settings)
 
@@ -338,6 +352,17 @@ class Adapters(containers.DeclarativeContainer):
         memory=providers.Singleton(MemoryProbe, "storage"),
     )
     probes = providers.List(mongo_probe, redis_probe, storage_probe)
+
+    # The admin gauges' sources (domain/admin/gauges.py)
+    database_usage = providers.Selector(
+        mongo_profile,
+        real=providers.Singleton(real.mongo_usage, clients.mongo, settings),
+        memory=providers.Singleton(MemoryDatabaseUsage, users, sessions, files, rooms, messages),
+    )
+    machine_memory = providers.Singleton(ProcessMemory, settings.provided.memory_limit_bytes)
+    command_meter = providers.Selector(
+        redis_profile, real=clients.redis_meter, memory=providers.Singleton(NoCommandMeter)
+    )
 
 
 class Services(containers.DeclarativeContainer):
@@ -569,6 +594,38 @@ class Services(containers.DeclarativeContainer):
         policy=auth_policy,
         codes=email_codes,
         code_mailer=code_mailer,
+    )
+
+    # The admin API (README "Administration"): refused with 404 to all but ADMIN_EMAILS
+    admin_access = providers.Singleton(AdminAccess, adapters.users, settings.provided.admin_emails)
+    admin_users = providers.Singleton(
+        AdminUsers,
+        users=adapters.cached_users,
+        session_store=adapters.sessions,
+        sessions=sessions,
+        deletion=account_deletion,
+        clock=adapters.clock,
+        events=adapters.events,
+    )
+    admin_overview = providers.Singleton(
+        AdminOverview, rooms=adapters.rooms, files=adapters.files, events=adapters.events
+    )
+    gauges = providers.Singleton(
+        FreeTierGauges,
+        database=adapters.database_usage,
+        files=adapters.files,
+        memory=adapters.machine_memory,
+        meter=adapters.command_meter,
+        errors=adapters.errors,
+        clock=adapters.clock,
+        events=adapters.events,
+        limits=providers.Singleton(
+            GaugeLimits,
+            mongo_bytes=settings.provided.mongodb_storage_limit_bytes,
+            s3_bytes=settings.provided.s3_storage_limit_bytes,
+            redis_commands_per_month=settings.provided.redis_commands_per_month,
+            error_reports_per_day=settings.provided.error_budget_per_day,
+        ),
     )
 
     message_edits = providers.Singleton(

@@ -15,6 +15,7 @@ from ports.chat import ClusterLink, MessageRepository, ReadMarks, RoomRepository
 from ports.clock import Clock
 from ports.errors import ErrorReporter
 from ports.files import FileRepository
+from ports.gauges import DatabaseUsage
 from ports.images import ImageThumbnailer
 from ports.mail import Mailer, MailReputationStore
 from ports.otp import OtpStore
@@ -100,6 +101,12 @@ def mongo_mail_reputation(client: ManagedClient[Any], settings: Settings) -> Mai
     from adapters.mongo.reputation import MongoMailReputation
 
     return MongoMailReputation(client, database_name(settings.mongodb_uri))
+
+
+def mongo_usage(client: ManagedClient[Any], settings: Settings) -> DatabaseUsage:
+    from adapters.mongo.usage import MongoDatabaseUsage
+
+    return MongoDatabaseUsage(client, database_name(settings.mongodb_uri))
 
 
 def redis_otp(client: ManagedClient[Any]) -> OtpStore:

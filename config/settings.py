@@ -224,6 +224,20 @@ def _origins(raw: str | None, info: Info) -> tuple[str, ...]:
     return origins
 
 
+def _admin_emails(raw: object) -> object:
+    """Comma-separated addresses, normalized as signups' are (domain/auth/model.py)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, str):
+        return raw
+    from domain.auth.model import is_valid_email, normalize_email
+
+    emails = tuple(dict.fromkeys(normalize_email(e) for e in raw.split(",") if e.strip()))
+    if any(not is_valid_email(e) for e in emails):
+        raise _problem("must list email addresses, separated by commas")
+    return emails
+
+
 def _content_types(raw: object) -> object:
     """Comma-separated media types, each one whose bytes the upload check recognises."""
     if not isinstance(raw, str):
@@ -343,6 +357,22 @@ class Settings(BaseSettings):
     error_budget_per_day: Annotated[int, _between(0, 5000)] = _var(
         "ERROR_BUDGET_PER_DAY", default=DEFAULT_ERROR_BUDGET_PER_DAY
     )
+    # administrators (README "Administration"): the verified accounts of these addresses
+    admin_emails: Annotated[tuple[str, ...], BeforeValidator(_admin_emails)] = _var(
+        "ADMIN_EMAILS", check=True
+    )
+    # the free tiers the admin gauges measure against (README "Free-tier budget")
+    redis_commands_per_month: Annotated[int, _between(1, 10**12)] = _var(
+        "REDIS_COMMANDS_PER_MONTH", default=500_000
+    )
+    mongodb_storage_limit_bytes: Annotated[int, _between(1, 1024**5)] = _var(
+        "MONGODB_STORAGE_LIMIT_BYTES", default=512 * 1024**2
+    )
+    s3_storage_limit_bytes: Annotated[int, _between(1, 1024**5)] = _var(
+        "S3_STORAGE_LIMIT_BYTES", default=5 * 1024**3
+    )
+    # 0: the container's own limit (cgroup memory.max), read at each gauge
+    memory_limit_bytes: Annotated[int, _between(0, 1024**4)] = _var("MEMORY_LIMIT_BYTES", default=0)
     cors_origins: Annotated[tuple[str, ...], BeforeValidator(_origins)] = _var(
         "CORS_ORIGINS", check=True
     )

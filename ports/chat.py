@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from domain.chat.model import Message, Room
+from domain.chat.model import Message, Room, RoomsOverview
 
 
 class RoomRepository(Protocol):
@@ -39,6 +39,11 @@ class RoomRepository(Protocol):
     async def remove(self, room_id: str, user_id: str) -> Room | None:
         """Take the user out of the members and the invitations: the room as it is now, None
         when there is no room."""
+        ...
+
+    async def overview(self, limit: int) -> RoomsOverview:
+        """How many rooms, the `limit` with the most messages (`last_seq`) and the `limit`
+        newest (an administrator's view)."""
         ...
 
     async def next_seq(self, room_id: str) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from domain.files.model import FileCursor, StorageQuota, StoredFile
+from domain.files.model import FileCursor, FilesOverview, StorageQuota, StoredFile
 
 
 class FileRepository(Protocol):
@@ -63,4 +63,9 @@ class FileRepository(Protocol):
 
     async def forget_usage(self, owner_id: str) -> None:
         """Drop the owner's usage record. Idempotent."""
+        ...
+
+    async def overview(self, limit: int) -> FilesOverview:
+        """Every ready file: how many, their bytes (`size` plus thumbnails), the `limit`
+        largest by `size` and the `limit` newest (an administrator's view)."""
         ...

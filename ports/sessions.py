@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
@@ -43,4 +44,8 @@ class SessionRepository(Protocol):
     async def revoke_all(self, user_id: str) -> list[str]:
         """Revoke every family of the user; returns their ids (their access tokens are
         refused from then on: domain/auth/revocations.py)."""
+        ...
+
+    async def count_by_user(self, user_ids: Collection[str]) -> dict[str, int]:
+        """How many unexpired families each of `user_ids` has (0 for none), in one read."""
         ...

@@ -32,6 +32,14 @@ class UserRepository(Protocol):
         verified meanwhile (or is gone), and then nothing changes."""
         ...
 
+    async def search(self, text: str, offset: int, limit: int) -> list[User]:
+        """Users whose email starts with `text` (compared lower-cased: emails are stored
+        normalized) or whose name contains it (any case); every user for an empty `text`.
+        Newest first (ties by id), `limit` of them from `offset`."""
+        ...
+
+    async def count(self) -> int: ...
+
     async def delete(self, user_id: str) -> None:
         """Remove the user (its email is free again); nothing happens when there is none."""
         ...

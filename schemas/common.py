@@ -116,6 +116,7 @@ def omitted_when_none(description: str) -> Any:
 class ErrorCode(StrEnum):
     """Every `error.code` the server sends, over HTTP and in Socket.IO acks (README "## Errors")."""
 
+    account_disabled = "account_disabled"
     bad_request = "bad_request"
     conflict = "conflict"
     edit_window_closed = "edit_window_closed"

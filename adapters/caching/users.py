@@ -68,6 +68,12 @@ class CachedUserRepository:
             await self._forget(user.id)
         return replaced
 
+    async def search(self, text: str, offset: int, limit: int) -> list[User]:
+        return await self._users.search(text, offset, limit)
+
+    async def count(self) -> int:
+        return await self._users.count()
+
     async def delete(self, user_id: str) -> None:
         await self._users.delete(user_id)
         await self._forget(user_id)
@@ -91,6 +97,7 @@ def _to_json(user: User) -> bytes:
             "updated_at": user.updated_at.isoformat(),
             "avatar_file_id": user.avatar_file_id,
             "avatar_token": user.avatar_token,
+            "disabled": user.disabled,
         }
     ).encode()
 
@@ -108,4 +115,5 @@ def _from_json(raw: bytes) -> User:
         # a copy written before avatars existed has none (and lives at most `ttl_s`)
         data.get("avatar_file_id"),
         data.get("avatar_token"),
+        bool(data.get("disabled", False)),  # absent in copies cached before the field
     )

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.chat.errors import DuplicateMessage
-from domain.chat.model import Message, Room
+from domain.chat.model import Message, Room, RoomsOverview
 
 
 class MemoryRoomRepository:
@@ -56,6 +56,12 @@ class MemoryRoomRepository:
         )
         self._rooms[room_id] = room
         return room
+
+    async def overview(self, limit: int) -> RoomsOverview:
+        rooms = list(self._rooms.values())
+        busiest = sorted(rooms, key=lambda r: (r.last_seq, r.id), reverse=True)[:limit]
+        recent = sorted(rooms, key=lambda r: (r.created_at, r.id), reverse=True)[:limit]
+        return RoomsOverview(len(rooms), tuple(busiest), tuple(recent))
 
     async def next_seq(self, room_id: str) -> int:
         room = self._rooms[room_id]

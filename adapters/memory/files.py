@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from domain.files.model import FileCursor, FileStatus, StorageQuota, StoredFile
+from domain.files.model import FileCursor, FilesOverview, FileStatus, StorageQuota, StoredFile
 from ports.clock import Clock
 
 
@@ -69,6 +69,13 @@ class MemoryFileRepository:
 
     async def forget_usage(self, owner_id: str) -> None:
         self._usage.pop(owner_id, None)
+
+    async def overview(self, limit: int) -> FilesOverview:
+        ready = [f for f in self._files.values() if f.status is FileStatus.READY]
+        largest = sorted(ready, key=lambda f: (f.size, f.id), reverse=True)[:limit]
+        recent = sorted(ready, key=lambda f: (f.created_at, f.id), reverse=True)[:limit]
+        total = sum(f.size + f.thumbnail_bytes for f in ready)
+        return FilesOverview(len(ready), total, tuple(largest), tuple(recent))
 
     async def expired_uploads(self, limit: int) -> list[StoredFile]:
         expired = [f for f in self._files.values() if _expired(f, self._clock)]

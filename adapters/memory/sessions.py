@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 
@@ -64,3 +65,11 @@ class MemorySessionRepository:
         for family_id in doomed:
             del self._families[family_id]
         return doomed
+
+    async def count_by_user(self, user_ids: Collection[str]) -> dict[str, int]:
+        now = self._clock.now()
+        counts = dict.fromkeys(user_ids, 0)
+        for family in self._families.values():
+            if family.user_id in counts and family.expires_at > now:
+                counts[family.user_id] += 1
+        return counts

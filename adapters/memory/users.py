@@ -45,6 +45,19 @@ class MemoryUserRepository:
         self._by_id[user.id] = user
         return True
 
+    async def search(self, text: str, offset: int, limit: int) -> list[User]:
+        email, name = text.lower(), text.casefold()
+        found = [
+            u
+            for u in self._by_id.values()
+            if u.email.startswith(email) or name in u.name.casefold()
+        ]
+        found.sort(key=lambda u: (u.created_at, u.id), reverse=True)
+        return found[offset : offset + limit]
+
+    async def count(self) -> int:
+        return len(self._by_id)
+
     async def delete(self, user_id: str) -> None:
         user = self._by_id.pop(user_id, None)
         if user is not None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.mongo.client import Engine
 from adapters.mongo.support import document, entity, reachable, stored_datetime
 from domain.chat.errors import DuplicateMessage
-from domain.chat.model import Attachment, Message, Room, message_id_for
+from domain.chat.model import Attachment, Message, Room, RoomsOverview, message_id_for
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -80,6 +80,33 @@ class MongoRoomRepository:
             engine = await self._engine.get()
             found = await engine.find(RoomDocument, query, sort=oldest)
         return [entity(Room, room) for room in found]
+
+    async def overview(self, limit: int) -> RoomsOverview:
+        """A count and two sorted finds (collection scans, for an administrator's page)."""
+        from odmantic.query import desc
+
+        from adapters.mongo.documents import RoomDocument
+
+        async with reachable():
+            engine = await self._engine.get()
+            count = int(await engine.get_collection(RoomDocument).count_documents({}))
+            if limit <= 0:
+                return RoomsOverview(count, (), ())
+            busiest = await engine.find(
+                RoomDocument,
+                {},
+                sort=(desc(RoomDocument.last_seq), desc(RoomDocument.id)),
+                limit=limit,
+            )
+            recent = await engine.find(
+                RoomDocument,
+                {},
+                sort=(desc(RoomDocument.created_at), desc(RoomDocument.id)),
+                limit=limit,
+            )
+        return RoomsOverview(
+            count, tuple(entity(Room, r) for r in busiest), tuple(entity(Room, r) for r in recent)
+        )
 
     async def invite(self, room_id: str, user_id: str) -> Room | None:
         return await self._update(

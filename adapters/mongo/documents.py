@@ -36,6 +36,8 @@ class UserDocument(Model):
     avatar_file_id: str | None = None
     avatar_token: str | None = None
 
+    disabled: bool = False  # missing in users stored before the field: not disabled
+
 
 class SecondFactorDocument(Model):
     """`second_factors`: a user's TOTP factor, `_id` the user's id. `secret` is stored as is

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 from adapters.mongo.client import Engine
 from adapters.mongo.support import document, entity, reachable, stored_datetime
 from domain.errors import Conflict
-from domain.files.model import FileCursor, FileStatus, StorageQuota, StoredFile, Thumbnail
+from domain.files.model import (
+    FileCursor,
+    FilesOverview,
+    FileStatus,
+    StorageQuota,
+    StoredFile,
+    Thumbnail,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -205,6 +212,49 @@ class MongoFileRepository:
         async with reachable():
             usage = (await self._engine.get()).get_collection(FileUsageDocument)
             await usage.delete_one({"_id": owner_id})
+
+    async def overview(self, limit: int) -> FilesOverview:
+        """A count, one `$group` summing sizes and thumbnails, two sorted finds: a
+        collection scan each, which an administrator's page can afford."""
+        from odmantic.query import desc
+
+        from adapters.mongo.documents import FileDocument
+
+        ready = {"status": FileStatus.READY.value}
+        pipeline: list[dict[str, Any]] = [
+            {"$match": ready},
+            {
+                "$group": {
+                    "_id": None,
+                    "size": {"$sum": "$size"},
+                    "thumbnails": {"$sum": {"$sum": "$thumbnails.bytes"}},
+                }
+            },
+        ]
+        async with reachable():
+            engine = await self._engine.get()
+            files = engine.get_collection(FileDocument)
+            count = int(await files.count_documents(ready))
+            total = 0
+            async for row in files.aggregate(pipeline):
+                total = int(row["size"] or 0) + int(row["thumbnails"] or 0)
+            if limit <= 0:  # the counts only (the gauges): no find
+                return FilesOverview(count, total, (), ())
+            largest = await engine.find(
+                FileDocument,
+                ready,
+                sort=(desc(FileDocument.size), desc(FileDocument.id)),
+                limit=limit,
+            )
+            recent = await engine.find(
+                FileDocument,
+                ready,
+                sort=(desc(FileDocument.created_at), desc(FileDocument.id)),
+                limit=limit,
+            )
+        return FilesOverview(
+            count, total, tuple(_loaded(f) for f in largest), tuple(_loaded(f) for f in recent)
+        )
 
     async def expired_uploads(self, limit: int) -> list[StoredFile]:
         from odmantic.query import asc

@@ -7,7 +7,7 @@ A TTL index on `expires_at` deletes expired families; MongoDB's TTL monitor runs
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adapters.mongo.client import Engine
 from adapters.mongo.support import document, entity, reachable, stored_datetime
@@ -15,7 +15,7 @@ from domain.auth.model import SessionFamily
 from domain.errors import Conflict
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
     from odmantic import Model
 
@@ -162,3 +162,22 @@ class MongoSessionRepository:
                 await collection.delete_many({"_id": {"$in": ids}})
                 revoked += ids
         return revoked
+
+    async def count_by_user(self, user_ids: Collection[str]) -> dict[str, int]:
+        """One aggregation on the `user_id` index: `$match` then `$group`."""
+        from adapters.mongo.documents import SessionDocument
+
+        counts = dict.fromkeys(user_ids, 0)
+        if not counts:
+            return counts
+        now = stored_datetime(self._clock.now())
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"user_id": {"$in": list(counts)}, "expires_at": {"$gt": now}}},
+            {"$group": {"_id": "$user_id", "n": {"$sum": 1}}},
+        ]
+        async with reachable():
+            engine = await self._engine.get()
+            cursor = engine.get_collection(SessionDocument).aggregate(pipeline)
+            async for row in cursor:
+                counts[str(row["_id"])] = int(row["n"])
+        return counts

@@ -102,6 +102,36 @@ class MongoUserRepository:
             )
         return bool(result.matched_count)
 
+    async def search(self, text: str, offset: int, limit: int) -> list[User]:
+        """An anchored `$regex` on `email` (the unique index serves the prefix) or a
+        case-insensitive one on `name`; both escaped, so the text is matched literally."""
+        import re
+
+        from odmantic.query import desc
+
+        from adapters.mongo.documents import UserDocument
+
+        query: dict[str, object] = {}
+        if text:
+            query = {
+                "$or": [
+                    {"email": {"$regex": "^" + re.escape(text.lower())}},
+                    {"name": {"$regex": re.escape(text), "$options": "i"}},
+                ]
+            }
+        newest = (desc(UserDocument.created_at), desc(UserDocument.id))
+        async with reachable():
+            engine = await self._engine.get()
+            found = await engine.find(UserDocument, query, sort=newest, skip=offset, limit=limit)
+        return [entity(User, document) for document in found]
+
+    async def count(self) -> int:
+        from adapters.mongo.documents import UserDocument
+
+        async with reachable():
+            engine = await self._engine.get()
+            return int(await engine.get_collection(UserDocument).count_documents({}))
+
     async def delete(self, user_id: str) -> None:
         from adapters.mongo.documents import UserDocument
 

@@ -41,8 +41,36 @@ async def reachable() -> AsyncIterator[None]:
         raise ServiceUnavailable() from error
 
 
+# Runs a script's body counting its commands, and answers {count, the body's answer}: the
+# body's `redis.call`/`redis.pcall` go through `__flowhub_call` (adapters/redis/meter.py).
+_COUNTED = """local __flowhub_n = 0
+local function __flowhub_call(...)
+  __flowhub_n = __flowhub_n + 1
+  return redis.call(...)
+end
+local function __flowhub_pcall(...)
+  __flowhub_n = __flowhub_n + 1
+  return redis.pcall(...)
+end
+local __flowhub_answer = (function()
+%s
+end)()
+return {__flowhub_n, __flowhub_answer}
+"""
+
+
+def counted_source(source: str) -> str:
+    """`source` made to count the commands it runs (Upstash bills each of them)."""
+    body = source.replace("redis.call(", "__flowhub_call(").replace(
+        "redis.pcall(", "__flowhub_pcall("
+    )
+    return _COUNTED % body
+
+
 class LuaScript:
-    """A Lua script that runs atomically as one billed command (EVALSHA).
+    """A Lua script that runs atomically as one EVALSHA, billed as one command plus each
+    command it runs: it counts them itself (`counted_source`), and the client's meter
+    (adapters/redis/meter.py) adds them.
 
     redis-py's script object sends EVALSHA and, only when the server does not know the
     script yet (first use after a start or a SCRIPT FLUSH), SCRIPT LOAD and EVALSHA again.
@@ -53,10 +81,17 @@ class LuaScript:
         self._script: AsyncScript | None = None
 
     async def __call__(self, redis: Redis, keys: Sequence[str], args: Sequence[str | int]) -> Any:
+        from adapters.redis.meter import meter_of
+
         if self._script is None:
-            self._script = redis.register_script(self.source)
+            self._script = redis.register_script(counted_source(self.source))
         # `client=` runs it on the current client, whichever one registered it first.
-        return await self._script(keys=list(keys), args=list(args), client=redis)
+        reply = await self._script(keys=list(keys), args=list(args), client=redis)
+        ran, answer = int(reply[0]), reply[1] if len(reply) > 1 else None
+        meter = meter_of(redis)
+        if meter is not None:
+            meter.count(ran)
+        return answer
 
 
 def seconds_left(pttl_ms: int) -> int:

@@ -34,6 +34,7 @@ import socketio
 from adapters.socketio.broadcaster import NAMESPACE, room_of
 
 if TYPE_CHECKING:
+    from adapters.redis.meter import RedisCommandMeter
     from adapters.socketio.cluster import SocketIoCluster
 
 log = logging.getLogger("flowhub.realtime")
@@ -47,6 +48,9 @@ class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     publish_timeout_s = 1.0
     listen_retry_max_s = 5.0
     cluster: SocketIoCluster | None = None
+    # counts this manager's commands with the app client's (the admin gauge): its PUBLISHes,
+    # SUBSCRIBE, the revocations it keeps
+    meter: RedisCommandMeter | None = None
     _relayed_typing: dict[tuple[object, object], float]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -55,6 +59,14 @@ class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
 
     connected: bool  # upstream's, set by _redis_connect
     redis: Any
+
+    def _redis_connect(self) -> None:
+        super()._redis_connect()
+        if self.meter is not None:  # before its first connection opens: from_url opens none
+            from adapters.redis.meter import counting
+
+            pool = self.redis.connection_pool
+            pool.connection_class = counting(pool.connection_class, self.meter)
 
     @property
     def cluster_channel(self) -> str:

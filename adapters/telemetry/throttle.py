@@ -126,6 +126,13 @@ class ThrottledErrorReporter:
             self.stats.reported += 1
             return occurrences
 
+    def used_today(self) -> int:
+        """Reports sent to the sink this UTC day by this instance (the admin gauge)."""
+        with self._lock:
+            if self._day != self._clock.now().date():
+                return 0
+            return min(self._spent, self._budget)
+
     async def flush(self, timeout_s: float) -> bool:
         return await self._inner.flush(timeout_s)
 

@@ -56,7 +56,7 @@ class AccountDeletion:
         """`InvalidOtp` for a wrong code (counted and locked like a sign-in code's)."""
         user = await self._user(user_id)
         await self.codes.confirm(user, OtpPurpose.DELETE_ACCOUNT, code, ip)
-        await self._erase(user)
+        await self.erase(user)
 
     async def _user(self, user_id: str) -> User:
         user = await self.users.get(user_id)
@@ -81,9 +81,11 @@ class AccountDeletion:
         ):
             self.events.warn("account_deletion_refused", user_id=user.id)
             raise InvalidCredentials("The password is not correct.")
-        await self._erase(user)
+        await self.erase(user)
 
-    async def _erase(self, user: User) -> None:
+    async def erase(self, user: User) -> None:
+        """Everything of the account goes, with no check: the caller decided (the owner's
+        fresh password or code above, or an administrator)."""
         await self.sessions.logout_all(user.id)
         tombstoned = await self.chat.forget_user(user.id)
         files = await self.files.delete_all(user.id)

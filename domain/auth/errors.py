@@ -13,6 +13,14 @@ class EmailNotVerified(Forbidden):
     default_message = "Verify your email address first; we sent you a code."
 
 
+class AccountDisabled(Forbidden):
+    """An administrator disabled the account: answered only after a correct password or code
+    (a disabling is no secret to the account's owner, and a stranger never gets this far)."""
+
+    code = "account_disabled"
+    default_message = "This account has been disabled by an administrator."
+
+
 class InvalidOtp(DomainError):
     code = "invalid_otp"
     default_message = "The code is not valid. Request a new one if it has expired."

@@ -66,6 +66,8 @@ class User:
     # longer the avatar.
     avatar_file_id: str | None = None
     avatar_token: str | None = None
+    # set by an administrator: the account cannot sign in or refresh (README "Administration")
+    disabled: bool = False
 
     def profile(self, avatar_url: str | None = None) -> UserProfile:
         return UserProfile(
@@ -101,6 +103,11 @@ class User:
 
     def with_password(self, password_hash: str, at: datetime) -> User:
         return replace(self, password_hash=password_hash, updated_at=at)
+
+    def with_disabled(self, disabled: bool, at: datetime) -> User:
+        if self.disabled == disabled:
+            return self
+        return replace(self, disabled=disabled, updated_at=at)
 
 
 @dataclass(frozen=True, slots=True)

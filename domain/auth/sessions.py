@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.auth.avatars import Avatars
-from domain.auth.errors import TokenReused
+from domain.auth.errors import AccountDisabled, TokenReused
 from domain.auth.model import SessionFamily, TokenPair, User, UserProfile
 from domain.auth.policy import AuthPolicy
 from domain.auth.revocations import RevokedSessions
@@ -45,7 +45,10 @@ class SessionIssuer:
         """A new session family (a login); `method` says how the user proved who they are:
         `password`, or `code:<purpose>` for an email code, followed by `+totp` or `+recovery`
         when a second factor completed it; `client` describes the client for the session
-        list."""
+        list. A disabled account gets `AccountDisabled`: every way in ends here."""
+        if user.disabled:
+            self.events.warn("login_refused_disabled", user_id=user.id, method=method)
+            raise AccountDisabled()
         keys, now = self.keys, self.clock.now()
         family_id, salt = self.ids.new_id(), keys.new_salt()
         token = keys.refresh_token(family_id, 0, salt)
@@ -67,9 +70,9 @@ class SessionIssuer:
         return self._issue(await self._profile(user), family_id, token, now)
 
     async def pair(self, user_id: str, family_id: str, refresh_token: str) -> TokenPair:
-        """A pair for an existing session; a user gone since revokes the session."""
+        """A pair for an existing session; a user gone or disabled since revokes the session."""
         user = await self.users.get(user_id)
-        if user is None:
+        if user is None or user.disabled:
             await self.sessions.revoke(family_id)
             await self.revoked.revoke([family_id])
             raise Unauthorized("The refresh token is not valid.")

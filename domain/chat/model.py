@@ -157,3 +157,12 @@ class ReadState:
 class Sent:
     message: Message
     created: bool  # False: the same client_id was sent before; this is the first message
+
+
+@dataclass(frozen=True, slots=True)
+class RoomsOverview:
+    """Every room at a glance (the admin API)."""
+
+    count: int
+    busiest: tuple[Room, ...]
+    recent: tuple[Room, ...]

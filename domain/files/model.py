@@ -226,3 +226,13 @@ def part_count(size: int, part_size: int = MULTIPART_PART_SIZE) -> int:
 def part_bytes(size: int, number: int, part_size: int = MULTIPART_PART_SIZE) -> int:
     """The exact size part `number` (from 1) of a `size`-byte upload must have."""
     return min(part_size, size - (number - 1) * part_size)
+
+
+@dataclass(frozen=True, slots=True)
+class FilesOverview:
+    """Every ready file at a glance (the admin API): counts and the extremes."""
+
+    count: int
+    bytes: int
+    largest: tuple[StoredFile, ...]
+    recent: tuple[StoredFile, ...]

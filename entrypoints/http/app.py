@@ -15,6 +15,7 @@ from config.container import Container
 from config.origins import OriginPolicy
 from entrypoints.client_address import ClientAddress
 from entrypoints.http import (
+    admin,
     asyncapi,
     auth,
     blobs,
@@ -110,6 +111,7 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     api.register_blueprint(chat.blueprint)
     api.register_blueprint(chat.presence_blueprint)
     api.register_blueprint(mail.blueprint)
+    api.register_blueprint(admin.blueprint)
     if not settings.uses_s3:
         api.register_blueprint(blobs.blueprint)
     if not settings.is_production and not settings.uses_ses:

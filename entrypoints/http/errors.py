@@ -64,6 +64,8 @@ def domain_status(error: DomainError) -> int:
     return 400  # unreachable: every DomainError has DomainError in its MRO
 
 
+ADMIN_PREFIX = "/api/v1/admin"  # entrypoints/http/admin.py: unknown to all but administrators
+
 # Werkzeug's HTTP errors, in our words.
 HTTP_CODES: dict[int, tuple[str, str]] = {
     400: ("bad_request", "The request could not be understood."),
@@ -147,11 +149,13 @@ def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def on_http_error(error: HTTPException) -> Response:
         status = error.code or 500
+        if status == 405 and request.path.startswith(ADMIN_PREFIX + "/"):
+            status = 404  # an admin route's methods would tell that it exists
         code, message = HTTP_CODES.get(
             status, (f"http_{status}", "The request could not be completed.")
         )
         headers = {}
-        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        if status == 405 and isinstance(error, MethodNotAllowed) and error.valid_methods:
             headers["Allow"] = ", ".join(sorted(error.valid_methods))
         return error_response(status, code, message, headers=headers)
 

@@ -87,6 +87,7 @@ _TAGS: dict[str, str] = {
     "health": "operations",
     "client_config": "operations",
     "ses": "operations",
+    "admin": "admin",
 }
 TAGS: list[dict[str, str]] = [
     {"name": "auth", "description": "Sign up, log in (password or email code), tokens, reset."},
@@ -96,6 +97,11 @@ TAGS: list[dict[str, str]] = [
     {
         "name": "operations",
         "description": "Health checks; this deployment's limits; SES's notifications.",
+    },
+    {
+        "name": "admin",
+        "description": "Administrators only (ADMIN_EMAILS): users, rooms, files, free-tier "
+        "gauges. Anyone else gets the unknown route's 404.",
     },
     {
         "name": "dev",

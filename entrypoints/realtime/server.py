@@ -421,6 +421,8 @@ def create_realtime_server(container: Container) -> socketio.AsyncServer:
     settings = container.settings()
     origins = settings.origins
     manager = _manager(settings.redis_url)
+    if isinstance(manager, RoomJoiningRedisManager):
+        manager.meter = container.clients.redis_meter()
     sio = FlowHubSocketServer(
         client_manager=manager,
         async_mode="asgi",
@@ -488,6 +490,8 @@ def _manager(redis_url: str | None) -> socketio.AsyncManager | None:
     """With Redis, an emit on one instance reaches the sockets of every instance."""
     if not redis_url:
         return None
+    from redis.maint_notifications import MaintNotificationsConfig
+
     return RoomJoiningRedisManager(
         redis_url,
         channel="flowhub-socketio",
@@ -498,6 +502,9 @@ def _manager(redis_url: str | None) -> socketio.AsyncManager | None:
             # and it cannot see a dead subscription anyway (the listener blocks in a read);
             # keepalive probes find it (~90 s) at no command.
             "socket_keepalive": True,
+            # no billed CLIENT SETINFO, CLIENT MAINT_NOTIFICATIONS per connection (adapters/redis)
+            "driver_info": None,
+            "maint_notifications_config": MaintNotificationsConfig(enabled=False),
             "socket_keepalive_options": KEEPALIVE,
         },
     )

@@ -351,3 +351,18 @@ async def test_unreachable_stores_are_service_unavailable(
 ) -> None:
     with pytest.raises(ServiceUnavailable):
         await MongoRoomRepository(dead_mongo, "flowhub").get("r1")
+
+
+async def test_rooms_overview_counts_and_orders_by_messages_and_age(
+    rooms: RoomRepository, clock: MemoryClock
+) -> None:
+    await rooms.add(a_room(clock, "r1", age_s=30))
+    await rooms.add(a_room(clock, "r2", age_s=20))
+    await rooms.add(a_room(clock, "r3", age_s=10))
+    for _ in range(3):
+        await rooms.next_seq("r1")
+    await rooms.next_seq("r2")
+    overview = await rooms.overview(2)
+    assert overview.count == 3
+    assert [(r.id, r.last_seq) for r in overview.busiest] == [("r1", 3), ("r2", 1)]
+    assert [r.id for r in overview.recent] == ["r3", "r2"]

@@ -300,3 +300,20 @@ async def test_mongo_forget_usage_removes_the_usage_document(
     await repository.forget_usage("ada")
 
     assert await collection.count_documents({"_id": "ada"}) == 0
+
+
+async def test_overview_counts_the_ready_files_with_their_thumbnails_and_the_extremes(
+    files: FileRepository, clock: MemoryClock
+) -> None:
+    await files.add(replace(a_file(clock, "f1", age_s=30), size=100))
+    thumbs = (Thumbnail(64, ThumbnailFit.COVER, 64, 64, 7),)
+    await files.add(replace(a_file(clock, "f2", "bob", age_s=20), size=5000, thumbnails=thumbs))
+    await files.add(replace(a_file(clock, "f3", age_s=10), size=50))
+    await files.add(a_file(clock, "p1", status=FileStatus.PENDING))  # not stored yet
+    overview = await files.overview(2)
+    assert (overview.count, overview.bytes) == (3, 5157)
+    assert [f.id for f in overview.largest] == ["f2", "f1"]
+    assert [f.id for f in overview.recent] == ["f3", "f2"]
+    assert overview.largest[0].thumbnails == thumbs
+    empty = await files.overview(0)
+    assert (empty.count, empty.bytes, empty.largest, empty.recent) == (3, 5157, (), ())

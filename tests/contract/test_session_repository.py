@@ -331,3 +331,18 @@ async def test_a_users_live_families_are_listed_with_their_client(
     clock.advance(6)
     assert [f.id for f in await sessions.for_user("ann")] == ["a1"]  # expired: gone
     assert await sessions.for_user("nobody") == []
+
+
+async def test_count_by_user_counts_the_unexpired_families_of_each(
+    sessions: SessionRepository, clock: MemoryClock
+) -> None:
+    await sessions.add(a_family(clock, "f1", "u1"))
+    await sessions.add(a_family(clock, "f2", "u1"))
+    await sessions.add(a_family(clock, "f3", "u1", lifetime=timedelta(seconds=5)))
+    await sessions.add(a_family(clock, "f4", "u2"))
+    await sessions.add(a_family(clock, "f5", "u3"))
+    assert await sessions.count_by_user(["u1", "u2", "nobody"]) == {"u1": 3, "u2": 1, "nobody": 0}
+    clock.advance(10)
+    await sessions.revoke("f4")
+    assert await sessions.count_by_user(["u1", "u2"]) == {"u1": 2, "u2": 0}
+    assert await sessions.count_by_user([]) == {}

@@ -398,3 +398,47 @@ async def test_a_deleted_user_is_gone_by_id_and_email_and_its_email_free(
     assert await users.get_many([ada.id, bob.id]) == [bob]
     await users.add(replace(ada, id="u3"))  # the address is free again
     assert (await users.by_email(ada.email)) == replace(ada, id="u3")
+
+
+# the admin API's reads and the disabled flag ------------------------------------------------
+
+
+async def test_the_disabled_flag_reads_back_and_defaults_to_false(users: UserRepository) -> None:
+    user = a_user()
+    await users.add(user)
+    assert (await users.get("u1")) == user and not user.disabled
+    disabled = user.with_disabled(True, now_ms())
+    await users.save(disabled)
+    assert (await users.get("u1")) == disabled
+    assert (await users.get("u1")) == disabled  # again: from a cache, if any
+    assert (await users.by_email(user.email)) == disabled
+    assert [u.disabled for u in await users.get_many(["u1"])] == [True]
+
+
+async def test_search_matches_an_email_prefix_or_a_part_of_the_name_newest_first(
+    users: UserRepository,
+) -> None:
+    base = now_ms()
+    people = [
+        a_user("u1", "ada@example.com", "Ada Lovelace", base),
+        a_user("u2", "adam@example.com", "Adam", base + timedelta(seconds=1)),
+        a_user("u3", "grace@example.com", "Grace (ada fan)", base + timedelta(seconds=2)),
+        a_user("u4", "bob@example.com", "Bob", base + timedelta(seconds=3)),
+    ]
+    for person in people:
+        await users.add(person)
+
+    async def ids(text: str, offset: int = 0, limit: int = 10) -> list[str]:
+        return [u.id for u in await users.search(text, offset, limit)]
+
+    assert await ids("ada") == ["u3", "u2", "u1"]  # name part, any case, or email prefix
+    assert await ids("ADA@") == ["u1"]
+    assert await ids("example") == []  # the email's middle is no prefix
+    assert await ids("LOVELACE") == ["u1"]
+    assert await ids("(ada") == ["u3"]  # literally, not a pattern
+    assert await ids(".*") == []
+    assert await ids("") == ["u4", "u3", "u2", "u1"]
+    assert await ids("", 1, 2) == ["u3", "u2"]
+    assert await users.count() == 4
+    await users.delete("u4")
+    assert await users.count() == 3

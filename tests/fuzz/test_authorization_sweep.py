@@ -6,7 +6,9 @@ answers 404 `not_found` (a Socket.IO event: an error ack `not_found`), and A's r
 untouched. The routes come from the app's own URL map (path parameters) and OpenAPI document
 (id-like fields of bodies and query strings), the events from the server's handler registry:
 a route, field or event that the tables below do not cover fails the sweep, so a new one cannot
-be forgotten. Every 🔒 operation also answers 401 without a token.
+be forgotten. Every 🔒 operation also answers 401 without a token, except the admin API's,
+which answers anyone but an administrator (B, no token, a bad one) as an unknown route does:
+404 `not_found`, every one of its routes taken from the URL map.
 
 Run on both shapes: the real services (MongoDB, Redis, S3 on moto), where ownership is a query
 of the database, and the development shape (memory adapters, which also serve presigned URLs).
@@ -137,7 +139,20 @@ PATH_SWEEP: dict[tuple[str, str], PathProbe] = {
         {"room_id": o.room_id, "file_id": o.file_id},
         None,
     ),
+    # the admin API: B is no administrator, so A is neither disabled, signed out nor deleted
+    ("POST", "/api/v1/admin/users/<user_id>/disable"): lambda o, b: (
+        {"user_id": o.a.user_id},
+        None,
+    ),
+    ("POST", "/api/v1/admin/users/<user_id>/enable"): lambda o, b: ({"user_id": o.a.user_id}, None),
+    ("POST", "/api/v1/admin/users/<user_id>/sessions/end"): lambda o, b: (
+        {"user_id": o.a.user_id},
+        None,
+    ),
+    ("DELETE", "/api/v1/admin/users/<user_id>"): lambda o, b: ({"user_id": o.a.user_id}, None),
 }
+ADMIN = "admin-sweep@example.com"  # ADMIN_EMAILS of the served app
+ADMIN_PREFIX = "/api/v1/admin/"
 
 # Routes whose path parameter is a capability, not a resource id: the signed token is the
 # permission (like an S3 presigned URL), there is no bearer token to swap. The sweep instead
@@ -264,7 +279,12 @@ def shape(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="module")
 def app(shape: str, request: pytest.FixtureRequest) -> Iterator[Served]:
     # A's every resource is checked after each probe: more requests a minute than a user's 120
-    env = {"APP_ENV": "development", "API_REQUESTS_PER_MINUTE": "1000", **SECRETS}
+    env = {
+        "APP_ENV": "development",
+        "API_REQUESTS_PER_MINUTE": "1000",
+        "ADMIN_EMAILS": ADMIN,
+        **SECRETS,
+    }
     if shape == "real":  # tests/fuzz/conftest.py
         env |= request.getfixturevalue("real_env")
     with served("tests.support.server_app", env) as kept:
@@ -491,7 +511,7 @@ async def test_every_locked_operation_is_401_without_a_token(app: Served, owned:
         (method.upper(), path)
         for path, operations in spec["paths"].items()
         for method, operation in operations.items()
-        if operation.get("security")
+        if operation.get("security") and not path.startswith(ADMIN_PREFIX)
     ]
     assert len(locked) >= 15
     values = {
@@ -513,4 +533,41 @@ async def test_every_locked_operation_is_401_without_a_token(app: Served, owned:
                 response = await http.request(method, url, headers=headers, json={})
                 assert response.status_code == 401, (method, path, headers, response.text)
                 assert response.json()["error"]["code"] == "unauthorized"
+    await assert_a_untouched(app, owned)
+
+
+async def test_every_admin_route_is_the_unknown_routes_404_to_all_but_an_administrator(
+    app: Served, owned: Owned, intruder: Account
+) -> None:
+    """Every rule under /api/v1/admin/ (from the URL map: a new one cannot be left out),
+    every method: B's token, no token, a bad one, all get what an unknown route gets; the
+    administrator's token reaches the routes (so the 404s are refusals, not a missing API)."""
+    rules = sorted(
+        (method, rule.rule)
+        for rule in http_app({}).url_map.iter_rules()
+        if rule.rule.startswith(ADMIN_PREFIX)
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    )
+    assert len(rules) >= 8
+    admin = await sign_up(app.url, ADMIN, "Root")
+    async with httpx.AsyncClient(base_url=app.url, timeout=10) as http:
+        unknown = (await http.get("/api/v1/no-such-route")).json()["error"]
+        assert unknown["code"] == "not_found"
+        for method, rule in rules:
+            url = fill(rule, {"user_id": owned.a.user_id})
+            for headers in (
+                {"Authorization": f"Bearer {intruder.token}"},
+                {},
+                {"Authorization": "Bearer not-a-token"},
+            ):
+                response = await http.request(method, url, headers=headers)
+                assert response.status_code == 404, (method, rule, headers, response.text)
+                error = response.json()["error"]
+                assert (error["code"], error["message"]) == (unknown["code"], unknown["message"])
+        listed = await http.get(
+            "/api/v1/admin/users", headers={"Authorization": f"Bearer {admin.token}"}
+        )
+        assert listed.status_code == 200, listed.text
+        assert owned.a.user_id in {u["id"] for u in listed.json()["items"]}
     await assert_a_untouched(app, owned)

@@ -3,7 +3,8 @@ and Redis, files in S3 (a moto server). The account is given everything it can h
 with thumbnails and public copies, a pending upload, rooms, an invitation, messages, read
 marks, codes, a reset grant, failure counters and cooldowns), then deleted; afterwards
 nothing of it is left in any store, its token is refused on both instances and its socket
-on the other instance is disconnected."""
+on the other instance is disconnected. Deleted by its owner (`DELETE /users/me`) and by an
+administrator (`DELETE /admin/users/<id>`, no password) alike."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.integration
 SECRETS = {"JWT_SECRET": "d" * 40, "JWT_REFRESH_SECRET": "e" * 40}
 BUCKET = "flowhub-account-deletion"
 IP = {"Fly-Client-IP": "10.77.0.1"}
+ROOT = "root-deletion@example.com"  # the deployment's ADMIN_EMAILS
 
 
 @pytest.fixture
@@ -56,6 +58,7 @@ def deployment(
         "AWS_REGION": aws_credentials["region_name"],
         "AWS_ENDPOINT_URL": aws_endpoint_url,
         "S3_BUCKET_NAME": BUCKET,
+        "ADMIN_EMAILS": ROOT,
         **SECRETS,
     }
     logs = tmp_path_factory.mktemp("deletion")
@@ -168,7 +171,9 @@ async def everything_of(a: ServerProcess, ada: Account, email: str, bob: Account
     return str(room_id)
 
 
+@pytest.mark.parametrize("by", ["owner", "admin"])
 async def test_deleting_an_account_leaves_nothing_of_it_in_mongodb_redis_and_s3(
+    by: str,
     deployment: tuple[ServerProcess, ServerProcess, dict[str, str]],
     redis_url: str,
     aws_endpoint_url: str,
@@ -196,9 +201,17 @@ async def test_deleting_an_account_leaves_nothing_of_it_in_mongodb_redis_and_s3(
     ada_socket.client.on("disconnect", lambda *_: ada_socket.events.append(("disconnect", None)))
     bob_socket = await connect(a.url, bob)
 
-    refused = await api(a, "DELETE", "/users/me", ada.token, {"password": "wrong password"})
-    assert (refused.status_code, refused.json()["error"]["code"]) == (401, "invalid_credentials")
-    deleted = await api(a, "DELETE", "/users/me", ada.token, {"password": PASSWORD})
+    if by == "owner":
+        refused = await api(a, "DELETE", "/users/me", ada.token, {"password": "wrong password"})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (
+            401,
+            "invalid_credentials",
+        )
+        deleted = await api(a, "DELETE", "/users/me", ada.token, {"password": PASSWORD})
+    else:
+        root = await sign_up(a.url, ROOT, "Root")
+        assert (await api(a, "DELETE", f"/admin/users/{ada.user_id}", bob.token)).status_code == 404
+        deleted = await api(a, "DELETE", f"/admin/users/{ada.user_id}", root.token)
     assert deleted.status_code == 204, deleted.text
 
     # the access token is refused at once where it was deleted, and within a second elsewhere

@@ -116,3 +116,19 @@ def test_a_failing_reporter_never_raises_to_the_caller() -> None:
     guard = ThrottledErrorReporter(BrokenReporter(), MemoryClock())
     guard.report(failure_here(), CONTEXT)
     assert guard.stats.failed == 1
+
+
+def test_used_today_is_the_days_reports_for_the_admin_gauge() -> None:
+    guard, sink, clock = guarded(budget=2)
+    assert guard.used_today() == 0
+    guard.report(failure_here(), CONTEXT)
+    assert guard.used_today() == 1
+    guard.report(failure_here(), CONTEXT)  # a duplicate: not sent, not counted
+    guard.report(failure_elsewhere(), CONTEXT)
+    try:
+        raise ValueError("third kind")
+    except ValueError as third:
+        guard.report(third, CONTEXT)  # over the budget
+    assert (guard.used_today(), len(sink.reports)) == (2, 2)
+    clock.advance(24 * 3600)
+    assert guard.used_today() == 0
