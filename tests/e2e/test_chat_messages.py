@@ -161,9 +161,9 @@ def test_a_body_edited_into_markup_stays_text(browsing: Browsing) -> None:
 def test_an_edit_after_the_window_shows_the_servers_refusal(
     browsing: Browsing, shots: Shots
 ) -> None:
-    """GET /config does not report the edit window: the page offers Edit, and a late edit
+    """An edit opened inside the window (GET /config reports it: 3 s here) and saved after it
     shows the server's 409 `edit_window_closed` as a sentence, the message unchanged."""
-    env = {"APP_ENV": "development", "MESSAGE_EDIT_WINDOW_S": "0"}
+    env = {"APP_ENV": "development", "MESSAGE_EDIT_WINDOW_S": "3"}
     with running_server("tests.e2e.server_app", env=env) as strict:
         ada, ada_watch = browsing.page(server=strict)
         sign_up(ada, strict, "Ada", "late-ada@example.com")
@@ -172,6 +172,7 @@ def test_an_edit_after_the_window_shows_the_servers_refusal(
         expect(ada.locator(item(ada, 1)).locator(".body")).to_have_text("too late to fix")
         ada.locator(item(ada, 1)).get_by_role("button", name="Edit message").click()
         ada.get_by_label("Edit the message").fill("fixed")
+        ada.wait_for_timeout(3500)  # the window closes while the box is open
         ada.get_by_label("Edit the message").press("Enter")
         expect(ada.locator(".notice.error")).to_contain_text("edit window has closed")
         expect(ada.locator(item(ada, 1)).locator(".body")).to_have_text("too late to fix")

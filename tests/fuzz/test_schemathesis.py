@@ -66,6 +66,12 @@ def run_schemathesis(server: ServerProcess, token: str, report: Path) -> tuple[i
         # request a 401); tests/api/test_auth_api.py and the authorization sweep cover it
         "--exclude-name",
         "DELETE /api/v1/auth/sessions/{session_id}",
+        # the admin routes answer exactly an unknown route's 404 to everyone but an
+        # administrator, with or without a token (README "Administration"), which is what
+        # schemathesis's missing-auth check calls wrong; the run's account is no administrator.
+        # tests/api/test_admin_api.py and the authorization sweep cover them both ways.
+        "--exclude-path-regex",
+        "^/api/v1/admin/",
         "--checks",
         "all",
         "--phases",
