@@ -181,6 +181,19 @@ def test_an_edit_after_the_window_shows_the_servers_refusal(
         ada.context.close()
 
 
+def offset_in_list(page: Page, seq: int) -> float:
+    """How far message `seq` is from the list's top, in one evaluation of the list (a redraw
+    between finding the item and measuring it would detach it)."""
+    top: float = page.locator("#message-list").evaluate(
+        """(list, seq) => {
+            const li = list.querySelector(`li.message[data-seq='${seq}']`);
+            return li.getBoundingClientRect().top - list.getBoundingClientRect().top;
+        }""",
+        seq,
+    )
+    return top
+
+
 def test_earlier_messages_load_above_and_keep_the_view(browsing: Browsing, shots: Shots) -> None:
     """60 messages (20 from each of three people: the per-sender rate limit): the room opens
     on the latest 50, "Load earlier messages" fetches the 10 before them."""
@@ -201,16 +214,12 @@ def test_earlier_messages_load_above_and_keep_the_view(browsing: Browsing, shots
 
     # scrolled to the top, the oldest shown message stays in view after the load
     bob.locator("#message-list").evaluate("list => { list.scrollTop = 0; }")
-    top_before = bob.locator(item(bob, 11)).evaluate(
-        "li => li.getBoundingClientRect().top - li.parentElement.getBoundingClientRect().top"
-    )
+    top_before = offset_in_list(bob, 11)
     earlier.focus()
     bob.keyboard.press("Enter")  # keyboard
     expect(shown).to_have_count(60)
     expect(shown.first.locator(".body")).to_have_text("message 1")
-    top_after = bob.locator(item(bob, 11)).evaluate(
-        "li => li.getBoundingClientRect().top - li.parentElement.getBoundingClientRect().top"
-    )
+    top_after = offset_in_list(bob, 11)
     assert abs(top_after - top_before) < 4, (top_before, top_after)
     expect(earlier).to_be_hidden()  # nothing older
     assert [int(s) for s in shown.evaluate_all("i => i.map(x => x.dataset.seq)")] == list(
