@@ -187,3 +187,33 @@ def test_anyone_else_sees_not_found(browsing: Browsing, shots: Shots) -> None:
     assert page.evaluate("() => sessionStorage.getItem('flowhub.admin.session')") is None
     no_horizontal_scroll(page)
     shots(page, "not-found")
+
+
+@pytest.fixture(scope="module")
+def short_lived() -> Iterator[ServerProcess]:
+    """Access tokens of 2 s: the admin API's 404 to an expired token must end in a renewal."""
+    env = {"APP_ENV": "development", "ADMIN_EMAILS": ROOT, "E2E_ACCESS_TOKEN_TTL_S": "2"}
+    with running_server("tests.e2e.server_app", env=env, log_dir=ARTIFACTS) as process:
+        signed_up(process, ROOT, "Root")
+        yield process
+
+
+def test_an_expired_token_is_renewed_not_taken_for_a_stranger(
+    browsing: Browsing, short_lived: ServerProcess
+) -> None:
+    dora_id = signed_up(short_lived, "dora@example.com", "Dora")
+    page, watch = browsing.page(server=short_lived)
+    sign_in(page, ROOT)
+    expect(page.locator("#gauge-list li")).to_have_count(5)
+    first = page.evaluate("() => sessionStorage.getItem('flowhub.admin.session')")
+    page.wait_for_timeout(2_500)
+    page.get_by_label("Email beginning or part of a name").fill("dora")
+    page.get_by_label("Email beginning or part of a name").press("Enter")
+    card = page.locator(f"[data-user-id='{dora_id}']")
+    card.get_by_role("button", name="Disable").click()
+    expect(card.locator(".pill")).to_have_text("disabled")
+    expect(page.locator("#console")).to_be_visible()
+    expect(page.get_by_role("heading", name="Not found")).to_be_hidden()
+    # the expired token was refused (404, as to anyone) and the page renewed it
+    assert any(s == 404 and "/api/v1/admin/" in u for s, u in watch.api_errors)
+    assert page.evaluate("() => sessionStorage.getItem('flowhub.admin.session')") != first
