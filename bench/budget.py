@@ -15,6 +15,11 @@ this checkout, on one instance and on two. MongoDB's stored bytes are read back 
 entry per index (the BSON size of its key plus a record id), so the figure holds for any
 storage engine before compression.
 
+At the end of each day the app's own count is read as an administrator reads it (`GET
+/api/v1/admin/gauges`, `redis_commands_month`; the other instances stopped first, so their
+shutdown flushes are in it) beside redis-server's count of the whole run (setup included):
+issue 20's gauges must match what this benchmark measures within 10%.
+
 Run: python -m bench.budget [--users 30] [--idle-s 20] [--skip-baseline] [--baseline REF]
 [--after REF]
 """
@@ -63,6 +68,7 @@ FREE_MONGO_BYTES = 512 * 1024 * 1024
 MONTH_USERS = 1000
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 2000  # 2 KB that sniff as image/png
 COLLECTIONS = ("messages", "sessions", "files", "users")
+ADMIN = "bench-admin@example.com"  # ADMIN_EMAILS of the served app: it reads the gauges
 PHASES = ("login", "reads", "uploads", "connect", "chat", "disconnect")
 _addresses = itertools.count(1)
 
@@ -102,6 +108,8 @@ class Measured:
     idle_online: Counter[str] = field(default_factory=Counter)
     idle_alone: Counter[str] = field(default_factory=Counter)
     mongo: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # docs, doc B, index B
+    app_commands: int | None = None  # the app's gauge at the day's end (None: no admin API)
+    server_commands: int = 0  # redis-server's count of the whole run, just after
 
     def per_user(self, phase: str) -> float:
         return sum(self.phases[phase].values()) / self.users
@@ -174,7 +182,7 @@ def instances(
     run_dir = workdir / f"{label}-{count}"
     run_dir.mkdir()
     with RedisServer(run_dir) as redis_server, MongoecoServer(run_dir) as mongo:
-        env = app_env(redis=redis_server, mongo=mongo)
+        env = app_env(redis=redis_server, mongo=mongo, ADMIN_EMAILS=ADMIN)
         servers: list[ServerProcess] = []
         try:
             for n in range(count):
@@ -229,6 +237,7 @@ class Day:
         self.counter = redis.Redis(port=redis_port)
         stamp = time.monotonic_ns()
         self.users = [User(f"b{stamp}-{n}@example.com") for n in range(users)]
+        self.admin = User(ADMIN, base=self.bases[0])
         for n, user in enumerate(self.users):
             user.base = self.bases[n % len(self.bases)]  # users spread over the instances
         self.sockets: list[socketio.AsyncClient] = []
@@ -243,7 +252,7 @@ class Day:
     async def setup(self) -> None:
         for base in self.bases:
             self.http[base] = httpx.AsyncClient(base_url=f"{base}/api/v1", timeout=30)
-        await gather_bounded([sign_up(self.client(u), u) for u in self.users])
+        await gather_bounded([sign_up(self.client(u), u) for u in [*self.users, self.admin]])
         await self.login()  # the tokens to create rooms with; the counted login comes later
         for start in range(0, len(self.users), ROOM_SIZE):
             members = self.users[start : start + ROOM_SIZE]
@@ -328,6 +337,23 @@ class Day:
         self.sockets.clear()
         await asyncio.sleep(1.0)
 
+    async def gauge(self, servers: list[ServerProcess]) -> tuple[int | None, int]:
+        """The app's Redis command count as its admin gauge answers it, then redis-server's.
+        The instances but the first stop first: their shutdown flushes are in the count."""
+        for server in servers[1:]:
+            server.stop(15)
+        http = self.client(self.admin)
+        body = {"email": ADMIN, "password": PASSWORD}
+        reply = await http.post("/auth/login", json=body, headers=_ip())
+        assert reply.status_code == 200, reply.text
+        auth = {"Authorization": f"Bearer {reply.json()['access_token']}"}
+        answer = await http.get("/admin/gauges", headers=auth)
+        app: int | None = None
+        if answer.status_code == 200:  # a commit before the admin API answers 404
+            gauges = {g["name"]: g for g in answer.json()["items"]}
+            app = int(gauges["redis_commands_month"]["used"])
+        return app, sum(redis_calls(self.counter).values())
+
     async def close(self) -> None:
         for sock in self.sockets:
             await sock.disconnect()
@@ -350,6 +376,7 @@ async def play(
         measured.phases["disconnect"] = await day.measure(day.disconnect)
         await asyncio.sleep(3.0)
         measured.idle_alone = await day.measure(lambda: asyncio.sleep(idle_s))
+        measured.app_commands, measured.server_commands = await day.gauge(servers)
     finally:
         await day.close()
     return measured
@@ -471,6 +498,15 @@ def table(title: str, before: Measured | None, after: Measured, retention: tuple
     commands: Counter[str] = Counter()
     for phase in PHASES:
         commands += after.phases[phase]
+    app, server = after.app_commands, after.server_commands
+    share = "-" if app is None or not server else f"{app / server:.3f}"
+    lines += [
+        "",
+        "| Redis commands of the whole run (after) | app's gauge | redis-server | gauge/server |",
+        "| --- | ---: | ---: | ---: |",
+        f"| `GET /admin/gauges` `redis_commands_month` vs `INFO commandstats` | "
+        f"{'-' if app is None else app} | {server} | {share} |",
+    ]
     lines += ["", "after, by command: " + ", ".join(f"{k} {v}" for k, v in commands.most_common())]
     return "\n".join(lines)
 

@@ -608,7 +608,11 @@ class Services(containers.DeclarativeContainer):
         events=adapters.events,
     )
     admin_overview = providers.Singleton(
-        AdminOverview, rooms=adapters.rooms, files=adapters.files, events=adapters.events
+        AdminOverview,
+        rooms=adapters.rooms,
+        files=adapters.files,
+        mail=mail_reputation,
+        events=adapters.events,
     )
     gauges = providers.Singleton(
         FreeTierGauges,

@@ -9,6 +9,12 @@ from pydantic import BaseModel, Field
 from domain.admin.model import PAGE_MAX, SEARCH_MAX, AdminUserPage, AdminUserView, Gauge
 from domain.chat.model import Room, RoomsOverview
 from domain.files.model import FilesOverview, StoredFile
+from domain.mail.model import (
+    BOUNCE_RATE_WARNING,
+    COMPLAINT_RATE_WARNING,
+    MailDay,
+    MailRates,
+)
 from schemas.common import Moment
 
 
@@ -156,3 +162,45 @@ class GaugeOut(BaseModel):
 
 class GaugesOut(BaseModel):
     items: list[GaugeOut]
+
+
+class MailDayOut(BaseModel):
+    day: str = Field(description="a UTC day, YYYY-MM-DD")
+    sent: int
+    bounced: int = Field(description="permanent bounces (the address is suppressed)")
+    transient: int = Field(description="transient or undetermined bounces (counted only)")
+    complained: int
+    suppressed: int = Field(description="codes not mailed: their address is suppressed")
+
+    @classmethod
+    def from_domain(cls, day: MailDay) -> Self:
+        return cls(
+            day=day.day,
+            sent=day.sent,
+            bounced=day.bounced,
+            transient=day.transient,
+            complained=day.complained,
+            suppressed=day.suppressed,
+        )
+
+
+class AdminMailOut(BaseModel):
+    sent: int = Field(description="mails sent over the days")
+    bounce_rate: float = Field(description="permanent bounces / sent (0 when nothing was sent)")
+    complaint_rate: float = Field(description="complaints / sent")
+    bounce_rate_warning: float = Field(description="SES reviews a sender from this rate")
+    complaint_rate_warning: float = Field(description="SES reviews a sender from this rate")
+    suppressed_addresses: int = Field(description="addresses no code is mailed to any more")
+    days: list[MailDayOut] = Field(description="the last 14 UTC days, oldest first")
+
+    @classmethod
+    def from_domain(cls, rates: MailRates) -> Self:
+        return cls(
+            sent=rates.sent,
+            bounce_rate=rates.bounce_rate,
+            complaint_rate=rates.complaint_rate,
+            bounce_rate_warning=BOUNCE_RATE_WARNING,
+            complaint_rate_warning=COMPLAINT_RATE_WARNING,
+            suppressed_addresses=rates.suppressed_addresses,
+            days=[MailDayOut.from_domain(d) for d in rates.days],
+        )

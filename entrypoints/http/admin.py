@@ -20,6 +20,7 @@ from entrypoints.http.guard import authenticated
 from entrypoints.http.openapi import no_content
 from schemas.admin import (
     AdminFilesOut,
+    AdminMailOut,
     AdminRoomsOut,
     AdminUserOut,
     AdminUsersOut,
@@ -149,3 +150,14 @@ async def gauges(principal: Principal) -> GaugesOut:
     S3 storage, this machine's memory; each used, limit and percent."""
     found = await container().services.gauges().read(principal.user_id)
     return GaugesOut(items=[GaugeOut.from_domain(g) for g in found])
+
+
+@blueprint.get("/mail")
+@admin_only
+@validate_response(AdminMailOut, 200)
+@document_response(ErrorResponse, 404)
+async def mail(principal: Principal) -> AdminMailOut:
+    """The mail reputation SES judges the sender by: the last 14 UTC days' sends, bounces and
+    complaints, the bounce and complaint rates over them, and the suppressed addresses."""
+    rates = await container().services.admin_overview().of_mail(principal.user_id)
+    return AdminMailOut.from_domain(rates)

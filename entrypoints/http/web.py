@@ -1,4 +1,4 @@
-"""The reference web client (entrypoints/web/): static files at `/` and `/client/...`.
+"""The reference web client (entrypoints/web/): static files at `/`, `/admin` and `/client/...`.
 
 Served in every shape, with a strict Content-Security-Policy: scripts, styles and connections
 from this origin only (plus the object storage's origin when S3 serves: direct uploads connect
@@ -82,6 +82,13 @@ def create_blueprint(settings: Settings) -> Blueprint:
     async def index() -> Response:
         """The reference client's page."""
         return secured(await send_from_directory(WEB_ROOT, "index.html", cache_timeout=0))
+
+    @blueprint.get("/admin")
+    @hide
+    async def admin() -> Response:
+        """The admin console (README "Administration"): the same page for everyone; only an
+        administrator's token gets answers from the admin API it calls."""
+        return secured(await send_from_directory(WEB_ROOT, "admin.html", cache_timeout=0))
 
     @blueprint.get("/docs")
     @hide

@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 
 from adapters.memory.revocations import LoneRevocationFeed
+from domain.mail.model import MailOutcome, SuppressionReason
 from tests.api.auth_client import PASSWORD, AuthClient, use_fast_hasher
 from tests.api.conftest import AppFactory
 
@@ -31,6 +32,7 @@ ROUTES = [
     ("GET", "/admin/rooms"),
     ("GET", "/admin/files"),
     ("GET", "/admin/gauges"),
+    ("GET", "/admin/mail"),
 ]
 
 
@@ -286,6 +288,37 @@ async def test_gauges_and_their_warning_once_a_day(
     ]
 
 
+async def test_the_mail_reputation_over_fourteen_days(api: AuthClient) -> None:
+    root, _ = await accounts(api)
+    reputation = api.container.services.mail_reputation()
+    status, before, _ = await api.get("/admin/mail", root["access_token"])
+    assert status == 200
+    sent = before["sent"]
+    assert sent >= 2  # both signups' codes
+    await reputation.counted(MailOutcome.SENT, 198 - sent)
+    await reputation.counted(MailOutcome.BOUNCED, 3)
+    await reputation.counted(MailOutcome.TRANSIENT, 5)
+    await reputation.counted(MailOutcome.COMPLAINED)
+    await reputation.suppress("gone@example.com", SuppressionReason.BOUNCE)
+    status, body, _ = await api.get("/admin/mail", root["access_token"])
+    assert status == 200
+    assert body["sent"] == 198
+    assert body["bounce_rate"] == pytest.approx(3 / 198)  # transient bounces do not count
+    assert body["complaint_rate"] == pytest.approx(1 / 198)
+    assert (body["bounce_rate_warning"], body["complaint_rate_warning"]) == (0.05, 0.001)
+    assert body["suppressed_addresses"] == 1
+    days = body["days"]
+    assert len(days) == 14 and days == sorted(days, key=lambda d: d["day"])
+    today = days[-1]
+    assert (today["sent"], today["bounced"], today["transient"], today["complained"]) == (
+        198,
+        3,
+        5,
+        1,
+    )
+    assert all(d["sent"] == 0 for d in days[:-1])
+
+
 async def test_every_admin_action_is_an_audit_event_without_the_targets_email(
     api: AuthClient, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -305,6 +338,7 @@ async def test_every_admin_action_is_an_audit_event_without_the_targets_email(
         ("view_rooms", ""),
         ("view_files", ""),
         ("view_gauges", ""),
+        ("view_mail", ""),
     ]
     assert all(getattr(r, "admin_id", "") == root_id for r in audit)
     acting = [r for r in audit if getattr(r, "target_id", "")]

@@ -57,9 +57,29 @@ async def test_the_page_is_served_at_the_root_with_a_strict_policy(make_app: App
     assert response.headers["Cache-Control"] == "no-cache"
 
 
-async def test_the_page_loads_nothing_from_another_origin_and_has_no_inline_code() -> None:
+async def test_the_admin_console_is_served_at_admin_with_the_same_policy(
+    make_app: AppFactory,
+) -> None:
+    app, _ = make_app({"APP_ENV": "development"})
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        response = await client.get("/admin")
+        page = await response.get_data(as_text=True)
+        root = await client.get("/")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert "<title>FlowHub admin</title>" in page
+    assert response.headers["Content-Security-Policy"] == root.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-cache"
+
+
+@pytest.mark.parametrize("page", ["index.html", "admin.html"])
+async def test_the_page_loads_nothing_from_another_origin_and_has_no_inline_code(
+    page: str,
+) -> None:
     refs = _References()
-    refs.feed((WEB_ROOT / "index.html").read_text())
+    refs.feed((WEB_ROOT / page).read_text())
     assert refs.urls, "no references found: the parser saw nothing"
     assert [u for u in refs.urls if re.match(r"^(https?:)?//", u)] == []
     assert refs.inline_scripts == 0
@@ -70,10 +90,13 @@ async def test_the_page_loads_nothing_from_another_origin_and_has_no_inline_code
         assert "innerHTML" not in text, source  # server data goes in as text only
 
 
-async def test_every_asset_the_page_names_is_served_as_what_it_is(make_app: AppFactory) -> None:
+@pytest.mark.parametrize("page", ["index.html", "admin.html"])
+async def test_every_asset_the_page_names_is_served_as_what_it_is(
+    make_app: AppFactory, page: str
+) -> None:
     app, _ = make_app({"APP_ENV": "development"})
     refs = _References()
-    refs.feed((WEB_ROOT / "index.html").read_text())
+    refs.feed((WEB_ROOT / page).read_text())
     imports = {
         f"/client/js/{m}"
         for source in (WEB_ROOT / "js").glob("*.js")

@@ -1122,6 +1122,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/mail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The mail reputation SES judges the sender by: the last 14 UTC days' sends, bounces and complaints, the bounce and complaint rates over them, and the suppressed addresses
+         * @description The mail reputation SES judges the sender by: the last 14 UTC days' sends, bounces and complaints, the bounce and complaint rates over them, and the suppressed addresses.
+         */
+        get: operations["mail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/files/blob/{token}": {
         parameters: {
             query?: never;
@@ -1227,6 +1247,44 @@ export interface components {
             largest: components["schemas"]["AdminFile"][];
             /** Recent */
             recent: components["schemas"]["AdminFile"][];
+        };
+        /** AdminMail */
+        AdminMail: {
+            /**
+             * Sent
+             * @description mails sent over the days
+             */
+            sent: number;
+            /**
+             * Bounce Rate
+             * @description permanent bounces / sent (0 when nothing was sent)
+             */
+            bounce_rate: number;
+            /**
+             * Complaint Rate
+             * @description complaints / sent
+             */
+            complaint_rate: number;
+            /**
+             * Bounce Rate Warning
+             * @description SES reviews a sender from this rate
+             */
+            bounce_rate_warning: number;
+            /**
+             * Complaint Rate Warning
+             * @description SES reviews a sender from this rate
+             */
+            complaint_rate_warning: number;
+            /**
+             * Suppressed Addresses
+             * @description addresses no code is mailed to any more
+             */
+            suppressed_addresses: number;
+            /**
+             * Days
+             * @description the last 14 UTC days, oldest first
+             */
+            days: components["schemas"]["MailDay"][];
         };
         /** AdminRoom */
         AdminRoom: {
@@ -1733,6 +1791,33 @@ export interface components {
              * @description ISO 8601 UTC with milliseconds
              */
             sent_at: string;
+        };
+        /** MailDay */
+        MailDay: {
+            /**
+             * Day
+             * @description a UTC day, YYYY-MM-DD
+             */
+            day: string;
+            /** Sent */
+            sent: number;
+            /**
+             * Bounced
+             * @description permanent bounces (the address is suppressed)
+             */
+            bounced: number;
+            /**
+             * Transient
+             * @description transient or undetermined bounces (counted only)
+             */
+            transient: number;
+            /** Complained */
+            complained: number;
+            /**
+             * Suppressed
+             * @description codes not mailed: their address is suppressed
+             */
+            suppressed: number;
         };
         /** Mailbox */
         Mailbox: {
@@ -10392,6 +10477,107 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Gauges"];
+                };
+            };
+            /** @description Missing, malformed, expired or tampered access token (`unauthorized`). */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over the per-user quota (`too_many_requests`, with `Retry-After`). */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request line and headers exceed 32 KiB, or there are over 100 headers (`headers_too_large`). */
+            431: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Something went wrong on our side (`internal_error`). */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A service it needs is unavailable (`service_unavailable`). */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    mail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminMail"];
                 };
             };
             /** @description Missing, malformed, expired or tampered access token (`unauthorized`). */
