@@ -211,12 +211,41 @@ export class Api extends EventTarget {
     return this.request("POST", "/auth/signup", { json: { email, password, name } });
   }
 
+  // A sign-in answers a TokenPair (stored: signed in, returns null) or, for a user with a
+  // second factor, an MfaChallenge (returned: `completeMfa` finishes it with a code).
+  _signedIn(answer) {
+    if (answer && answer.token_type === "mfa") return answer;
+    this._store(answer);
+    return null;
+  }
+
   async verifyEmail(email, code) {
-    this._store(await this.request("POST", "/auth/verify-email", { json: { email, code } }));
+    return this._signedIn(await this.request("POST", "/auth/verify-email", { json: { email, code } }));
   }
 
   async login(email, password) {
-    this._store(await this.request("POST", "/auth/login", { json: { email, password } }));
+    return this._signedIn(await this.request("POST", "/auth/login", { json: { email, password } }));
+  }
+
+  async completeMfa(challenge, code) {
+    this._store(await this.request("POST", "/auth/mfa", { json: { challenge, code } }));
+  }
+
+  totpStatus() {
+    return this.request("GET", "/auth/mfa/totp", { auth: true });
+  }
+
+  startTotp() {
+    return this.request("POST", "/auth/mfa/totp", { auth: true });
+  }
+
+  confirmTotp(code) {
+    return this.request("POST", "/auth/mfa/totp/confirm", { auth: true, json: { code } });
+  }
+
+  // `proof`: {code} (TOTP or recovery) or {password}
+  disableTotp(proof) {
+    return this.request("DELETE", "/auth/mfa/totp", { auth: true, json: proof });
   }
 
   requestCode(email, purpose) {
@@ -224,8 +253,7 @@ export class Api extends EventTarget {
   }
 
   async loginWithCode(email, code) {
-    const pair = await this.request("POST", "/auth/otp/verify", { json: { email, purpose: "login", code } });
-    this._store(pair);
+    return this._signedIn(await this.request("POST", "/auth/otp/verify", { json: { email, purpose: "login", code } }));
   }
 
   async resetGrant(email, code) {

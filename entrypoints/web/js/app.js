@@ -3,6 +3,7 @@
 
 import { Api } from "./api.js";
 import { ATTACHMENTS_MAX, Chat } from "./chat.js";
+import { initMfa } from "./mfa.js";
 import { ResumableUpload } from "./upload.js";
 
 const api = new Api();
@@ -164,9 +165,10 @@ onSubmit("#signup-form", async (data, form) => {
 });
 
 onSubmit("#verify-form", async (data) => {
-  await api.verifyEmail(String(data.get("email")), String(data.get("code")));
+  const challenge = await api.verifyEmail(String(data.get("email")), String(data.get("code")));
   $("#verify-form").reset();
-  notify("Email verified: you are signed in.", "success");
+  if (challenge) mfa.challenged(challenge);
+  else notify("Email verified: you are signed in.", "success");
 });
 
 onSubmit("#verify-resend-form", async () => {
@@ -178,9 +180,10 @@ onSubmit("#verify-resend-form", async () => {
 });
 
 onSubmit("#login-form", async (data, form) => {
-  await api.login(String(data.get("email")), String(data.get("password")));
+  const challenge = await api.login(String(data.get("email")), String(data.get("password")));
   form.reset();
-  notify("Signed in.", "success");
+  if (challenge) mfa.challenged(challenge);
+  else notify("Signed in.", "success");
 });
 
 let codeEmail = null;
@@ -194,10 +197,11 @@ onSubmit("#code-request-form", async (data) => {
 });
 
 onSubmit("#code-login-form", async (data, form) => {
-  await api.loginWithCode(codeEmail, String(data.get("code")));
+  const challenge = await api.loginWithCode(codeEmail, String(data.get("code")));
   form.reset();
   form.hidden = true;
-  notify("Signed in with an email code.", "success");
+  if (challenge) mfa.challenged(challenge);
+  else notify("Signed in with an email code.", "success");
 });
 
 let resetEmail = null;
@@ -238,12 +242,16 @@ $("#logout").addEventListener("click", async () => {
 });
 
 // --- signed in / signed out ---------------------------------------------------------------
+// Feature modules of the signed-in page: each wires its own part of index.html.
+const mfa = initMfa({ api, onSubmit, notify });
+
 function renderAccount() {
   const user = api.user;
   const signedIn = api.signedIn && user;
   $("#account").hidden = !signedIn;
   $("#auth").hidden = Boolean(signedIn);
   $("#files").hidden = !signedIn;
+  $("#security").hidden = !signedIn;
   $("#chat").hidden = !signedIn;
   document.body.classList.toggle("signed-in", Boolean(signedIn));
   if (signedIn) {
@@ -260,7 +268,7 @@ async function enter() {
   chat = new Chat(api);
   wireChat(chat);
   startUploader();
-  await Promise.all([loadFiles(), chat.start()]);
+  await Promise.all([loadFiles(), chat.start(), mfa.refresh()]);
 }
 
 function leave(reason) {
@@ -276,6 +284,7 @@ function leave(reason) {
   confirming = null;
   clearAttachments();
   $("#attach-list").replaceChildren();
+  mfa.reset();
   if (reason) notify(reason, "info");
   selectTab("login");
 }
