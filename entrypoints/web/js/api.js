@@ -281,6 +281,14 @@ export class Api extends EventTarget {
     }
   }
 
+  sessions() {
+    return this.request("GET", "/auth/sessions", { auth: true });
+  }
+
+  endSession(id) {
+    return this.request("DELETE", `/auth/sessions/${encodeURIComponent(id)}`, { auth: true });
+  }
+
   async me() {
     const user = await this.request("GET", "/users/me", { auth: true });
     if (this.session) {

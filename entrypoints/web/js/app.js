@@ -4,6 +4,7 @@
 import { Api } from "./api.js";
 import { ATTACHMENTS_MAX, Chat } from "./chat.js";
 import { initMfa } from "./mfa.js";
+import { initSessions } from "./sessions.js";
 import { ResumableUpload } from "./upload.js";
 
 const api = new Api();
@@ -244,6 +245,7 @@ $("#logout").addEventListener("click", async () => {
 // --- signed in / signed out ---------------------------------------------------------------
 // Feature modules of the signed-in page: each wires its own part of index.html.
 const mfa = initMfa({ api, onSubmit, notify });
+const sessions = initSessions({ api, notify });
 
 function renderAccount() {
   const user = api.user;
@@ -268,7 +270,7 @@ async function enter() {
   chat = new Chat(api);
   wireChat(chat);
   startUploader();
-  await Promise.all([loadFiles(), chat.start(), mfa.refresh()]);
+  await Promise.all([loadFiles(), chat.start(), mfa.refresh(), sessions.refresh()]);
 }
 
 function leave(reason) {
@@ -285,6 +287,7 @@ function leave(reason) {
   clearAttachments();
   $("#attach-list").replaceChildren();
   mfa.reset();
+  sessions.reset();
   if (reason) notify(reason, "info");
   selectTab("login");
 }
