@@ -289,12 +289,23 @@ export class Api extends EventTarget {
     return this.request("DELETE", `/auth/sessions/${encodeURIComponent(id)}`, { auth: true });
   }
 
-  async me() {
-    const user = await this.request("GET", "/users/me", { auth: true });
+  // PATCH /users/me: the page's stored user follows (its avatar_url, its name).
+  async updateMe(fields) {
+    const user = await this.request("PATCH", "/users/me", { auth: true, json: fields });
+    this._keepUser(user);
+    return user;
+  }
+
+  _keepUser(user) {
     if (this.session) {
       this.session.user = user;
       localStorage.setItem(STORAGE_KEY, JSON.stringify(this.session));
     }
+  }
+
+  async me() {
+    const user = await this.request("GET", "/users/me", { auth: true });
+    this._keepUser(user);
     return user;
   }
 

@@ -4,6 +4,7 @@
 import { Api } from "./api.js";
 import { ATTACHMENTS_MAX, Chat } from "./chat.js";
 import { initMfa } from "./mfa.js";
+import { AVATAR_TYPES, avatar, initProfile } from "./profile.js";
 import { initSessions } from "./sessions.js";
 import { ResumableUpload } from "./upload.js";
 
@@ -246,6 +247,14 @@ $("#logout").addEventListener("click", async () => {
 // Feature modules of the signed-in page: each wires its own part of index.html.
 const mfa = initMfa({ api, onSubmit, notify });
 const sessions = initSessions({ api, notify });
+const profile = initProfile({
+  api,
+  notify,
+  onChange: () => {
+    if (chat) renderRooms();
+    if (chat && chat.currentRoomId) renderMessages();
+  },
+});
 
 function renderAccount() {
   const user = api.user;
@@ -260,6 +269,7 @@ function renderAccount() {
     $("#me-name").textContent = user.name;
     $("#me-email").textContent = user.email;
     $("#me-id").textContent = user.id;
+    profile.render();
   }
 }
 
@@ -287,6 +297,7 @@ function leave(reason) {
   clearAttachments();
   $("#attach-list").replaceChildren();
   mfa.reset();
+  profile.reset();
   sessions.reset();
   if (reason) notify(reason, "info");
   selectTab("login");
@@ -322,7 +333,16 @@ function fileRow(file) {
     el("td", {}, size(file.size)),
     el("td", {}, file.content_type),
     el("td", {}, el("span", { class: `status ${file.status}` }, file.status)),
-    el("td", { class: "actions" }, file.status === "ready" ? download : null, remove),
+    el("td", { class: "actions" }, file.status === "ready" ? download : null, avatarButton(file), remove),
+  );
+}
+
+function avatarButton(file) {
+  if (file.status !== "ready" || !AVATAR_TYPES.has(file.content_type)) return null;
+  return el(
+    "button",
+    { type: "button", class: "secondary", "aria-label": `Use ${file.name} as your avatar`, onclick: () => profile.choose(file).catch(showError) },
+    "Use as avatar",
   );
 }
 
@@ -478,6 +498,13 @@ function who(userId) {
   return name || `User ${userId.slice(0, 6)}`;
 }
 
+// A person's avatar (or initials) beside their name.
+function face(userId) {
+  if (chat && userId === chat.me) return avatar(api.user.name, api.user.avatar_url);
+  if (userId.startsWith("peer-")) return avatar("Simulated peer", null);
+  return avatar(who(userId), (chat && chat.avatars.get(userId)) || null);
+}
+
 function renderConnection(state) {
   const pill = $("#connection");
   pill.dataset.state = state;
@@ -514,6 +541,7 @@ function renderInvitations() {
       el(
         "li",
         { class: "invitation", dataset: { roomId: room.id } },
+        face(room.creator_id),
         el("span", { class: "room-title" }, `${room.name} (from ${who(room.creator_id)})`),
         el("button", { type: "button", onclick: () => answer(room.id, "accept") }, "Accept"),
         el("button", { type: "button", class: "secondary", onclick: () => answer(room.id, "decline") }, "Decline"),
@@ -542,7 +570,7 @@ function renderMembers() {
   $("#member-list").replaceChildren(
     ...state.room.member_ids.map((id) => {
       const status = id === chat.me ? (chat.connected ? "online" : "offline") : chat.presence.get(id) || "offline";
-      return el("li", { class: `member ${status}`, dataset: { userId: id, status } }, el("span", { class: "dot", "aria-hidden": "true" }), `${who(id)} · ${status}`);
+      return el("li", { class: `member ${status}`, dataset: { userId: id, status } }, face(id), el("span", { class: "dot", "aria-hidden": "true" }), `${who(id)} · ${status}`);
     }),
   );
 }
@@ -559,6 +587,7 @@ function messageItem(roomId, m) {
   const meta = el(
     "span",
     { class: "meta" },
+    face(m.sender_id),
     `${who(m.sender_id)} · `,
     el("time", { datetime: m.created_at }, new Date(m.created_at).toLocaleTimeString()),
     m.edited_at && !m.deleted ? el("span", { class: "edited", title: `edited ${when(m.edited_at)}` }, " · edited") : null,
@@ -797,6 +826,10 @@ function wireChat(c) {
     if (event.detail.again) notify("Reconnected; messages caught up.", "info");
   });
   c.addEventListener("rooms", () => renderRooms());
+  c.addEventListener("people", () => {
+    renderRooms(); // names and avatars of the rooms' people and inviters
+    if (c.currentRoomId) renderMessages();
+  });
   c.addEventListener("room", () => renderRooms());
   c.addEventListener("messages", (event) => {
     if (event.detail.roomId === c.currentRoomId) renderMessages();
