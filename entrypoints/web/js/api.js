@@ -432,6 +432,21 @@ export class Api extends EventTarget {
     });
   }
 
+  inviteEmail(roomId, email) {
+    return this.request("POST", `/chat/rooms/${encodeURIComponent(roomId)}/email-invitations`, {
+      auth: true,
+      json: { email },
+    });
+  }
+
+  withdrawEmailInvitation(roomId, invitationId) {
+    return this.request(
+      "DELETE",
+      `/chat/rooms/${encodeURIComponent(roomId)}/email-invitations/${encodeURIComponent(invitationId)}`,
+      { auth: true },
+    );
+  }
+
   users(ids) {
     return this.request("GET", `/users?ids=${ids.map(encodeURIComponent).join(",")}`, { auth: true });
   }

@@ -3,6 +3,7 @@
 
 import { Api } from "./api.js";
 import { ATTACHMENTS_MAX, Chat } from "./chat.js";
+import { initInvites } from "./invites.js";
 import { initMfa } from "./mfa.js";
 import { AVATAR_TYPES, avatar, initProfile } from "./profile.js";
 import { initSessions } from "./sessions.js";
@@ -247,6 +248,7 @@ $("#logout").addEventListener("click", async () => {
 // Feature modules of the signed-in page: each wires its own part of index.html.
 const mfa = initMfa({ api, onSubmit, notify });
 const sessions = initSessions({ api, notify });
+const invites = initInvites({ api, getChat: () => chat, onSubmit, notify });
 const profile = initProfile({
   api,
   notify,
@@ -567,6 +569,7 @@ function renderMembers() {
   const state = chat.rooms.get(chat.currentRoomId);
   if (!state) return;
   $("#room-name").textContent = state.room.name;
+  invites.render(state.room, chat.me);
   $("#member-list").replaceChildren(
     ...state.room.member_ids.map((id) => {
       const status = id === chat.me ? (chat.connected ? "online" : "offline") : chat.presence.get(id) || "offline";

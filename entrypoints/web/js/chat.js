@@ -232,6 +232,9 @@ export class Chat extends EventTarget {
       invited_ids: state.room.invited_ids.filter((id) => id !== event.user_id),
     };
     this._emit("rooms");
+    // the event carries no Room: one who accepted an email invitation leaves its hint listed
+    // until the rooms are read again (there is no GET of one room)
+    if (joined && (state.room.email_invitations || []).length) this.loadRooms().catch(() => undefined);
     // a newcomer may have been online all along: no presence event says so, ask
     if (joined) this.refreshPresence().catch(() => undefined);
   }
@@ -242,6 +245,12 @@ export class Chat extends EventTarget {
     if (this.connected) await this.rt.emit("room:join", { room_id: room.id });
     this._emit("rooms");
     return room;
+  }
+
+  // A Room the API answered (an invitation sent or withdrawn): the page's copy follows.
+  updated(room) {
+    this._addRoom(room);
+    this._emit("rooms");
   }
 
   async addMember(roomId, userId) {
