@@ -91,6 +91,7 @@ export class Api extends EventTarget {
     super();
     this.session = null; // {access_token, refresh_token, user, renewed_at}
     this._endedAt = 0; // counts the sessions ended by a refused renewal
+    this._farewell = null; // the sentence of a sign-out under way (the account's deletion)
     try {
       this.session = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
     } catch {
@@ -126,7 +127,7 @@ export class Api extends EventTarget {
         // refused (revoked, reused, expired): the session is over. A network error or a
         // 429/5xx leaves it be: the next call tries again.
         this._endedAt += 1;
-        this._forget("Your session has ended. Please log in again.");
+        this._forget(this._farewell || "Your session has ended. Please log in again.");
       },
     });
   }
@@ -300,6 +301,22 @@ export class Api extends EventTarget {
     if (this.session) {
       this.session.user = user;
       localStorage.setItem(STORAGE_KEY, JSON.stringify(this.session));
+    }
+  }
+
+  requestDeletionCode() {
+    return this.request("POST", "/users/me/deletion-code", { auth: true });
+  }
+
+  // `proof`: {password} or {code}. The socket's `session:ended` may come before the 204: the
+  // sign-out says the same sentence whichever ends the session first.
+  async deleteAccount(proof) {
+    this._farewell = "Your account and everything in it are deleted. You are signed out.";
+    try {
+      await this.request("DELETE", "/users/me", { auth: true, json: proof });
+      this._forget(this._farewell);
+    } finally {
+      this._farewell = null;
     }
   }
 

@@ -3,6 +3,7 @@
 
 import { Api } from "./api.js";
 import { ATTACHMENTS_MAX, Chat } from "./chat.js";
+import { initAccount } from "./account.js";
 import { initInvites } from "./invites.js";
 import { initMfa } from "./mfa.js";
 import { AVATAR_TYPES, avatar, initProfile } from "./profile.js";
@@ -249,6 +250,7 @@ $("#logout").addEventListener("click", async () => {
 const mfa = initMfa({ api, onSubmit, notify });
 const sessions = initSessions({ api, notify });
 const invites = initInvites({ api, getChat: () => chat, onSubmit, notify });
+const account = initAccount({ api, onSubmit, notify, showMailbox });
 const profile = initProfile({
   api,
   notify,
@@ -299,6 +301,7 @@ function leave(reason) {
   clearAttachments();
   $("#attach-list").replaceChildren();
   mfa.reset();
+  account.reset();
   profile.reset();
   sessions.reset();
   if (reason) notify(reason, "info");
