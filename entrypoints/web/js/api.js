@@ -91,6 +91,7 @@ export class Api extends EventTarget {
     super();
     this.session = null; // {access_token, refresh_token, user, renewed_at}
     this._endedAt = 0; // counts the sessions ended by a refused renewal
+    this._farewell = null; // the sentence of a sign-out under way (the account's deletion)
     try {
       this.session = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
     } catch {
@@ -126,7 +127,7 @@ export class Api extends EventTarget {
         // refused (revoked, reused, expired): the session is over. A network error or a
         // 429/5xx leaves it be: the next call tries again.
         this._endedAt += 1;
-        this._forget("Your session has ended. Please log in again.");
+        this._forget(this._farewell || "Your session has ended. Please log in again.");
       },
     });
   }
@@ -211,12 +212,41 @@ export class Api extends EventTarget {
     return this.request("POST", "/auth/signup", { json: { email, password, name } });
   }
 
+  // A sign-in answers a TokenPair (stored: signed in, returns null) or, for a user with a
+  // second factor, an MfaChallenge (returned: `completeMfa` finishes it with a code).
+  _signedIn(answer) {
+    if (answer && answer.token_type === "mfa") return answer;
+    this._store(answer);
+    return null;
+  }
+
   async verifyEmail(email, code) {
-    this._store(await this.request("POST", "/auth/verify-email", { json: { email, code } }));
+    return this._signedIn(await this.request("POST", "/auth/verify-email", { json: { email, code } }));
   }
 
   async login(email, password) {
-    this._store(await this.request("POST", "/auth/login", { json: { email, password } }));
+    return this._signedIn(await this.request("POST", "/auth/login", { json: { email, password } }));
+  }
+
+  async completeMfa(challenge, code) {
+    this._store(await this.request("POST", "/auth/mfa", { json: { challenge, code } }));
+  }
+
+  totpStatus() {
+    return this.request("GET", "/auth/mfa/totp", { auth: true });
+  }
+
+  startTotp() {
+    return this.request("POST", "/auth/mfa/totp", { auth: true });
+  }
+
+  confirmTotp(code) {
+    return this.request("POST", "/auth/mfa/totp/confirm", { auth: true, json: { code } });
+  }
+
+  // `proof`: {code} (TOTP or recovery) or {password}
+  disableTotp(proof) {
+    return this.request("DELETE", "/auth/mfa/totp", { auth: true, json: proof });
   }
 
   requestCode(email, purpose) {
@@ -224,8 +254,7 @@ export class Api extends EventTarget {
   }
 
   async loginWithCode(email, code) {
-    const pair = await this.request("POST", "/auth/otp/verify", { json: { email, purpose: "login", code } });
-    this._store(pair);
+    return this._signedIn(await this.request("POST", "/auth/otp/verify", { json: { email, purpose: "login", code } }));
   }
 
   async resetGrant(email, code) {
@@ -253,12 +282,47 @@ export class Api extends EventTarget {
     }
   }
 
-  async me() {
-    const user = await this.request("GET", "/users/me", { auth: true });
+  sessions() {
+    return this.request("GET", "/auth/sessions", { auth: true });
+  }
+
+  endSession(id) {
+    return this.request("DELETE", `/auth/sessions/${encodeURIComponent(id)}`, { auth: true });
+  }
+
+  // PATCH /users/me: the page's stored user follows (its avatar_url, its name).
+  async updateMe(fields) {
+    const user = await this.request("PATCH", "/users/me", { auth: true, json: fields });
+    this._keepUser(user);
+    return user;
+  }
+
+  _keepUser(user) {
     if (this.session) {
       this.session.user = user;
       localStorage.setItem(STORAGE_KEY, JSON.stringify(this.session));
     }
+  }
+
+  requestDeletionCode() {
+    return this.request("POST", "/users/me/deletion-code", { auth: true });
+  }
+
+  // `proof`: {password} or {code}. The socket's `session:ended` may come before the 204: the
+  // sign-out says the same sentence whichever ends the session first.
+  async deleteAccount(proof) {
+    this._farewell = "Your account and everything in it are deleted. You are signed out.";
+    try {
+      await this.request("DELETE", "/users/me", { auth: true, json: proof });
+      this._forget(this._farewell);
+    } finally {
+      this._farewell = null;
+    }
+  }
+
+  async me() {
+    const user = await this.request("GET", "/users/me", { auth: true });
+    this._keepUser(user);
     return user;
   }
 
@@ -383,6 +447,21 @@ export class Api extends EventTarget {
       auth: true,
       json: { user_id: userId },
     });
+  }
+
+  inviteEmail(roomId, email) {
+    return this.request("POST", `/chat/rooms/${encodeURIComponent(roomId)}/email-invitations`, {
+      auth: true,
+      json: { email },
+    });
+  }
+
+  withdrawEmailInvitation(roomId, invitationId) {
+    return this.request(
+      "DELETE",
+      `/chat/rooms/${encodeURIComponent(roomId)}/email-invitations/${encodeURIComponent(invitationId)}`,
+      { auth: true },
+    );
   }
 
   users(ids) {

@@ -3,6 +3,11 @@
 
 import { Api } from "./api.js";
 import { ATTACHMENTS_MAX, Chat } from "./chat.js";
+import { initAccount } from "./account.js";
+import { initInvites } from "./invites.js";
+import { initMfa } from "./mfa.js";
+import { AVATAR_TYPES, avatar, initProfile } from "./profile.js";
+import { initSessions } from "./sessions.js";
 import { ResumableUpload } from "./upload.js";
 
 const api = new Api();
@@ -164,9 +169,10 @@ onSubmit("#signup-form", async (data, form) => {
 });
 
 onSubmit("#verify-form", async (data) => {
-  await api.verifyEmail(String(data.get("email")), String(data.get("code")));
+  const challenge = await api.verifyEmail(String(data.get("email")), String(data.get("code")));
   $("#verify-form").reset();
-  notify("Email verified: you are signed in.", "success");
+  if (challenge) mfa.challenged(challenge);
+  else notify("Email verified: you are signed in.", "success");
 });
 
 onSubmit("#verify-resend-form", async () => {
@@ -178,9 +184,10 @@ onSubmit("#verify-resend-form", async () => {
 });
 
 onSubmit("#login-form", async (data, form) => {
-  await api.login(String(data.get("email")), String(data.get("password")));
+  const challenge = await api.login(String(data.get("email")), String(data.get("password")));
   form.reset();
-  notify("Signed in.", "success");
+  if (challenge) mfa.challenged(challenge);
+  else notify("Signed in.", "success");
 });
 
 let codeEmail = null;
@@ -194,10 +201,11 @@ onSubmit("#code-request-form", async (data) => {
 });
 
 onSubmit("#code-login-form", async (data, form) => {
-  await api.loginWithCode(codeEmail, String(data.get("code")));
+  const challenge = await api.loginWithCode(codeEmail, String(data.get("code")));
   form.reset();
   form.hidden = true;
-  notify("Signed in with an email code.", "success");
+  if (challenge) mfa.challenged(challenge);
+  else notify("Signed in with an email code.", "success");
 });
 
 let resetEmail = null;
@@ -238,18 +246,34 @@ $("#logout").addEventListener("click", async () => {
 });
 
 // --- signed in / signed out ---------------------------------------------------------------
+// Feature modules of the signed-in page: each wires its own part of index.html.
+const mfa = initMfa({ api, onSubmit, notify });
+const sessions = initSessions({ api, notify });
+const invites = initInvites({ api, getChat: () => chat, onSubmit, notify });
+const account = initAccount({ api, onSubmit, notify, showMailbox });
+const profile = initProfile({
+  api,
+  notify,
+  onChange: () => {
+    if (chat) renderRooms();
+    if (chat && chat.currentRoomId) renderMessages();
+  },
+});
+
 function renderAccount() {
   const user = api.user;
   const signedIn = api.signedIn && user;
   $("#account").hidden = !signedIn;
   $("#auth").hidden = Boolean(signedIn);
   $("#files").hidden = !signedIn;
+  $("#security").hidden = !signedIn;
   $("#chat").hidden = !signedIn;
   document.body.classList.toggle("signed-in", Boolean(signedIn));
   if (signedIn) {
     $("#me-name").textContent = user.name;
     $("#me-email").textContent = user.email;
     $("#me-id").textContent = user.id;
+    profile.render();
   }
 }
 
@@ -260,7 +284,7 @@ async function enter() {
   chat = new Chat(api);
   wireChat(chat);
   startUploader();
-  await Promise.all([loadFiles(), chat.start()]);
+  await Promise.all([loadFiles(), chat.start(), mfa.refresh(), sessions.refresh()]);
 }
 
 function leave(reason) {
@@ -276,6 +300,10 @@ function leave(reason) {
   confirming = null;
   clearAttachments();
   $("#attach-list").replaceChildren();
+  mfa.reset();
+  account.reset();
+  profile.reset();
+  sessions.reset();
   if (reason) notify(reason, "info");
   selectTab("login");
 }
@@ -310,7 +338,16 @@ function fileRow(file) {
     el("td", {}, size(file.size)),
     el("td", {}, file.content_type),
     el("td", {}, el("span", { class: `status ${file.status}` }, file.status)),
-    el("td", { class: "actions" }, file.status === "ready" ? download : null, remove),
+    el("td", { class: "actions" }, file.status === "ready" ? download : null, avatarButton(file), remove),
+  );
+}
+
+function avatarButton(file) {
+  if (file.status !== "ready" || !AVATAR_TYPES.has(file.content_type)) return null;
+  return el(
+    "button",
+    { type: "button", class: "secondary", "aria-label": `Use ${file.name} as your avatar`, onclick: () => profile.choose(file).catch(showError) },
+    "Use as avatar",
   );
 }
 
@@ -466,6 +503,13 @@ function who(userId) {
   return name || `User ${userId.slice(0, 6)}`;
 }
 
+// A person's avatar (or initials) beside their name.
+function face(userId) {
+  if (chat && userId === chat.me) return avatar(api.user.name, api.user.avatar_url);
+  if (userId.startsWith("peer-")) return avatar("Simulated peer", null);
+  return avatar(who(userId), (chat && chat.avatars.get(userId)) || null);
+}
+
 function renderConnection(state) {
   const pill = $("#connection");
   pill.dataset.state = state;
@@ -502,6 +546,7 @@ function renderInvitations() {
       el(
         "li",
         { class: "invitation", dataset: { roomId: room.id } },
+        face(room.creator_id),
         el("span", { class: "room-title" }, `${room.name} (from ${who(room.creator_id)})`),
         el("button", { type: "button", onclick: () => answer(room.id, "accept") }, "Accept"),
         el("button", { type: "button", class: "secondary", onclick: () => answer(room.id, "decline") }, "Decline"),
@@ -527,10 +572,11 @@ function renderMembers() {
   const state = chat.rooms.get(chat.currentRoomId);
   if (!state) return;
   $("#room-name").textContent = state.room.name;
+  invites.render(state.room, chat.me);
   $("#member-list").replaceChildren(
     ...state.room.member_ids.map((id) => {
       const status = id === chat.me ? (chat.connected ? "online" : "offline") : chat.presence.get(id) || "offline";
-      return el("li", { class: `member ${status}`, dataset: { userId: id, status } }, el("span", { class: "dot", "aria-hidden": "true" }), `${who(id)} · ${status}`);
+      return el("li", { class: `member ${status}`, dataset: { userId: id, status } }, face(id), el("span", { class: "dot", "aria-hidden": "true" }), `${who(id)} · ${status}`);
     }),
   );
 }
@@ -547,6 +593,7 @@ function messageItem(roomId, m) {
   const meta = el(
     "span",
     { class: "meta" },
+    face(m.sender_id),
     `${who(m.sender_id)} · `,
     el("time", { datetime: m.created_at }, new Date(m.created_at).toLocaleTimeString()),
     m.edited_at && !m.deleted ? el("span", { class: "edited", title: `edited ${when(m.edited_at)}` }, " · edited") : null,
@@ -785,6 +832,10 @@ function wireChat(c) {
     if (event.detail.again) notify("Reconnected; messages caught up.", "info");
   });
   c.addEventListener("rooms", () => renderRooms());
+  c.addEventListener("people", () => {
+    renderRooms(); // names and avatars of the rooms' people and inviters
+    if (c.currentRoomId) renderMessages();
+  });
   c.addEventListener("room", () => renderRooms());
   c.addEventListener("messages", (event) => {
     if (event.detail.roomId === c.currentRoomId) renderMessages();

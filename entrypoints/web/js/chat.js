@@ -47,6 +47,7 @@ export class Chat extends EventTarget {
     this.rooms = new Map(); // room_id -> RoomState
     this.invitations = new Map(); // room_id -> Room the user is invited to
     this.names = new Map(); // user_id -> display name (GET /users: room-mates and inviters)
+    this.avatars = new Map(); // user_id -> avatar_url, or null (initials)
     this.presence = new Map(); // user_id -> "online" | "offline"
     this.outbox = []; // {room_id, body, client_id}
     this.currentRoomId = null;
@@ -231,6 +232,9 @@ export class Chat extends EventTarget {
       invited_ids: state.room.invited_ids.filter((id) => id !== event.user_id),
     };
     this._emit("rooms");
+    // the event carries no Room: one who accepted an email invitation leaves its hint listed
+    // until the rooms are read again (there is no GET of one room)
+    if (joined && (state.room.email_invitations || []).length) this.loadRooms().catch(() => undefined);
     // a newcomer may have been online all along: no presence event says so, ask
     if (joined) this.refreshPresence().catch(() => undefined);
   }
@@ -241,6 +245,12 @@ export class Chat extends EventTarget {
     if (this.connected) await this.rt.emit("room:join", { room_id: room.id });
     this._emit("rooms");
     return room;
+  }
+
+  // A Room the API answered (an invitation sent or withdrawn): the page's copy follows.
+  updated(room) {
+    this._addRoom(room);
+    this._emit("rooms");
   }
 
   async addMember(roomId, userId) {
@@ -267,6 +277,8 @@ export class Chat extends EventTarget {
     }
     this._markRead(state);
     this._emit("room", { roomId });
+    // no event tells of a changed avatar or name: opening a room reads its people again
+    this._learnNames(state.room.member_ids || [], true).catch(() => undefined);
     await this.refreshPresence();
   }
 
@@ -512,12 +524,16 @@ export class Chat extends EventTarget {
     this._emit("presence");
   }
 
-  // The names of the users not known yet (one GET /users for up to 100 of them).
-  async _learnNames(userIds) {
-    const unknown = [...new Set(userIds)].filter((id) => id && !id.startsWith("peer-") && !this.names.has(id));
+  // The names (and avatars) of the users not known yet (one GET /users for up to 100 of them).
+  // `again`: also those known (their avatar or name may have changed).
+  async _learnNames(userIds, again = false) {
+    const unknown = [...new Set(userIds)].filter((id) => id && !id.startsWith("peer-") && (again || !this.names.has(id)));
     if (!unknown.length) return;
     const found = await this.api.users(unknown.slice(0, 100)).catch(() => ({ items: [] }));
-    for (const user of found.items) this.names.set(user.id, user.name);
-    this._emit("rooms");
+    for (const user of found.items) {
+      this.names.set(user.id, user.name);
+      this.avatars.set(user.id, user.avatar_url || null);
+    }
+    this._emit("people");
   }
 }
