@@ -410,7 +410,6 @@ class Services(containers.DeclarativeContainer):
     profiles = providers.Singleton(Profiles, adapters.cached_users, adapters.clock, avatars)
     # GET /users?ids=: two rooms reads, one users read (get_many goes to the store either
     # way), one files read when any of them has an avatar
-    peer_profiles = providers.Singleton(PeerProfiles, adapters.users, adapters.rooms, avatars)
 
     session_issuer = providers.Singleton(
         SessionIssuer,
@@ -630,6 +629,10 @@ class Services(containers.DeclarativeContainer):
             redis_commands_per_month=settings.provided.redis_commands_per_month,
             error_reports_per_day=settings.provided.error_budget_per_day,
         ),
+    )
+
+    peer_profiles = providers.Singleton(
+        PeerProfiles, adapters.users, adapters.rooms, avatars, chat.provided.invitations
     )
 
     message_edits = providers.Singleton(

@@ -3,12 +3,13 @@ profiles of the users they share a room with (GET /users?ids=...)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 from domain.auth.avatars import Avatars
 from domain.auth.model import PROFILES_ASKED_MAX, PublicProfile, User, UserProfile
+from domain.chat.model import Room
 from domain.errors import NotFound
 from ports.chat import RoomRepository
 from ports.clock import Clock
@@ -71,7 +72,8 @@ class Profiles:
 class PeerProfiles:
     """Other users' public profiles, for those who share a room with the caller (the caller
     included) or an invitation: the members and invitees of the caller's rooms, and the
-    members of the rooms the caller is invited to (who is asking them in). Unknown and
+    members of the rooms the caller is invited to, by id or by their verified address (who is
+    asking them in). Unknown and
     unrelated ids are left out alike, so an answer never tells whether an id exists. Two rooms
     reads, one users read and (when any of them has an avatar) one files read, whatever the
     number of ids."""
@@ -79,6 +81,8 @@ class PeerProfiles:
     users: UserRepository
     rooms: RoomRepository
     avatars: Avatars
+    # the rooms a user is invited to, by id or by their verified address (ChatService's)
+    invitations: Callable[[str], Awaitable[list[Room]]]
 
     async def related(self, user_id: str, user_ids: Sequence[str]) -> list[PublicProfile]:
         """The public profiles of those of `user_ids` (at most `PROFILES_ASKED_MAX`; the wire
@@ -88,7 +92,7 @@ class PeerProfiles:
         if not wanted:
             return []
         rooms = await self.rooms.for_member(user_id)
-        invited_to = await self.rooms.invited_to(user_id)
+        invited_to = await self.invitations(user_id)
         related = {user_id} | {u for r in rooms for u in (*r.member_ids, *r.invited_ids)}
         related |= {m for r in invited_to for m in r.member_ids}
         allowed = [u for u in wanted if u in related]

@@ -226,7 +226,7 @@ async def test_an_email_invitation_answers_alike_and_only_the_verified_address_a
 ) -> None:
     """The attack: inviting addresses to learn which have accounts. The two answers (and the
     rooms as their members read them) differ only in the hint of the address typed."""
-    _, ada_token = await user(api, "ada")
+    ada, ada_token = await user(api, "ada")
     bob, bob_token = await user(api, "bob")
     answers = []
     for address in ("bob@example.com", "nobody@example.com"):
@@ -254,6 +254,9 @@ async def test_an_email_invitation_answers_alike_and_only_the_verified_address_a
     newbie_token = newbie["access_token"]
     status, invitations, _ = await api.get("/chat/invitations", newbie_token)
     assert [r["id"] for r in invitations["items"]] == [unseen["id"]]
+    # who is asking is named to the invitee, as for an invitation by id
+    status, names, _ = await api.get(f"/users?ids={ada}", newbie_token)
+    assert [u["name"] for u in names["items"]] == ["Ada"]
     status, _, _ = await api.post(f"/chat/rooms/{unseen['id']}/decline", None, newbie_token)
     assert status == 204
     status, body, _ = await api.post(f"/chat/rooms/{unseen['id']}/accept", None, newbie_token)

@@ -72,7 +72,8 @@ async def world(files_world: FilesWorld) -> tuple[PeerProfiles, CountingUsers, C
     await rooms.add(Room("r1", "General", ("ada", "bob"), False, AT))
     await rooms.add(Room("r2", "Side", ("cy", "ada"), False, AT))
     await rooms.add(Room("r3", "Elsewhere", ("eve", "bob"), False, AT))
-    return PeerProfiles(users, rooms, Avatars(files_world.service)), users, rooms
+    profiles = PeerProfiles(users, rooms, Avatars(files_world.service), rooms.invited_to)
+    return profiles, users, rooms
 
 
 async def test_room_mates_and_the_caller_are_answered_others_left_out(
