@@ -73,10 +73,10 @@ class PeerProfiles:
     """Other users' public profiles, for those who share a room with the caller (the caller
     included) or an invitation: the members and invitees of the caller's rooms, and the
     members of the rooms the caller is invited to, by id or by their verified address (who is
-    asking them in). Unknown and
-    unrelated ids are left out alike, so an answer never tells whether an id exists. Two rooms
-    reads, one users read and (when any of them has an avatar) one files read, whatever the
-    number of ids."""
+    asking them in). Unknown and unrelated ids are left out alike, so an answer never tells
+    whether an id exists. A few rooms reads (the address's invitations add one, and a read of
+    the caller), one users read and (when any of them has an avatar) one files read, whatever
+    the number of ids."""
 
     users: UserRepository
     rooms: RoomRepository
