@@ -517,6 +517,7 @@ function renderConnection(state) {
 }
 
 function renderRooms() {
+  if (!chat) return; // signed out meanwhile (a late fetch's callback)
   const list = $("#room-list");
   const states = [...chat.rooms.values()].sort((a, b) => a.room.created_at.localeCompare(b.room.created_at));
   list.replaceChildren(
@@ -569,6 +570,7 @@ async function answer(roomId, action) {
 }
 
 function renderMembers() {
+  if (!chat) return; // signed out meanwhile (a late fetch's callback)
   const state = chat.rooms.get(chat.currentRoomId);
   if (!state) return;
   $("#room-name").textContent = state.room.name;
@@ -762,6 +764,7 @@ async function deleteMessage(roomId, m) {
 }
 
 function renderMessages() {
+  if (!chat) return; // signed out meanwhile (a late fetch's callback)
   const roomId = chat.currentRoomId;
   const state = chat.rooms.get(roomId);
   if (!state) return;
@@ -806,6 +809,7 @@ function renderMessages() {
 }
 
 function renderTyping() {
+  if (!chat) return; // signed out meanwhile (a late fetch's callback)
   const names = chat.typists(chat.currentRoomId).map(who);
   $("#typing").textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
 }
@@ -821,32 +825,37 @@ async function openRoom(roomId) {
 }
 
 function wireChat(c) {
-  c.addEventListener("connection", (event) => {
+  // a signed-out (or replaced) session's late events draw nothing: the page is another's now
+  const on = (name, handler) =>
+    c.addEventListener(name, (event) => {
+      if (chat === c) handler(event);
+    });
+  on("connection", (event) => {
     renderConnection(event.detail.state);
     if (c.currentRoomId) {
       renderMembers();
       renderMessages();
     }
   });
-  c.addEventListener("caughtup", (event) => {
+  on("caughtup", (event) => {
     if (event.detail.again) notify("Reconnected; messages caught up.", "info");
   });
-  c.addEventListener("rooms", () => renderRooms());
-  c.addEventListener("people", () => {
+  on("rooms", () => renderRooms());
+  on("people", () => {
     renderRooms(); // names and avatars of the rooms' people and inviters
     if (c.currentRoomId) renderMessages();
   });
-  c.addEventListener("room", () => renderRooms());
-  c.addEventListener("messages", (event) => {
+  on("room", () => renderRooms());
+  on("messages", (event) => {
     if (event.detail.roomId === c.currentRoomId) renderMessages();
   });
-  c.addEventListener("typing", (event) => {
+  on("typing", (event) => {
     if (event.detail.roomId === c.currentRoomId) renderTyping();
   });
-  c.addEventListener("presence", () => {
+  on("presence", () => {
     if (c.currentRoomId) renderMembers();
   });
-  c.addEventListener("error", (event) => showError(event.detail.error));
+  on("error", (event) => showError(event.detail.error));
 }
 
 onSubmit("#room-form", async (data, form) => {
