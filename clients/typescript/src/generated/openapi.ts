@@ -243,7 +243,7 @@ export interface paths {
         put?: never;
         /**
          * Spend the refresh token for a new pair (rotation); a spent token revokes its family
-         * @description Spend the refresh token for a new pair (rotation); a spent token revokes its family.
+         * @description Spend the refresh token for a new pair (rotation); a spent token revokes its family. The token is the body's, or the refresh-token cookie's (cookie transport, CSRF-checked).
          */
         post: operations["refresh"];
         delete?: never;
@@ -262,8 +262,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Revoke the session of this refresh token (204)
-         * @description Revoke the session of this refresh token (204).
+         * Revoke the session of this refresh token (204): the body's, or the cookie's (cleared)
+         * @description Revoke the session of this refresh token (204): the body's, or the cookie's (cleared).
          */
         post: operations["logout"];
         delete?: never;
@@ -1531,7 +1531,7 @@ export interface components {
          * @description Every `error.code` the server sends, over HTTP and in Socket.IO acks (README "## Errors").
          * @enum {string}
          */
-        ErrorCode: "account_disabled" | "bad_request" | "conflict" | "edit_window_closed" | "email_not_verified" | "entity_too_small" | "forbidden" | "headers_too_large" | "internal_error" | "invalid_credentials" | "invalid_cursor" | "invalid_part" | "invalid_json" | "invalid_mfa_challenge" | "invalid_notification" | "invalid_otp" | "invalid_token" | "method_not_allowed" | "mfa_already_enabled" | "mfa_not_enabled" | "no_multipart_upload" | "not_an_image" | "not_found" | "password_not_set" | "payload_too_large" | "quota_exceeded" | "request_timeout" | "service_unavailable" | "token_reused" | "too_many_requests" | "too_many_sockets" | "unauthorized" | "unknown_event" | "unsupported_media_type" | "upload_incomplete" | "validation_error";
+        ErrorCode: "account_disabled" | "bad_request" | "conflict" | "csrf_rejected" | "edit_window_closed" | "email_not_verified" | "entity_too_small" | "forbidden" | "headers_too_large" | "internal_error" | "invalid_credentials" | "invalid_cursor" | "invalid_part" | "invalid_json" | "invalid_mfa_challenge" | "invalid_notification" | "invalid_otp" | "invalid_token" | "method_not_allowed" | "mfa_already_enabled" | "mfa_not_enabled" | "no_multipart_upload" | "not_an_image" | "not_found" | "password_not_set" | "payload_too_large" | "quota_exceeded" | "request_timeout" | "service_unavailable" | "token_reused" | "too_many_requests" | "too_many_sockets" | "unauthorized" | "unknown_event" | "unsupported_media_type" | "upload_incomplete" | "validation_error";
         /**
          * ErrorDetail
          * @description One offending field of a `validation_error` (its value is never echoed).
@@ -2177,8 +2177,12 @@ export interface components {
         };
         /** RefreshRequest */
         RefreshRequest: {
-            /** Refresh Token */
-            refresh_token: string;
+            /**
+             * Refresh Token
+             * @description the refresh token; leave it out to use the refresh-token cookie (cookie transport, which needs an allowed `Origin` and the `X-CSRF-Token` header)
+             * @default null
+             */
+            refresh_token?: string | null;
         };
         /** ResetGrant */
         ResetGrant: {
@@ -2526,8 +2530,12 @@ export interface components {
         TokenPair: {
             /** Access Token */
             access_token: string;
-            /** Refresh Token */
-            refresh_token: string;
+            /**
+             * Refresh Token
+             * @description absent with the cookie transport (`X-FlowHub-Token-Transport: cookie`): the refresh token is then in the HttpOnly cookie, never in a body
+             * @default
+             */
+            refresh_token?: string;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2924,6 +2932,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description The body is too large (`payload_too_large`). */
             413: {
                 headers: {
@@ -3163,6 +3181,16 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
@@ -4047,6 +4075,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description The body is too large (`payload_too_large`). */
             413: {
                 headers: {
@@ -4258,6 +4296,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description The body is too large (`payload_too_large`). */
             413: {
                 headers: {
@@ -4358,10 +4406,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing, malformed, expired or tampered access token (`unauthorized`). */
+            /** @description Unauthorized */
             401: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
