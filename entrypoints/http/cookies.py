@@ -182,3 +182,53 @@ def _set(response: Response, token: str) -> None:
     )
     response.headers[CSRF_HEADER] = proof
     response.headers["Cache-Control"] = "no-store"
+
+
+# The OpenAPI side: the opt-in header on the routes that sign in or renew, the CSRF header on
+# those that read the cookie, and what a cookie-mode answer carries (entrypoints/http/openapi.py)
+_ISSUING = ("login", "verify-email", "otp/verify", "mfa", "refresh")
+_READING = ("refresh", "logout")
+_COOKIE_NOTE = (
+    'README "Cookies for server rendering": the refresh token in the HttpOnly'
+    " `__Secure-flowhub-refresh` cookie (Path=/api/v1/auth; `__Host-` with Path=/) and the CSRF"
+    " token in `__Host-flowhub-csrf` and this header"
+)
+
+
+def document(openapi: dict[str, Any]) -> None:
+    """Add the cookie transport's headers to the auth operations of an OpenAPI document."""
+    paths: dict[str, Any] = openapi["paths"]
+    for route in sorted({*_ISSUING, *_READING}):
+        operation = paths.get(f"/api/v1/auth/{route}", {}).get("post")
+        if operation is None:
+            continue
+        parameters = operation.setdefault("parameters", [])
+        if route in _ISSUING:
+            parameters.append(
+                {
+                    "name": TRANSPORT_HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": "`cookie`: the refresh token in a cookie, not the body ("
+                    + _COOKIE_NOTE
+                    + "); needs an `Origin` listed in CORS_ORIGINS",
+                    "schema": {"type": "string", "enum": ["cookie"]},
+                }
+            )
+            answer = operation["responses"].get("200")
+            if answer is not None:
+                answer.setdefault("headers", {})[CSRF_HEADER] = {
+                    "description": "cookie transport only: the CSRF token to echo",
+                    "schema": {"type": "string"},
+                }
+        if route in _READING:
+            parameters.append(
+                {
+                    "name": CSRF_HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": "with the refresh-token cookie and no body token: the CSRF"
+                    " token of that cookie (else 403 `csrf_rejected`)",
+                    "schema": {"type": "string"},
+                }
+            )

@@ -2899,7 +2899,10 @@ export interface operations {
     verifyEmail: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the refresh token in a cookie, not the body (README "Cookies for server rendering": the refresh token in the HttpOnly `__Secure-flowhub-refresh` cookie (Path=/api/v1/auth; `__Host-` with Path=/) and the CSRF token in `__Host-flowhub-csrf` and this header); needs an `Origin` listed in CORS_ORIGINS */
+                "X-FlowHub-Token-Transport"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3019,7 +3022,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the refresh token in a cookie, not the body (README "Cookies for server rendering": the refresh token in the HttpOnly `__Secure-flowhub-refresh` cookie (Path=/api/v1/auth; `__Host-` with Path=/) and the CSRF token in `__Host-flowhub-csrf` and this header); needs an `Origin` listed in CORS_ORIGINS */
+                "X-FlowHub-Token-Transport"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3149,7 +3155,10 @@ export interface operations {
     completeMfa: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the refresh token in a cookie, not the body (README "Cookies for server rendering": the refresh token in the HttpOnly `__Secure-flowhub-refresh` cookie (Path=/api/v1/auth; `__Host-` with Path=/) and the CSRF token in `__Host-flowhub-csrf` and this header); needs an `Origin` listed in CORS_ORIGINS */
+                "X-FlowHub-Token-Transport"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -4041,7 +4050,10 @@ export interface operations {
     verifyCode: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the refresh token in a cookie, not the body (README "Cookies for server rendering": the refresh token in the HttpOnly `__Secure-flowhub-refresh` cookie (Path=/api/v1/auth; `__Host-` with Path=/) and the CSRF token in `__Host-flowhub-csrf` and this header); needs an `Origin` listed in CORS_ORIGINS */
+                "X-FlowHub-Token-Transport"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -4256,7 +4268,12 @@ export interface operations {
     refresh: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the refresh token in a cookie, not the body (README "Cookies for server rendering": the refresh token in the HttpOnly `__Secure-flowhub-refresh` cookie (Path=/api/v1/auth; `__Host-` with Path=/) and the CSRF token in `__Host-flowhub-csrf` and this header); needs an `Origin` listed in CORS_ORIGINS */
+                "X-FlowHub-Token-Transport"?: "cookie";
+                /** @description with the refresh-token cookie and no body token: the CSRF token of that cookie (else 403 `csrf_rejected`) */
+                "X-CSRF-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4372,7 +4389,10 @@ export interface operations {
     logout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description with the refresh-token cookie and no body token: the CSRF token of that cookie (else 403 `csrf_rejected`) */
+                "X-CSRF-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
