@@ -36,6 +36,8 @@ from domain.files.sniff import SNIFFABLE_TYPES
 from domain.mail.sns import AWS_SNS_HOSTS
 
 AppEnv = Literal["development", "test", "production"]
+CookieSameSite = Literal["Lax", "Strict"]
+CookiePath = Literal["/api/v1/auth", "/"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 TrustedProxy = Literal["none", "fly", "render"]
 
@@ -375,6 +377,16 @@ class Settings(BaseSettings):
     memory_limit_bytes: Annotated[int, _between(0, 1024**4)] = _var("MEMORY_LIMIT_BYTES", default=0)
     cors_origins: Annotated[tuple[str, ...], BeforeValidator(_origins)] = _var(
         "CORS_ORIGINS", check=True
+    )
+    # the opt-in cookie transport of the refresh token (README "Cookies for server rendering"):
+    # Lax when the front end proxies /api/v1/auth or the API is on a subdomain of its site,
+    # Strict when nothing but same-site fetches need it; Path "/" lets a Next.js middleware on
+    # page routes read it (then named __Host-), "/api/v1/auth" keeps it to the auth routes
+    auth_cookie_samesite: Annotated[CookieSameSite, _one_of(get_args(CookieSameSite))] = _var(
+        "AUTH_COOKIE_SAMESITE", default="Lax"
+    )
+    auth_cookie_path: Annotated[CookiePath, _one_of(get_args(CookiePath))] = _var(
+        "AUTH_COOKIE_PATH", default="/api/v1/auth"
     )
     max_upload_bytes: Annotated[int, _between(1, 1024**3)] = _var(
         "MAX_UPLOAD_BYTES", default=10 * 1024 * 1024

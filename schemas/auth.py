@@ -67,7 +67,15 @@ class PasswordResetIn(In):
 
 
 class RefreshIn(In):
-    refresh_token: Token
+    # left out: the refresh-token cookie's, with its CSRF checks (README "Cookies for server
+    # rendering"); sent, it is used as always
+    refresh_token: Token | None = Field(
+        default=None,
+        description=(
+            "the refresh token; leave it out to use the refresh-token cookie (cookie transport,"
+            " which needs an allowed `Origin` and the `X-CSRF-Token` header)"
+        ),
+    )
 
 
 class ProfileUpdateIn(In):
@@ -181,7 +189,13 @@ class PublicUsersOut(BaseModel):
 
 class TokenPairOut(BaseModel):
     access_token: str
-    refresh_token: str
+    refresh_token: str = Field(
+        default="",
+        description=(
+            "absent with the cookie transport (`X-FlowHub-Token-Transport: cookie`): the"
+            " refresh token is then in the HttpOnly cookie, never in a body"
+        ),
+    )
     token_type: Literal["bearer"]
     expires_in: int = Field(description="seconds until the access token expires")
     user: UserOut

@@ -119,6 +119,7 @@ class ErrorCode(StrEnum):
     account_disabled = "account_disabled"
     bad_request = "bad_request"
     conflict = "conflict"
+    csrf_rejected = "csrf_rejected"
     edit_window_closed = "edit_window_closed"
     email_not_verified = "email_not_verified"
     entity_too_small = "entity_too_small"

@@ -21,6 +21,14 @@ class AccountDisabled(Forbidden):
     default_message = "This account has been disabled by an administrator."
 
 
+class CsrfRejected(Forbidden):
+    """A request authenticated by the refresh-token cookie came from an origin not allowed, or
+    without the CSRF token that proves the page read it (README "Cookies for server rendering")."""
+
+    code = "csrf_rejected"
+    default_message = "This request must come from an allowed front end with its CSRF token."
+
+
 class InvalidOtp(DomainError):
     code = "invalid_otp"
     default_message = "The code is not valid. Request a new one if it has expired."

@@ -30,6 +30,7 @@ from entrypoints.http import (
     users,
     web,
 )
+from entrypoints.http.cookies import CSRF_HEADER, TRANSPORT_HEADER
 from entrypoints.http.errors import MalformedJson, register_error_handlers
 from entrypoints.http.guard import install_rate_headers
 from entrypoints.http.openapi import FlowHubOpenAPI
@@ -148,18 +149,29 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
 def _install_cors(app: Quart, origins: OriginPolicy) -> None:
     options: dict[str, Any] = {
         "allow_origin": origins.for_quart_cors(),
-        "allow_headers": ["Authorization", "Content-Type", REQUEST_ID_HEADER],
+        "allow_headers": [
+            "Authorization",
+            "Content-Type",
+            REQUEST_ID_HEADER,
+            TRANSPORT_HEADER,
+            CSRF_HEADER,
+        ],
         "allow_methods": ["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
         "expose_headers": [
             REQUEST_ID_HEADER,
             "ETag",  # a multipart part PUT's answer (development storage), as S3's CORS rule
             "Retry-After",
+            CSRF_HEADER,  # the cookie transport's CSRF token (entrypoints/http/cookies.py)
             "X-RateLimit-Limit",
             "X-RateLimit-Remaining",
             "X-RateLimit-Reset",
         ],
         "max_age": 600,
     }
+    if not origins.anything:
+        # the refresh-token cookie (entrypoints/http/cookies.py) needs credentialed requests;
+        # only ever for listed origins: with `*` a browser refuses it, and so do we
+        options["allow_credentials"] = True
     cors(app, **options)
 
 

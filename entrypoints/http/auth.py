@@ -7,6 +7,8 @@ from quart_schema import document_response, validate_request, validate_response
 
 from domain.auth.model import OtpPurpose, TokenPair
 from domain.auth.principal import Principal
+from domain.errors import Unauthorized
+from entrypoints.http import cookies
 from entrypoints.http.deps import container
 from entrypoints.http.guard import authenticated, client_ip
 from entrypoints.http.openapi import no_content
@@ -59,10 +61,12 @@ async def signup(data: SignupIn) -> tuple[VerificationSentOut, int]:
 
 
 @blueprint.post("/verify-email")
+@cookies.issues_cookie
 @validate_request(VerifyEmailIn)
 @validate_response(LoginOut, 200)
 @document_response(ErrorResponse, 400)
 @document_response(ErrorResponse, 429)
+@document_response(ErrorResponse, 403)
 async def verify_email(data: VerifyEmailIn) -> LoginOut:
     """Verify the address with its emailed code: the user is signed in (or gets a second-factor
     challenge)."""
@@ -72,6 +76,7 @@ async def verify_email(data: VerifyEmailIn) -> LoginOut:
 
 
 @blueprint.post("/login")
+@cookies.issues_cookie
 @validate_request(LoginIn)
 @validate_response(LoginOut, 200)
 @document_response(ErrorResponse, 401)
@@ -86,11 +91,13 @@ async def login(data: LoginIn) -> LoginOut:
 
 
 @blueprint.post("/mfa")
+@cookies.issues_cookie
 @validate_request(MfaIn)
 @validate_response(TokenPairOut, 200)
 @document_response(ErrorResponse, 400)
 @document_response(ErrorResponse, 401)
 @document_response(ErrorResponse, 429)
+@document_response(ErrorResponse, 403)
 async def complete_mfa(data: MfaIn) -> TokenPairOut:
     """Complete a login's second-factor challenge with a TOTP code or a recovery code."""
     mfa = container().services.second_factor_login()
@@ -175,10 +182,12 @@ async def request_code(data: OtpSendIn) -> tuple[CodeSentOut, int]:
 
 
 @blueprint.post("/otp/verify")
+@cookies.issues_cookie
 @validate_request(OtpVerifyIn)
 @validate_response(OtpVerifyOut, 200)
 @document_response(ErrorResponse, 400)
 @document_response(ErrorResponse, 429)
+@document_response(ErrorResponse, 403)
 async def verify_code(data: OtpVerifyIn) -> OtpVerifyOut:
     """Spend an emailed code: a TokenPair for `login` and `verify_email`, a ResetGrant for
     `password_reset` (`token_type` tells which)."""
@@ -201,22 +210,28 @@ async def reset_password(data: PasswordResetIn) -> Response:
 
 
 @blueprint.post("/refresh")
+@cookies.issues_cookie
 @validate_request(RefreshIn)
 @validate_response(TokenPairOut, 200)
 @document_response(ErrorResponse, 401)
+@document_response(ErrorResponse, 403)
 async def refresh(data: RefreshIn) -> TokenPairOut:
-    """Spend the refresh token for a new pair (rotation); a spent token revokes its family."""
-    pair = await container().services.sessions().refresh(data.refresh_token)
+    """Spend the refresh token for a new pair (rotation); a spent token revokes its family.
+    The token is the body's, or the refresh-token cookie's (cookie transport, CSRF-checked)."""
+    pair = await container().services.sessions().refresh(_refresh_token(data))
     return TokenPairOut.from_domain(absolute_pair(pair))
 
 
 @blueprint.post("/logout")
+@cookies.clears_cookie
 @authenticated
 @validate_request(RefreshIn)
 @no_content
+@document_response(ErrorResponse, 401)
+@document_response(ErrorResponse, 403)
 async def logout(principal: Principal, data: RefreshIn) -> Response:
-    """Revoke the session of this refresh token (204)."""
-    await container().services.sessions().logout(principal.user_id, data.refresh_token)
+    """Revoke the session of this refresh token (204): the body's, or the cookie's (cleared)."""
+    await container().services.sessions().logout(principal.user_id, _refresh_token(data))
     return _no_content()
 
 
@@ -250,6 +265,13 @@ async def end_session(principal: Principal, session_id: str) -> Response:
     tokens stop working and its sockets are disconnected, on every instance."""
     await container().services.sessions().end(principal.user_id, session_id)
     return _no_content()
+
+
+def _refresh_token(data: RefreshIn) -> str:
+    token = cookies.refresh_token(data.refresh_token)
+    if token is None:
+        raise Unauthorized("The refresh token is not valid.")
+    return token
 
 
 def _absolute[R](result: R) -> R:

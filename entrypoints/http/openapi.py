@@ -23,6 +23,7 @@ from quart_schema import OpenAPIProvider
 from quart_schema.typing import Model
 from werkzeug.routing import Rule
 
+from entrypoints.http import cookies
 from schemas.common import ErrorResponse
 
 _NO_CONTENT = "_flowhub_no_content"
@@ -185,6 +186,7 @@ class FlowHubOpenAPI(OpenAPIProvider):
             schemas[new] = schema
         document["components"]["schemas"] = dict(sorted(schemas.items()))
         document["components"]["headers"] = HEADERS
+        cookies.document(document)
         document["tags"] = TAGS
         document["servers"] = [{"url": "/", "description": "this server"}]
         return document

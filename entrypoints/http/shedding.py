@@ -193,11 +193,16 @@ class InFlightLimit:
             allowed = origin
         else:
             return []
-        return [
+        headers = [
             (b"access-control-allow-origin", allowed),
             (b"access-control-expose-headers", b"X-Request-ID, Retry-After"),
             (b"vary", b"Origin"),
         ]
+        if not self.origins.anything:
+            # a credentialed call (the refresh-token cookie, entrypoints/http/cookies.py) reads
+            # the 503 only with this, as quart-cors sends it for a listed origin
+            headers.append((b"access-control-allow-credentials", b"true"))
+        return headers
 
 
 async def _refuse(

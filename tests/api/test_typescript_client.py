@@ -70,7 +70,9 @@ def test_the_package_and_the_example_app_type_check_strict() -> None:
 def test_the_clients_node_tests_pass_against_a_real_server() -> None:
     built = run([tool("tsc"), "-p", "tsconfig.json"], cwd=CLIENT)
     assert built.returncode == 0, built.stdout + built.stderr
-    with running_server(env={"APP_ENV": "development"}) as server:
+    # the page origin test/cookie.test.mjs sends: the cookie transport needs a listed origin
+    env = {"APP_ENV": "development", "CORS_ORIGINS": "http://127.0.0.1:3000"}
+    with running_server(env=env) as server:
         tested = run(
             [node(), "--test", "test/"],
             cwd=CLIENT,

@@ -119,11 +119,13 @@ async def test_a_shed_503_carries_cors_headers_for_an_allowed_origin_only() -> N
     assert allowed[b"access-control-allow-origin"] == b"https://app.example"
     assert b"Retry-After" in allowed[b"access-control-expose-headers"]
     assert allowed[b"vary"] == b"Origin"
+    assert allowed[b"access-control-allow-credentials"] == b"true"
     assert b"access-control-allow-origin" not in other
     anywhere = InFlightLimit(gate, limit=1, max_wait_s=0.01, cors_origins=("*",))
     anywhere.in_flight = 1
     start = (await call(anywhere, headers=((b"origin", b"http://localhost:5173"),)))[0]
     assert (start["status"], dict(start["headers"])[b"access-control-allow-origin"]) == (503, b"*")
+    assert b"access-control-allow-credentials" not in dict(start["headers"])
     gate.open.set()
     await held
 

@@ -27,12 +27,19 @@ export interface FlowHubOptions {
   store?: TokenStore;
   /** The fetch to use (a server-side one, a test's counting one). */
   fetch?: typeof globalThis.fetch;
+  /** `"cookie"`: the refresh token travels in the server's HttpOnly cookie, never through
+   * this client (README "Cookies for server rendering"): auth calls send
+   * `credentials: "include"`, `X-FlowHub-Token-Transport: cookie` and the CSRF token.
+   * `"body"` (the default): in the TokenPair, kept in the store. */
+  tokenTransport?: "body" | "cookie";
   /** Called when the session cannot be renewed (signed out elsewhere, refresh token spent). */
   onSessionEnd?: (error: FlowHubError) => void;
 }
 
 const API = "/api/v1";
 const REFRESH = `${API}/auth/refresh`;
+const AUTH = `${API}/auth/`;
+const CSRF_COOKIES = ["__Host-flowhub-csrf", "flowhub-csrf"];
 
 type Answer<D> = { data?: D; error?: unknown; response: Response };
 
@@ -49,6 +56,8 @@ export class FlowHub {
   private readonly bare: Client<paths>;
   private readonly onSessionEnd: ((error: FlowHubError) => void) | undefined;
   private renewing: Promise<Session> | null = null;
+  private readonly byCookie: boolean;
+  private csrf: string | null = null;
   private readonly pending = new Map<string, Request>();
 
   constructor(options: FlowHubOptions) {
@@ -56,7 +65,9 @@ export class FlowHub {
     this.store = options.store ?? memoryStore();
     this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.onSessionEnd = options.onSessionEnd;
-    const shared = { baseUrl: this.origin, fetch: this.fetchImpl };
+    this.byCookie = options.tokenTransport === "cookie";
+    const fetch = this.byCookie ? this.cookieTransport(this.fetchImpl) : this.fetchImpl;
+    const shared = { baseUrl: this.origin, fetch };
     this.bare = createClient<paths>(shared);
     this.api = createClient<paths>(shared);
     this.api.use(this.tokens());
@@ -74,6 +85,7 @@ export class FlowHub {
   /** Keep a TokenPair (from login, verify-email, an email code or a renewal). */
   async signIn(pair: TokenPair): Promise<Session> {
     const session = sessionOf(pair);
+    if (this.byCookie && this.csrf !== null) session.csrfToken = this.csrf;
     await this.store.save(session);
     return session;
   }
@@ -91,10 +103,10 @@ export class FlowHub {
   async signOut(): Promise<void> {
     const session = await this.session();
     if (session !== null) {
-      await this.api
-        .POST("/api/v1/auth/logout", { body: { refresh_token: session.refreshToken } })
-        .catch(() => undefined);
+      const body = this.byCookie ? {} : { refresh_token: session.refreshToken };
+      await this.api.POST("/api/v1/auth/logout", { body }).catch(() => undefined);
     }
+    this.csrf = null;
     await this.store.save(null);
   }
 
@@ -151,11 +163,12 @@ export class FlowHub {
 
   private async renew(): Promise<Session> {
     const session = await this.session();
-    if (session === null) {
+    // by cookie, a page that kept nothing (a reload with memoryStore) renews from the cookie
+    if (session === null && !this.byCookie) {
       throw new FlowHubError(401, "unauthorized", "Not signed in.");
     }
     const answer = await this.bare.POST("/api/v1/auth/refresh", {
-      body: { refresh_token: session.refreshToken },
+      body: this.byCookie || session === null ? {} : { refresh_token: session.refreshToken },
     });
     if (answer.data === undefined) {
       const error = FlowHubError.of(answer.response, answer.error);
@@ -166,6 +179,37 @@ export class FlowHub {
       throw error;
     }
     return await this.signIn(answer.data);
+  }
+
+  /** The fetch of the cookie transport: on the auth routes, the browser's cookies, the opt-in
+   * header and the CSRF token, which each auth answer may renew. */
+  private cookieTransport(base: typeof globalThis.fetch): typeof globalThis.fetch {
+    return async (input, init) => {
+      const request = new Request(input, init);
+      if (!new URL(request.url).pathname.startsWith(AUTH)) return await base(request);
+      const headers = new Headers(request.headers);
+      headers.set("X-FlowHub-Token-Transport", "cookie");
+      const csrf = await this.csrfToken();
+      if (csrf !== null) headers.set("X-CSRF-Token", csrf);
+      const response = await base(new Request(request, { headers, credentials: "include" }));
+      const issued = response.headers.get("X-CSRF-Token");
+      if (issued !== null) this.csrf = issued;
+      return response;
+    };
+  }
+
+  /** The CSRF token: the last an answer gave, the stored session's, or the readable cookie a
+   * first-party (proxied) API sets. */
+  private async csrfToken(): Promise<string | null> {
+    if (this.csrf !== null) return this.csrf;
+    const stored = (await this.session())?.csrfToken;
+    if (stored !== undefined) return stored;
+    const jar = (globalThis as { document?: { cookie?: string } }).document?.cookie ?? "";
+    for (const part of jar.split(";")) {
+      const [name, ...value] = part.trim().split("=");
+      if (name !== undefined && CSRF_COOKIES.includes(name)) return value.join("=");
+    }
+    return null;
   }
 
   private tokens(): Middleware {

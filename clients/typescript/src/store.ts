@@ -4,10 +4,13 @@ type TokenPair = components["schemas"]["TokenPair"];
 type User = components["schemas"]["User"];
 
 /** What a signed-in client keeps: the access token, the refresh token (rotated on every
- * renewal: the store always holds the newest), when the access token expires, and the user. */
+ * renewal: the store always holds the newest), when the access token expires, and the user.
+ * With `tokenTransport: "cookie"` the refresh token is in an HttpOnly cookie the client never
+ * sees: `refreshToken` is then `""` and `csrfToken` the token that lets it renew. */
 export interface Session {
   accessToken: string;
   refreshToken: string;
+  csrfToken?: string;
   /** milliseconds since the epoch */
   expiresAt: number;
   user: User;
@@ -23,7 +26,7 @@ export interface TokenStore {
 export function sessionOf(pair: TokenPair, now: number = Date.now()): Session {
   return {
     accessToken: pair.access_token,
-    refreshToken: pair.refresh_token,
+    refreshToken: pair.refresh_token ?? "",
     expiresAt: now + pair.expires_in * 1000,
     user: pair.user,
   };

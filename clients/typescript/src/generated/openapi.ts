@@ -243,7 +243,7 @@ export interface paths {
         put?: never;
         /**
          * Spend the refresh token for a new pair (rotation); a spent token revokes its family
-         * @description Spend the refresh token for a new pair (rotation); a spent token revokes its family.
+         * @description Spend the refresh token for a new pair (rotation); a spent token revokes its family. The token is the body's, or the refresh-token cookie's (cookie transport, CSRF-checked).
          */
         post: operations["refresh"];
         delete?: never;
@@ -262,8 +262,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Revoke the session of this refresh token (204)
-         * @description Revoke the session of this refresh token (204).
+         * Revoke the session of this refresh token (204): the body's, or the cookie's (cleared)
+         * @description Revoke the session of this refresh token (204): the body's, or the cookie's (cleared).
          */
         post: operations["logout"];
         delete?: never;
@@ -1589,7 +1589,7 @@ export interface components {
          * @description Every `error.code` the server sends, over HTTP and in Socket.IO acks (README "## Errors").
          * @enum {string}
          */
-        ErrorCode: "account_disabled" | "bad_request" | "conflict" | "edit_window_closed" | "email_not_verified" | "entity_too_small" | "forbidden" | "headers_too_large" | "internal_error" | "invalid_credentials" | "invalid_cursor" | "invalid_part" | "invalid_json" | "invalid_mfa_challenge" | "invalid_notification" | "invalid_otp" | "invalid_token" | "method_not_allowed" | "mfa_already_enabled" | "mfa_not_enabled" | "no_multipart_upload" | "not_an_image" | "not_found" | "password_not_set" | "payload_too_large" | "quota_exceeded" | "request_timeout" | "service_unavailable" | "token_reused" | "too_many_requests" | "too_many_sockets" | "unauthorized" | "unknown_event" | "unsupported_media_type" | "upload_incomplete" | "validation_error";
+        ErrorCode: "account_disabled" | "bad_request" | "conflict" | "csrf_rejected" | "edit_window_closed" | "email_not_verified" | "entity_too_small" | "forbidden" | "headers_too_large" | "internal_error" | "invalid_credentials" | "invalid_cursor" | "invalid_part" | "invalid_json" | "invalid_mfa_challenge" | "invalid_notification" | "invalid_otp" | "invalid_token" | "method_not_allowed" | "mfa_already_enabled" | "mfa_not_enabled" | "no_multipart_upload" | "not_an_image" | "not_found" | "password_not_set" | "payload_too_large" | "quota_exceeded" | "request_timeout" | "service_unavailable" | "token_reused" | "too_many_requests" | "too_many_sockets" | "unauthorized" | "unknown_event" | "unsupported_media_type" | "upload_incomplete" | "validation_error";
         /**
          * ErrorDetail
          * @description One offending field of a `validation_error` (its value is never echoed).
@@ -2262,8 +2262,12 @@ export interface components {
         };
         /** RefreshRequest */
         RefreshRequest: {
-            /** Refresh Token */
-            refresh_token: string;
+            /**
+             * Refresh Token
+             * @description the refresh token; leave it out to use the refresh-token cookie (cookie transport, which needs an allowed `Origin` and the `X-CSRF-Token` header)
+             * @default null
+             */
+            refresh_token?: string | null;
         };
         /** ResetGrant */
         ResetGrant: {
@@ -2611,8 +2615,12 @@ export interface components {
         TokenPair: {
             /** Access Token */
             access_token: string;
-            /** Refresh Token */
-            refresh_token: string;
+            /**
+             * Refresh Token
+             * @description absent with the cookie transport (`X-FlowHub-Token-Transport: cookie`): the refresh token is then in the HttpOnly cookie, never in a body
+             * @default
+             */
+            refresh_token?: string;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2976,7 +2984,10 @@ export interface operations {
     verifyEmail: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the refresh token in a cookie, not the body (README "Cookies for server rendering": the refresh token in the HttpOnly `__Secure-flowhub-refresh` cookie (Path=/api/v1/auth; `__Host-` with Path=/) and the CSRF token in `__Host-flowhub-csrf` and this header); needs an `Origin` listed in CORS_ORIGINS */
+                "X-FlowHub-Token-Transport"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3001,6 +3012,16 @@ export interface operations {
             };
             /** @description Bad Request */
             400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
@@ -3086,7 +3107,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the refresh token in a cookie, not the body (README "Cookies for server rendering": the refresh token in the HttpOnly `__Secure-flowhub-refresh` cookie (Path=/api/v1/auth; `__Host-` with Path=/) and the CSRF token in `__Host-flowhub-csrf` and this header); needs an `Origin` listed in CORS_ORIGINS */
+                "X-FlowHub-Token-Transport"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3216,7 +3240,10 @@ export interface operations {
     completeMfa: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the refresh token in a cookie, not the body (README "Cookies for server rendering": the refresh token in the HttpOnly `__Secure-flowhub-refresh` cookie (Path=/api/v1/auth; `__Host-` with Path=/) and the CSRF token in `__Host-flowhub-csrf` and this header); needs an `Origin` listed in CORS_ORIGINS */
+                "X-FlowHub-Token-Transport"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -3248,6 +3275,16 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
@@ -4098,7 +4135,10 @@ export interface operations {
     verifyCode: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the refresh token in a cookie, not the body (README "Cookies for server rendering": the refresh token in the HttpOnly `__Secure-flowhub-refresh` cookie (Path=/api/v1/auth; `__Host-` with Path=/) and the CSRF token in `__Host-flowhub-csrf` and this header); needs an `Origin` listed in CORS_ORIGINS */
+                "X-FlowHub-Token-Transport"?: "cookie";
+            };
             path?: never;
             cookie?: never;
         };
@@ -4124,6 +4164,16 @@ export interface operations {
             };
             /** @description Bad Request */
             400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
@@ -4303,7 +4353,12 @@ export interface operations {
     refresh: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `cookie`: the refresh token in a cookie, not the body (README "Cookies for server rendering": the refresh token in the HttpOnly `__Secure-flowhub-refresh` cookie (Path=/api/v1/auth; `__Host-` with Path=/) and the CSRF token in `__Host-flowhub-csrf` and this header); needs an `Origin` listed in CORS_ORIGINS */
+                "X-FlowHub-Token-Transport"?: "cookie";
+                /** @description with the refresh-token cookie and no body token: the CSRF token of that cookie (else 403 `csrf_rejected`) */
+                "X-CSRF-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4335,6 +4390,16 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
@@ -4409,7 +4474,10 @@ export interface operations {
     logout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description with the refresh-token cookie and no body token: the CSRF token of that cookie (else 403 `csrf_rejected`) */
+                "X-CSRF-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4443,10 +4511,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Missing, malformed, expired or tampered access token (`unauthorized`). */
+            /** @description Unauthorized */
             401: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {

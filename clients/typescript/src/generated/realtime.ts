@@ -112,7 +112,7 @@ export interface components {
          * @description Every `error.code` the server sends, over HTTP and in Socket.IO acks (README "## Errors").
          * @enum {string}
          */
-        ErrorCode: "account_disabled" | "bad_request" | "conflict" | "edit_window_closed" | "email_not_verified" | "entity_too_small" | "forbidden" | "headers_too_large" | "internal_error" | "invalid_credentials" | "invalid_cursor" | "invalid_part" | "invalid_json" | "invalid_mfa_challenge" | "invalid_notification" | "invalid_otp" | "invalid_token" | "method_not_allowed" | "mfa_already_enabled" | "mfa_not_enabled" | "no_multipart_upload" | "not_an_image" | "not_found" | "password_not_set" | "payload_too_large" | "quota_exceeded" | "request_timeout" | "service_unavailable" | "token_reused" | "too_many_requests" | "too_many_sockets" | "unauthorized" | "unknown_event" | "unsupported_media_type" | "upload_incomplete" | "validation_error";
+        ErrorCode: "account_disabled" | "bad_request" | "conflict" | "csrf_rejected" | "edit_window_closed" | "email_not_verified" | "entity_too_small" | "forbidden" | "headers_too_large" | "internal_error" | "invalid_credentials" | "invalid_cursor" | "invalid_part" | "invalid_json" | "invalid_mfa_challenge" | "invalid_notification" | "invalid_otp" | "invalid_token" | "method_not_allowed" | "mfa_already_enabled" | "mfa_not_enabled" | "no_multipart_upload" | "not_an_image" | "not_found" | "password_not_set" | "payload_too_large" | "quota_exceeded" | "request_timeout" | "service_unavailable" | "token_reused" | "too_many_requests" | "too_many_sockets" | "unauthorized" | "unknown_event" | "unsupported_media_type" | "upload_incomplete" | "validation_error";
         /**
          * JoinPayload
          * @description `room:join`
