@@ -59,9 +59,19 @@ ARMS: dict[str, Mapping[str, str]] = {
     "main": {},
     # the request line off (and every INFO line): what the whole line costs
     "log-warning": {"LOG_LEVEL": "WARNING"},
+    # quart-cors's own after-request hook, which converts its options on every response
+    "cors-library": {"BENCH_AB_CORS": "library"},
     # the shedder off: what the FIFO gate costs, and p99 without it
     "no-shedder": {"MAX_IN_FLIGHT_REQUESTS": "0"},
 }
+
+PROFILED = (
+    # uvicorn re-raises the SIGTERM that stopped it, which would end the process before atexit
+    "import atexit, cProfile, runpy, signal, sys; profile = cProfile.Profile(); "
+    "signal.raise_signal = lambda signum: sys.exit(0); "
+    "atexit.register(lambda: profile.dump_stats({out!r})); sys.argv = ['entrypoints']; "
+    "profile.enable(); runpy.run_module('entrypoints', run_name='__main__', alter_sys=True)"
+)
 
 
 @dataclass(slots=True)
@@ -142,7 +152,10 @@ async def _load(
     served = sum(statuses.values())
     ok = statuses.get(200, 0)
     latencies.sort()
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+
+    def pick(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
     return Run(
         ok_per_s=ok / seconds,
         cpu_ms_per_request=(cpu_after - cpu_before) / max(served, 1),
@@ -171,7 +184,7 @@ def run_arm(
 
 def table(arms: Sequence[str], runs: Mapping[str, list[Run]], connections: int) -> str:
     def med(name: str, attr: str) -> float:
-        return statistics.median(getattr(r, attr) for r in runs[name])
+        return float(statistics.median(getattr(r, attr) for r in runs[name]))
 
     base_rps, base_cpu = med(arms[0], "ok_per_s"), med(arms[0], "cpu_ms_per_request")
     lines = [
@@ -196,10 +209,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--arms", default=",".join(ARMS), help=f"from {', '.join(ARMS)}")
+    parser.add_argument(
+        "--profile", type=Path, help="run the first arm once under cProfile, stats to this file"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.reps, args.seconds = 1, 2.0
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    if args.profile is not None:
+        arms, args.reps = arms[:1], 1
     unknown = [a for a in arms if a not in ARMS]
     if unknown:
         parser.error(f"unknown arm(s): {', '.join(unknown)}")
@@ -213,6 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             order = arms if rep % 2 == 0 else arms[::-1]  # interleaved, alternating order
             for name in order:
                 target = flowhub_target(redis_port, secrets.token_urlsafe(36), logs)
+                if args.profile is not None:
+                    # the stats are written at exit, after uvicorn's graceful stop on SIGTERM
+                    target.command[-2:] = ["-c", PROFILED.format(out=str(args.profile.resolve()))]
                 # the quota never answers 429 here: the benchmark is about capacity
                 target.env["API_REQUESTS_PER_MINUTE"] = "100000"
                 run = run_arm(target, ARMS[name], f"{name}-{rep}", args.connections, args.seconds)
