@@ -31,8 +31,11 @@ REQUESTS: list[tuple[str, str, dict[str, str]]] = [
             "Access-Control-Request-Headers": "content-type, x-request-id, x-other",
         },
     ),
-    ("OPTIONS", "/api/v1/users/me", {"Origin": "https://app.flowhub.example",
-                                     "Access-Control-Request-Method": "GET"}),  # fmt: skip
+    (
+        "OPTIONS",
+        "/api/v1/users/me",
+        {"Origin": "https://app.flowhub.example", "Access-Control-Request-Method": "GET"},
+    ),
     ("GET", "/health?deep=no", {"Origin": "https://app.flowhub.example"}),
     ("GET", "/health?deep=no", {"Origin": "https://myapp-git-x-team.vercel.app"}),
     ("GET", "/health?deep=no", {"Origin": "https://evil.example"}),
