@@ -17,7 +17,7 @@ PYTEST := $(PY) -m pytest
 CODE := domain ports schemas adapters config entrypoints tests bench devtools
 
 .PHONY: help install install-serve run dev dev-reset seed test check lint typecheck imports unit contract integration api e2e \
-        fuzz bench bench-peer budget services format clean faults soak load reliability
+        fuzz bench bench-peer bench-http budget services format clean faults soak load reliability
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -148,6 +148,10 @@ bench: install  ## start the real server and print the benchmark tables (foundat
 	$(PY) -m bench.files
 	$(PY) -m bench.observability
 	$(PY) -m bench.chat
+
+HTTP_AB_ARGS ?=
+bench-http: install  ## the signed-in GET /users/me A/B: one production-shape server per arm, interleaved, medians (HTTP_AB_ARGS="--quick")
+	$(PY) -m bench.http_ab $(HTTP_AB_ARGS)
 
 BUDGET_ARGS ?=
 budget: install services  ## the free-tier budget: a scripted day's Redis commands and MongoDB bytes per user, baseline vs this checkout, 1 and 2 instances (BUDGET_ARGS="--users 9 --idle-s 6" for a short one)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+from functools import partial
 from typing import Any, NoReturn
 
+import quart_cors
 from quart import Blueprint, Quart, Response, request
 from quart.ctx import AppContext
 from quart.wrappers import Request
@@ -172,7 +175,58 @@ def _install_cors(app: Quart, origins: OriginPolicy) -> None:
         # the refresh-token cookie (entrypoints/http/cookies.py) needs credentialed requests;
         # only ever for listed origins: with `*` a browser refuses it, and so do we
         options["allow_credentials"] = True
-    cors(app, **options)
+    if os.environ.get("BENCH_AB_CORS") == "library":  # bench/http_ab.py's arm: quart-cors as is
+        cors(app, **options)
+        return
+
+    # quart-cors's after-request hook converts every option (origin set, header sets, max age)
+    # again on each response, ~10% of a signed-in GET in the profile
+    # (docs/decisions/performance-baseline.md); the options are fixed, so they are converted
+    # once here and each response only runs its `_apply_cors`. No route is exempted
+    # (`cors_exempt` is not used), so the hook skips quart-cors's exemption lookup too.
+    # quart-cors 0.8's private helpers: pinned by tests/api/test_cors_prepared.py.
+    def config(key: str) -> bool:
+        return bool(app.config.get(key, quart_cors.DEFAULTS[key]))
+
+    # every option is given, so the converters never read the app's config (no context needed)
+    prepared: dict[str, Any] = {
+        "allow_credentials": bool(
+            options.get("allow_credentials", config("QUART_CORS_ALLOW_CREDENTIALS"))
+        ),
+        "allow_headers": quart_cors._sanitise_header_set(
+            options["allow_headers"], "QUART_CORS_ALLOW_HEADERS"
+        ),
+        "allow_methods": quart_cors._sanitise_header_set(
+            options["allow_methods"], "QUART_CORS_ALLOW_METHODS"
+        ),
+        "allow_origin": quart_cors._sanitise_origin_set(
+            options["allow_origin"], "QUART_CORS_ALLOW_ORIGIN"
+        ),
+        "expose_headers": quart_cors._sanitise_header_set(
+            options["expose_headers"], "QUART_CORS_EXPOSE_HEADERS"
+        ),
+        "max_age": quart_cors._sanitise_max_age(options["max_age"], "QUART_CORS_MAX_AGE"),
+        "send_origin_wildcard": config("QUART_CORS_SEND_ORIGIN_WILDCARD"),
+    }
+
+    @app.after_request
+    async def apply_cors(response: Response) -> Response:
+        return quart_cors._apply_cors(
+            request.origin,
+            request.access_control_request_headers,
+            request.access_control_request_method,
+            request.method,
+            response,
+            **prepared,
+        )
+
+    app.before_websocket(
+        partial(
+            quart_cors._before_websocket,
+            allow_origin=prepared["allow_origin"],
+            send_origin_wildcard=prepared["send_origin_wildcard"],
+        )
+    )
 
 
 __all__ = ["API_PREFIX", "create_http_app", "errors"]
