@@ -16,8 +16,7 @@ Load: bench/peer/fanout.js (socket.io-client, websocket transport; `make bench-p
 it) on core 1 with the redis-server: N clients in rooms of 10, each sending `message:send`
 at a fixed total rate; every message is acked and delivered to its 10 members. Server CPU
 per message: utime + stime of /proc/<pid>/stat over the step and its drain, divided by the
-messages acked; a warm-up step (not counted) and then 2 steps per server, their median is the
-run's figure. The quota keys
+messages acked; `--steps` steps per server, their median is the run's figure. The quota keys
 are deleted every 0.2 s so the quota script runs but never refuses.
 
 Output: a table of medians (and min-max over the repetitions) with each variant's ratio to
@@ -113,14 +112,14 @@ def one_run(config: Config, target: Target, variant: Variant, work: Path) -> lis
         command = pinned(target.load_core, [
             "node", str(FANOUT), "--url", target.url, "--clients", str(clients),
             "--room-size", str(ROOM_SIZE), "--pid", str(target.pid),
-            "--rates", ",".join([str(config.rate)] * (config.steps + 1)),
+            "--rates", ",".join([str(config.rate)] * config.steps),
             "--step-s", str(config.step_s), "--drain-s", str(config.drain_s),
         ])  # fmt: skip
         clear_rate_keys(target.redis_port)
         with quota_cleared(target.redis_port, [f"rate:{u.id}:chat" for u in users]):
             done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
         events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-        steps = [e for e in events if e.get("event") == "step"][1:]  # the first warms up
+        steps = [e for e in events if e.get("event") == "step"]
         if done.returncode != 0 or len(steps) != config.steps:
             raise BenchError(
                 f"fanout failed ({done.returncode}): {done.stdout[-600:]} {done.stderr}"
@@ -184,7 +183,7 @@ def table(config: Config, samples: Mapping[str, Sequence[float]], took_s: float)
 def config_from(args: argparse.Namespace) -> Config:
     if args.quick:
         return Config(reps=args.reps or 3, clients=args.clients or 50, rate=args.rate or 200,
-                      steps=2, step_s=1.5, drain_s=1.0, variants=QUICK)  # fmt: skip
+                      steps=2, step_s=2.0, drain_s=1.0, variants=QUICK)  # fmt: skip
     return Config(reps=args.reps or 3, clients=args.clients or 100, rate=args.rate or 250,
                   steps=2, step_s=3.0, drain_s=1.5, variants=FULL)  # fmt: skip
 
