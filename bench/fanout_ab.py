@@ -16,8 +16,8 @@ Load: bench/peer/fanout.js (socket.io-client, websocket transport; `make bench-p
 it) on core 1 with the redis-server: N clients in rooms of 10, each sending `message:send`
 at a fixed total rate; every message is acked and delivered to its 10 members. Server CPU
 per message: utime + stime of /proc/<pid>/stat over the step and its drain, divided by the
-messages acked; 2 steps per server (the per-user send quota, counted in the process, allows
-about 20 messages a user in 10 s), their median is the run's figure. The quota keys
+messages acked; 2 steps per server (with a third, the per-user send quota, 20 in 10 s,
+refused messages despite the key deletion below), their median is the run's figure. The quota keys
 are deleted every 0.2 s so the quota script runs but never refuses.
 
 Output: a table of medians (and min-max over the repetitions) with each variant's ratio to
