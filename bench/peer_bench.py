@@ -46,7 +46,9 @@ flips a module-level flag) at the seam of each change (the request log line, the
 preparation, the engineio writer's timer, ...); the driver would then start one FlowHub process
 and alternate the switch between repetitions of one row (off, on, off, on, ...), reporting the
 median ratio on/off. Without FlowHub-side switches, which other work is refactoring, there is
-nothing for the driver to flip; `--ab` exits with status 2 saying so.
+nothing for the driver to flip; `--ab` exits with status 2 saying so. The realtime overrides
+of issue 21 have such switches (entrypoints/realtime/switches.py) and their own A/B driver,
+bench/fanout_ab.py.
 """
 
 from __future__ import annotations

@@ -13,6 +13,14 @@
 - carry the cluster link's messages (adapters/socketio/cluster.py) on a second channel of the
   same subscription (one connection, one SUBSCRIBE), and tell the link each time the listener
   (re)subscribes, so the instances find each other again after an outage;
+- not decode its own messages: Redis hands every subscriber what it published, and upstream's
+  listener JSON-decodes each message only to drop ours by `host_id`. Every message this
+  manager publishes is a dict whose last key is `host_id` (its own), serialized by
+  `self.json.dumps`, so its text ends with `, "host_id": "<ours>"}` exactly; another
+  instance's ends with that instance's id, and a `callback` message, which names the *target*
+  host, ends with its `args` list. Those bytes are compared before any decoding
+  (`skip_own = False` decodes everything, as upstream: the bench's A/B switch);
+- deliver locally without a task per recipient (adapters/socketio/fanout.py);
 - come back soon after Redis does: upstream's listener retries with a backoff doubling up to
   60 s, so after a long outage fan-out would stay off for up to a minute after Redis returned;
   here the backoff stops at `listen_retry_max_s`.
@@ -32,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import socketio
 
 from adapters.socketio.broadcaster import NAMESPACE, room_of
+from adapters.socketio.fanout import SerialFanoutManager
 
 if TYPE_CHECKING:
     from adapters.redis.meter import RedisCommandMeter
@@ -44,9 +53,13 @@ log = logging.getLogger("flowhub.realtime")
 RELAYED_TYPING_S = 10.0
 
 
-class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+# The MRO puts SerialFanoutManager.emit where upstream's pub/sub layer calls
+# `super().emit` for the local delivery: RoomJoining, AsyncRedis, AsyncPubSub, SerialFanout,
+# AsyncManager
+class RoomJoiningRedisManager(socketio.AsyncRedisManager, SerialFanoutManager):  # type: ignore[misc]
     publish_timeout_s = 1.0
     listen_retry_max_s = 5.0
+    skip_own = True
     cluster: SocketIoCluster | None = None
     # counts this manager's commands with the app client's (the admin gauge): its PUBLISHes,
     # SUBSCRIBE, the revocations it keeps
@@ -169,7 +182,7 @@ class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                 await super()._handle_emit(message)
                 ended = {"room_id": key[0], "user_id": key[1], "is_typing": False}
                 namespace = message.get("namespace") or NAMESPACE
-                await socketio.AsyncManager.emit(
+                await SerialFanoutManager.emit(
                     self, "typing", ended, namespace=namespace, room=room_of(str(key[0]))
                 )
                 return False  # delivered above, before the end of typing
@@ -202,6 +215,11 @@ class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             log.warning("publish to Redis timed out: the event reached this instance only")
             return None
 
+    def own_suffix(self) -> bytes:
+        """How every message this manager publishes ends, in the serializer's own spelling."""
+        text: str = self.json.dumps({"method": "emit", "host_id": self.host_id})
+        return text[text.index('"emit"') + len('"emit"') :].encode()
+
     async def _tell_cluster(self, data: bytes | None) -> None:
         """The cluster link's turn: a (re)subscription (`None`) or one of its messages. What
         fails there is logged, never taken for a Redis failure of the listener."""
@@ -227,11 +245,14 @@ class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                     retry_sleep = 1.0
                     await self._tell_cluster(None)
                 cluster_channel = self.cluster_channel.encode()
+                own = self.own_suffix() if self.skip_own else None
                 async for message in self.pubsub.listen():
                     if message.get("channel") == cluster_channel:
                         if message.get("type") == "message":
                             await self._tell_cluster(message["data"])
                         continue
+                    if own is not None and _ends_with(message.get("data"), own):
+                        continue  # ours: upstream would decode it only to drop it
                     yield message
             except Exception as error:
                 log.warning(
@@ -242,6 +263,10 @@ class RoomJoiningRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                 subscribed = False
                 await asyncio.sleep(retry_sleep)
                 retry_sleep = min(retry_sleep * 2, self.listen_retry_max_s)
+
+
+def _ends_with(data: object, suffix: bytes) -> bool:
+    return isinstance(data, bytes) and data.endswith(suffix)
 
 
 def _text(member: bytes | str) -> str:

@@ -24,6 +24,8 @@ from pydantic import BaseModel, ValidationError
 
 from adapters.socketio.broadcaster import SocketIoBroadcaster, room_of, user_room
 from adapters.socketio.cluster import SocketIoCluster
+from adapters.socketio.engine import DeadlineEngineServer
+from adapters.socketio.fanout import SerialFanoutManager
 from adapters.socketio.manager import RoomJoiningRedisManager
 from adapters.telemetry import context as log_context
 from config.container import Container
@@ -33,6 +35,7 @@ from domain.chat.errors import InvalidInput
 from domain.chat.service import ChatService
 from domain.errors import DomainError, ServiceUnavailable, Unauthorized
 from entrypoints.realtime.runtime import ChatRuntime, SocketLimits, SocketSessions
+from entrypoints.realtime.switches import RealtimeSwitches
 from ports.errors import ErrorContext
 from schemas.chat import (
     DeletePayload,
@@ -385,7 +388,16 @@ class FlowHubSocketServer(socketio.AsyncServer):  # type: ignore[misc]
     (broken JSON), which python-socketio would log as an error and ignore, and one that sends
     binary: the contract is JSON, and python-socketio keeps every attachment a binary packet
     announces until the last one arrives.
+
+    Its engine.io server is `DeadlineEngineServer` (adapters/socketio/engine.py: writers without
+    a timer per packet), chosen through `_engineio_server_class`, the method python-socketio
+    itself picks its engine.io server class with.
     """
+
+    deadline_writer = True  # False: upstream's engine.io server (the bench's A/B switch)
+
+    def _engineio_server_class(self) -> type[Any]:
+        return DeadlineEngineServer if self.deadline_writer else super()._engineio_server_class()
 
     async def _handle_eio_message(self, eio_sid: str, data: object) -> None:
         if not isinstance(data, str) or data[:1] in BINARY_PACKETS:
@@ -420,10 +432,12 @@ class FlowHubSocketServer(socketio.AsyncServer):  # type: ignore[misc]
 def create_realtime_server(container: Container) -> socketio.AsyncServer:
     settings = container.settings()
     origins = settings.origins
-    manager = _manager(settings.redis_url)
+    switches = RealtimeSwitches.from_environ()
+    manager = _manager(settings.redis_url, switches)
+    server_class = FlowHubSocketServer if switches.writer else _UpstreamWriterServer
     if isinstance(manager, RoomJoiningRedisManager):
         manager.meter = container.clients.redis_meter()
-    sio = FlowHubSocketServer(
+    sio = server_class(
         client_manager=manager,
         async_mode="asgi",
         # the HTTP API's policy, patterns included (python-socketio takes a callable)
@@ -486,13 +500,19 @@ def _library_logger(name: str) -> logging.Logger:
 KEEPALIVE = {socket.TCP_KEEPIDLE: 60, socket.TCP_KEEPINTVL: 10, socket.TCP_KEEPCNT: 3}
 
 
-def _manager(redis_url: str | None) -> socketio.AsyncManager | None:
+class _UpstreamWriterServer(FlowHubSocketServer):
+    deadline_writer = False
+
+
+def _manager(redis_url: str | None, switches: RealtimeSwitches) -> socketio.AsyncManager:
     """With Redis, an emit on one instance reaches the sockets of every instance."""
     if not redis_url:
-        return None
+        local = SerialFanoutManager()
+        local.serial_fanout = switches.fanout
+        return local
     from redis.maint_notifications import MaintNotificationsConfig
 
-    return RoomJoiningRedisManager(
+    manager = RoomJoiningRedisManager(
         redis_url,
         channel="flowhub-socketio",
         redis_options={
@@ -508,6 +528,9 @@ def _manager(redis_url: str | None) -> socketio.AsyncManager | None:
             "socket_keepalive_options": KEEPALIVE,
         },
     )
+    manager.serial_fanout = switches.fanout
+    manager.skip_own = switches.skip_own
+    return manager
 
 
 def _client_ip(environ: dict[str, Any]) -> str:
