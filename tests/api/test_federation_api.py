@@ -321,3 +321,16 @@ async def test_a_forged_code_gets_the_front_end_an_error_not_the_providers_words
     )
     assert answer.status_code == 302
     assert fragment(answer.headers["Location"]) == {"error": "provider_failed"}
+
+
+async def test_another_users_identity_is_404(api: AuthClient) -> None:
+    owner = await signed_in(api, "identity-owner")
+    status, listed, _ = await api.get("/auth/identities", owner["access_token"])
+    identity = listed["items"][0]["id"]
+    intruder = await api.signed_up("intruder@example.com")
+    status, body, _ = await api.send(
+        "DELETE", f"/auth/identities/{identity}", token=intruder["access_token"]
+    )
+    assert status == 404 and body["error"]["code"] == "not_found"
+    status, listed, _ = await api.get("/auth/identities", owner["access_token"])
+    assert [i["id"] for i in listed["items"]] == [identity]
