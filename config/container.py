@@ -246,8 +246,16 @@ class Adapters(containers.DeclarativeContainer):
     )
     totp = providers.Singleton(real.totp_codec)
     # provider sign-in: linked identities, and the states and exchange codes under way
-    identities = providers.Singleton(MemoryIdentityStore)
-    pending = providers.Singleton(MemoryPendingStore, clock)
+    identities = providers.Selector(
+        mongo_profile,
+        real=providers.Singleton(real.mongo_identities, clients.mongo, settings),
+        memory=providers.Singleton(MemoryIdentityStore),
+    )
+    pending = providers.Selector(
+        redis_profile,
+        real=providers.Singleton(real.redis_pending, clients.redis),
+        memory=providers.Singleton(MemoryPendingStore, clock),
+    )
     otp = providers.Selector(
         redis_profile,
         real=providers.Singleton(real.redis_otp, clients.redis),
@@ -681,6 +689,7 @@ class Container(containers.DeclarativeContainer):
                 adapters.rooms.provider,
                 adapters.reads.provider,
                 adapters.messages.provider,
+                adapters.identities.provider,
             )
         ),
     )
