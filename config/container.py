@@ -612,6 +612,7 @@ class Services(containers.DeclarativeContainer):
         limiter=adapters.limiter,
         otp=adapters.otp,
         factors=adapters.second_factors,
+        identities=adapters.identities,
         sessions=sessions,
         chat=chat,
         files=files,

@@ -127,6 +127,8 @@ class FederatedSignIn:
             user = await self.users.get(known.user_id)
             if user is not None:
                 return user
+            # its account was deleted (a deletion interrupted before it reached identities)
+            await self.identities.remove(known.user_id, known.id)
         if not claims.email or not claims.email_verified:
             self.events.warn("provider_email_unverified", provider=name)
             raise ProviderEmailUnverified()

@@ -334,3 +334,16 @@ async def test_another_users_identity_is_404(api: AuthClient) -> None:
     assert status == 404 and body["error"]["code"] == "not_found"
     status, listed, _ = await api.get("/auth/identities", owner["access_token"])
     assert [i["id"] for i in listed["items"]] == [identity]
+
+
+async def test_a_deleted_account_takes_its_identities_along(api: AuthClient) -> None:
+    pair = await signed_in(api, "leaver")
+    token = pair["access_token"]
+    status, _, _ = await api.post("/users/me/deletion-code", token=token)
+    assert status == 202
+    code = await api.code("leaver@oidc.test")
+    status, _, _ = await api.send("DELETE", "/users/me", {"code": code}, token)
+    assert status == 204
+    assert await api.container.adapters.identities().for_user(pair["user"]["id"]) == []
+    again = await signed_in(api, "leaver")  # a new account, the identity linked to it
+    assert again["user"]["id"] != pair["user"]["id"]
