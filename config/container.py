@@ -525,6 +525,7 @@ class Services(containers.DeclarativeContainer):
         ids=adapters.ids,
         events=adapters.events,
         redirect_allowed=providers.Singleton(redirect_check, settings),
+        local_limiter=adapters.local_limiter,
     )
     password_login = providers.Singleton(
         PasswordLogin,

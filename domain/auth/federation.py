@@ -28,6 +28,7 @@ from domain.auth.errors import (
     UnknownProvider,
 )
 from domain.auth.identities import AuthorizationRequest, ProviderClaims, ProviderIdentity
+from domain.auth.limits import enforce
 from domain.auth.mfa import SecondFactorGate
 from domain.auth.model import NO_PASSWORD, MfaChallenge, TokenPair, User, normalize_email
 from domain.errors import NotFound
@@ -35,11 +36,15 @@ from ports.clock import Clock
 from ports.events import EventLog
 from ports.federation import IdentityProvider, IdentityStore, PendingStore, ProviderError
 from ports.ids import IdGenerator
+from ports.rate_limit import RateLimiter
 from ports.users import UserRepository
 
 STATE_TTL_S = 600  # the provider's login and consent pages, at a person's pace
 EXCHANGE_TTL_S = 60  # the front end trades the code as soon as it loads
 NAME_FALLBACK = "FlowHub user"
+# starts per client address and minute, counted in this instance (no Redis command): each
+# start writes a pending state, which a script must not turn into Redis spend
+STARTS_PER_IP_PER_MINUTE = 20
 
 
 @dataclass(kw_only=True, slots=True)
@@ -53,6 +58,7 @@ class FederatedSignIn:
     ids: IdGenerator
     events: EventLog
     redirect_allowed: Callable[[str], bool]
+    local_limiter: RateLimiter
 
     def enabled(self) -> list[str]:
         return sorted(self.providers)
@@ -64,12 +70,19 @@ class FederatedSignIn:
         return provider
 
     async def start(
-        self, name: str, redirect_uri: str, callback_url: str, link_user_id: str | None = None
+        self,
+        name: str,
+        redirect_uri: str,
+        callback_url: str,
+        ip: str,
+        link_user_id: str | None = None,
     ) -> str:
         """The provider's authorization URL; the request waits under its state (one write)."""
         provider = self._provider(name)
         if not self.redirect_allowed(redirect_uri):
             raise RedirectNotAllowed()
+        key = f"rate:ip:{ip}:oauth-start"
+        await enforce(self.local_limiter, key, STARTS_PER_IP_PER_MINUTE, 60)
         request = AuthorizationRequest(
             provider=name,
             state=secrets.token_urlsafe(24),

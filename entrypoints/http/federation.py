@@ -14,7 +14,7 @@ from quart_schema import (
 from domain.auth.principal import Principal
 from entrypoints.http.auth import _absolute, _client
 from entrypoints.http.deps import container
-from entrypoints.http.guard import authenticated
+from entrypoints.http.guard import authenticated, client_ip
 from entrypoints.http.openapi import no_content, redirects
 from schemas.auth import LoginOut
 from schemas.common import ErrorResponse
@@ -56,12 +56,13 @@ async def list_providers() -> ProviderListOut:
 @redirects("To the provider's sign-in page (authorization code with PKCE).")
 @document_response(ErrorResponse, 400)
 @document_response(ErrorResponse, 404)
+@document_response(ErrorResponse, 429)
 async def start(provider: str, query_args: OAuthStartQuery) -> Response:
     """302 to the provider; it returns to the callback, which returns to `redirect_uri`."""
     url = (
         await container()
         .services.federation()
-        .start(provider, query_args.redirect_uri, _callback_url(provider))
+        .start(provider, query_args.redirect_uri, _callback_url(provider), client_ip())
     )
     return Response("", status=302, headers={"Location": url, **_NO_STORE})
 
@@ -109,7 +110,13 @@ async def link(principal: Principal, provider: str, data: OAuthLinkIn) -> Author
     url = (
         await container()
         .services.federation()
-        .start(provider, data.redirect_uri, _callback_url(provider), link_user_id=principal.user_id)
+        .start(
+            provider,
+            data.redirect_uri,
+            _callback_url(provider),
+            client_ip(),
+            link_user_id=principal.user_id,
+        )
     )
     return AuthorizationUrlOut(authorization_url=url)
 

@@ -347,3 +347,14 @@ async def test_a_deleted_account_takes_its_identities_along(api: AuthClient) -> 
     assert await api.container.adapters.identities().for_user(pair["user"]["id"]) == []
     again = await signed_in(api, "leaver")  # a new account, the identity linked to it
     assert again["user"]["id"] != pair["user"]["id"]
+
+
+async def test_starts_are_limited_per_address_without_redis(api: AuthClient) -> None:
+    statuses = []
+    for _ in range(22):
+        response = await api.client.get(
+            f"/api/v1/auth/oauth/{NAME}/start", query_string={"redirect_uri": FRONT_END}
+        )
+        statuses.append(response.status_code)
+    assert statuses[:20] == [302] * 20
+    assert statuses[20:] == [429, 429]
