@@ -3,6 +3,7 @@
 
 import { Api } from "./api.js";
 import { ATTACHMENTS_MAX, Chat } from "./chat.js";
+import { setUpFederation } from "./federation.js";
 import { ResumableUpload } from "./upload.js";
 
 const api = new Api();
@@ -942,3 +943,8 @@ async function boot() {
 }
 
 boot();
+
+// Sign in with a provider (js/federation.js): its links, and a return from the provider.
+setUpFederation(api, { container: $("#providers"), notify }).catch((error) => {
+  notify(error.message, "error");
+});
