@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,11 +24,13 @@ import httpx
 import pyotp
 import pytest
 import pytest_asyncio
+import redis
 
 from tests.api.auth_client import PASSWORD, AuthClient, use_fast_hasher
 from tests.api.conftest import AppFactory
 from tests.support.node_tools import node
 from tests.support.processes import free_port
+from tests.support.services import with_database
 
 pytestmark = pytest.mark.api
 
@@ -358,3 +362,48 @@ async def test_starts_are_limited_per_address_without_redis(api: AuthClient) -> 
         statuses.append(response.status_code)
     assert statuses[:20] == [302] * 20
     assert statuses[20:] == [429, 429]
+
+
+@pytest_asyncio.fixture
+async def real_api(
+    make_app: AppFactory, issuer: str, redis_url: str, mongodb_uri: str
+) -> AsyncIterator[AuthClient]:
+    app, container = make_app(
+        {
+            "CORS_ORIGINS": FRONT_END,
+            "OIDC_ISSUER": issuer,
+            "OIDC_NAME": NAME,
+            "OIDC_CLIENT_ID": CLIENT_ID,
+            "OIDC_CLIENT_SECRET": CLIENT_SECRET,
+            "OAUTH_CALLBACK_BASE_URL": FLOWHUB,
+            "REDIS_URL": redis_url,
+            "MONGODB_URI": with_database(mongodb_uri, f"federation{time.monotonic_ns()}"),
+        }
+    )
+    use_fast_hasher(container)
+    async with app.test_app() as test_app:
+        yield AuthClient(test_app.test_client(), container)
+
+
+def redis_calls(url: str) -> Counter[str]:
+    client = redis.Redis.from_url(url)
+    try:
+        stats: dict[str, Any] = client.info("commandstats")
+    finally:
+        client.close()
+    return Counter({k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()})
+
+
+async def test_on_redis_and_mongodb_a_sign_in_costs_four_redis_commands(
+    real_api: AuthClient, redis_url: str
+) -> None:
+    first = await signed_in(real_api, "real-services")  # connections opened, indexes made
+    before = redis_calls(redis_url)
+    again = await signed_in(real_api, "real-services")
+    spent = redis_calls(redis_url) - before
+    assert again["user"]["id"] == first["user"]["id"]
+    for own in ("info", "hello"):  # the counting client's own connection and question
+        spent.pop(own, None)
+    assert spent == Counter({"set": 2, "getdel": 2}), spent
+    status, listed, _ = await real_api.get("/auth/identities", again["access_token"])
+    assert status == 200 and [i["provider"] for i in listed["items"]] == [NAME]
