@@ -55,13 +55,19 @@ dev-reset: install-serve  ## wipe make dev's data (.dev/); .env and its keys sta
 seed: install-serve  ## two verified users with known passwords, a room with both and a few messages, on the running make dev (idempotent)
 	@$(PY) -m devtools.seed
 
-services: tests/interop/node_modules/.installed clients/typescript/node_modules/.installed  ## the local services and tools the tests start
+services: tests/interop/node_modules/.installed tests/oidc/node_modules/.installed clients/typescript/node_modules/.installed  ## the local services and tools the tests start
 	@bash scripts/ensure-test-services.sh
 
 # the official JavaScript Socket.IO client, for the interoperability test
 tests/interop/node_modules/.installed: tests/interop/package.json tests/interop/package-lock.json
 	@command -v npm >/dev/null || { echo "npm (Node.js 18+) is needed for the socket.io-client interop test: apt-get install nodejs npm"; exit 1; }
 	@cd tests/interop && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+# a local OpenID provider (node-oidc-provider, certified) for the provider sign-in tests
+tests/oidc/node_modules/.installed: tests/oidc/package.json tests/oidc/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 20+) is needed for the OpenID provider of the sign-in tests: apt-get install nodejs npm"; exit 1; }
+	@cd tests/oidc && npm ci --no-audit --no-fund --silent
 	@touch $@
 
 # the TypeScript client's toolchain, pinned by its lock: redocly (lints /openapi.json),

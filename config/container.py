@@ -25,6 +25,7 @@ from adapters.memory.chat import (
 from adapters.memory.errors import MemoryErrorReporter
 from adapters.memory.files import MemoryFileRepository
 from adapters.memory.health import MemoryProbe
+from adapters.memory.identities import MemoryIdentityStore, MemoryPendingStore
 from adapters.memory.mail import MemoryMailer
 from adapters.memory.otp import MemoryOtpStore
 from adapters.memory.rate_limit import MemoryRateLimiter
@@ -48,6 +49,7 @@ from adapters.system.turns import LocalRoomTurns
 from adapters.telemetry.events import LoggingEventLog
 from adapters.telemetry.throttle import ThrottledErrorReporter
 from config import real
+from config.federation import identity_providers, redirect_check
 from config.lifecycle import Lifecycle
 from config.settings import Settings
 from domain.admin.access import AdminAccess
@@ -58,6 +60,7 @@ from domain.admin.users import AdminUsers
 from domain.auth.avatars import Avatars
 from domain.auth.codes import CodeMailer, EmailCodes
 from domain.auth.deletion import AccountDeletion
+from domain.auth.federation import FederatedSignIn
 from domain.auth.login import PasswordLogin
 from domain.auth.mfa import (
     SecondFactorCheck,
@@ -242,6 +245,17 @@ class Adapters(containers.DeclarativeContainer):
         memory=providers.Singleton(MemorySecondFactorStore),
     )
     totp = providers.Singleton(real.totp_codec)
+    # provider sign-in: linked identities, and the states and exchange codes under way
+    identities = providers.Selector(
+        mongo_profile,
+        real=providers.Singleton(real.mongo_identities, clients.mongo, settings),
+        memory=providers.Singleton(MemoryIdentityStore),
+    )
+    pending = providers.Selector(
+        redis_profile,
+        real=providers.Singleton(real.redis_pending, clients.redis),
+        memory=providers.Singleton(MemoryPendingStore, clock),
+    )
     otp = providers.Selector(
         redis_profile,
         real=providers.Singleton(real.redis_otp, clients.redis),
@@ -499,6 +513,19 @@ class Services(containers.DeclarativeContainer):
         events=adapters.events,
         policy=auth_policy,
     )
+    federation = providers.Singleton(
+        FederatedSignIn,
+        providers=providers.Singleton(identity_providers, settings),
+        identities=adapters.identities,
+        pending=adapters.pending,
+        users=adapters.users,
+        gate=second_factor_gate,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        events=adapters.events,
+        redirect_allowed=providers.Singleton(redirect_check, settings),
+        local_limiter=adapters.local_limiter,
+    )
     password_login = providers.Singleton(
         PasswordLogin,
         users=adapters.users,
@@ -585,6 +612,7 @@ class Services(containers.DeclarativeContainer):
         limiter=adapters.limiter,
         otp=adapters.otp,
         factors=adapters.second_factors,
+        identities=adapters.identities,
         sessions=sessions,
         chat=chat,
         files=files,
@@ -670,6 +698,7 @@ class Container(containers.DeclarativeContainer):
                 adapters.rooms.provider,
                 adapters.reads.provider,
                 adapters.messages.provider,
+                adapters.identities.provider,
             )
         ),
     )

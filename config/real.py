@@ -14,6 +14,7 @@ from ports.cache import Cache
 from ports.chat import ClusterLink, MessageRepository, ReadMarks, RoomRepository
 from ports.clock import Clock
 from ports.errors import ErrorReporter
+from ports.federation import IdentityStore, PendingStore
 from ports.files import FileRepository
 from ports.gauges import DatabaseUsage
 from ports.images import ImageThumbnailer
@@ -81,6 +82,18 @@ def mongo_second_factors(client: ManagedClient[Any], settings: Settings) -> Seco
     from adapters.mongo.second_factor import MongoSecondFactorStore
 
     return MongoSecondFactorStore(client, database_name(settings.mongodb_uri))
+
+
+def mongo_identities(client: ManagedClient[Any], settings: Settings) -> IdentityStore:
+    from adapters.mongo.identities import MongoIdentityStore
+
+    return MongoIdentityStore(client, database_name(settings.mongodb_uri))
+
+
+def redis_pending(client: ManagedClient[Any]) -> PendingStore:
+    from adapters.redis.pending import RedisPendingStore
+
+    return RedisPendingStore(client)
 
 
 def totp_codec() -> TotpCodec:

@@ -269,6 +269,7 @@ def _not_in_production(value: bool, info: Info) -> bool:
 
 _Prod = AfterValidator(_required_in_production)
 _IS_REGION = "is not an AWS region name"
+_IS_NAME = "must be lower-case letters, digits and hyphens, starting with a letter"
 
 
 def _var(*names: str, default: Any = None, secret: bool = False, check: bool = False) -> Any:
@@ -388,6 +389,25 @@ class Settings(BaseSettings):
     auth_cookie_path: Annotated[CookiePath, _one_of(get_args(CookiePath))] = _var(
         "AUTH_COOKIE_PATH", default="/api/v1/auth"
     )
+    # sign-in with a provider (README "Sign in with a provider"): a provider without a client
+    # id is off; OIDC_ISSUER names any OpenID provider, found by discovery
+    google_client_id: Optional = _var("GOOGLE_CLIENT_ID")
+    google_client_secret: Optional = _var("GOOGLE_CLIENT_SECRET", secret=True)
+    github_client_id: Optional = _var("GITHUB_CLIENT_ID")
+    github_client_secret: Optional = _var("GITHUB_CLIENT_SECRET", secret=True)
+    oidc_issuer: Annotated[Optional, _matching(_HTTP_URL.match, "is not an http(s) URL")] = _var(
+        "OIDC_ISSUER"
+    )
+    oidc_name: Annotated[str, _matching(re.compile(r"^[a-z][a-z0-9-]{0,30}$").match, _IS_NAME)] = (
+        _var("OIDC_NAME", default="oidc")
+    )
+    oidc_client_id: Optional = _var("OIDC_CLIENT_ID")
+    oidc_client_secret: Optional = _var("OIDC_CLIENT_SECRET", secret=True)
+    # the origin providers send the browser back to (`<it>/api/v1/auth/oauth/<name>/callback`,
+    # registered with each provider); unset: the origin of the request that started it
+    oauth_callback_base_url: Annotated[
+        Optional, _matching(_HTTP_URL.match, "is not an http(s) URL")
+    ] = _var("OAUTH_CALLBACK_BASE_URL")
     max_upload_bytes: Annotated[int, _between(1, 1024**3)] = _var(
         "MAX_UPLOAD_BYTES", default=10 * 1024 * 1024
     )

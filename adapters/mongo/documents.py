@@ -235,3 +235,27 @@ class MailDayDocument(Model):
     transient: int = 0
     complained: int = 0
     suppressed: int = 0
+
+
+class IdentityDocument(Model):
+    """`identities`: a provider account linked to a user; (issuer, subject) is unique, so of
+    concurrent links of one provider account exactly one is stored."""
+
+    model_config = ODMConfigDict(
+        collection="identities",
+        indexes=lambda: [
+            IndexModel(
+                [("issuer", ASCENDING), ("subject", ASCENDING)],
+                name="issuer_subject_unique",
+                unique=True,
+            )
+        ],
+    )
+
+    id: str = Field(primary_field=True)
+    user_id: str = Field(index=True)
+    provider: str
+    issuer: str
+    subject: str
+    email: str | None = None
+    created_at: datetime

@@ -23,6 +23,7 @@ from domain.chat.service import ChatService
 from domain.errors import Unauthorized
 from domain.files.service import FileService
 from ports.events import EventLog
+from ports.federation import IdentityStore
 from ports.otp import OtpStore
 from ports.rate_limit import RateLimiter
 from ports.second_factor import SecondFactorStore
@@ -37,6 +38,7 @@ class AccountDeletion:
     limiter: RateLimiter
     otp: OtpStore
     factors: SecondFactorStore
+    identities: IdentityStore
     sessions: Sessions
     chat: ChatService
     files: FileService
@@ -91,6 +93,8 @@ class AccountDeletion:
         files = await self.files.delete_all(user.id)
         await self.otp.forget(user.id)
         await self.factors.delete(user.id)
+        for identity in await self.identities.for_user(user.id):  # the provider sign-ins
+            await self.identities.remove(user.id, identity.id)
         email_key = "email-" + self.keys.email_key(user.email)
         for counter in (login_failures_key(user.id), login_failures_key(email_key)):
             await self.limiter.forget(counter)

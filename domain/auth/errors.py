@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from domain.errors import Conflict, DomainError, Forbidden, Unauthorized
+from domain.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized
 
 
 class InvalidCredentials(Unauthorized):
@@ -76,3 +76,49 @@ class MfaAlreadyEnabled(Conflict):
 class MfaNotEnabled(Conflict):
     code = "mfa_not_enabled"
     default_message = "No second factor is enabled for this account."
+
+
+class UnknownProvider(NotFound):
+    """A provider name that is not configured (or has no client id): answered 404."""
+
+    code = "unknown_provider"
+    default_message = "No such sign-in provider is enabled."
+
+
+class RedirectNotAllowed(DomainError):
+    code = "redirect_not_allowed"
+    default_message = "The redirect_uri is not one of the front ends' origins (CORS_ORIGINS)."
+
+
+class InvalidProviderState(DomainError):
+    """A callback or exchange whose state or code is unknown, spent or expired."""
+
+    code = "invalid_provider_state"
+    default_message = "The sign-in has expired or was already used; start it again."
+
+
+class ProviderFailed(DomainError):
+    code = "provider_failed"
+    default_message = "The provider did not confirm the sign-in; try again."
+
+
+class ProviderEmailUnverified(Forbidden):
+    """The provider asserts no verified address: no account is created or linked by it."""
+
+    code = "provider_email_unverified"
+    default_message = (
+        "The provider did not confirm an email address; verify it there, or sign up with a"
+        " password and link the provider."
+    )
+
+
+class IdentityTaken(Conflict):
+    code = "identity_taken"
+    default_message = "This provider account is already linked to another FlowHub account."
+
+
+class LastSignInMethod(Conflict):
+    code = "last_sign_in_method"
+    default_message = (
+        "This is the account's only way to sign in; set a password or link another provider first."
+    )

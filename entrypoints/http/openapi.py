@@ -79,6 +79,7 @@ _RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Rese
 # Blueprint -> tag: one tag per context.
 _TAGS: dict[str, str] = {
     "auth": "auth",
+    "federation": "auth",
     "users": "users",
     "files": "files",
     "blobs": "dev",

@@ -4,6 +4,7 @@
 import { Api } from "./api.js";
 import { ATTACHMENTS_MAX, Chat } from "./chat.js";
 import { initAccount } from "./account.js";
+import { setUpFederation } from "./federation.js";
 import { initInvites } from "./invites.js";
 import { initMfa } from "./mfa.js";
 import { AVATAR_TYPES, avatar, initProfile } from "./profile.js";
@@ -1002,3 +1003,8 @@ async function boot() {
 }
 
 boot();
+
+// Sign in with a provider (js/federation.js): its links, and a return from the provider.
+setUpFederation(api, { container: $("#providers"), notify }).catch((error) => {
+  notify(error.message, "error");
+});
