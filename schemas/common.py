@@ -128,6 +128,7 @@ class ErrorCode(StrEnum):
     invalid_credentials = "invalid_credentials"
     invalid_cursor = "invalid_cursor"
     invalid_part = "invalid_part"
+    invalid_passkey = "invalid_passkey"
     invalid_json = "invalid_json"
     invalid_mfa_challenge = "invalid_mfa_challenge"
     invalid_notification = "invalid_notification"
@@ -139,12 +140,14 @@ class ErrorCode(StrEnum):
     no_multipart_upload = "no_multipart_upload"
     not_an_image = "not_an_image"
     not_found = "not_found"
+    passkey_exists = "passkey_exists"
     password_not_set = "password_not_set"  # noqa: S105 (an error code)
     payload_too_large = "payload_too_large"
     quota_exceeded = "quota_exceeded"
     request_timeout = "request_timeout"
     service_unavailable = "service_unavailable"
     token_reused = "token_reused"  # noqa: S105 (an error code)
+    too_many_passkeys = "too_many_passkeys"
     too_many_requests = "too_many_requests"
     too_many_sockets = "too_many_sockets"
     unauthorized = "unauthorized"

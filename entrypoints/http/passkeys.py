@@ -33,7 +33,7 @@ blueprint = Blueprint("passkeys", __name__, url_prefix="/auth/passkeys")
 @authenticated
 @validate_response(RegistrationOptionsOut, 200)
 @document_response(ErrorResponse, 409)
-async def registration_options(principal: Principal) -> RegistrationOptionsOut:
+async def passkey_registration_options(principal: Principal) -> RegistrationOptionsOut:
     """Options for `navigator.credentials.create()`: a discoverable credential for the caller,
     their passkeys excluded; the challenge is valid 5 minutes."""
     options = await container().services.passkey_registration().options(principal.user_id)
@@ -46,7 +46,7 @@ async def registration_options(principal: Principal) -> RegistrationOptionsOut:
 @validate_response(PasskeyOut, 201)
 @document_response(ErrorResponse, 400)
 @document_response(ErrorResponse, 409)
-async def register(principal: Principal, data: PasskeyRegisterIn) -> tuple[PasskeyOut, int]:
+async def register_passkey(principal: Principal, data: PasskeyRegisterIn) -> tuple[PasskeyOut, int]:
     """Verify the authenticator's answer to those options and store the passkey."""
     registration = container().services.passkey_registration()
     passkey = await registration.register(principal.user_id, data.name, data.credential.wire())
@@ -67,7 +67,9 @@ async def list_passkeys(principal: Principal) -> PasskeyListOut:
 @validate_request(PasskeyRenameIn)
 @validate_response(PasskeyOut, 200)
 @document_response(ErrorResponse, 404)
-async def rename(principal: Principal, passkey_id: str, data: PasskeyRenameIn) -> PasskeyOut:
+async def rename_passkey(
+    principal: Principal, passkey_id: str, data: PasskeyRenameIn
+) -> PasskeyOut:
     """Rename one of the caller's passkeys."""
     registration = container().services.passkey_registration()
     return PasskeyOut.from_domain(
@@ -79,7 +81,7 @@ async def rename(principal: Principal, passkey_id: str, data: PasskeyRenameIn) -
 @authenticated
 @no_content
 @document_response(ErrorResponse, 404)
-async def remove(principal: Principal, passkey_id: str) -> Response:
+async def remove_passkey(principal: Principal, passkey_id: str) -> Response:
     """Remove one of the caller's passkeys (204); the last one too (an email code always
     signs the account in)."""
     await container().services.passkey_registration().remove(principal.user_id, passkey_id)
@@ -91,7 +93,7 @@ async def remove(principal: Principal, passkey_id: str) -> Response:
 @validate_response(AuthenticationOptionsOut, 200)
 @document_response(ErrorResponse, 400)
 @document_response(ErrorResponse, 401)
-async def login_options(data: PasskeyLoginOptionsIn) -> AuthenticationOptionsOut:
+async def passkey_login_options(data: PasskeyLoginOptionsIn) -> AuthenticationOptionsOut:
     """Options for `navigator.credentials.get()`: discoverable (no email asked), or, with a
     login's second-factor challenge, that user's passkeys."""
     options = await container().services.passkey_login().options(data.mfa_challenge)
@@ -103,7 +105,7 @@ async def login_options(data: PasskeyLoginOptionsIn) -> AuthenticationOptionsOut
 @validate_response(LoginOut, 200)
 @document_response(ErrorResponse, 400)
 @document_response(ErrorResponse, 403)
-async def login(data: PasskeyLoginIn) -> LoginOut:
+async def passkey_login(data: PasskeyLoginIn) -> LoginOut:
     """Sign in with a passkey: a TokenPair, as a password login gives (or a second-factor
     challenge when the authenticator did no user verification and TOTP is enabled)."""
     result = (
