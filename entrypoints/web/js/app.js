@@ -3,6 +3,7 @@
 
 import { Api } from "./api.js";
 import { ATTACHMENTS_MAX, Chat } from "./chat.js";
+import { installPasskeys } from "./passkeys.js";
 import { ResumableUpload } from "./upload.js";
 
 const api = new Api();
@@ -926,6 +927,8 @@ $("#message-input").addEventListener("blur", () => {
 });
 
 // --- start --------------------------------------------------------------------------------
+installPasskeys(api, { notify, showError });
+
 async function boot() {
   if (api.signedIn) {
     try {
