@@ -371,3 +371,14 @@ async def test_a_disabled_account_cannot_sign_in_with_its_passkey(api: AuthClien
     await users.save(user.with_disabled(True, datetime.now(UTC)))
     status, body = await passkey_login(api, authenticator.get(await login_options(api)))
     assert (status, error_code(body)) == (403, "account_disabled")
+
+
+async def test_a_deleted_accounts_passkeys_go_with_it(api: AuthClient) -> None:
+    token = (await api.signed_up(ADA))["access_token"]
+    authenticator = SoftAuthenticator()
+    await register(api, token, authenticator)
+    status, _, _ = await api.send("DELETE", "/users/me", {"password": PASSWORD}, token=token)
+    assert status == 204
+    assert await api.container.adapters.passkeys().by_credential(authenticator.id) is None
+    status, body = await passkey_login(api, authenticator.get(await login_options(api)))
+    assert (status, error_code(body)) == (400, "invalid_passkey")
