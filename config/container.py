@@ -28,6 +28,7 @@ from adapters.memory.health import MemoryProbe
 from adapters.memory.identities import MemoryIdentityStore, MemoryPendingStore
 from adapters.memory.mail import MemoryMailer
 from adapters.memory.otp import MemoryOtpStore
+from adapters.memory.passkeys import MemoryPasskeyStore
 from adapters.memory.rate_limit import MemoryRateLimiter
 from adapters.memory.reputation import MemoryMailReputation
 from adapters.memory.revocations import LoneRevocationFeed
@@ -68,6 +69,8 @@ from domain.auth.mfa import (
     SecondFactorLogin,
     SecondFactorSettings,
 )
+from domain.auth.passkey import RelyingParty
+from domain.auth.passkeys import PasskeyChallenges, PasskeyLogin, PasskeyRegistration
 from domain.auth.policy import AuthPolicy
 from domain.auth.principal import Authenticator
 from domain.auth.profile import PeerProfiles, Profiles
@@ -112,6 +115,10 @@ def _auth_policy(s: Settings) -> AuthPolicy:
         login_attempts_per_ip_per_minute=RELAXED_PER_ADDRESS_LIMIT,
         api_requests_per_minute=s.api_requests_per_minute,
     )
+
+
+def _relying_party(s: Settings) -> RelyingParty:
+    return RelyingParty(id=s.webauthn_rp_id, name="FlowHub", origins=s.webauthn_origins)
 
 
 def _sns_policy(s: Settings) -> SnsPolicy:
@@ -256,6 +263,12 @@ class Adapters(containers.DeclarativeContainer):
         real=providers.Singleton(real.redis_pending, clients.redis),
         memory=providers.Singleton(MemoryPendingStore, clock),
     )
+    passkeys = providers.Selector(
+        mongo_profile,
+        real=providers.Singleton(real.mongo_passkeys, clients.mongo, settings),
+        memory=providers.Singleton(MemoryPasskeyStore),
+    )
+    webauthn = providers.Singleton(real.webauthn_verifier)
     otp = providers.Selector(
         redis_profile,
         real=providers.Singleton(real.redis_otp, clients.redis),
@@ -491,6 +504,41 @@ class Services(containers.DeclarativeContainer):
         events=adapters.events,
         policy=auth_policy,
     )
+    # Passkeys (README "Passkeys"): stateless challenges, no Redis command
+    relying_party = providers.Singleton(_relying_party, settings)
+    passkey_challenges = providers.Singleton(
+        PasskeyChallenges,
+        passkeys=adapters.passkeys,
+        verifier=adapters.webauthn,
+        rp=relying_party,
+        keys=keyring,
+        clock=adapters.clock,
+        events=adapters.events,
+    )
+    passkey_registration = providers.Singleton(
+        PasskeyRegistration,
+        users=adapters.cached_users,
+        passkeys=adapters.passkeys,
+        challenges=passkey_challenges,
+        verifier=adapters.webauthn,
+        rp=relying_party,
+        clock=adapters.clock,
+        ids=adapters.ids,
+        events=adapters.events,
+    )
+    passkey_login = providers.Singleton(
+        PasskeyLogin,
+        users=adapters.users,
+        passkeys=adapters.passkeys,
+        challenges=passkey_challenges,
+        verifier=adapters.webauthn,
+        rp=relying_party,
+        issuer=session_issuer,
+        gate=second_factor_gate,
+        keys=keyring,
+        clock=adapters.clock,
+        mfa_challenge_ttl_s=auth_policy.provided.mfa_challenge_ttl_s,
+    )
     second_factor_login = providers.Singleton(
         SecondFactorLogin,
         users=adapters.users,
@@ -500,6 +548,7 @@ class Services(containers.DeclarativeContainer):
         keys=keyring,
         clock=adapters.clock,
         policy=auth_policy,
+        passkeys=passkey_login,  # a passkey completes a challenge as a code does
     )
     second_factor_settings = providers.Singleton(
         SecondFactorSettings,
@@ -621,6 +670,7 @@ class Services(containers.DeclarativeContainer):
         policy=auth_policy,
         codes=email_codes,
         code_mailer=code_mailer,
+        passkeys=adapters.passkeys,
     )
 
     # The admin API (README "Administration"): refused with 404 to all but ADMIN_EMAILS
@@ -699,6 +749,7 @@ class Container(containers.DeclarativeContainer):
                 adapters.reads.provider,
                 adapters.messages.provider,
                 adapters.identities.provider,
+                adapters.passkeys.provider,
             )
         ),
     )

@@ -20,6 +20,7 @@ from ports.gauges import DatabaseUsage
 from ports.images import ImageThumbnailer
 from ports.mail import Mailer, MailReputationStore
 from ports.otp import OtpStore
+from ports.passkeys import PasskeyStore, WebAuthnVerifier
 from ports.rate_limit import RateLimiter
 from ports.second_factor import SecondFactorStore, TotpCodec
 from ports.security import AccessTokenCodec
@@ -94,6 +95,19 @@ def redis_pending(client: ManagedClient[Any]) -> PendingStore:
     from adapters.redis.pending import RedisPendingStore
 
     return RedisPendingStore(client)
+
+
+def mongo_passkeys(client: ManagedClient[Any], settings: Settings) -> PasskeyStore:
+    from adapters.mongo.passkeys import MongoPasskeyStore
+
+    return MongoPasskeyStore(client, database_name(settings.mongodb_uri))
+
+
+def webauthn_verifier() -> WebAuthnVerifier:
+    """py_webauthn (with cbor2 and cryptography) loads at the first ceremony, not at start."""
+    from adapters.webauthn.verifier import PyWebAuthnVerifier
+
+    return PyWebAuthnVerifier()
 
 
 def totp_codec() -> TotpCodec:

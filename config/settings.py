@@ -226,6 +226,44 @@ def _origins(raw: str | None, info: Info) -> tuple[str, ...]:
     return origins
 
 
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _rp_id(value: str) -> str:
+    """A registrable domain (or `localhost`): no scheme, port, path or IP address; browsers
+    refuse an IP as RP ID."""
+    labels = value.split(".")
+    if (
+        value != value.strip().lower()
+        or not all(_HOST_LABEL.match(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
+        raise _problem("must be a domain name such as flowhub.example (no scheme, port or IP)")
+    return value
+
+
+def _webauthn_origins(raw: str | None, info: Info) -> tuple[str, ...]:
+    """The front ends' exact origins, each under the RP ID (a browser creates no passkey for
+    an RP ID its origin is not under); unset: `http://localhost:<PORT>` (a deployment without
+    them starts, and its passkey ceremonies fail in the browser: README "Passkeys")."""
+    rp_id = info.data.get("webauthn_rp_id", "localhost")
+    if raw is None:
+        return (f"http://localhost:{info.data.get('port', 4000)}",)
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    if not origins:
+        raise _problem("must list at least one origin")
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        host = rest.split(":", 1)[0]
+        if scheme not in ("https", "http") or not host or "/" in rest:
+            raise _problem("must list origins such as https://app.flowhub.example")
+        if scheme == "http" and host != "localhost":
+            raise _problem("must use https (http only for localhost)")
+        if host != rp_id and not host.endswith("." + rp_id):
+            raise _problem(f"{origin} is not under WEBAUTHN_RP_ID ({rp_id})")
+    return origins
+
+
 def _admin_emails(raw: object) -> object:
     """Comma-separated addresses, normalized as signups' are (domain/auth/model.py)."""
     if raw is None:
@@ -408,6 +446,14 @@ class Settings(BaseSettings):
     oauth_callback_base_url: Annotated[
         Optional, _matching(_HTTP_URL.match, "is not an http(s) URL")
     ] = _var("OAUTH_CALLBACK_BASE_URL")
+    # passkeys (README "Passkeys"): the RP ID they are bound to, and the exact origins of the
+    # pages that may use them (checked in every ceremony's client data)
+    webauthn_rp_id: Annotated[str, AfterValidator(_rp_id)] = _var(
+        "WEBAUTHN_RP_ID", default="localhost"
+    )
+    webauthn_origins: Annotated[tuple[str, ...], BeforeValidator(_webauthn_origins)] = _var(
+        "WEBAUTHN_ORIGINS", check=True
+    )
     max_upload_bytes: Annotated[int, _between(1, 1024**3)] = _var(
         "MAX_UPLOAD_BYTES", default=10 * 1024 * 1024
     )

@@ -37,6 +37,11 @@ class SecondFactorStore(Protocol):
         enabled factor holds `code_hash`, which is then gone."""
         ...
 
+    async def spend_challenge(self, user_id: str, issued_ms: int) -> bool:
+        """Spend the challenge issued at `issued_ms` alone (a passkey answered it): True only
+        while the factor is enabled and no challenge issued at or after it was spent."""
+        ...
+
     async def replace_recovery(self, user_id: str, recovery_hashes: tuple[str, ...]) -> bool:
         """The enabled factor's recovery codes are these now; False when none is enabled."""
         ...

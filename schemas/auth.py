@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
 from domain.auth.model import (
     PASSWORD_MAX,
@@ -30,6 +30,7 @@ from schemas.common import (
     Token,
     omitted_when_none,
 )
+from schemas.passkeys import AuthenticationCredentialIn
 
 Purpose = Literal["login", "password_reset", "verify_email"]
 
@@ -288,8 +289,18 @@ MfaCode = Annotated[
 
 
 class MfaIn(In):
+    """The challenge and one proof: a `code`, or a passkey's `credential` answering the options
+    of `POST /auth/passkeys/login/options {mfa_challenge}`."""
+
     challenge: Token
-    code: MfaCode
+    code: MfaCode | None = None
+    credential: AuthenticationCredentialIn | None = None
+
+    @model_validator(mode="after")
+    def _one_proof(self) -> Self:
+        if (self.code is None) == (self.credential is None):
+            raise ValueError("give exactly one of code and credential")
+        return self
 
 
 class TotpConfirmIn(In):

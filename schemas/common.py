@@ -134,6 +134,7 @@ class ErrorCode(StrEnum):
     invalid_notification = "invalid_notification"
     invalid_otp = "invalid_otp"
     invalid_part = "invalid_part"
+    invalid_passkey = "invalid_passkey"
     invalid_provider_state = "invalid_provider_state"
     invalid_token = "invalid_token"  # noqa: S105 (an error code)
     last_sign_in_method = "last_sign_in_method"
@@ -143,6 +144,7 @@ class ErrorCode(StrEnum):
     no_multipart_upload = "no_multipart_upload"
     not_an_image = "not_an_image"
     not_found = "not_found"
+    passkey_exists = "passkey_exists"
     password_not_set = "password_not_set"  # noqa: S105 (an error code)
     payload_too_large = "payload_too_large"
     provider_email_unverified = "provider_email_unverified"
@@ -152,6 +154,7 @@ class ErrorCode(StrEnum):
     request_timeout = "request_timeout"
     service_unavailable = "service_unavailable"
     token_reused = "token_reused"  # noqa: S105 (an error code)
+    too_many_passkeys = "too_many_passkeys"
     too_many_requests = "too_many_requests"
     too_many_sockets = "too_many_sockets"
     unauthorized = "unauthorized"

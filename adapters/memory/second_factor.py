@@ -51,6 +51,13 @@ class MemorySecondFactorStore:
         self._factors[user_id] = replace(current, recovery_hashes=left, spent_before_ms=spent)
         return True
 
+    async def spend_challenge(self, user_id: str, issued_ms: int) -> bool:
+        current = self._usable(user_id, issued_ms)
+        if current is None or issued_ms <= 0:
+            return False
+        self._factors[user_id] = replace(current, spent_before_ms=issued_ms)
+        return True
+
     async def replace_recovery(self, user_id: str, recovery_hashes: tuple[str, ...]) -> bool:
         current = self._factors.get(user_id)
         if current is None or not current.enabled:

@@ -54,6 +54,26 @@ class SecondFactorDocument(Model):
     spent_before_ms: int = 0
 
 
+class PasskeyDocument(Model):
+    """`passkeys`: a user's WebAuthn credentials. `credential_id` (base64url) is unique across
+    users (a registration answered twice is refused by it); `public_key` is the COSE key as the
+    authenticator gave it; `sign_count` and `spent_before_ms` move only by a conditional
+    update (adapters/mongo/passkeys.py)."""
+
+    model_config = ODMConfigDict(collection="passkeys")
+
+    id: str = Field(primary_field=True)
+    user_id: str = Field(index=True)
+    credential_id: str = Field(unique=True)
+    public_key: bytes
+    sign_count: int
+    transports: list[str] = Field(default_factory=list)
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    spent_before_ms: int = 0
+
+
 class SessionDocument(Model):
     """`sessions`: one refresh-token family per login. expireAfterSeconds=0: MongoDB's TTL
     monitor (every 60 s) deletes a family once `expires_at` has passed; reads filter on

@@ -94,6 +94,13 @@ class MongoSecondFactorStore:
             {"$pull": {"recovery_hashes": code_hash}, "$max": {"spent_before_ms": issued_ms}},
         )
 
+    async def spend_challenge(self, user_id: str, issued_ms: int) -> bool:
+        if issued_ms <= 0:
+            return False
+        return await self._update(
+            self._usable(user_id, issued_ms), {"$set": {"spent_before_ms": issued_ms}}
+        )
+
     async def replace_recovery(self, user_id: str, recovery_hashes: tuple[str, ...]) -> bool:
         return await self._update(
             {"_id": user_id, "enabled": True},

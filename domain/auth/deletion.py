@@ -1,12 +1,13 @@
 """Account deletion: a fresh check (the password, or a code mailed to the address for it),
 then everything of the account goes.
 
-In this order: every session (refresh and access tokens refused on every instance, sockets
-disconnected), the rooms (each hears `room:member_left`), invitations, messages (tombstones:
-body gone, seq kept) and read marks, every file with its objects, thumbnails and public
-copies, what Redis holds for the account (codes, the reset grant, counters and cooldowns),
-and last the user record. So a run interrupted half-way (a store unreachable) leaves an
-account that still signs in with its password, and deleting it again finishes the work."""
+In this order: the passkeys, every session (refresh and access tokens refused on every
+instance, sockets disconnected), the rooms (each hears `room:member_left`), invitations,
+messages (tombstones: body gone, seq kept) and read marks, every file with its objects,
+thumbnails and public copies, what Redis holds for the account (codes, the reset grant,
+counters and cooldowns), and last the user record. So a run interrupted half-way (a store
+unreachable) leaves an account that still signs in with its password, and deleting it again
+finishes the work."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from domain.files.service import FileService
 from ports.events import EventLog
 from ports.federation import IdentityStore
 from ports.otp import OtpStore
+from ports.passkeys import PasskeyStore
 from ports.rate_limit import RateLimiter
 from ports.second_factor import SecondFactorStore
 from ports.security import PasswordHasher
@@ -47,6 +49,7 @@ class AccountDeletion:
     policy: AuthPolicy
     codes: EmailCodes
     code_mailer: CodeMailer
+    passkeys: PasskeyStore | None = None
 
     async def request_code(self, user_id: str, ip: str) -> None:
         """Mail the signed-in user a `delete_account` code (for an account that signs in with
@@ -88,6 +91,8 @@ class AccountDeletion:
     async def erase(self, user: User) -> None:
         """Everything of the account goes, with no check: the caller decided (the owner's
         fresh password or code above, or an administrator)."""
+        if self.passkeys is not None:  # first: none of them signs the account in again meanwhile
+            await self.passkeys.delete_all(user.id)
         await self.sessions.logout_all(user.id)
         tombstoned = await self.chat.forget_user(user.id)
         files = await self.files.delete_all(user.id)

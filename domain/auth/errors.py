@@ -122,3 +122,22 @@ class LastSignInMethod(Conflict):
     default_message = (
         "This is the account's only way to sign in; set a password or link another provider first."
     )
+
+
+class InvalidPasskey(DomainError):
+    """A WebAuthn answer that is refused: its challenge tampered, expired, spent or of another
+    ceremony, another origin or RP ID, a bad signature, an unknown credential, or a signature
+    counter that went back (a cloned authenticator)."""
+
+    code = "invalid_passkey"
+    default_message = "The passkey's answer was refused; start again."
+
+
+class PasskeyExists(Conflict):
+    code = "passkey_exists"
+    default_message = "This passkey is registered already."
+
+
+class TooManyPasskeys(Conflict):
+    code = "too_many_passkeys"
+    default_message = "An account holds at most 20 passkeys; remove one first."

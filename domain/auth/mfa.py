@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from domain.auth.errors import (
     InvalidCredentials,
@@ -54,6 +55,15 @@ DRIFT_STEPS = 1  # a code of the step before or after now is accepted too (clock
 class Proof(StrEnum):
     TOTP = "totp"
     RECOVERY = "recovery"
+    PASSKEY = "passkey"
+
+
+class PasskeyProof(Protocol):
+    """A passkey answering a login's challenge in place of a code (domain/auth/passkeys.py)."""
+
+    async def prove(
+        self, user_id: str, mfa_challenge: str, credential: dict[str, object]
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +169,27 @@ class SecondFactorLogin:
     clock: Clock
     policy: AuthPolicy
 
+    passkeys: PasskeyProof | None = None
+
     async def complete(self, challenge: str, code: str, ip: str, client: str = "") -> TokenPair:
+        user, factor, method, issued_ms = await self._opened(challenge)
+        guess = await self.check.prove(factor, code, ip, issued_ms=issued_ms)
+        return await self.issuer.open(user, f"{method}+{guess.proof.value}", client)
+
+    async def complete_with_passkey(
+        self, challenge: str, credential: dict[str, object], client: str = ""
+    ) -> TokenPair:
+        """The same challenge answered by one of the user's passkeys (its options from
+        `POST /auth/passkeys/login/options {mfa_challenge}`); spent as a code spends it."""
+        user, _, method, issued_ms = await self._opened(challenge)
+        if self.passkeys is None:
+            raise InvalidMfaChallenge()
+        await self.passkeys.prove(user.id, challenge, credential)
+        if not await self.factors.spend_challenge(user.id, issued_ms):
+            raise InvalidMfaChallenge()  # a concurrent completion spent it
+        return await self.issuer.open(user, f"{method}+{Proof.PASSKEY.value}", client)
+
+    async def _opened(self, challenge: str) -> tuple[User, SecondFactor, str, int]:
         opened = self.keys.open_mfa_challenge(challenge)
         if opened is None:
             raise InvalidMfaChallenge()
@@ -173,8 +203,7 @@ class SecondFactorLogin:
             raise InvalidMfaChallenge()
         if issued_ms <= factor.spent_before_ms:
             raise InvalidMfaChallenge()
-        guess = await self.check.prove(factor, code, ip, issued_ms=issued_ms)
-        return await self.issuer.open(user, f"{method}+{guess.proof.value}", client)
+        return user, factor, method, issued_ms
 
 
 @dataclass(kw_only=True, slots=True)

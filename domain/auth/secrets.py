@@ -27,6 +27,7 @@ class Keyring:
         self._mfa = hmac.new(root, b"flowhub mfa challenge v1", hashlib.sha256).digest()
         self._recovery = hmac.new(root, b"flowhub recovery code v1", hashlib.sha256).digest()
         self._suppression = hmac.new(root, b"flowhub mail suppression v1", hashlib.sha256).digest()
+        self._passkey = hmac.new(root, b"flowhub passkey challenge v1", hashlib.sha256).digest()
 
     # refresh tokens -----------------------------------------------------------------------
 
@@ -124,6 +125,31 @@ class Keyring:
         normalized = code.strip().lower().replace("-", "").replace(" ", "")
         message = f"{user_id}:{normalized}".encode()
         return hmac.new(self._recovery, message, hashlib.sha256).hexdigest()
+
+    # passkey (WebAuthn) challenges -----------------------------------------------------------
+
+    def passkey_challenge(self, ceremony: str, subject: str, issued_ms: int) -> str:
+        """A WebAuthn challenge that needs no server state, `<ceremony>.<subject>.<issued ms>.
+        <nonce>.<mac>`: bound to its ceremony and subject (the user registering, the login's
+        second-factor challenge, or none for a discoverable login), 128 random bits in it;
+        its age is checked against `issued_ms` and its single use by the credential's
+        `spent_before_ms` (domain/auth/passkeys.py)."""
+        nonce = _b64(secrets.token_bytes(16))
+        return self._passkey_signed(f"{ceremony}.{subject}.{issued_ms}.{nonce}")
+
+    def _passkey_signed(self, message: str) -> str:
+        mac = _b64(hmac.new(self._passkey, message.encode(), hashlib.sha256).digest())
+        return f"{message}.{mac}"
+
+    def open_passkey_challenge(self, token: str) -> tuple[str, str, int] | None:
+        """(ceremony, subject, issue time in ms) of an authentic challenge, else None."""
+        parts = token.split(".")
+        if len(parts) != 5 or not parts[2].isdigit() or len(parts[2]) > 15:
+            return None
+        expected = self._passkey_signed(".".join(parts[:4]))
+        if not hmac.compare_digest(expected.encode(), token.encode()):
+            return None
+        return parts[0], parts[1], int(parts[2])
 
     def authentic_refresh(self, token: str, salt: str) -> bool:
         parsed = self.parse_refresh_token(token)

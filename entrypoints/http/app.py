@@ -30,6 +30,7 @@ from entrypoints.http import (
     files,
     health,
     mail,
+    passkeys,
     streaming,
     users,
     web,
@@ -111,6 +112,7 @@ def create_http_app(container: Container, extra_blueprints: list[Blueprint] | No
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)
     api.register_blueprint(auth.blueprint)
     api.register_blueprint(federation.blueprint)
+    api.register_blueprint(passkeys.blueprint)
     api.register_blueprint(client_config.blueprint)
     api.register_blueprint(users.blueprint)
     api.register_blueprint(files.blueprint)

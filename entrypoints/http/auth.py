@@ -99,9 +99,14 @@ async def login(data: LoginIn) -> LoginOut:
 @document_response(ErrorResponse, 429)
 @document_response(ErrorResponse, 403)
 async def complete_mfa(data: MfaIn) -> TokenPairOut:
-    """Complete a login's second-factor challenge with a TOTP code or a recovery code."""
+    """Complete a login's second-factor challenge with a TOTP code, a recovery code, or a
+    passkey's answer (its options from `POST /auth/passkeys/login/options {mfa_challenge}`)."""
     mfa = container().services.second_factor_login()
-    pair = await mfa.complete(data.challenge, data.code, client_ip(), _client())
+    if data.credential is not None:
+        pair = await mfa.complete_with_passkey(data.challenge, data.credential.wire(), _client())
+    else:
+        assert data.code is not None  # MfaIn holds exactly one of the two
+        pair = await mfa.complete(data.challenge, data.code, client_ip(), _client())
     return TokenPairOut.from_domain(absolute_pair(pair))
 
 

@@ -80,6 +80,7 @@ _RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Rese
 _TAGS: dict[str, str] = {
     "auth": "auth",
     "federation": "auth",
+    "passkeys": "auth",
     "users": "users",
     "files": "files",
     "blobs": "dev",
@@ -92,7 +93,7 @@ _TAGS: dict[str, str] = {
     "admin": "admin",
 }
 TAGS: list[dict[str, str]] = [
-    {"name": "auth", "description": "Sign up, log in (password or email code), tokens, reset."},
+    {"name": "auth", "description": "Sign up, log in (password, code or passkey), tokens, reset."},
     {"name": "users", "description": "The signed-in user."},
     {"name": "files", "description": "Uploads (multipart or direct to storage) and downloads."},
     {"name": "chat", "description": "Rooms, messages and presence (realtime: /asyncapi.json)."},

@@ -107,3 +107,14 @@ async def test_a_pending_factor_spends_nothing_and_delete_removes_it(
     await enabled(store)
     await store.delete(USER)
     assert await store.get(USER) is None
+
+
+async def test_spend_challenge_spends_it_once(store: SecondFactorStore) -> None:
+    assert not await store.spend_challenge(USER, 1000)  # no factor
+    await enabled(store)
+    assert await store.spend_challenge(USER, 1000)
+    assert not await store.spend_challenge(USER, 1000)
+    assert not await store.spend_challenge(USER, 999)
+    assert not await store.spend_step(USER, 11, issued_ms=1000)  # spent for codes too
+    results = await asyncio.gather(*(store.spend_challenge(USER, 2000) for _ in range(10)))
+    assert results.count(True) == 1

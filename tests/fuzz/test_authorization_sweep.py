@@ -37,6 +37,7 @@ from tests.api.files_client import PNG, file_part, multipart
 from tests.api.realtime_client import Account, call, connect, sign_up
 from tests.fuzz.conftest import BUCKET, SECRETS
 from tests.fuzz.served import Served, served
+from tests.support.webauthn import ORIGIN, SoftAuthenticator
 
 pytestmark = pytest.mark.fuzz
 
@@ -60,6 +61,7 @@ class Owned:
     upload_url: str
     part_url: str
     cursor: str
+    passkey_id: str
 
     @property
     def session_id(self) -> str:
@@ -75,6 +77,15 @@ PATH_SWEEP: dict[tuple[str, str], PathProbe] = {
     # B names A's session: 404, and A's session lives on (assert_a_untouched refreshes with it)
     ("DELETE", "/api/v1/auth/sessions/<session_id>"): lambda o, b: (
         {"session_id": o.session_id},
+        None,
+    ),
+    # B names A's passkey: 404, and it stays A's, under its name (assert_a_untouched)
+    ("PATCH", "/api/v1/auth/passkeys/<passkey_id>"): lambda o, b: (
+        {"passkey_id": o.passkey_id},
+        {"name": "renamed by B"},
+    ),
+    ("DELETE", "/api/v1/auth/passkeys/<passkey_id>"): lambda o, b: (
+        {"passkey_id": o.passkey_id},
         None,
     ),
     ("GET", "/api/v1/files/<file_id>"): lambda o, b: ({"file_id": o.file_id}, None),
@@ -295,6 +306,7 @@ def app(shape: str, request: pytest.FixtureRequest) -> Iterator[Served]:
         "APP_ENV": "development",
         "API_REQUESTS_PER_MINUTE": "1000",
         "ADMIN_EMAILS": ADMIN,
+        "WEBAUTHN_ORIGINS": ORIGIN,  # the software authenticator's (no browser here)
         **SECRETS,
     }
     if shape == "real":  # tests/fuzz/conftest.py
@@ -353,6 +365,12 @@ async def owned(app: Served) -> AsyncIterator[Owned]:
             json={"body": "A's secret", "client_id": "a-1", "attachment_ids": [file_id]},
         )
         assert sent.status_code == 201
+        options = (await http.post("/auth/passkeys/register/options")).json()["options"]
+        credential = SoftAuthenticator().create(options)
+        passkey = await http.post(
+            "/auth/passkeys/register", json={"name": "A's key", "credential": credential}
+        )
+        assert passkey.status_code == 201, passkey.text
     yield Owned(
         a=a,
         refresh_token=refresh,
@@ -366,6 +384,7 @@ async def owned(app: Served) -> AsyncIterator[Owned]:
         upload_url=ticket.json()["upload"]["url"],
         part_url=part_url,
         cursor=page["next_cursor"],
+        passkey_id=passkey.json()["id"],
     )
 
 
@@ -390,6 +409,8 @@ async def assert_a_untouched(app: Served, o: Owned) -> None:
     _, rooms = await call(app.url, o.a, "GET", "/chat/rooms")
     [room] = [r for r in rooms["items"] if r["id"] == o.room_id]
     assert room["member_ids"] == [o.a.user_id]
+    _, passkeys = await call(app.url, o.a, "GET", "/auth/passkeys")
+    assert [(p["id"], p["name"]) for p in passkeys["items"]] == [(o.passkey_id, "A's key")]
 
 
 @pytest.mark.parametrize("route", sorted(PATH_SWEEP), ids=lambda r: f"{r[0]} {r[1]}")
@@ -535,6 +556,7 @@ async def test_every_locked_operation_is_401_without_a_token(app: Served, owned:
         "invitation_id": "email:" + "0" * 32,
         "provider": "oidc",
         "identity_id": "0" * 32,
+        "passkey_id": owned.passkey_id,
     }
     async with httpx.AsyncClient(base_url=app.url, timeout=10) as http:
         for method, path in locked:

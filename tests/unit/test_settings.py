@@ -265,3 +265,41 @@ def test_sns_notifications_accept_only_aws_hosts_over_https_by_default() -> None
         "https://127.0.0.1/x.pem",
     ):
         assert not policy.allowed_url(url, suffix=".pem"), url
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"WEBAUTHN_RP_ID": "127.0.0.1"}, "WEBAUTHN_RP_ID"),
+        ({"WEBAUTHN_RP_ID": "https://flowhub.example"}, "WEBAUTHN_RP_ID"),
+        (
+            {"WEBAUTHN_RP_ID": "flowhub.example", "WEBAUTHN_ORIGINS": "https://evil.example"},
+            "not under WEBAUTHN_RP_ID",
+        ),
+        (
+            {"WEBAUTHN_RP_ID": "flowhub.example", "WEBAUTHN_ORIGINS": "http://app.flowhub.example"},
+            "https",
+        ),
+    ],
+)
+def test_passkey_settings_refuse_what_browsers_would(env: dict[str, str], problem: str) -> None:
+    from config.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match=problem):
+        load_settings({"APP_ENV": "test", **env})
+
+
+def test_passkey_origins_default_to_localhost_and_take_subdomains() -> None:
+    from config.settings import load_settings
+
+    assert load_settings({"APP_ENV": "test", "PORT": "4100"}).webauthn_origins == (
+        "http://localhost:4100",
+    )
+    chosen = load_settings(
+        {
+            "APP_ENV": "test",
+            "WEBAUTHN_RP_ID": "flowhub.example",
+            "WEBAUTHN_ORIGINS": "https://app.flowhub.example, https://flowhub.example/",
+        }
+    )
+    assert chosen.webauthn_origins == ("https://app.flowhub.example", "https://flowhub.example")

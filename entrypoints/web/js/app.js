@@ -7,6 +7,7 @@ import { initAccount } from "./account.js";
 import { setUpFederation } from "./federation.js";
 import { initInvites } from "./invites.js";
 import { initMfa } from "./mfa.js";
+import { installPasskeys } from "./passkeys.js";
 import { AVATAR_TYPES, avatar, initProfile } from "./profile.js";
 import { initSessions } from "./sessions.js";
 import { ResumableUpload } from "./upload.js";
@@ -987,6 +988,8 @@ $("#message-input").addEventListener("blur", () => {
 });
 
 // --- start --------------------------------------------------------------------------------
+installPasskeys(api, { notify, showError });
+
 async function boot() {
   if (api.signedIn) {
     try {
