@@ -28,7 +28,8 @@ PATH = "/health"
 _ACCEPTABLE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 _EXPOSE = (
     b"access-control-expose-headers",
-    b"X-Request-ID, ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset",
+    b"X-Request-ID, ETag, Retry-After, X-CSRF-Token, X-RateLimit-Limit, X-RateLimit-Remaining,"
+    b" X-RateLimit-Reset",
 )
 
 
@@ -85,7 +86,10 @@ class HealthProbe:
         if self.origins.anything:
             return [(b"access-control-allow-origin", b"*"), _EXPOSE] if origin else [vary]
         if origin and self.origins.allows(origin.decode("latin-1")):
-            return [(b"access-control-allow-origin", origin), _EXPOSE, vary]
+            # listed origins may send credentials (the refresh-token cookie's routes), as the
+            # app answers them everywhere
+            credentials = (b"access-control-allow-credentials", b"true")
+            return [(b"access-control-allow-origin", origin), credentials, _EXPOSE, vary]
         return [vary]
 
 
