@@ -671,6 +671,7 @@ class Services(containers.DeclarativeContainer):
         codes=email_codes,
         code_mailer=code_mailer,
         passkeys=adapters.passkeys,
+        passkey_challenges=passkey_challenges,
     )
 
     # The admin API (README "Administration"): refused with 404 to all but ADMIN_EMAILS

@@ -59,8 +59,17 @@ class WebAuthnVerifier(Protocol):
     ) -> dict[str, object]: ...
 
     def authentication_options(
-        self, rp: RelyingParty, *, challenge: bytes, allow: list[Passkey], timeout_ms: int
-    ) -> dict[str, object]: ...
+        self,
+        rp: RelyingParty,
+        *,
+        challenge: bytes,
+        allow: list[Passkey],
+        timeout_ms: int,
+        require_user_verification: bool = False,
+    ) -> dict[str, object]:
+        """User verification is asked `preferred`, or `required` when the caller will refuse an
+        answer without it."""
+        ...
 
     def registration_challenge(self, credential: dict[str, object]) -> bytes:
         """The challenge a registration response's client data names (unverified)."""

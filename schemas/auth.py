@@ -117,8 +117,16 @@ class CodeConfirmation(In):
     code: Code
 
 
-class DeleteAccountIn(RootModel[PasswordConfirmation | CodeConfirmation]):
-    """Exactly one of the two (both, or neither, is 422)."""
+class PasskeyConfirmation(In):
+    """A passkey of the account answering `POST /users/me/deletion-options`' challenge, with
+    user verification (a sign-in's challenge does not confirm a deletion)."""
+
+    model_config = ConfigDict(extra="forbid")
+    credential: AuthenticationCredentialIn
+
+
+class DeleteAccountIn(RootModel[PasswordConfirmation | CodeConfirmation | PasskeyConfirmation]):
+    """Exactly one of the three (two, or none, is 422)."""
 
 
 AVATAR_URL_DOC = (

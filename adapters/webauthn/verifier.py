@@ -103,14 +103,25 @@ class PyWebAuthnVerifier:
         return _json(options)
 
     def authentication_options(
-        self, rp: RelyingParty, *, challenge: bytes, allow: list[Passkey], timeout_ms: int
+        self,
+        rp: RelyingParty,
+        *,
+        challenge: bytes,
+        allow: list[Passkey],
+        timeout_ms: int,
+        require_user_verification: bool = False,
     ) -> dict[str, object]:
+        verification = (
+            UserVerificationRequirement.REQUIRED
+            if require_user_verification
+            else UserVerificationRequirement.PREFERRED
+        )
         options = generate_authentication_options(
             rp_id=rp.id,
             challenge=challenge,
             timeout=timeout_ms,
             allow_credentials=_descriptors(allow),
-            user_verification=UserVerificationRequirement.PREFERRED,
+            user_verification=verification,
         )
         return _json(options)
 

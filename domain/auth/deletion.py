@@ -1,5 +1,6 @@
-"""Account deletion: a fresh check (the password, or a code mailed to the address for it),
-then everything of the account goes.
+"""Account deletion: a fresh check (the password, a code mailed to the address for it, or a
+passkey of the account answering a challenge made for deleting it only, with user
+verification), then everything of the account goes.
 
 In this order: the passkeys, every session (refresh and access tokens refused on every
 instance, sockets disconnected), the rooms (each hears `room:member_left`), invitations,
@@ -14,9 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.auth.codes import CodeMailer, EmailCodes
-from domain.auth.errors import InvalidCredentials, PasswordNotSet
+from domain.auth.errors import InvalidCredentials, InvalidPasskey, PasswordNotSet
 from domain.auth.limits import cooldown_key, guarded_guess, login_failures_key
 from domain.auth.model import NO_PASSWORD, OtpPurpose, User
+from domain.auth.passkey import Ceremony, CeremonyOptions
+from domain.auth.passkeys import CHALLENGE_TTL_S, PasskeyChallenges
 from domain.auth.policy import AuthPolicy
 from domain.auth.secrets import Keyring
 from domain.auth.sessions import Sessions
@@ -50,6 +53,46 @@ class AccountDeletion:
     codes: EmailCodes
     code_mailer: CodeMailer
     passkeys: PasskeyStore | None = None
+    passkey_challenges: PasskeyChallenges | None = None
+
+    async def passkey_options(self, user_id: str) -> CeremonyOptions:
+        """Options for `navigator.credentials.get()` that confirm deleting the account: the
+        user's passkeys listed, user verification required, a challenge of the
+        `delete_account` ceremony bound to the user (no sign-in or second-factor answer
+        confirms a deletion, and this one signs nobody in). `InvalidPasskey` without one."""
+        user = await self._user(user_id)
+        if self.passkeys is None or self.passkey_challenges is None:
+            raise InvalidPasskey("Passkeys are not enabled here.")
+        allow = await self.passkeys.for_user(user.id)
+        if not allow:
+            raise InvalidPasskey(
+                "This account has no passkey; confirm with the password or a code."
+            )
+        challenges = self.passkey_challenges
+        options = challenges.verifier.authentication_options(
+            challenges.rp,
+            challenge=challenges.issue(Ceremony.DELETE_ACCOUNT, user.id),
+            allow=allow,
+            timeout_ms=CHALLENGE_TTL_S * 1000,
+            require_user_verification=True,
+        )
+        return CeremonyOptions(options, CHALLENGE_TTL_S)
+
+    async def delete_with_passkey(self, user_id: str, credential: dict[str, object]) -> None:
+        """`InvalidPasskey` for an answer to any other challenge (a sign-in's, another user's),
+        another user's passkey, one without user verification, or one spent already; the
+        answer is spent by the same conditional counter update as a sign-in's."""
+        user = await self._user(user_id)
+        if self.passkey_challenges is None:
+            raise InvalidPasskey("Passkeys are not enabled here.")
+        try:
+            await self.passkey_challenges.asserted(
+                credential, Ceremony.DELETE_ACCOUNT, user.id, owner=user.id, user_verified=True
+            )
+        except InvalidPasskey:
+            self.events.warn("account_deletion_refused", user_id=user.id, method="passkey")
+            raise
+        await self.erase(user)
 
     async def request_code(self, user_id: str, ip: str) -> None:
         """Mail the signed-in user a `delete_account` code (for an account that signs in with

@@ -22,6 +22,7 @@ class Ceremony(StrEnum):
     REGISTER = "register"
     LOGIN = "login"
     MFA = "mfa"  # completing a login's second-factor challenge
+    DELETE_ACCOUNT = "delete_account"  # confirming `DELETE /users/me`, bound to the user
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,11 +76,18 @@ class PasskeyChallenges:
         return issued_ms
 
     async def asserted(
-        self, credential: dict[str, object], ceremony: Ceremony, subject: str, owner: str = ""
+        self,
+        credential: dict[str, object],
+        ceremony: Ceremony,
+        subject: str,
+        owner: str = "",
+        *,
+        user_verified: bool = False,
     ) -> tuple[Passkey, VerifiedAssertion]:
         """The passkey an authentication answer proves, once: its challenge, the library's
         checks (origin, RP ID, presence, signature), the counter, and the spend; `owner`, when
-        given, is the user it must be of."""
+        given, is the user it must be of; `user_verified` refuses an answer the authenticator
+        gave without a PIN or biometric (before the spend: the passkey may answer again)."""
         assertion = self.verifier.assertion(credential)
         issued_ms = self.open(assertion.challenge, ceremony, subject)
         passkey = await self.passkeys.by_credential(assertion.credential_id)
@@ -91,6 +98,11 @@ class PasskeyChallenges:
         if owner and passkey.user_id != owner:
             raise InvalidPasskey("This passkey is not one of this account's.")
         verified = self.verifier.verify_assertion(self.rp, credential, assertion.challenge, passkey)
+        if user_verified and not verified.user_verified:
+            raise InvalidPasskey(
+                "This passkey answered without user verification (a PIN or biometric on the"
+                " authenticator), which this needs."
+            )
         stored, reported = passkey.sign_count, verified.sign_count
         if (stored > 0 or reported > 0) and reported <= stored:
             # a genuine signature with a counter that did not move on: two copies of the key

@@ -21,6 +21,7 @@ from entrypoints.http.files import absolute
 from entrypoints.http.guard import authenticated, client_ip
 from entrypoints.http.openapi import no_content
 from schemas.auth import (
+    CodeConfirmation,
     DeleteAccountIn,
     DeletionCodeSentOut,
     PasswordConfirmation,
@@ -31,6 +32,7 @@ from schemas.auth import (
     UsersQuery,
 )
 from schemas.common import ErrorResponse
+from schemas.passkeys import AuthenticationOptionsOut
 
 blueprint = Blueprint("users", __name__, url_prefix="/users")
 
@@ -86,15 +88,32 @@ async def delete_me(principal: Principal, data: DeleteAccountIn) -> Response:
     Confirmed by `{password}`, the current password checked again (401 `invalid_credentials`,
     counted with failed logins: 429 past 5 a minute; an account without a password is 409
     `password_not_set`), or by `{code}`, the code `POST /users/me/deletion-code` mailed (400
-    `invalid_otp`, counted and locked like sign-in codes). Sessions, sockets, rooms,
-    invitations, files and read marks go, messages become tombstones."""
+    `invalid_otp`, counted and locked like sign-in codes), or by `{credential}`, one of the
+    caller's passkeys answering `POST /users/me/deletion-options` with user verification (400
+    `invalid_passkey`: another user's passkey, a sign-in's challenge, a replay, no user
+    verification). Sessions, sockets, rooms, invitations, files and read marks go, messages
+    become tombstones."""
     deletion = container().services.account_deletion()
     confirmation = data.root
     if isinstance(confirmation, PasswordConfirmation):
         await deletion.delete(principal.user_id, confirmation.password)
-    else:
+    elif isinstance(confirmation, CodeConfirmation):
         await deletion.delete_with_code(principal.user_id, confirmation.code, client_ip())
+    else:
+        await deletion.delete_with_passkey(principal.user_id, confirmation.credential.wire())
     return Response(status=204)
+
+
+@blueprint.post("/me/deletion-options")
+@authenticated
+@validate_response(AuthenticationOptionsOut, 200)
+@document_response(ErrorResponse, 400)
+async def deletion_passkey_options(principal: Principal) -> AuthenticationOptionsOut:
+    """Options for `navigator.credentials.get()` that confirm `DELETE /users/me
+    {credential}`: the caller's passkeys, user verification required, a challenge valid 5
+    minutes that only a deletion takes (400 `invalid_passkey` for an account without one)."""
+    options = await container().services.account_deletion().passkey_options(principal.user_id)
+    return AuthenticationOptionsOut.from_domain(options)
 
 
 @blueprint.post("/me/deletion-code")

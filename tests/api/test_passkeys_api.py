@@ -5,6 +5,7 @@ challenge of another ceremony or user, another user's credential and passkey id.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -382,3 +383,129 @@ async def test_a_deleted_accounts_passkeys_go_with_it(api: AuthClient) -> None:
     assert await api.container.adapters.passkeys().by_credential(authenticator.id) is None
     status, body = await passkey_login(api, authenticator.get(await login_options(api)))
     assert (status, error_code(body)) == (400, "invalid_passkey")
+
+
+# DELETE /users/me {credential}: a passkey of the caller answering a deletion challenge
+
+
+async def deletion_options(api: AuthClient, token: str) -> dict[str, Any]:
+    status, options, _ = await api.post("/users/me/deletion-options", token=token)
+    assert status == 200, options
+    assert options["expires_in"] == 300
+    return dict(options["options"])
+
+
+async def delete_with(api: AuthClient, token: str, credential: dict[str, Any]) -> tuple[int, Any]:
+    status, body, _ = await api.send("DELETE", "/users/me", {"credential": credential}, token=token)
+    return status, body
+
+
+async def still_there(api: AuthClient, token: str, authenticator: SoftAuthenticator) -> None:
+    """Nothing of the account went: it reads itself, and its passkey is stored."""
+    status, me, _ = await api.get("/users/me", token=token)
+    assert (status, me["email"]) == (200, ADA)
+    assert await api.container.adapters.passkeys().by_credential(authenticator.id) is not None
+
+
+async def test_a_passkey_of_the_caller_confirms_the_deletion(api: AuthClient) -> None:
+    token = (await api.signed_up(ADA))["access_token"]
+    authenticator = SoftAuthenticator()
+    passkey = await register(api, token, authenticator)
+    options = await deletion_options(api, token)
+    assert options["userVerification"] == "required"
+    assert [c["id"] for c in options["allowCredentials"]] == [authenticator.id]
+    status, body = await delete_with(api, token, authenticator.get(options))
+    assert status == 204, body
+    status, body, _ = await api.get("/users/me", token=token)
+    assert (status, error_code(body)) == (401, "unauthorized")
+    assert await api.container.adapters.passkeys().by_credential(authenticator.id) is None
+    assert await api.container.adapters.users().by_email(ADA) is None
+    status, body, _ = await api.send("DELETE", f"/auth/passkeys/{passkey['id']}", token=token)
+    assert status == 401
+
+
+async def test_another_users_passkey_does_not_confirm_a_deletion(api: AuthClient) -> None:
+    ada = (await api.signed_up(ADA))["access_token"]
+    bob = (await api.signed_up(BOB, "Bob"))["access_token"]
+    adas, bobs = SoftAuthenticator(), SoftAuthenticator()
+    await register(api, ada, adas)
+    await register(api, bob, bobs)
+    # someone in Ada's session answers Ada's deletion challenge with Bob's passkey
+    status, body = await delete_with(api, ada, bobs.get(await deletion_options(api, ada)))
+    assert (status, error_code(body)) == (400, "invalid_passkey")
+    await still_there(api, ada, adas)
+    # Bob's own deletion challenge, answered by Bob's passkey, does not delete Ada
+    status, body = await delete_with(api, ada, bobs.get(await deletion_options(api, bob)))
+    assert (status, error_code(body)) == (400, "invalid_passkey")
+    # nor does Ada's passkey answering Bob's challenge
+    status, body = await delete_with(api, ada, adas.get(await deletion_options(api, bob)))
+    assert (status, error_code(body)) == (400, "invalid_passkey")
+    await still_there(api, ada, adas)
+    status, me, _ = await api.get("/users/me", token=bob)
+    assert (status, me["email"]) == (200, BOB)
+
+
+async def test_a_sign_in_challenge_does_not_confirm_a_deletion_nor_the_reverse(
+    api: AuthClient,
+) -> None:
+    token = (await api.signed_up(ADA))["access_token"]
+    authenticator = SoftAuthenticator()
+    await register(api, token, authenticator)
+    status, body = await delete_with(api, token, authenticator.get(await login_options(api)))
+    assert (status, error_code(body)) == (400, "invalid_passkey")
+    await still_there(api, token, authenticator)
+    # a second-factor challenge's options neither
+    with_mfa = await login_options(api, await mfa_challenge_of(api, token))
+    status, body = await delete_with(api, token, authenticator.get(with_mfa))
+    assert (status, error_code(body)) == (400, "invalid_passkey")
+    # a registration challenge neither
+    status, creation, _ = await api.post("/auth/passkeys/register/options", token=token)
+    as_get = {"challenge": creation["options"]["challenge"], "rpId": "localhost"}
+    status, body = await delete_with(api, token, authenticator.get(as_get))
+    assert (status, error_code(body)) == (400, "invalid_passkey")
+    await still_there(api, token, authenticator)
+    # and a deletion challenge signs nobody in
+    status, body = await passkey_login(api, authenticator.get(await deletion_options(api, token)))
+    assert (status, error_code(body)) == (400, "invalid_passkey")
+    await still_there(api, token, authenticator)
+
+
+async def mfa_challenge_of(api: AuthClient, token: str) -> str:
+    await with_totp(api, token)
+    status, answer, _ = await api.post("/auth/login", {"email": ADA, "password": PASSWORD})
+    assert (status, answer["token_type"]) == (200, "mfa"), answer
+    return str(answer["challenge"])
+
+
+async def test_a_replayed_deletion_answer_is_refused(api: AuthClient) -> None:
+    token = (await api.signed_up(ADA))["access_token"]
+    authenticator = SoftAuthenticator(counting=False)  # a synced passkey: its counter stays 0
+    await register(api, token, authenticator)
+    options = await deletion_options(api, token)
+    answer = authenticator.get(options)
+    # without user verification: refused before the spend
+    status, body = await delete_with(api, token, authenticator.get(options, verified=False))
+    assert (status, error_code(body)) == (400, "invalid_passkey")
+    assert "user verification" in body["error"]["message"]
+    await still_there(api, token, authenticator)
+    # the credential answers a later challenge (a sign-in): the captured deletion answer, to
+    # an older challenge, is spent
+    assert (await passkey_login(api, authenticator.get(await login_options(api))))[0] == 200
+    status, body = await delete_with(api, token, answer)
+    assert (status, error_code(body)) == (400, "invalid_passkey")
+    await still_there(api, token, authenticator)
+
+
+async def test_one_deletion_answer_sent_twice_at_once_deletes_once(
+    api: AuthClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="flowhub.events")
+    token = (await api.signed_up(ADA))["access_token"]
+    authenticator = SoftAuthenticator(counting=False)
+    await register(api, token, authenticator)
+    answer = authenticator.get(await deletion_options(api, token))
+    results = await asyncio.gather(delete_with(api, token, answer), delete_with(api, token, answer))
+    statuses = sorted(status for status, _ in results)
+    assert statuses[0] == 204 and statuses[1] in (400, 401), results
+    deleted = [r for r in caplog.records if getattr(r, "event", "") == "account_deleted"]
+    assert len(deleted) == 1

@@ -634,7 +634,7 @@ export interface paths {
          * Delete the caller's account and everything of it (204)
          * @description Delete the caller's account and everything of it (204).
          *
-         *     Confirmed by `{password}`, the current password checked again (401 `invalid_credentials`, counted with failed logins: 429 past 5 a minute; an account without a password is 409 `password_not_set`), or by `{code}`, the code `POST /users/me/deletion-code` mailed (400 `invalid_otp`, counted and locked like sign-in codes). Sessions, sockets, rooms, invitations, files and read marks go, messages become tombstones.
+         *     Confirmed by `{password}`, the current password checked again (401 `invalid_credentials`, counted with failed logins: 429 past 5 a minute; an account without a password is 409 `password_not_set`), or by `{code}`, the code `POST /users/me/deletion-code` mailed (400 `invalid_otp`, counted and locked like sign-in codes), or by `{credential}`, one of the caller's passkeys answering `POST /users/me/deletion-options` with user verification (400 `invalid_passkey`: another user's passkey, a sign-in's challenge, a replay, no user verification). Sessions, sockets, rooms, invitations, files and read marks go, messages become tombstones.
          */
         delete: operations["deleteMe"];
         options?: never;
@@ -646,6 +646,26 @@ export interface paths {
          *     `avatar_file_id`: one of the caller's ready images, made public if it is not, shown as `avatar_url` wherever the caller's profile is (404 for a file that is not the caller's, 409 `not_an_image`, 409 `upload_incomplete` for a pending file, 413 `quota_exceeded` when its public copies do not fit); null clears it. The avatar goes when its file is deleted or made private.
          */
         patch: operations["updateMe"];
+        trace?: never;
+    };
+    "/api/v1/users/me/deletion-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Options for `navigator.credentials.get()` that confirm `DELETE /users/me {credential}`: the caller's passkeys, user verification required, a challenge valid 5 minutes that only a deletion takes (400 `invalid_passkey` for an account without one)
+         * @description Options for `navigator.credentials.get()` that confirm `DELETE /users/me {credential}`: the caller's passkeys, user verification required, a challenge valid 5 minutes that only a deletion takes (400 `invalid_passkey` for an account without one).
+         */
+        post: operations["deletionPasskeyOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/users/me/deletion-code": {
@@ -1922,9 +1942,9 @@ export interface components {
         };
         /**
          * DeleteAccountRequest
-         * @description Exactly one of the two (both, or neither, is 422).
+         * @description Exactly one of the three (two, or none, is 422).
          */
-        DeleteAccountRequest: components["schemas"]["PasswordConfirmation"] | components["schemas"]["CodeConfirmation"];
+        DeleteAccountRequest: components["schemas"]["PasswordConfirmation"] | components["schemas"]["CodeConfirmation"] | components["schemas"]["PasskeyConfirmation"];
         /** DeletionCodeSent */
         DeletionCodeSent: {
             /**
@@ -2591,6 +2611,14 @@ export interface components {
              * @description as the authenticator said at registration
              */
             transports: string[];
+        };
+        /**
+         * PasskeyConfirmation
+         * @description A passkey of the account answering `POST /users/me/deletion-options`' challenge, with
+         *     user verification (a sign-in's challenge does not confirm a deletion).
+         */
+        PasskeyConfirmation: {
+            credential: components["schemas"]["AuthenticationCredentialRequest"];
         };
         /** PasskeyList */
         PasskeyList: {
@@ -7450,6 +7478,107 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Over the per-user quota (`too_many_requests`, with `Retry-After`). */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request line and headers exceed 32 KiB, or there are over 100 headers (`headers_too_large`). */
+            431: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Something went wrong on our side (`internal_error`). */
+            500: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A service it needs is unavailable (`service_unavailable`). */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deletionPasskeyOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthenticationOptions"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired or tampered access token (`unauthorized`). */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
                 };
                 content: {
