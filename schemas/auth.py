@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
 from domain.auth.model import (
     PASSWORD_MAX,
@@ -296,19 +296,25 @@ MfaCode = Annotated[
 ]
 
 
-class MfaIn(In):
-    """The challenge and one proof: a `code`, or a passkey's `credential` answering the options
-    of `POST /auth/passkeys/login/options {mfa_challenge}`."""
+class MfaCodeIn(In):
+    """The challenge and a TOTP code or a recovery code."""
 
+    model_config = ConfigDict(extra="forbid")
     challenge: Token
-    code: MfaCode | None = None
-    credential: AuthenticationCredentialIn | None = None
+    code: MfaCode
 
-    @model_validator(mode="after")
-    def _one_proof(self) -> Self:
-        if (self.code is None) == (self.credential is None):
-            raise ValueError("give exactly one of code and credential")
-        return self
+
+class MfaPasskeyIn(In):
+    """The challenge and a passkey's `credential` answering the options of
+    `POST /auth/passkeys/login/options {mfa_challenge}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    challenge: Token
+    credential: AuthenticationCredentialIn
+
+
+class MfaIn(RootModel[MfaCodeIn | MfaPasskeyIn]):
+    """The challenge and exactly one proof (both, or neither, is 422)."""
 
 
 class TotpConfirmIn(In):

@@ -19,6 +19,7 @@ from schemas.auth import (
     LoginIn,
     LoginOut,
     MfaIn,
+    MfaPasskeyIn,
     MfaProofIn,
     MfaStatusOut,
     OtpSendIn,
@@ -102,11 +103,11 @@ async def complete_mfa(data: MfaIn) -> TokenPairOut:
     """Complete a login's second-factor challenge with a TOTP code, a recovery code, or a
     passkey's answer (its options from `POST /auth/passkeys/login/options {mfa_challenge}`)."""
     mfa = container().services.second_factor_login()
-    if data.credential is not None:
-        pair = await mfa.complete_with_passkey(data.challenge, data.credential.wire(), _client())
+    proof = data.root
+    if isinstance(proof, MfaPasskeyIn):
+        pair = await mfa.complete_with_passkey(proof.challenge, proof.credential.wire(), _client())
     else:
-        assert data.code is not None  # MfaIn holds exactly one of the two
-        pair = await mfa.complete(data.challenge, data.code, client_ip(), _client())
+        pair = await mfa.complete(proof.challenge, proof.code, client_ip(), _client())
     return TokenPairOut.from_domain(absolute_pair(pair))
 
 

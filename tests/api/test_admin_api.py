@@ -3,6 +3,7 @@ every route for an administrator, and the unknown route's 404 for everyone else.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -234,6 +235,7 @@ async def test_rooms_and_files_at_a_glance(api: AuthClient) -> None:
             headers={"Authorization": f"Bearer {ada['access_token']}"},
         )
         assert response.status_code == 201, await response.get_json()
+        await asyncio.sleep(0.005)  # the next upload is newer by more than the ms it is stamped in
     status, files, _ = await api.get("/admin/files", token)
     assert status == 200
     assert (files["count"], files["bytes"]) == (2, 3010)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import quote
 
 from playwright.sync_api import Page, expect
@@ -13,9 +14,16 @@ PASSWORD = "correct horse battery"
 
 
 def mailbox_code(server: ServerProcess, email: str) -> str:
-    """The newest code mailed to `email`, straight from the development mailbox."""
-    status, body = http_json(server.port, "GET", f"/api/v1/dev/mailbox?to={quote(email)}")
-    assert status == 200, body
+    """The newest code mailed to `email`, straight from the development mailbox. Mail goes out
+    in the background (after the suppression list is read), so it is waited for, briefly."""
+    deadline = time.monotonic() + 10
+    while True:
+        status, body = http_json(server.port, "GET", f"/api/v1/dev/mailbox?to={quote(email)}")
+        assert status == 200, body
+        if body["messages"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert body["messages"], f"no mail for {email} within 10 s"
     found = re.search(r"\b(\d{6})\b", body["messages"][0]["text"])
     assert found, body
     return found.group(1)

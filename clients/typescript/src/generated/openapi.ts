@@ -2414,6 +2414,29 @@ export interface components {
             expires_in: number;
         };
         /**
+         * MfaCodeRequest
+         * @description The challenge and a TOTP code or a recovery code.
+         */
+        MfaCodeRequest: {
+            /** Challenge */
+            challenge: string;
+            /**
+             * Code
+             * @description a 6-digit code of the authenticator app, or a recovery code (once)
+             */
+            code: string;
+        };
+        /**
+         * MfaPasskeyRequest
+         * @description The challenge and a passkey's `credential` answering the options of
+         *     `POST /auth/passkeys/login/options {mfa_challenge}`.
+         */
+        MfaPasskeyRequest: {
+            /** Challenge */
+            challenge: string;
+            credential: components["schemas"]["AuthenticationCredentialRequest"];
+        };
+        /**
          * MfaProofRequest
          * @description A fresh code (or a recovery code), or the account's password (counted like a
          *     login's); one of the two.
@@ -2432,20 +2455,9 @@ export interface components {
         };
         /**
          * MfaRequest
-         * @description The challenge and one proof: a `code`, or a passkey's `credential` answering the options
-         *     of `POST /auth/passkeys/login/options {mfa_challenge}`.
+         * @description The challenge and exactly one proof (both, or neither, is 422).
          */
-        MfaRequest: {
-            /** Challenge */
-            challenge: string;
-            /**
-             * Code
-             * @default null
-             */
-            code?: string | null;
-            /** @default null */
-            credential?: components["schemas"]["AuthenticationCredentialRequest"] | null;
-        };
+        MfaRequest: components["schemas"]["MfaCodeRequest"] | components["schemas"]["MfaPasskeyRequest"];
         /** MfaStatus */
         MfaStatus: {
             /** Enabled */
