@@ -259,7 +259,9 @@ def log_meter(shipper: LogShipper | None, days: UsageDays, clock: Clock) -> LogB
     from adapters.logtail.shipper import LogtailShipper
 
     assert isinstance(shipper, LogtailShipper)
-    return LogByteMeter(shipper.stats, days, clock)
+    meter = LogByteMeter(shipper.stats, days, clock)
+    shipper.on_sent = meter.shipped
+    return meter
 
 
 def mongo_usage_days(client: ManagedClient[Any], settings: Settings) -> UsageDays:

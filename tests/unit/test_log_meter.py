@@ -1,5 +1,6 @@
 """The log byte meter's flush rules (adapters/logtail/meter.py): the shipper's new bytes go to
-the UTC day's counter at most every interval and at shutdown; nothing is written when idle."""
+the UTC day's counter at most every interval (started by an upload) and at shutdown;
+nothing is written when idle."""
 
 from __future__ import annotations
 
@@ -82,31 +83,45 @@ async def test_a_failed_flush_keeps_its_bytes_for_the_next(clock: MemoryClock) -
     assert days.adds == [("2026-12-04", 801)]
 
 
-async def test_the_interval_flushes_when_there_are_bytes_and_idle_writes_nothing(
+async def test_an_upload_starts_a_flush_once_the_interval_passed_and_idle_writes_nothing(
     clock: MemoryClock,
 ) -> None:
     stats, days = ShipperStats(), RecordingDays()
-    meter = LogByteMeter(stats, days, clock, flush_every_s=0.02)
+    meter = LogByteMeter(stats, days, clock, flush_every_s=600)
     meter.start()
-    await asyncio.sleep(0.15)  # several intervals, nothing shipped
-    assert days.adds == []
+    clock.advance(3600)
+    await asyncio.sleep(0.02)
+    assert days.adds == []  # no timer: nothing shipped, nothing written
     stats.sent_bytes = 4096
-    await asyncio.sleep(0.1)
-    assert days.adds == [("2026-12-04", 4096)]  # one write, then idle again
-    await asyncio.sleep(0.1)
+    clock.advance(-3600 + 599)  # 599 s after the meter started: not yet
+    await asyncio.to_thread(meter.shipped)  # the shipper's thread, after an accepted upload
+    await asyncio.sleep(0.02)
+    assert days.adds == []
+    clock.advance(1)
+    await asyncio.to_thread(meter.shipped)
+    await asyncio.sleep(0.02)
     assert days.adds == [("2026-12-04", 4096)]
-    await meter.close()
+    stats.sent_bytes += 10
+    await asyncio.to_thread(meter.shipped)  # within 10 minutes of that flush: waits
+    await asyncio.sleep(0.02)
+    assert days.adds == [("2026-12-04", 4096)]
+    clock.advance(600)
+    await asyncio.to_thread(meter.shipped)
+    await asyncio.sleep(0.02)
+    assert days.adds == [("2026-12-04", 4096), ("2026-12-04", 10)]
 
 
 async def test_the_shutdown_flush_adds_what_is_pending_and_stops_the_interval(
     clock: MemoryClock,
 ) -> None:
     stats, days = ShipperStats(), RecordingDays()
-    meter = LogByteMeter(stats, days, clock, flush_every_s=3600)
+    meter = LogByteMeter(stats, days, clock, flush_every_s=600)
     meter.start()
     stats.sent_bytes = 250
     await meter.close()  # long before the interval
     assert days.adds == [("2026-12-04", 250)]
     stats.sent_bytes += 9
-    await asyncio.sleep(0.01)
+    clock.advance(3600)
+    await asyncio.to_thread(meter.shipped)  # the shipper's final upload, after the close
+    await asyncio.sleep(0.02)
     assert days.adds == [("2026-12-04", 250)]  # no flush after the last one
