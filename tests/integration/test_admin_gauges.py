@@ -1,6 +1,7 @@
 """The admin gauges on the real adapters: the Redis commands the app says it sent this month
 match what redis-server counted for the same run (`INFO commandstats`, the commands of Lua
-scripts included, as Upstash bills them), two instances sharing the month's key; and a
+scripts included, as Upstash bills them), two instances sharing the month's key; the log
+bytes gauge adding up across instances and a restart (`usage_days` on MongoDB); and a
 disabled account is refused on MongoDB and Redis as on the memory adapters."""
 
 from __future__ import annotations
