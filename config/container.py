@@ -14,6 +14,7 @@ from dependency_injector import containers, providers
 
 from adapters.caching.users import CachedUserRepository
 from adapters.disk.blobs import DiskBlobStorage, DiskProbe
+from adapters.logtail.meter import LogByteMeter
 from adapters.memory.blobs import MemoryBlobStorage
 from adapters.memory.cache import MemoryCache
 from adapters.memory.chat import (
@@ -35,6 +36,7 @@ from adapters.memory.revocations import LoneRevocationFeed
 from adapters.memory.second_factor import MemorySecondFactorStore
 from adapters.memory.sessions import MemorySessionRepository
 from adapters.memory.usage import MemoryDatabaseUsage, NoCommandMeter
+from adapters.memory.usage_days import MemoryUsageDays, NoLogMeter
 from adapters.memory.users import MemoryUserRepository
 from adapters.mongo.client import MongoProbe, mongo_client
 from adapters.redis.client import RedisProbe, redis_client
@@ -88,6 +90,7 @@ from domain.chat.service import ChatPolicy, ChatService
 from domain.files.service import FilePolicy, FileService
 from domain.mail.reputation import MailReputation
 from domain.mail.sns import SesNotifications, SnsPolicy
+from ports.gauges import LogMeter
 
 type Profile = Literal["real", "memory"]
 type StorageProfile = Literal["real", "disk", "memory"]
@@ -150,6 +153,10 @@ def _mongo(s: Settings) -> object | None:
 
 def _redis_meter(s: Settings) -> RedisCommandMeter | None:
     return RedisCommandMeter(SystemClock()) if s.redis_url else None
+
+
+def _or_no_log_meter(meter: LogByteMeter | None) -> LogMeter:
+    return meter if meter is not None else NoLogMeter()
 
 
 def _redis(s: Settings, meter: RedisCommandMeter | None) -> object | None:
@@ -390,6 +397,15 @@ class Adapters(containers.DeclarativeContainer):
     command_meter = providers.Selector(
         redis_profile, real=clients.redis_meter, memory=providers.Singleton(NoCommandMeter)
     )
+    # the bytes shipped to Logtail per UTC day, every instance's (adapters/logtail/meter.py):
+    # None without LOGTAIL_TOKEN, and the gauge then reads 0
+    usage_days = providers.Selector(
+        mongo_profile,
+        real=providers.Singleton(real.mongo_usage_days, clients.mongo, settings),
+        memory=providers.Singleton(MemoryUsageDays),
+    )
+    log_meter = providers.Singleton(real.log_meter, log_shipper, usage_days, clock)
+    log_gauge = providers.Singleton(_or_no_log_meter, log_meter)
 
 
 class Services(containers.DeclarativeContainer):
@@ -699,6 +715,7 @@ class Services(containers.DeclarativeContainer):
         memory=adapters.machine_memory,
         meter=adapters.command_meter,
         errors=adapters.errors,
+        logs=adapters.log_gauge,
         clock=adapters.clock,
         events=adapters.events,
         limits=providers.Singleton(
@@ -707,6 +724,7 @@ class Services(containers.DeclarativeContainer):
             s3_bytes=settings.provided.s3_storage_limit_bytes,
             redis_commands_per_month=settings.provided.redis_commands_per_month,
             error_reports_per_day=settings.provided.error_budget_per_day,
+            log_bytes_per_day=settings.provided.log_bytes_per_day,
         ),
     )
 
@@ -740,6 +758,7 @@ class Container(containers.DeclarativeContainer):
         tasks=adapters.tasks,
         errors=adapters.errors,
         log_shipper=adapters.log_shipper,
+        log_meter=adapters.log_meter,
         warm_hooks=providers.List(
             providers.Callable(
                 real.mongo_index_hook,

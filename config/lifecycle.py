@@ -27,6 +27,14 @@ class LogShipper(Protocol):
     async def close(self, timeout_s: float) -> bool: ...
 
 
+class LogMeterFlush(Protocol):
+    """The shipped bytes' flushing to the day's counter (adapters/logtail/meter.py)."""
+
+    def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class Lifecycle:
     """Opens the warm clients once the server serves, and closes every opened client at stop.
 
@@ -47,6 +55,7 @@ class Lifecycle:
         warm_up_delay_s: float = 1.0,
         errors: ErrorReporter | None = None,
         log_shipper: LogShipper | None = None,
+        log_meter: LogMeterFlush | None = None,
         final_flush_s: float = FINAL_FLUSH_S,
     ) -> None:
         self._warm = [c for c in warm if c is not None]
@@ -58,6 +67,7 @@ class Lifecycle:
         self._warm_up: asyncio.Task[None] | None = None
         self._errors = errors
         self._log_shipper = log_shipper
+        self._log_meter = log_meter
         self._final_flush_s = final_flush_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._previous_handler: Any = None
@@ -96,6 +106,8 @@ class Lifecycle:
                 await self._log_shipper.open()
             except Exception:
                 log.warning("could not start shipping logs to Logtail", exc_info=True)
+        if self._log_meter is not None:
+            self._log_meter.start()
         for client in self._warm:
             try:
                 await client.get()
@@ -116,12 +128,23 @@ class Lifecycle:
             self._warm_up.cancel()
         if self._tasks is not None:  # mail still being sent, before its clients close
             await self._tasks.drain(self._close_timeout_s)
+        await self._flush_log_meter()
         # The clients close while the telemetry flushes: the stop takes the longer of the two.
         closing = asyncio.gather(*(self._close(c) for c in self._all), return_exceptions=True)
         results, _ = await asyncio.gather(closing, self._flush_telemetry())
         for client, result in zip(self._all, results, strict=True):
             if isinstance(result, BaseException):
                 log.warning("closing %s client failed: %r", client.name, result)
+
+    async def _flush_log_meter(self) -> None:
+        """The log bytes' last flush, while MongoDB is still open (bounded)."""
+        if self._log_meter is None:
+            return
+        try:
+            async with asyncio.timeout(self._final_flush_s):
+                await self._log_meter.close()
+        except Exception as error:
+            log.warning("log byte meter: shutdown flush failed: %r", error)
 
     async def _flush_telemetry(self) -> None:
         """One bounded flush of both sinks, in parallel; what is left is given up."""

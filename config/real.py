@@ -16,7 +16,7 @@ from ports.clock import Clock
 from ports.errors import ErrorReporter
 from ports.federation import IdentityStore, PendingStore
 from ports.files import FileRepository
-from ports.gauges import DatabaseUsage
+from ports.gauges import DatabaseUsage, UsageDays
 from ports.images import ImageThumbnailer
 from ports.mail import Mailer, MailReputationStore
 from ports.otp import OtpStore
@@ -30,6 +30,7 @@ from ports.users import UserRepository
 if TYPE_CHECKING:
     from adapters.argon2.hasher import Argon2PasswordHasher
     from adapters.lifecycle import ManagedClient
+    from adapters.logtail.meter import LogByteMeter
     from config.lifecycle import LogShipper
 
 type Hook = Callable[[], Awaitable[None]]
@@ -248,3 +249,22 @@ def logtail_shipper(settings: Settings) -> LogShipper | None:
     return LogtailShipper(
         settings.logtail_token, host=settings.logtail_host, level=settings.log_level
     )
+
+
+def log_meter(shipper: LogShipper | None, days: UsageDays, clock: Clock) -> LogByteMeter | None:
+    """The shipped bytes counted per UTC day across instances; None without Logtail."""
+    if shipper is None:
+        return None
+    from adapters.logtail.meter import LogByteMeter
+    from adapters.logtail.shipper import LogtailShipper
+
+    assert isinstance(shipper, LogtailShipper)
+    meter = LogByteMeter(shipper.stats, days, clock)
+    shipper.on_sent = meter.shipped
+    return meter
+
+
+def mongo_usage_days(client: ManagedClient[Any], settings: Settings) -> UsageDays:
+    from adapters.mongo.usage_days import MongoUsageDays
+
+    return MongoUsageDays(client, database_name(settings.mongodb_uri))

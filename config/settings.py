@@ -412,6 +412,10 @@ class Settings(BaseSettings):
     s3_storage_limit_bytes: Annotated[int, _between(1, 1024**5)] = _var(
         "S3_STORAGE_LIMIT_BYTES", default=5 * 1024**3
     )
+    # Better Stack's 3 GB a month over 30 days (README "Budget figures")
+    log_bytes_per_day: Annotated[int, _between(1, 1024**5)] = _var(
+        "LOG_BYTES_PER_DAY", default=100_000_000
+    )
     # 0: the container's own limit (cgroup memory.max), read at each gauge
     memory_limit_bytes: Annotated[int, _between(0, 1024**4)] = _var("MEMORY_LIMIT_BYTES", default=0)
     cors_origins: Annotated[tuple[str, ...], BeforeValidator(_origins)] = _var(

@@ -35,3 +35,24 @@ class ErrorBudget(Protocol):
     def used_today(self) -> int:
         """Error reports this instance sent to the error tracker this UTC day."""
         ...
+
+
+class UsageDays(Protocol):
+    """Per-UTC-day usage counters shared by every instance (`day` is `YYYY-MM-DD`)."""
+
+    async def add_log_bytes(self, day: str, n: int) -> None:
+        """Add `n` log bytes to `day` (made if it is new)."""
+        ...
+
+    async def log_bytes(self, day: str) -> int:
+        """The log bytes added to `day` so far; 0 for a day never added to."""
+        ...
+
+
+class LogMeter(Protocol):
+    """The bytes shipped to the log service (Better Stack)."""
+
+    async def today(self) -> int:
+        """Every instance's bytes this UTC day as far as they were flushed, plus this
+        instance's not yet flushed."""
+        ...

@@ -135,8 +135,8 @@ class AdminRoomsOut(BaseModel):
 
 class GaugeOut(BaseModel):
     name: str = Field(
-        description="redis_commands_month, mongodb_storage, s3_storage, machine_memory or "
-        "rollbar_reports_today"
+        description="redis_commands_month, mongodb_storage, s3_storage, machine_memory, "
+        "rollbar_reports_today or log_bytes_today"
     )
     used: int
     limit: int = Field(description="0 when unknown (no container limit, no setting)")

@@ -69,6 +69,8 @@ class LogtailShipper:
         self._host = host or DEFAULT_HOST
         self._send_timeout_s = send_timeout_s
         self.stats = ShipperStats()
+        # called on the listener's thread after each accepted upload (the log byte meter's)
+        self.on_sent: Callable[[], None] | None = None
         self._queue: queue.Queue[Frame | None] = queue.Queue(buffer_capacity)
         self._listener = _BatchingListener(self, self._queue, flush_interval_s, batch_size)
         self.handler = _Enqueue(self._queue, self._listener, self.stats, level)
@@ -148,6 +150,9 @@ class LogtailShipper:
                 self.stats.sent += len(batch)
                 self.stats.sent_bytes += len(getattr(response.request, "body", None) or b"")
                 self.stats.batches += 1
+            if self.on_sent is not None:
+                with contextlib.suppress(Exception):  # the thread must live
+                    self.on_sent()
             return
         reason = getattr(response, "exception", None)
         self._failed(len(batch), repr(reason) if reason is not None else f"HTTP {status}")

@@ -257,6 +257,16 @@ class MailDayDocument(Model):
     suppressed: int = 0
 
 
+class UsageDayDocument(Model):
+    """`usage_days`: one UTC day's usage counters shared by the instances (`_id` is
+    `YYYY-MM-DD`), each `$inc`ed (adapters/mongo/usage_days.py)."""
+
+    model_config = ODMConfigDict(collection="usage_days")
+
+    id: str = Field(primary_field=True)
+    log_bytes: int = 0
+
+
 class IdentityDocument(Model):
     """`identities`: a provider account linked to a user; (issuer, subject) is unique, so of
     concurrent links of one provider account exactly one is stored."""

@@ -14,7 +14,7 @@ from domain.admin.model import Gauge, GaugeLimits
 from ports.clock import Clock
 from ports.events import EventLog
 from ports.files import FileRepository
-from ports.gauges import CommandMeter, DatabaseUsage, ErrorBudget, MachineMemory
+from ports.gauges import CommandMeter, DatabaseUsage, ErrorBudget, LogMeter, MachineMemory
 
 WARN_AT_PERCENT = 80.0
 
@@ -36,6 +36,7 @@ class FreeTierGauges:
     memory: MachineMemory
     meter: CommandMeter
     errors: ErrorBudget
+    logs: LogMeter
     clock: Clock
     events: EventLog
     limits: GaugeLimits
@@ -70,6 +71,13 @@ class FreeTierGauges:
                 self.errors.used_today(),
                 self.limits.error_reports_per_day,
                 "reports",
+            ),
+            # every instance's bytes shipped to Logtail this UTC day (0 without Logtail)
+            Gauge(
+                "log_bytes_today",
+                await self.logs.today(),
+                self.limits.log_bytes_per_day,
+                "bytes",
             ),
         ]
         for gauge in gauges:

@@ -29,6 +29,7 @@ class GaugeLimits:
     s3_bytes: int
     redis_commands_per_month: int
     error_reports_per_day: int
+    log_bytes_per_day: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,15 +6,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
+from adapters.logtail.shipper import LogtailShipper
 from adapters.memory.revocations import LoneRevocationFeed
 from domain.mail.model import MailOutcome, SuppressionReason
 from tests.api.auth_client import PASSWORD, AuthClient, use_fast_hasher
 from tests.api.conftest import AppFactory
+from tests.support.capture import CaptureServer
 
 pytestmark = pytest.mark.api
 
@@ -273,6 +276,7 @@ async def test_gauges_and_their_warning_once_a_day(
         "s3_storage",
         "machine_memory",
         "rollbar_reports_today",
+        "log_bytes_today",
     }
     redis = gauges["redis_commands_month"]
     assert (redis["used"], redis["limit"], redis["unit"]) == (0, 500_000, "commands")
@@ -284,6 +288,13 @@ async def test_gauges_and_their_warning_once_a_day(
     assert gauges["s3_storage"]["limit"] == 5 * 1024**3
     rollbar = gauges["rollbar_reports_today"]
     assert (rollbar["used"], rollbar["limit"], rollbar["unit"]) == (0, 150, "reports")
+    logs = gauges["log_bytes_today"]  # no LOGTAIL_TOKEN: nothing shipped
+    assert (logs["used"], logs["limit"], logs["unit"], logs["percent"]) == (
+        0,
+        100_000_000,
+        "bytes",
+        0.0,
+    )
     high = [r for r in caplog.records if getattr(r, "event", "") == "gauge_high"]
     assert [(r.levelno, getattr(r, "gauge", "")) for r in high] == [
         (logging.WARNING, "mongodb_storage")
@@ -346,3 +357,46 @@ async def test_every_admin_action_is_an_audit_event_without_the_targets_email(
     acting = [r for r in audit if getattr(r, "target_id", "")]
     assert all(r.levelno == logging.WARNING for r in acting)
     assert not any(ADA in str(vars(r)) for r in audit)
+
+
+async def test_the_log_gauge_reads_the_bytes_logtail_received_today(
+    make_app: AppFactory,
+) -> None:
+    """With Logtail (the capture server), the gauge is what Logtail received, against
+    LOG_BYTES_PER_DAY; the shutdown flush puts this instance's bytes in the day's counter,
+    where the next instance (a restart) reads them."""
+    with CaptureServer() as capture:
+        app, container = make_app(
+            {
+                "ADMIN_EMAILS": ROOT,
+                "LOGTAIL_TOKEN": "logtail-test-token",
+                "LOGTAIL_HOST": capture.logtail_host,
+                "LOG_BYTES_PER_DAY": "1000",
+            }
+        )
+        use_fast_hasher(container)
+        root_logger = logging.getLogger()
+        level = root_logger.level
+        root_logger.setLevel(logging.INFO)  # what configure_logging sets in a served process
+        try:
+            async with app.test_app() as test_app:
+                shipper = container.adapters.log_shipper()
+                assert isinstance(shipper, LogtailShipper)
+                await shipper.open()  # what the warm-up does 1 s after start
+                api = AuthClient(test_app.test_client(), container)
+                root, _ = await accounts(api)
+                assert capture.wait_for(lambda: sum(capture.batch_bytes) > 0)
+                received = sum(capture.batch_bytes)
+                status, body, _ = await api.get("/admin/gauges", root["access_token"])
+                assert status == 200
+                logs = {g["name"]: g for g in body["items"]}["log_bytes_today"]
+                # read after `received` arrived, before the later uploads' bytes can exceed it
+                assert received <= logs["used"] <= shipper.stats.sent_bytes
+                assert (logs["limit"], logs["unit"]) == (1000, "bytes")
+                assert logs["percent"] == round(100 * logs["used"] / 1000, 2) > 0
+            flushed = await container.adapters.usage_days().log_bytes(
+                datetime.now(UTC).strftime("%Y-%m-%d")
+            )
+            assert received <= flushed <= sum(capture.batch_bytes)
+        finally:
+            root_logger.setLevel(level)

@@ -104,3 +104,31 @@ async def test_a_hanging_endpoint_fills_the_buffer_which_drops_and_the_close_is_
         assert not await shipper.close(0.2)
         assert time.monotonic() - started < 5  # bounded (generous: no timing claim)
     assert shipper.stats.dropped_full == 80
+
+
+async def test_each_accepted_upload_calls_on_sent_and_its_bytes_are_what_logtail_got(
+    capture: CaptureServer, debug_logs: None
+) -> None:
+    """What the log byte meter hangs on (adapters/logtail/meter.py)."""
+    calls: list[int] = []
+    shipper = LogtailShipper("test-token", host=capture.logtail_host, flush_interval_s=0.01)
+    shipper.on_sent = lambda: calls.append(shipper.stats.sent_bytes)
+    shipper.attach()
+    await shipper.open()
+    log.info("one")
+    assert capture.wait_for(lambda: len(capture.batch_bytes) == 1)
+    log.info("two")
+    assert await shipper.close(5)
+    assert len(calls) == shipper.stats.batches == len(capture.batch_bytes) == 2
+    assert calls[-1] == shipper.stats.sent_bytes == sum(capture.batch_bytes)
+
+
+async def test_a_refused_upload_does_not_call_on_sent(debug_logs: None) -> None:
+    calls: list[int] = []
+    shipper = LogtailShipper("test-token", host=refusing_url())
+    shipper.on_sent = lambda: calls.append(1)
+    shipper.attach()
+    await shipper.open()
+    log.info("refused")
+    assert await shipper.close(5)
+    assert calls == [] and shipper.stats.sent_bytes == 0

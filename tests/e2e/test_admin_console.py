@@ -98,7 +98,7 @@ def test_an_administrator_searches_disables_ends_sessions_and_deletes(
 
     # the gauges: every free tier with its meter, the MongoDB one over 80% and saying so
     gauges = page.locator("#gauge-list li")
-    expect(gauges).to_have_count(5)
+    expect(gauges).to_have_count(6)
     redis = page.locator("[data-gauge=redis_commands_month]")
     expect(redis).to_contain_text("Redis commands this month")
     expect(redis).to_contain_text("of 500,000 commands")
@@ -106,7 +106,10 @@ def test_an_administrator_searches_disables_ends_sessions_and_deletes(
     mongo = page.locator("[data-gauge=mongodb_storage]")
     expect(mongo).to_contain_text("Warning: 80 % or more")
     expect(page.locator("[data-gauge=s3_storage]")).not_to_contain_text("Warning")
-    expect(page.locator("#gauge-list meter")).to_have_count(5)
+    expect(page.locator("#gauge-list meter")).to_have_count(6)
+    logs = page.locator("[data-gauge=log_bytes_today]")  # no Logtail here: 0 of its limit
+    expect(logs).to_contain_text("Logtail bytes today")
+    expect(logs).to_contain_text("(0.0 %)")
     expect(page.locator("[data-rate=bounce]")).to_contain_text("0.00 %")
     expect(page.locator("#mail-totals")).to_contain_text("mails sent")
     expect(page.locator("#rooms-count")).to_contain_text("rooms.")
@@ -204,7 +207,7 @@ def test_an_expired_token_is_renewed_not_taken_for_a_stranger(
     dora_id = signed_up(short_lived, "dora@example.com", "Dora")
     page, watch = browsing.page(server=short_lived)
     sign_in(page, ROOT)
-    expect(page.locator("#gauge-list li")).to_have_count(5)
+    expect(page.locator("#gauge-list li")).to_have_count(6)
     first = page.evaluate("() => sessionStorage.getItem('flowhub.admin.session')")
     page.wait_for_timeout(2_500)
     page.get_by_label("Email beginning or part of a name").fill("dora")

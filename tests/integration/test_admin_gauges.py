@@ -1,6 +1,7 @@
 """The admin gauges on the real adapters: the Redis commands the app says it sent this month
 match what redis-server counted for the same run (`INFO commandstats`, the commands of Lua
-scripts included, as Upstash bills them), two instances sharing the month's key; and a
+scripts included, as Upstash bills them), two instances sharing the month's key; the log
+bytes gauge adding up across instances and a restart (`usage_days` on MongoDB); and a
 disabled account is refused on MongoDB and Redis as on the memory adapters."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import redis
 
 from adapters.redis.meter import KEY_PREFIX
 from tests.api.realtime_client import PASSWORD, call, connect, sign_up
+from tests.support.capture import CaptureServer
 from tests.support.processes import ServerProcess, running_server
 from tests.support.services import with_database
 
@@ -109,3 +111,43 @@ async def test_the_redis_gauge_is_what_redis_server_counted(
     assert redis_gauge["limit"] == 500_000
     print(f"gauge {used}, redis-server {seen} executed + {rejected} rejected")
     assert abs(used - (seen + rejected)) <= 0.1 * seen, (used, seen, rejected)
+
+
+async def test_the_log_gauge_adds_up_across_instances_and_restarts(
+    mongodb_uri: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Two instances ship to one Logtail (the capture server) and share one MongoDB: the gauge
+    holds a stopped instance's bytes (its shutdown flush) and a restarted one's."""
+    logs = tmp_path_factory.mktemp("log-gauge")
+    with CaptureServer() as capture, ExitStack() as stack:
+        env = {
+            "APP_ENV": "development",
+            "LOG_LEVEL": "INFO",
+            "MONGODB_URI": with_database(mongodb_uri, f"loggauge{time.monotonic_ns()}"),
+            "ADMIN_EMAILS": ROOT,
+            "JWT_SECRET": "g" * 40,
+            "JWT_REFRESH_SECRET": "h" * 40,
+            "LOGTAIL_TOKEN": "logtail-test-token",
+            "LOGTAIL_HOST": capture.logtail_host,
+        }
+        a: ServerProcess = stack.enter_context(running_server(env=env, log_dir=logs))
+        b: ServerProcess = stack.enter_context(running_server(env=env, log_dir=logs))
+        root = await sign_up(a.url, ROOT, "Root")
+        await sign_up(b.url, f"ada{time.monotonic_ns()}@example.com")
+        assert capture.wait_for(lambda: len(capture.batch_bytes) >= 2)
+        b.stop()  # its shutdown flush: b's bytes are in today's document
+        received = sum(capture.batch_bytes)
+        status, gauges = await call(a.url, root, "GET", "/admin/gauges")
+        assert status == 200, gauges
+        first = {g["name"]: g for g in gauges["items"]}["log_bytes_today"]
+        # b's flushed and a's pending: all of it reached Logtail, b's final upload excepted
+        assert 0 < first["used"] <= sum(capture.batch_bytes)
+        assert first["used"] >= received - max(capture.batch_bytes)
+        assert first["limit"] == 100_000_000
+        a.stop()
+        c: ServerProcess = stack.enter_context(running_server(env=env, log_dir=logs))
+        status, gauges = await call(c.url, root, "GET", "/admin/gauges")
+        assert status == 200, gauges
+        again = {g["name"]: g for g in gauges["items"]}["log_bytes_today"]
+        assert first["used"] <= again["used"] <= sum(capture.batch_bytes)
+    print(f"log gauge {first['used']} then {again['used']}, Logtail received {received}")

@@ -130,6 +130,7 @@ const GAUGE_LABELS = {
   s3_storage: "S3 storage",
   machine_memory: "Machine memory (this instance)",
   rollbar_reports_today: "Rollbar reports today (this instance)",
+  log_bytes_today: "Logtail bytes today",
 };
 
 function meterItem(label, percent, detail, warnAt, warning) {

@@ -2153,7 +2153,7 @@ export interface components {
         Gauge: {
             /**
              * Name
-             * @description redis_commands_month, mongodb_storage, s3_storage, machine_memory or rollbar_reports_today
+             * @description redis_commands_month, mongodb_storage, s3_storage, machine_memory, rollbar_reports_today or log_bytes_today
              */
             name: string;
             /** Used */
