@@ -321,12 +321,30 @@ class TotpConfirmIn(In):
     code: Annotated[str, Field(min_length=6, max_length=6, pattern=r"^[0-9]{6}$")]
 
 
-class MfaProofIn(In):
-    """A fresh code (or a recovery code), or the account's password (counted like a
-    login's); one of the two."""
+class MfaCodeProof(In):
+    """A fresh code from the app, or a recovery code."""
 
-    code: MfaCode | None = None
-    password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)] | None = None
+    model_config = ConfigDict(extra="forbid")
+    code: MfaCode
+
+
+class MfaPasswordProof(In):
+    """The account's password (counted like a login's)."""
+
+    model_config = ConfigDict(extra="forbid")
+    password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+
+
+class MfaProofIn(RootModel[MfaCodeProof | MfaPasswordProof]):
+    """Exactly one proof (both, or neither, is 422)."""
+
+    @property
+    def code(self) -> str | None:
+        return self.root.code if isinstance(self.root, MfaCodeProof) else None
+
+    @property
+    def password(self) -> str | None:
+        return self.root.password if isinstance(self.root, MfaPasswordProof) else None
 
 
 class TotpEnrolmentOut(BaseModel):

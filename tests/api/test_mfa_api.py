@@ -165,8 +165,10 @@ async def test_recovery_codes_are_single_use_and_can_be_regenerated(api: AuthCli
 
 async def test_disabling_with_a_code_or_the_password(api: AuthClient) -> None:
     token, secret, _ = await enrolled(api)
-    status, body, _ = await api.send("DELETE", "/auth/mfa/totp", {}, token=token)
-    assert (status, error_code(body)) == (401, "invalid_credentials")
+    # exactly one proof: neither, or both, is refused before anything is checked or counted
+    for body_sent in ({}, {"code": code(secret, 1), "password": PASSWORD}):
+        status, body, _ = await api.send("DELETE", "/auth/mfa/totp", body_sent, token=token)
+        assert (status, error_code(body)) == (422, "validation_error"), body_sent
     status, _, _ = await api.send("DELETE", "/auth/mfa/totp", {"code": code(secret, 1)}, token)
     assert status == 204
     assert (await login(api))["token_type"] == "bearer"

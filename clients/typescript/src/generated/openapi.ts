@@ -2414,6 +2414,17 @@ export interface components {
             expires_in: number;
         };
         /**
+         * MfaCodeProof
+         * @description A fresh code from the app, or a recovery code.
+         */
+        MfaCodeProof: {
+            /**
+             * Code
+             * @description a 6-digit code of the authenticator app, or a recovery code (once)
+             */
+            code: string;
+        };
+        /**
          * MfaCodeRequest
          * @description The challenge and a TOTP code or a recovery code.
          */
@@ -2437,22 +2448,18 @@ export interface components {
             credential: components["schemas"]["AuthenticationCredentialRequest"];
         };
         /**
-         * MfaProofRequest
-         * @description A fresh code (or a recovery code), or the account's password (counted like a
-         *     login's); one of the two.
+         * MfaPasswordProof
+         * @description The account's password (counted like a login's).
          */
-        MfaProofRequest: {
-            /**
-             * Code
-             * @default null
-             */
-            code?: string | null;
-            /**
-             * Password
-             * @default null
-             */
-            password?: string | null;
+        MfaPasswordProof: {
+            /** Password */
+            password: string;
         };
+        /**
+         * MfaProofRequest
+         * @description Exactly one proof (both, or neither, is 422).
+         */
+        MfaProofRequest: components["schemas"]["MfaCodeProof"] | components["schemas"]["MfaPasswordProof"];
         /**
          * MfaRequest
          * @description The challenge and exactly one proof (both, or neither, is 422).
