@@ -32,7 +32,12 @@ def test_delete_with_the_password(browsing: Browsing, shots: Shots) -> None:
     zone = page.locator("#delete-account-form")
     zone.get_by_label("Your password").fill("not my password at all")
     zone.get_by_label("I understand this cannot be undone").check()
-    zone.get_by_label("Your password").press("Enter")
+    me_url = f"{browsing.server.url}/api/v1/users/me"
+    with page.expect_response(
+        lambda r: r.url == me_url and r.request.method == "DELETE"
+    ) as refused:
+        zone.get_by_label("Your password").press("Enter")
+    assert refused.value.status == 401
     expect(page.locator("#notices .notice.error")).to_have_count(1)
     expect(page.locator("#me-name")).to_have_text("Zed")  # still here
     shots(page, "refused")
@@ -40,7 +45,7 @@ def test_delete_with_the_password(browsing: Browsing, shots: Shots) -> None:
     zone.get_by_label("Your password").press("Enter")
     deleted(page)
     shots(page, "deleted")
-    assert (401, f"{browsing.server.url}/api/v1/users/me") in watch.api_errors
+    assert (401, me_url) in watch.api_errors
 
     page.get_by_role("tab", name="Log in", exact=True).click()
     login = page.locator("#login-form")
